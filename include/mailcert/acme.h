@@ -1,0 +1,125 @@
+/*
+ * acme.h - RFC 8555 ACME client.
+ *
+ * One struct mc_acme talks to one directory URL over https only (the CA's
+ * certificate is verified against ca_bundle, or the system store). It
+ * keeps the directory, a nonce, the account key (borrowed) and account URL
+ * (kid). Every HTTP call has connect/total timeouts and a response size
+ * cap; badNonce is retried, 429/503 with Retry-After are retried within
+ * the deadline. JSON stays inside acme/: callers see only C structs.
+ *
+ * Errors: MC_ERR_NET (connect, TLS, timeout, size), MC_ERR_CA (HTTP
+ * status and the RFC 7807 problem as one line: "HTTP 403:
+ * urn:ietf:params:acme:error:unauthorized: detail; subproblems: ..."),
+ * MC_ERR_CHALLENGE (an authorization failed: names the identifier, the
+ * challenge type and the CA's detail), MC_ERR_INPUT (malformed response:
+ * names the URL and what was wrong). No key, HMAC key or token is ever put
+ * in an error message or log line.
+ */
+#ifndef MAILCERT_ACME_H
+#define MAILCERT_ACME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "mailcert/config.h"
+#include "mailcert/err.h"
+
+struct mc_acme;
+
+struct mc_acme_opts {
+	const char *directory;    /* https URL of the directory */
+	const char *ca_bundle;    /* NULL or "": system store */
+	long connect_timeout;     /* seconds; 0: 10 */
+	long request_timeout;     /* seconds per request; 0: 30 */
+	long max_response;        /* bytes; 0: 1 MiB */
+};
+
+struct mc_acme_account {
+	char *url;    /* the kid */
+	char *status; /* "valid", "deactivated", "revoked" */
+	char **contact;
+	size_t n_contact;
+	char *orders; /* may be NULL */
+};
+
+struct mc_acme_new_account {
+	const char *contact;      /* NULL or space separated URIs ("mailto:...") */
+	const char *eab_kid;      /* NULL: no external account binding */
+	const char *eab_hmac_key; /* base64url HMAC key (secret) */
+	bool only_return_existing;
+};
+
+struct mc_acme_challenge_conf {
+	enum mc_challenge_type type;
+	const char *http_listen;     /* "HOST:PORT" for the built-in responder */
+	const char *webroot;         /* NULL/"": built-in responder */
+	const char *tls_alpn_listen; /* "HOST:PORT" */
+	const char *dns_hook;        /* executable: HOOK add|del FQDN VALUE */
+	long dns_propagation_wait;   /* seconds to wait after adding TXT records */
+	long hook_timeout;           /* seconds for each dns_hook call */
+};
+
+struct mc_acme_order_req {
+	const char *const *names; /* validated, lower-case */
+	size_t n_names;
+	EVP_PKEY *cert_key;       /* borrowed: the CSR is signed with it */
+	const struct mc_acme_challenge_conf *challenge;
+	const char *preferred_chain; /* issuer CN, or NULL */
+	const char *replaces;        /* ARI certID, or NULL */
+	long deadline;               /* seconds for the whole order; 0: 300 */
+};
+
+struct mc_acme_cert {
+	char *order_url;
+	char *cert_url;   /* URL of the chain that was chosen */
+	char *chain_pem;  /* leaf, then intermediates */
+	size_t chain_len;
+};
+
+/* mc_acme_new - fetch the directory (new client, free with mc_acme_free). */
+struct mc_acme *mc_acme_new(const struct mc_acme_opts *opts, struct mc_err *err);
+
+/* mc_acme_free - free a client; NULL is a no-op. */
+void mc_acme_free(struct mc_acme *acme);
+
+/* mc_acme_set_key - the account key used to sign (borrowed until free or the next call). */
+void mc_acme_set_key(struct mc_acme *acme, EVP_PKEY *account_key);
+
+/* mc_acme_set_kid - the account URL, when known from the state directory (copied). */
+int mc_acme_set_kid(struct mc_acme *acme, const char *kid, struct mc_err *err);
+
+/* mc_acme_kid - the account URL, or NULL before register/lookup. Borrowed. */
+const char *mc_acme_kid(const struct mc_acme *acme);
+
+/* mc_acme_terms - the directory's termsOfService URL or NULL. Borrowed. */
+const char *mc_acme_terms(const struct mc_acme *acme);
+
+/* mc_acme_has_renewal_info - whether the directory offers renewalInfo (ARI). */
+bool mc_acme_has_renewal_info(const struct mc_acme *acme);
+
+/* mc_acme_account_new - newAccount (agreeing to the ToS), or look it up
+ * with only_return_existing; sets the kid; fills *out. */
+int mc_acme_account_new(struct mc_acme *acme, const struct mc_acme_new_account *req,
+			struct mc_acme_account *out, struct mc_err *err);
+
+/* mc_acme_account_get - POST-as-GET the account (needs the kid). */
+int mc_acme_account_get(struct mc_acme *acme, struct mc_acme_account *out,
+			struct mc_err *err);
+
+/* mc_acme_account_clear - free the members of an account struct. */
+void mc_acme_account_clear(struct mc_acme_account *acct);
+
+/* mc_acme_order - newOrder, satisfy every authorization with the
+ * configured challenge, finalize with a CSR for cert_key, download the
+ * chain (choosing preferred_chain among Link rel="alternate"). Fills *out. */
+int mc_acme_order(struct mc_acme *acme, const struct mc_acme_order_req *req,
+		  struct mc_acme_cert *out, struct mc_err *err);
+
+/* mc_acme_cert_clear - free the members of a result. */
+void mc_acme_cert_clear(struct mc_acme_cert *cert);
+
+#endif
