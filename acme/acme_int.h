@@ -1,0 +1,124 @@
+/*
+ * acme_int.h - what the files of acme/ share (acme-internal).
+ *
+ * client.c owns struct mc_acme: directory, nonce, account key and kid,
+ * the signed-POST helper with its badNonce and Retry-After retries.
+ * problem.c turns error responses into one error line; csr.c builds the
+ * CSR; authz.c satisfies authorizations; order.c drives an order.
+ * json_t never leaves acme/. Strings returned are new unless "borrowed".
+ */
+#ifndef MAILCERT_ACME_INT_H
+#define MAILCERT_ACME_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "acme/http.h"
+#include "mailcert/acme.h"
+#include "mailcert/buf.h"
+#include "mailcert/err.h"
+
+#define ACME_PROBLEM "urn:ietf:params:acme:error:"
+#define ACME_BADNONCE_RETRIES 5
+
+struct acme_dir {
+	char *new_nonce;
+	char *new_account;
+	char *new_order;
+	char *revoke_cert;  /* NULL if absent */
+	char *key_change;   /* NULL if absent */
+	char *renewal_info; /* NULL if absent */
+	char *terms;        /* meta.termsOfService, NULL if absent */
+};
+
+struct mc_acme {
+	char *directory;
+	char *ca_bundle;
+	struct acme_http_opts http;
+	struct acme_dir dir;
+	char *nonce;
+	EVP_PKEY *key; /* borrowed */
+	char *kid;
+	double deadline; /* monotonic seconds for retries; 0: per call */
+};
+
+/* --- client.c --- */
+
+/* acme_now - monotonic seconds. */
+double acme_now(void);
+
+/* acme_sleep - sleep for seconds (fractions allowed). */
+void acme_sleep(double seconds);
+
+/* acme_post - signed POST of payload (NULL: POST-as-GET) to url with the
+ * kid (or the jwk when use_jwk); retries badNonce and 429/503 with
+ * Retry-After; a non-2xx answer becomes the problem error. out must be
+ * zeroed; the caller clears it. */
+int acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
+              bool use_jwk, const char *accept, struct acme_http_resp *out,
+              struct mc_err *err);
+
+/* acme_post_json - acme_post, then parse the body as a JSON object (*json new).
+ */
+int acme_post_json(struct mc_acme *acme, const char *url, const json_t *payload,
+                   struct acme_http_resp *resp, json_t **json,
+                   struct mc_err *err);
+
+/* acme_parse_object - parse body from url as a JSON object (new) or
+ * MC_ERR_INPUT. */
+json_t *acme_parse_object(const char *url, const char *body, size_t len,
+                          struct mc_err *err);
+
+/* acme_json_str - obj[name] as a borrowed string; NULL when absent and
+ * optional; -1 with MC_ERR_INPUT naming url and field when wrong. https
+ * demands an https:// URL. */
+int acme_json_str(const json_t *obj, const char *name, const char *url,
+                  bool required, bool https, const char **out,
+                  struct mc_err *err);
+
+/* acme_strdup_opt - strdup that keeps NULL; -1 on memory failure. */
+int acme_strdup_opt(const char *s, char **out, struct mc_err *err);
+
+/* --- problem.c --- */
+
+/* acme_problem_error - set err from an error response (MC_ERR_CA, or
+ * MC_ERR_INPUT for a malformed problem document); always returns -1. */
+int acme_problem_error(const char *url, long status, const char *ctype,
+                       const char *body, size_t len, struct mc_err *err);
+
+/* acme_problem_type - the "type" of a problem document (new string) or NULL. */
+char *acme_problem_type(const char *ctype, const char *body, size_t len);
+
+/* acme_problem_append - append "type: detail; subproblems: id: type: detail,
+ * ...". */
+int acme_problem_append(struct mc_buf *out, const json_t *prob,
+                        struct mc_err *err);
+
+/* acme_excerpt - a short printable excerpt of body (HTML tags dropped). */
+void acme_excerpt(const char *body, size_t len, char *out, size_t size);
+
+/* --- csr.c --- */
+
+/* acme_csr_der - DER CSR for names signed by key (*der new, OPENSSL_free). */
+int acme_csr_der(EVP_PKEY *key, const char *const *names, size_t n_names,
+                 unsigned char **der, size_t *len, struct mc_err *err);
+
+/* acme_csr_b64url - base64url of the DER CSR (new string). */
+char *acme_csr_b64url(EVP_PKEY *key, const char *const *names, size_t n_names,
+                      struct mc_err *err);
+
+/* --- authz.c --- */
+
+/* acme_authorize - satisfy every authorization URL of an order with the
+ * configured challenge; responders and DNS records are always cleaned up. */
+int acme_authorize(struct mc_acme *acme, const struct mc_acme_order_req *req,
+                   char *const *authz_urls, size_t n_authz, struct mc_err *err);
+
+/* acme_poll_wait - sleep before the next poll: Retry-After (if >= 0) or
+ * the backoff *step (grown), bounded by the deadline; -1 when past it. */
+int acme_poll_wait(struct mc_acme *acme, long retry_after, double *step);
+
+#endif

@@ -1,0 +1,491 @@
+/*
+ * authz.c - satisfy the authorizations of an order (RFC 8555 7.5, 7.5.1):
+ * pick the configured challenge, publish the key authorization through a
+ * responder (acme/challenge.h), tell the CA, poll until valid or invalid.
+ * Responders are stopped and DNS records deleted on every path.
+ */
+#include <openssl/crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acme/acme_int.h"
+#include "acme/challenge.h"
+#include "acme/jws.h"
+#include "mailcert/config.h"
+#include "mailcert/log.h"
+
+#define TOKEN_MAX 256
+#define POLL_STEP_FIRST 0.5
+#define POLL_STEP_MAX 5.0
+#define RETRY_AFTER_MAX 60.0
+
+struct authz_pending {
+	char *authz_url;
+	char *ident;
+	char *chall_url;
+};
+
+struct authz_ctx {
+	struct mc_acme *acme;
+	const struct mc_acme_challenge_conf *conf;
+	const char *type; /* "http-01", ... */
+	struct acme_http01 *http;
+	struct acme_tlsalpn01 *alpn;
+	char **dns_fqdn;
+	char **dns_value;
+	size_t n_dns;
+	struct authz_pending *pend;
+	size_t n_pend;
+};
+
+struct authz_info {
+	const char *status;
+	const char *ident;
+	const char *chall_url; /* of the configured type; NULL if none */
+	const char *token;
+};
+
+/* acme_poll_wait - sleep before the next poll, within the deadline. */
+int
+acme_poll_wait(struct mc_acme *acme, long retry_after, double *step)
+{
+	double now = acme_now(), wait;
+
+	if (retry_after >= 0) {
+		wait = retry_after < 1 ? 1.0 : (double)retry_after;
+		if (wait > RETRY_AFTER_MAX)
+			wait = RETRY_AFTER_MAX;
+	} else {
+		wait = *step;
+		*step = *step * 2 > POLL_STEP_MAX ? POLL_STEP_MAX : *step * 2;
+	}
+	if (acme->deadline > 0 && now + wait > acme->deadline)
+		return -1;
+	acme_sleep(wait);
+	return 0;
+}
+
+/* authz_token_ok - a token may only hold base64url characters. */
+static bool
+authz_token_ok(const char *t)
+{
+	size_t n = strlen(t);
+
+	return n > 0 && n <= TOKEN_MAX &&
+	       strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                 "0123456789-_") == n;
+}
+
+/* authz_name_ok - a DNS name or challenge type: [A-Za-z0-9.*_-], 1..253. */
+static bool
+authz_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= 253 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	                 "0123456789.-_*") == n;
+}
+
+/* authz_pick - the challenge of type among the authorization's challenges. */
+static int
+authz_pick(const json_t *obj, const char *url, const char *type,
+           struct authz_info *info, struct mc_err *err)
+{
+	const json_t *arr = json_object_get(obj, "challenges"), *c;
+	const char *ctype;
+	size_t i;
+
+	if (!json_is_array(arr))
+		return mc_err_set(
+		    err, MC_ERR_INPUT,
+		    "%s: field \"challenges\" is missing or not an array", url);
+	json_array_foreach(arr, i, c)
+	{
+		if (acme_json_str(c, "type", url, true, false, &ctype, err) ==
+		    -1)
+			return -1;
+		if (strcmp(ctype, type) != 0)
+			continue;
+		if (acme_json_str(c, "url", url, true, true, &info->chall_url,
+		                  err) == -1 ||
+		    acme_json_str(c, "token", url, true, false, &info->token,
+		                  err) == -1)
+			return -1;
+		if (!authz_token_ok(info->token))
+			return mc_err_set(
+			    err, MC_ERR_INPUT,
+			    "%s: field \"token\" is not base64url", url);
+		return 0;
+	}
+	return 0;
+}
+
+/* authz_parse - status, identifier and the challenge of our type. */
+static int
+authz_parse(const json_t *obj, const char *url, const char *type,
+            struct authz_info *info, struct mc_err *err)
+{
+	const json_t *id = json_object_get(obj, "identifier");
+	const char *idtype;
+
+	memset(info, 0, sizeof(*info));
+	if (acme_json_str(obj, "status", url, true, false, &info->status,
+	                  err) == -1)
+		return -1;
+	if (!json_is_object(id))
+		return mc_err_set(
+		    err, MC_ERR_INPUT,
+		    "%s: field \"identifier\" is missing or not an object",
+		    url);
+	if (acme_json_str(id, "type", url, true, false, &idtype, err) == -1 ||
+	    acme_json_str(id, "value", url, true, false, &info->ident, err) ==
+	        -1)
+		return -1;
+	if (strcmp(idtype, "dns") != 0)
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "%s: identifier type is not dns", url);
+	if (!authz_name_ok(info->ident))
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "%s: identifier value is not a DNS name",
+		                  url);
+	return authz_pick(obj, url, type, info, err);
+}
+
+/* authz_redact - replace every occurrence of token in line by "<token>"
+ * (the CA's detail often quotes the challenge URL; tokens stay out of logs). */
+static void
+authz_redact(struct mc_buf *line, const char *token)
+{
+	static const char mark[] = "<token>";
+	size_t tlen = token != NULL ? strlen(token) : 0, i = 0, o = 0;
+	char *s = line->data;
+
+	if (s == NULL || tlen < sizeof(mark) - 1)
+		return;
+	while (s[i] != '\0') {
+		if (strncmp(s + i, token, tlen) == 0) {
+			memcpy(s + o, mark, sizeof(mark) - 1);
+			o += sizeof(mark) - 1;
+			i += tlen;
+		} else {
+			s[o++] = s[i++];
+		}
+	}
+	s[o] = '\0';
+	line->len = o;
+}
+
+/* authz_failure - MC_ERR_CHALLENGE for an authorization that is not valid. */
+static int
+authz_failure(const json_t *obj, const char *url, const char *ident,
+              const char *type, const char *status, struct mc_err *err)
+{
+	const json_t *arr = json_object_get(obj, "challenges"), *c, *e,
+	             *found = NULL;
+	const char *ctype = type;
+	struct mc_buf line;
+	size_t i;
+
+	json_array_foreach(arr, i, c)
+	{
+		const char *t = json_string_value(json_object_get(c, "type"));
+
+		e = json_object_get(c, "error");
+		if (!json_is_object(e))
+			continue;
+		if (found == NULL || (t != NULL && strcmp(t, type) == 0))
+			found = c;
+	}
+	if (found == NULL)
+		return mc_err_set(
+		    err, MC_ERR_CHALLENGE,
+		    "authorization for %s (%s) is %s (%s challenge, no error "
+		    "detail from the CA)",
+		    ident, url, status, type);
+	if (json_is_string(json_object_get(found, "type")) &&
+	    authz_name_ok(json_string_value(json_object_get(found, "type"))))
+		ctype = json_string_value(json_object_get(found, "type"));
+	mc_buf_init(&line, MC_ERR_MSG_MAX);
+	(void)acme_problem_append(&line, json_object_get(found, "error"), NULL);
+	authz_redact(&line, json_string_value(json_object_get(found, "token")));
+	mc_err_set(err, MC_ERR_CHALLENGE,
+	           "authorization for %s (%s) is %s: %s challenge: %s", ident,
+	           url, status, ctype, line.data != NULL ? line.data : "?");
+	mc_buf_free(&line);
+	return -1;
+}
+
+/* authz_clear_free - cleanse and free a secret string. */
+static void
+authz_clear_free(char *s)
+{
+	if (s != NULL)
+		OPENSSL_clear_free(s, strlen(s));
+}
+
+/* authz_dns_add - publish the TXT record for ident (recorded for deletion
+ * first). */
+static int
+authz_dns_add(struct authz_ctx *ctx, const char *ident, const char *keyauth,
+              struct mc_err *err)
+{
+	char **f, **v, *fqdn, *value;
+	size_t n = strlen(ident) + sizeof("_acme-challenge.");
+
+	if (ctx->conf->dns_hook == NULL || ctx->conf->dns_hook[0] == '\0')
+		return mc_err_set(err, MC_ERR_CONFIG,
+		                  "dns-01 needs a dns_hook");
+	value = acme_dns01_value(keyauth, err);
+	fqdn = malloc(n);
+	f = realloc(ctx->dns_fqdn, (ctx->n_dns + 1) * sizeof(*f));
+	if (f != NULL)
+		ctx->dns_fqdn = f;
+	v = realloc(ctx->dns_value, (ctx->n_dns + 1) * sizeof(*v));
+	if (v != NULL)
+		ctx->dns_value = v;
+	if (value == NULL || fqdn == NULL || f == NULL || v == NULL) {
+		free(value);
+		free(fqdn);
+		return value == NULL
+		           ? -1
+		           : mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	}
+	snprintf(fqdn, n, "_acme-challenge.%s", ident);
+	ctx->dns_fqdn[ctx->n_dns] = fqdn;
+	ctx->dns_value[ctx->n_dns] = value;
+	ctx->n_dns++;
+	return acme_dns01_hook(ctx->conf->dns_hook, "add", fqdn, value,
+	                       ctx->conf->hook_timeout, err);
+}
+
+/* authz_publish - make the key authorization for info visible to the CA. */
+static int
+authz_publish(struct authz_ctx *ctx, const struct authz_info *info,
+              struct mc_err *err)
+{
+	const struct mc_acme_challenge_conf *conf = ctx->conf;
+	char *keyauth = acme_key_authz(ctx->acme->key, info->token, err);
+	int rc = -1;
+
+	if (keyauth == NULL)
+		return -1;
+	switch (conf->type) {
+	case MC_CHALLENGE_HTTP01:
+		if (ctx->http == NULL &&
+		    (ctx->http = acme_http01_start(conf->http_listen,
+		                                   conf->webroot, err)) == NULL)
+			break;
+		rc = acme_http01_add(ctx->http, info->token, keyauth, err);
+		break;
+	case MC_CHALLENGE_TLSALPN01:
+		if (ctx->alpn == NULL &&
+		    (ctx->alpn = acme_tlsalpn01_start(conf->tls_alpn_listen,
+		                                      err)) == NULL)
+			break;
+		rc = acme_tlsalpn01_add(ctx->alpn, info->ident, keyauth, err);
+		break;
+	case MC_CHALLENGE_DNS01:
+		rc = authz_dns_add(ctx, info->ident, keyauth, err);
+		break;
+	}
+	authz_clear_free(keyauth);
+	return rc;
+}
+
+/* authz_remember - queue an authorization whose challenge we answer. */
+static int
+authz_remember(struct authz_ctx *ctx, const char *url,
+               const struct authz_info *info, struct mc_err *err)
+{
+	struct authz_pending *p =
+	    realloc(ctx->pend, (ctx->n_pend + 1) * sizeof(*p));
+
+	if (p == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	ctx->pend = p;
+	p = &ctx->pend[ctx->n_pend];
+	p->authz_url = strdup(url);
+	p->ident = strdup(info->ident);
+	p->chall_url = strdup(info->chall_url);
+	ctx->n_pend++;
+	if (p->authz_url == NULL || p->ident == NULL || p->chall_url == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	return 0;
+}
+
+/* authz_prepare - fetch one authorization and publish its challenge. */
+static int
+authz_prepare(struct authz_ctx *ctx, const char *url, struct mc_err *err)
+{
+	struct acme_http_resp r = {0};
+	struct authz_info info;
+	json_t *obj = NULL;
+	int ret = -1;
+
+	if (acme_post_json(ctx->acme, url, NULL, &r, &obj, err) == -1 ||
+	    authz_parse(obj, url, ctx->type, &info, err) == -1) {
+		mc_err_prefix(err, "authorization");
+		goto out;
+	}
+	if (strcmp(info.status, "valid") == 0) {
+		mc_log_debug("authorization for %s is already valid",
+		             info.ident);
+		ret = 0;
+		goto out;
+	}
+	if (strcmp(info.status, "pending") != 0) {
+		authz_failure(obj, url, info.ident, ctx->type, info.status,
+		              err);
+		goto out;
+	}
+	if (info.chall_url == NULL) {
+		mc_err_set(
+		    err, MC_ERR_CHALLENGE,
+		    "authorization for %s (%s): the CA offers no %s challenge",
+		    info.ident, url, ctx->type);
+		goto out;
+	}
+	if (authz_publish(ctx, &info, err) == -1 ||
+	    authz_remember(ctx, url, &info, err) == -1)
+		goto out;
+	ret = 0;
+out:
+	json_decref(obj);
+	acme_http_resp_clear(&r);
+	return ret;
+}
+
+/* authz_respond - tell the CA the challenge is ready (POST {}). */
+static int
+authz_respond(struct authz_ctx *ctx, const struct authz_pending *p,
+              struct mc_err *err)
+{
+	struct acme_http_resp r = {0};
+	json_t *empty = json_object();
+	int rc;
+
+	if (empty == NULL)
+		return mc_err_set(err, MC_ERR_SYS, "out of memory");
+	rc = acme_post(ctx->acme, p->chall_url, empty, false, NULL, &r, err);
+	if (rc == -1)
+		mc_err_prefix(err, "%s challenge for %s", ctx->type, p->ident);
+	json_decref(empty);
+	acme_http_resp_clear(&r);
+	return rc;
+}
+
+/* authz_poll_once - fetch the authorization: 1 valid, 0 still pending, -1
+ * error. */
+static int
+authz_poll_once(struct authz_ctx *ctx, const struct authz_pending *p,
+                long *retry_after, struct mc_err *err)
+{
+	struct acme_http_resp r = {0};
+	struct authz_info info;
+	json_t *obj = NULL;
+	int ret = -1;
+
+	if (acme_post_json(ctx->acme, p->authz_url, NULL, &r, &obj, err) ==
+	        -1 ||
+	    authz_parse(obj, p->authz_url, ctx->type, &info, err) == -1) {
+		mc_err_prefix(err, "authorization for %s", p->ident);
+		goto out;
+	}
+	*retry_after = r.retry_after;
+	if (strcmp(info.status, "valid") == 0)
+		ret = 1;
+	else if (strcmp(info.status, "pending") == 0 ||
+	         strcmp(info.status, "processing") == 0)
+		ret = 0;
+	else
+		authz_failure(obj, p->authz_url, p->ident, ctx->type,
+		              info.status, err);
+out:
+	json_decref(obj);
+	acme_http_resp_clear(&r);
+	return ret;
+}
+
+/* authz_poll - poll one authorization until valid, invalid or the deadline. */
+static int
+authz_poll(struct authz_ctx *ctx, const struct authz_pending *p,
+           struct mc_err *err)
+{
+	double step = POLL_STEP_FIRST;
+	long retry_after = -1;
+	int rc;
+
+	for (;;) {
+		rc = authz_poll_once(ctx, p, &retry_after, err);
+		if (rc != 0)
+			return rc == 1 ? 0 : -1;
+		if (acme_poll_wait(ctx->acme, retry_after, &step) == -1)
+			return mc_err_set(
+			    err, MC_ERR_CHALLENGE,
+			    "authorization for %s (%s): %s challenge still "
+			    "pending at the deadline",
+			    p->ident, p->authz_url, ctx->type);
+	}
+}
+
+/* authz_cleanup - stop responders, delete DNS records, free the context. */
+static void
+authz_cleanup(struct authz_ctx *ctx)
+{
+	struct mc_err e;
+	size_t i;
+
+	acme_http01_stop(ctx->http);
+	acme_tlsalpn01_stop(ctx->alpn);
+	for (i = 0; i < ctx->n_dns; i++) {
+		mc_err_clear(&e);
+		if (acme_dns01_hook(ctx->conf->dns_hook, "del",
+		                    ctx->dns_fqdn[i], ctx->dns_value[i],
+		                    ctx->conf->hook_timeout, &e) == -1)
+			mc_log_warn("dns-01 cleanup of %s: %s",
+			            ctx->dns_fqdn[i], e.msg);
+		free(ctx->dns_fqdn[i]);
+		free(ctx->dns_value[i]);
+	}
+	free(ctx->dns_fqdn);
+	free(ctx->dns_value);
+	for (i = 0; i < ctx->n_pend; i++) {
+		free(ctx->pend[i].authz_url);
+		free(ctx->pend[i].ident);
+		free(ctx->pend[i].chall_url);
+	}
+	free(ctx->pend);
+}
+
+/* acme_authorize - satisfy every authorization (see acme_int.h). */
+int
+acme_authorize(struct mc_acme *acme, const struct mc_acme_order_req *req,
+               char *const *authz_urls, size_t n_authz, struct mc_err *err)
+{
+	struct authz_ctx ctx = {0};
+	size_t i;
+	int ret = -1;
+
+	if (req->challenge == NULL)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		                  "no challenge configuration");
+	ctx.acme = acme;
+	ctx.conf = req->challenge;
+	ctx.type = mc_challenge_name(req->challenge->type);
+	for (i = 0; i < n_authz; i++)
+		if (authz_prepare(&ctx, authz_urls[i], err) == -1)
+			goto out;
+	if (ctx.n_dns > 0 && ctx.conf->dns_propagation_wait > 0)
+		acme_sleep((double)ctx.conf->dns_propagation_wait);
+	for (i = 0; i < ctx.n_pend; i++)
+		if (authz_respond(&ctx, &ctx.pend[i], err) == -1)
+			goto out;
+	for (i = 0; i < ctx.n_pend; i++)
+		if (authz_poll(&ctx, &ctx.pend[i], err) == -1)
+			goto out;
+	ret = 0;
+out:
+	authz_cleanup(&ctx);
+	return ret;
+}

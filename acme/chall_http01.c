@@ -1,0 +1,397 @@
+/*
+ * chall_http01.c - the http-01 challenge (see acme/challenge.h).
+ *
+ * Built-in responder: libmicrohttpd with its own polling thread on a socket
+ * we bind ourselves (so bind errors carry errno), with limits on
+ * connections (total and per IP), per-connection memory and idle time.
+ * It answers GET/HEAD /.well-known/acme-challenge/<token> for a registered
+ * token with 200 text/plain and the key authorization, everything else
+ * with 404. The token table is shared with that thread under a mutex.
+ *
+ * Webroot mode: WEBROOT must exist; .well-known/ and acme-challenge/ are
+ * created (0755) when missing; each token becomes a 0644 file written with
+ * mc_fsio_write(). Stop removes exactly the files we wrote and the
+ * directories we created (if they are empty by then).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <openssl/crypto.h>
+
+#include "acme/chall_int.h"
+#include "acme/challenge.h"
+#include "mailcert/fsio.h"
+#include "mailcert/log.h"
+
+#define HTTP01_PREFIX "/.well-known/acme-challenge/"
+#define HTTP01_WHAT "http-01 responder"
+#define HTTP01_MAX_CONN 64U     /* connections at once */
+#define HTTP01_MAX_PER_IP 16U   /* connections at once from one address */
+#define HTTP01_IDLE_TIMEOUT 10U /* seconds without traffic */
+#define HTTP01_CONN_MEM                                                        \
+	(32 * 1024) /* bytes of request buffer per connection                  \
+	             */
+#define HTTP01_KEYAUTH_MAX 1024
+
+struct http01_token {
+	char *token;
+	char *keyauth; /* secret-ish: cleansed on free */
+	char *path;    /* the webroot file we wrote, else NULL */
+};
+
+struct acme_http01 {
+	struct MHD_Daemon *daemon; /* built-in responder, else NULL */
+	pthread_mutex_t lock;      /* guards tok and n_tok */
+	struct http01_token *tok;
+	size_t n_tok;
+	char *wk;      /* WEBROOT/.well-known (webroot mode) */
+	char *dir;     /* WEBROOT/.well-known/acme-challenge (webroot mode) */
+	bool made_wk;  /* we created wk */
+	bool made_dir; /* we created dir */
+};
+
+/* http01_join - a new string "a/b". */
+static char *
+http01_join(const char *a, const char *b, struct mc_err *err)
+{
+	size_t n = strlen(a) + strlen(b) + 2;
+	char *p = malloc(n);
+
+	if (p == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	snprintf(p, n, "%s%s%s", a, a[0] && a[strlen(a) - 1] == '/' ? "" : "/",
+	         b);
+	return p;
+}
+
+/* http01_lookup - a copy of the key authorization for token, or NULL. */
+static char *
+http01_lookup(struct acme_http01 *h, const char *token)
+{
+	char *keyauth = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&h->lock);
+	for (i = 0; i < h->n_tok; i++)
+		if (strcmp(h->tok[i].token, token) == 0 && h->tok[i].keyauth) {
+			keyauth = strdup(h->tok[i].keyauth);
+			break;
+		}
+	pthread_mutex_unlock(&h->lock);
+	return keyauth;
+}
+
+/* http01_reply - queue 200 with body (taken) or 404 when body is NULL. */
+static enum MHD_Result
+http01_reply(struct MHD_Connection *conn, char *body)
+{
+	static const char nf[] = "not found\n";
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	if (body != NULL)
+		resp = MHD_create_response_from_buffer(strlen(body), body,
+		                                       MHD_RESPMEM_MUST_FREE);
+	else
+		resp = MHD_create_response_from_buffer(
+		    sizeof(nf) - 1, (void *)nf, MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                        "text/plain");
+	ret = MHD_queue_response(conn, body ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND,
+	                         resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* http01_answer - the libmicrohttpd request handler. */
+static enum MHD_Result
+http01_answer(void *cls, struct MHD_Connection *conn, const char *url,
+              const char *method, const char *version, const char *upload,
+              size_t *upload_size, void **con_cls)
+{
+	struct acme_http01 *h = cls;
+	char *body = NULL;
+
+	(void)version;
+	(void)upload;
+	if (*con_cls != NULL) { /* later calls: discard any request body */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	*con_cls = h;
+	if ((strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
+	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) &&
+	    strncmp(url, HTTP01_PREFIX, strlen(HTTP01_PREFIX)) == 0 &&
+	    acme_token_ok(url + strlen(HTTP01_PREFIX)))
+		body = http01_lookup(h, url + strlen(HTTP01_PREFIX));
+	mc_log_debug("http-01 responder: %s request, answering %d", method,
+	             body ? 200 : 404);
+	return http01_reply(conn, body);
+}
+
+/* http01_daemon_start - bind listen and start the libmicrohttpd thread. */
+static int
+http01_daemon_start(struct acme_http01 *h, const char *listen,
+                    struct mc_err *err)
+{
+	int fd = acme_listen_open(listen, HTTP01_WHAT, err);
+	sigset_t all, old;
+
+	if (fd == -1)
+		return -1;
+	/* From here libmicrohttpd owns fd: it closes it on failure and at
+	 * stop. Its thread starts with every signal blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	h->daemon = MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+	    http01_answer, h, MHD_OPTION_LISTEN_SOCKET, fd,
+	    MHD_OPTION_CONNECTION_LIMIT, HTTP01_MAX_CONN,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP01_MAX_PER_IP,
+	    MHD_OPTION_CONNECTION_TIMEOUT, HTTP01_IDLE_TIMEOUT,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP01_CONN_MEM,
+	    MHD_OPTION_END);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (h->daemon == NULL)
+		return mc_err_set(err, MC_ERR_SYS,
+		                  "%s: libmicrohttpd cannot "
+		                  "serve on %s",
+		                  HTTP01_WHAT, listen);
+	mc_log_debug("%s listening on %s", HTTP01_WHAT, listen);
+	return 0;
+}
+
+/* http01_mkdir - create path (0755) unless it is a directory already. */
+static int
+http01_mkdir(const char *path, bool *made, struct mc_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0755) == 0) {
+		*made = true;
+		if (chmod(path, 0755) == -1) /* umask 077 must not hide it */
+			return mc_err_errno(err, MC_ERR_SYS,
+			                    "http-01 webroot: "
+			                    "cannot chmod %s",
+			                    path);
+		return 0;
+	}
+	if (errno != EEXIST)
+		return mc_err_errno(err, MC_ERR_SYS,
+		                    "http-01 webroot: cannot "
+		                    "create %s",
+		                    path);
+	if (stat(path, &st) == -1)
+		return mc_err_errno(err, MC_ERR_SYS, "http-01 webroot: %s",
+		                    path);
+	if (!S_ISDIR(st.st_mode))
+		return mc_err_set(err, MC_ERR_SYS,
+		                  "http-01 webroot: %s exists "
+		                  "and is not a directory",
+		                  path);
+	return 0;
+}
+
+/* http01_webroot_prepare - check WEBROOT, create the challenge folders. */
+static int
+http01_webroot_prepare(struct acme_http01 *h, const char *webroot,
+                       struct mc_err *err)
+{
+	struct stat st;
+
+	if (stat(webroot, &st) == -1)
+		return mc_err_errno(err, MC_ERR_SYS, "http-01 webroot %s",
+		                    webroot);
+	if (!S_ISDIR(st.st_mode))
+		return mc_err_set(err, MC_ERR_SYS,
+		                  "http-01 webroot %s is not a "
+		                  "directory",
+		                  webroot);
+	h->wk = http01_join(webroot, ".well-known", err);
+	if (h->wk == NULL)
+		return -1;
+	h->dir = http01_join(h->wk, "acme-challenge", err);
+	if (h->dir == NULL)
+		return -1;
+	if (http01_mkdir(h->wk, &h->made_wk, err) == -1 ||
+	    http01_mkdir(h->dir, &h->made_dir, err) == -1)
+		return -1;
+	mc_log_debug("http-01: serving tokens from %s", h->dir);
+	return 0;
+}
+
+/* acme_http01_start - start the responder, or prepare the webroot. */
+struct acme_http01 *
+acme_http01_start(const char *listen, const char *webroot, struct mc_err *err)
+{
+	struct acme_http01 *h = calloc(1, sizeof(*h));
+	int rc;
+
+	if (h == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	if (webroot != NULL && webroot[0] != '\0')
+		rc = http01_webroot_prepare(h, webroot, err);
+	else
+		rc = http01_daemon_start(h, listen, err);
+	if (rc == -1) {
+		acme_http01_stop(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* http01_slot - the table entry for token (new, or the existing one). */
+static struct http01_token *
+http01_slot(struct acme_http01 *h, const char *token, struct mc_err *err)
+{
+	struct http01_token *t;
+	size_t i;
+
+	for (i = 0; i < h->n_tok; i++)
+		if (strcmp(h->tok[i].token, token) == 0)
+			return &h->tok[i];
+	t = realloc(h->tok, (h->n_tok + 1) * sizeof(*t));
+	if (t == NULL)
+		goto oom;
+	h->tok = t;
+	t = &h->tok[h->n_tok];
+	memset(t, 0, sizeof(*t));
+	t->token = strdup(token);
+	if (t->token == NULL)
+		goto oom;
+	h->n_tok++;
+	return t;
+oom:
+	mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	return NULL;
+}
+
+/* http01_store - record token (and its file or key authorization). */
+static int
+http01_store(struct acme_http01 *h, const char *token, const char *keyauth,
+             char *path, struct mc_err *err)
+{
+	struct http01_token *t;
+	char *ka = NULL;
+	int rc = -1;
+
+	if (path == NULL) {
+		ka = strdup(keyauth);
+		if (ka == NULL)
+			return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	}
+	pthread_mutex_lock(&h->lock);
+	t = http01_slot(h, token, err);
+	if (t != NULL) {
+		if (t->keyauth != NULL)
+			OPENSSL_clear_free(t->keyauth, strlen(t->keyauth));
+		t->keyauth = ka;
+		ka = NULL;
+		if (t->path == NULL)
+			t->path = path;
+		else
+			free(path);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&h->lock);
+	if (ka != NULL)
+		OPENSSL_clear_free(ka, strlen(ka));
+	if (rc == -1)
+		free(path);
+	return rc;
+}
+
+/* acme_http01_add - serve keyauth for token (both copied). */
+int
+acme_http01_add(struct acme_http01 *h, const char *token, const char *keyauth,
+                struct mc_err *err)
+{
+	size_t len = keyauth ? strlen(keyauth) : 0;
+	char *path = NULL;
+
+	if (!acme_token_ok(token))
+		return mc_err_set(
+		    err, MC_ERR_INPUT,
+		    "http-01: the CA sent a "
+		    "malformed token (not 1-256 base64url characters)");
+	if (len == 0 || len > HTTP01_KEYAUTH_MAX ||
+	    strchr(keyauth, '\n') != NULL)
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "http-01: malformed key "
+		                  "authorization");
+	if (h->dir != NULL) {
+		path = http01_join(h->dir, token, err);
+		if (path == NULL)
+			return -1;
+		if (mc_fsio_write(path, keyauth, len, 0644, MC_FSIO_KEEP_OWNER,
+		                  false, err) == -1) {
+			free(path);
+			return mc_err_prefix(err, "http-01 webroot");
+		}
+	}
+	return http01_store(h, token, keyauth, path, err);
+}
+
+/* http01_remove_files - unlink our token files and our empty folders. */
+static void
+http01_remove_files(struct acme_http01 *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_tok; i++)
+		if (h->tok[i].path != NULL && unlink(h->tok[i].path) == -1 &&
+		    errno != ENOENT)
+			mc_log_warn("http-01 webroot: cannot remove %s: %s",
+			            h->tok[i].path, strerror(errno));
+	if (h->made_dir && h->dir != NULL && rmdir(h->dir) == -1 &&
+	    errno != ENOTEMPTY && errno != EEXIST)
+		mc_log_warn("http-01 webroot: cannot remove %s: %s", h->dir,
+		            strerror(errno));
+	if (h->made_wk && h->wk != NULL && rmdir(h->wk) == -1 &&
+	    errno != ENOTEMPTY && errno != EEXIST)
+		mc_log_warn("http-01 webroot: cannot remove %s: %s", h->wk,
+		            strerror(errno));
+}
+
+/* acme_http01_stop - stop the responder / remove the token files; frees h. */
+void
+acme_http01_stop(struct acme_http01 *h)
+{
+	size_t i;
+
+	if (h == NULL)
+		return;
+	if (h->daemon != NULL)
+		MHD_stop_daemon(
+		    h->daemon); /* joins its thread, closes the socket */
+	http01_remove_files(h);
+	for (i = 0; i < h->n_tok; i++) {
+		free(h->tok[i].token);
+		free(h->tok[i].path);
+		if (h->tok[i].keyauth != NULL)
+			OPENSSL_clear_free(h->tok[i].keyauth,
+			                   strlen(h->tok[i].keyauth));
+	}
+	free(h->tok);
+	free(h->wk);
+	free(h->dir);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}

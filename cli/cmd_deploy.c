@@ -1,0 +1,108 @@
+/*
+ * cmd_deploy.c - `mailcert deploy NAME`: write the current version to every
+ * target, reload, verify; roll back to the previous good version on failure.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+#include "mailcert/lock.h"
+#include "mailcert/store.h"
+
+/* cli_deploy_run - deploy version of cc (prev: rollback target) and report. */
+int
+cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
+	       const struct mc_cert_conf *cc, unsigned version, unsigned prev,
+	       json_t *into, struct mc_err *err)
+{
+	struct mc_deploy_report rep;
+	int rc;
+
+	rc = mc_deploy_version(cfg, cc, version, prev, &rep, err);
+	if (into != NULL)
+		json_object_set_new(into, "deploy", cli_report_json(&rep));
+	else if (cli->json)
+		cli_print_json(cli_report_json(&rep));
+	else if (cli->verbosity >= 0)
+		cli_report_text(cc->name, &rep);
+	if (rc == 0 && !cli->json && cli->verbosity >= 0)
+		printf("%s: version %04u deployed and verified live\n",
+		       cc->name, version);
+	mc_deploy_report_clear(&rep);
+	return rc;
+}
+
+/* deploy_current - the current and the previous good version of cc. */
+static int
+deploy_current(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+	       unsigned *cur, unsigned *prev, struct mc_err *err)
+{
+	int found = mc_store_current(cfg->state_dir, cc->name, cur, err);
+
+	if (found == -1)
+		return -1;
+	if (found == 0)
+		return mc_err_set(err, MC_ERR_USAGE,
+				  "%s has no certificate yet; run `mailcert "
+				  "issue %s`",
+				  cc->name, cc->name);
+	*prev = 0;
+	return mc_store_previous(cfg->state_dir, cc->name, *cur, prev, err) ==
+			       -1
+		       ? -1
+		       : 0;
+}
+
+/* cli_cmd_deploy - `deploy NAME`. */
+int
+cli_cmd_deploy(struct cli *cli, int argc, char **argv)
+{
+	struct mc_config *cfg = NULL;
+	const struct mc_cert_conf *cc;
+	struct mc_err err;
+	unsigned cur = 0, prev = 0;
+	int lock = -1, rc = 0;
+
+	mc_err_clear(&err);
+	if (cli_load_config(cli, &cfg, &err) == -1 ||
+	    (cc = cli_cert_arg(cfg, "deploy", argc, argv, &err)) == NULL ||
+	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
+	    deploy_current(cfg, cc, &cur, &prev, &err) == -1 ||
+	    cli_deploy_run(cli, cfg, cc, cur, prev, NULL, &err) == -1)
+		rc = cli_fail(&err);
+	mc_lock_release(lock);
+	mc_config_free(cfg);
+	return rc;
+}
+
+/* cli_cmd_rollback - `rollback NAME`: make the previous version current. */
+int
+cli_cmd_rollback(struct cli *cli, int argc, char **argv)
+{
+	struct mc_config *cfg = NULL;
+	const struct mc_cert_conf *cc;
+	struct mc_err err;
+	unsigned cur = 0, prev = 0;
+	int lock = -1, rc = 0;
+
+	mc_err_clear(&err);
+	if (cli_load_config(cli, &cfg, &err) == -1 ||
+	    (cc = cli_cert_arg(cfg, "rollback", argc, argv, &err)) == NULL ||
+	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
+	    deploy_current(cfg, cc, &cur, &prev, &err) == -1)
+		goto fail;
+	if (prev == 0) {
+		mc_err_set(&err, MC_ERR_USAGE,
+			   "%s: no earlier good version than %04u to roll "
+			   "back to",
+			   cc->name, cur);
+		goto fail;
+	}
+	if (cli_deploy_run(cli, cfg, cc, prev, cur, NULL, &err) == 0)
+		goto out;
+fail:
+	rc = cli_fail(&err);
+out:
+	mc_lock_release(lock);
+	mc_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,117 @@
+/*
+ * config_int.h - declarations shared by the files of the config module
+ * (config.c, config_lex.c, config_keys.c, config_check.c, names.c).
+ * Nothing outside core/config*.c and core/names.c includes this.
+ *
+ * Loading runs in two phases. config_lex.c turns the file into a list of
+ * raw sections, each a list of (key, value, line) entries, rejecting
+ * syntax errors, unknown sections, unknown and duplicate keys. config.c
+ * then builds struct mc_config from the raw sections: [global] first
+ * (wherever it is in the file), then targets, then certs, so defaults
+ * and references resolve regardless of section order.
+ */
+#ifndef MAILCERT_CONFIG_INT_H
+#define MAILCERT_CONFIG_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mailcert/config.h"
+
+#define CFG_MAX_NAMES 100
+#define CFG_MAX_LIST 64
+
+enum cfg_kind {
+	CFG_GLOBAL = 0,
+	CFG_CERT,
+	CFG_TARGET,
+};
+
+/* One "key = value" of a section; continuation lines are already joined. */
+struct cfg_entry {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct cfg_section {
+	enum cfg_kind kind;
+	char *name; /* NULL for [global] */
+	int line;
+	struct cfg_entry *entries;
+	size_t n_entries;
+};
+
+struct cfg_raw {
+	struct cfg_section *secs;
+	size_t n_secs;
+};
+
+/* Where errors point: the file name and the error to fill. */
+struct cfg_ctx {
+	const char *path;
+	struct mc_err *err;
+};
+
+struct cfg_key;
+
+/* A value parser: check e->value and store it in the struct at base. */
+typedef int (*cfg_parse_fn)(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base);
+
+struct cfg_key {
+	const char *name;
+	cfg_parse_fn parse;
+	size_t offset;       /* of the field in the section's struct */
+	size_t count_offset; /* lists: of the size_t count; else 0 */
+};
+
+/* config_fail - MC_ERR_CONFIG "PATH:LINE: WHAT: message"; returns -1. */
+int config_fail(const struct cfg_ctx *ctx, int line, const char *what,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* config_fail_sec - like config_fail with WHAT = "[cert NAME]: KEY". */
+int config_fail_sec(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    const char *key, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* config_kind_name - "global", "cert", "target". */
+const char *config_kind_name(enum cfg_kind kind);
+
+/* config_lex - read path into raw sections (*raw, free with config_raw_free). */
+int config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err);
+
+/* config_raw_free - free raw sections (values are cleansed: they may hold secrets). */
+void config_raw_free(struct cfg_raw *raw);
+
+/* config_entry_find - the entry for key in sec, or NULL. Borrowed. */
+const struct cfg_entry *config_entry_find(const struct cfg_section *sec,
+    const char *key);
+
+/* config_key_find - the table row of key in sections of kind, or NULL. */
+const struct cfg_key *config_key_find(enum cfg_kind kind, const char *key);
+
+/* config_key_hint - write advice for an unknown key into buf ("" if none). */
+void config_key_hint(enum cfg_kind kind, const char *key, char *buf, size_t size);
+
+/* config_apply - parse every entry of sec into the struct at base. */
+int config_apply(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    void *base);
+
+/* config_target_type_parse - "postfix" etc. (any case) to a type; 0 or -1. */
+int config_target_type_parse(const char *text, enum mc_target_type *out);
+
+/* config_target_type_name - "postfix" etc. */
+const char *config_target_type_name(enum mc_target_type type);
+
+/* config_target_finish - apply type defaults to t and check it is usable. */
+int config_target_finish(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    struct mc_target *t);
+
+/* config_cert_check - cross-checks of one cert against cfg (targets, paths). */
+int config_cert_check(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    const struct mc_config *cfg, const struct mc_cert_conf *cc);
+
+/* names_challenge_parse - "http-01" etc. (any case) to a challenge; 0 or -1. */
+int names_challenge_parse(const char *text, enum mc_challenge_type *out);
+
+#endif

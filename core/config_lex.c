@@ -1,0 +1,656 @@
+/*
+ * config_lex.c - read the configuration file into raw sections with inih.
+ *
+ * Why a custom reader around ini_parse_stream(): inih (Debian's r55) does
+ * not give the handler line numbers (INI_HANDLER_LINENO is 0), keeps
+ * section names in a 50-byte buffer, never reports a section without
+ * keys, and reads lines into a 200-byte buffer, splitting longer lines
+ * into several "lines" (which shifts every later line number). So inih
+ * reads from lex_reader(), which owns the physical lines:
+ *
+ *  - it counts physical lines; inih calls the handler for a line before it
+ *    asks the reader for the next one, so lx->lineno is the line of every
+ *    handler call and of every error;
+ *  - it parses "[...]" headers itself (any length, empty sections too) and
+ *    hands inih a placeholder "[s]" so inih still resets its previous key;
+ *  - it strips inline comments exactly as inih would (';' after blank) and
+ *    cuts values longer than inih's buffer into pieces - at a blank where
+ *    it can, else inside a word (a 253-byte DNS name, a long path) -
+ *    handing inih the first piece as "key=piece" and the rest as indented
+ *    continuation lines, which inih (INI_ALLOW_MULTILINE, the default)
+ *    passes to the handler under the same key; the handler joins them
+ *    with one space, or with nothing after a cut inside a word (runs of
+ *    blanks at a cut shrink to one). Indented lines the user writes below
+ *    a key continue it the same way, so long "names" lists may span
+ *    lines; an indented "key = value" is a key, not a continuation.
+ *  - an error in a value spread over several lines names the key's line.
+ *
+ * The piece size comes from the buffer size inih passes to the reader, so
+ * this works whatever INI_MAX_LINE the library was built with. If inih
+ * were built without multi-line support it would reject a continuation
+ * and ini_parse_stream() would return that line, reported as an error.
+ *
+ * The handler only records (key, value, line) after rejecting unknown and
+ * duplicate keys; values are checked later by config.c. The first error
+ * stops the reader (it returns NULL, i.e. end of file).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <openssl/crypto.h>
+
+#include "mailcert/config.h"
+
+#include "core/config_int.h"
+
+#define LEX_MAX_FILE (1024 * 1024)
+#define LEX_MAX_KEY 64
+#define LEX_SHOW 80 /* how much of a bad header an error quotes */
+
+struct lex {
+	struct cfg_ctx ctx;
+	char *data; /* the whole file, NUL-terminated; lines are cut in place */
+	size_t len;
+	size_t pos;
+	int lineno;
+	const char *key; /* key of the last key line (in data) */
+	char *rest;      /* value text of this line not yet handed to inih */
+	bool cont;       /* the text handed to inih continues the last entry */
+	bool glue;       /* ... and joins it without a space (a word was cut) */
+	bool hard_cut;   /* the last piece ended inside a word */
+	bool have_key;   /* inih has a previous key in this section */
+	bool failed;
+	struct cfg_raw *raw;
+};
+
+/* lex_fail - record the first error at the current line; returns NULL. */
+static char *
+lex_fail(struct lex *lx, const char *what, const char *msg)
+{
+	lx->failed = true;
+	if (what == NULL)
+		mc_err_set(lx->ctx.err, MC_ERR_CONFIG, "%s:%d: %s", lx->ctx.path,
+		    lx->lineno, msg);
+	else
+		config_fail(&lx->ctx, lx->lineno, what, "%s", msg);
+	return NULL;
+}
+
+/* lex_lskip - the first non-blank character of s. */
+static char *
+lex_lskip(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	return s;
+}
+
+/* lex_rtrim - cut trailing blanks (and CR) off s. */
+static void
+lex_rtrim(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+}
+
+/* lex_strip_comment - cut an inline comment (';' after a blank) as inih does. */
+static void
+lex_strip_comment(char *s)
+{
+	bool was_space = false;
+
+	for (; *s != '\0'; s++) {
+		if (was_space && *s == ';') {
+			*s = '\0';
+			return;
+		}
+		was_space = isspace((unsigned char)*s) != 0;
+	}
+}
+
+/* lex_check_nul - refuse a file with a NUL byte, naming its line. */
+static int
+lex_check_nul(struct lex *lx)
+{
+	const char *nul = memchr(lx->data, '\0', lx->len), *p;
+	int line = 1;
+
+	if (nul == NULL)
+		return 0;
+	for (p = lx->data; p < nul; p++)
+		if (*p == '\n')
+			line++;
+	return mc_err_set(lx->ctx.err, MC_ERR_CONFIG,
+	    "%s:%d: NUL byte in the line; the file must be text", lx->ctx.path, line);
+}
+
+/* lex_read_file - read the whole file (regular, at most LEX_MAX_FILE bytes). */
+static int
+lex_read_file(struct lex *lx)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, ret = -1;
+
+	fd = open(lx->ctx.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot open",
+		    lx->ctx.path);
+	if (fstat(fd, &st) == -1) {
+		mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot stat", lx->ctx.path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > LEX_MAX_FILE) {
+		mc_err_set(lx->ctx.err, MC_ERR_CONFIG,
+		    "%s: not a regular file of at most %d bytes", lx->ctx.path,
+		    LEX_MAX_FILE);
+		goto out;
+	}
+	lx->data = malloc((size_t)st.st_size + 1);
+	if (lx->data == NULL) {
+		mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+		goto out;
+	}
+	while (lx->len < (size_t)st.st_size) {
+		n = read(fd, lx->data + lx->len, (size_t)st.st_size - lx->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot read",
+			    lx->ctx.path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		lx->len += (size_t)n;
+	}
+	lx->data[lx->len] = '\0';
+	ret = lex_check_nul(lx);
+out:
+	close(fd);
+	return ret;
+}
+
+/* lex_next_line - cut the next physical line out of data, or NULL at the end. */
+static char *
+lex_next_line(struct lex *lx)
+{
+	char *line, *nl;
+
+	if (lx->pos >= lx->len)
+		return NULL;
+	line = lx->data + lx->pos;
+	nl = memchr(line, '\n', lx->len - lx->pos);
+	if (nl != NULL) {
+		*nl = '\0';
+		lx->pos = (size_t)(nl - lx->data) + 1;
+	} else {
+		lx->pos = lx->len;
+	}
+	lx->lineno++;
+	if (lx->lineno == 1 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+		line += 3;
+	lex_rtrim(line);
+	return line;
+}
+
+/* lex_check_chars - refuse control characters (except tab) on a line. */
+static int
+lex_check_chars(struct lex *lx, const char *line)
+{
+	size_t i;
+
+	for (i = 0; line[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f) {
+			lex_fail(lx, NULL, "control character in the line; remove it");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* lex_put - write prefix + text[0..len) + "\n" into inih's buffer. */
+static char *
+lex_put(char *str, int num, const char *prefix, const char *text, size_t len)
+{
+	size_t plen = strlen(prefix);
+
+	if (plen + len + 2 > (size_t)num)
+		abort(); /* callers size the pieces to fit */
+	memcpy(str, prefix, plen);
+	memcpy(str + plen, text, len);
+	str[plen + len] = '\n';
+	str[plen + len + 1] = '\0';
+	return str;
+}
+
+/* lex_split_point - where to cut text to at most room bytes, at a blank if
+ * possible; *hard says the cut splits a word (the pieces join without a space). */
+static size_t
+lex_split_point(const char *text, size_t room, bool *hard)
+{
+	size_t i;
+
+	*hard = false;
+	for (i = room; i > 0; i--) {
+		if (!isspace((unsigned char)text[i]))
+			continue;
+		/* inih would take a piece starting with ';' or '#' for a comment */
+		if (text[i + 1] == ';' || text[i + 1] == '#' || isspace((unsigned char)text[i + 1]))
+			continue;
+		return i;
+	}
+	*hard = true;
+	for (i = room; i > 1 && (text[i] == ';' || text[i] == '#'); i--)
+		;
+	return i;
+}
+
+/* lex_piece - hand inih the next piece of lx->rest behind prefix. */
+static char *
+lex_piece(struct lex *lx, char *str, int num, const char *prefix)
+{
+	size_t room, len, cut;
+	char *text = lx->rest;
+	bool hard;
+
+	if ((size_t)num < strlen(prefix) + 16)
+		return lex_fail(lx, lx->key, "key too long for inih's line buffer");
+	room = (size_t)num - 3 - strlen(prefix);
+	len = strlen(text);
+	lx->glue = lx->hard_cut;
+	lx->hard_cut = false;
+	if (len <= room) {
+		lx->rest = NULL;
+		return lex_put(str, num, prefix, text, len);
+	}
+	cut = lex_split_point(text, room, &hard);
+	lx->hard_cut = hard;
+	lx->rest = hard ? text + cut : lex_lskip(text + cut);
+	return lex_put(str, num, prefix, text, cut);
+}
+
+/* lex_section_find - index+1 of the section of kind and name, or 0. */
+static size_t
+lex_section_find(const struct cfg_raw *raw, enum cfg_kind kind, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < raw->n_secs; i++) {
+		const struct cfg_section *s = &raw->secs[i];
+
+		if (s->kind != kind)
+			continue;
+		if (name == NULL || (s->name != NULL && strcmp(s->name, name) == 0))
+			return i + 1;
+	}
+	return 0;
+}
+
+/* lex_section_add - append a section of kind and name (copied) at this line. */
+static int
+lex_section_add(struct lex *lx, enum cfg_kind kind, const char *name)
+{
+	struct cfg_raw *raw = lx->raw;
+	struct cfg_section *secs, *s;
+
+	secs = realloc(raw->secs, (raw->n_secs + 1) * sizeof(*secs));
+	if (secs == NULL)
+		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+	raw->secs = secs;
+	s = &secs[raw->n_secs];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->line = lx->lineno;
+	if (name != NULL) {
+		s->name = strdup(name);
+		if (s->name == NULL)
+			return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+	}
+	raw->n_secs++;
+	return 0;
+}
+
+/* lex_section_named - check a [cert NAME] / [target NAME] header and add it. */
+static int
+lex_section_named(struct lex *lx, enum cfg_kind kind, const char *name,
+    const char *what)
+{
+	const char *kname = config_kind_name(kind);
+	size_t first;
+
+	if (*name == '\0')
+		return config_fail(&lx->ctx, lx->lineno, what,
+		    "missing name; write [%s NAME]", kname);
+	if (!mc_cert_name_valid(name))
+		return config_fail(&lx->ctx, lx->lineno, what,
+		    "not a safe %s name; use 1 to 64 letters, digits, '.', '-' and "
+		    "'_', not starting with '.' or '-'", kname);
+	first = lex_section_find(lx->raw, kind, name);
+	if (first != 0)
+		return config_fail(&lx->ctx, lx->lineno, what,
+		    "appears twice (first at line %d); merge the two sections",
+		    lx->raw->secs[first - 1].line);
+	return lex_section_add(lx, kind, name);
+}
+
+/* lex_section_dispatch - add the section "kind name" from a header's inside. */
+static int
+lex_section_dispatch(struct lex *lx, char *inside, const char *what)
+{
+	char *name = inside + strcspn(inside, " \t");
+	size_t first;
+
+	if (*name != '\0')
+		*name++ = '\0';
+	name = lex_lskip(name);
+	if (strcmp(inside, "global") == 0 && *name == '\0') {
+		first = lex_section_find(lx->raw, CFG_GLOBAL, NULL);
+		if (first != 0)
+			return config_fail(&lx->ctx, lx->lineno, what,
+			    "appears twice (first at line %d); merge the two sections",
+			    lx->raw->secs[first - 1].line);
+		return lex_section_add(lx, CFG_GLOBAL, NULL);
+	}
+	if (strcmp(inside, "cert") == 0)
+		return lex_section_named(lx, CFG_CERT, name, what);
+	if (strcmp(inside, "target") == 0)
+		return lex_section_named(lx, CFG_TARGET, name, what);
+	return config_fail(&lx->ctx, lx->lineno, what,
+	    "unknown section; use [global], [cert NAME] or [target NAME]");
+}
+
+/* lex_section - parse a "[...]" header line starting at s. */
+static int
+lex_section(struct lex *lx, char *s)
+{
+	char *close = strchr(s, ']');
+	char *after;
+	char what[LEX_SHOW + 8];
+
+	if (close == NULL)
+		return config_fail(&lx->ctx, lx->lineno, "section",
+		    "header without ']'; write [cert NAME]");
+	*close = '\0';
+	after = lex_lskip(close + 1);
+	if (*after != '\0' && *after != ';' && *after != '#')
+		return config_fail(&lx->ctx, lx->lineno, "section",
+		    "text after ']'; put comments after ';'");
+	s = lex_lskip(s + 1);
+	lex_rtrim(s);
+	snprintf(what, sizeof(what), "[%.*s]", LEX_SHOW, s);
+	return lex_section_dispatch(lx, s, what);
+}
+
+/* lex_looks_like_key - whether an indented line is "identifier = ..." (not a continuation). */
+static bool
+lex_looks_like_key(const char *s)
+{
+	const char *p = s;
+
+	while (isalnum((unsigned char)*p) || *p == '_')
+		p++;
+	if (p == s)
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '=';
+}
+
+/* lex_key_line - a "key = value" line: hand inih "key=" + the first piece. */
+static char *
+lex_key_line(struct lex *lx, char *s, char *str, int num)
+{
+	size_t klen = strcspn(s, "=:");
+	char prefix[LEX_MAX_KEY + 2];
+	char *value;
+
+	if (s[klen] == '\0')
+		return lex_fail(lx, NULL,
+		    "not a section, a comment or KEY = VALUE; check the syntax");
+	value = s + klen + 1;
+	s[klen] = '\0';
+	lex_rtrim(s);
+	if (*s == '\0')
+		return lex_fail(lx, NULL, "'=' without a key in front; write KEY = VALUE");
+	if (strlen(s) > LEX_MAX_KEY)
+		return lex_fail(lx, NULL, "unknown key (longer than 64 characters)");
+	if (lx->raw->n_secs == 0)
+		return lex_fail(lx, s,
+		    "outside any section; put it under [global], [cert NAME] or "
+		    "[target NAME]");
+	lex_strip_comment(value);
+	value = lex_lskip(value);
+	lex_rtrim(value);
+	lx->key = s;
+	lx->rest = value;
+	lx->cont = false;
+	lx->hard_cut = false;
+	lx->have_key = true;
+	snprintf(prefix, sizeof(prefix), "%s=", s);
+	return lex_piece(lx, str, num, prefix);
+}
+
+/* lex_continuation - an indented line that continues the previous key's value. */
+static char *
+lex_continuation(struct lex *lx, char *s, char *str, int num)
+{
+	if (!lx->have_key)
+		return lex_fail(lx, NULL,
+		    "indented line but no key above it in this section; remove the "
+		    "indentation or write KEY = VALUE");
+	lex_strip_comment(s);
+	lex_rtrim(s);
+	if (*s == '\0')
+		return lex_put(str, num, "", "", 0);
+	lx->rest = s;
+	lx->cont = true;
+	lx->hard_cut = false;
+	return lex_piece(lx, str, num, "\t");
+}
+
+/* lex_line - classify one physical line and hand inih what it should see. */
+static char *
+lex_line(struct lex *lx, char *line, char *str, int num)
+{
+	char *s = lex_lskip(line);
+
+	if (lex_check_chars(lx, line) == -1)
+		return NULL;
+	if (*s == '\0' || *s == ';' || *s == '#')
+		return lex_put(str, num, "", "", 0);
+	if (*s == '[') {
+		if (lex_section(lx, s) == -1) {
+			lx->failed = true;
+			return NULL;
+		}
+		lx->have_key = false;
+		return lex_put(str, num, "[s]", "", 0);
+	}
+	if (s > line && !lex_looks_like_key(s))
+		return lex_continuation(lx, s, str, num);
+	return lex_key_line(lx, s, str, num);
+}
+
+/* lex_reader - inih's fgets: the next piece of the current line, or the next line. */
+static char *
+lex_reader(char *str, int num, void *stream)
+{
+	struct lex *lx = stream;
+	char *line;
+
+	if (lx->failed)
+		return NULL;
+	if (lx->rest != NULL) {
+		lx->cont = true;
+		return lex_piece(lx, str, num, "\t");
+	}
+	line = lex_next_line(lx);
+	if (line == NULL)
+		return NULL;
+	return lex_line(lx, line, str, num);
+}
+
+/* lex_append - add a continuation piece to the last entry, joined by a space
+ * (or by nothing when the reader cut a word in two). */
+static int
+lex_append(struct lex *lx, const char *value)
+{
+	size_t sep;
+	struct cfg_section *sec = &lx->raw->secs[lx->raw->n_secs - 1];
+	struct cfg_entry *e;
+	size_t old, add = strlen(value);
+	char *v;
+
+	if (sec->n_entries == 0 || add == 0)
+		return 0;
+	e = &sec->entries[sec->n_entries - 1];
+	old = strlen(e->value);
+	sep = old > 0 && !lx->glue ? 1 : 0;
+	v = malloc(old + sep + add + 1);
+	if (v == NULL)
+		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+	memcpy(v, e->value, old);
+	if (sep != 0)
+		v[old] = ' ';
+	memcpy(v + old + sep, value, add + 1);
+	OPENSSL_clear_free(e->value, old + 1);
+	e->value = v;
+	return 0;
+}
+
+/* lex_check_key - refuse a key unknown in sec's kind, or already set in sec. */
+static int
+lex_check_key(struct lex *lx, const struct cfg_section *sec, const char *key)
+{
+	char hint[160];
+	const struct cfg_entry *first;
+
+	if (config_key_find(sec->kind, key) == NULL) {
+		config_key_hint(sec->kind, key, hint, sizeof(hint));
+		return config_fail(&lx->ctx, lx->lineno, key,
+		    "unknown key in [%s%s%s]%s", config_kind_name(sec->kind),
+		    sec->name != NULL ? " " : "", sec->name != NULL ? sec->name : "",
+		    hint);
+	}
+	first = config_entry_find(sec, key);
+	if (first != NULL)
+		return config_fail(&lx->ctx, lx->lineno, key,
+		    "set twice in this section (first at line %d); keep one",
+		    first->line);
+	return 0;
+}
+
+/* lex_add - record "key = value" at this line in the current section. */
+static int
+lex_add(struct lex *lx, const char *key, const char *value)
+{
+	struct cfg_section *sec = &lx->raw->secs[lx->raw->n_secs - 1];
+	struct cfg_entry *entries, *e;
+
+	if (lex_check_key(lx, sec, key) == -1)
+		return -1;
+	entries = realloc(sec->entries, (sec->n_entries + 1) * sizeof(*entries));
+	if (entries == NULL)
+		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+	sec->entries = entries;
+	e = &entries[sec->n_entries];
+	e->key = strdup(key);
+	e->value = strdup(value);
+	e->line = lx->lineno;
+	if (e->key == NULL || e->value == NULL) {
+		free(e->key);
+		free(e->value);
+		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+	}
+	sec->n_entries++;
+	return 0;
+}
+
+/* lex_handler - inih's callback: record or continue an entry; 0 stops. */
+static int
+lex_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct lex *lx = user;
+	int rc;
+
+	(void)section; /* inih truncates it; lx->raw knows the real one */
+	if (lx->failed)
+		return 0;
+	if (lx->cont)
+		rc = lex_append(lx, value);
+	else
+		rc = lex_add(lx, name, value);
+	if (rc == -1) {
+		lx->failed = true;
+		return 0;
+	}
+	return 1;
+}
+
+/* config_raw_free - free raw sections, cleansing values (they may hold secrets). */
+void
+config_raw_free(struct cfg_raw *raw)
+{
+	size_t i, j;
+
+	if (raw == NULL)
+		return;
+	for (i = 0; i < raw->n_secs; i++) {
+		struct cfg_section *s = &raw->secs[i];
+
+		for (j = 0; j < s->n_entries; j++) {
+			free(s->entries[j].key);
+			OPENSSL_clear_free(s->entries[j].value,
+			    strlen(s->entries[j].value));
+		}
+		free(s->entries);
+		free(s->name);
+	}
+	free(raw->secs);
+	raw->secs = NULL;
+	raw->n_secs = 0;
+}
+
+/* config_lex - read path into raw sections (*raw, free with config_raw_free). */
+int
+config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err)
+{
+	struct lex lx;
+	int rc, ret = -1;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.ctx.path = path;
+	lx.ctx.err = err;
+	lx.raw = raw;
+	raw->secs = NULL;
+	raw->n_secs = 0;
+	if (lex_read_file(&lx) == -1)
+		goto out;
+	rc = ini_parse_stream(lex_reader, &lx, lex_handler, &lx);
+	if (lx.failed)
+		goto out;
+	if (rc != 0) {
+		/* our reader only hands inih lines it accepts; keep a clear message anyway */
+		mc_err_set(err, MC_ERR_CONFIG, "%s:%d: syntax error; write KEY = VALUE",
+		    path, rc > 0 ? rc : 0);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (lx.data != NULL)
+		OPENSSL_clear_free(lx.data, lx.len + 1);
+	if (ret == -1)
+		config_raw_free(raw);
+	return ret;
+}

@@ -1,0 +1,320 @@
+/*
+ * fsio.c - durable, atomic file writes and careful reads (see fsio.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "mailcert/fsio.h"
+
+/* fsio_split - copy path into dir and base parts (caller frees both). */
+static int
+fsio_split(const char *path, char **dir, char **base, struct mc_err *err)
+{
+	char *a = strdup(path), *b = strdup(path);
+
+	if (a == NULL || b == NULL) {
+		free(a);
+		free(b);
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	}
+	*dir = strdup(dirname(a));
+	*base = strdup(basename(b));
+	free(a);
+	free(b);
+	if (*dir == NULL || *base == NULL) {
+		free(*dir);
+		free(*base);
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	}
+	return 0;
+}
+
+/* fsio_temp_name - ".<base>.<random hex>" into out. */
+static void
+fsio_temp_name(const char *base, char *out, size_t size)
+{
+	unsigned char r[6] = {0};
+	unsigned long v = (unsigned long)getpid();
+
+	if (RAND_bytes(r, sizeof(r)) == 1)
+		v = (unsigned long)r[0] << 40 | (unsigned long)r[1] << 32 |
+		    (unsigned long)r[2] << 24 | (unsigned long)r[3] << 16 |
+		    (unsigned long)r[4] << 8 | r[5];
+	snprintf(out, size, ".%s.%012lx", base, v);
+}
+
+/* fsio_write_all - write len bytes, retrying short writes. */
+static int
+fsio_write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* fsio_check_target - refuse a symlink (unless allowed) or a non-file. */
+static int
+fsio_check_target(int dfd, const char *base, const char *path,
+		  bool allow_symlink, struct mc_err *err)
+{
+	struct stat st;
+
+	if (fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return mc_err_errno(err, MC_ERR_SYS, "%s", path);
+	}
+	if (S_ISLNK(st.st_mode) && !allow_symlink)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s is a symbolic link; refusing to replace "
+				  "it (set allow_symlink = yes to allow)",
+				  path);
+	if (!S_ISLNK(st.st_mode) && !S_ISREG(st.st_mode))
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s exists and is not a regular file", path);
+	return 0;
+}
+
+/* fsio_write_temp - create, own, fill and fsync the temp file. */
+static int
+fsio_write_temp(int dfd, const char *tmp, const char *path, const void *data,
+		size_t len, mode_t mode, struct mc_fsio_owner owner,
+		struct mc_err *err)
+{
+	int fd, rc = -1;
+
+	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+				      O_CLOEXEC,
+		    mode & 07777);
+	if (fd == -1)
+		return mc_err_errno(err, MC_ERR_SYS,
+				    "cannot create a temporary file for %s",
+				    path);
+	if ((owner.uid != (uid_t)-1 || owner.gid != (gid_t)-1) &&
+	    fchown(fd, owner.uid, owner.gid) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot set the owner of %s",
+			     path);
+		goto out;
+	}
+	if (fchmod(fd, mode & 07777) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot set the mode of %s", path);
+		goto out;
+	}
+	if (fsio_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot write %s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (close(fd) == -1 && rc == 0)
+		rc = mc_err_errno(err, MC_ERR_SYS, "cannot write %s", path);
+	return rc;
+}
+
+/* mc_fsio_write - atomically replace path with data. */
+int
+mc_fsio_write(const char *path, const void *data, size_t len, mode_t mode,
+	      struct mc_fsio_owner owner, bool allow_symlink,
+	      struct mc_err *err)
+{
+	char *dir = NULL, *base = NULL, tmp[300];
+	int dfd = -1, rc = -1;
+
+	if (fsio_split(path, &dir, &base, err) == -1)
+		return -1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot open directory %s", dir);
+		goto out;
+	}
+	if (fsio_check_target(dfd, base, path, allow_symlink, err) == -1)
+		goto out;
+	fsio_temp_name(base, tmp, sizeof(tmp));
+	if (fsio_write_temp(dfd, tmp, path, data, len, mode, owner, err) == -1)
+		goto unlink;
+	if (renameat(dfd, tmp, dfd, base) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot rename into %s", path);
+		goto unlink;
+	}
+	if (fsync(dfd) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot sync directory %s", dir);
+		goto out;
+	}
+	rc = 0;
+	goto out;
+unlink:
+	unlinkat(dfd, tmp, 0);
+out:
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	free(base);
+	return rc;
+}
+
+/* mc_fsio_read - read a whole regular file of at most max bytes. */
+int
+mc_fsio_read(const char *path, size_t max, char **out, size_t *len,
+	     struct mc_err *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd == -1)
+		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		mc_err_set(err, MC_ERR_INPUT, "%s is not a regular file", path);
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		mc_err_set(err, MC_ERR_INPUT,
+			   "%s is larger than %zu bytes", path, max);
+		goto out;
+	}
+	buf = malloc((size_t)st.st_size + 1);
+	if (buf == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		n = read(fd, buf + got, (size_t)st.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			mc_err_errno(err, MC_ERR_SYS, "cannot read %s", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	buf = NULL;
+	rc = 0;
+out:
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+/* mc_fsio_fsync_dir - fsync the directory at path. */
+int
+mc_fsio_fsync_dir(const char *path, struct mc_err *err)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd == -1)
+		return mc_err_errno(err, MC_ERR_SYS, "cannot open %s", path);
+	if (fsync(fd) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot sync %s", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* fsio_mkdir_one - create one directory unless it exists as one. */
+static int
+fsio_mkdir_one(const char *path, mode_t mode, struct mc_err *err)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return mc_err_errno(err, MC_ERR_SYS,
+				    "cannot create directory %s", path);
+	if (lstat(path, &st) == -1)
+		return mc_err_errno(err, MC_ERR_SYS, "%s", path);
+	if (!S_ISDIR(st.st_mode))
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s exists and is not a directory", path);
+	return 0;
+}
+
+/* mc_fsio_mkdirs - create path and missing parents. */
+int
+mc_fsio_mkdirs(const char *path, mode_t mode, struct mc_err *err)
+{
+	char *p = strdup(path), *s;
+	int rc = -1;
+
+	if (p == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			mc_err_errno(err, MC_ERR_SYS,
+				     "cannot create directory %s", p);
+			goto out;
+		}
+		*s = '/';
+	}
+	rc = fsio_mkdir_one(p, mode, err);
+out:
+	free(p);
+	return rc;
+}
+
+/* mc_fsio_symlink - atomically point link at target. */
+int
+mc_fsio_symlink(const char *target, const char *link, struct mc_err *err)
+{
+	char *dir = NULL, *base = NULL, tmp[300], tpath[4400];
+	int rc = -1;
+
+	if (fsio_split(link, &dir, &base, err) == -1)
+		return -1;
+	fsio_temp_name(base, tmp, sizeof(tmp));
+	snprintf(tpath, sizeof(tpath), "%s/%s", dir, tmp);
+	if (symlink(target, tpath) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot create link %s", tpath);
+		goto out;
+	}
+	if (rename(tpath, link) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot switch %s", link);
+		unlink(tpath);
+		goto out;
+	}
+	rc = mc_fsio_fsync_dir(dir, err);
+out:
+	free(dir);
+	free(base);
+	return rc;
+}
+
+/* mc_fsio_exists - whether path exists. */
+bool
+mc_fsio_exists(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) == 0;
+}

@@ -1,0 +1,335 @@
+/*
+ * names.c - the small vocabularies of the configuration: DNS names, cert
+ * names, durations, key types, challenge types and %n expansion.
+ *
+ * These functions know nothing about files or lines. Their errors are
+ * MC_ERR_CONFIG with a message that says what is wrong with the value and
+ * what to do; the config parser prepends "FILE:LINE: KEY: ", other callers
+ * (the command line) may change the category to MC_ERR_USAGE.
+ */
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mailcert/config.h"
+
+#include "core/config_int.h"
+
+#define NAME_MAX_LEN 253
+#define LABEL_MAX_LEN 63
+#define CERT_NAME_MAX_LEN 64
+
+static const char *const key_type_names[] = {
+	[MC_KEY_RSA2048] = "rsa-2048",   [MC_KEY_RSA3072] = "rsa-3072",
+	[MC_KEY_RSA4096] = "rsa-4096",   [MC_KEY_EC_P256] = "ecdsa-p256",
+	[MC_KEY_EC_P384] = "ecdsa-p384",
+};
+
+static const char *const challenge_names[] = {
+	[MC_CHALLENGE_HTTP01] = "http-01",
+	[MC_CHALLENGE_TLSALPN01] = "tls-alpn-01",
+	[MC_CHALLENGE_DNS01] = "dns-01",
+};
+
+#define N_KEY_TYPES (sizeof(key_type_names) / sizeof(key_type_names[0]))
+#define N_CHALLENGES (sizeof(challenge_names) / sizeof(challenge_names[0]))
+
+/* mc_key_type_name - the configuration word of a key type. */
+const char *
+mc_key_type_name(enum mc_key_type type)
+{
+	if ((size_t)type >= N_KEY_TYPES)
+		abort();
+	return key_type_names[type];
+}
+
+/* mc_key_type_parse - a configuration word (any case) to a key type; 0 or -1. */
+int
+mc_key_type_parse(const char *text, enum mc_key_type *out)
+{
+	size_t i;
+
+	for (i = 0; i < N_KEY_TYPES; i++) {
+		if (strcasecmp(text, key_type_names[i]) == 0) {
+			*out = (enum mc_key_type)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* mc_challenge_name - the configuration word of a challenge type. */
+const char *
+mc_challenge_name(enum mc_challenge_type type)
+{
+	if ((size_t)type >= N_CHALLENGES)
+		abort();
+	return challenge_names[type];
+}
+
+/* names_challenge_parse - a configuration word (any case) to a challenge; 0 or -1. */
+int
+names_challenge_parse(const char *text, enum mc_challenge_type *out)
+{
+	size_t i;
+
+	for (i = 0; i < N_CHALLENGES; i++) {
+		if (strcasecmp(text, challenge_names[i]) == 0) {
+			*out = (enum mc_challenge_type)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* mc_cert_name_valid - letters, digits, '.', '-', '_'; 1..64; no leading '.' or '-'. */
+bool
+mc_cert_name_valid(const char *name)
+{
+	size_t i, len;
+
+	if (name == NULL)
+		return false;
+	len = strlen(name);
+	if (len == 0 || len > CERT_NAME_MAX_LEN)
+		return false;
+	if (name[0] == '.' || name[0] == '-')
+		return false;
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isascii(c) || !(isalnum(c) || c == '.' || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* label_check - validate one LDH label of length len. */
+static int
+label_check(const char *label, size_t len, struct mc_err *err)
+{
+	size_t i;
+
+	if (len == 0)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "empty label (\"..\" or a leading dot); write the name as a.example.com");
+	if (len > LABEL_MAX_LEN)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "label of %zu characters; a DNS label has at most %d", len,
+		    LABEL_MAX_LEN);
+	if (label[0] == '-' || label[len - 1] == '-')
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "label \"%.*s\" starts or ends with '-'; DNS does not allow that",
+		    (int)len, label);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)label[i];
+
+		if (c == '*')
+			return mc_err_set(err, MC_ERR_CONFIG,
+			    "'*' is allowed only as the whole first label (*.example.com)");
+		if (!isascii(c) || !(isalnum(c) || c == '-'))
+			return mc_err_set(err, MC_ERR_CONFIG,
+			    "label \"%.*s\" has a character other than letters, digits "
+			    "and '-'; use the IDNA (xn--) form for international names",
+			    (int)len, label);
+	}
+	return 0;
+}
+
+/* name_all_digits - whether the len bytes at s are all digits. */
+static bool
+name_all_digits(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* name_check_labels - walk the labels of s (length len); ask for >= 2, no IP. */
+static int
+name_check_labels(const char *s, size_t len, struct mc_err *err)
+{
+	size_t start = 0, i, labels = 0, last_start = 0;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && s[i] != '.')
+			continue;
+		if (label_check(s + start, i - start, err) == -1)
+			return -1;
+		labels++;
+		last_start = start;
+		start = i + 1;
+	}
+	if (name_all_digits(s + last_start, len - last_start))
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "looks like an IP address; certificates here are for DNS names");
+	if (labels < 2)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "single-label name; public CAs issue only for names like "
+		    "mail.example.com");
+	return 0;
+}
+
+/* name_check - validate name[0..len) (trailing dot already removed). */
+static int
+name_check(const char *name, size_t len, bool allow_wildcard, struct mc_err *err)
+{
+	size_t off = 0;
+
+	if (len == 0)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "empty name; write e.g. mail.example.com");
+	if (len > NAME_MAX_LEN)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "name of %zu characters; a DNS name has at most %d", len,
+		    NAME_MAX_LEN);
+	if (memchr(name, ':', len) != NULL)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "looks like an IP address; certificates here are for DNS names");
+	if (len >= 2 && name[0] == '*' && name[1] == '.') {
+		if (!allow_wildcard)
+			return mc_err_set(err, MC_ERR_CONFIG,
+			    "wildcard name; wildcards need challenge = dns-01");
+		off = 2;
+	}
+	return name_check_labels(name + off, len - off, err);
+}
+
+/* mc_name_normalize - validate a DNS name and return it lower-cased (new string). */
+char *
+mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err)
+{
+	size_t len, i;
+	char *out;
+
+	len = strlen(name);
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (name_check(name, len, allow_wildcard, err) == -1)
+		return NULL;
+	out = malloc(len + 1);
+	if (out == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)name[i]);
+	out[len] = '\0';
+	return out;
+}
+
+/* duration_unit - seconds per unit suffix, or 0 if c is not a unit. */
+static long
+duration_unit(char c)
+{
+	switch (c) {
+	case 's':
+		return 1;
+	case 'm':
+		return 60;
+	case 'h':
+		return 3600;
+	case 'd':
+		return 86400;
+	default:
+		return 0;
+	}
+}
+
+/* mc_parse_duration - "90", "30s", "5m", "12h", "30d" into seconds. */
+int
+mc_parse_duration(const char *text, long *out, struct mc_err *err)
+{
+	const char *p = text;
+	long value = 0, unit = 1;
+
+	if (*p == '\0')
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "empty duration; write a number with s, m, h or d, e.g. 30d");
+	if (!isdigit((unsigned char)*p))
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "\"%s\" is not a duration; write a whole number with s, m, h or d, "
+		    "e.g. 30d", text);
+	for (; isdigit((unsigned char)*p); p++) {
+		if (value > (LONG_MAX - (*p - '0')) / 10)
+			return mc_err_set(err, MC_ERR_CONFIG,
+			    "\"%s\" is too large for a duration", text);
+		value = value * 10 + (*p - '0');
+	}
+	if (*p != '\0') {
+		unit = duration_unit(*p);
+		if (unit == 0 || p[1] != '\0')
+			return mc_err_set(err, MC_ERR_CONFIG,
+			    "\"%s\" is not a duration; write a whole number with s, m, h "
+			    "or d, e.g. 30d", text);
+	}
+	if (value > LONG_MAX / unit)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "\"%s\" is too large for a duration", text);
+	*out = value * unit;
+	return 0;
+}
+
+/* expand_len - the length of path after expansion, or -1 on a bad '%'. */
+static long
+expand_len(const char *path, size_t name_len, struct mc_err *err)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = path; *p != '\0'; p++) {
+		if (*p != '%') {
+			n++;
+			continue;
+		}
+		p++;
+		if (*p == 'n')
+			n += name_len;
+		else if (*p == '%')
+			n++;
+		else
+			return mc_err_set(err, MC_ERR_CONFIG,
+			    "\"%s\": only %%n (the cert name) and %%%% may follow '%%'",
+			    path);
+	}
+	return (long)n;
+}
+
+/* mc_config_expand - path with %n replaced by cert_name and %% by % (new string). */
+char *
+mc_config_expand(const char *path, const char *cert_name, struct mc_err *err)
+{
+	size_t name_len = strlen(cert_name), o = 0;
+	const char *p;
+	long len;
+	char *out;
+
+	len = expand_len(path, name_len, err);
+	if (len < 0)
+		return NULL;
+	out = malloc((size_t)len + 1);
+	if (out == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	for (p = path; *p != '\0'; p++) {
+		if (*p != '%') {
+			out[o++] = *p;
+			continue;
+		}
+		p++;
+		if (*p == 'n') {
+			memcpy(out + o, cert_name, name_len);
+			o += name_len;
+		} else {
+			out[o++] = '%';
+		}
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -1,0 +1,77 @@
+/*
+ * renew.c - when a certificate is due for renewal (see renew.h).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "mailcert/renew.h"
+
+#define SHORT_LIFETIME (10 * 86400L)
+
+/* renew_names_differ - whether the configured names differ from meta's. */
+static bool
+renew_names_differ(const struct mc_cert_conf *cc,
+		   const struct mc_cert_meta *meta)
+{
+	size_t i, j;
+
+	if (cc->n_names != meta->n_names)
+		return true;
+	for (i = 0; i < cc->n_names; i++) {
+		for (j = 0; j < meta->n_names; j++)
+			if (strcmp(cc->names[i], meta->names[j]) == 0)
+				break;
+		if (j == meta->n_names)
+			return true;
+	}
+	return false;
+}
+
+/* renew_threshold - the moment renew_before says to renew, and its reason. */
+static time_t
+renew_threshold(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
+		char *reason, size_t size)
+{
+	long lifetime = (long)(meta->not_after - meta->not_before);
+
+	if (cc->timing.renew_before >= 0) {
+		snprintf(reason, size, "renew_before");
+		return meta->not_after - cc->timing.renew_before;
+	}
+	if (lifetime < SHORT_LIFETIME) {
+		snprintf(reason, size, "1/2 of lifetime left");
+		return meta->not_after - lifetime / 2;
+	}
+	snprintf(reason, size, "1/3 of lifetime left");
+	return meta->not_after - lifetime / 3;
+}
+
+/* mc_renew_due - decide whether cc is due now. */
+void
+mc_renew_due(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
+	     time_t now, struct mc_due *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->when = now;
+	out->due = true;
+	if (meta == NULL) {
+		snprintf(out->reason, sizeof(out->reason), "no certificate yet");
+		return;
+	}
+	if (renew_names_differ(cc, meta)) {
+		snprintf(out->reason, sizeof(out->reason), "names changed");
+		return;
+	}
+	if (cc->key_type != meta->key_type) {
+		snprintf(out->reason, sizeof(out->reason), "key type changed");
+		return;
+	}
+	if (meta->ari_renew_at > 0 && cc->timing.renew_before < 0) {
+		snprintf(out->reason, sizeof(out->reason), "ARI window");
+		out->when = meta->ari_renew_at;
+	} else {
+		out->when = renew_threshold(cc, meta, out->reason,
+					    sizeof(out->reason));
+	}
+	out->due = now >= out->when;
+}

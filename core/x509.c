@@ -1,0 +1,298 @@
+/*
+ * x509.c - parsing and checking certificate chains.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "mailcert/crypto.h"
+
+#define CHAIN_MAX_CERTS 10
+
+/* mc_x509_chain_parse - every certificate of a PEM text, in order. */
+STACK_OF(X509) *
+mc_x509_chain_parse(const char *pem, size_t len, struct mc_err *err)
+{
+	STACK_OF(X509) *chain = sk_X509_new_null();
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	X509 *cert;
+
+	if (chain == NULL || bio == NULL || len > INT32_MAX) {
+		mc_err_openssl(err, "cannot parse certificates");
+		goto fail;
+	}
+	while ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_num(chain) >= CHAIN_MAX_CERTS ||
+		    !sk_X509_push(chain, cert)) {
+			X509_free(cert);
+			mc_err_set(err, MC_ERR_INPUT,
+				   "more than %d certificates in a chain",
+				   CHAIN_MAX_CERTS);
+			goto fail;
+		}
+	}
+	ERR_clear_error(); /* the read that ended the loop */
+	if (sk_X509_num(chain) == 0) {
+		mc_err_set(err, MC_ERR_INPUT, "no PEM certificate found");
+		goto fail;
+	}
+	BIO_free(bio);
+	return chain;
+fail:
+	BIO_free(bio);
+	sk_X509_pop_free(chain, X509_free);
+	return NULL;
+}
+
+/* mc_x509_chain_pem - append PEM of chain[from..] to out. */
+int
+mc_x509_chain_pem(STACK_OF(X509) *chain, int from, struct mc_buf *out,
+		  struct mc_err *err)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long n;
+	int i, rc = -1;
+
+	if (bio == NULL)
+		return mc_err_openssl(err, "cannot encode certificates");
+	for (i = from; i < sk_X509_num(chain); i++) {
+		if (!PEM_write_bio_X509(bio, sk_X509_value(chain, i))) {
+			mc_err_openssl(err, "cannot encode a certificate");
+			goto out;
+		}
+	}
+	n = BIO_get_mem_data(bio, &p);
+	if (n > 0 && mc_buf_append(out, p, (size_t)n, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+/* mc_x509_sans - the DNS SANs of cert. */
+int
+mc_x509_sans(X509 *cert, char ***out, size_t *n, struct mc_err *err)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name,
+					       NULL, NULL);
+	char **v = NULL;
+	size_t count = 0;
+	int i, num = gens ? sk_GENERAL_NAME_num(gens) : 0;
+
+	v = calloc((size_t)num + 1, sizeof(*v));
+	if (v == NULL) {
+		GENERAL_NAMES_free(gens);
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	}
+	for (i = 0; i < num; i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		const unsigned char *s;
+		int len;
+
+		if (g->type != GEN_DNS)
+			continue;
+		s = ASN1_STRING_get0_data(g->d.dNSName);
+		len = ASN1_STRING_length(g->d.dNSName);
+		v[count] = strndup((const char *)s, (size_t)len);
+		if (v[count] == NULL || strlen(v[count]) != (size_t)len) {
+			free(v[count]);
+			continue; /* embedded NUL: not a usable name */
+		}
+		count++;
+	}
+	GENERAL_NAMES_free(gens);
+	*out = v;
+	*n = count;
+	return 0;
+}
+
+/* check_names - the leaf's DNS SANs are exactly names. */
+static int
+check_names(X509 *leaf, const char *const *names, size_t n_names,
+	    struct mc_err *err)
+{
+	char **sans = NULL;
+	size_t n = 0, i, j;
+	int rc = -1;
+
+	if (mc_x509_sans(leaf, &sans, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n_names; i++) {
+		for (j = 0; j < n && strcasecmp(sans[j], names[i]) != 0; j++)
+			;
+		if (j == n) {
+			mc_err_set(err, MC_ERR_INPUT,
+				   "the certificate does not cover %s",
+				   names[i]);
+			goto out;
+		}
+	}
+	for (j = 0; j < n; j++) {
+		for (i = 0; i < n_names && strcasecmp(sans[j], names[i]) != 0;
+		     i++)
+			;
+		if (i == n_names) {
+			mc_err_set(err, MC_ERR_INPUT,
+				   "the certificate names %s, which was not "
+				   "requested",
+				   sans[j]);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	mc_strv_free(sans, n);
+	return rc;
+}
+
+/* check_links - each certificate is issued and signed by the next one. */
+static int
+check_links(STACK_OF(X509) *chain, struct mc_err *err)
+{
+	int i;
+
+	for (i = 0; i + 1 < sk_X509_num(chain); i++) {
+		X509 *cert = sk_X509_value(chain, i);
+		X509 *issuer = sk_X509_value(chain, i + 1);
+		EVP_PKEY *pub = X509_get0_pubkey(issuer);
+
+		if (X509_check_issued(issuer, cert) != X509_V_OK)
+			return mc_err_set(err, MC_ERR_INPUT,
+					  "certificate %d of the chain is not "
+					  "issued by certificate %d",
+					  i + 1, i + 2);
+		if (pub == NULL || X509_verify(cert, pub) != 1) {
+			ERR_clear_error();
+			return mc_err_set(err, MC_ERR_INPUT,
+					  "the signature of certificate %d of "
+					  "the chain does not verify with "
+					  "certificate %d",
+					  i + 1, i + 2);
+		}
+	}
+	return 0;
+}
+
+/* mc_x509_check_issued - validate a freshly issued chain. */
+int
+mc_x509_check_issued(STACK_OF(X509) *chain, EVP_PKEY *key,
+		     const char *const *names, size_t n_names, time_t now,
+		     struct mc_err *err)
+{
+	X509 *leaf = sk_X509_value(chain, 0);
+	time_t not_after;
+
+	if (leaf == NULL)
+		return mc_err_set(err, MC_ERR_INPUT, "the chain is empty");
+	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), key) != 1) {
+		ERR_clear_error();
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the certificate's public key does not match our key");
+	}
+	if (check_names(leaf, names, n_names, err) == -1)
+		return -1;
+	if (sk_X509_num(chain) < 2)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the CA sent no intermediate certificate");
+	if (check_links(chain, err) == -1)
+		return -1;
+	if (mc_time_asn1(X509_get0_notAfter(leaf), &not_after) == -1 ||
+	    not_after <= now)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the certificate has already expired");
+	return 0;
+}
+
+/* hex_of - lower-case hex of data into out (size >= 2 * len + 1). */
+static void
+hex_of(const unsigned char *data, size_t len, char *out, size_t size)
+{
+	size_t i;
+
+	out[0] = '\0';
+	for (i = 0; i < len && 2 * i + 2 < size; i++)
+		snprintf(out + 2 * i, 3, "%02x", data[i]);
+}
+
+/* info_issuer_cn - the issuer's CN, else its one-line name. */
+static void
+info_issuer_cn(X509 *cert, char *out, size_t size)
+{
+	X509_NAME *name = X509_get_issuer_name(cert);
+
+	if (X509_NAME_get_text_by_NID(name, NID_commonName, out, (int)size) < 0)
+		X509_NAME_oneline(name, out, (int)size);
+}
+
+/* mc_x509_info - serial, fingerprint, issuer, validity. */
+int
+mc_x509_info(X509 *cert, struct mc_x509_info *out, struct mc_err *err)
+{
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+	size_t i;
+
+	BN_free(bn);
+	if (hex == NULL || !X509_digest(cert, EVP_sha256(), md, &mdlen)) {
+		OPENSSL_free(hex);
+		return mc_err_openssl(err, "cannot read the certificate");
+	}
+	snprintf(out->serial, sizeof(out->serial), "%s", hex);
+	OPENSSL_free(hex);
+	for (i = 0; out->serial[i] != '\0'; i++)
+		if (out->serial[i] >= 'A' && out->serial[i] <= 'F')
+			out->serial[i] = (char)(out->serial[i] - 'A' + 'a');
+	hex_of(md, mdlen, out->sha256, sizeof(out->sha256));
+	info_issuer_cn(cert, out->issuer_cn, sizeof(out->issuer_cn));
+	X509_NAME_oneline(X509_get_subject_name(cert), out->subject,
+			  (int)sizeof(out->subject));
+	if (mc_time_asn1(X509_get0_notBefore(cert), &out->not_before) == -1 ||
+	    mc_time_asn1(X509_get0_notAfter(cert), &out->not_after) == -1)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the certificate has an unreadable validity");
+	return 0;
+}
+
+/* mc_x509_ari_cert_id - RFC 9773 certID of cert. */
+char *
+mc_x509_ari_cert_id(X509 *cert, struct mc_err *err)
+{
+	const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(cert);
+	const ASN1_INTEGER *serial = X509_get0_serialNumber(cert);
+	unsigned char *der = NULL;
+	char *a = NULL, *s = NULL, *id = NULL;
+	int len;
+
+	if (akid == NULL) {
+		mc_err_set(err, MC_ERR_INPUT,
+			   "the certificate has no authority key identifier");
+		return NULL;
+	}
+	len = i2d_ASN1_INTEGER((ASN1_INTEGER *)serial, &der);
+	if (len < 3) {
+		OPENSSL_free(der);
+		mc_err_openssl(err, "cannot encode the serial number");
+		return NULL;
+	}
+	a = mc_b64url(ASN1_STRING_get0_data(akid),
+		      (size_t)ASN1_STRING_length(akid), err);
+	/* skip the DER tag and length: RFC 9773 wants the value bytes */
+	s = mc_b64url(der + 2, (size_t)len - 2, err);
+	if (a != NULL && s != NULL && (id = malloc(strlen(a) + strlen(s) + 2)))
+		snprintf(id, strlen(a) + strlen(s) + 2, "%s.%s", a, s);
+	else if (a != NULL && s != NULL)
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	OPENSSL_free(der);
+	free(a);
+	free(s);
+	return id;
+}

@@ -1,0 +1,97 @@
+/*
+ * reload.c - reload the daemon behind a deploy target.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mailcert/deploy.h"
+#include "mailcert/log.h"
+#include "mailcert/proc.h"
+
+/* reload_default - the built-in command line for t's type. */
+static const char *
+reload_default(const struct mc_target *t)
+{
+	static const char *const systemd[] = {
+		[MC_TARGET_POSTFIX] = "systemctl reload postfix",
+		[MC_TARGET_DOVECOT] = "systemctl reload dovecot",
+		[MC_TARGET_EXIM] = "systemctl reload exim4",
+	};
+	static const char *const own[] = {
+		[MC_TARGET_POSTFIX] = "postfix reload",
+		[MC_TARGET_DOVECOT] = "doveadm reload",
+		[MC_TARGET_EXIM] = "start-stop-daemon --stop --signal HUP "
+				   "--quiet --oknodo --pidfile "
+				   "/run/exim4/exim.pid",
+	};
+
+	if (t->type == MC_TARGET_FILES)
+		return NULL;
+	if (access("/run/systemd/system", F_OK) == 0)
+		return systemd[t->type];
+	return own[t->type];
+}
+
+/* mc_deploy_reload_argv - the reload argv of t. */
+char **
+mc_deploy_reload_argv(const struct mc_target *t, struct mc_err *err)
+{
+	const char *cmd = t->reload ? t->reload : reload_default(t);
+
+	if (cmd == NULL || cmd[0] == '\0') {
+		mc_err_set(err, MC_ERR_DEPLOY,
+			   "target %s: no reload command (type files needs "
+			   "reload = COMMAND)",
+			   t->name);
+		return NULL;
+	}
+	return mc_proc_split(cmd, err);
+}
+
+/* reload_first_line - the first line of text into buf. */
+static void
+reload_first_line(const char *text, char *buf, size_t size)
+{
+	size_t n = text ? strcspn(text, "\n") : 0;
+
+	snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1),
+		 text ? text : "");
+}
+
+/* mc_deploy_reload - run the reload command of t. */
+int
+mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err)
+{
+	struct mc_proc_result res;
+	char **argv, what[128], line[256];
+	int rc = -1;
+
+	memset(&res, 0, sizeof(res));
+	if (t->type == MC_TARGET_FILES && t->reload == NULL)
+		return 0; /* nothing to reload */
+	argv = mc_deploy_reload_argv(t, err);
+	if (argv == NULL)
+		return -1;
+	mc_log_info("target %s: reloading with %s", t->name, argv[0]);
+	if (mc_proc_run((const char *const *)argv, NULL, timeout, &res, err) ==
+	    -1) {
+		mc_err_prefix(err, "target %s: reload", t->name);
+		goto out;
+	}
+	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+		rc = 0;
+		goto out;
+	}
+	mc_proc_describe(&res, timeout, what, sizeof(what));
+	reload_first_line(res.errout && res.errout[0] ? res.errout : res.out,
+			  line, sizeof(line));
+	mc_err_set(err, MC_ERR_DEPLOY, "target %s: reload `%s` %s%s%s",
+		   t->name, argv[0], what, line[0] ? ": " : "", line);
+out:
+	mc_proc_result_clear(&res);
+	mc_proc_argv_free(argv);
+	return rc;
+}

@@ -1,0 +1,324 @@
+/*
+ * store.c - versioned certificate store: write, switch, find, load.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "mailcert/crypto.h"
+#include "mailcert/fsio.h"
+#include "mailcert/store.h"
+#include "deploy/store_int.h"
+
+#define STORE_PATH_MAX 4096
+#define CHAIN_FILE_MAX (256 * 1024)
+
+/* store_cert_dir - "state_dir/certs/name[/sub]" into buf. */
+static int
+store_cert_dir(const char *state_dir, const char *name, const char *sub,
+	       char *buf, size_t size, struct mc_err *err)
+{
+	int n = snprintf(buf, size, "%s/certs/%s%s%s", state_dir, name,
+			 sub ? "/" : "", sub ? sub : "");
+
+	if (n < 0 || (size_t)n >= size)
+		return mc_err_set(err, MC_ERR_INPUT, "path too long: %s",
+				  state_dir);
+	return 0;
+}
+
+/* mc_store_path - path of a version (or of a file in it). */
+int
+mc_store_path(const char *state_dir, const char *name, unsigned number,
+	      const char *file, char *buf, size_t size, struct mc_err *err)
+{
+	int n = snprintf(buf, size, "%s/certs/%s/versions/%04u%s%s", state_dir,
+			 name, number, file ? "/" : "", file ? file : "");
+
+	if (n < 0 || (size_t)n >= size)
+		return mc_err_set(err, MC_ERR_INPUT, "path too long: %s",
+				  state_dir);
+	return 0;
+}
+
+/* store_parse_number - "0001" into 1; 0 if the name is not a version. */
+static unsigned
+store_parse_number(const char *s)
+{
+	char *end = NULL;
+	unsigned long v;
+
+	if (strlen(s) < 4 || s[0] < '0' || s[0] > '9')
+		return 0;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v == 0 || v > 999999)
+		return 0;
+	return (unsigned)v;
+}
+
+/* store_max_version - the highest version number in dir (0: none). */
+static int
+store_max_version(const char *dir, unsigned *max, struct mc_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	unsigned v;
+
+	*max = 0;
+	if (d == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		return mc_err_errno(err, MC_ERR_SYS, "cannot list %s", dir);
+	}
+	while ((e = readdir(d)) != NULL) {
+		v = store_parse_number(e->d_name);
+		if (v > *max)
+			*max = v;
+	}
+	closedir(d);
+	return 0;
+}
+
+/* store_write_files - every file of a version into dir. */
+static int
+store_write_files(const char *dir, EVP_PKEY *key, STACK_OF(X509) *chain,
+		  const struct mc_cert_meta *meta, struct mc_err *err)
+{
+	static const struct {
+		const char *file;
+		int from, to; /* chain slice [from, to), to -1: end */
+	} parts[] = {{"cert.pem", 0, 1}, {"chain.pem", 1, -1},
+		     {"fullchain.pem", 0, -1}};
+	struct mc_buf pem;
+	char path[2 * STORE_PATH_MAX];
+	size_t i;
+	int rc = -1;
+
+	mc_buf_init(&pem, 0);
+	snprintf(path, sizeof(path), "%s/privkey.pem", dir);
+	if (mc_key_to_pem(key, &pem, err) == -1 ||
+	    mc_fsio_write(path, pem.data, pem.len, 0600, MC_FSIO_KEEP_OWNER,
+			  false, err) == -1)
+		goto out;
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		STACK_OF(X509) *slice = sk_X509_new_null();
+		int j, to = parts[i].to < 0 ? sk_X509_num(chain) : parts[i].to;
+
+		for (j = parts[i].from; slice && j < to; j++)
+			sk_X509_push(slice, sk_X509_value(chain, j));
+		mc_buf_clear_free(&pem);
+		rc = slice ? mc_x509_chain_pem(slice, 0, &pem, err) : -1;
+		sk_X509_free(slice);
+		snprintf(path, sizeof(path), "%s/%s", dir, parts[i].file);
+		if (rc == -1 ||
+		    mc_fsio_write(path, pem.data, pem.len, 0644,
+				  MC_FSIO_KEEP_OWNER, false, err) == -1) {
+			rc = -1;
+			goto out;
+		}
+	}
+	rc = store_meta_write(dir, meta, err);
+out:
+	mc_buf_clear_free(&pem);
+	return rc;
+}
+
+/* mc_store_add_version - write a complete new version. */
+int
+mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
+		     STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
+		     unsigned *number, struct mc_err *err)
+{
+	char vdir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32], dst[STORE_PATH_MAX];
+	struct mc_cert_meta m = *meta;
+	unsigned max;
+
+	if (store_cert_dir(state_dir, name, "versions", vdir, sizeof(vdir),
+			   err) == -1 ||
+	    mc_fsio_mkdirs(vdir, 0700, err) == -1 ||
+	    store_max_version(vdir, &max, err) == -1)
+		return -1;
+	m.version = max + 1;
+	snprintf(tmp, sizeof(tmp), "%s/.new-%04u.%ld", vdir, m.version,
+		 (long)getpid());
+	if (mkdir(tmp, 0700) == -1)
+		return mc_err_errno(err, MC_ERR_SYS, "cannot create %s", tmp);
+	if (store_write_files(tmp, key, chain, &m, err) == -1)
+		goto fail;
+	mc_store_path(state_dir, name, m.version, NULL, dst, sizeof(dst), NULL);
+	if (rename(tmp, dst) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot rename %s", tmp);
+		goto fail;
+	}
+	if (mc_fsio_fsync_dir(vdir, err) == -1)
+		return -1;
+	*number = m.version;
+	return 0;
+fail:
+	store_remove_dir(tmp);
+	return -1;
+}
+
+/* store_remove_dir - remove a flat directory of files (best effort). */
+void
+store_remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[STORE_PATH_MAX + 300];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* mc_store_set_current - atomically make version number current. */
+int
+mc_store_set_current(const char *state_dir, const char *name, unsigned number,
+		     struct mc_err *err)
+{
+	char link[STORE_PATH_MAX], target[32], check[STORE_PATH_MAX];
+	struct stat st;
+
+	mc_store_path(state_dir, name, number, NULL, check, sizeof(check),
+		      NULL);
+	if (stat(check, &st) == -1 || !S_ISDIR(st.st_mode))
+		return mc_err_errno(err, MC_ERR_SYS, "version %04u of %s",
+				    number, name);
+	if (store_cert_dir(state_dir, name, "current", link, sizeof(link),
+			   err) == -1)
+		return -1;
+	snprintf(target, sizeof(target), "versions/%04u", number);
+	return mc_fsio_symlink(target, link, err);
+}
+
+/* mc_store_current - the version `current` points at. */
+int
+mc_store_current(const char *state_dir, const char *name, unsigned *number,
+		 struct mc_err *err)
+{
+	char link[STORE_PATH_MAX], target[64];
+	ssize_t n;
+	unsigned v;
+
+	if (store_cert_dir(state_dir, name, "current", link, sizeof(link),
+			   err) == -1)
+		return -1;
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", link);
+	}
+	target[n] = '\0';
+	v = strncmp(target, "versions/", 9) == 0 ? store_parse_number(target + 9)
+						  : 0;
+	if (v == 0)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s points at %s, not at a version", link,
+				  target);
+	*number = v;
+	return 1;
+}
+
+/* mc_store_previous - the newest good version before number. */
+int
+mc_store_previous(const char *state_dir, const char *name, unsigned number,
+		  unsigned *out, struct mc_err *err)
+{
+	char dir[STORE_PATH_MAX];
+	struct mc_cert_meta meta;
+	unsigned v;
+
+	for (v = number - 1; v >= 1 && number > 0; v--) {
+		mc_store_path(state_dir, name, v, NULL, dir, sizeof(dir), NULL);
+		if (!mc_fsio_exists(dir))
+			continue;
+		if (store_meta_read(dir, &meta, NULL) == -1)
+			continue;
+		if (strcmp(meta.status, "failed") != 0) {
+			mc_store_meta_clear(&meta);
+			*out = v;
+			return 1;
+		}
+		mc_store_meta_clear(&meta);
+	}
+	(void)err;
+	return 0;
+}
+
+/* mc_store_load_meta - read a version's meta.json. */
+int
+mc_store_load_meta(const char *state_dir, const char *name, unsigned number,
+		   struct mc_cert_meta *meta, struct mc_err *err)
+{
+	char dir[STORE_PATH_MAX];
+
+	if (mc_store_path(state_dir, name, number, NULL, dir, sizeof(dir),
+			  err) == -1 ||
+	    store_meta_read(dir, meta, err) == -1)
+		return -1;
+	meta->version = number;
+	return 0;
+}
+
+/* mc_store_save_meta - rewrite meta.json of meta->version. */
+int
+mc_store_save_meta(const char *state_dir, const char *name,
+		   const struct mc_cert_meta *meta, struct mc_err *err)
+{
+	char dir[STORE_PATH_MAX];
+
+	if (mc_store_path(state_dir, name, meta->version, NULL, dir,
+			  sizeof(dir), err) == -1)
+		return -1;
+	return store_meta_write(dir, meta, err);
+}
+
+/* mc_store_load_key - the private key of a version. */
+EVP_PKEY *
+mc_store_load_key(const char *state_dir, const char *name, unsigned number,
+		  struct mc_err *err)
+{
+	char path[STORE_PATH_MAX];
+
+	if (mc_store_path(state_dir, name, number, "privkey.pem", path,
+			  sizeof(path), err) == -1)
+		return NULL;
+	return mc_key_load(path, err);
+}
+
+/* mc_store_load_chain - leaf and intermediates of a version. */
+STACK_OF(X509) *
+mc_store_load_chain(const char *state_dir, const char *name, unsigned number,
+		    struct mc_err *err)
+{
+	char path[STORE_PATH_MAX], *pem = NULL;
+	size_t len = 0;
+	STACK_OF(X509) *chain;
+
+	if (mc_store_path(state_dir, name, number, "fullchain.pem", path,
+			  sizeof(path), err) == -1 ||
+	    mc_fsio_read(path, CHAIN_FILE_MAX, &pem, &len, err) == -1)
+		return NULL;
+	chain = mc_x509_chain_parse(pem, len, err);
+	free(pem);
+	if (chain == NULL)
+		mc_err_prefix(err, "%s", path);
+	return chain;
+}

@@ -1,0 +1,203 @@
+/*
+ * hooks.c - run hook scripts with the documented environment.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mailcert/hooks.h"
+#include "mailcert/log.h"
+#include "mailcert/proc.h"
+
+#define HOOKS_MAX 256
+#define HOOK_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/* hooks_var - "NAME=value" (new string), or NULL with err. */
+static char *
+hooks_var(const char *name, const char *value, const char *file,
+	  struct mc_err *err)
+{
+	size_t n = strlen(name) + strlen(value) + (file ? strlen(file) : 0) + 3;
+	char *s = malloc(n);
+
+	if (s == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	snprintf(s, n, "%s=%s%s%s", name, value, file ? "/" : "",
+		 file ? file : "");
+	return s;
+}
+
+/* mc_hooks_envp - the environment for env. */
+char **
+mc_hooks_envp(const struct mc_hook_env *env, struct mc_err *err)
+{
+	const struct {
+		const char *name, *value, *file;
+	} vars[] = {
+		{"MAILCERT_EVENT", env->event, NULL},
+		{"MAILCERT_RUN_ID", mc_log_run_id(), NULL},
+		{"MAILCERT_CERT_NAME", env->cert_name, NULL},
+		{"MAILCERT_NAMES", env->names, NULL},
+		{"MAILCERT_CERT_FILE", env->lineage, "cert.pem"},
+		{"MAILCERT_KEY_FILE", env->lineage, "privkey.pem"},
+		{"MAILCERT_CHAIN_FILE", env->lineage, "chain.pem"},
+		{"MAILCERT_FULLCHAIN_FILE", env->lineage, "fullchain.pem"},
+		{"MAILCERT_ERROR", env->error, NULL},
+		{"RENEWED_LINEAGE", env->lineage, NULL},
+		{"RENEWED_DOMAINS", env->names, NULL},
+	};
+	size_t n = sizeof(vars) / sizeof(vars[0]), i, o = 0;
+	char **envp = calloc(n + 2, sizeof(char *));
+
+	if (envp == NULL || (envp[o++] = strdup(HOOK_PATH)) == NULL)
+		goto fail;
+	for (i = 0; i < n; i++) {
+		if (vars[i].value == NULL)
+			continue;
+		envp[o] = hooks_var(vars[i].name, vars[i].value, vars[i].file,
+				    err);
+		if (envp[o++] == NULL)
+			goto fail;
+	}
+	return envp;
+fail:
+	if (envp == NULL || o <= 1)
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	mc_hooks_envp_free(envp);
+	return NULL;
+}
+
+/* mc_hooks_envp_free - free an environment. */
+void
+mc_hooks_envp_free(char **envp)
+{
+	size_t i;
+
+	if (envp == NULL)
+		return;
+	for (i = 0; envp[i] != NULL; i++)
+		free(envp[i]);
+	free(envp);
+}
+
+/* mc_hooks_run_one - run one hook program. */
+int
+mc_hooks_run_one(const char *path, const struct mc_hook_env *env,
+		 long timeout, struct mc_err *err)
+{
+	const char *argv[] = {path, NULL};
+	struct mc_proc_result res;
+	char **envp = mc_hooks_envp(env, err);
+	char what[128];
+	int rc = -1;
+
+	memset(&res, 0, sizeof(res));
+	if (envp == NULL)
+		return -1;
+	mc_log_info("running %s hook %s", env->event, path);
+	if (mc_proc_run(argv, (const char *const *)envp, timeout, &res, err) ==
+	    -1) {
+		mc_err_prefix(err, "%s hook", env->event);
+		goto out;
+	}
+	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+		rc = 0;
+		goto out;
+	}
+	mc_proc_describe(&res, timeout, what, sizeof(what));
+	mc_err_set(err, MC_ERR_HOOK, "%s hook %s %s%s%.200s", env->event, path,
+		   what, res.errout && res.errout[0] ? ": " : "",
+		   res.errout ? res.errout : "");
+out:
+	mc_proc_result_clear(&res);
+	mc_hooks_envp_free(envp);
+	return rc;
+}
+
+/* hooks_wanted - whether a directory entry is a hook to run. */
+static int
+hooks_wanted(const char *dir, const char *name, char *path, size_t size)
+{
+	struct stat st;
+	size_t len = strlen(name);
+
+	if (name[0] == '.' || len == 0 || name[len - 1] == '~' ||
+	    strstr(name, ".dpkg-") != NULL)
+		return 0;
+	if ((size_t)snprintf(path, size, "%s/%s", dir, name) >= size)
+		return 0;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, X_OK) == 0;
+}
+
+/* hooks_cmp - byte order of names for qsort. */
+static int
+hooks_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* hooks_list - sorted entry names of dir (new); 0 entries if missing. */
+static int
+hooks_list(const char *dir, char ***out, size_t *n, struct mc_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char **v = calloc(HOOKS_MAX, sizeof(char *));
+	size_t c = 0;
+
+	*out = v;
+	*n = 0;
+	if (v == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	if (d == NULL)
+		return errno == ENOENT ? 0
+				       : mc_err_errno(err, MC_ERR_HOOK,
+						      "cannot read %s", dir);
+	while ((e = readdir(d)) != NULL && c < HOOKS_MAX)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			v[c++] = strdup(e->d_name);
+	closedir(d);
+	qsort(v, c, sizeof(char *), hooks_cmp);
+	*n = c;
+	return 0;
+}
+
+/* mc_hooks_run_event - run hooks_dir/<event>.d/ in order. */
+int
+mc_hooks_run_event(const char *hooks_dir, const struct mc_hook_env *env,
+		   long timeout, struct mc_err *err)
+{
+	char dir[4096], path[4400];
+	char **names = NULL;
+	struct mc_err one;
+	size_t n = 0, i;
+	int failed = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s.d", hooks_dir, env->event);
+	if (hooks_list(dir, &names, &n, err) == -1) {
+		free(names);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (names[i] == NULL ||
+		    !hooks_wanted(dir, names[i], path, sizeof(path)))
+			continue;
+		mc_err_clear(&one);
+		if (mc_hooks_run_one(path, env, timeout, &one) == -1) {
+			mc_log_error("%s", one.msg);
+			if (failed++ == 0 && err != NULL)
+				*err = one;
+		}
+	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return failed;
+}

@@ -1,0 +1,48 @@
+/*
+ * hooks.h - run hook scripts with the documented environment.
+ *
+ * Hooks are executables in hooks_dir/{pre,deploy,post,failure}.d/, run in
+ * lexical (byte) order, plus a cert's own deploy_hook. Each is exec'd
+ * directly (no shell) with no arguments, stdin /dev/null, a clean
+ * environment holding only PATH and the variables of INTERFACE.md, and a
+ * timeout (SIGTERM, then SIGKILL). Entries that are not regular
+ * executable files, or whose names start with '.' or end in '~' or
+ * contain ".dpkg-", are skipped.
+ *
+ * A failing hook is reported, never fatal to the run: mc_hooks_run_event
+ * runs every hook and returns the number that failed, with the first
+ * failure in err (MC_ERR_HOOK naming the hook and what happened).
+ */
+#ifndef MAILCERT_HOOKS_H
+#define MAILCERT_HOOKS_H
+
+#include <stddef.h>
+
+#include "mailcert/err.h"
+
+struct mc_hook_env {
+	const char *event;     /* "pre", "deploy", "post", "failure" */
+	const char *cert_name; /* NULL for pre/post */
+	const char *names;     /* space separated, or NULL */
+	const char *lineage;   /* directory with cert.pem chain.pem fullchain.pem privkey.pem */
+	const char *error;     /* failure only */
+};
+
+/* mc_hooks_envp - the environment for env (new NULL-terminated array;
+ * free with mc_hooks_envp_free). */
+char **mc_hooks_envp(const struct mc_hook_env *env, struct mc_err *err);
+
+/* mc_hooks_envp_free - free an environment from mc_hooks_envp. */
+void mc_hooks_envp_free(char **envp);
+
+/* mc_hooks_run_one - run one hook program; 0 if it exited 0. */
+int mc_hooks_run_one(const char *path, const struct mc_hook_env *env,
+		     long timeout, struct mc_err *err);
+
+/* mc_hooks_run_event - run hooks_dir/<event>.d/ in order; returns the
+ * number of failed hooks (first failure in err), or -1 if the directory
+ * cannot be read. A missing directory runs nothing. */
+int mc_hooks_run_event(const char *hooks_dir, const struct mc_hook_env *env,
+		       long timeout, struct mc_err *err);
+
+#endif

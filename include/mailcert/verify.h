@@ -1,0 +1,149 @@
+/*
+ * verify.h - connect to a live mail endpoint and fetch what it serves.
+ *
+ * The connection layer shared by `mailcert verify` and `mailcert check`:
+ * parse an endpoint URL (INTERFACE.md), connect with timeouts, speak the
+ * STARTTLS dialog of the protocol (SMTP, IMAP, POP3, ManageSieve) or go
+ * straight to TLS, run one TLS handshake with verification OFF, and report
+ * the served chain, protocol, cipher, stapled OCSP and ALPN. Judging what
+ * was served (trust, names, dates, weak settings) is the caller's job.
+ *
+ * Ownership: struct mc_endpoint holds fixed-size copies, nothing to free.
+ * struct mc_probe_opts only borrows its strings for the duration of the
+ * call. struct mc_probe_result owns `chain` and `ocsp_der`; release them
+ * with mc_probe_result_clear(). X509 arguments are borrowed.
+ *
+ * Errors: the -1 / struct mc_err path is for problems on OUR side only:
+ * MC_ERR_USAGE for a bad URL or bad probe options (e.g. an unknown cipher
+ * name), MC_ERR_SYS / MC_ERR_CRYPTO for local failures. Whatever the peer
+ * does (refused, silent, garbage, 454, TLS alert) is not an error: the
+ * probe returns 0 and says so in result->outcome and result->reason.
+ *
+ * Limits: connect, per-read/write and total timeouts (opts); server lines
+ * are capped at MC_VERIFY_LINE_MAX bytes and replies at MC_VERIFY_LINES_MAX
+ * lines. Name resolution is bounded only by the system resolver's own
+ * timeouts (resolv.conf); its time counts against the total deadline.
+ */
+#ifndef MAILCERT_VERIFY_H
+#define MAILCERT_VERIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
+#include "mailcert/err.h"
+
+#define MC_VERIFY_LINE_MAX 4096 /* bytes per server line, CRLF included */
+#define MC_VERIFY_LINES_MAX 100 /* lines per server reply */
+#define MC_VERIFY_HOST_MAX 256
+
+enum mc_scheme {
+	MC_SCHEME_SMTP = 0,   /* 25, STARTTLS */
+	MC_SCHEME_SUBMISSION, /* 587, STARTTLS */
+	MC_SCHEME_SMTPS,      /* 465, implicit TLS */
+	MC_SCHEME_IMAP,       /* 143, STARTTLS */
+	MC_SCHEME_IMAPS,      /* 993 */
+	MC_SCHEME_POP3,       /* 110, STLS */
+	MC_SCHEME_POP3S,      /* 995 */
+	MC_SCHEME_SIEVE,      /* 4190, STARTTLS */
+	MC_SCHEME_TLS,        /* any port (required), implicit TLS */
+};
+
+struct mc_endpoint {
+	enum mc_scheme scheme;
+	char host[MC_VERIFY_HOST_MAX]; /* DNS name or IP literal, no [] */
+	unsigned short port;           /* explicit or the scheme's default */
+	bool host_is_ip;               /* IPv4 or IPv6 literal */
+	char url[MC_VERIFY_HOST_MAX + 32]; /* canonical scheme://host:port */
+};
+
+/* Start from mc_probe_opts_init(); `check` may then ask for e.g.
+ * max_version = TLS1_VERSION, cipher_list = "ALL:@SECLEVEL=0". The
+ * security level is applied after cipher_list, so it wins over any
+ * @SECLEVEL in the list. */
+struct mc_probe_opts {
+	const char *servername;   /* SNI; NULL or an IP literal: none sent */
+	const char *ehlo_name;    /* NULL: this host's FQDN, else [local IP] */
+	int connect_timeout_ms;   /* per address tried */
+	int io_timeout_ms;        /* per read/write, TLS handshake included */
+	int total_timeout_ms;     /* whole probe; caps the two above */
+	int min_version;          /* TLS1_VERSION...; 0 = OpenSSL default */
+	int max_version;          /* 0 = OpenSSL default */
+	const char *cipher_list;  /* TLS <= 1.2 cipher list; NULL default */
+	const char *ciphersuites; /* TLS 1.3 suites; NULL default */
+	int security_level;       /* 0..5; -1 = OpenSSL default */
+	bool want_ocsp;           /* ask for a stapled OCSP response */
+	const char *alpn;         /* "a,b" protocols to offer; NULL none */
+};
+
+enum mc_probe_outcome {
+	MC_PROBE_OK = 0,           /* handshake done, chain captured */
+	MC_PROBE_UNREACHABLE,      /* DNS, refused, timeout, closed */
+	MC_PROBE_STARTTLS_MISSING, /* no STARTTLS/STLS offered (or PREAUTH) */
+	MC_PROBE_STARTTLS_REFUSED, /* 454, 421/554 greeting, NO, -ERR, BYE */
+	MC_PROBE_TLS_FAILED,       /* handshake failed: OpenSSL reason */
+	MC_PROBE_PROTOCOL_ERROR,   /* the server spoke something else */
+};
+
+/* reason names the step ("SMTP STARTTLS: ...") but not the endpoint: the
+ * caller prefixes the URL. */
+struct mc_probe_result {
+	enum mc_probe_outcome outcome;
+	char reason[768];        /* one sentence: step and why; "" when OK */
+	char server_text[256];   /* sanitized reply behind a refusal */
+	char peer[64];           /* address connected to ("[::1]:25") */
+	STACK_OF(X509) * chain;  /* served chain, leaf first; owned; NULL
+	                            if none was sent (anonymous suites) */
+	char protocol[16];       /* "TLSv1.3" */
+	char cipher[64];         /* OpenSSL name of the cipher */
+	char alpn[64];           /* negotiated ALPN protocol, "" if none */
+	unsigned char *ocsp_der; /* stapled OCSP response, owned; or NULL */
+	size_t ocsp_len;
+	bool sni_sent;
+	long connect_ms;   /* TCP connect */
+	long starttls_ms;  /* greeting to STARTTLS go-ahead; 0 if none */
+	long handshake_ms; /* TLS handshake */
+	long total_ms;
+};
+
+/* mc_verify_url_parse - parse an endpoint URL (MC_ERR_USAGE naming it).
+ * Config readers may turn the category into MC_ERR_CONFIG and prefix
+ * file:line; both exit 2. */
+int mc_verify_url_parse(const char *url, struct mc_endpoint *out,
+                        struct mc_err *err);
+
+/* mc_verify_scheme_name - "smtp", "imaps", ... (static string). */
+const char *mc_verify_scheme_name(enum mc_scheme scheme);
+
+/* mc_verify_scheme_starttls - whether the scheme upgrades a plain session. */
+bool mc_verify_scheme_starttls(enum mc_scheme scheme);
+
+/* mc_probe_opts_init - defaults: no SNI, 5 s connect, 10 s io, 20 s total. */
+void mc_probe_opts_init(struct mc_probe_opts *opts);
+
+/* mc_verify_probe - connect, STARTTLS if the scheme says so, handshake.
+ * Returns 0 with out filled for every outcome (out owns its chain; clear
+ * it); -1 only for local failures, with out untouched. One attempt: the
+ * caller retries with backoff (see mc_verify_outcome_transient). */
+int mc_verify_probe(const struct mc_endpoint *ep,
+                    const struct mc_probe_opts *opts,
+                    struct mc_probe_result *out, struct mc_err *err);
+
+/* mc_probe_result_clear - free what out owns and zero it (safe twice). */
+void mc_probe_result_clear(struct mc_probe_result *out);
+
+/* mc_verify_outcome_name - stable name ("ok", "starttls-missing", ...). */
+const char *mc_verify_outcome_name(enum mc_probe_outcome outcome);
+
+/* mc_verify_outcome_transient - whether a retry may help (reloads). */
+bool mc_verify_outcome_transient(enum mc_probe_outcome outcome);
+
+/* mc_verify_leaf_matches - whether two certificates have the same DER. */
+bool mc_verify_leaf_matches(X509 *served, X509 *expected);
+
+/* mc_verify_leaf_describe - "serial HEX sha256 HEX" of cert into buf. */
+int mc_verify_leaf_describe(X509 *cert, char *buf, size_t size,
+                            struct mc_err *err);
+
+#endif

@@ -1,0 +1,50 @@
+#!/bin/bash
+#
+# setup.sh - install what mailcert needs to build and test (Debian 12).
+#
+# Idempotent: it asks dpkg what is missing and runs apt-get (update, then
+# install --no-install-recommends) only when something is. Needs root for
+# that (uses sudo when it is not root and sudo exists).
+set -euo pipefail
+
+# Build dependencies.
+BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
+	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev)
+
+# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
+TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils)
+
+# Mail servers for the deploy/verify integration tests: later issues add
+# them HERE (note that postfix and exim4 are both MTAs and conflict in
+# Debian; their tests will need separate set-ups or containers).
+MAIL_PKGS=()
+
+# installed - whether dpkg reports package $1 as installed.
+installed() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+main() {
+	local missing=() p
+	for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${MAIL_PKGS[@]}"; do
+		installed "$p" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -eq 0 ]; then
+		echo "setup: all packages are installed"
+		return 0
+	fi
+	echo "setup: installing: ${missing[*]}"
+	local sudo=()
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null || {
+			echo "setup: need root to install: ${missing[*]}" >&2
+			exit 1
+		}
+		sudo=(sudo)
+	fi
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+main "$@"

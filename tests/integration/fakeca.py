@@ -1,0 +1,263 @@
+#!/usr/bin/env python3
+"""fakeca.py - a misbehaving ACME CA for mailcert's integration tests.
+
+This is a hand-written stand-in, used ONLY for the malformed-response
+cases: no real CA (Pebble included) misbehaves on demand, so the tests that
+need a broken CA talk to this one instead. Every other test uses Pebble.
+
+It is an HTTPS server (stdlib only: http.server + ssl) bound to 127.0.0.1.
+It does not verify JWS signatures or nonces; it parses just enough of the
+requests to answer. --mode selects the misbehaviour:
+
+  500       directory and newNonce ok; newAccount and every other POST
+            answer 500 with an RFC 7807 problem document (serverInternal)
+  429       directory and newNonce ok; every POST answers 429 rateLimited
+            with Retry-After: 1, forever (the client must give up at its
+            deadline)
+  badjson   the directory is malformed JSON (200, application/json)
+  html      the directory is an HTML error page (502, text/html)
+  mismatch  a complete minimal ACME flow whose certificate is for ANOTHER
+            key than the CSR's (the client must refuse to store it)
+
+Requests are logged on stderr (one line each).
+"""
+
+import argparse
+import base64
+import http.server
+import json
+import os
+import ssl
+import subprocess
+import sys
+import threading
+
+PROBLEM = "application/problem+json"
+
+
+def b64url_decode(text):
+    """b64url_decode - decode unpadded base64url."""
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class State:
+    """State - what the mismatch flow remembers between requests."""
+
+    def __init__(self, args):
+        self.args = args
+        self.lock = threading.Lock()
+        self.nonce = 0
+        self.identifiers = []
+        self.order_status = "ready"
+        self.chain_pem = b""
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """Handler - answers every request according to the server's mode."""
+
+    server_version = "fakeca/1"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("fakeca: " + (fmt % args) + "\n")
+
+    # ---- helpers -------------------------------------------------------
+
+    def base(self):
+        return "https://127.0.0.1:%d" % self.server.server_address[1]
+
+    def next_nonce(self):
+        st = self.server.state
+        with st.lock:
+            st.nonce += 1
+            return "fakenonce%08d" % st.nonce
+
+    def send(self, status, body=b"", ctype=None, headers=None):
+        self.send_response(status)
+        self.send_header("Replay-Nonce", self.next_nonce())
+        self.send_header("Cache-Control", "no-store")
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_json(self, status, obj, headers=None, ctype="application/json"):
+        self.send(status, json.dumps(obj).encode(), ctype, headers)
+
+    def problem(self, status, ptype, detail, headers=None):
+        self.send_json(status, {"type": "urn:ietf:params:acme:error:" + ptype,
+                                "detail": detail, "status": status},
+                       headers, PROBLEM)
+
+    def read_jws_payload(self):
+        """read_jws_payload - the decoded JWS payload (dict, or None for POST-as-GET)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(min(length, 1 << 20)) if length else b""
+        try:
+            payload = json.loads(raw or b"{}").get("payload", "")
+            return json.loads(b64url_decode(payload)) if payload else None
+        except (ValueError, AttributeError):
+            return None
+
+    def directory(self):
+        b = self.base()
+        return {"newNonce": b + "/nonce", "newAccount": b + "/acct",
+                "newOrder": b + "/order", "revokeCert": b + "/revoke",
+                "keyChange": b + "/keychange",
+                "meta": {"termsOfService": b + "/tos"}}
+
+    # ---- verbs ---------------------------------------------------------
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        mode = self.server.state.args.mode
+        if self.path == "/dir":
+            if mode == "badjson":
+                body = b'{"newNonce": "' + self.base().encode() + b'/nonce", "newAccount": '
+                self.send(200, body, "application/json")
+            elif mode == "html":
+                body = (b"<html><head><title>502 Bad Gateway</title></head><body>"
+                        b"<h1>502 Bad Gateway</h1><hr>nginx</body></html>\n")
+                self.send(502, body, "text/html")
+            else:
+                self.send_json(200, self.directory())
+            return
+        self.misbehave_or(self.flow_get)
+
+    def do_POST(self):
+        self.misbehave_or(self.flow_post)
+
+    def misbehave_or(self, flow):
+        mode = self.server.state.args.mode
+        if self.path == "/nonce" and mode in ("500", "429"):
+            self.send(204 if self.command == "GET" else 200)
+        elif mode == "500":
+            self.read_jws_payload()
+            self.problem(500, "serverInternal", "fakeca: the database is on fire")
+        elif mode == "429":
+            self.read_jws_payload()
+            self.problem(429, "rateLimited", "fakeca: too many requests, retry later",
+                         {"Retry-After": "1"})
+        elif mode == "mismatch":
+            flow()
+        else:
+            self.problem(404, "malformed", "fakeca: no such resource")
+
+    # ---- the minimal ACME flow of mode "mismatch" ------------------------
+
+    def flow_get(self):
+        if self.path == "/nonce":
+            self.send(204)
+        else:
+            self.problem(405, "malformed", "fakeca: use POST")
+
+    def order_obj(self):
+        st = self.server.state
+        b = self.base()
+        obj = {"status": st.order_status, "identifiers": st.identifiers,
+               "authorizations": [b + "/authz/%d" % i for i in range(len(st.identifiers))],
+               "finalize": b + "/finalize/1",
+               "expires": "2099-01-01T00:00:00Z"}
+        if st.order_status == "valid":
+            obj["certificate"] = b + "/cert/1"
+        return obj
+
+    def flow_post(self):
+        st = self.server.state
+        payload = self.read_jws_payload()
+        b = self.base()
+        path = self.path
+        if path == "/acct" or path.startswith("/acct/"):
+            self.send_json(201 if path == "/acct" else 200,
+                           {"status": "valid", "contact": (payload or {}).get("contact", []),
+                            "orders": b + "/acct/1/orders"},
+                           {"Location": b + "/acct/1"})
+        elif path == "/order":
+            st.identifiers = (payload or {}).get("identifiers", [])
+            st.order_status = "ready"
+            self.send_json(201, self.order_obj(), {"Location": b + "/order/1"})
+        elif path == "/order/1":
+            self.send_json(200, self.order_obj(), {"Location": b + "/order/1"})
+        elif path.startswith("/authz/"):
+            self.authz(int(path.rsplit("/", 1)[1]))
+        elif path.startswith("/chall/"):
+            self.send_json(200, {"type": "http-01", "status": "valid", "url": b + path,
+                                 "token": "fakeToken"})
+        elif path == "/finalize/1":
+            st.chain_pem = make_mismatched_chain(st.args.workdir, st.identifiers)
+            st.order_status = "valid"
+            self.send_json(200, self.order_obj(), {"Location": b + "/order/1"})
+        elif path == "/cert/1":
+            self.send(200, st.chain_pem, "application/pem-certificate-chain")
+        else:
+            self.problem(404, "malformed", "fakeca: no such resource " + path)
+
+    def authz(self, index):
+        st = self.server.state
+        if index >= len(st.identifiers):
+            self.problem(404, "malformed", "fakeca: no such authorization")
+            return
+        self.send_json(200, {
+            "status": "valid", "identifier": st.identifiers[index],
+            "expires": "2099-01-01T00:00:00Z",
+            "challenges": [{"type": "http-01", "status": "valid",
+                            "url": self.base() + "/chall/%d" % index,
+                            "token": "fakeToken%d" % index,
+                            "validated": "2024-01-01T00:00:00Z"}]})
+
+
+def openssl(*argv):
+    """openssl - run the openssl command line tool, raising on failure."""
+    subprocess.run(("openssl",) + argv, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def make_mismatched_chain(workdir, identifiers):
+    """make_mismatched_chain - leaf (for a fresh, unrelated key) + issuer, as PEM."""
+    os.makedirs(workdir, exist_ok=True)
+    p = lambda name: os.path.join(workdir, name)  # noqa: E731
+    if not os.path.exists(p("ca.pem")):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                "-nodes", "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "2",
+                "-subj", "/CN=fakeca intermediate",
+                "-addext", "basicConstraints=critical,CA:TRUE")
+    names = [i.get("value", "") for i in identifiers if isinstance(i, dict)] or ["x.test"]
+    with open(p("leaf.cnf"), "w", encoding="ascii") as f:
+        f.write("subjectAltName=" + ",".join("DNS:" + n for n in names) + "\n")
+    openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", p("other.key"), "-out", p("leaf.csr"), "-subj", "/CN=" + names[0])
+    openssl("x509", "-req", "-in", p("leaf.csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"),
+            "-CAcreateserial", "-days", "2", "-extfile", p("leaf.cnf"), "-out", p("leaf.pem"))
+    with open(p("leaf.pem"), "rb") as leaf, open(p("ca.pem"), "rb") as ca:
+        return leaf.read() + ca.read()
+
+
+def main():
+    """main - parse arguments and serve until killed."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--mode", required=True,
+                    choices=["500", "429", "badjson", "html", "mismatch"])
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--workdir", required=True)
+    args = ap.parse_args()
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    httpd.state = State(args)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args.cert, args.key)
+    httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
+    sys.stderr.write("fakeca: mode %s on https://127.0.0.1:%d/dir\n" % (args.mode, args.port))
+    sys.stderr.flush()
+    httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,540 @@
+# shellcheck shell=bash disable=SC2034,SC2153
+#
+# lib.sh - harness library sourced by every integration test (t_*.sh).
+#
+# It gives each test a private temp dir, free loopback ports, a throw-away
+# TLS CA for the listeners, a real Pebble ACME server plus
+# pebble-challtestsrv (its DNS), a fake misbehaving CA (fakeca.py), a
+# mailcert config writer, a runner that captures stdout/stderr/exit code,
+# and assertions that say clearly what failed.
+#
+# Contract:
+#   - Everything binds to 127.0.0.1 only.
+#   - Every process started here is recorded and stopped BY PID on exit
+#     (TERM, wait, then KILL); the temp dir is removed unless KEEP=1.
+#   - A missing peer (pebble, openssl, ...) skips the test (exit 77) unless
+#     CI is set, where it is a failure (exit 1).
+#   - Environment from ctest: MAILCERT (the binary), MC_TESTS_DIR (the
+#     tests/ folder), MC_BUILD_DIR (the build dir).
+#
+# Variables set for tests: TEST_TMP, MC_STATE, MC_CONF, PEBBLE_DIR_URL,
+# PEBBLE_CA (CA file for ca_bundle), PEBBLE_PORT, PEBBLE_MGMT (https URL of
+# pebble's management API), CHALLTESTSRV_MGMT (http URL), DNS_PORT,
+# HTTP01_PORT, TLSALPN01_PORT, PEBBLE_ROOT / PEBBLE_INTERMEDIATE (after
+# pebble_fetch_roots), FAKECA_DIR_URL (after fakeca_start), MC_RC, MC_OUT,
+# MC_ERR (after mc_run).
+
+set -u
+set -o pipefail
+
+MC_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MC_TESTS_DIR=${MC_TESTS_DIR:-$(dirname "$MC_LIB_DIR")}
+MC_TEST_NAME=$(basename "${0%.sh}")
+MC_PIDS=()
+MC_PID_NAMES=()
+MC_USED_PORTS=" "
+
+# log - a progress line on stderr, prefixed with the test's name.
+log() {
+	printf '[%s] %s\n' "$MC_TEST_NAME" "$*" >&2
+}
+
+# fail - print a failure (and context files, if any) and exit 1.
+fail() {
+	printf '[%s] FAIL: %s\n' "$MC_TEST_NAME" "$1" >&2
+	shift
+	local f
+	for f in "$@"; do
+		if [ -f "$f" ]; then
+			printf -- '--- %s (last 40 lines) ---\n' "$f" >&2
+			tail -n 40 "$f" >&2
+		fi
+	done
+	exit 1
+}
+
+# skip_or_fail - a peer is missing: skip locally, fail in CI.
+skip_or_fail() {
+	if [ -n "${CI:-}" ]; then
+		fail "$1 (CI is set: a missing peer is a failure)"
+	fi
+	printf '[%s] SKIP: %s\n' "$MC_TEST_NAME" "$1" >&2
+	exit 77
+}
+
+# require_cmd - every named command must exist.
+require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || skip_or_fail "$c is not installed"
+	done
+}
+
+# mc_cleanup - EXIT trap: stop every process we started, remove TEST_TMP.
+mc_cleanup() {
+	local rc=$? i pid n
+	trap - EXIT INT TERM
+	for ((i = ${#MC_PIDS[@]} - 1; i >= 0; i--)); do
+		pid=${MC_PIDS[i]}
+		kill -TERM "$pid" 2>/dev/null || continue
+		for ((n = 0; n < 30; n++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		if kill -0 "$pid" 2>/dev/null; then
+			log "${MC_PID_NAMES[i]} (pid $pid) ignored TERM; sending KILL"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "${TEST_TMP:-}" ] && [ -d "$TEST_TMP" ]; then
+		if [ "${KEEP:-0}" = 1 ]; then
+			log "KEEP=1: left $TEST_TMP"
+		else
+			rm -rf "$TEST_TMP"
+		fi
+	fi
+	if [ "$rc" = 0 ]; then
+		log "PASS"
+	fi
+	exit "$rc"
+}
+
+# bg_start - start "$@" in the background (stdout+stderr to LOGFILE) and record its pid.
+bg_start() {
+	local name=$1 logfile=$2
+	shift 2
+	"$@" >"$logfile" 2>&1 </dev/null &
+	MC_PIDS+=("$!")
+	MC_PID_NAMES+=("$name")
+	BG_PID=$!
+}
+
+# bg_stop - stop one recorded process by pid (TERM, wait, KILL).
+bg_stop() {
+	local pid=$1 n
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((n = 0; n < 30; n++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
+# port_is_free - whether 127.0.0.1:PORT can be bound for TCP and UDP.
+port_is_free() {
+	python3 - "$1" <<'EOF' 2>/dev/null
+import socket, sys
+port = int(sys.argv[1])
+for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    s = socket.socket(socket.AF_INET, kind)
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError:
+        sys.exit(1)
+    finally:
+        s.close()
+EOF
+}
+
+# port_listening - whether something accepts TCP connections on 127.0.0.1:PORT.
+port_listening() {
+	# shellcheck disable=SC2016
+	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
+}
+
+# free_port - set variable VAR to a random free high port on 127.0.0.1 not yet handed out.
+free_port() {
+	local p n
+	for ((n = 0; n < 200; n++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		case $MC_USED_PORTS in *" $p "*) continue ;; esac
+		if port_is_free "$p"; then
+			MC_USED_PORTS="$MC_USED_PORTS$p "
+			printf -v "$1" '%s' "$p"
+			return 0
+		fi
+	done
+	fail "no free port found on 127.0.0.1"
+}
+
+# wait_http - wait until URL answers with any HTTP status (curl args may follow).
+wait_http() {
+	local url=$1 pid=$2 what=$3 logfile=$4 n code
+	shift 4
+	for ((n = 0; n < 150; n++)); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$@" "$url")
+		if [ "$code" != 000 ]; then
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || fail "$what exited during start-up" "$logfile"
+		sleep 0.1
+	done
+	fail "$what did not answer at $url within 15 s" "$logfile"
+}
+
+# tls_material - a throw-away CA and a listener cert (localhost, 127.0.0.1).
+tls_material() {
+	local d=$TEST_TMP/tls
+	mkdir -p "$d"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/ca.key" -out "$d/ca.pem" -days 2 \
+		-subj "/CN=mailcert test listener CA $$" \
+		-addext 'basicConstraints=critical,CA:TRUE' \
+		-addext 'keyUsage=critical,keyCertSign,cRLSign' >/dev/null 2>&1 ||
+		fail "openssl: cannot create the test CA"
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$d/tls.key" -out "$d/tls.csr" -subj '/CN=localhost' >/dev/null 2>&1 ||
+		fail "openssl: cannot create the listener key"
+	printf '%s\n' 'subjectAltName=DNS:localhost,IP:127.0.0.1' \
+		'basicConstraints=critical,CA:FALSE' 'extendedKeyUsage=serverAuth' \
+		'keyUsage=critical,digitalSignature' >"$d/ext.cnf"
+	openssl x509 -req -in "$d/tls.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" \
+		-CAcreateserial -days 2 -extfile "$d/ext.cnf" -out "$d/tls.pem" >/dev/null 2>&1 ||
+		fail "openssl: cannot sign the listener certificate"
+	PEBBLE_CA=$d/ca.pem
+	MC_TLS_CERT=$d/tls.pem
+	MC_TLS_KEY=$d/tls.key
+}
+
+# challtestsrv_start - start pebble-challtestsrv (DNS only) on loopback.
+challtestsrv_start() {
+	local mport logf=$TEST_TMP/challtestsrv.log
+	free_port mport
+	free_port DNS_PORT
+	bg_start challtestsrv "$logf" pebble-challtestsrv \
+		-management "127.0.0.1:$mport" -dns01 "127.0.0.1:$DNS_PORT" \
+		-http01 "" -https01 "" -tlsalpn01 "" -defaultIPv6 "" -defaultIPv4 127.0.0.1
+	CHALLTESTSRV_PID=$BG_PID
+	CHALLTESTSRV_MGMT=http://127.0.0.1:$mport
+	wait_http "$CHALLTESTSRV_MGMT/" "$BG_PID" pebble-challtestsrv "$logf"
+}
+
+# pebble_start - start challtestsrv (once) and pebble. Options:
+#   --eab KID:KEY    require External Account Binding with this MAC key
+#   --alt-roots N    PEBBLE_ALTERNATE_ROOTS=N
+#   --http-port P    pebble's httpPort (default: a free port)
+#   --tls-port P     pebble's tlsPort (default: a free port)
+#   --validity SECS  certificateValidityPeriod
+pebble_start() {
+	local eab="" alt=0 validity=0 cfg logf=$TEST_TMP/pebble.log mport macs
+	HTTP01_PORT="" TLSALPN01_PORT=""
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--eab) eab=$2 ;;
+		--alt-roots) alt=$2 ;;
+		--http-port) HTTP01_PORT=$2 ;;
+		--tls-port) TLSALPN01_PORT=$2 ;;
+		--validity) validity=$2 ;;
+		*) fail "pebble_start: unknown option $1" ;;
+		esac
+		shift 2
+	done
+	require_cmd pebble pebble-challtestsrv openssl curl python3
+	[ -n "${PEBBLE_CA:-}" ] || tls_material
+	[ -n "${CHALLTESTSRV_MGMT:-}" ] || challtestsrv_start
+	[ -n "$HTTP01_PORT" ] || free_port HTTP01_PORT
+	[ -n "$TLSALPN01_PORT" ] || free_port TLSALPN01_PORT
+	free_port PEBBLE_PORT
+	free_port mport
+	macs='{}'
+	if [ -n "$eab" ]; then
+		macs="{\"${eab%%:*}\": \"${eab#*:}\"}"
+	fi
+	cfg=$TEST_TMP/pebble.json
+	cat >"$cfg" <<EOF
+{
+  "pebble": {
+    "listenAddress": "127.0.0.1:$PEBBLE_PORT",
+    "managementListenAddress": "127.0.0.1:$mport",
+    "certificate": "$MC_TLS_CERT",
+    "privateKey": "$MC_TLS_KEY",
+    "httpPort": $HTTP01_PORT,
+    "tlsPort": $TLSALPN01_PORT,
+    "ocspResponderURL": "",
+    "externalAccountBindingRequired": $([ -n "$eab" ] && echo true || echo false),
+    "externalAccountMACKeys": $macs,
+    "domainBlocklist": [],
+    "certificateValidityPeriod": $validity
+  }
+}
+EOF
+	bg_start pebble "$logf" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
+		PEBBLE_ALTERNATE_ROOTS="$alt" \
+		pebble -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT"
+	PEBBLE_PID=$BG_PID
+	PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
+	PEBBLE_MGMT=https://127.0.0.1:$mport
+	wait_http "$PEBBLE_DIR_URL" "$PEBBLE_PID" pebble "$logf" --cacert "$PEBBLE_CA"
+	wait_http "$PEBBLE_MGMT/roots/0" "$PEBBLE_PID" pebble "$logf" --cacert "$PEBBLE_CA"
+	log "pebble on 127.0.0.1:$PEBBLE_PORT (http-01 port $HTTP01_PORT, tls-alpn-01 port $TLSALPN01_PORT, dns 127.0.0.1:$DNS_PORT)"
+}
+
+# pebble_stop - stop pebble (not challtestsrv); a later pebble_start starts a fresh one.
+pebble_stop() {
+	bg_stop "$PEBBLE_PID"
+}
+
+# pebble_get - fetch PATH from pebble's management API into FILE.
+pebble_get() {
+	curl -sSf --max-time 10 --cacert "$PEBBLE_CA" -o "$2" "$PEBBLE_MGMT$1" ||
+		fail "cannot fetch $PEBBLE_MGMT$1"
+}
+
+# pebble_fetch_roots - PEBBLE_ROOT (/roots/0) and PEBBLE_INTERMEDIATE (/intermediates/0).
+pebble_fetch_roots() {
+	PEBBLE_ROOT=$TEST_TMP/pebble-root0.pem
+	PEBBLE_INTERMEDIATE=$TEST_TMP/pebble-intermediate0.pem
+	pebble_get /roots/0 "$PEBBLE_ROOT"
+	pebble_get /intermediates/0 "$PEBBLE_INTERMEDIATE"
+}
+
+# fakeca_start - start fakeca.py in MODE (500 429 badjson html mismatch).
+fakeca_start() {
+	local mode=$1 port logf=$TEST_TMP/fakeca-$1.log
+	require_cmd python3 openssl curl
+	[ -n "${PEBBLE_CA:-}" ] || tls_material
+	free_port port
+	bg_start "fakeca $mode" "$logf" python3 "$MC_LIB_DIR/fakeca.py" \
+		--mode "$mode" --port "$port" --cert "$MC_TLS_CERT" --key "$MC_TLS_KEY" \
+		--workdir "$TEST_TMP/fakeca-$mode"
+	FAKECA_PID=$BG_PID
+	FAKECA_DIR_URL=https://127.0.0.1:$port/dir
+	wait_http "$FAKECA_DIR_URL" "$FAKECA_PID" "fakeca $mode" "$logf" --cacert "$PEBBLE_CA"
+}
+
+# conf_global - print a [global] section for this test; extra "key = value" args follow.
+conf_global() {
+	printf '%s\n' '[global]' \
+		"state_dir = $MC_STATE" \
+		"directory = ${1:-$PEBBLE_DIR_URL}" \
+		'contact = mailto:postmaster@example.test' \
+		"ca_bundle = $PEBBLE_CA" \
+		"hooks_dir = $TEST_TMP/hooks" \
+		'log = stderr'
+	shift
+	[ $# -eq 0 ] || printf '%s\n' "$@"
+	echo
+}
+
+# conf_cert - print a [cert NAME] section: NAME "NAMES" then extra "key = value" lines.
+conf_cert() {
+	local name=$1 names=$2
+	shift 2
+	printf '%s\n' "[cert $name]" "names = $names" 'key_type = ecdsa-p256' \
+		"http_listen = 127.0.0.1:${HTTP01_PORT:-1}" \
+		"tls_alpn_listen = 127.0.0.1:${TLSALPN01_PORT:-1}"
+	[ $# -eq 0 ] || printf '%s\n' "$@"
+	echo
+}
+
+# write_config - a config with [global] (default directory) and one cert: NAME "NAMES" [lines...].
+write_config() {
+	{
+		conf_global "${MC_DIRECTORY:-$PEBBLE_DIR_URL}"
+		conf_cert "$@"
+	} >"$MC_CONF"
+}
+
+# mc_run - run "$MAILCERT -c $MC_CONF ARGS..." (bounded by MC_RUN_TIMEOUT); sets MC_RC, MC_OUT, MC_ERR.
+mc_run() {
+	MC_RUNS=$((${MC_RUNS:-0} + 1))
+	MC_OUT=$TEST_TMP/run$MC_RUNS.out
+	MC_ERR=$TEST_TMP/run$MC_RUNS.err
+	MC_CMD="mailcert -c $MC_CONF $*"
+	timeout -k 5 "${MC_RUN_TIMEOUT:-120}" "$MAILCERT" -c "$MC_CONF" "$@" \
+		>"$MC_OUT" 2>"$MC_ERR" </dev/null
+	MC_RC=$?
+	[ "${VERBOSE:-0}" = 0 ] || log "$MC_CMD -> exit $MC_RC"
+	return 0
+}
+
+# assert_exit - the last mc_run exited with CODE.
+assert_exit() {
+	[ "$MC_RC" = "$1" ] ||
+		fail "'$MC_CMD' exited $MC_RC, expected $1${2:+ ($2)}" "$MC_OUT" "$MC_ERR"
+}
+
+# assert_contains - FILE contains TEXT (fixed string, case-sensitive).
+assert_contains() {
+	[ -f "$1" ] || fail "assert_contains: $1 does not exist"
+	grep -qF -- "$2" "$1" ||
+		fail "$1 does not contain '$2'${3:+ ($3)}" "$1" "${MC_ERR:-}"
+}
+
+# assert_contains_i - FILE contains one of the TEXTs (case-insensitive).
+assert_contains_i() {
+	local f=$1 t
+	shift
+	[ -f "$f" ] || fail "assert_contains_i: $f does not exist"
+	for t in "$@"; do
+		grep -qiF -- "$t" "$f" && return 0
+	done
+	fail "$f contains none of: $*" "$f"
+}
+
+# assert_not_contains - FILE does not contain TEXT.
+assert_not_contains() {
+	[ -f "$1" ] || return 0
+	if grep -qF -- "$2" "$1"; then
+		fail "$1 contains '$2' but must not${3:+ ($3)}" "$1"
+	fi
+}
+
+# assert_file - FILE exists and is a regular file.
+assert_file() {
+	[ -f "$1" ] || fail "expected file $1 is missing" "${MC_ERR:-}"
+}
+
+# assert_no_path - nothing exists at PATH.
+assert_no_path() {
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		fail "$1 exists but must not${2:+ ($2)}"
+	fi
+}
+
+# assert_file_mode - FILE has octal permission bits MODE (e.g. 600).
+assert_file_mode() {
+	local m
+	assert_file "$1"
+	m=$(stat -c '%a' "$1")
+	[ "$m" = "$2" ] || fail "$1 has mode $m, expected $2"
+}
+
+# assert_symlink - LINK is a symlink whose target is exactly TARGET.
+assert_symlink() {
+	[ -L "$1" ] || fail "$1 is not a symlink" "${MC_ERR:-}"
+	local t
+	t=$(readlink "$1")
+	[ "$t" = "$2" ] || fail "$1 points to '$t', expected '$2'"
+}
+
+# assert_eq - A equals B.
+assert_eq() {
+	[ "$1" = "$2" ] || fail "${3:-values differ}: got '$1', expected '$2'"
+}
+
+# assert_ne - A differs from B.
+assert_ne() {
+	[ "$1" != "$2" ] || fail "${3:-values are equal}: both '$1'"
+}
+
+# cert_dir - state_dir/certs/NAME.
+cert_dir() {
+	echo "$MC_STATE/certs/$1"
+}
+
+# version_count - how many versions NAME has in the store (0 if none).
+version_count() {
+	local d
+	d=$(cert_dir "$1")/versions
+	if [ -d "$d" ]; then
+		find "$d" -mindepth 1 -maxdepth 1 -type d | wc -l
+	else
+		echo 0
+	fi
+}
+
+# cert_sans - the DNS SANs of a PEM certificate, sorted, one per line.
+cert_sans() {
+	openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null |
+		tr ',' '\n' | sed -n 's/^ *DNS://p' | sort
+}
+
+# sorted_words - the arguments sorted, one per line.
+sorted_words() {
+	printf '%s\n' "$@" | sort
+}
+
+# pubkey_of_cert - sha256 of the DER public key in a certificate.
+pubkey_of_cert() {
+	openssl x509 -in "$1" -noout -pubkey | openssl pkey -pubin -outform DER |
+		sha256sum | cut -d' ' -f1
+}
+
+# pubkey_of_key - sha256 of the DER public key of a private key file.
+pubkey_of_key() {
+	openssl pkey -in "$1" -pubout -outform DER | sha256sum | cut -d' ' -f1
+}
+
+# key_type_of - the mailcert key_type name of a PEM private key.
+key_type_of() {
+	local text bits
+	text=$(openssl pkey -in "$1" -noout -text 2>/dev/null) || {
+		echo unreadable
+		return
+	}
+	bits=$(printf '%s\n' "$text" | sed -n '1s/.*(\([0-9]*\) bit.*/\1/p')
+	if printf '%s\n' "$text" | grep -q 'ASN1 OID: prime256v1'; then
+		echo ecdsa-p256
+	elif printf '%s\n' "$text" | grep -q 'ASN1 OID: secp384r1'; then
+		echo ecdsa-p384
+	elif printf '%s\n' "$text" | grep -q '^modulus:'; then
+		echo "rsa-$bits"
+	else
+		echo "unknown"
+	fi
+}
+
+# cert_issuer_cn - the issuer CN of a PEM certificate (first in FILE).
+cert_issuer_cn() {
+	openssl x509 -in "$1" -noout -issuer -nameopt multiline 2>/dev/null |
+		sed -n 's/^ *commonName *= *//p'
+}
+
+# cert_subject_cn - the subject CN of a PEM certificate (first in FILE).
+cert_subject_cn() {
+	openssl x509 -in "$1" -noout -subject -nameopt multiline 2>/dev/null |
+		sed -n 's/^ *commonName *= *//p'
+}
+
+# last_cert_in - write the last certificate of a PEM bundle to OUT.
+last_cert_in() {
+	awk '/-----BEGIN CERTIFICATE-----/{buf=""} {buf=buf $0 "\n"} /-----END CERTIFICATE-----/{last=buf} END{printf "%s", last}' "$1" >"$2"
+}
+
+# assert_issued - the standard checks on the current version of NAME for NAMES...
+assert_issued() {
+	local name=$1 d cur
+	shift
+	d=$(cert_dir "$name")
+	[ -L "$d/current" ] || fail "$d/current is missing" "$MC_ERR"
+	cur=$d/current
+	assert_file_mode "$cur/privkey.pem" 600
+	local f
+	for f in cert.pem chain.pem fullchain.pem meta.json; do
+		assert_file "$cur/$f"
+	done
+	assert_eq "$(cert_sans "$cur/cert.pem")" "$(sorted_words "$@")" "SANs of $name"
+	assert_eq "$(pubkey_of_key "$cur/privkey.pem")" "$(pubkey_of_cert "$cur/cert.pem")" \
+		"public key of privkey.pem vs cert.pem"
+	python3 -m json.tool "$cur/meta.json" >/dev/null 2>&1 || fail "$cur/meta.json is not valid JSON"
+	if [ -n "${PEBBLE_ROOT:-}" ]; then
+		openssl verify -CAfile "$PEBBLE_ROOT" -untrusted "$cur/chain.pem" \
+			"$cur/cert.pem" >"$TEST_TMP/verify.out" 2>&1 ||
+			fail "the stored chain does not verify against pebble's root" "$TEST_TMP/verify.out"
+	fi
+	cat "$cur/cert.pem" "$cur/chain.pem" >"$TEST_TMP/fullchain.expect"
+	cmp -s "$TEST_TMP/fullchain.expect" "$cur/fullchain.pem" ||
+		fail "fullchain.pem is not cert.pem followed by chain.pem"
+}
+
+# mc_init - common start of every test: temp dir, trap, binary check.
+mc_init() {
+	TEST_TMP=$(mktemp -d "/tmp/mailcert-${MC_TEST_NAME}.XXXXXX") || fail "mktemp failed"
+	trap mc_cleanup EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+	MC_STATE=$TEST_TMP/state
+	MC_CONF=$TEST_TMP/mailcert.conf
+	mkdir -p "$TEST_TMP/hooks"
+	if [ -z "${MAILCERT:-}" ]; then
+		MAILCERT=${MC_BUILD_DIR:-$MC_TESTS_DIR/../build}/mailcert
+	fi
+	[ -x "$MAILCERT" ] || fail "mailcert binary not found at '$MAILCERT' (set MAILCERT)"
+	require_cmd openssl curl python3
+}
+
+mc_init

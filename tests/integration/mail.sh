@@ -1,0 +1,749 @@
+# shellcheck shell=bash disable=SC2034
+#
+# mail.sh - real Postfix, Dovecot and Exim as private instances on
+# 127.0.0.1 high ports, for the deploy/verify/check integration tests.
+#
+# Source it from a test (after lib.sh, if the test uses lib.sh; it also
+# works alone). The packages come from scripts/setup-mail.sh (Exim is
+# unpacked in /opt/mailcert-test/exim because Debian will not install two
+# MTAs). Needs root: the daemons drop privileges to postfix, dovecot,
+# dovenull and Debian-exim. No systemd: each daemon is started, reloaded and
+# stopped through its own commands, and every process is stopped BY PID.
+#
+# Functions:
+#   mail_certs DIR NAME...      a test CA (DIR/ca.pem, reused when present or
+#                               taken from MAIL_CA_DIR) and a fresh leaf for
+#                               NAMEs (an IP becomes an IP SAN) in DIR:
+#                               cert.pem key.pem chain.pem (the CA)
+#                               fullchain.pem combined.pem (key+cert+chain).
+#                               Sets MAIL_CERT MAIL_KEY MAIL_CHAIN
+#                               MAIL_FULLCHAIN MAIL_COMBINED MAIL_CA_CERT
+#                               MAIL_CERT_SHA256. MAIL_KEY_TYPE=rsa gives RSA
+#                               2048 (default ECDSA P-256). Key files are
+#                               0640 group Debian-exim (as mailcert deploys
+#                               them for Exim).
+#   mail_replace SRC DST        install SRC at DST the way mailcert does:
+#                               write DST's dir/.tmp, then rename over DST.
+#   postfix_start DIR CHAIN     Postfix with config in DIR/etc, queue in
+#                               DIR/queue, log DIR/log/postfix.log; smtpd_tls_chain_files
+#                               = CHAIN (key, cert, chain in one file). Sets
+#                               POSTFIX_DIR POSTFIX_PORT_SMTP (STARTTLS)
+#                               POSTFIX_PORT_SUB (STARTTLS) POSTFIX_PORT_SMTPS
+#                               (wrapper mode) POSTFIX_PID (master)
+#                               POSTFIX_RELOAD ("postfix -c DIR/etc reload")
+#                               POSTFIX_LOG.
+#   postfix_stop [DIR]          postfix -c DIR/etc stop, then KILL by pid.
+#   dovecot_start DIR CERT KEY  Dovecot with DIR/dovecot.conf; ssl_cert = <CERT,
+#                               ssl_key = <KEY. User "test", password
+#                               "test-password". Sets DOVECOT_DIR
+#                               DOVECOT_CONF DOVECOT_PORT_IMAP (STARTTLS)
+#                               DOVECOT_PORT_IMAPS DOVECOT_PORT_POP3 (STLS)
+#                               DOVECOT_PORT_POP3S DOVECOT_PORT_SIEVE
+#                               (STARTTLS) DOVECOT_PID DOVECOT_RELOAD
+#                               ("dovecot -c DIR/dovecot.conf reload")
+#                               DOVECOT_LOG.
+#   dovecot_stop [DIR]          doveadm stop, then KILL by pid.
+#   exim_start DIR CERT KEY     the unpacked Exim with DIR/exim.conf (spool,
+#                               log, pid under DIR), STARTTLS and implicit
+#                               TLS ports, no relaying. Sets EXIM_DIR
+#                               EXIM_CONF EXIM_PORT_SMTP (STARTTLS)
+#                               EXIM_PORT_SMTPS EXIM_PID EXIM_PIDFILE
+#                               EXIM_RELOAD ("<tests>/integration/hooks/
+#                               exim-reload.sh DIR/exim.pid": SIGHUP)
+#                               EXIM_LOG.
+#   exim_stop [DIR]             TERM by pid, then KILL.
+#   mail_stop_all               stop every instance started here (also run
+#                               on exit, before lib.sh's cleanup).
+#   mail_served_sha256 HOST PORT MODE [SNI]
+#                               print the SHA-256 (lowercase hex, no colons)
+#                               of the served leaf, or nothing and return 1.
+#                               MODE: smtp submission imap pop3 sieve
+#                               (STARTTLS/STLS) or tls smtps imaps pop3s
+#                               (implicit). -servername SNI, else
+#                               -noservername. Bounded by MAIL_PROBE_TIMEOUT
+#                               (default 5 s).
+#   mail_cert_sha256 FILE       the same fingerprint of the first cert in FILE.
+#   mail_wait_served HOST PORT MODE SHA [SECS]
+#                               poll until the endpoint serves SHA (default 10 s).
+#   mail_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 15 s).
+#   mail_pids_of PID            PID and all its descendants (from /proc).
+#
+# Other variables: MAIL_TMP (the temp dir: lib.sh's TEST_TMP, else its own),
+# MAIL_EXIM_BIN, MAIL_STARTED_PIDS (every master pid and every descendant
+# seen at stop time, for "nothing is left" checks).
+#
+# What each daemon does when its certificate files are replaced (rename) -
+# observed with tests/integration/t_mail_harness.sh, see that file:
+#   Postfix: smtpd loads the chain file when the process starts; an idle
+#            smtpd (max_idle 100 s) keeps serving the OLD cert, a new smtpd
+#            the new one. After `postfix reload` new connections get the new
+#            cert.
+#   Dovecot: the config process reads ssl_cert/ssl_key at start/reload; the
+#            OLD cert is served until `dovecot reload`.
+#   Exim:    see t_mail_harness.sh (recorded from the run).
+
+set -u
+
+MAIL_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+MAIL_EXIM_ROOT=${MAILCERT_EXIM_ROOT:-/opt/mailcert-test/exim}
+MAIL_EXIM_BIN=$MAIL_EXIM_ROOT/usr/sbin/exim4
+MAIL_PROBE_TIMEOUT=${MAIL_PROBE_TIMEOUT:-5}
+MAIL_TMP=${MAIL_TMP:-}
+MAIL_OWN_TMP=0
+MAIL_INSTANCES=()
+MAIL_STARTED_PIDS=()
+MAIL_PORTS_USED=" "
+
+# mail_log - a progress line on stderr (lib.sh's log when present).
+mail_log() {
+	if declare -F log >/dev/null; then
+		log "$*"
+	else
+		printf '[mail] %s\n' "$*" >&2
+	fi
+}
+
+# mail_fail - fail the test with context files (lib.sh's fail when present).
+mail_fail() {
+	if declare -F fail >/dev/null; then
+		fail "$@"
+	fi
+	printf '[mail] FAIL: %s\n' "$1" >&2
+	shift
+	local f
+	for f in "$@"; do
+		[ -f "$f" ] || continue
+		printf -- '--- %s (last 40 lines) ---\n' "$f" >&2
+		tail -n 40 "$f" >&2
+	done
+	exit 1
+}
+
+# mail_exit_trap - EXIT trap: stop the daemons, then lib.sh's cleanup or ours.
+mail_exit_trap() {
+	local rc=$?
+	mail_stop_all
+	if declare -F mc_cleanup >/dev/null; then
+		(exit "$rc")
+		mc_cleanup
+	fi
+	if [ "$MAIL_OWN_TMP" = 1 ] && [ -d "$MAIL_TMP" ]; then
+		if [ "${KEEP:-0}" = 1 ]; then
+			mail_log "KEEP=1: left $MAIL_TMP"
+		else
+			rm -rf "$MAIL_TMP"
+		fi
+	fi
+	exit "$rc"
+}
+
+# mail_init - once: temp dir (lib.sh's TEST_TMP or our own), exit trap, checks.
+mail_init() {
+	[ -z "${MAIL_INIT_DONE:-}" ] || return 0
+	MAIL_INIT_DONE=1
+	[ "$(id -u)" = 0 ] || mail_skip "the mail harness needs root"
+	if [ -n "${TEST_TMP:-}" ]; then
+		MAIL_TMP=$TEST_TMP
+	elif [ -z "$MAIL_TMP" ]; then
+		MAIL_TMP=$(mktemp -d /tmp/mailcert-mail.XXXXXX) || mail_fail "mktemp failed"
+		MAIL_OWN_TMP=1
+	fi
+	# The daemons' unprivileged users must traverse (not list) the dir.
+	chmod 0711 "$MAIL_TMP"
+	trap mail_exit_trap EXIT
+	trap 'exit 143' TERM
+	trap 'exit 130' INT
+}
+
+# mail_skip - a peer is missing: skip (77) locally, fail in CI.
+mail_skip() {
+	if declare -F skip_or_fail >/dev/null; then
+		skip_or_fail "$1"
+	fi
+	[ -z "${CI:-}" ] || mail_fail "$1 (CI is set: a missing peer is a failure)"
+	printf '[mail] SKIP: %s (run scripts/setup-mail.sh)\n' "$1" >&2
+	exit 77
+}
+
+# mail_require - every named command (or absolute path) must exist.
+mail_require() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 || mail_skip "$c is not installed"
+	done
+}
+
+# mail_port_free - whether nothing listens on TCP 127.0.0.1:PORT.
+mail_port_free() {
+	! grep -qi ":$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp 2>/dev/null
+}
+
+# mail_free_port - set VAR to a free high port (lib.sh's free_port when present).
+mail_free_port() {
+	if declare -F free_port >/dev/null; then
+		free_port "$1"
+		return
+	fi
+	local p n
+	for ((n = 0; n < 200; n++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		case $MAIL_PORTS_USED in *" $p "*) continue ;; esac
+		if mail_port_free "$p"; then
+			MAIL_PORTS_USED="$MAIL_PORTS_USED$p "
+			printf -v "$1" '%s' "$p"
+			return 0
+		fi
+	done
+	mail_fail "no free port found on 127.0.0.1"
+}
+
+# mail_wait_port - wait until 127.0.0.1:PORT accepts TCP (default 15 s).
+mail_wait_port() {
+	local port=$1 secs=${2:-15} n
+	for ((n = 0; n < secs * 20; n++)); do
+		# shellcheck disable=SC2016
+		if timeout 1 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$port" 2>/dev/null; then
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# mail_pids_of - print PID and all its live descendants, one per line.
+mail_pids_of() {
+	local pid=$1 child
+	[ -d "/proc/$pid" ] || return 0
+	echo "$pid"
+	for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+		mail_pids_of "$child"
+	done
+}
+
+# mail_kill_pids - TERM the PIDs, wait up to 3 s, then KILL what is left.
+mail_kill_pids() {
+	local pid n alive
+	[ $# -gt 0 ] || return 0
+	kill -TERM "$@" 2>/dev/null
+	for ((n = 0; n < 60; n++)); do
+		alive=0
+		for pid in "$@"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ "$alive" = 1 ] || return 0
+		sleep 0.05
+	done
+	for pid in "$@"; do
+		if kill -0 "$pid" 2>/dev/null; then
+			mail_log "pid $pid ($(cat /proc/"$pid"/comm 2>/dev/null)) ignored TERM; sending KILL"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+	done
+}
+
+# mail_wait_gone - wait up to SECS (default 5) until none of the PIDs exists.
+mail_wait_gone() {
+	local secs=$1 pid n alive
+	shift
+	for ((n = 0; n < secs * 20; n++)); do
+		alive=0
+		for pid in "$@"; do
+			kill -0 "$pid" 2>/dev/null && alive=1
+		done
+		[ "$alive" = 1 ] || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# mail_register - remember a started instance (TYPE DIR PID) for mail_stop_all.
+mail_register() {
+	MAIL_INSTANCES+=("$1:$2")
+	MAIL_STARTED_PIDS+=("$3")
+	if declare -p MC_PIDS >/dev/null 2>&1; then
+		# lib.sh's cleanup TERMs these too, should our trap be replaced.
+		MC_PIDS+=("$3")
+		MC_PID_NAMES+=("$1 master")
+	fi
+}
+
+# mail_stop_all - stop every instance started here, newest first.
+mail_stop_all() {
+	local i entry
+	for ((i = ${#MAIL_INSTANCES[@]} - 1; i >= 0; i--)); do
+		entry=${MAIL_INSTANCES[i]}
+		[ -n "$entry" ] || continue
+		"${entry%%:*}_stop" "${entry#*:}"
+	done
+}
+
+# mail_unregister - forget instance TYPE DIR (it was stopped).
+mail_unregister() {
+	local i
+	for i in "${!MAIL_INSTANCES[@]}"; do
+		[ "${MAIL_INSTANCES[i]}" = "$1:$2" ] && MAIL_INSTANCES[i]=""
+	done
+	return 0
+}
+
+# mail_stop_tree - stop a master PID and its descendants: CMD... first, then by pid.
+mail_stop_tree() {
+	local pid=$1 tree=()
+	shift
+	[ -n "$pid" ] || return 0
+	mapfile -t tree < <(mail_pids_of "$pid")
+	MAIL_STARTED_PIDS+=("${tree[@]}")
+	[ ${#tree[@]} -gt 0 ] || return 0
+	[ $# -eq 0 ] || "$@" >/dev/null 2>&1
+	mail_wait_gone 5 "${tree[@]}" && return 0
+	mail_kill_pids "${tree[@]}"
+}
+
+# mail_replace - install SRC at DST as mailcert does: temp file in DST's dir, rename.
+mail_replace() {
+	local src=$1 dst=$2 tmp
+	tmp=$(dirname "$dst")/.$(basename "$dst").$$.$RANDOM
+	cp -p "$src" "$tmp" || mail_fail "cannot copy $src"
+	mv -f "$tmp" "$dst" || mail_fail "cannot rename $tmp to $dst"
+}
+
+# mail_cert_sha256 - SHA-256 (lowercase hex) of the DER of the first cert in FILE.
+mail_cert_sha256() {
+	openssl x509 -in "$1" -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# mail_key_args - the openssl -newkey arguments for MAIL_KEY_TYPE.
+mail_key_args() {
+	case ${MAIL_KEY_TYPE:-ec} in
+	rsa*) echo "-newkey rsa:2048" ;;
+	*) echo "-newkey ec -pkeyopt ec_paramgen_curve:P-256" ;;
+	esac
+}
+
+# mail_ca - create the test CA in DIR unless DIR/ca.pem exists.
+mail_ca() {
+	local d=$1
+	[ -f "$d/ca.pem" ] && [ -f "$d/ca.key" ] && return 0
+	# shellcheck disable=SC2046
+	openssl req -x509 $(mail_key_args) -nodes -keyout "$d/ca.key" -out "$d/ca.pem" \
+		-days 2 -subj "/CN=mailcert mail test CA $$ $RANDOM" \
+		-addext 'basicConstraints=critical,CA:TRUE' \
+		-addext 'keyUsage=critical,keyCertSign,cRLSign' >"$d/openssl.log" 2>&1 ||
+		mail_fail "openssl: cannot create the test CA" "$d/openssl.log"
+}
+
+# mail_certs - a test CA plus a new leaf for NAME... in DIR (see the header).
+mail_certs() {
+	local d=$1 ca n san="" cn=$2
+	shift
+	mail_require openssl
+	mkdir -p "$d"
+	ca=${MAIL_CA_DIR:-$d}
+	mkdir -p "$ca"
+	mail_ca "$ca"
+	for n in "$@"; do
+		if [[ $n =~ ^[0-9.]+$ || $n == *:* ]]; then
+			san="$san${san:+,}IP:$n"
+		else
+			san="$san${san:+,}DNS:$n"
+		fi
+	done
+	printf '%s\n' "subjectAltName=$san" 'basicConstraints=critical,CA:FALSE' \
+		'extendedKeyUsage=serverAuth' 'keyUsage=critical,digitalSignature,keyEncipherment' \
+		>"$d/ext.cnf"
+	# shellcheck disable=SC2046
+	openssl req -new $(mail_key_args) -nodes -keyout "$d/key.pem" -out "$d/leaf.csr" \
+		-subj "/CN=$cn" >"$d/openssl.log" 2>&1 &&
+		openssl x509 -req -in "$d/leaf.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" \
+			-set_serial "0x$(openssl rand -hex 12)" -days 2 -extfile "$d/ext.cnf" \
+			-out "$d/cert.pem" >>"$d/openssl.log" 2>&1 ||
+		mail_fail "openssl: cannot create the leaf for $*" "$d/openssl.log"
+	[ "$ca" = "$d" ] || cp "$ca/ca.pem" "$d/ca.pem"
+	cp "$ca/ca.pem" "$d/chain.pem"
+	cat "$d/cert.pem" "$d/chain.pem" >"$d/fullchain.pem"
+	cat "$d/key.pem" "$d/cert.pem" "$d/chain.pem" >"$d/combined.pem"
+	chmod 0600 "$d/combined.pem"
+	chmod 0640 "$d/key.pem"
+	if getent group Debian-exim >/dev/null; then
+		chgrp Debian-exim "$d/key.pem"
+	fi
+	chmod 0644 "$d/cert.pem" "$d/chain.pem" "$d/fullchain.pem"
+	MAIL_CERT=$d/cert.pem MAIL_KEY=$d/key.pem MAIL_CHAIN=$d/chain.pem
+	MAIL_FULLCHAIN=$d/fullchain.pem MAIL_COMBINED=$d/combined.pem
+	MAIL_CA_CERT=$ca/ca.pem
+	MAIL_CERT_SHA256=$(mail_cert_sha256 "$d/cert.pem")
+}
+
+# mail_starttls_arg - the openssl s_client -starttls protocol for MODE, or "" (implicit), or "?".
+mail_starttls_arg() {
+	case $1 in
+	smtp | submission) echo smtp ;;
+	imap | pop3 | sieve) echo "$1" ;;
+	tls | smtps | imaps | pop3s) echo "" ;;
+	*) echo "?" ;;
+	esac
+}
+
+# mail_served_sha256 - print the SHA-256 of the leaf served at HOST:PORT (MODE, [SNI]).
+mail_served_sha256() {
+	local host=$1 port=$2 mode=$3 sni=${4:-} proto args=() pem
+	proto=$(mail_starttls_arg "$mode")
+	[ "$proto" != "?" ] || mail_fail "mail_served_sha256: unknown mode '$mode'"
+	[ -z "$proto" ] || args+=(-starttls "$proto")
+	if [ -n "$sni" ]; then
+		args+=(-servername "$sni")
+	else
+		args+=(-noservername)
+	fi
+	pem=$(timeout -k 1 "$MAIL_PROBE_TIMEOUT" openssl s_client -connect "$host:$port" \
+		"${args[@]}" </dev/null 2>/dev/null |
+		sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p')
+	[ -n "$pem" ] || return 1
+	printf '%s\n' "$pem" | openssl x509 -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1
+}
+
+# mail_wait_served - poll until HOST:PORT (MODE) serves SHA; default 10 s.
+mail_wait_served() {
+	local host=$1 port=$2 mode=$3 want=$4 secs=${5:-10} end got
+	end=$((SECONDS + secs))
+	while :; do
+		got=$(mail_served_sha256 "$host" "$port" "$mode")
+		[ "$got" = "$want" ] && return 0
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# mail_wait_ports - wait for every PORT of daemon WHAT (pid PID) or fail with LOG's tail.
+mail_wait_ports() {
+	local what=$1 pid=$2 logf=$3 p
+	shift 3
+	for p in "$@"; do
+		mail_wait_port "$p" 15 ||
+			mail_fail "$what (pid ${pid:-?}) does not answer on 127.0.0.1:$p within 15 s" "$logf"
+	done
+}
+
+# mail_read_pid - wait up to 15 s for a pid file and print its (live) pid.
+mail_read_pid() {
+	local f=$1 n pid
+	for ((n = 0; n < 300; n++)); do
+		pid=$(tr -dc '0-9' <"$f" 2>/dev/null)
+		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+			echo "$pid"
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# ---------------------------------------------------------------- Postfix
+
+# postfix_write_main - DIR/etc/main.cf for a private loopback instance using CHAIN.
+postfix_write_main() {
+	local d=$1 chain=$2
+	cat >"$d/etc/main.cf" <<CONF
+# mailcert test instance (generated by tests/integration/mail.sh)
+compatibility_level = 3.6
+queue_directory = $d/queue
+data_directory = $d/data
+mail_owner = postfix
+myhostname = postfix.mailcert.test
+mydomain = mailcert.test
+myorigin = \$myhostname
+mydestination =
+relay_domains =
+local_recipient_maps =
+alias_maps =
+alias_database =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = reject
+smtpd_recipient_restrictions = reject
+default_transport = error:no outbound mail from a test instance
+local_transport = error:no local delivery in a test instance
+biff = no
+maillog_file = $d/log/postfix.log
+maillog_file_prefixes = $d/log
+smtpd_banner = \$myhostname ESMTP mailcert-test
+smtpd_tls_security_level = may
+smtpd_tls_chain_files = $chain
+smtpd_tls_loglevel = 1
+smtpd_tls_session_cache_database =
+smtp_tls_security_level = none
+CONF
+}
+
+# postfix_write_master - DIR/etc/master.cf: three smtpd listeners, no chroot.
+postfix_write_master() {
+	local d=$1
+	cat >"$d/etc/master.cf" <<CONF
+# service type private unpriv chroot wakeup maxproc command
+127.0.0.1:$POSTFIX_PORT_SMTP inet n - n - - smtpd
+127.0.0.1:$POSTFIX_PORT_SUB inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+127.0.0.1:$POSTFIX_PORT_SMTPS inet n - n - - smtpd
+  -o syslog_name=postfix/smtps
+  -o smtpd_tls_wrappermode=yes
+pickup unix n - n 60 1 pickup
+cleanup unix n - n - 0 cleanup
+qmgr unix n - n 300 1 qmgr
+tlsmgr unix - - n 1000? 1 tlsmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+CONF
+}
+
+# postfix_queue_dirs - create the queue subdirectories as postfix-files wants
+# them (what "postfix check" does, but in milliseconds instead of ~2 s).
+postfix_queue_dirs() {
+	local q=$1 sub
+	for sub in active bounce corrupt defer deferred flush hold incoming private saved trace; do
+		install -d -o postfix -g postfix -m 0700 "$q/$sub"
+	done
+	install -d -o postfix -g postdrop -m 0730 "$q/maildrop"
+	install -d -o postfix -g postdrop -m 0710 "$q/public"
+	install -d -o root -g root -m 0755 "$q/pid"
+}
+
+# postfix_start - start a private Postfix in DIR serving CHAIN (see the header).
+postfix_start() {
+	local d=$1 chain=$2 pid
+	mail_init
+	mail_require postfix postconf
+	mkdir -p "$d/etc" "$d/log" "$d/queue" "$d/data"
+	d=$(cd "$d" && pwd)
+	chmod 0755 "$d" "$d/etc" "$d/queue"
+	# postfix_queue_dirs creates the queue subdirectories; data/ is postfix's.
+	chown postfix:postfix "$d/data"
+	chmod 0700 "$d/data"
+	mail_free_port POSTFIX_PORT_SMTP
+	mail_free_port POSTFIX_PORT_SUB
+	mail_free_port POSTFIX_PORT_SMTPS
+	postfix_write_main "$d" "$chain"
+	postfix_write_master "$d"
+	POSTFIX_DIR=$d
+	POSTFIX_LOG=$d/log/postfix.log
+	POSTFIX_RELOAD="postfix -c $d/etc reload"
+	postfix_queue_dirs "$d/queue"
+	postfix -c "$d/etc" start >"$d/log/start.log" 2>&1 ||
+		mail_fail "postfix -c $d/etc start failed" "$d/log/start.log" "$POSTFIX_LOG"
+	pid=$(mail_read_pid "$d/queue/pid/master.pid") ||
+		mail_fail "postfix master did not write $d/queue/pid/master.pid" \
+			"$d/log/start.log" "$POSTFIX_LOG"
+	POSTFIX_PID=$pid
+	mail_register postfix "$d" "$pid"
+	mail_wait_ports postfix "$pid" "$POSTFIX_LOG" \
+		"$POSTFIX_PORT_SMTP" "$POSTFIX_PORT_SUB" "$POSTFIX_PORT_SMTPS"
+	mail_log "postfix (pid $pid) smtp $POSTFIX_PORT_SMTP, submission $POSTFIX_PORT_SUB, smtps $POSTFIX_PORT_SMTPS"
+}
+
+# postfix_stop - stop the Postfix in DIR (default POSTFIX_DIR), by pid if need be.
+postfix_stop() {
+	local d=${1:-${POSTFIX_DIR:-}} pid
+	[ -n "$d" ] || return 0
+	pid=$(tr -dc '0-9' <"$d/queue/pid/master.pid" 2>/dev/null)
+	mail_stop_tree "$pid" postfix -c "$d/etc" stop
+	mail_unregister postfix "$d"
+}
+
+# ---------------------------------------------------------------- Dovecot
+
+# dovecot_write_conf - DIR/dovecot.conf with the five TLS listeners.
+dovecot_write_conf() {
+	local d=$1 cert=$2 key=$3
+	cat >"$d/dovecot.conf" <<CONF
+# mailcert test instance (generated by tests/integration/mail.sh)
+instance_name = mailcert-test-$$-$RANDOM
+base_dir = $d/run
+state_dir = $d/state
+log_path = $d/log/dovecot.log
+listen = 127.0.0.1
+protocols = imap pop3 sieve
+ssl = yes
+ssl_cert = <$cert
+ssl_key = <$key
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain
+default_internal_user = dovecot
+default_login_user = dovenull
+mail_location = maildir:$d/mail/%u
+first_valid_uid = 1
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $d/users
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $d/users
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $DOVECOT_PORT_IMAP
+  }
+  inet_listener imaps {
+    address = 127.0.0.1
+    port = $DOVECOT_PORT_IMAPS
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $DOVECOT_PORT_POP3
+  }
+  inet_listener pop3s {
+    address = 127.0.0.1
+    port = $DOVECOT_PORT_POP3S
+    ssl = yes
+  }
+}
+service managesieve-login {
+  inet_listener sieve {
+    address = 127.0.0.1
+    port = $DOVECOT_PORT_SIEVE
+  }
+}
+service lmtp {
+  unix_listener lmtp {
+    mode = 0600
+  }
+}
+CONF
+}
+
+# dovecot_start - start a private Dovecot in DIR with CERT and KEY (see the header).
+dovecot_start() {
+	local d=$1 cert=$2 key=$3 pid
+	mail_init
+	mail_require dovecot doveadm
+	mkdir -p "$d/run" "$d/state" "$d/log" "$d/mail"
+	d=$(cd "$d" && pwd)
+	chmod 0755 "$d" "$d/run"
+	mail_free_port DOVECOT_PORT_IMAP
+	mail_free_port DOVECOT_PORT_IMAPS
+	mail_free_port DOVECOT_PORT_POP3
+	mail_free_port DOVECOT_PORT_POP3S
+	mail_free_port DOVECOT_PORT_SIEVE
+	printf 'test:{PLAIN}test-password:%s:%s::%s\n' "$(id -u nobody)" "$(id -g nobody)" \
+		"$d/mail/test" >"$d/users"
+	chmod 0644 "$d/users"
+	dovecot_write_conf "$d" "$cert" "$key"
+	DOVECOT_DIR=$d
+	DOVECOT_CONF=$d/dovecot.conf
+	DOVECOT_LOG=$d/log/dovecot.log
+	DOVECOT_RELOAD="dovecot -c $d/dovecot.conf reload"
+	dovecot -c "$DOVECOT_CONF" >"$d/log/start.log" 2>&1 ||
+		mail_fail "dovecot -c $DOVECOT_CONF failed" "$d/log/start.log" "$DOVECOT_LOG"
+	pid=$(mail_read_pid "$d/run/master.pid") ||
+		mail_fail "dovecot did not write $d/run/master.pid" "$d/log/start.log" "$DOVECOT_LOG"
+	DOVECOT_PID=$pid
+	mail_register dovecot "$d" "$pid"
+	mail_wait_ports dovecot "$pid" "$DOVECOT_LOG" "$DOVECOT_PORT_IMAP" "$DOVECOT_PORT_IMAPS" \
+		"$DOVECOT_PORT_POP3" "$DOVECOT_PORT_POP3S" "$DOVECOT_PORT_SIEVE"
+	mail_log "dovecot (pid $pid) imap $DOVECOT_PORT_IMAP, imaps $DOVECOT_PORT_IMAPS, pop3 $DOVECOT_PORT_POP3, pop3s $DOVECOT_PORT_POP3S, sieve $DOVECOT_PORT_SIEVE"
+}
+
+# dovecot_stop - stop the Dovecot in DIR (default DOVECOT_DIR), by pid if need be.
+dovecot_stop() {
+	local d=${1:-${DOVECOT_DIR:-}} pid
+	[ -n "$d" ] || return 0
+	pid=$(tr -dc '0-9' <"$d/run/master.pid" 2>/dev/null)
+	mail_stop_tree "$pid" doveadm -c "$d/dovecot.conf" stop
+	mail_unregister dovecot "$d"
+}
+
+# ---------------------------------------------------------------- Exim
+
+# exim_write_conf - DIR/exim.conf: two ports, TLS with CERT/KEY, accept nothing.
+exim_write_conf() {
+	local d=$1 cert=$2 key=$3
+	cat >"$d/exim.conf" <<CONF
+# mailcert test instance (generated by tests/integration/mail.sh)
+exim_path = $MAIL_EXIM_BIN
+primary_hostname = exim.mailcert.test
+exim_user = Debian-exim
+exim_group = Debian-exim
+spool_directory = $d/spool
+log_file_path = $d/log/%slog
+pid_file_path = $d/exim.pid
+local_interfaces = 127.0.0.1
+disable_ipv6 = true
+daemon_smtp_ports = $EXIM_PORT_SMTP : $EXIM_PORT_SMTPS
+tls_on_connect_ports = $EXIM_PORT_SMTPS
+tls_advertise_hosts = *
+tls_certificate = $cert
+tls_privatekey = $key
+host_lookup =
+rfc1413_hosts =
+keep_environment =
+smtp_banner = \$primary_hostname ESMTP mailcert-test
+acl_smtp_rcpt = acl_check_rcpt
+
+begin acl
+
+acl_check_rcpt:
+  deny message = no relaying from a test instance
+
+begin routers
+
+begin transports
+CONF
+	chmod 0644 "$d/exim.conf"
+}
+
+# exim_start - start the unpacked Exim in DIR with CERT and KEY (see the header).
+exim_start() {
+	local d=$1 cert=$2 key=$3 pid
+	mail_init
+	[ -x "$MAIL_EXIM_BIN" ] || mail_skip "$MAIL_EXIM_BIN is missing"
+	getent passwd Debian-exim >/dev/null || mail_skip "user Debian-exim is missing"
+	mkdir -p "$d/spool" "$d/log"
+	d=$(cd "$d" && pwd)
+	chmod 0755 "$d"
+	chown Debian-exim:Debian-exim "$d/spool" "$d/log"
+	chmod 0750 "$d/spool" "$d/log"
+	mail_free_port EXIM_PORT_SMTP
+	mail_free_port EXIM_PORT_SMTPS
+	exim_write_conf "$d" "$cert" "$key"
+	EXIM_DIR=$d
+	EXIM_CONF=$d/exim.conf
+	EXIM_PIDFILE=$d/exim.pid
+	EXIM_LOG=$d/log/mainlog
+	EXIM_RELOAD="$MAIL_LIB_DIR/hooks/exim-reload.sh $EXIM_PIDFILE"
+	"$MAIL_EXIM_BIN" -C "$EXIM_CONF" -bd -q30m -oX "$EXIM_PORT_SMTP:$EXIM_PORT_SMTPS" \
+		-oP "$EXIM_PIDFILE" >"$d/log/start.log" 2>&1 </dev/null ||
+		mail_fail "exim -bd failed" "$d/log/start.log" "$d/log/paniclog" "$EXIM_LOG"
+	pid=$(mail_read_pid "$EXIM_PIDFILE") ||
+		mail_fail "exim did not write $EXIM_PIDFILE" "$d/log/start.log" "$d/log/paniclog"
+	EXIM_PID=$pid
+	mail_register exim "$d" "$pid"
+	mail_wait_ports exim "$pid" "$d/log/paniclog" "$EXIM_PORT_SMTP" "$EXIM_PORT_SMTPS"
+	mail_log "exim (pid $pid) smtp $EXIM_PORT_SMTP, smtps $EXIM_PORT_SMTPS"
+}
+
+# exim_stop - stop the Exim in DIR (default EXIM_DIR) by pid: TERM, then KILL.
+exim_stop() {
+	local d=${1:-${EXIM_DIR:-}} pid
+	[ -n "$d" ] || return 0
+	pid=$(tr -dc '0-9' <"$d/exim.pid" 2>/dev/null)
+	[ -z "$pid" ] || mail_stop_tree "$pid" kill -TERM "$pid"
+	mail_unregister exim "$d"
+}

@@ -1,0 +1,106 @@
+#!/bin/bash
+# t_config_errors - broken configurations: exit 2 and a message with
+# FILE:LINE and the key (or section; "-": only FILE:LINE). The line marked @@ is the one the
+# message must name. A valid control config must pass (exit 0).
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+G="[global]
+state_dir = $MC_STATE
+directory = https://127.0.0.1:9/dir
+log = stderr"
+C="[cert mail]
+names = mail.example.test
+challenge = http-01
+http_listen = 127.0.0.1:8080"
+
+# label | key (or section) the message must name | config text (@@ marks the line)
+CASES=(
+	"control: valid config||$G
+$C"
+	"unknown global key|colour|$G
+@@colour = blue
+$C"
+	"unknown cert key|flavour|$G
+$C
+@@flavour = vanilla"
+	"unknown section|frobnicate|$G
+$C
+@@[frobnicate]"
+	"unsupported key_type|key_type|$G
+$C
+@@key_type = rsa-1024"
+	"unknown challenge|challenge|$G
+[cert mail]
+names = mail.example.test
+@@challenge = http-02"
+	"bad renew_before|renew_before|$G
+@@renew_before = 30x
+$C"
+	"bad verify_timeout in a cert|verify_timeout|$G
+$C
+@@verify_timeout = soon"
+	"bad hook_timeout|hook_timeout|$G
+@@hook_timeout = 5y
+$C"
+	"bad log destination|log|[global]
+state_dir = $MC_STATE
+directory = https://127.0.0.1:9/dir
+@@log = loudly
+$C"
+	"invalid name|names|$G
+[cert mail]
+@@names = mail..example.test
+challenge = http-01"
+	"reuse_key not a boolean|reuse_key|$G
+$C
+@@reuse_key = maybe"
+	"unknown target reference|targets|$G
+$C
+@@targets = nosuch"
+	"unknown target type|type|$G
+$C
+[target t1]
+@@type = sendmail"
+	"bad target mode|mode|$G
+$C
+[target t1]
+type = files
+@@mode = 0999"
+	"duplicate cert section|cert mail|$G
+$C
+@@[cert mail]
+names = other.example.test"
+	"line without =|-|$G
+@@this line has no equals sign
+$C"
+)
+n=0
+for c in "${CASES[@]}"; do
+	label=${c%%|*}
+	rest=${c#*|}
+	key=${rest%%|*}
+	text=${rest#*|}
+	n=$((n + 1))
+	MC_CONF=$TEST_TMP/case$n.conf
+	printf '%s\n' "$text" | sed 's/^@@//' >"$MC_CONF"
+	line=$(printf '%s\n' "$text" | grep -n '^@@' | cut -d: -f1)
+	mc_run status
+	if [ -z "$line" ]; then
+		assert_exit 0 "$label"
+		continue
+	fi
+	assert_exit 2 "$label"
+	assert_contains "$MC_ERR" "$MC_CONF:$line" "$label: the message names FILE:LINE"
+	[ "$key" != - ] || continue
+	# the key must appear outside the file name (which contains "mail")
+	sed "s|$MC_CONF||g" "$MC_ERR" >"$MC_ERR.nofile"
+	assert_contains "$MC_ERR.nofile" "$key" "$label: the message names the key"
+done
+[ "$n" -ge 17 ] || fail "only $n cases ran"
+
+# A config file that does not exist: exit 2, the message names the file.
+MC_CONF=$TEST_TMP/no-such-file.conf
+mc_run status
+assert_exit 2 "missing config file"
+assert_contains "$MC_ERR" "$MC_CONF" "the message names the missing file"

@@ -1,0 +1,51 @@
+#!/bin/bash
+# t_issue_dns01 - dns-01 through dns_hook, which publishes TXT records in
+# pebble-challtestsrv; a failing or lying hook fails the run with exit 1.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+pebble_start
+pebble_fetch_roots
+hooklog=$TEST_TMP/hook.log
+# mailcert runs hooks with a clean environment: pass the URL by a wrapper.
+cat >"$TEST_TMP/dns-hook" <<HOOK
+#!/bin/sh
+exec "$MC_TESTS_DIR/integration/hooks/challtestsrv-dns.sh" --mgmt "$CHALLTESTSRV_MGMT" --log "$hooklog" "\$@"
+HOOK
+printf '#!/bin/sh\necho "hook: no DNS today" >&2\nexit 3\n' >"$TEST_TMP/failing-hook"
+printf '#!/bin/sh\nexit 0\n' >"$TEST_TMP/lying-hook"
+chmod 755 "$TEST_TMP/dns-hook" "$TEST_TMP/failing-hook" "$TEST_TMP/lying-hook"
+
+NAMES="mail.example.test imap.example.test"
+{
+	conf_global "$PEBBLE_DIR_URL"
+	conf_cert dns "$NAMES" "challenge = dns-01" "dns_hook = $TEST_TMP/dns-hook"
+	conf_cert wild "*.example.test example.test" "challenge = dns-01" "dns_hook = $TEST_TMP/dns-hook"
+	conf_cert failing "mail.example.test" "challenge = dns-01" "dns_hook = $TEST_TMP/failing-hook"
+	conf_cert lying "mail.example.test" "challenge = dns-01" "dns_hook = $TEST_TMP/lying-hook"
+} >"$MC_CONF"
+
+mc_run issue dns
+assert_exit 0 "dns-01 issuance"
+# shellcheck disable=SC2086
+assert_issued dns $NAMES
+for n in $NAMES; do
+	assert_contains "$hooklog" "add _acme-challenge.$n"
+	assert_contains "$hooklog" "del _acme-challenge.$n"
+done
+
+mc_run issue wild
+assert_exit 0 "wildcard issuance by dns-01"
+assert_issued wild '*.example.test' example.test
+
+# Failure rows: nothing stored, exit 1, a message that names the cause.
+mc_run issue failing
+assert_exit 1 "dns_hook exits 3"
+assert_contains "$MC_ERR" "failing-hook" "the error names the hook"
+assert_no_path "$(cert_dir failing)/current"
+
+mc_run issue lying
+assert_exit 1 "dns_hook does not publish the record"
+assert_contains "$MC_ERR" "mail.example.test" "the error names the identifier"
+assert_contains "$MC_ERR" "dns-01" "the error names the challenge type"
+assert_no_path "$(cert_dir lying)/current"

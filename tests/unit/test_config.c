@@ -1,0 +1,1254 @@
+/*
+ * test_config.c - the configuration module: good files with their parsed
+ * values and defaults, broken files with the exact "FILE:LINE: KEY: ..."
+ * message each must produce, and the small parsers (durations, DNS
+ * names, cert names, %n expansion) on their own.
+ *
+ * Each config text is written to a fresh temporary file; "@" in an
+ * expected message fragment stands for that file's path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mailcert/config.h"
+
+static char tmp_dir[64];
+static char conf_path[128];
+
+/* write_conf - write text to conf_path (replacing it). */
+static void
+write_conf(const char *text)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+	assert_int_equal(fclose(f), 0);
+}
+
+/* expand_at - replace a leading '@' in frag by conf_path into out. */
+static void
+expand_at(const char *frag, char *out, size_t size)
+{
+	size_t o = 0, plen = strlen(conf_path);
+	const char *start = frag;
+
+	for (; *frag != '\0'; frag++) {
+		if (*frag == '@' && frag == start) {
+			assert_true(o + plen < size);
+			memcpy(out + o, conf_path, plen);
+			o += plen;
+		} else {
+			assert_true(o + 1 < size);
+			out[o++] = *frag;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* load_text - write text and load it; returns the config or NULL with err. */
+static struct mc_config *
+load_text(const char *text, struct mc_err *err)
+{
+	struct mc_config *cfg = NULL;
+
+	write_conf(text);
+	mc_err_clear(err);
+	if (mc_config_load(conf_path, &cfg, err) == -1) {
+		assert_null(cfg);
+		return NULL;
+	}
+	assert_non_null(cfg);
+	return cfg;
+}
+
+#define LONG62 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij12"
+#define LONG63 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij123"
+#define LONG64 LONG63 "4"
+#define LONG65 LONG64 "5"
+#define LONG61 "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghi1"
+#define NAME253 LONG63 "." LONG63 "." LONG63 "." LONG61 /* the longest DNS name */
+#define PATH260 "/" LONG64 "/" LONG64 "/" LONG64 "/" LONG64
+
+/* ---- good configurations ---------------------------------------------- */
+
+struct good_case {
+	const char *label;
+	const char *text;
+	void (*check)(const struct mc_config *cfg);
+};
+
+/* cert_of - the cert named name, which must exist. */
+static const struct mc_cert_conf *
+cert_of(const struct mc_config *cfg, const char *name)
+{
+	const struct mc_cert_conf *cc = mc_config_cert(cfg, name);
+
+	assert_non_null(cc);
+	return cc;
+}
+
+/* target_of - the target named name, which must exist. */
+static const struct mc_target *
+target_of(const struct mc_config *cfg, const char *name)
+{
+	const struct mc_target *t = mc_config_target(cfg, name);
+
+	assert_non_null(t);
+	return t;
+}
+
+/* check_minimal - every default of [global], [cert] and the built-in targets. */
+static void
+check_minimal(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+	const struct mc_target *t;
+
+	assert_string_equal(cfg->path, conf_path);
+	assert_string_equal(cfg->state_dir, "/var/lib/mailcert");
+	assert_string_equal(cfg->directory, "https://acme-v02.api.letsencrypt.org/directory");
+	assert_null(cfg->contact);
+	assert_null(cfg->ca_bundle);
+	assert_null(cfg->trust_bundle);
+	assert_null(cfg->eab_kid);
+	assert_null(cfg->eab_hmac_key);
+	assert_string_equal(cfg->hooks_dir, "/etc/mailcert/hooks");
+	assert_int_equal(cfg->log, MC_LOG_AUTO);
+	assert_int_equal(cfg->timing.renew_before, -1);
+	assert_int_equal(cfg->timing.hook_timeout, 300);
+	assert_int_equal(cfg->timing.verify_timeout, 30);
+	assert_int_equal(cfg->n_certs, 1);
+	assert_int_equal(cc->n_names, 1);
+	assert_string_equal(cc->names[0], "mail.example.com");
+	assert_int_equal(cc->key_type, MC_KEY_EC_P256);
+	assert_false(cc->reuse_key);
+	assert_int_equal(cc->challenge, MC_CHALLENGE_HTTP01);
+	assert_string_equal(cc->http_listen, "0.0.0.0:80");
+	assert_string_equal(cc->tls_alpn_listen, "0.0.0.0:443");
+	assert_null(cc->webroot);
+	assert_null(cc->dns_hook);
+	assert_null(cc->preferred_chain);
+	assert_null(cc->deploy_hook);
+	assert_int_equal(cc->n_targets, 0);
+	assert_int_equal(cc->n_verify, 0);
+	assert_int_equal(cc->timing.renew_before, -1);
+	assert_int_equal(cc->timing.hook_timeout, 300);
+	assert_int_equal(cc->timing.verify_timeout, 30);
+	assert_int_equal(cc->line, 1);
+	assert_int_equal(cfg->n_targets, 3);
+	t = target_of(cfg, "postfix");
+	assert_false(t->declared);
+	assert_int_equal(t->line, 0);
+	assert_int_equal(t->type, MC_TARGET_POSTFIX);
+	assert_string_equal(t->chain_file, "/etc/postfix/tls/%n.pem");
+	assert_null(t->cert_file);
+	assert_null(t->key_file);
+	assert_null(t->owner);
+	assert_null(t->group);
+	assert_null(t->reload);
+	assert_false(t->allow_symlink);
+	assert_int_equal(t->mode, 0600);
+	t = target_of(cfg, "dovecot");
+	assert_int_equal(t->type, MC_TARGET_DOVECOT);
+	assert_string_equal(t->cert_file, "/etc/dovecot/tls/%n.crt");
+	assert_string_equal(t->key_file, "/etc/dovecot/tls/%n.key");
+	assert_null(t->chain_file);
+	assert_int_equal(t->mode, 0600);
+	t = target_of(cfg, "exim");
+	assert_int_equal(t->type, MC_TARGET_EXIM);
+	assert_string_equal(t->cert_file, "/etc/exim4/tls/%n.crt");
+	assert_string_equal(t->key_file, "/etc/exim4/tls/%n.key");
+	assert_string_equal(t->group, "Debian-exim");
+	assert_int_equal(t->mode, 0640);
+	assert_null(mc_config_target(cfg, "files"));
+	assert_null(mc_config_target(cfg, "nginx"));
+	assert_null(mc_config_cert(cfg, "other"));
+}
+
+static const char example_conf[] =
+	"[global]\n"
+	"state_dir    = /srv/mailcert\n"
+	"directory    = https://localhost:14000/dir\n"
+	"contact      = mailto:postmaster@example.com\n"
+	"ca_bundle    =                 ; CA file for the ACME server\n"
+	"trust_bundle = /etc/ssl/trust.pem\n"
+	"eab_kid      =\n"
+	"eab_hmac_key =\n"
+	"renew_before = auto            ; auto or e.g. 30d\n"
+	"hooks_dir    = /etc/mailcert/hooks.d\n"
+	"hook_timeout = 2m\n"
+	"verify_timeout = 45s\n"
+	"log          = syslog\n"
+	"\n"
+	"[cert mail]\n"
+	"names     = mail.example.com smtp.example.com imap.example.com\n"
+	"key_type  = rsa-3072\n"
+	"reuse_key = yes\n"
+	"challenge = tls-alpn-01\n"
+	"http_listen = 127.0.0.1:5002\n"
+	"webroot   = /var/www/acme\n"
+	"tls_alpn_listen = 127.0.0.1:5001\n"
+	"dns_hook  =\n"
+	"preferred_chain = ISRG Root X1\n"
+	"deploy_hook = /usr/local/bin/after-deploy\n"
+	"targets   = postfix dovecot exim\n"
+	"verify    = smtp://127.0.0.1:25 smtps://127.0.0.1:465 imaps://127.0.0.1:993 "
+	"pop3s://127.0.0.1:995\n"
+	"\n"
+	"[target postfix]\n"
+	"type       = postfix\n"
+	"chain_file = /etc/postfix/tls/%n.pem\n"
+	"reload     = postfix reload\n"
+	"\n"
+	"[target dovecot]\n"
+	"type      = dovecot\n"
+	"cert_file = /etc/dovecot/tls/%n.crt\n"
+	"key_file  = /etc/dovecot/tls/%n.key\n"
+	"\n"
+	"[target exim]\n"
+	"type      = exim\n"
+	"cert_file = /etc/exim4/tls/%n.crt\n"
+	"key_file  = /etc/exim4/tls/%n.key\n"
+	"group     = Debian-exim\n"
+	"mode      = 0640\n";
+
+/* check_example - the INTERFACE.md example, with a few values changed. */
+static void
+check_example(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+	const struct mc_target *t;
+
+	assert_string_equal(cfg->state_dir, "/srv/mailcert");
+	assert_string_equal(cfg->directory, "https://localhost:14000/dir");
+	assert_string_equal(cfg->contact, "mailto:postmaster@example.com");
+	assert_null(cfg->ca_bundle);
+	assert_string_equal(cfg->trust_bundle, "/etc/ssl/trust.pem");
+	assert_null(cfg->eab_kid);
+	assert_string_equal(cfg->hooks_dir, "/etc/mailcert/hooks.d");
+	assert_int_equal(cfg->timing.renew_before, -1);
+	assert_int_equal(cfg->timing.hook_timeout, 120);
+	assert_int_equal(cfg->timing.verify_timeout, 45);
+	assert_int_equal(cfg->log, MC_LOG_SYSLOG);
+	assert_int_equal(cc->n_names, 3);
+	assert_string_equal(cc->names[2], "imap.example.com");
+	assert_int_equal(cc->key_type, MC_KEY_RSA3072);
+	assert_true(cc->reuse_key);
+	assert_int_equal(cc->challenge, MC_CHALLENGE_TLSALPN01);
+	assert_string_equal(cc->http_listen, "127.0.0.1:5002");
+	assert_string_equal(cc->webroot, "/var/www/acme");
+	assert_string_equal(cc->tls_alpn_listen, "127.0.0.1:5001");
+	assert_null(cc->dns_hook);
+	assert_string_equal(cc->preferred_chain, "ISRG Root X1");
+	assert_string_equal(cc->deploy_hook, "/usr/local/bin/after-deploy");
+	assert_int_equal(cc->n_targets, 3);
+	assert_string_equal(cc->targets[1], "dovecot");
+	assert_int_equal(cc->n_verify, 4);
+	assert_string_equal(cc->verify[3], "pop3s://127.0.0.1:995");
+	assert_int_equal(cc->timing.hook_timeout, 120);
+	assert_int_equal(cc->line, 15);
+	assert_int_equal(cfg->n_targets, 3);
+	t = target_of(cfg, "postfix");
+	assert_true(t->declared);
+	assert_int_equal(t->line, 29);
+	assert_string_equal(t->reload, "postfix reload");
+	t = target_of(cfg, "exim");
+	assert_int_equal(t->mode, 0640);
+	assert_string_equal(t->group, "Debian-exim");
+}
+
+/* check_global_after_cert - [global] below [cert] still sets the cert's timing. */
+static void
+check_global_after_cert(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_int_equal(cc->timing.renew_before, 10 * 86400);
+	assert_int_equal(cc->timing.hook_timeout, 60);
+	assert_int_equal(cc->timing.verify_timeout, 30);
+	assert_int_equal(cfg->timing.renew_before, 10 * 86400);
+}
+
+/* check_overrides - [cert] timing keys override [global] for that cert only. */
+static void
+check_overrides(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *a = cert_of(cfg, "a"), *b = cert_of(cfg, "b");
+
+	assert_int_equal(a->timing.renew_before, 20 * 86400);
+	assert_int_equal(a->timing.verify_timeout, 120);
+	assert_int_equal(a->timing.hook_timeout, 3 * 3600);
+	assert_int_equal(b->timing.renew_before, 10 * 86400);
+	assert_int_equal(b->timing.verify_timeout, 30);
+	assert_int_equal(b->timing.hook_timeout, 90);
+	assert_int_equal(cfg->n_certs, 2);
+}
+
+/* check_wildcard - a wildcard with dns-01 and its hook. */
+static void
+check_wildcard(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "wild");
+
+	assert_int_equal(cc->challenge, MC_CHALLENGE_DNS01);
+	assert_string_equal(cc->names[0], "*.example.com");
+	assert_string_equal(cc->names[1], "example.com");
+	assert_string_equal(cc->dns_hook, "/usr/local/bin/dns-hook");
+}
+
+/* check_normalized - upper case and a trailing dot are normalized away. */
+static void
+check_normalized(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_int_equal(cc->n_names, 2);
+	assert_string_equal(cc->names[0], "mail.example.com");
+	assert_string_equal(cc->names[1], "xn--bcher-kva.example");
+}
+
+/* check_continuation - indented lines continue a list. */
+static void
+check_continuation(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_int_equal(cc->n_names, 4);
+	assert_string_equal(cc->names[0], "a.example.com");
+	assert_string_equal(cc->names[3], "d.example.com");
+	assert_int_equal(cc->key_type, MC_KEY_RSA4096);
+	assert_int_equal(cc->n_verify, 2);
+}
+
+/* check_hundred - 100 names on one (long) line. */
+static void
+check_hundred(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "big");
+
+	assert_int_equal(cc->n_names, 100);
+	assert_string_equal(cc->names[0], "host000.example.com");
+	assert_string_equal(cc->names[99], "host099.example.com");
+	assert_int_equal(cc->key_type, MC_KEY_RSA2048);
+}
+
+/* check_files_target - a files target with every key set. */
+static void
+check_files_target(const struct mc_config *cfg)
+{
+	const struct mc_target *t = target_of(cfg, "haproxy");
+
+	assert_true(t->declared);
+	assert_int_equal(t->type, MC_TARGET_FILES);
+	assert_string_equal(t->combined_file, "/etc/haproxy/certs/%n.pem");
+	assert_string_equal(t->fullchain_file, "/etc/haproxy/%n.full");
+	assert_null(t->chain_file);
+	assert_string_equal(t->owner, "haproxy");
+	assert_string_equal(t->group, "ssl-cert");
+	assert_int_equal(t->mode, 0640);
+	assert_true(t->allow_symlink);
+	assert_string_equal(t->reload, "systemctl reload haproxy");
+	assert_int_equal(cfg->n_targets, 4);
+	assert_string_equal(cert_of(cfg, "mail")->targets[0], "haproxy");
+}
+
+/* check_postfix_own_files - naming files replaces the type's default file set. */
+static void
+check_postfix_own_files(const struct mc_config *cfg)
+{
+	const struct mc_target *t = target_of(cfg, "postfix");
+
+	assert_null(t->chain_file);
+	assert_string_equal(t->cert_file, "/etc/postfix/%n.crt");
+	assert_string_equal(t->key_file, "/etc/postfix/%n.key");
+	assert_int_equal(t->mode, 0600);
+	t = target_of(cfg, "exim");
+	assert_int_equal(t->mode, 0600);
+	assert_string_equal(t->group, "Debian-exim");
+	assert_string_equal(t->owner, "Debian-exim");
+}
+
+/* check_bools - every spelling of yes and no. */
+static void
+check_bools(const struct mc_config *cfg)
+{
+	assert_true(cert_of(cfg, "a")->reuse_key);
+	assert_true(cert_of(cfg, "b")->reuse_key);
+	assert_true(cert_of(cfg, "c")->reuse_key);
+	assert_false(cert_of(cfg, "d")->reuse_key);
+	assert_false(cert_of(cfg, "e")->reuse_key);
+	assert_false(target_of(cfg, "postfix")->allow_symlink);
+	assert_true(target_of(cfg, "dovecot")->allow_symlink);
+}
+
+/* check_eab - EAB key id and HMAC key together. */
+static void
+check_eab(const struct mc_config *cfg)
+{
+	assert_string_equal(cfg->eab_kid, "kid-1");
+	assert_string_equal(cfg->eab_hmac_key,
+	    "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W");
+	assert_string_equal(cfg->contact, "mailto:a@example.com mailto:b@example.com");
+	assert_int_equal(cfg->log, MC_LOG_STDERR);
+}
+
+/* check_endpoints - verify URLs and IPv6 listen addresses. */
+static void
+check_endpoints(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_int_equal(cc->n_verify, 5);
+	assert_string_equal(cc->verify[0], "smtp://mail.example.com");
+	assert_string_equal(cc->verify[1], "imaps://[::1]:993");
+	assert_string_equal(cc->verify[2], "tls://127.0.0.1:8443");
+	assert_string_equal(cc->verify[3], "sieve://127.0.0.1/");
+	assert_string_equal(cc->http_listen, "[::]:8080");
+	assert_string_equal(cc->tls_alpn_listen, "[::1]:5001");
+}
+
+/* check_durations - plain seconds, renew_before in hours. */
+static void
+check_durations(const struct mc_config *cfg)
+{
+	assert_int_equal(cfg->timing.renew_before, 36 * 3600);
+	assert_int_equal(cfg->timing.hook_timeout, 90);
+	assert_int_equal(cfg->timing.verify_timeout, 1);
+	assert_int_equal(cert_of(cfg, "mail")->timing.renew_before, -1);
+}
+
+/* check_empty - an empty file is a valid config without certs. */
+static void
+check_empty(const struct mc_config *cfg)
+{
+	assert_int_equal(cfg->n_certs, 0);
+	assert_int_equal(cfg->n_targets, 3);
+	assert_string_equal(cfg->state_dir, "/var/lib/mailcert");
+}
+
+/* check_two_certs - the same targets serve two certs (their %n differ). */
+static void
+check_two_certs(const struct mc_config *cfg)
+{
+	assert_int_equal(cfg->n_certs, 2);
+	assert_int_equal(cert_of(cfg, "one")->n_targets, 3);
+	assert_int_equal(cert_of(cfg, "two")->n_targets, 3);
+	assert_int_equal(cert_of(cfg, "two")->line, 4);
+}
+
+/* check_crlf - CRLF line ends, a BOM, comments of both kinds. */
+static void
+check_crlf(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_string_equal(cfg->state_dir, "/srv/state");
+	assert_string_equal(cc->names[0], "mail.example.com");
+	assert_int_equal(cc->key_type, MC_KEY_EC_P384);
+	assert_string_equal(cc->preferred_chain, "Root #2");
+}
+
+/* check_long_words - words longer than inih's 200-byte line survive intact. */
+static void
+check_long_words(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_string_equal(cc->webroot, PATH260);
+	assert_int_equal(cc->n_names, 3);
+	assert_string_equal(cc->names[0], "a.example.com");
+	assert_string_equal(cc->names[1], NAME253);
+	assert_string_equal(cc->names[2], "b.example.com");
+	assert_string_equal(cc->deploy_hook, "/x;y#z");
+}
+
+static char hundred_names[4096];
+
+static const struct good_case good_cases[] = {
+	{ "minimal cert and all defaults", "[cert mail]\nnames = mail.example.com\n",
+	  check_minimal },
+	{ "the INTERFACE.md example", example_conf, check_example },
+	{ "[global] after [cert]",
+	  "[cert mail]\nnames = mail.example.com\n[global]\nrenew_before = 10d\n"
+	  "hook_timeout = 1m\n", check_global_after_cert },
+	{ "timing overrides in [cert]",
+	  "[global]\nrenew_before = 10d\nhook_timeout = 90\n"
+	  "[cert a]\nnames = a.example.com\nrenew_before = 20d\nverify_timeout = 2m\n"
+	  "hook_timeout = 3h\n[cert b]\nnames = b.example.com\n", check_overrides },
+	{ "wildcard with dns-01",
+	  "[cert wild]\nnames = *.example.com example.com\nchallenge = dns-01\n"
+	  "dns_hook = /usr/local/bin/dns-hook\n", check_wildcard },
+	{ "upper case and trailing dot",
+	  "[cert mail]\nnames = Mail.Example.COM. XN--BCHER-KVA.example\n",
+	  check_normalized },
+	{ "continuation lines",
+	  "[cert mail]\nnames = a.example.com\n    b.example.com ; two\n"
+	  "\tc.example.com d.example.com\nkey_type = RSA-4096\nverify =\n"
+	  "  smtp://127.0.0.1\n  imap://127.0.0.1:143\n", check_continuation },
+	{ "100 names on one line", hundred_names, check_hundred },
+	{ "files target",
+	  "[target haproxy]\ntype = files\ncombined_file = /etc/haproxy/certs/%n.pem\n"
+	  "fullchain_file = /etc/haproxy/%n.full\nowner = haproxy\ngroup = ssl-cert\n"
+	  "allow_symlink = yes\nreload = systemctl reload haproxy\n"
+	  "[cert mail]\nnames = mail.example.com\ntargets = haproxy postfix\n",
+	  check_files_target },
+	{ "own files replace the type defaults",
+	  "[target postfix]\ncert_file = /etc/postfix/%n.crt\nkey_file = /etc/postfix/%n.key\n"
+	  "[target exim]\nmode = 0600\nowner = Debian-exim\n"
+	  "[cert mail]\nnames = mail.example.com\ntargets = postfix exim\n",
+	  check_postfix_own_files },
+	{ "boolean spellings",
+	  "[cert a]\nnames = a.example.com\nreuse_key = true\n"
+	  "[cert b]\nnames = b.example.com\nreuse_key = 1\n"
+	  "[cert c]\nnames = c.example.com\nreuse_key = On\n"
+	  "[cert d]\nnames = d.example.com\nreuse_key = false\n"
+	  "[cert e]\nnames = e.example.com\nreuse_key = 0\n"
+	  "[target postfix]\nallow_symlink = no\n[target dovecot]\nallow_symlink = YES\n",
+	  check_bools },
+	{ "external account binding",
+	  "[global]\neab_kid = kid-1\n"
+	  "eab_hmac_key = zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W\n"
+	  "contact = mailto:a@example.com mailto:b@example.com\nlog = stderr\n",
+	  check_eab },
+	{ "endpoints and IPv6 listeners",
+	  "[cert mail]\nnames = mail.example.com\nverify = smtp://mail.example.com "
+	  "imaps://[::1]:993 tls://127.0.0.1:8443 sieve://127.0.0.1/ "
+	  "SUBMISSION://127.0.0.1:587\nhttp_listen = [::]:8080\n"
+	  "tls_alpn_listen = [::1]:5001\n", check_endpoints },
+	{ "durations",
+	  "[global]\nrenew_before = 36h\nhook_timeout = 90\nverify_timeout = 1s\n"
+	  "[cert mail]\nnames = mail.example.com\nrenew_before = auto\n",
+	  check_durations },
+	{ "empty file", "", check_empty },
+	{ "words longer than a line of inih",
+	  "[cert mail]\nwebroot = " PATH260 "\nnames = a.example.com " NAME253
+	  " b.example.com\ndeploy_hook = /x;y#z\n", check_long_words },
+	{ "two certs, same targets",
+	  "[cert one]\nnames = one.example.com\ntargets = postfix dovecot exim\n"
+	  "[cert two]\nnames = two.example.com\ntargets = postfix dovecot exim\n",
+	  check_two_certs },
+	{ "CRLF, BOM and comments",
+	  "\xEF\xBB\xBF; comment\r\n# another\r\n[global] ; here\r\nstate_dir = /srv/state\r\n"
+	  "[cert mail]\r\nnames = mail.example.com\r\nkey_type = ecdsa-p384 ; P-384\r\n"
+	  "preferred_chain = Root #2\r\n", check_crlf },
+};
+
+/* fill_hundred - a config with 100 names on one line (far over inih's 200 bytes). */
+static void
+fill_hundred(void)
+{
+	size_t o;
+	int i;
+
+	o = (size_t)snprintf(hundred_names, sizeof(hundred_names), "[cert big]\nnames =");
+	for (i = 0; i < 100; i++)
+		o += (size_t)snprintf(hundred_names + o, sizeof(hundred_names) - o,
+		    " host%03d.example.com", i);
+	snprintf(hundred_names + o, sizeof(hundred_names) - o, "\nkey_type = rsa-2048\n");
+}
+
+/* test_good - every good config loads and has the expected values. */
+static void
+test_good(void **state)
+{
+	struct mc_config *cfg;
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(good_cases) / sizeof(good_cases[0]); i++) {
+		cfg = load_text(good_cases[i].text, &err);
+		if (cfg == NULL)
+			fail_msg("%s: %s", good_cases[i].label, err.msg);
+		good_cases[i].check(cfg);
+		mc_config_free(cfg);
+	}
+}
+
+/* ---- broken configurations -------------------------------------------- */
+
+struct bad_case {
+	const char *label;
+	const char *text;
+	enum mc_err_cat cat;
+	const char *frag; /* '@' = the config file's path */
+};
+
+#define CERT "[cert mail]\nnames = mail.example.com\n"
+
+static const struct bad_case bad_cases[] = {
+	/* structure */
+	{ "unknown section", "[global]\n[foo]\n", MC_ERR_CONFIG,
+	  "@:2: [foo]: unknown section; use [global], [cert NAME] or [target NAME]" },
+	{ "global with a name", "[global extra]\n", MC_ERR_CONFIG,
+	  "@:1: [global extra]: unknown section" },
+	{ "header without ]", "[cert mail\nnames = a.example.com\n", MC_ERR_CONFIG,
+	  "@:1: section: header without ']'" },
+	{ "text after ]", "[cert mail] names = x\n", MC_ERR_CONFIG,
+	  "@:1: section: text after ']'" },
+	{ "cert without name", "[cert]\n", MC_ERR_CONFIG,
+	  "@:1: [cert]: missing name; write [cert NAME]" },
+	{ "key outside a section", "state_dir = /srv\n[global]\n", MC_ERR_CONFIG,
+	  "@:1: state_dir: outside any section; put it under [global]" },
+	{ "line without =", "[global]\nstate_dir /srv\n", MC_ERR_CONFIG,
+	  "@:2: not a section, a comment or KEY = VALUE" },
+	{ "= without key", "[global]\n= /srv\n", MC_ERR_CONFIG,
+	  "@:2: '=' without a key in front" },
+	{ "indented line without key", "[cert mail]\n  mail.example.com\n", MC_ERR_CONFIG,
+	  "@:2: indented line but no key above it" },
+	{ "control character", "[global]\nstate_dir = /srv\x01x\n", MC_ERR_CONFIG,
+	  "@:2: control character in the line" },
+	{ "NUL byte", "[global]\n\n\nstate_dir = /srv\0x\n", MC_ERR_CONFIG, "@:4: NUL byte" },
+	{ "unknown key with hint", "[global]\nstat_dir = /srv\n", MC_ERR_CONFIG,
+	  "@:2: stat_dir: unknown key in [global]; did you mean state_dir?" },
+	{ "unknown key without hint", CERT "colour = blue\n", MC_ERR_CONFIG,
+	  "@:3: colour: unknown key in [cert mail]; see mailcert.conf(5)" },
+	{ "target key in a cert", CERT "type = postfix\n", MC_ERR_CONFIG,
+	  "@:3: type: unknown key in [cert mail]; it belongs in a [target NAME] section" },
+	{ "global key in a cert", CERT "state_dir = /srv\n", MC_ERR_CONFIG,
+	  "@:3: state_dir: unknown key in [cert mail]; it belongs in a [global] section" },
+	{ "duplicate key", CERT "key_type = rsa-2048\nkey_type = rsa-4096\n", MC_ERR_CONFIG,
+	  "@:4: key_type: set twice in this section (first at line 3); keep one" },
+	{ "duplicate empty key", "[global]\nca_bundle =\nca_bundle = /x\n", MC_ERR_CONFIG,
+	  "@:3: ca_bundle: set twice" },
+	{ "duplicate cert", CERT "\n" CERT, MC_ERR_CONFIG,
+	  "@:4: [cert mail]: appears twice (first at line 1); merge the two sections" },
+	{ "duplicate global", "[global]\n[global]\n", MC_ERR_CONFIG,
+	  "@:2: [global]: appears twice (first at line 1)" },
+	{ "duplicate target", "[target postfix]\n[target postfix]\n", MC_ERR_CONFIG,
+	  "@:2: [target postfix]: appears twice (first at line 1)" },
+	{ "line numbers after a long line",
+	  "[cert mail]\nnames = a000.example.com a001.example.com a002.example.com "
+	  "a003.example.com a004.example.com a005.example.com a006.example.com "
+	  "a007.example.com a008.example.com a009.example.com a010.example.com "
+	  "a011.example.com a012.example.com a013.example.com\n\nkey_typ = rsa-2048\n",
+	  MC_ERR_CONFIG, "@:4: key_typ: unknown key in [cert mail]; did you mean key_type?" },
+	/* cert names */
+	{ "cert name ../x", "[cert ../x]\n", MC_ERR_CONFIG,
+	  "@:1: [cert ../x]: not a safe cert name; use 1 to 64 letters" },
+	{ "cert name a/b", "[global]\n[cert a/b]\n", MC_ERR_CONFIG,
+	  "@:2: [cert a/b]: not a safe cert name" },
+	{ "cert name .", "[cert .]\n", MC_ERR_CONFIG, "@:1: [cert .]: not a safe cert name" },
+	{ "cert name .hidden", "[cert .hidden]\n", MC_ERR_CONFIG,
+	  "@:1: [cert .hidden]: not a safe cert name" },
+	{ "cert name -x", "[cert -x]\n", MC_ERR_CONFIG, "@:1: [cert -x]: not a safe" },
+	{ "cert name 65 chars", "[cert " LONG65 "]\n", MC_ERR_CONFIG, "not a safe cert name" },
+	{ "cert name with space", "[cert a b]\n", MC_ERR_CONFIG,
+	  "@:1: [cert a b]: not a safe cert name" },
+	{ "target name a/b", "[target a/b]\ntype = files\n", MC_ERR_CONFIG,
+	  "@:1: [target a/b]: not a safe target name" },
+	/* DNS names */
+	{ "names missing", "[cert mail]\nkey_type = rsa-2048\n", MC_ERR_CONFIG,
+	  "@:1: [cert mail]: names: missing; list the DNS names of this certificate" },
+	{ "names empty", "\n[cert mail]\nnames =\n", MC_ERR_CONFIG,
+	  "@:2: [cert mail]: names: missing" },
+	{ "64-char label", "[cert mail]\nnames = " LONG64 ".example.com\n", MC_ERR_CONFIG,
+	  "@:2: names: \"" LONG64 ".example.com\": label of 64 characters; a DNS label has "
+	  "at most 63" },
+	{ "254-char name", "[cert mail]\nnames = " LONG63 "." LONG63 "." LONG63 "." LONG62
+	  "\n", MC_ERR_CONFIG, "\": name of 254 characters; a DNS name has at most 253" },
+	{ "underscore", "[cert mail]\nnames = mail_1.example.com\n", MC_ERR_CONFIG,
+	  "@:2: names: \"mail_1.example.com\": label \"mail_1\" has a character other" },
+	{ "leading hyphen", "[cert mail]\nnames = -mail.example.com\n", MC_ERR_CONFIG,
+	  "@:2: names: \"-mail.example.com\": label \"-mail\" starts or ends with '-'" },
+	{ "trailing hyphen", "[cert mail]\nnames = mail-.example.com\n", MC_ERR_CONFIG,
+	  "label \"mail-\" starts or ends with '-'" },
+	{ "empty label", "[cert mail]\nnames = mail..example.com\n", MC_ERR_CONFIG,
+	  "@:2: names: \"mail..example.com\": empty label" },
+	{ "IPv4 literal", "[cert mail]\nnames = 192.0.2.1\n", MC_ERR_CONFIG,
+	  "@:2: names: \"192.0.2.1\": looks like an IP address" },
+	{ "IPv6 literal", "[cert mail]\nnames = ::1\n", MC_ERR_CONFIG,
+	  "@:2: names: \"::1\": looks like an IP address" },
+	{ "single label", "[cert mail]\nnames = localhost\n", MC_ERR_CONFIG,
+	  "@:2: names: \"localhost\": single-label name" },
+	{ "duplicate name after lower-casing",
+	  "[cert mail]\nnames = mail.example.com Mail.Example.Com.\n", MC_ERR_CONFIG,
+	  "@:2: names: \"mail.example.com\" is listed twice; list it once" },
+	{ "wildcard with http-01", "[cert mail]\nnames = *.example.com\n", MC_ERR_CONFIG,
+	  "@:2: names: \"*.example.com\" is a wildcard; wildcards need challenge = dns-01" },
+	{ "wildcard with tls-alpn-01",
+	  "[cert mail]\nchallenge = tls-alpn-01\nnames = a.example.com *.example.com\n",
+	  MC_ERR_CONFIG, "@:3: names: \"*.example.com\" is a wildcard" },
+	{ "wildcard not first", "[cert mail]\nnames = a.*.example.com\nchallenge = dns-01\n"
+	  "dns_hook = /bin/h\n", MC_ERR_CONFIG,
+	  "@:2: names: \"a.*.example.com\": '*' is allowed only as the whole first label" },
+	{ "partial wildcard", "[cert mail]\nnames = w*.example.com\nchallenge = dns-01\n"
+	  "dns_hook = /bin/h\n", MC_ERR_CONFIG, "'*' is allowed only" },
+	/* cert keys */
+	{ "bad key type", CERT "key_type = ecdsa-p521\n", MC_ERR_CONFIG,
+	  "@:3: key_type: \"ecdsa-p521\" is not a key type; use one of rsa-2048 rsa-3072 "
+	  "rsa-4096 ecdsa-p256 ecdsa-p384" },
+	{ "bad challenge", CERT "challenge = http-02\n", MC_ERR_CONFIG,
+	  "@:3: challenge: \"http-02\" is not a challenge type; use one of http-01" },
+	{ "bad boolean", CERT "reuse_key = maybe\n", MC_ERR_CONFIG,
+	  "@:3: reuse_key: \"maybe\" is not yes or no" },
+	{ "dns-01 without hook", CERT "challenge = dns-01\n", MC_ERR_CONFIG,
+	  "@:1: [cert mail]: dns_hook: missing; challenge = dns-01 needs a hook" },
+	{ "relative dns_hook", CERT "challenge = dns-01\ndns_hook = hooks/dns\n",
+	  MC_ERR_CONFIG, "@:4: dns_hook: \"hooks/dns\" is not an absolute path" },
+	{ "relative webroot", CERT "webroot = var/www\n", MC_ERR_CONFIG,
+	  "@:3: webroot: \"var/www\" is not an absolute path; write it from /" },
+	{ "relative deploy_hook", CERT "deploy_hook = ./x\n", MC_ERR_CONFIG,
+	  "@:3: deploy_hook: \"./x\" is not an absolute path" },
+	{ "listen without port", CERT "http_listen = 0.0.0.0\n", MC_ERR_CONFIG,
+	  "@:3: http_listen: \"0.0.0.0\" is not HOST:PORT" },
+	{ "listen port 0", CERT "http_listen = 0.0.0.0:0\n", MC_ERR_CONFIG,
+	  "@:3: http_listen: \"0.0.0.0:0\" is not HOST:PORT" },
+	{ "listen port 65536", CERT "tls_alpn_listen = 127.0.0.1:65536\n", MC_ERR_CONFIG,
+	  "@:3: tls_alpn_listen: \"127.0.0.1:65536\" is not HOST:PORT" },
+	{ "listen IPv6 without brackets", CERT "http_listen = ::1:80\n", MC_ERR_CONFIG,
+	  "@:3: http_listen: \"::1:80\" is not HOST:PORT" },
+	{ "listen bad IPv6", CERT "http_listen = [fe80::zz]:80\n", MC_ERR_CONFIG,
+	  "@:3: http_listen: \"[fe80::zz]:80\" is not HOST:PORT" },
+	{ "verify bad scheme", CERT "verify = https://127.0.0.1\n", MC_ERR_CONFIG,
+	  "@:3: verify: \"https://127.0.0.1\" is not an endpoint URL" },
+	{ "verify without scheme", CERT "verify = 127.0.0.1:25\n", MC_ERR_CONFIG,
+	  "@:3: verify: \"127.0.0.1:25\" is not an endpoint URL" },
+	{ "verify tls without port", CERT "verify = tls://127.0.0.1\n", MC_ERR_CONFIG,
+	  "@:3: verify: \"tls://127.0.0.1\" needs a host and an optional port 1 to 65535 "
+	  "(tls:// needs the port)" },
+	{ "verify without host", CERT "verify = smtp://\n", MC_ERR_CONFIG,
+	  "@:3: verify: \"smtp://\" needs a host" },
+	{ "verify port too big", CERT "verify = imaps://127.0.0.1:70000\n", MC_ERR_CONFIG,
+	  "@:3: verify: \"imaps://127.0.0.1:70000\" needs a host" },
+	{ "verify with a path", CERT "verify = smtp://127.0.0.1/x\n", MC_ERR_CONFIG,
+	  "@:3: verify: \"smtp://127.0.0.1/x\" needs a host" },
+	{ "verify user info", CERT "verify = smtp://u@127.0.0.1\n", MC_ERR_CONFIG,
+	  "@:3: verify: \"smtp://u@127.0.0.1\" needs a host" },
+	{ "unknown target", CERT "targets = postfix nginx\n", MC_ERR_CONFIG,
+	  "@:3: targets: \"nginx\" is neither a [target] section nor postfix, dovecot or "
+	  "exim; add [target nginx] or remove it" },
+	{ "files is a type, not a target", CERT "targets = files\n", MC_ERR_CONFIG,
+	  "@:3: targets: \"files\" is neither" },
+	{ "target listed twice", CERT "targets = postfix postfix\n", MC_ERR_CONFIG,
+	  "@:3: targets: \"postfix\" is listed twice" },
+	{ "bad target word", CERT "targets = ../etc\n", MC_ERR_CONFIG,
+	  "@:3: targets: \"../etc\" is not a target name" },
+	{ "101 names", NULL, MC_ERR_CONFIG,
+	  "@:2: names: more than 100 entries; split them over several sections" },
+	/* durations */
+	{ "duration garbage 5x", CERT "renew_before = 5x\n", MC_ERR_CONFIG,
+	  "@:3: renew_before: \"5x\" is not a duration; write a whole number with s, m, h or d" },
+	{ "duration unit only", "[global]\nhook_timeout = m\n", MC_ERR_CONFIG,
+	  "@:2: hook_timeout: \"m\" is not a duration" },
+	{ "duration fraction", "[global]\nverify_timeout = 1.5h\n", MC_ERR_CONFIG,
+	  "@:2: verify_timeout: \"1.5h\" is not a duration" },
+	{ "duration negative", "[global]\nrenew_before = -5d\n", MC_ERR_CONFIG,
+	  "@:2: renew_before: \"-5d\" is not a duration" },
+	{ "duration overflow", "[global]\nrenew_before = 99999999999999999999d\n",
+	  MC_ERR_CONFIG, "@:2: renew_before: \"99999999999999999999d\" is too large" },
+	{ "duration unit overflow", "[global]\nrenew_before = 999999999999999999d\n",
+	  MC_ERR_CONFIG, "@:2: renew_before: \"999999999999999999d\" is too large" },
+	{ "duration zero", "[global]\nhook_timeout = 0\n", MC_ERR_CONFIG,
+	  "@:2: hook_timeout: must be longer than 0" },
+	{ "duration with space", "[global]\nhook_timeout = 5 m\n", MC_ERR_CONFIG,
+	  "@:2: hook_timeout: \"5 m\" is not a duration" },
+	{ "cert override bad", CERT "verify_timeout = soon\n", MC_ERR_CONFIG,
+	  "@:3: verify_timeout: \"soon\" is not a duration" },
+	/* global keys */
+	{ "http directory", "[global]\ndirectory = http://localhost:14000/dir\n",
+	  MC_ERR_CONFIG, "@:2: directory: \"http://localhost:14000/dir\" is not an https:// URL" },
+	{ "directory without host", "[global]\ndirectory = https:///dir\n", MC_ERR_CONFIG,
+	  "@:2: directory: \"https:///dir\" is not an https:// URL" },
+	{ "relative state_dir", "[global]\nstate_dir = state\n", MC_ERR_CONFIG,
+	  "@:2: state_dir: \"state\" is not an absolute path" },
+	{ "relative ca_bundle", "[global]\nca_bundle = ca.pem\n", MC_ERR_CONFIG,
+	  "@:2: ca_bundle: \"ca.pem\" is not an absolute path" },
+	{ "relative hooks_dir", "[global]\nhooks_dir = hooks\n", MC_ERR_CONFIG,
+	  "@:2: hooks_dir: \"hooks\" is not an absolute path" },
+	{ "contact without mailto", "[global]\ncontact = postmaster@example.com\n",
+	  MC_ERR_CONFIG, "@:2: contact: \"postmaster@example.com\" is not a mailto: address" },
+	{ "second contact bad", "[global]\ncontact = mailto:a@example.com tel:+123\n",
+	  MC_ERR_CONFIG, "@:2: contact: \"tel:+123\" is not a mailto: address" },
+	{ "contact empty address", "[global]\ncontact = mailto:\n", MC_ERR_CONFIG,
+	  "@:2: contact: \"mailto:\" has no valid e-mail address" },
+	{ "bad log", "[global]\nlog = file\n", MC_ERR_CONFIG,
+	  "@:2: log: \"file\" is not a log destination; use auto, stderr or syslog" },
+	{ "EAB kid only", "[global]\n\neab_kid = kid-1\n", MC_ERR_CONFIG,
+	  "@:3: eab_kid: set without eab_hmac_key; set both (from the CA) or neither" },
+	{ "EAB HMAC only", "[global]\neab_hmac_key = zWNDZM6eQGHWpSRTPal5eIUYFTu7\n",
+	  MC_ERR_CONFIG, "@:2: eab_hmac_key: set without eab_kid" },
+	{ "EAB HMAC not base64url",
+	  "[global]\neab_kid = k\neab_hmac_key = zWNDZM6e+GHWpSRT/al5eIUYFTu7\n",
+	  MC_ERR_CONFIG, "@:3: eab_hmac_key: not base64url (only A-Z a-z 0-9 - _ are allowed)" },
+	{ "EAB HMAC too short", "[global]\neab_kid = k\neab_hmac_key = abc\n",
+	  MC_ERR_CONFIG, "@:3: eab_hmac_key: too short for an HMAC key" },
+	{ "EAB kid with space", "[global]\neab_kid = a b\neab_hmac_key = zWNDZM6eQGHWpSRT\n",
+	  MC_ERR_CONFIG, "@:2: eab_kid: must be one word" },
+	/* targets */
+	{ "target without type", "[target web]\ncert_file = /x\n", MC_ERR_CONFIG,
+	  "@:1: [target web]: type: missing; set type = postfix, dovecot, exim or files" },
+	{ "target bad type", "[target web]\ntype = nginx\n", MC_ERR_CONFIG,
+	  "@:2: type: \"nginx\" is not a target type; use one of postfix dovecot exim files" },
+	{ "files target without files", "[target web]\ntype = files\nmode = 0600\n",
+	  MC_ERR_CONFIG, "@:1: [target web]: files: missing; set at least one of chain_file" },
+	{ "dovecot target without key", "[target dovecot]\ncert_file = /etc/d/%n.crt\n",
+	  MC_ERR_CONFIG, "@:1: [target dovecot]: key_file: missing; the server needs the "
+	  "private key" },
+	{ "exim target without cert", "[target exim]\nkey_file = /etc/e/%n.key\n",
+	  MC_ERR_CONFIG, "@:1: [target exim]: cert_file: missing" },
+	{ "mode 0644", "[target exim]\nmode = 0644\n", MC_ERR_CONFIG,
+	  "@:2: mode: 0644 lets every local user read or change the private key; use 0600" },
+	{ "mode 0666", "[target postfix]\nmode = 666\n", MC_ERR_CONFIG,
+	  "@:2: mode: 0666 lets every local user" },
+	{ "mode 0660", "[target postfix]\nmode = 0660\n", MC_ERR_CONFIG,
+	  "@:2: mode: 0660 does not suit a private key file" },
+	{ "mode 0700", "[target postfix]\nmode = 0700\n", MC_ERR_CONFIG,
+	  "@:2: mode: 0700 does not suit" },
+	{ "mode 0040", "[target postfix]\nmode = 0040\n", MC_ERR_CONFIG,
+	  "@:2: mode: 0040 does not suit" },
+	{ "mode 4600", "[target postfix]\nmode = 4600\n", MC_ERR_CONFIG,
+	  "@:2: mode: 4600 does not suit" },
+	{ "mode not octal", "[target postfix]\nmode = 0680\n", MC_ERR_CONFIG,
+	  "@:2: mode: \"0680\" is not an octal mode" },
+	{ "mode letters", "[target postfix]\nmode = rw-r-----\n", MC_ERR_CONFIG,
+	  "@:2: mode: \"rw-r-----\" is not an octal mode" },
+	{ "relative chain_file", "[target postfix]\nchain_file = tls/%n.pem\n",
+	  MC_ERR_CONFIG, "@:2: chain_file: \"tls/%n.pem\" is not an absolute path" },
+	{ "bad percent", "[target postfix]\nchain_file = /etc/%x.pem\n", MC_ERR_CONFIG,
+	  "@:2: chain_file: \"/etc/%x.pem\": only %n (the cert name) and %% may follow '%'" },
+	{ "trailing percent", "[target postfix]\nchain_file = /etc/x%\n", MC_ERR_CONFIG,
+	  "@:2: chain_file: \"/etc/x%\": only %n" },
+	{ "bad owner", "[target postfix]\nowner = root:root\n", MC_ERR_CONFIG,
+	  "@:2: owner: \"root:root\" is not a user or group name" },
+	{ "bad allow_symlink", "[target postfix]\nallow_symlink = sometimes\n",
+	  MC_ERR_CONFIG, "@:2: allow_symlink: \"sometimes\" is not yes or no" },
+	{ "two targets write one file",
+	  "[target a]\ntype = files\ncert_file = /srv/%n.pem\n"
+	  "[target b]\ntype = files\nfullchain_file = /srv/mail.pem\n"
+	  CERT "targets = a b\n", MC_ERR_CONFIG,
+	  "@:9: targets: a (cert_file) and b (fullchain_file) both write /srv/mail.pem; give "
+	  "each its own file" },
+	{ "one target writes one file twice",
+	  "[target a]\ntype = files\ncert_file = /srv/%n.pem\nkey_file = /srv/%n.pem\n"
+	  CERT "targets = a\n", MC_ERR_CONFIG,
+	  "@:7: targets: a (cert_file) and a (key_file) both write /srv/mail.pem" },
+	{ "declared target collides with a built-in",
+	  "[target mine]\ntype = files\nkey_file = /etc/dovecot/tls/mail.key\n"
+	  CERT "targets = dovecot mine\n", MC_ERR_CONFIG,
+	  "@:6: targets: dovecot (key_file) and mine (key_file) both write "
+	  "/etc/dovecot/tls/mail.key" },
+};
+
+static char many_names[8192];
+
+/* fill_many - a config with 101 names (one more than allowed). */
+static void
+fill_many(void)
+{
+	size_t o;
+	int i;
+
+	o = (size_t)snprintf(many_names, sizeof(many_names), "[cert big]\nnames =");
+	for (i = 0; i < 101; i++)
+		o += (size_t)snprintf(many_names + o, sizeof(many_names) - o,
+		    " h%03d.example.com", i);
+	snprintf(many_names + o, sizeof(many_names) - o, "\n");
+}
+
+/* bad_text - the text of a bad case (NULL means the generated 101 names). */
+static const char *
+bad_text(const struct bad_case *c)
+{
+	return c->text != NULL ? c->text : many_names;
+}
+
+/* write_bad - write a bad case's text, which may contain a NUL byte. */
+static void
+write_bad(const struct bad_case *c)
+{
+	const char *text = bad_text(c);
+	size_t len = strlen(text);
+	FILE *f;
+
+	if (strcmp(c->label, "NUL byte") == 0)
+		len += 1 + strlen(text + len + 1);
+	f = fopen(conf_path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* test_bad - every broken config fails with its category and message. */
+static void
+test_bad(void **state)
+{
+	struct mc_config *cfg;
+	struct mc_err err;
+	char want[1024];
+	size_t i;
+
+	(void)state;
+	assert_true(sizeof(bad_cases) / sizeof(bad_cases[0]) >= 40);
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+
+		write_bad(c);
+		cfg = NULL;
+		mc_err_clear(&err);
+		if (mc_config_load(conf_path, &cfg, &err) == 0) {
+			mc_config_free(cfg);
+			fail_msg("%s: loaded, expected an error", c->label);
+		}
+		assert_null(cfg);
+		expand_at(c->frag, want, sizeof(want));
+		if (err.cat != c->cat || strstr(err.msg, want) == NULL)
+			fail_msg("%s:\n  got  [%s] %s\n  want [%s] %s", c->label,
+			    mc_err_cat_name(err.cat), err.msg, mc_err_cat_name(c->cat), want);
+	}
+}
+
+/* test_bad_names_file - every error message starts with "FILE:LINE: ". */
+static void
+test_bad_names_file(void **state)
+{
+	struct mc_config *cfg = NULL;
+	struct mc_err err;
+	size_t i, plen = strlen(conf_path);
+	const char *p;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		write_bad(&bad_cases[i]);
+		assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+		if (strncmp(err.msg, conf_path, plen) != 0 || err.msg[plen] != ':')
+			fail_msg("%s: message does not start with the path: %s",
+			    bad_cases[i].label, err.msg);
+		p = err.msg + plen + 1;
+		if (*p < '1' || *p > '9' || strstr(p, ": ") == NULL)
+			fail_msg("%s: message has no line: %s", bad_cases[i].label, err.msg);
+	}
+}
+
+/* test_secret_not_echoed - a bad EAB HMAC key never appears in the message. */
+static void
+test_secret_not_echoed(void **state)
+{
+	static const char *const texts[] = {
+		"[global]\neab_kid = k\neab_hmac_key = SeCrEt+SeCrEt/SeCrEt\n",
+		"[global]\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n",
+		"[global]\neab_kid = k\neab_hmac_key = SeCrEt\n",
+		"[global]\neab_kid = k\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n"
+		"eab_hmac_key = SeCrEtSeCrEtSeCrEt\n",
+		"[global]\neab_hmac_kee = SeCrEtSeCrEtSeCrEt\n",
+	};
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		assert_null(load_text(texts[i], &err));
+		assert_int_equal(err.cat, MC_ERR_CONFIG);
+		if (strstr(err.msg, "SeCrEt") != NULL)
+			fail_msg("case %zu echoes the secret: %s", i, err.msg);
+	}
+}
+
+/* test_missing_file - a missing or unreadable file names the file and errno. */
+static void
+test_missing_file(void **state)
+{
+	struct mc_config *cfg = NULL;
+	struct mc_err err;
+	char path[256];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/does-not-exist.conf", tmp_dir);
+	assert_int_equal(mc_config_load(path, &cfg, &err), -1);
+	assert_null(cfg);
+	assert_int_equal(err.cat, MC_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "No such file or directory"));
+	assert_int_equal(mc_config_load(tmp_dir, &cfg, &err), -1);
+	assert_int_equal(err.cat, MC_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+}
+
+/* ---- the small parsers ------------------------------------------------- */
+
+struct duration_case {
+	const char *text;
+	int rc;
+	long want;
+	const char *frag;
+};
+
+static const struct duration_case duration_cases[] = {
+	{ "90", 0, 90, NULL },
+	{ "0", 0, 0, NULL },
+	{ "30s", 0, 30, NULL },
+	{ "5m", 0, 300, NULL },
+	{ "12h", 0, 43200, NULL },
+	{ "30d", 0, 2592000, NULL },
+	{ "007m", 0, 420, NULL },
+	{ "", -1, 0, "empty duration" },
+	{ "m", -1, 0, "\"m\" is not a duration" },
+	{ "5x", -1, 0, "\"5x\" is not a duration" },
+	{ "1.5h", -1, 0, "\"1.5h\" is not a duration" },
+	{ "-5", -1, 0, "\"-5\" is not a duration" },
+	{ "+5", -1, 0, "\"+5\" is not a duration" },
+	{ " 5", -1, 0, "is not a duration" },
+	{ "5 ", -1, 0, "is not a duration" },
+	{ "5mm", -1, 0, "\"5mm\" is not a duration" },
+	{ "5M", -1, 0, "\"5M\" is not a duration" },
+	{ "9223372036854775807", 0, 9223372036854775807L, NULL },
+	{ "9223372036854775808", -1, 0, "too large" },
+	{ "106751991167301d", -1, 0, "too large" },
+};
+
+/* test_duration - mc_parse_duration on its table. */
+static void
+test_duration(void **state)
+{
+	struct mc_err err;
+	size_t i;
+	long v;
+
+	(void)state;
+	for (i = 0; i < sizeof(duration_cases) / sizeof(duration_cases[0]); i++) {
+		const struct duration_case *c = &duration_cases[i];
+
+		v = -42;
+		mc_err_clear(&err);
+		if (mc_parse_duration(c->text, &v, &err) != c->rc)
+			fail_msg("\"%s\": rc != %d (%s)", c->text, c->rc, err.msg);
+		if (c->rc == 0) {
+			assert_int_equal(v, c->want);
+			continue;
+		}
+		assert_int_equal(v, -42); /* untouched on failure */
+		assert_int_equal(err.cat, MC_ERR_CONFIG);
+		if (strstr(err.msg, c->frag) == NULL)
+			fail_msg("\"%s\": %s lacks %s", c->text, err.msg, c->frag);
+	}
+}
+
+struct name_case {
+	const char *in;
+	bool wildcard;
+	const char *want; /* NULL: must fail */
+	const char *frag;
+};
+
+static const struct name_case name_cases[] = {
+	{ "mail.example.com", false, "mail.example.com", NULL },
+	{ "MAIL.Example.Com", false, "mail.example.com", NULL },
+	{ "mail.example.com.", false, "mail.example.com", NULL },
+	{ "a-b.c-d.example", false, "a-b.c-d.example", NULL },
+	{ "xn--bcher-kva.example", false, "xn--bcher-kva.example", NULL },
+	{ "1.example.com", false, "1.example.com", NULL },
+	{ LONG63 ".example.com", false, LONG63 ".example.com", NULL },
+	{ LONG63 "." LONG63 "." LONG63 "." "abcdefghijabcdefghijabcdefghijabcdefghij"
+	  "abcdefghijabcdefghi12", false, LONG63 "." LONG63 "." LONG63 "."
+	  "abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghi12", NULL },
+	{ LONG63 "." LONG63 "." LONG63 "." LONG62, false, NULL, "name of 254 characters" },
+	{ "*.example.com", true, "*.example.com", NULL },
+	{ "*.Example.COM.", true, "*.example.com", NULL },
+	{ "*.example.com", false, NULL, "wildcards need challenge = dns-01" },
+	{ "*.com", true, NULL, "single-label name" },
+	{ "*", true, NULL, "'*' is allowed only" },
+	{ "a.*.example.com", true, NULL, "'*' is allowed only" },
+	{ "*.*.example.com", true, NULL, "'*' is allowed only" },
+	{ LONG64 ".example.com", false, NULL, "label of 64 characters" },
+	{ "mail_1.example.com", false, NULL, "character other than letters" },
+	{ "-a.example.com", false, NULL, "starts or ends with '-'" },
+	{ "a-.example.com", false, NULL, "starts or ends with '-'" },
+	{ "a..example.com", false, NULL, "empty label" },
+	{ ".example.com", false, NULL, "empty label" },
+	{ "", false, NULL, "empty name" },
+	{ ".", false, NULL, "empty name" },
+	{ "localhost", false, NULL, "single-label name" },
+	{ "192.0.2.1", false, NULL, "looks like an IP address" },
+	{ "2001:db8::1", false, NULL, "looks like an IP address" },
+	{ "[::1]", false, NULL, "looks like an IP address" },
+	{ "b\xc3\xbc" "cher.example", false, NULL, "IDNA (xn--) form" },
+	{ "a b.example.com", false, NULL, "character other than" },
+};
+
+/* test_name_normalize - mc_name_normalize on its table. */
+static void
+test_name_normalize(void **state)
+{
+	struct mc_err err;
+	char *out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(name_cases) / sizeof(name_cases[0]); i++) {
+		const struct name_case *c = &name_cases[i];
+
+		mc_err_clear(&err);
+		out = mc_name_normalize(c->in, c->wildcard, &err);
+		if (c->want != NULL) {
+			if (out == NULL)
+				fail_msg("\"%s\": %s", c->in, err.msg);
+			assert_string_equal(out, c->want);
+			free(out);
+			continue;
+		}
+		if (out != NULL)
+			fail_msg("\"%s\": accepted as %s", c->in, out);
+		assert_int_equal(err.cat, MC_ERR_CONFIG);
+		if (strstr(err.msg, c->frag) == NULL)
+			fail_msg("\"%s\": %s lacks %s", c->in, err.msg, c->frag);
+	}
+}
+
+struct cert_name_case {
+	const char *name;
+	bool valid;
+};
+
+static const struct cert_name_case cert_name_cases[] = {
+	{ "mail", true },           { "mail.example.com", true }, { "a_b-c.1", true },
+	{ "A", true },              { LONG64, true },             { "x..y", true },
+	{ "", false },              { ".", false },               { "..", false },
+	{ ".hidden", false },       { "-x", false },              { "a/b", false },
+	{ "../x", false },          { LONG65, false },            { "a b", false },
+	{ "a\tb", false },          { "caf\xc3\xa9", false },     { "a:b", false },
+	{ "a%n", false },           { "*", false },
+};
+
+/* test_cert_name_valid - mc_cert_name_valid on its table. */
+static void
+test_cert_name_valid(void **state)
+{
+	size_t i;
+
+	(void)state;
+	assert_false(mc_cert_name_valid(NULL));
+	for (i = 0; i < sizeof(cert_name_cases) / sizeof(cert_name_cases[0]); i++)
+		if (mc_cert_name_valid(cert_name_cases[i].name) != cert_name_cases[i].valid)
+			fail_msg("\"%s\": expected %s", cert_name_cases[i].name,
+			    cert_name_cases[i].valid ? "valid" : "invalid");
+}
+
+struct expand_case {
+	const char *path;
+	const char *name;
+	const char *want; /* NULL: must fail */
+};
+
+static const struct expand_case expand_cases[] = {
+	{ "/etc/postfix/tls/%n.pem", "mail", "/etc/postfix/tls/mail.pem" },
+	{ "/x/%n/%n.key", "a.b", "/x/a.b/a.b.key" },
+	{ "/x/100%%/%n", "m", "/x/100%/m" },
+	{ "/plain", "m", "/plain" },
+	{ "%n", "", "" },
+	{ "", "m", "" },
+	{ "/x/%%n", "m", "/x/%n" },
+	{ "/x/%", "m", NULL },
+	{ "/x/%d", "m", NULL },
+	{ "/x/%N", "m", NULL },
+};
+
+/* test_expand - mc_config_expand on its table. */
+static void
+test_expand(void **state)
+{
+	struct mc_err err;
+	char *out;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(expand_cases) / sizeof(expand_cases[0]); i++) {
+		const struct expand_case *c = &expand_cases[i];
+
+		out = mc_config_expand(c->path, c->name, &err);
+		if (c->want == NULL) {
+			if (out != NULL)
+				fail_msg("\"%s\": expanded to %s", c->path, out);
+			assert_int_equal(err.cat, MC_ERR_CONFIG);
+			assert_non_null(strstr(err.msg, "only %n"));
+			continue;
+		}
+		if (out == NULL)
+			fail_msg("\"%s\": %s", c->path, err.msg);
+		assert_string_equal(out, c->want);
+		free(out);
+	}
+}
+
+/* test_words - key types and challenge names both ways. */
+static void
+test_words(void **state)
+{
+	static const char *const keys[] = { "rsa-2048", "rsa-3072", "rsa-4096",
+		"ecdsa-p256", "ecdsa-p384" };
+	static const char *const bad[] = { "", "rsa", "rsa-1024", "ecdsa-p521",
+		"ed25519", "rsa-2048 " };
+	enum mc_key_type t;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		assert_int_equal(mc_key_type_parse(keys[i], &t), 0);
+		assert_int_equal(t, (enum mc_key_type)i);
+		assert_string_equal(mc_key_type_name(t), keys[i]);
+	}
+	assert_int_equal(mc_key_type_parse("ECDSA-P384", &t), 0);
+	assert_int_equal(t, MC_KEY_EC_P384);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		t = MC_KEY_RSA2048;
+		assert_int_equal(mc_key_type_parse(bad[i], &t), -1);
+		assert_int_equal(t, MC_KEY_RSA2048);
+	}
+	assert_string_equal(mc_challenge_name(MC_CHALLENGE_HTTP01), "http-01");
+	assert_string_equal(mc_challenge_name(MC_CHALLENGE_TLSALPN01), "tls-alpn-01");
+	assert_string_equal(mc_challenge_name(MC_CHALLENGE_DNS01), "dns-01");
+}
+
+/* setup - a private temporary directory and the generated configs. */
+static int
+setup(void **state)
+{
+	const char *base = getenv("TMPDIR");
+
+	(void)state;
+	snprintf(tmp_dir, sizeof(tmp_dir), "%s/mc-config-XXXXXX",
+	    base != NULL && strlen(base) < 32 ? base : "/tmp");
+	if (mkdtemp(tmp_dir) == NULL)
+		return -1;
+	snprintf(conf_path, sizeof(conf_path), "%s/mailcert.conf", tmp_dir);
+	fill_hundred();
+	fill_many();
+	return 0;
+}
+
+/* teardown - remove the temporary directory. */
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(conf_path);
+	return rmdir(tmp_dir);
+}
+
+/* main - run the groups. */
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good),
+		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_bad_names_file),
+		cmocka_unit_test(test_secret_not_echoed),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_name_normalize),
+		cmocka_unit_test(test_cert_name_valid),
+		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_words),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

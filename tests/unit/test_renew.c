@@ -1,0 +1,86 @@
+/*
+ * test_renew.c - the due decision table.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mailcert/renew.h"
+
+#define DAY 86400L
+#define NOW 1800000000L
+
+static const struct {
+	const char *label;
+	int have_meta;
+	long lifetime;      /* not_after - not_before */
+	long left;          /* not_after - now */
+	long renew_before;  /* -1 auto */
+	long ari_at;        /* relative to now; 0 none */
+	int names_differ;
+	int key_differs;
+	int due;
+	const char *reason;
+} cases[] = {
+	{"no certificate", 0, 0, 0, -1, 0, 0, 0, 1, "no certificate yet"},
+	{"names changed", 1, 90 * DAY, 80 * DAY, -1, 0, 1, 0, 1, "names changed"},
+	{"key type changed", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 1, 1, "key type changed"},
+	{"auto, fresh", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, 0, "1/3 of lifetime left"},
+	{"auto, one third left", 1, 90 * DAY, 30 * DAY, -1, 0, 0, 0, 1, "1/3 of lifetime left"},
+	{"auto, just before a third", 1, 90 * DAY, 30 * DAY + 1, -1, 0, 0, 0, 0, "1/3 of lifetime left"},
+	{"auto, short-lived fresh", 1, 6 * DAY, 4 * DAY, -1, 0, 0, 0, 0, "1/2 of lifetime left"},
+	{"auto, short-lived half", 1, 6 * DAY, 3 * DAY, -1, 0, 0, 0, 1, "1/2 of lifetime left"},
+	{"fixed 30d, 31 left", 1, 90 * DAY, 31 * DAY, 30 * DAY, 0, 0, 0, 0, "renew_before"},
+	{"fixed 30d, 29 left", 1, 90 * DAY, 29 * DAY, 30 * DAY, 0, 0, 0, 1, "renew_before"},
+	{"ARI window reached", 1, 90 * DAY, 80 * DAY, -1, -10, 0, 0, 1, "ARI window"},
+	{"ARI window ahead", 1, 90 * DAY, 20 * DAY, -1, 100, 0, 0, 0, "ARI window"},
+	{"fixed beats ARI", 1, 90 * DAY, 80 * DAY, 30 * DAY, -10, 0, 0, 0, "renew_before"},
+	{"expired", 1, 90 * DAY, -DAY, -1, 0, 0, 0, 1, "1/3 of lifetime left"},
+};
+
+/* test_due_table - every row of the table. */
+static void
+test_due_table(void **state)
+{
+	static char *conf_names[] = {"a.example.test", "b.example.test"};
+	static char *other_names[] = {"a.example.test", "c.example.test"};
+	struct mc_cert_conf cc;
+	struct mc_cert_meta meta;
+	struct mc_due due;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case: %s\n", cases[i].label);
+		memset(&cc, 0, sizeof(cc));
+		memset(&meta, 0, sizeof(meta));
+		cc.names = conf_names;
+		cc.n_names = 2;
+		cc.key_type = MC_KEY_EC_P256;
+		cc.timing.renew_before = cases[i].renew_before;
+		meta.names = cases[i].names_differ ? other_names : conf_names;
+		meta.n_names = 2;
+		meta.key_type = cases[i].key_differs ? MC_KEY_RSA2048
+						     : MC_KEY_EC_P256;
+		meta.not_after = NOW + cases[i].left;
+		meta.not_before = meta.not_after - cases[i].lifetime;
+		meta.ari_renew_at = cases[i].ari_at ? NOW + cases[i].ari_at : 0;
+		mc_renew_due(&cc, cases[i].have_meta ? &meta : NULL, NOW, &due);
+		assert_int_equal(due.due, cases[i].due);
+		assert_string_equal(due.reason, cases[i].reason);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_due_table),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

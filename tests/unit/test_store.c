@@ -1,0 +1,300 @@
+/*
+ * test_store.c - atomic files, the lock, and the versioned store.
+ */
+#define _XOPEN_SOURCE 700
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mailcert/crypto.h"
+#include "mailcert/fsio.h"
+#include "mailcert/lock.h"
+#include "mailcert/store.h"
+#include "tests/unit/certgen.h"
+
+/* tmpdir_setup - a fresh temporary directory as the state. */
+static int
+tmpdir_setup(void **state)
+{
+	char *dir = strdup("/tmp/mc-test-store-XXXXXX");
+
+	if (mkdtemp(dir) == NULL)
+		return -1;
+	*state = dir;
+	return 0;
+}
+
+/* rm_entry - nftw callback removing one entry. */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)ftw;
+	return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* tmpdir_teardown - remove the directory tree. */
+static int
+tmpdir_teardown(void **state)
+{
+	int rc = nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+
+	free(*state);
+	return rc;
+}
+
+static const struct {
+	const char *label;
+	const char *name;
+	mode_t mode;
+	int pre; /* 0 none, 1 regular file, 2 symlink, 3 directory */
+	bool allow_symlink;
+	int rc;
+	const char *fragment;
+} write_cases[] = {
+	{"new file 0600", "a.key", 0600, 0, false, 0, NULL},
+	{"new file 0644", "a.crt", 0644, 0, false, 0, NULL},
+	{"replace file", "b.crt", 0640, 1, false, 0, NULL},
+	{"symlink refused", "c.crt", 0644, 2, false, -1, "symbolic link"},
+	{"symlink allowed", "d.crt", 0644, 2, true, 0, NULL},
+	{"directory in the way", "e.crt", 0644, 3, false, -1, "not a regular file"},
+	{"missing directory", "nodir/f.crt", 0644, 0, false, -1, "cannot open directory"},
+};
+
+/* test_fsio_write - modes, replacement, refusals; no temp file left. */
+static void
+test_fsio_write(void **state)
+{
+	const char *dir = *state;
+	char path[512], other[512], *back;
+	struct mc_err err;
+	struct stat st;
+	size_t i, len;
+
+	for (i = 0; i < sizeof(write_cases) / sizeof(write_cases[0]); i++) {
+		print_message("case: %s\n", write_cases[i].label);
+		snprintf(path, sizeof(path), "%s/%s", dir, write_cases[i].name);
+		snprintf(other, sizeof(other), "%s/target-%zu", dir, i);
+		if (write_cases[i].pre == 1)
+			assert_int_equal(mc_fsio_write(path, "old", 3, 0600,
+						       MC_FSIO_KEEP_OWNER,
+						       false, NULL), 0);
+		if (write_cases[i].pre == 2) {
+			assert_int_equal(mc_fsio_write(other, "old", 3, 0600,
+						       MC_FSIO_KEEP_OWNER,
+						       false, NULL), 0);
+			assert_int_equal(symlink(other, path), 0);
+		}
+		if (write_cases[i].pre == 3)
+			assert_int_equal(mkdir(path, 0700), 0);
+		mc_err_clear(&err);
+		assert_int_equal(mc_fsio_write(path, "new\n", 4,
+					       write_cases[i].mode,
+					       MC_FSIO_KEEP_OWNER,
+					       write_cases[i].allow_symlink,
+					       &err),
+				 write_cases[i].rc);
+		if (write_cases[i].rc == -1) {
+			assert_non_null(strstr(err.msg, write_cases[i].fragment));
+			continue;
+		}
+		assert_int_equal(lstat(path, &st), 0);
+		assert_true(S_ISREG(st.st_mode)); /* a link is replaced */
+		assert_int_equal(st.st_mode & 07777, write_cases[i].mode);
+		assert_int_equal(mc_fsio_read(path, 100, &back, &len, NULL), 0);
+		assert_string_equal(back, "new\n");
+		free(back);
+	}
+}
+
+/* test_fsio_read_limit - files over the cap are refused. */
+static void
+test_fsio_read_limit(void **state)
+{
+	char path[512], *back = NULL;
+	struct mc_err err;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/big", (char *)*state);
+	assert_int_equal(mc_fsio_write(path, "0123456789", 10, 0600,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+	assert_int_equal(mc_fsio_read(path, 9, &back, &len, &err), -1);
+	assert_non_null(strstr(err.msg, "larger than 9 bytes"));
+	assert_int_equal(mc_fsio_read("/nonexistent/x", 9, &back, &len, &err),
+			 -1);
+	assert_int_equal(err.cat, MC_ERR_SYS);
+}
+
+/* test_lock - a second lock on the same state dir fails with LOCKED. */
+static void
+test_lock(void **state)
+{
+	struct mc_err err;
+	int a, b;
+
+	a = mc_lock_take(*state, NULL);
+	assert_true(a >= 0);
+	b = mc_lock_take(*state, &err);
+	assert_int_equal(b, -1);
+	assert_int_equal(err.cat, MC_ERR_LOCKED);
+	assert_int_equal(mc_err_exit_code(err.cat), 4);
+	mc_lock_release(a);
+	b = mc_lock_take(*state, NULL);
+	assert_true(b >= 0);
+	mc_lock_release(b);
+}
+
+/* make_chain - a leaf for key under a fresh root and intermediate. */
+static STACK_OF(X509) *
+make_chain(EVP_PKEY *key, long serial)
+{
+	EVP_PKEY *rk = mc_key_generate(MC_KEY_EC_P256, NULL);
+	EVP_PKEY *ik = mc_key_generate(MC_KEY_EC_P256, NULL);
+	X509 *root = cg_make("Root", rk, NULL, NULL, NULL, -60, 86400, 1);
+	X509 *inter = cg_make("Inter", ik, root, rk, NULL, -60, 86400, 2);
+	STACK_OF(X509) *chain = sk_X509_new_null();
+
+	sk_X509_push(chain, cg_make("leaf", key, inter, ik, "DNS:a.example.test",
+				    -60, 86400, serial));
+	sk_X509_push(chain, inter);
+	X509_free(root);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+	return chain;
+}
+
+/* add_version - store one version of cert "mail" and make it current. */
+static unsigned
+add_version(const char *dir, EVP_PKEY *key, long serial, const char *status)
+{
+	static char *names[] = {"a.example.test"};
+	STACK_OF(X509) *chain = make_chain(key, serial);
+	struct mc_cert_meta meta;
+	unsigned n = 0;
+
+	memset(&meta, 0, sizeof(meta));
+	meta.names = names;
+	meta.n_names = 1;
+	meta.key_type = MC_KEY_EC_P256;
+	snprintf(meta.status, sizeof(meta.status), "%s", status);
+	assert_int_equal(mc_store_meta_fill(&meta, chain, NULL), 0);
+	assert_int_equal(mc_store_add_version(dir, "mail", key, chain, &meta,
+					      &n, NULL), 0);
+	assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
+	free(meta.ari_cert_id);
+	sk_X509_pop_free(chain, X509_free);
+	return n;
+}
+
+/* test_store_versions - numbering, files, modes, current, previous. */
+static void
+test_store_versions(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL), *back;
+	struct mc_cert_meta meta;
+	char path[600];
+	struct stat st;
+	unsigned cur = 0, prev = 0;
+
+	assert_int_equal(mc_store_current(dir, "mail", &cur, NULL), 0);
+	assert_int_equal(add_version(dir, key, 10, "deployed"), 1);
+	assert_int_equal(add_version(dir, key, 11, "failed"), 2);
+	assert_int_equal(add_version(dir, key, 12, "issued"), 3);
+	assert_int_equal(mc_store_current(dir, "mail", &cur, NULL), 1);
+	assert_int_equal(cur, 3);
+	assert_int_equal(mc_store_previous(dir, "mail", 3, &prev, NULL), 1);
+	assert_int_equal(prev, 1); /* 2 is marked failed */
+	mc_store_path(dir, "mail", 3, "privkey.pem", path, sizeof(path), NULL);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	back = mc_store_load_key(dir, "mail", 3, NULL);
+	assert_int_equal(EVP_PKEY_eq(back, key), 1);
+	assert_int_equal(mc_store_load_meta(dir, "mail", 3, &meta, NULL), 0);
+	assert_string_equal(meta.serial, "0c");
+	assert_string_equal(meta.names[0], "a.example.test");
+	assert_string_equal(meta.status, "issued");
+	assert_non_null(meta.ari_cert_id);
+	mc_store_meta_clear(&meta);
+	EVP_PKEY_free(back);
+	EVP_PKEY_free(key);
+}
+
+/* test_store_damaged_meta - a broken meta.json is named in the error. */
+static void
+test_store_damaged_meta(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	struct mc_cert_meta meta;
+	struct mc_err err;
+	char path[600];
+	unsigned n = add_version(dir, key, 5, "issued");
+
+	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
+	assert_int_equal(mc_fsio_write(path, "{\"names\": 3", 11, 0644,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+	assert_int_equal(mc_store_load_meta(dir, "mail", n, &meta, &err), -1);
+	assert_int_equal(err.cat, MC_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "meta.json"));
+	EVP_PKEY_free(key);
+}
+
+/* test_account_store - key and URL round trip; host from the URL. */
+static void
+test_account_store(void **state)
+{
+	const char *dir = *state;
+	const char *url = "https://127.0.0.1:14000/dir";
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL), *back = NULL;
+	char *kid = NULL, *adir, path[600];
+	struct stat st;
+
+	assert_int_equal(mc_store_account_load(dir, url, &back, &kid, NULL), 0);
+	assert_int_equal(mc_store_account_save_key(dir, url, key, NULL), 0);
+	adir = mc_store_account_dir(dir, url, NULL);
+	assert_non_null(strstr(adir, "/accounts/127.0.0.1_14000"));
+	snprintf(path, sizeof(path), "%s/account.key", adir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(mc_store_account_save(dir, url, "https://ca/acct/1",
+					       "valid", NULL, 0, NULL), 0);
+	assert_int_equal(mc_store_account_load(dir, url, &back, &kid, NULL), 1);
+	assert_string_equal(kid, "https://ca/acct/1");
+	assert_int_equal(EVP_PKEY_eq(back, key), 1);
+	free(adir);
+	free(kid);
+	EVP_PKEY_free(back);
+	EVP_PKEY_free(key);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fsio_write, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_fsio_read_limit,
+						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_lock, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_versions,
+						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_damaged_meta,
+						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_account_store,
+						tmpdir_setup, tmpdir_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,287 @@
+/*
+ * tls.c - one TLS client handshake over a connected socket (OpenSSL 3).
+ *
+ * Verification is off: we capture what the server serves and judge it
+ * later. Options choose SNI (or none at all), protocol range, cipher
+ * lists, security level, OCSP stapling request and ALPN. A failed
+ * handshake is MC_PROBE_TLS_FAILED with OpenSSL's reason texts
+ * ("tlsv1 alert protocol version"), never just "handshake failed".
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "verify/verify_int.h"
+
+#define GOODBYE_MS 2000         /* wait for the reply to QUIT / LOGOUT */
+#define GOODBYE_MAX_BYTES 16384 /* and read at most this much */
+
+/* tls_bad_option - MC_ERR_USAGE for a rejected probe option. */
+static SSL_CTX *
+tls_bad_option(SSL_CTX *ctx, struct mc_err *err, const char *what)
+{
+	mc_err_openssl(err, "probe options: %s", what);
+	if (err != NULL)
+		err->cat = MC_ERR_USAGE;
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* tls_alpn_wire - comma list to ALPN wire format; -1 if a name is bad. */
+static int
+tls_alpn_wire(const char *list, unsigned char *out, size_t size,
+              unsigned int *len)
+{
+	const char *p = list;
+	size_t o = 0;
+
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n == 0 || n > 255 || o + 1 + n > size)
+			return -1;
+		out[o++] = (unsigned char)n;
+		memcpy(out + o, p, n);
+		o += n;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	*len = (unsigned int)o;
+	return o > 0 ? 0 : -1;
+}
+
+/* verify_tls_ctx - a client SSL_CTX for opts. */
+SSL_CTX *
+verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	unsigned char alpn[512];
+	unsigned int alen;
+
+	if (ctx == NULL) {
+		mc_err_openssl(err, "cannot create a TLS context");
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (opts->min_version != 0 &&
+	    !SSL_CTX_set_min_proto_version(ctx, opts->min_version))
+		return tls_bad_option(ctx, err, "bad minimum TLS version");
+	if (opts->max_version != 0 &&
+	    !SSL_CTX_set_max_proto_version(ctx, opts->max_version))
+		return tls_bad_option(ctx, err, "bad maximum TLS version");
+	if (opts->cipher_list != NULL &&
+	    !SSL_CTX_set_cipher_list(ctx, opts->cipher_list))
+		return tls_bad_option(ctx, err, "no usable cipher in the list");
+	if (opts->ciphersuites != NULL &&
+	    !SSL_CTX_set_ciphersuites(ctx, opts->ciphersuites))
+		return tls_bad_option(ctx, err, "bad TLS 1.3 ciphersuites");
+	if (opts->security_level >= 0)
+		SSL_CTX_set_security_level(ctx, opts->security_level);
+	if (opts->alpn != NULL &&
+	    (tls_alpn_wire(opts->alpn, alpn, sizeof(alpn), &alen) == -1 ||
+	     SSL_CTX_set_alpn_protos(ctx, alpn, alen) != 0))
+		return tls_bad_option(ctx, err, "bad ALPN protocol list");
+	return ctx;
+}
+
+/* tls_sni_name - whether name may go into SNI (not an IP literal). */
+static bool
+tls_sni_name(const char *name)
+{
+	return name != NULL && name[0] != '\0' &&
+	       strspn(name, "0123456789.") != strlen(name) &&
+	       strchr(name, ':') == NULL;
+}
+
+/* verify_tls_new - an SSL for one probe: SNI, OCSP request. */
+SSL *
+verify_tls_new(SSL_CTX *ctx, const struct mc_probe_opts *opts,
+               struct mc_err *err)
+{
+	SSL *ssl = SSL_new(ctx);
+
+	if (ssl == NULL) {
+		mc_err_openssl(err, "cannot create a TLS session");
+		return NULL;
+	}
+	if (tls_sni_name(opts->servername) &&
+	    !SSL_set_tlsext_host_name(ssl, opts->servername)) {
+		mc_err_openssl(err, "bad server name for SNI");
+		if (err != NULL)
+			err->cat = MC_ERR_USAGE;
+		SSL_free(ssl);
+		return NULL;
+	}
+	if (opts->want_ocsp &&
+	    !SSL_set_tlsext_status_type(ssl, TLSEXT_STATUSTYPE_ocsp)) {
+		mc_err_openssl(err, "cannot request OCSP stapling");
+		SSL_free(ssl);
+		return NULL;
+	}
+	return ssl;
+}
+
+/* tls_reasons - the drained OpenSSL queue as "reason; reason". */
+static void
+tls_reasons(int sslerr, char *out, size_t size)
+{
+	unsigned long code;
+	size_t len = 0;
+	int saved = errno;
+
+	out[0] = '\0';
+	while ((code = ERR_get_error()) != 0) {
+		const char *r = ERR_reason_error_string(code);
+
+		if (len + 3 >= size)
+			continue;
+		len += (size_t)snprintf(out + len, size - len, "%s%s",
+		                        len > 0 ? "; " : "",
+		                        r != NULL ? r : "unknown error");
+		if (len >= size)
+			len = size - 1;
+	}
+	if (out[0] != '\0')
+		return;
+	if (sslerr == SSL_ERROR_SYSCALL && saved != 0)
+		snprintf(out, size, "%s", strerror(saved));
+	else if (sslerr == SSL_ERROR_SYSCALL || sslerr == SSL_ERROR_ZERO_RETURN)
+		snprintf(out, size, "the server closed the connection");
+	else
+		snprintf(out, size, "handshake failed (SSL error %d)", sslerr);
+}
+
+/* tls_fail - TLS_FAILED with the reasons and a hint for a plain-text port. */
+static int
+tls_fail(struct verify_conn *c, int sslerr, const struct mc_endpoint *ep)
+{
+	char why[400];
+	const char *hint = "";
+
+	tls_reasons(sslerr, why, sizeof(why));
+	if (!mc_verify_scheme_starttls(ep->scheme) &&
+	    (strstr(why, "wrong version number") != NULL ||
+	     strstr(why, "packet length too long") != NULL))
+		hint = " (the port speaks plain text: does it need STARTTLS?)";
+	return verify_fail(c->res, MC_PROBE_TLS_FAILED, "TLS handshake: %s%s",
+	                   why, hint);
+}
+
+/* verify_tls_handshake - TLS client handshake over c; -1 with res set. */
+int
+verify_tls_handshake(struct verify_conn *c, SSL *ssl,
+                     const struct mc_endpoint *ep)
+{
+	long start = verify_now_ms();
+	int rc, e, ready;
+
+	c->stage = "TLS handshake";
+	ERR_clear_error();
+	if (!SSL_set_fd(ssl, c->fd))
+		return tls_fail(c, SSL_ERROR_SSL, ep);
+	for (;;) {
+		errno = 0;
+		rc = SSL_connect(ssl);
+		if (rc == 1)
+			return 0;
+		e = SSL_get_error(ssl, rc);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			return tls_fail(c, e, ep);
+		ready = verify_conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN
+		                                                     : POLLOUT);
+		if (ready == 0)
+			return verify_fail(c->res, MC_PROBE_TLS_FAILED,
+			                   "TLS handshake: no answer within "
+			                   "%ld ms",
+			                   verify_now_ms() - start);
+		if (ready == -1)
+			return tls_fail(c, SSL_ERROR_SYSCALL, ep);
+	}
+}
+
+/* verify_tls_capture - copy chain, version, cipher, ALPN, OCSP into res. */
+int
+verify_tls_capture(SSL *ssl, struct mc_probe_result *res, struct mc_err *err)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+	const unsigned char *p = NULL;
+	unsigned int plen = 0;
+	long olen;
+
+	if (chain != NULL) {
+		res->chain = X509_chain_up_ref(chain);
+		if (res->chain == NULL)
+			return mc_err_openssl(err, "cannot copy the chain");
+	}
+	snprintf(res->protocol, sizeof(res->protocol), "%s",
+	         SSL_get_version(ssl));
+	snprintf(res->cipher, sizeof(res->cipher), "%s",
+	         SSL_get_cipher_name(ssl));
+	SSL_get0_alpn_selected(ssl, &p, &plen);
+	if (p != NULL && plen < sizeof(res->alpn)) {
+		memcpy(res->alpn, p, plen);
+		res->alpn[plen] = '\0';
+	}
+	p = NULL;
+	olen = SSL_get_tlsext_status_ocsp_resp(ssl, &p);
+	if (olen > 0 && p != NULL) {
+		res->ocsp_der = malloc((size_t)olen);
+		if (res->ocsp_der == NULL)
+			return mc_err_set(err, MC_ERR_SYS, "out of memory");
+		memcpy(res->ocsp_der, p, (size_t)olen);
+		res->ocsp_len = (size_t)olen;
+	}
+	return 0;
+}
+
+/* tls_drain - read and drop what the server sends until it closes. */
+static void
+tls_drain(struct verify_conn *c, SSL *ssl)
+{
+	char buf[1024];
+	size_t total = 0;
+	int n, e;
+
+	while (total < GOODBYE_MAX_BYTES) {
+		n = SSL_read(ssl, buf, sizeof(buf));
+		if (n > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		e = SSL_get_error(ssl, n);
+		if (e == SSL_ERROR_WANT_READ &&
+		    verify_conn_wait(c, POLLIN) == 1)
+			continue;
+		if (e == SSL_ERROR_WANT_WRITE &&
+		    verify_conn_wait(c, POLLOUT) == 1)
+			continue;
+		return;
+	}
+}
+
+/* verify_tls_goodbye - best effort: logout, wait for the server to close
+ * (so it does not log a lost connection), close_notify. */
+void
+verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme)
+{
+	const char *cmd = verify_goodbye(scheme);
+	int io = c->io_timeout_ms;
+	char line[32];
+	int n;
+
+	if (cmd != NULL) {
+		n = snprintf(line, sizeof(line), "%s\r\n", cmd);
+		c->io_timeout_ms = io < GOODBYE_MS ? io : GOODBYE_MS;
+		if (SSL_write(ssl, line, n) == n)
+			tls_drain(c, ssl);
+		c->io_timeout_ms = io;
+	}
+	(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+}

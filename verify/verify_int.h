@@ -1,0 +1,82 @@
+/*
+ * verify_int.h - internals of the verify module (not a public contract).
+ *
+ * A struct verify_conn is one TCP connection with a total deadline and a
+ * per-operation timeout. Functions that talk to the peer return 0, or -1
+ * after writing outcome and reason into the probe result they were given:
+ * the peer's behaviour is a result, not an mc_err.
+ */
+#ifndef MAILCERT_VERIFY_INT_H
+#define MAILCERT_VERIFY_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+#include "mailcert/verify.h"
+
+struct verify_conn {
+	int fd;        /* -1 when closed */
+	long deadline; /* verify_now_ms() value of the total deadline */
+	int io_timeout_ms;
+	const char *stage; /* "SMTP greeting": names the step in reasons */
+	struct mc_probe_result *res;
+	char buf[MC_VERIFY_LINE_MAX]; /* received, not yet consumed bytes */
+	size_t len;
+};
+
+/* verify_now_ms - monotonic clock in milliseconds. */
+long verify_now_ms(void);
+
+/* verify_fail - set res outcome and reason (printf); returns -1. */
+int verify_fail(struct mc_probe_result *res, enum mc_probe_outcome outcome,
+                const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* verify_sanitize - quote-safe printable excerpt of len bytes of in. */
+void verify_sanitize(const char *in, size_t len, char *out, size_t size);
+
+/* verify_conn_open - resolve and connect to ep within the timeouts. */
+int verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
+                     const struct mc_probe_opts *opts,
+                     struct mc_probe_result *res);
+
+/* verify_conn_wait - poll fd for events; 1 ready, 0 timed out, -1 error. */
+int verify_conn_wait(struct verify_conn *c, short events);
+
+/* verify_conn_readline - one line without CR LF into line (size >= LINE_MAX).
+ */
+int verify_conn_readline(struct verify_conn *c, char *line, size_t size);
+
+/* verify_conn_writeline - send text followed by CR LF. */
+int verify_conn_writeline(struct verify_conn *c, const char *text);
+
+/* verify_conn_close - close the socket (no-op when closed). */
+void verify_conn_close(struct verify_conn *c);
+
+/* verify_starttls - run the scheme's STARTTLS dialog up to the TLS go-ahead. */
+int verify_starttls(struct verify_conn *c, enum mc_scheme scheme,
+                    const char *ehlo_name);
+
+/* verify_goodbye - the plain-text logout command of a scheme, or NULL. */
+const char *verify_goodbye(enum mc_scheme scheme);
+
+/* verify_tls_ctx - a client SSL_CTX for opts (MC_ERR_USAGE for bad options). */
+SSL_CTX *verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err);
+
+/* verify_tls_new - an SSL for one probe: SNI, OCSP request (MC_ERR_CRYPTO). */
+SSL *verify_tls_new(SSL_CTX *ctx, const struct mc_probe_opts *opts,
+                    struct mc_err *err);
+
+/* verify_tls_handshake - TLS client handshake over c; -1 with res set. */
+int verify_tls_handshake(struct verify_conn *c, SSL *ssl,
+                         const struct mc_endpoint *ep);
+
+/* verify_tls_capture - copy chain, version, cipher, ALPN, OCSP into res. */
+int verify_tls_capture(SSL *ssl, struct mc_probe_result *res,
+                       struct mc_err *err);
+
+/* verify_tls_goodbye - best effort: logout, drain to close, close_notify. */
+void verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme);
+
+#endif
