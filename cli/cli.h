@@ -31,6 +31,31 @@ struct cli_command {
 	int (*run)(struct cli *cli, int argc, char **argv);
 };
 
+/* One issue/renew run over several certs (cli/run.c). */
+struct cli_run {
+	struct cli *cli;
+	const struct mc_config *cfg;
+	struct mc_acme *acme;     /* opened on first use */
+	EVP_PKEY *account_key;
+	json_t *results;          /* --json: array of per-cert objects */
+	const char *replaces;     /* ARI certID for the next order, or NULL */
+	int renewed;
+	int failed;
+	int hook_failures;
+	bool pre_done;
+	struct mc_err first_err;
+};
+
+/* cli_run_cert - obtain, store, deploy and verify one cert, with hooks;
+ * a failure is printed, recorded and passed to the failure hooks. */
+int cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc);
+
+/* cli_run_finish - post hooks, JSON output; returns the exit code. */
+int cli_run_finish(struct cli_run *run);
+
+/* cli_run_free - release the run. */
+void cli_run_free(struct cli_run *run);
+
 /* cli_fail - print err once and return its exit code. */
 int cli_fail(const struct mc_err *err);
 
@@ -74,6 +99,7 @@ int cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
 int cli_cmd_deploy(struct cli *cli, int argc, char **argv);
 int cli_cmd_verify(struct cli *cli, int argc, char **argv);
 int cli_cmd_rollback(struct cli *cli, int argc, char **argv);
+int cli_cmd_renew(struct cli *cli, int argc, char **argv);
 int cli_cmd_issue(struct cli *cli, int argc, char **argv);
 int cli_cmd_status(struct cli *cli, int argc, char **argv);
 int cli_cmd_account(struct cli *cli, int argc, char **argv);

@@ -86,6 +86,6 @@ mc_log(enum mc_log_level level, const char *fmt, ...)
 		syslog(prio[level], "[%s] %s: %s", mc_log_run_id(), tags[level],
 		       line);
 	else
-		fprintf(stderr, "mailcert[%.8s] %s: %s\n", mc_log_run_id(),
+		fprintf(stderr, "mailcert[%s] %s: %s\n", mc_log_run_id(),
 			tags[level], line);
 }

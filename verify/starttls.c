@@ -149,6 +149,21 @@ smtp_no(struct verify_conn *c, const struct smtp_reply *r)
 	return starttls_refused(c, r->text);
 }
 
+/* smtp_ehlo_rejected - no EHLO means no STARTTLS; keep the server's words. */
+static int
+smtp_ehlo_rejected(struct verify_conn *c, const struct smtp_reply *r)
+{
+	struct mc_probe_result *res = c->res;
+
+	verify_sanitize(r->text, strlen(r->text), res->server_text,
+	                sizeof(res->server_text));
+	starttls_goodbye(c, "QUIT");
+	return verify_fail(res, MC_PROBE_STARTTLS_MISSING,
+	                   "%s: the server rejected EHLO (\"%s\"), so it "
+	                   "cannot offer STARTTLS",
+	                   c->stage, res->server_text);
+}
+
 /* smtp_dialog - greeting, EHLO, STARTTLS, 220. */
 static int
 smtp_dialog(struct verify_conn *c, const char *ehlo_name)
@@ -167,10 +182,8 @@ smtp_dialog(struct verify_conn *c, const char *ehlo_name)
 		return -1;
 	if (r.code == 421)
 		return smtp_no(c, &r);
-	if (r.code != 250) {
-		starttls_goodbye(c, "QUIT");
-		return starttls_missing(c, "EHLO, hence no STARTTLS");
-	}
+	if (r.code != 250)
+		return smtp_ehlo_rejected(c, &r);
 	if (!r.starttls) {
 		starttls_goodbye(c, "QUIT");
 		return starttls_missing(c, "STARTTLS");

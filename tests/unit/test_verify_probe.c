@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -153,11 +154,12 @@ start_s_server(void)
 {
 	char accept[32];
 	/* timeout(1) ends the server even if this test dies early. */
-	char *argv[] = {"timeout", "120", "openssl", "s_server", "-quiet",
-			"-accept", accept, "-cert", fx.cert1, "-key", fx.key1,
-			"-servername", "sni.test", "-cert2", fx.cert2,
-			"-key2", fx.key2, "-status_file", fx.ocsp,
-			"-alpn", "smtp", "-no_tls1_3", NULL};
+	char *argv[] = {"timeout",  "120",          "openssl", "s_server",
+	                "-quiet",   "-accept",      accept,    "-cert",
+	                fx.cert1,   "-key",         fx.key1,   "-servername",
+	                "sni.test", "-cert2",       fx.cert2,  "-key2",
+	                fx.key2,    "-status_file", fx.ocsp,   "-alpn",
+	                "smtp",     "-no_tls1_3",   NULL};
 	posix_spawn_file_actions_t fa;
 	unsigned short port;
 	int fd, tries, rc = -1;
@@ -328,9 +330,10 @@ test_tls_s_server(void **state)
 /*
  * The hand-written stand-in server. Steps: "S<text>" send text, "R<prefix>"
  * read a line that must start with prefix, "P<ms>" pause, "X<n>" send n
- * bytes without a newline, "L<n>" send n lines "220-x", "T" TLS accept
- * (then read the goodbye line), "C" close at once. After the last step it
- * reads until the client closes (at most 5 s).
+ * bytes without a newline, "L<n>" send n lines "220-x", "Q" fail if the
+ * client has already sent something (postscreen's pregreet test), "T" TLS
+ * accept (then read the goodbye line), "C" close at once. After the last step
+ * it reads until the client closes (at most 5 s).
  */
 struct stand_in {
 	int listen_fd;
@@ -387,6 +390,7 @@ si_tls(struct stand_in *si, int fd)
 static int
 si_step(struct stand_in *si, int fd, const char *step)
 {
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	char line[8192];
 	long i, n = strtol(step + 1, NULL, 10);
 
@@ -409,6 +413,13 @@ si_step(struct stand_in *si, int fd, const char *step)
 		return 1;
 	case 'C':
 		return 1;
+	case 'Q':
+		if (poll(&pfd, 1, 0) == 1) {
+			snprintf(si->mismatch, sizeof(si->mismatch),
+			         "the client spoke before the greeting ended");
+			return 1;
+		}
+		return 0;
 	}
 	if (si_readline(fd, NULL, line, sizeof(line)) == -1)
 		snprintf(line, sizeof(line), "<end of connection>");
@@ -464,7 +475,7 @@ static const struct {
 } dialog_cases[] = {
     {"smtp: postscreen-style greeting with pauses",
      "smtp",
-     {"S220-mail.test ESMTP\r\n", "P300", "S220-please wait\r\n", "P300",
+     {"S220-mail.test ESMTP\r\n", "P300", "S220-please wait\r\n", "P300", "Q",
       "S220 mail.test ESMTP\r\n", "REHLO ", EHLO_OK, "RSTARTTLS",
       "S220 2.0.0 Ready to start TLS\r\n", "T"},
      MC_PROBE_OK,
@@ -490,8 +501,8 @@ static const struct {
      {"S220 mail.test\r\n", "REHLO ", "S502 5.5.2 EHLO not supported\r\n",
       "RQUIT", "S221 bye\r\n"},
      MC_PROBE_STARTTLS_MISSING,
-     "does not offer EHLO",
-     NULL},
+     "rejected EHLO",
+     "502 5.5.2 EHLO not supported"},
     {"smtp: 454 TLS not available",
      "smtp",
      {"S220 mail.test ESMTP\r\n", "REHLO ", EHLO_OK, "RSTARTTLS",
@@ -547,8 +558,7 @@ static const struct {
      NULL},
     {"smtp: closed after the go-ahead",
      "smtp",
-     {"S220 mail.test\r\n", "REHLO ", EHLO_OK, "RSTARTTLS", "S220 go\r\n",
-      "C"},
+     {"S220 mail.test\r\n", "REHLO ", EHLO_OK, "RSTARTTLS", "S220 go\r\n", "C"},
      MC_PROBE_TLS_FAILED,
      "TLS handshake: ",
      NULL},

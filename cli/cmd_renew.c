@@ -1,0 +1,209 @@
+/*
+ * cmd_renew.c - `mailcert renew [NAME...] [--force] [--jitter DURATION]`:
+ * for timers and cron. Renews what is due (see renew.h), then deploys,
+ * reloads and verifies it; one cert's failure does not stop the others.
+ * When nothing is due it prints one line and makes no network request.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include "cli.h"
+#include "mailcert/lock.h"
+#include "mailcert/log.h"
+#include "mailcert/renew.h"
+#include "mailcert/store.h"
+
+struct renew_args {
+	bool force;
+	long jitter; /* seconds; 0 none */
+	char **names;
+	int n_names;
+};
+
+/* renew_parse - options and names. */
+static int
+renew_parse(int argc, char **argv, struct renew_args *a, struct mc_err *err)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->names = argv + 1;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0) {
+			a->force = true;
+		} else if (strcmp(argv[i], "--jitter") == 0 && i + 1 < argc) {
+			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1)
+				return mc_err_set(err, MC_ERR_USAGE,
+						  "renew: --jitter: %s", err->msg);
+		} else if (argv[i][0] == '-') {
+			return mc_err_set(err, MC_ERR_USAGE,
+					  "renew: unknown option %s", argv[i]);
+		} else {
+			a->names[a->n_names++] = argv[i];
+		}
+	}
+	return 0;
+}
+
+/* renew_jitter - sleep a random time below seconds, unless on a TTY. */
+static void
+renew_jitter(long seconds)
+{
+	unsigned int r = 0;
+	struct timespec ts;
+
+	if (seconds <= 0 || isatty(STDIN_FILENO) || isatty(STDOUT_FILENO))
+		return;
+	RAND_bytes((unsigned char *)&r, sizeof(r));
+	ts.tv_sec = (time_t)(r % (unsigned long)seconds);
+	ts.tv_nsec = 0;
+	mc_log_info("sleeping %lds (--jitter)", (long)ts.tv_sec);
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* renew_selected - whether cc is among the names (all when none given). */
+static bool
+renew_selected(const struct renew_args *a, const struct mc_cert_conf *cc)
+{
+	int i;
+
+	for (i = 0; i < a->n_names; i++)
+		if (strcmp(a->names[i], cc->name) == 0)
+			return true;
+	return a->n_names == 0;
+}
+
+/* renew_check_names - every named cert exists. */
+static int
+renew_check_names(const struct mc_config *cfg, const struct renew_args *a,
+		  struct mc_err *err)
+{
+	int i;
+
+	for (i = 0; i < a->n_names; i++)
+		if (mc_config_cert(cfg, a->names[i]) == NULL)
+			return mc_err_set(err, MC_ERR_USAGE,
+					  "renew: no [cert %s] in %s",
+					  a->names[i], cfg->path);
+	return 0;
+}
+
+/* renew_decide - whether cc is due now (or forced); fills due and, for an
+ * ARI-capable order, the certID the new order replaces. */
+static bool
+renew_decide(struct cli_run *run, const struct mc_cert_conf *cc, bool force,
+	     struct mc_cert_meta *meta, struct mc_due *due)
+{
+	unsigned cur = 0;
+	bool have;
+
+	memset(meta, 0, sizeof(*meta));
+	have = mc_store_current(run->cfg->state_dir, cc->name, &cur, NULL) ==
+		       1 &&
+	       mc_store_load_meta(run->cfg->state_dir, cc->name, cur, meta,
+				  NULL) == 0;
+	mc_renew_due(cc, have ? meta : NULL, time(NULL), due);
+	if (force && !due->due) {
+		due->due = true;
+		snprintf(due->reason, sizeof(due->reason), "--force");
+	}
+	run->replaces = have && meta->ari_next_poll ? meta->ari_cert_id : NULL;
+	return due->due;
+}
+
+/* renew_not_due - remember the earliest upcoming renewal for the summary. */
+static void
+renew_not_due(struct cli_run *run, const struct mc_cert_conf *cc,
+	      const struct mc_due *due, const struct mc_cert_conf **next,
+	      time_t *next_at)
+{
+	if (*next == NULL || due->when < *next_at) {
+		*next = cc;
+		*next_at = due->when;
+	}
+	if (run->results != NULL)
+		json_array_append_new(
+			run->results,
+			json_pack("{s:s, s:b, s:b, s:s, s:I}", "name", cc->name,
+				  "ok", 1, "renewed", 0, "reason", due->reason,
+				  "due_at", (json_int_t)due->when));
+}
+
+/* renew_loop - renew every selected cert that is due. */
+static void
+renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
+{
+	const struct mc_cert_conf *next = NULL;
+	struct mc_cert_meta meta;
+	struct mc_due due;
+	time_t next_at = 0;
+	char when[64];
+	size_t i;
+
+	for (i = 0; i < run->cfg->n_certs; i++) {
+		const struct mc_cert_conf *cc = &run->cfg->certs[i];
+
+		if (!renew_selected(a, cc))
+			continue;
+		(*checked)++;
+		if (renew_decide(run, cc, a->force, &meta, &due)) {
+			mc_log_info("%s: due (%s)", cc->name, due.reason);
+			cli_run_cert(run, cc);
+		} else {
+			renew_not_due(run, cc, &due, &next, &next_at);
+		}
+		run->replaces = NULL;
+		mc_store_meta_clear(&meta);
+	}
+	if (run->renewed + run->failed > 0 || run->results != NULL ||
+	    run->cli->verbosity < 0)
+		return;
+	cli_format_time(next_at, when, sizeof(when));
+	printf("mailcert: nothing due among %zu certificate(s)%s%s%s%s\n",
+	       *checked, next ? "; next: " : "", next ? next->name : "",
+	       next ? " at " : "", next ? when : "");
+}
+
+/* cli_cmd_renew - `renew [NAME...] [--force] [--jitter DURATION]`. */
+int
+cli_cmd_renew(struct cli *cli, int argc, char **argv)
+{
+	struct mc_config *cfg = NULL;
+	struct renew_args args;
+	struct cli_run run;
+	struct mc_err err;
+	size_t checked = 0;
+	int lock = -1, rc;
+
+	memset(&run, 0, sizeof(run));
+	mc_err_clear(&err);
+	if (renew_parse(argc, argv, &args, &err) == -1 ||
+	    cli_load_config(cli, &cfg, &err) == -1 ||
+	    renew_check_names(cfg, &args, &err) == -1) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	renew_jitter(args.jitter);
+	lock = mc_lock_take(cfg->state_dir, &err);
+	if (lock == -1) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	run.cli = cli;
+	run.cfg = cfg;
+	run.results = cli->json ? json_array() : NULL;
+	renew_loop(&run, &args, &checked);
+	rc = cli_run_finish(&run);
+out:
+	cli_run_free(&run);
+	mc_lock_release(lock);
+	mc_config_free(cfg);
+	return rc;
+}

@@ -1,0 +1,318 @@
+/*
+ * run.c - the issuance engine shared by `issue` and `renew`: for each cert,
+ * order -> check -> store -> deploy -> reload -> verify, with the hooks
+ * around it. The ACME client is opened on first use only, so a renew run
+ * with nothing due makes no network request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+#include "mailcert/buf.h"
+#include "mailcert/crypto.h"
+#include "mailcert/hooks.h"
+#include "mailcert/log.h"
+#include "mailcert/store.h"
+
+/* run_acme - open the ACME client and account on first use. */
+static int
+run_acme(struct cli_run *run, struct mc_err *err)
+{
+	if (run->acme != NULL)
+		return 0;
+	run->acme = cli_account_open(run->cfg, true, &run->account_key, err);
+	return run->acme == NULL ? -1 : 0;
+}
+
+/* issue_key - the current key (reuse_key, same type) or a new one. */
+static EVP_PKEY *
+issue_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+	  struct mc_err *err)
+{
+	unsigned cur;
+	EVP_PKEY *key;
+
+	if (cc->reuse_key &&
+	    mc_store_current(cfg->state_dir, cc->name, &cur, NULL) == 1) {
+		key = mc_store_load_key(cfg->state_dir, cc->name, cur, err);
+		if (key == NULL)
+			return NULL;
+		if (mc_key_type_of(key) == (int)cc->key_type)
+			return key;
+		mc_log_info("%s: key_type changed; generating a new key",
+			    cc->name);
+		EVP_PKEY_free(key);
+	}
+	return mc_key_generate(cc->key_type, err);
+}
+
+/* issue_order - run the ACME order for cc with key; fills *cert. */
+static int
+issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
+	    struct mc_acme_cert *cert, struct mc_err *err)
+{
+	struct mc_acme_challenge_conf chall = {
+		cc->challenge,	    cc->http_listen, cc->webroot,
+		cc->tls_alpn_listen, cc->dns_hook,    0,
+		cc->timing.hook_timeout,
+	};
+	struct mc_acme_order_req req = {
+		(const char *const *)cc->names, cc->n_names, key, &chall,
+		cc->preferred_chain, run->replaces, 0,
+	};
+
+	return mc_acme_order(run->acme, &req, cert, err);
+}
+
+/* issue_store - check the chain and store it as the new current version. */
+static int
+issue_store(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
+	    const struct mc_acme_cert *cert, struct mc_cert_meta *meta,
+	    struct mc_err *err)
+{
+	STACK_OF(X509) *chain;
+	int rc = -1;
+
+	chain = mc_x509_chain_parse(cert->chain_pem, cert->chain_len, err);
+	if (chain == NULL)
+		return mc_err_prefix(err, "certificate from %s", cert->cert_url);
+	if (mc_x509_check_issued(chain, key, (const char *const *)cc->names,
+				 cc->n_names, time(NULL), err) == -1) {
+		mc_err_prefix(err, "certificate from %s refused, nothing "
+				   "stored",
+			      cert->cert_url);
+		goto out;
+	}
+	meta->names = cc->names;
+	meta->n_names = cc->n_names;
+	meta->key_type = cc->key_type;
+	meta->issued_at = time(NULL);
+	meta->directory = run->cfg->directory;
+	meta->order_url = cert->order_url;
+	meta->cert_url = cert->cert_url;
+	snprintf(meta->status, sizeof(meta->status), "issued");
+	if (mc_acme_has_renewal_info(run->acme))
+		meta->ari_next_poll = meta->issued_at; /* poll at the next run */
+	if (mc_store_meta_fill(meta, chain, err) == -1 ||
+	    mc_store_add_version(run->cfg->state_dir, cc->name, key, chain,
+				 meta, &meta->version, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	sk_X509_pop_free(chain, X509_free);
+	return rc;
+}
+
+/* issue_report - one line (or one JSON object) about an issued cert. */
+static void
+issue_report(struct cli_run *run, const struct mc_cert_conf *cc,
+	     const struct mc_cert_meta *meta, const struct mc_err *err)
+{
+	char when[64];
+	json_t *o;
+
+	if (run->results != NULL) {
+		o = json_array_get(run->results,
+				   json_array_size(run->results) - 1);
+		if (err != NULL && o != NULL &&
+		    strcmp(json_string_value(json_object_get(o, "name")),
+			   cc->name) == 0) {
+			json_object_set_new(o, "ok", json_false());
+			json_object_set_new(o, "error", json_string(err->msg));
+			return;
+		}
+		o = json_pack("{s:s, s:b}", "name", cc->name, "ok", err == NULL);
+		if (o != NULL && err != NULL)
+			json_object_set_new(o, "error", json_string(err->msg));
+		if (o != NULL && err == NULL) {
+			json_object_set_new(o, "version",
+					    json_integer(meta->version));
+			json_object_set_new(o, "serial",
+					    json_string(meta->serial));
+			json_object_set_new(o, "not_after",
+					    json_integer(meta->not_after));
+			json_object_set_new(o, "renewed", json_true());
+		}
+		json_array_append_new(run->results, o);
+		return;
+	}
+	if (err != NULL)
+		return;
+	cli_format_time(meta->not_after, when, sizeof(when));
+	printf("%s: issued version %04u, serial %s, valid until %s\n",
+	       cc->name, meta->version, meta->serial, when);
+}
+
+/* issue_activate - make a stored version current: through the deploy
+ * pipeline when the cert has targets or verify endpoints, else directly. */
+static int
+issue_activate(struct cli_run *run, const struct mc_cert_conf *cc,
+	       unsigned version, struct mc_err *err)
+{
+	unsigned prev = 0;
+
+	if (cc->n_targets == 0 && cc->n_verify == 0)
+		return mc_store_set_current(run->cfg->state_dir, cc->name,
+					    version, err);
+	if (mc_store_previous(run->cfg->state_dir, cc->name, version, &prev,
+			      err) == -1)
+		return -1;
+	return cli_deploy_run(run->cli, run->cfg, cc, version, prev,
+			      run->results ? json_array_get(run->results,
+							    json_array_size(run->results) - 1)
+					   : NULL,
+			      err);
+}
+
+/* issue_one - issue and store one cert. */
+static int
+issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
+	  struct mc_err *err)
+{
+	struct mc_acme_cert cert = {0};
+	struct mc_cert_meta meta;
+	EVP_PKEY *key;
+	int rc = -1;
+
+	memset(&meta, 0, sizeof(meta));
+	mc_log_info("%s: ordering a %s certificate for %zu name(s) with %s",
+		    cc->name, mc_key_type_name(cc->key_type), cc->n_names,
+		    mc_challenge_name(cc->challenge));
+	key = issue_key(run->cfg, cc, err);
+	if (key == NULL || run_acme(run, err) == -1 || issue_order(run, cc, key, &cert, err) == -1 ||
+	    issue_store(run, cc, key, &cert, &meta, err) == -1) {
+		mc_err_prefix(err, "issue %s", cc->name);
+		goto out;
+	}
+	mc_log_info("%s: stored version %04u (serial %s)", cc->name,
+		    meta.version, meta.serial);
+	issue_report(run, cc, &meta, NULL);
+	rc = issue_activate(run, cc, meta.version, err);
+out:
+	free(meta.ari_cert_id); /* the only member meta owns here */
+	mc_acme_cert_clear(&cert);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+
+/* run_lineage - "state_dir/certs/NAME/current" into buf. */
+static void
+run_lineage(const struct cli_run *run, const struct mc_cert_conf *cc,
+	    char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/certs/%s/current", run->cfg->state_dir,
+		 cc->name);
+}
+
+/* run_names - the names joined by spaces (new string, or NULL). */
+static char *
+run_names(const struct mc_cert_conf *cc)
+{
+	struct mc_buf b;
+	size_t i;
+
+	mc_buf_init(&b, 0);
+	for (i = 0; i < cc->n_names; i++)
+		if (mc_buf_appendf(&b, NULL, "%s%s", i ? " " : "",
+				   cc->names[i]) == -1) {
+			mc_buf_free(&b);
+			return NULL;
+		}
+	return mc_buf_take(&b);
+}
+
+/* run_hooks - run the event's hook directory (and, for deploy, the cert's
+ * deploy_hook); failures are counted, never fatal. */
+static void
+run_hooks(struct cli_run *run, const char *event,
+	  const struct mc_cert_conf *cc, const char *error)
+{
+	struct mc_hook_env env = {event, NULL, NULL, NULL, error};
+	char lineage[4200], *names = cc ? run_names(cc) : NULL;
+	struct mc_err err;
+	int failed;
+
+	if (cc != NULL) {
+		run_lineage(run, cc, lineage, sizeof(lineage));
+		env.cert_name = cc->name;
+		env.names = names;
+		env.lineage = lineage;
+	}
+	mc_err_clear(&err);
+	failed = mc_hooks_run_event(run->cfg->hooks_dir, &env,
+				    cc ? cc->timing.hook_timeout
+				       : run->cfg->timing.hook_timeout,
+				    &err);
+	if (failed != 0)
+		run->hook_failures += failed < 0 ? 1 : failed;
+	if (cc != NULL && cc->deploy_hook != NULL &&
+	    strcmp(event, "deploy") == 0 &&
+	    mc_hooks_run_one(cc->deploy_hook, &env, cc->timing.hook_timeout,
+			     &err) == -1) {
+		mc_log_error("%s", err.msg);
+		run->hook_failures++;
+	}
+	free(names);
+}
+
+/* cli_run_cert - obtain, store, deploy and verify one cert, with hooks. */
+int
+cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	struct mc_err one;
+
+	if (!run->pre_done) {
+		run->pre_done = true;
+		run_hooks(run, "pre", NULL, NULL);
+	}
+	mc_err_clear(&one);
+	if (issue_one(run, cc, &one) == 0) {
+		run->renewed++;
+		run_hooks(run, "deploy", cc, NULL);
+		return 0;
+	}
+	if (run->failed++ == 0)
+		run->first_err = one;
+	if (run->results == NULL)
+		fprintf(stderr, "mailcert: %s\n", one.msg);
+	else
+		issue_report(run, cc, NULL, &one);
+	mc_log_error("%s", one.msg);
+	run_hooks(run, "failure", cc, one.msg);
+	return -1;
+}
+
+/* cli_run_finish - post hooks after a run that renewed something; the
+ * exit code of the run. */
+int
+cli_run_finish(struct cli_run *run)
+{
+	if (run->renewed > 0)
+		run_hooks(run, "post", NULL, NULL);
+	if (run->results != NULL)
+		cli_print_json(json_incref(run->results));
+	if (run->failed > 0)
+		return mc_err_exit_code(run->first_err.cat);
+	if (run->hook_failures > 0) {
+		fprintf(stderr, "mailcert: %d hook(s) failed; the deployment "
+				"stays (see the log)\n",
+			run->hook_failures);
+		return 1;
+	}
+	return 0;
+}
+
+/* cli_run_free - release what the run holds. */
+void
+cli_run_free(struct cli_run *run)
+{
+	json_decref(run->results);
+	mc_acme_free(run->acme);
+	EVP_PKEY_free(run->account_key);
+	memset(run, 0, sizeof(*run));
+}
