@@ -282,7 +282,8 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 		fprintf(stderr, "mailcert: %s\n", one.msg);
 	else
 		issue_report(run, cc, NULL, &one);
-	mc_log_error("%s", one.msg);
+	if (!mc_log_is_stderr())
+		mc_log_error("%s", one.msg);
 	run_hooks(run, "failure", cc, one.msg);
 	return -1;
 }

@@ -52,6 +52,13 @@ mc_log_init(enum mc_log_dest dest, enum mc_log_level level, const char *run_id)
 	mc_log_set_dest(dest);
 }
 
+/* mc_log_is_stderr - whether lines go to stderr. */
+int
+mc_log_is_stderr(void)
+{
+	return log_dest == MC_LOG_STDERR;
+}
+
 /* mc_log_run_id - the run's UUID. */
 const char *
 mc_log_run_id(void)

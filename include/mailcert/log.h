@@ -28,6 +28,9 @@ void mc_log_init(enum mc_log_dest dest, enum mc_log_level level, const char *run
 /* mc_log_set_dest - change the destination (after the config is read). */
 void mc_log_set_dest(enum mc_log_dest dest);
 
+/* mc_log_is_stderr - whether log lines go to stderr (so the CLI need not repeat them). */
+int mc_log_is_stderr(void);
+
 /* mc_log_run_id - the run's UUID, borrowed for the life of the process. */
 const char *mc_log_run_id(void);
 

@@ -1,0 +1,135 @@
+#!/bin/bash
+# t_deploy - the whole loop against REAL daemons on loopback: issue from
+# Pebble, deploy to Postfix, Dovecot and Exim, reload them, and prove on
+# every endpoint (by SNI and without) that the new leaf is served; a
+# second issuance replaces it everywhere; `reload = /bin/true` leaves the
+# old certificate live (inactive: exit 3, rolled back, old one verified);
+# a failing reload rolls back with exit 1; bad targets fail before any
+# file changes.
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+# shellcheck source=mail.sh
+. "$(dirname "$0")/mail.sh"
+
+[ "$(id -u)" = 0 ] || skip_or_fail "needs root (the daemons drop privileges)"
+pebble_start
+TLS=$TEST_TMP/tls
+mkdir -p "$TLS/postfix" "$TLS/dovecot" "$TLS/exim"
+chgrp Debian-exim "$TLS/exim" && chmod 750 "$TLS/exim"
+
+# Start the daemons on a throw-away certificate at the paths mailcert writes.
+mail_certs "$TEST_TMP/boot" boot.example.test
+mail_replace "$MAIL_COMBINED" "$TLS/postfix/mail.pem"
+mail_replace "$MAIL_FULLCHAIN" "$TLS/dovecot/mail.crt"
+mail_replace "$MAIL_KEY" "$TLS/dovecot/mail.key"
+mail_replace "$MAIL_FULLCHAIN" "$TLS/exim/mail.crt"
+mail_replace "$MAIL_KEY" "$TLS/exim/mail.key"
+chgrp Debian-exim "$TLS/exim/mail.key" && chmod 640 "$TLS/exim/mail.key"
+postfix_start "$TEST_TMP/postfix" "$TLS/postfix/mail.pem"
+dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/mail.crt" "$TLS/dovecot/mail.key"
+exim_start "$TEST_TMP/exim" "$TLS/exim/mail.crt" "$TLS/exim/mail.key"
+
+ENDPOINTS="smtp://127.0.0.1:$POSTFIX_PORT_SMTP submission://127.0.0.1:$POSTFIX_PORT_SUB smtps://127.0.0.1:$POSTFIX_PORT_SMTPS imap://127.0.0.1:$DOVECOT_PORT_IMAP imaps://127.0.0.1:$DOVECOT_PORT_IMAPS pop3://127.0.0.1:$DOVECOT_PORT_POP3 pop3s://127.0.0.1:$DOVECOT_PORT_POP3S sieve://127.0.0.1:$DOVECOT_PORT_SIEVE smtp://127.0.0.1:$EXIM_PORT_SMTP smtps://127.0.0.1:$EXIM_PORT_SMTPS"
+
+# deploy_config - the config, with optional reload overrides per target.
+deploy_config() {
+	local pr=${1:-$POSTFIX_RELOAD} dr=${2:-$DOVECOT_RELOAD} er=${3:-$EXIM_RELOAD}
+	{
+		conf_global
+		conf_cert mail "mail.example.test smtp.example.test" \
+			"targets = postfix dovecot exim" "verify = $ENDPOINTS" \
+			"verify_timeout = 8s"
+		printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" "reload = $pr" ""
+		printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" \
+			"key_file = $TLS/dovecot/%n.key" "reload = $dr" ""
+		printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" \
+			"key_file = $TLS/exim/%n.key" "reload = $er" ""
+	} >"$MC_CONF"
+}
+
+# all_serve SHA - every endpoint serves SHA, checked with openssl s_client.
+all_serve() {
+	local sha=$1 p m
+	for pm in "$POSTFIX_PORT_SMTP smtp" "$POSTFIX_PORT_SUB submission" \
+		"$POSTFIX_PORT_SMTPS smtps" "$DOVECOT_PORT_IMAP imap" \
+		"$DOVECOT_PORT_IMAPS imaps" "$DOVECOT_PORT_POP3 pop3" \
+		"$DOVECOT_PORT_POP3S pop3s" "$DOVECOT_PORT_SIEVE sieve" \
+		"$EXIM_PORT_SMTP smtp" "$EXIM_PORT_SMTPS smtps"; do
+		read -r p m <<<"$pm"
+		got=$(mail_served_sha256 127.0.0.1 "$p" "$m" mail.example.test)
+		[ "$got" = "$sha" ] || fail "$m on port $p serves ${got:-nothing}, expected $sha"
+	done
+}
+
+# current_sha - SHA-256 of the current leaf.
+current_sha() {
+	mail_cert_sha256 "$(cert_dir mail)/current/cert.pem"
+}
+
+# 1. Issue, deploy, reload, verify: every endpoint × (2 names + no SNI).
+deploy_config
+mc_run issue mail
+assert_exit 0 "issue with deploy"
+assert_symlink "$(cert_dir mail)/current" versions/0001
+[ "$(grep -c ' match ' "$MC_OUT")" = 30 ] || fail "expected 30 matching live checks" "$MC_OUT"
+all_serve "$(current_sha)"
+assert_file_mode "$TLS/postfix/mail.pem" 600
+assert_file_mode "$TLS/exim/mail.key" 640
+[ "$(stat -c %G "$TLS/exim/mail.key")" = Debian-exim ] || fail "exim key not group Debian-exim"
+openssl pkey -in "$TLS/postfix/mail.pem" -noout 2>/dev/null || fail "postfix chain file has no key first"
+
+# 2. A second issuance replaces the certificate everywhere.
+mc_run issue mail
+assert_exit 0 "second issue"
+assert_symlink "$(cert_dir mail)/current" versions/0002
+v2=$(current_sha)
+all_serve "$v2"
+mc_run verify mail
+assert_exit 0 "verify mail"
+
+# 3. Reloads that do nothing: daemons keep the old certificate -> inactive,
+#    exit 3, rollback to version 2, which is verified live again.
+deploy_config /bin/true /bin/true /bin/true
+mc_run issue mail
+assert_exit 3 "issue with reloads that do nothing"
+assert_contains "$MC_OUT" "inactive"
+assert_contains "$MC_ERR" "rolled back"
+assert_symlink "$(cert_dir mail)/current" versions/0002
+grep -q '"status": "failed"' "$(cert_dir mail)/versions/0003/meta.json" ||
+	fail "version 0003 is not marked failed"
+all_serve "$v2"
+
+# 4. A failing reload (fails once, then works): exit 1, rolled back,
+#    version 2 live again.
+printf '#!/bin/sh\n[ -e %s/reloaded ] || { touch %s/reloaded; echo reload-broke >&2; exit 1; }\nexec %s\n' \
+	"$TEST_TMP" "$TEST_TMP" "$DOVECOT_RELOAD" >"$TEST_TMP/flaky-reload"
+chmod 755 "$TEST_TMP/flaky-reload"
+deploy_config "" "$TEST_TMP/flaky-reload" ""
+mc_run issue mail
+assert_exit 1 "a failing reload"
+assert_contains "$MC_ERR" "reload-broke"
+assert_contains "$MC_ERR" "rolled back"
+assert_symlink "$(cert_dir mail)/current" versions/0002
+deploy_config
+mc_run deploy mail
+assert_exit 0 "deploy after the failures converges"
+all_serve "$v2"
+
+# 5. Bad targets fail before any file changes.
+before=$(sha256sum "$TLS"/*/mail.*)
+printf '%s\n' "[target broken]" "type = files" "cert_file = $TLS/broken/x.crt" \
+	"key_file = $TLS/broken/x.key" "group = no-such-group-mc" >>"$MC_CONF"
+sed -i 's/^targets = postfix dovecot exim$/targets = postfix dovecot exim broken/' "$MC_CONF"
+mc_run deploy mail
+assert_exit 1 "unknown group"
+assert_contains "$MC_ERR" "no-such-group-mc"
+assert_contains "$MC_ERR" "nothing was changed"
+assert_eq "$(sha256sum "$TLS"/*/mail.*)" "$before" "files unchanged"
+deploy_config
+ln -sf /etc/hostname "$TLS/dovecot/mail.crt.link"
+mv "$TLS/dovecot/mail.crt.link" "$TLS/dovecot/mail.crt"
+mc_run deploy mail
+assert_exit 1 "symlinked target"
+assert_contains "$MC_ERR" "symbolic link"
+[ -L "$TLS/dovecot/mail.crt" ] || fail "the symlink was replaced"
+log "ok"
