@@ -14,9 +14,8 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils)
 
-# Mail servers for the deploy/verify integration tests: later issues add
-# them HERE (note that postfix and exim4 are both MTAs and conflict in
-# Debian; their tests will need separate set-ups or containers).
+# The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
+# are installed by scripts/setup-mail.sh, called at the end.
 MAIL_PKGS=()
 
 # installed - whether dpkg reports package $1 as installed.
@@ -33,6 +32,12 @@ main() {
 		echo "setup: all packages are installed"
 		return 0
 	fi
+	install_missing "${missing[@]}"
+}
+
+# install_missing - apt-get update, then install the packages named.
+install_missing() {
+	local missing=("$@")
 	echo "setup: installing: ${missing[*]}"
 	local sudo=()
 	if [ "$(id -u)" != 0 ]; then
@@ -48,3 +53,4 @@ main() {
 }
 
 main "$@"
+bash "$(dirname "$0")/setup-mail.sh"
