@@ -2,8 +2,10 @@
 #
 # demo.sh - the README quick start: install what is missing, build, start a
 # local Pebble ACME server (with pebble-challtestsrv as its DNS) on
-# 127.0.0.1, issue a certificate for a few mail names by http-01 with
-# mailcert's built-in responder, and show `mailcert status`.
+# 127.0.0.1 and real Postfix, Dovecot and Exim on loopback high ports;
+# issue a certificate for a few mail names by http-01 with mailcert's
+# built-in responder, deploy it to the three daemons, reload them, verify
+# every endpoint live, and show `mailcert status`.
 #
 # Everything lives in a temp dir (state_dir included) and every process is
 # stopped by PID at the end; KEEP=1 keeps the temp dir to look around.
@@ -25,17 +27,49 @@ export MAILCERT=$BUILD_DIR/mailcert MC_TESTS_DIR=$ROOT/tests
 # shellcheck source=SCRIPTDIR/../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
 
+# shellcheck source=SCRIPTDIR/../tests/integration/mail.sh
+. "$ROOT/tests/integration/mail.sh"
+
 # shellcheck disable=SC2119
 pebble_start
 pebble_fetch_roots
+
+# Real Postfix, Dovecot and Exim on 127.0.0.1 high ports, started on a
+# throw-away certificate at the paths mailcert will write.
+TLS=$TEST_TMP/tls
+mkdir -p "$TLS/postfix" "$TLS/dovecot" "$TLS/exim"
+chgrp Debian-exim "$TLS/exim" && chmod 750 "$TLS/exim"
+mail_certs "$TEST_TMP/boot" boot.example.test
+mail_replace "$MAIL_COMBINED" "$TLS/postfix/demo.pem"
+mail_replace "$MAIL_FULLCHAIN" "$TLS/dovecot/demo.crt"
+mail_replace "$MAIL_KEY" "$TLS/dovecot/demo.key"
+mail_replace "$MAIL_FULLCHAIN" "$TLS/exim/demo.crt"
+mail_replace "$MAIL_KEY" "$TLS/exim/demo.key"
+postfix_start "$TEST_TMP/postfix" "$TLS/postfix/demo.pem"
+dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/demo.crt" "$TLS/dovecot/demo.key"
+exim_start "$TEST_TMP/exim" "$TLS/exim/demo.crt" "$TLS/exim/demo.key"
+
 NAMES="mail.example.test imap.example.test smtp.example.test"
-write_config demo "$NAMES" "challenge = http-01"
+{
+	conf_global
+	conf_cert demo "$NAMES" "challenge = http-01" \
+		"targets = postfix dovecot exim" \
+		"verify = smtp://127.0.0.1:$POSTFIX_PORT_SMTP submission://127.0.0.1:$POSTFIX_PORT_SUB smtps://127.0.0.1:$POSTFIX_PORT_SMTPS imap://127.0.0.1:$DOVECOT_PORT_IMAP imaps://127.0.0.1:$DOVECOT_PORT_IMAPS pop3s://127.0.0.1:$DOVECOT_PORT_POP3S smtp://127.0.0.1:$EXIM_PORT_SMTP smtps://127.0.0.1:$EXIM_PORT_SMTPS"
+	printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" "reload = $POSTFIX_RELOAD" ""
+	printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" \
+		"key_file = $TLS/dovecot/%n.key" "reload = $DOVECOT_RELOAD" ""
+	printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" \
+		"key_file = $TLS/exim/%n.key" "reload = $EXIM_RELOAD" ""
+} >"$MC_CONF"
 
 echo
 echo "== config ($MC_CONF)"
 cat "$MC_CONF"
-echo "== mailcert -c $MC_CONF issue demo"
+echo "== mailcert -c $MC_CONF issue demo   (order, store, deploy, reload, verify)"
 "$MAILCERT" -c "$MC_CONF" issue demo || fail "mailcert issue failed"
+echo
+echo "== mailcert -c $MC_CONF verify demo"
+"$MAILCERT" -c "$MC_CONF" verify demo || fail "mailcert verify failed"
 echo
 echo "== mailcert -c $MC_CONF status"
 "$MAILCERT" -c "$MC_CONF" status || fail "mailcert status failed"
@@ -47,4 +81,4 @@ openssl x509 -in "$cur/cert.pem" -noout -subject -issuer -enddate -ext subjectAl
 openssl verify -CAfile "$PEBBLE_ROOT" -untrusted "$cur/chain.pem" "$cur/cert.pem" ||
 	fail "the chain does not verify against Pebble's root"
 echo
-echo "demo: done (Pebble and challtestsrv are stopped on exit)"
+echo "demo: done (Pebble, challtestsrv, Postfix, Dovecot and Exim are stopped on exit)"
