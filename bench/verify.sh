@@ -1,0 +1,77 @@
+#!/bin/bash
+# bench/verify.sh - `mailcert verify` against real Postfix, Dovecot and Exim
+# (8 endpoints x 2 names + no SNI = 24 live checks) side by side with an
+# `openssl s_client` loop doing the same checks (connect, STARTTLS where the
+# protocol has it, handshake, compare the leaf's SHA-256). Median wall time
+# of RUNS runs (default 7) each. Run as root after scripts/setup.sh and a
+# build (MAILCERT=path, default build/mailcert).
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export MAILCERT=${MAILCERT:-$ROOT/build/mailcert} MC_TESTS_DIR=$ROOT/tests
+RUNS=${RUNS:-7}
+# shellcheck source=../tests/integration/lib.sh
+. "$ROOT/tests/integration/lib.sh"
+# shellcheck source=../tests/integration/mail.sh
+. "$ROOT/tests/integration/mail.sh"
+
+pebble_start
+TLS=$TEST_TMP/tls
+mkdir -p "$TLS/postfix" "$TLS/dovecot" "$TLS/exim"
+chgrp Debian-exim "$TLS/exim" && chmod 750 "$TLS/exim"
+mail_certs "$TEST_TMP/boot" boot.example.test
+mail_replace "$MAIL_COMBINED" "$TLS/postfix/b.pem"
+mail_replace "$MAIL_FULLCHAIN" "$TLS/dovecot/b.crt"
+mail_replace "$MAIL_KEY" "$TLS/dovecot/b.key"
+mail_replace "$MAIL_FULLCHAIN" "$TLS/exim/b.crt"
+mail_replace "$MAIL_KEY" "$TLS/exim/b.key"
+postfix_start "$TEST_TMP/postfix" "$TLS/postfix/b.pem"
+dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/b.crt" "$TLS/dovecot/b.key"
+exim_start "$TEST_TMP/exim" "$TLS/exim/b.crt" "$TLS/exim/b.key"
+
+EPS=("smtp $POSTFIX_PORT_SMTP" "submission $POSTFIX_PORT_SUB" "smtps $POSTFIX_PORT_SMTPS"
+	"imap $DOVECOT_PORT_IMAP" "imaps $DOVECOT_PORT_IMAPS" "pop3s $DOVECOT_PORT_POP3S"
+	"smtp $EXIM_PORT_SMTP" "smtps $EXIM_PORT_SMTPS")
+urls=""
+for e in "${EPS[@]}"; do
+	read -r s p <<<"$e"
+	urls+="$s://127.0.0.1:$p "
+done
+NAMES="mail.example.test smtp.example.test"
+{
+	conf_global
+	conf_cert b "$NAMES" "targets = postfix dovecot exim" "verify = $urls"
+	printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" "reload = $POSTFIX_RELOAD" ""
+	printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" "key_file = $TLS/dovecot/%n.key" "reload = $DOVECOT_RELOAD" ""
+	printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" "key_file = $TLS/exim/%n.key" "reload = $EXIM_RELOAD" ""
+} >"$MC_CONF"
+"$MAILCERT" -q -c "$MC_CONF" issue b || fail "issue failed"
+want=$(mail_cert_sha256 "$MC_STATE/certs/b/current/cert.pem")
+
+# s_client_all - the same 24 checks with openssl s_client, sequentially.
+s_client_all() {
+	local e s p n mode got
+	for e in "${EPS[@]}"; do
+		read -r s p <<<"$e"
+		case $s in submission) mode=submission ;; *) mode=$s ;; esac
+		for n in $NAMES ""; do
+			got=$(mail_served_sha256 127.0.0.1 "$p" "$mode" $n)
+			[ "$got" = "$want" ] || return 1
+		done
+	done
+}
+
+# median_ms - median wall time in ms of RUNS runs of "$@".
+median_ms() {
+	local i t0 ts=()
+	for ((i = 0; i < RUNS; i++)); do
+		t0=$(date +%s%N)
+		"$@" >/dev/null 2>&1 || { echo "FAILED"; return; }
+		ts+=($((($(date +%s%N) - t0) / 1000000)))
+	done
+	printf '%s\n' "${ts[@]}" | sort -n | sed -n "$(((RUNS + 1) / 2))p"
+}
+
+m=$(median_ms "$MAILCERT" -q -c "$MC_CONF" verify b)
+o=$(median_ms s_client_all)
+printf '\n%-34s %10s\n' "tool (24 live checks)" "median ms"
+printf '%-34s %10s\n' "mailcert verify" "$m" "openssl s_client loop" "$o"
