@@ -129,45 +129,90 @@ out:
 	return rc;
 }
 
+/* mc_fsio_abort - unlink a staged temp file and release p. */
+void
+mc_fsio_abort(struct mc_fsio_pending *p)
+{
+	if (p == NULL || p->dfd < 0)
+		return;
+	unlinkat(p->dfd, p->tmp, 0);
+	close(p->dfd);
+	free(p->dir);
+	free(p->base);
+	p->dfd = -1;
+	p->dir = p->base = NULL;
+}
+
+/* mc_fsio_stage - write data to a synced temp file beside path. */
+int
+mc_fsio_stage(const char *path, const void *data, size_t len, mode_t mode,
+	      struct mc_fsio_owner owner, bool allow_symlink,
+	      struct mc_fsio_pending *p, struct mc_err *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->dfd = -1;
+	if (fsio_split(path, &p->dir, &p->base, err) == -1)
+		return -1;
+	p->dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (p->dfd == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot open directory %s",
+			     p->dir);
+		goto fail;
+	}
+	if (fsio_check_target(p->dfd, p->base, path, allow_symlink, err) == -1)
+		goto fail;
+	fsio_temp_name(p->base, p->tmp, sizeof(p->tmp));
+	if (fsio_write_temp(p->dfd, p->tmp, path, data, len, mode, owner,
+			    err) == 0)
+		return 0;
+fail:
+	if (p->dfd == -1) {
+		free(p->dir);
+		free(p->base);
+		p->dir = p->base = NULL;
+		return -1;
+	}
+	mc_fsio_abort(p);
+	return -1;
+}
+
+/* mc_fsio_commit - rename the staged file over its final name, sync the
+ * directory, release p. */
+int
+mc_fsio_commit(struct mc_fsio_pending *p, struct mc_err *err)
+{
+	int rc = 0;
+
+	if (renameat(p->dfd, p->tmp, p->dfd, p->base) == -1) {
+		rc = mc_err_errno(err, MC_ERR_SYS, "cannot rename into %s/%s",
+				  p->dir, p->base);
+		mc_fsio_abort(p);
+		return rc;
+	}
+	if (fsync(p->dfd) == -1)
+		rc = mc_err_errno(err, MC_ERR_SYS, "cannot sync directory %s",
+				  p->dir);
+	p->tmp[0] = '\0';
+	close(p->dfd);
+	p->dfd = -1;
+	free(p->dir);
+	free(p->base);
+	p->dir = p->base = NULL;
+	return rc;
+}
+
 /* mc_fsio_write - atomically replace path with data. */
 int
 mc_fsio_write(const char *path, const void *data, size_t len, mode_t mode,
 	      struct mc_fsio_owner owner, bool allow_symlink,
 	      struct mc_err *err)
 {
-	char *dir = NULL, *base = NULL, tmp[300];
-	int dfd = -1, rc = -1;
+	struct mc_fsio_pending p;
 
-	if (fsio_split(path, &dir, &base, err) == -1)
+	if (mc_fsio_stage(path, data, len, mode, owner, allow_symlink, &p,
+			  err) == -1)
 		return -1;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd == -1) {
-		mc_err_errno(err, MC_ERR_SYS, "cannot open directory %s", dir);
-		goto out;
-	}
-	if (fsio_check_target(dfd, base, path, allow_symlink, err) == -1)
-		goto out;
-	fsio_temp_name(base, tmp, sizeof(tmp));
-	if (fsio_write_temp(dfd, tmp, path, data, len, mode, owner, err) == -1)
-		goto unlink;
-	if (renameat(dfd, tmp, dfd, base) == -1) {
-		mc_err_errno(err, MC_ERR_SYS, "cannot rename into %s", path);
-		goto unlink;
-	}
-	if (fsync(dfd) == -1) {
-		mc_err_errno(err, MC_ERR_SYS, "cannot sync directory %s", dir);
-		goto out;
-	}
-	rc = 0;
-	goto out;
-unlink:
-	unlinkat(dfd, tmp, 0);
-out:
-	if (dfd != -1)
-		close(dfd);
-	free(dir);
-	free(base);
-	return rc;
+	return mc_fsio_commit(&p, err);
 }
 
 /* mc_fsio_read - read a whole regular file of at most max bytes. */

@@ -199,11 +199,12 @@ targets_mkdir(const char *path, bool has_key, struct mc_fsio_owner owner,
 	return rc;
 }
 
-/* targets_write_one - write one file of t. */
+/* targets_stage_one - stage one file of t (written and synced, not renamed). */
 static int
-targets_write_one(const struct mc_target *t, size_t k, const char *path,
+targets_stage_one(const struct mc_target *t, size_t k, const char *path,
 		  EVP_PKEY *key, STACK_OF(X509) *chain,
-		  struct mc_fsio_owner owner, struct mc_err *err)
+		  struct mc_fsio_owner owner, struct mc_fsio_pending *p,
+		  struct mc_err *err)
 {
 	struct mc_buf data;
 	bool has_key = kinds[k].content != C_CHAIN;
@@ -213,8 +214,9 @@ targets_write_one(const struct mc_target *t, size_t k, const char *path,
 	if (targets_mkdir(path, has_key, owner, err) == -1 ||
 	    targets_content(kinds[k].content, key, chain, &data, err) == -1)
 		goto out;
-	rc = mc_fsio_write(path, data.data, data.len, has_key ? t->mode : 0644,
-			   owner, t->allow_symlink, err);
+	rc = mc_fsio_stage(path, data.data, data.len,
+			   has_key ? t->mode : 0644, owner, t->allow_symlink,
+			   p, err);
 out:
 	mc_buf_clear_free(&data);
 	if (rc == -1)
@@ -222,14 +224,17 @@ out:
 	return rc;
 }
 
-/* mc_deploy_write - write key and chain to every file of t. */
+/* mc_deploy_write - stage every file of t, then rename them back to back,
+ * so a daemon reading a key and a certificate from two files sees a mixed
+ * pair only between two renames. */
 int
 mc_deploy_write(const struct mc_target *t, const char *cert_name,
 		EVP_PKEY *key, STACK_OF(X509) *chain, struct mc_err *err)
 {
+	struct mc_fsio_pending staged[N_KINDS];
 	struct mc_fsio_owner owner;
+	size_t k, n = 0;
 	char *path;
-	size_t k;
 	int rc = 0;
 
 	if (targets_owner(t, &owner, err) == -1)
@@ -238,9 +243,17 @@ mc_deploy_write(const struct mc_target *t, const char *cert_name,
 		if (kind_path(t, k) == NULL)
 			continue;
 		path = mc_config_expand(kind_path(t, k), cert_name, err);
-		rc = path ? targets_write_one(t, k, path, key, chain, owner, err)
+		rc = path ? targets_stage_one(t, k, path, key, chain, owner,
+					      &staged[n], err)
 			  : -1;
+		n += rc == 0;
 		free(path);
+	}
+	for (k = 0; k < n; k++) {
+		if (rc == -1)
+			mc_fsio_abort(&staged[k]);
+		else if (mc_fsio_commit(&staged[k], err) == -1)
+			rc = mc_err_prefix(err, "target %s", t->name);
 	}
 	return rc;
 }

@@ -33,6 +33,29 @@ struct mc_fsio_owner {
 int mc_fsio_write(const char *path, const void *data, size_t len, mode_t mode,
 		  struct mc_fsio_owner owner, bool allow_symlink, struct mc_err *err);
 
+/* A staged write: the temp file is complete and synced, not yet renamed.
+ * Staging several files and then committing them back to back makes the
+ * moment where a reader sees a mix of old and new files as short as two
+ * renames (used for a key and its certificate in separate files). */
+struct mc_fsio_pending {
+	int dfd;
+	char *dir;
+	char *base;
+	char tmp[300];
+};
+
+/* mc_fsio_stage - the first half of mc_fsio_write: checks, temp file
+ * written with owner and mode, fsync'ed. Then commit or abort p. */
+int mc_fsio_stage(const char *path, const void *data, size_t len, mode_t mode,
+		  struct mc_fsio_owner owner, bool allow_symlink,
+		  struct mc_fsio_pending *p, struct mc_err *err);
+
+/* mc_fsio_commit - rename the staged file into place and fsync the directory. */
+int mc_fsio_commit(struct mc_fsio_pending *p, struct mc_err *err);
+
+/* mc_fsio_abort - unlink the staged temp file; safe on a released p. */
+void mc_fsio_abort(struct mc_fsio_pending *p);
+
 /* mc_fsio_read - read a whole regular file of at most max bytes into a new
  * NUL-terminated buffer (*out, caller frees; *len without the NUL). */
 int mc_fsio_read(const char *path, size_t max, char **out, size_t *len,
