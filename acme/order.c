@@ -136,19 +136,49 @@ fail:
 	return NULL;
 }
 
-/* order_create - POST newOrder; *url is the order URL (new). */
+/* order_replaces_refused - whether an error answer to newOrder refuses the
+ * "replaces" field: alreadyReplaced (RFC 9773), or malformed naming it. */
+static bool
+order_replaces_refused(const struct acme_http_resp *r)
+{
+	json_t *prob;
+	const char *type, *detail;
+	bool refused;
+
+	if (r->status < 400 || r->body == NULL ||
+	    r->content_type == NULL ||
+	    strcmp(r->content_type, "application/problem+json") != 0)
+		return false;
+	prob = json_loadb(r->body, r->body_len, 0, NULL);
+	type = json_string_value(json_object_get(prob, "type"));
+	detail = json_string_value(json_object_get(prob, "detail"));
+	refused = type != NULL &&
+	          (strcmp(type, ACME_PROBLEM "alreadyReplaced") == 0 ||
+	           (strcmp(type, ACME_PROBLEM "malformed") == 0 &&
+	            detail != NULL && strstr(detail, "replaces") != NULL));
+	json_decref(prob);
+	return refused;
+}
+
+/* order_create - POST newOrder; *url is the order URL (new). *refused
+ * tells whether the CA refused the request's "replaces" field. */
 static int
 order_create(struct mc_acme *acme, const struct mc_acme_order_req *req,
-             char **url, struct order_obj *o, struct mc_err *err)
+             char **url, struct order_obj *o, bool *refused,
+             struct mc_err *err)
 {
 	struct acme_http_resp r = {0};
 	json_t *payload = order_payload(req, err), *obj = NULL;
 	const char *nurl = acme->dir.new_order;
 	int ret = -1;
 
+	*refused = false;
 	if (payload == NULL ||
-	    acme_post_json(acme, nurl, payload, &r, &obj, err) == -1)
+	    acme_post_json(acme, nurl, payload, &r, &obj, err) == -1) {
+		*refused = req->replaces != NULL && req->replaces[0] != '\0' &&
+		           order_replaces_refused(&r);
 		goto out;
+	}
 	if (r.location == NULL || strncasecmp(r.location, "https://", 8) != 0) {
 		mc_err_set(err, MC_ERR_INPUT,
 		           "%s: the Location header (order URL) is missing or "
@@ -355,6 +385,27 @@ order_check_req(const struct mc_acme_order_req *req, struct mc_err *err)
 	return 0;
 }
 
+/* order_create_once_more - newOrder; when the CA refuses "replaces",
+ * log it and try once more without it (RFC 9773: the order itself is fine). */
+static int
+order_create_once_more(struct mc_acme *acme,
+                       const struct mc_acme_order_req *req, char **url,
+                       struct order_obj *o, struct mc_err *err)
+{
+	struct mc_acme_order_req plain = *req;
+	bool refused;
+
+	if (order_create(acme, req, url, o, &refused, err) == 0)
+		return 0;
+	if (!refused)
+		return -1;
+	mc_log_warn("%s; retrying the order without \"replaces\"",
+	            err != NULL ? err->msg : "newOrder refused \"replaces\"");
+	mc_err_clear(err);
+	plain.replaces = NULL;
+	return order_create(acme, &plain, url, o, &refused, err);
+}
+
 /* order_run - the steps of mc_acme_order after the checks. */
 static int
 order_run(struct mc_acme *acme, const struct mc_acme_order_req *req,
@@ -364,7 +415,7 @@ order_run(struct mc_acme *acme, const struct mc_acme_order_req *req,
 	char *url = NULL;
 	int ret = -1;
 
-	if (order_create(acme, req, &url, &o, err) == -1)
+	if (order_create_once_more(acme, req, &url, &o, err) == -1)
 		goto out;
 	if (strcmp(o.status, "pending") == 0 &&
 	    acme_authorize(acme, req, o.authz, o.n_authz, err) == -1)

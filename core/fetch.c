@@ -51,33 +51,35 @@ fetch_write_cb(char *p, size_t size, size_t n, void *arg)
 /* fetch_setup - the options of one transfer. */
 static int
 fetch_setup(CURL *curl, const char *url, const struct mc_fetch_opts *opts,
-	    struct curl_slist *hdrs, struct fetch_ctx *ctx)
+            struct curl_slist *hdrs, struct fetch_ctx *ctx)
 {
-	long ms = opts->timeout_ms > 0 ? opts->timeout_ms
-				       : FETCH_DEFAULT_TIMEOUT_MS;
+	long ms =
+	    opts->timeout_ms > 0 ? opts->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS;
 	int rc = 0;
 
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_URL, url);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR,
-				    "http,https");
+	                            "http,https");
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ms);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
-				    (curl_off_t)ctx->body.max);
+	                            (curl_off_t)ctx->body.max);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_USERAGENT,
-				    "mailcert/" MAILCERT_VERSION);
-	rc |= (int)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write_cb);
+	                            "mailcert/" MAILCERT_VERSION);
+	rc |=
+	    (int)curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, fetch_write_cb);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_WRITEDATA, ctx);
 	if (hdrs != NULL)
 		rc |= (int)curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
 	if (opts->body != NULL) {
 		rc |= (int)curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-					    (curl_off_t)opts->body_len);
-		rc |= (int)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, opts->body);
+		                            (curl_off_t)opts->body_len);
+		rc |=
+		    (int)curl_easy_setopt(curl, CURLOPT_POSTFIELDS, opts->body);
 	}
 	return rc == 0 ? 0 : -1;
 }
@@ -92,7 +94,8 @@ fetch_headers(const struct mc_fetch_opts *opts, struct curl_slist **out)
 	*out = NULL;
 	if (opts->body == NULL || opts->content_type == NULL)
 		return 0;
-	n = snprintf(line, sizeof(line), "Content-Type: %s", opts->content_type);
+	n = snprintf(line, sizeof(line), "Content-Type: %s",
+	             opts->content_type);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
 	*out = curl_slist_append(NULL, line);
@@ -109,7 +112,8 @@ fetch_finish(CURL *curl, struct fetch_ctx *ctx, struct mc_fetch_result *out)
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
 	if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK &&
 	    ct != NULL)
-		snprintf(out->content_type, sizeof(out->content_type), "%s", ct);
+		snprintf(out->content_type, sizeof(out->content_type), "%s",
+		         ct);
 	out->body = (unsigned char *)mc_buf_take(&ctx->body);
 	out->len = len;
 }
@@ -117,22 +121,23 @@ fetch_finish(CURL *curl, struct fetch_ctx *ctx, struct mc_fetch_result *out)
 /* fetch_perform_error - an mc_err for a failed transfer. */
 static int
 fetch_perform_error(const char *url, CURLcode rc, const struct fetch_ctx *ctx,
-		    const char *errbuf, struct mc_err *err)
+                    const char *errbuf, struct mc_err *err)
 {
 	if (ctx->oom)
-		return mc_err_set(err, MC_ERR_SYS, "GET %s: out of memory", url);
+		return mc_err_set(err, MC_ERR_SYS, "GET %s: out of memory",
+		                  url);
 	if (ctx->too_big || rc == CURLE_FILESIZE_EXCEEDED)
 		return mc_err_set(err, MC_ERR_NET,
-				  "%s: response larger than %zu bytes", url,
-				  ctx->body.max);
+		                  "%s: response larger than %zu bytes", url,
+		                  ctx->body.max);
 	return mc_err_set(err, MC_ERR_NET, "%s: %s", url,
-			  errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	                  errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 
 /* mc_fetch - GET (or POST opts->body) url into out. */
 int
 mc_fetch(const char *url, const struct mc_fetch_opts *opts,
-	 struct mc_fetch_result *out, struct mc_err *err)
+         struct mc_fetch_result *out, struct mc_err *err)
 {
 	struct fetch_ctx ctx = {0};
 	struct curl_slist *hdrs = NULL;
@@ -142,18 +147,20 @@ mc_fetch(const char *url, const struct mc_fetch_opts *opts,
 	int ret = -1;
 
 	memset(out, 0, sizeof(*out));
-	mc_buf_init(&ctx.body, opts->max_size ? opts->max_size
-					      : MC_FETCH_MAX_CERT);
+	mc_buf_init(&ctx.body,
+	            opts->max_size ? opts->max_size : MC_FETCH_MAX_CERT);
 	if (strncasecmp(url, "http://", 7) != 0 &&
 	    strncasecmp(url, "https://", 8) != 0) {
-		mc_err_set(err, MC_ERR_USAGE, "%s: only http:// and https:// "
-			   "URLs are fetched", url);
+		mc_err_set(err, MC_ERR_USAGE,
+		           "%s: only http:// and https:// "
+		           "URLs are fetched",
+		           url);
 		goto out;
 	}
 	pthread_once(&fetch_once, fetch_global_init);
 	if (fetch_init_rc != CURLE_OK) {
 		mc_err_set(err, MC_ERR_NET, "curl_global_init: %s",
-			   curl_easy_strerror(fetch_init_rc));
+		           curl_easy_strerror(fetch_init_rc));
 		goto out;
 	}
 	curl = curl_easy_init();

@@ -289,8 +289,12 @@ fsio_mkdir_one(const char *path, mode_t mode, struct mc_err *err)
 {
 	struct stat st;
 
-	if (mkdir(path, mode) == 0)
+	if (mkdir(path, mode) == 0) {
+		if (chmod(path, mode) == -1) /* the umask does not apply */
+			return mc_err_errno(err, MC_ERR_SYS, "cannot chmod %s",
+					    path);
 		return 0;
+	}
 	if (errno != EEXIST)
 		return mc_err_errno(err, MC_ERR_SYS,
 				    "cannot create directory %s", path);
@@ -315,7 +319,9 @@ mc_fsio_mkdirs(const char *path, mode_t mode, struct mc_err *err)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+		if (mkdir(p, 0755) == 0) {
+			chmod(p, 0755); /* the umask does not apply */
+		} else if (errno != EEXIST) {
 			mc_err_errno(err, MC_ERR_SYS,
 				     "cannot create directory %s", p);
 			goto out;

@@ -29,8 +29,8 @@ findings_grow(struct mc_findings *f, struct mc_err *err)
 /* mc_findings_add - append a finding (text formatted); -1 on memory failure. */
 int
 mc_findings_add(struct mc_findings *f, const char *code,
-		enum mc_severity severity, bool not_tested, struct mc_err *err,
-		const char *fmt, ...)
+                enum mc_severity severity, bool not_tested, struct mc_err *err,
+                const char *fmt, ...)
 {
 	struct mc_finding *x;
 	va_list ap;

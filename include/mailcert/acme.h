@@ -21,6 +21,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -121,5 +122,58 @@ int mc_acme_order(struct mc_acme *acme, const struct mc_acme_order_req *req,
 
 /* mc_acme_cert_clear - free the members of a result. */
 void mc_acme_cert_clear(struct mc_acme_cert *cert);
+
+/* --- ARI (RFC 9773), revocation, key rollover, deactivation --- */
+
+#define MC_ACME_ARI_RETRY_DEFAULT (6L * 3600L) /* no Retry-After: 6 h */
+#define MC_ACME_ARI_RETRY_MIN 60L              /* clamp: 1 min ... */
+#define MC_ACME_ARI_RETRY_MAX (24L * 3600L)    /* ... to 1 day */
+
+struct mc_acme_ari {
+	time_t start;          /* suggestedWindow.start */
+	time_t end;            /* suggestedWindow.end, > start */
+	char *explanation_url; /* explanationURL, or NULL */
+	long retry_after;      /* seconds until the next poll (clamped) */
+};
+
+/* mc_acme_renewal_info - unauthenticated GET renewalInfo/<cert_id>; fills
+ * *out (free with mc_acme_ari_clear). MC_ERR_CA when the directory has no
+ * renewalInfo or the CA answers an error; MC_ERR_INPUT for a malformed
+ * window (bad timestamps, start >= end). */
+int mc_acme_renewal_info(struct mc_acme *acme, const char *cert_id,
+			 struct mc_acme_ari *out, struct mc_err *err);
+
+/* mc_acme_ari_clear - free the members of an ARI result. */
+void mc_acme_ari_clear(struct mc_acme_ari *ari);
+
+/* mc_acme_ari_pick - a uniformly random moment in [start, end) using
+ * rand_bytes (NULL: OpenSSL RAND_bytes; returns 1 on success). MC_ERR_INPUT
+ * when end <= start, MC_ERR_CRYPTO when the random source fails. */
+int mc_acme_ari_pick(time_t start, time_t end,
+		     int (*rand_bytes)(unsigned char *buf, int num),
+		     time_t *out, struct mc_err *err);
+
+/* mc_acme_parse_time - an RFC 3339 date-time ("2025-01-02T03:04:05Z",
+ * fractions and +hh:mm offsets allowed) as UTC time_t; -1 if malformed. */
+int mc_acme_parse_time(const char *text, time_t *out);
+
+/* mc_acme_ari_retry_clamp - a Retry-After in seconds (-1: absent) clamped
+ * to [MC_ACME_ARI_RETRY_MIN, MC_ACME_ARI_RETRY_MAX], default when absent. */
+long mc_acme_ari_retry_clamp(long retry_after);
+
+/* mc_acme_revoke - revokeCert for cert (RFC 8555 7.6), signed with the
+ * account key (kid); reason is an RFC 5280 CRLReason code (0..10, not 7). */
+int mc_acme_revoke(struct mc_acme *acme, X509 *cert, int reason,
+		   struct mc_err *err);
+
+/* mc_acme_key_change - roll the account over to new_key (RFC 8555 7.3.5).
+ * On success the client signs with new_key (borrowed, like
+ * mc_acme_set_key); on failure it keeps the old key. */
+int mc_acme_key_change(struct mc_acme *acme, EVP_PKEY *new_key,
+		       struct mc_err *err);
+
+/* mc_acme_account_deactivate - POST {"status":"deactivated"} to the account
+ * URL (RFC 8555 7.3.6); MC_ERR_CA unless the CA answers "deactivated". */
+int mc_acme_account_deactivate(struct mc_acme *acme, struct mc_err *err);
 
 #endif

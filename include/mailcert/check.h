@@ -92,4 +92,27 @@ int mc_check_protocols(const struct mc_endpoint *ep,
 		       const struct mc_check_opts *opts,
 		       struct mc_findings *out, struct mc_err *err);
 
+/* A served certificate as `check` shows it (human and JSON output). */
+struct mc_cert_desc {
+	char subject[256];  /* one-line subject */
+	char issuer[256];   /* one-line issuer */
+	char sans[1024];    /* "DNS:a, DNS:b, IP:192.0.2.1" ("" if none) */
+	char key[48];       /* "RSA 2048", "EC P-256", "Ed25519", ... */
+	char sig[64];       /* signature algorithm, e.g. "ecdsa-with-SHA256" */
+	char serial[128];   /* lower-case hex */
+	char sha256[65];    /* lower-case hex of the DER */
+	time_t not_before;
+	time_t not_after;
+};
+
+/* mc_check_cert_describe - fill out for cert (MC_ERR_CRYPTO on failure). */
+int mc_check_cert_describe(X509 *cert, struct mc_cert_desc *out,
+			   struct mc_err *err);
+
+/* mc_check_thresholds - the expires-soon thresholds for leaf under opts,
+ * in seconds before not-after: opts->warn_days / crit_days, or (when -1)
+ * 1/3 and 1/10 of the certificate's lifetime. */
+void mc_check_thresholds(X509 *leaf, const struct mc_check_opts *opts,
+			 long *warn_s, long *crit_s);
+
 #endif

@@ -23,28 +23,28 @@
 
 #include "mailcert/err.h"
 
-#define MC_FETCH_MAX_CERT ((size_t)64 * 1024)        /* AIA certificates */
-#define MC_FETCH_MAX_OCSP ((size_t)64 * 1024)        /* OCSP responses */
-#define MC_FETCH_MAX_CRL ((size_t)10 * 1024 * 1024)  /* CRLs */
+#define MC_FETCH_MAX_CERT ((size_t)64 * 1024)       /* AIA certificates */
+#define MC_FETCH_MAX_OCSP ((size_t)64 * 1024)       /* OCSP responses */
+#define MC_FETCH_MAX_CRL ((size_t)10 * 1024 * 1024) /* CRLs */
 
 struct mc_fetch_opts {
-	int timeout_ms;           /* total; connect gets the same cap; <= 0: 10 s */
-	size_t max_size;          /* body cap in bytes; 0: MC_FETCH_MAX_CERT */
+	int timeout_ms;  /* total; connect gets the same cap; <= 0: 10 s */
+	size_t max_size; /* body cap in bytes; 0: MC_FETCH_MAX_CERT */
 	const char *content_type; /* POST: Content-Type of the body */
 	const void *body;         /* POST body; NULL: GET */
 	size_t body_len;
 };
 
 struct mc_fetch_result {
-	long status;             /* HTTP status of the final response */
-	unsigned char *body;     /* owned, NUL-terminated */
+	long status;         /* HTTP status of the final response */
+	unsigned char *body; /* owned, NUL-terminated */
 	size_t len;
-	char content_type[128];  /* "" when the server sent none */
+	char content_type[128]; /* "" when the server sent none */
 };
 
 /* mc_fetch - GET (or POST opts->body) url into out. */
 int mc_fetch(const char *url, const struct mc_fetch_opts *opts,
-	     struct mc_fetch_result *out, struct mc_err *err);
+             struct mc_fetch_result *out, struct mc_err *err);
 
 /* mc_fetch_result_clear - free the body and zero out (safe twice). */
 void mc_fetch_result_clear(struct mc_fetch_result *out);

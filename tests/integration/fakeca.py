@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""fakeca.py - a misbehaving ACME CA for mailcert's integration tests.
+"""fakeca.py - a misbehaving (and ARI-speaking) ACME CA for mailcert's tests.
 
 This is a hand-written stand-in, used ONLY for the malformed-response
-cases: no real CA (Pebble included) misbehaves on demand, so the tests that
-need a broken CA talk to this one instead. Every other test uses Pebble.
+cases and for ARI: no real CA (Pebble included) misbehaves on demand, and
+Pebble 2.4 has no renewalInfo (RFC 9773) and never refuses "replaces", so
+the tests that need those talk to this one instead (tests/unit/
+test_ari_fakeca.c). Every other test uses Pebble.
 
 It is an HTTPS server (stdlib only: http.server + ssl) bound to 127.0.0.1.
 It does not verify JWS signatures or nonces; it parses just enough of the
@@ -18,6 +20,22 @@ requests to answer. --mode selects the misbehaviour:
   html      the directory is an HTML error page (502, text/html)
   mismatch  a complete minimal ACME flow whose certificate is for ANOTHER
             key than the CSR's (the client must refuse to store it)
+  ari       the ARI case (RFC 9773), which Pebble 2.4 does not implement:
+            the directory has renewalInfo, and GET /renewal-info/<certID>
+            answers by the certID's first part: "good" (a window, Retry-After
+            3600), "noretry" (no Retry-After), "short" (Retry-After 5),
+            "long" (Retry-After 200000), "huge" (999999), "expl" (with explanationURL),
+            "offset" (+02:00 offsets and fractions), "inverted" (end before
+            start), "empty" (start == end), "badtime" (not RFC 3339),
+            "nowindow" (no suggestedWindow), "badjson"; anything else 404
+  replaces  the mismatch flow, but newOrder refuses a "replaces" field by the
+            first identifier: "replaced.test" 409 alreadyReplaced the first
+            time, "malformed.test" 400 malformed naming "replaces" the first
+            time, "always.test" 409 alreadyReplaced every time,
+            "other.test" 400 malformed about something else. GET /order-log
+            lists the "replaces" value (or null) of every newOrder so far.
+
+With --port 0 the kernel picks the port; --port-file then receives it.
 
 Requests are logged on stderr (one line each).
 """
@@ -50,6 +68,7 @@ class State:
         self.identifiers = []
         self.order_status = "ready"
         self.chain_pem = b""
+        self.order_log = []
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -108,7 +127,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return {"newNonce": b + "/nonce", "newAccount": b + "/acct",
                 "newOrder": b + "/order", "revokeCert": b + "/revoke",
                 "keyChange": b + "/keychange",
-                "meta": {"termsOfService": b + "/tos"}}
+                "meta": {"termsOfService": b + "/tos"}} | (
+                    {"renewalInfo": b + "/renewal-info"}
+                    if self.server.state.args.mode == "ari" else {})
 
     # ---- verbs ---------------------------------------------------------
 
@@ -128,7 +149,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             else:
                 self.send_json(200, self.directory())
             return
-        self.misbehave_or(self.flow_get)
+        if mode == "ari" and self.path.startswith("/renewal-info/"):
+            self.renewal_info(self.path[len("/renewal-info/"):])
+        elif mode == "replaces" and self.path == "/order-log":
+            with self.server.state.lock:
+                log = list(self.server.state.order_log)
+            self.send_json(200, {"replaces": log})
+        else:
+            self.misbehave_or(self.flow_get)
 
     def do_POST(self):
         self.misbehave_or(self.flow_post)
@@ -144,7 +172,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.read_jws_payload()
             self.problem(429, "rateLimited", "fakeca: too many requests, retry later",
                          {"Retry-After": "1"})
-        elif mode == "mismatch":
+        elif mode in ("mismatch", "replaces"):
             flow()
         else:
             self.problem(404, "malformed", "fakeca: no such resource")
@@ -179,6 +207,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                             "orders": b + "/acct/1/orders"},
                            {"Location": b + "/acct/1"})
         elif path == "/order":
+            if self.refuse_replaces(payload or {}):
+                return
             st.identifiers = (payload or {}).get("identifiers", [])
             st.order_status = "ready"
             self.send_json(201, self.order_obj(), {"Location": b + "/order/1"})
@@ -197,6 +227,69 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send(200, st.chain_pem, "application/pem-certificate-chain")
         else:
             self.problem(404, "malformed", "fakeca: no such resource " + path)
+
+    def refuse_replaces(self, payload):
+        """refuse_replaces - mode replaces: log the order, maybe refuse it (True)."""
+        st = self.server.state
+        if st.args.mode != "replaces":
+            return False
+        ids = payload.get("identifiers") or [{}]
+        first = ids[0].get("value", "") if isinstance(ids[0], dict) else ""
+        replaces = payload.get("replaces")
+        with st.lock:
+            st.order_log.append(replaces)
+            tries = sum(1 for r in st.order_log if r is not None)
+        if replaces is None:
+            if first == "always.test":
+                self.problem(409, "alreadyReplaced", "fakeca: always refused")
+                return True
+            return False
+        if first == "replaced.test" and tries == 1:
+            self.problem(409, "alreadyReplaced",
+                         "fakeca: certificate %s is already replaced" % replaces)
+        elif first == "malformed.test" and tries == 1:
+            self.problem(400, "malformed", "fakeca: unknown certificate in replaces")
+        elif first == "always.test":
+            self.problem(409, "alreadyReplaced", "fakeca: always refused")
+        elif first == "other.test":
+            self.problem(400, "malformed", "fakeca: identifiers are not acceptable")
+        else:
+            return False
+        return True
+
+    def renewal_info(self, cert_id):
+        """renewal_info - mode ari: the canned answer for cert_id's first part."""
+        kind = cert_id.split(".", 1)[0]
+        window = {"start": "2030-01-01T00:00:00Z", "end": "2030-01-03T00:00:00Z"}
+        body, headers = {"suggestedWindow": window}, {"Retry-After": "3600"}
+        if kind == "noretry":
+            headers = {}
+        elif kind == "short":
+            headers = {"Retry-After": "5"}
+        elif kind == "long":
+            headers = {"Retry-After": "200000"}
+        elif kind == "huge":
+            headers = {"Retry-After": "999999"}
+        elif kind == "expl":
+            body["explanationURL"] = "https://ca.example/incident/42"
+        elif kind == "offset":
+            body["suggestedWindow"] = {"start": "2030-01-01T02:00:00.250+02:00",
+                                       "end": "2030-01-02T19:00:00-05:00"}
+        elif kind == "inverted":
+            body["suggestedWindow"] = {"start": window["end"], "end": window["start"]}
+        elif kind == "empty":
+            body["suggestedWindow"] = {"start": window["start"], "end": window["start"]}
+        elif kind == "badtime":
+            body["suggestedWindow"] = {"start": "2030-01-01 00:00", "end": window["end"]}
+        elif kind == "nowindow":
+            body = {"explanationURL": "https://ca.example/"}
+        elif kind == "badjson":
+            self.send(200, b'{"suggestedWindow": {', "application/json", headers)
+            return
+        elif kind != "good":
+            self.problem(404, "malformed", "fakeca: no renewal info for " + cert_id)
+            return
+        self.send_json(200, body, headers)
 
     def authz(self, index):
         st = self.server.state
@@ -242,11 +335,13 @@ def main():
     """main - parse arguments and serve until killed."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--mode", required=True,
-                    choices=["500", "429", "badjson", "html", "mismatch"])
+                    choices=["500", "429", "badjson", "html", "mismatch", "ari",
+                             "replaces"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--port-file", help="write the bound port here")
     args = ap.parse_args()
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
@@ -254,7 +349,12 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(args.cert, args.key)
     httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-    sys.stderr.write("fakeca: mode %s on https://127.0.0.1:%d/dir\n" % (args.mode, args.port))
+    port = httpd.server_address[1]
+    if args.port_file:
+        with open(args.port_file + ".tmp", "w", encoding="ascii") as f:
+            f.write("%d\n" % port)
+        os.rename(args.port_file + ".tmp", args.port_file)
+    sys.stderr.write("fakeca: mode %s on https://127.0.0.1:%d/dir\n" % (args.mode, port))
     sys.stderr.flush()
     httpd.serve_forever()
 

@@ -42,7 +42,8 @@
 #                               (STARTTLS) DOVECOT_PID DOVECOT_RELOAD
 #                               ("dovecot -c DIR/dovecot.conf reload")
 #                               DOVECOT_LOG.
-#   dovecot_stop [DIR]          doveadm stop, then KILL by pid.
+#   dovecot_stop [DIR]          TERM to the master pid (= doveadm stop, which
+#                               would block ~3 s), then KILL what is left.
 #   exim_start DIR CERT KEY     the unpacked Exim with DIR/exim.conf (spool,
 #                               log, pid under DIR), STARTTLS and implicit
 #                               TLS ports, no relaying. Sets EXIM_DIR
@@ -64,7 +65,8 @@
 #                               (default 5 s).
 #   mail_cert_sha256 FILE       the same fingerprint of the first cert in FILE.
 #   mail_wait_served HOST PORT MODE SHA [SECS]
-#                               poll until the endpoint serves SHA (default 10 s).
+#                               poll until the endpoint serves SHA (default
+#                               10 s); MAIL_WAIT_TRIES = probes it took.
 #   mail_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 15 s).
 #   mail_pids_of PID            PID and all its descendants (from /proc).
 #
@@ -72,15 +74,27 @@
 # MAIL_EXIM_BIN, MAIL_STARTED_PIDS (every master pid and every descendant
 # seen at stop time, for "nothing is left" checks).
 #
-# What each daemon does when its certificate files are replaced (rename) -
-# observed with tests/integration/t_mail_harness.sh, see that file:
-#   Postfix: smtpd loads the chain file when the process starts; an idle
-#            smtpd (max_idle 100 s) keeps serving the OLD cert, a new smtpd
-#            the new one. After `postfix reload` new connections get the new
-#            cert.
-#   Dovecot: the config process reads ssl_cert/ssl_key at start/reload; the
-#            OLD cert is served until `dovecot reload`.
-#   Exim:    see t_mail_harness.sh (recorded from the run).
+# What each daemon serves after its files are replaced (temp + rename) -
+# observed with t_mail_harness.sh (Postfix 3.7.11, Dovecot 2.3.19.1,
+# Exim 4.96/GnuTLS, Debian 12); this matters for the "inactive" tests:
+#   Postfix: an smtpd loads the chain file when the process starts; an idle
+#            smtpd (max_idle 100 s) keeps serving the OLD cert, a new one
+#            the new cert. After `postfix reload` the next connection (even
+#            the first one, ~50 ms later) gets the new cert.
+#   Dovecot: the OLD cert until `dovecot reload` (the config process read
+#            the files at start); right after the reload, the new one.
+#   Exim:    the daemon preloads the files, so the OLD cert at first; after
+#            SIGHUP (hooks/exim-reload.sh: re-exec, same pid, the ports keep
+#            accepting) the new one at once. WITHOUT a reload it switches by
+#            itself ~4-5 s after the rename (it watches the files), so a
+#            test cannot keep Exim "inactive" for longer than that.
+#   Exim started with -C (a config not in TRUSTED_CONFIG_LIST) drops root
+#   for good ("exim user lost privilege for using -C option"): the daemon
+#   runs as Debian-exim, so the key must be readable by that group (0640
+#   root:Debian-exim, as mailcert's exim target writes it); a 0600 root key
+#   makes every TLS handshake fail. Ports must be > 1024 (they are).
+# Stopping: Postfix ~1.5 s, Dovecot ~2.7 s, Exim ~2 s after TERM; that is
+# why mail_stop_all signals all of them first and then waits.
 
 set -u
 
@@ -92,6 +106,7 @@ MAIL_TMP=${MAIL_TMP:-}
 MAIL_OWN_TMP=0
 MAIL_INSTANCES=()
 MAIL_STARTED_PIDS=()
+MAIL_STOPPING=()
 MAIL_PORTS_USED=" "
 
 # mail_log - a progress line on stderr (lib.sh's log when present).
@@ -215,6 +230,7 @@ mail_pids_of() {
 	local pid=$1 child
 	[ -d "/proc/$pid" ] || return 0
 	echo "$pid"
+	# shellcheck disable=SC2013 # the file holds space-separated pids
 	for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
 		mail_pids_of "$child"
 	done
@@ -267,14 +283,17 @@ mail_register() {
 	fi
 }
 
-# mail_stop_all - stop every instance started here, newest first.
+# mail_stop_all - stop every instance started here, all at once (the
+# daemons take 1-3 s each to exit), then wait for all of them.
 mail_stop_all() {
 	local i entry
+	MAIL_STOPPING=()
 	for ((i = ${#MAIL_INSTANCES[@]} - 1; i >= 0; i--)); do
 		entry=${MAIL_INSTANCES[i]}
 		[ -n "$entry" ] || continue
-		"${entry%%:*}_stop" "${entry#*:}"
+		"${entry%%:*}_stop_begin" "${entry#*:}"
 	done
+	mail_stop_finish
 }
 
 # mail_unregister - forget instance TYPE DIR (it was stopped).
@@ -286,17 +305,24 @@ mail_unregister() {
 	return 0
 }
 
-# mail_stop_tree - stop a master PID and its descendants: CMD... first, then by pid.
+# mail_stop_tree - record PID and its descendants for mail_stop_finish, then run CMD...
 mail_stop_tree() {
 	local pid=$1 tree=()
 	shift
 	[ -n "$pid" ] || return 0
 	mapfile -t tree < <(mail_pids_of "$pid")
-	MAIL_STARTED_PIDS+=("${tree[@]}")
 	[ ${#tree[@]} -gt 0 ] || return 0
-	[ $# -eq 0 ] || "$@" >/dev/null 2>&1
-	mail_wait_gone 5 "${tree[@]}" && return 0
-	mail_kill_pids "${tree[@]}"
+	MAIL_STARTED_PIDS+=("${tree[@]}")
+	MAIL_STOPPING+=("${tree[@]}")
+	"$@" >/dev/null 2>&1
+	return 0
+}
+
+# mail_stop_finish - wait up to 10 s for every MAIL_STOPPING pid to exit, then KILL.
+mail_stop_finish() {
+	[ ${#MAIL_STOPPING[@]} -gt 0 ] || return 0
+	mail_wait_gone 10 "${MAIL_STOPPING[@]}" || mail_kill_pids "${MAIL_STOPPING[@]}"
+	MAIL_STOPPING=()
 }
 
 # mail_replace - install SRC at DST as mailcert does: temp file in DST's dir, rename.
@@ -353,11 +379,12 @@ mail_certs() {
 		>"$d/ext.cnf"
 	# shellcheck disable=SC2046
 	openssl req -new $(mail_key_args) -nodes -keyout "$d/key.pem" -out "$d/leaf.csr" \
-		-subj "/CN=$cn" >"$d/openssl.log" 2>&1 &&
-		openssl x509 -req -in "$d/leaf.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" \
-			-set_serial "0x$(openssl rand -hex 12)" -days 2 -extfile "$d/ext.cnf" \
-			-out "$d/cert.pem" >>"$d/openssl.log" 2>&1 ||
-		mail_fail "openssl: cannot create the leaf for $*" "$d/openssl.log"
+		-subj "/CN=$cn" >"$d/openssl.log" 2>&1 ||
+		mail_fail "openssl: cannot create the key for $*" "$d/openssl.log"
+	openssl x509 -req -in "$d/leaf.csr" -CA "$ca/ca.pem" -CAkey "$ca/ca.key" \
+		-set_serial "0x$(openssl rand -hex 12)" -days 2 -extfile "$d/ext.cnf" \
+		-out "$d/cert.pem" >>"$d/openssl.log" 2>&1 ||
+		mail_fail "openssl: cannot sign the leaf for $*" "$d/openssl.log"
 	[ "$ca" = "$d" ] || cp "$ca/ca.pem" "$d/ca.pem"
 	cp "$ca/ca.pem" "$d/chain.pem"
 	cat "$d/cert.pem" "$d/chain.pem" >"$d/fullchain.pem"
@@ -406,7 +433,9 @@ mail_served_sha256() {
 mail_wait_served() {
 	local host=$1 port=$2 mode=$3 want=$4 secs=${5:-10} end got
 	end=$((SECONDS + secs))
+	MAIL_WAIT_TRIES=0
 	while :; do
+		MAIL_WAIT_TRIES=$((MAIL_WAIT_TRIES + 1))
 		got=$(mail_served_sha256 "$host" "$port" "$mode")
 		[ "$got" = "$want" ] && return 0
 		[ "$SECONDS" -lt "$end" ] || return 1
@@ -553,13 +582,21 @@ postfix_start() {
 	mail_log "postfix (pid $pid) smtp $POSTFIX_PORT_SMTP, submission $POSTFIX_PORT_SUB, smtps $POSTFIX_PORT_SMTPS"
 }
 
-# postfix_stop - stop the Postfix in DIR (default POSTFIX_DIR), by pid if need be.
-postfix_stop() {
-	local d=${1:-${POSTFIX_DIR:-}} pid
-	[ -n "$d" ] || return 0
+# postfix_stop_begin - "postfix -c DIR/etc stop"; mail_stop_finish waits for the pids.
+postfix_stop_begin() {
+	local d=$1 pid
 	pid=$(tr -dc '0-9' <"$d/queue/pid/master.pid" 2>/dev/null)
 	mail_stop_tree "$pid" postfix -c "$d/etc" stop
 	mail_unregister postfix "$d"
+}
+
+# postfix_stop - stop the Postfix in DIR (default POSTFIX_DIR); KILL by pid if need be.
+postfix_stop() {
+	local d=${1:-${POSTFIX_DIR:-}}
+	[ -n "$d" ] || return 0
+	MAIL_STOPPING=()
+	postfix_stop_begin "$d"
+	mail_stop_finish
 }
 
 # ---------------------------------------------------------------- Dovecot
@@ -661,13 +698,22 @@ dovecot_start() {
 	mail_log "dovecot (pid $pid) imap $DOVECOT_PORT_IMAP, imaps $DOVECOT_PORT_IMAPS, pop3 $DOVECOT_PORT_POP3, pop3s $DOVECOT_PORT_POP3S, sieve $DOVECOT_PORT_SIEVE"
 }
 
-# dovecot_stop - stop the Dovecot in DIR (default DOVECOT_DIR), by pid if need be.
-dovecot_stop() {
-	local d=${1:-${DOVECOT_DIR:-}} pid
-	[ -n "$d" ] || return 0
+# dovecot_stop_begin - TERM to the master (what "doveadm stop" does, without
+# its ~3 s wait); mail_stop_finish waits for the pids.
+dovecot_stop_begin() {
+	local d=$1 pid
 	pid=$(tr -dc '0-9' <"$d/run/master.pid" 2>/dev/null)
-	mail_stop_tree "$pid" doveadm -c "$d/dovecot.conf" stop
+	[ -z "$pid" ] || mail_stop_tree "$pid" kill -TERM "$pid"
 	mail_unregister dovecot "$d"
+}
+
+# dovecot_stop - stop the Dovecot in DIR (default DOVECOT_DIR); KILL by pid if need be.
+dovecot_stop() {
+	local d=${1:-${DOVECOT_DIR:-}}
+	[ -n "$d" ] || return 0
+	MAIL_STOPPING=()
+	dovecot_stop_begin "$d"
+	mail_stop_finish
 }
 
 # ---------------------------------------------------------------- Exim
@@ -739,11 +785,19 @@ exim_start() {
 	mail_log "exim (pid $pid) smtp $EXIM_PORT_SMTP, smtps $EXIM_PORT_SMTPS"
 }
 
-# exim_stop - stop the Exim in DIR (default EXIM_DIR) by pid: TERM, then KILL.
-exim_stop() {
-	local d=${1:-${EXIM_DIR:-}} pid
-	[ -n "$d" ] || return 0
+# exim_stop_begin - TERM to the daemon; mail_stop_finish waits for the pids.
+exim_stop_begin() {
+	local d=$1 pid
 	pid=$(tr -dc '0-9' <"$d/exim.pid" 2>/dev/null)
 	[ -z "$pid" ] || mail_stop_tree "$pid" kill -TERM "$pid"
 	mail_unregister exim "$d"
+}
+
+# exim_stop - stop the Exim in DIR (default EXIM_DIR): TERM by pid, then KILL.
+exim_stop() {
+	local d=${1:-${EXIM_DIR:-}}
+	[ -n "$d" ] || return 0
+	MAIL_STOPPING=()
+	exim_stop_begin "$d"
+	mail_stop_finish
 }

@@ -132,4 +132,33 @@ mc_run deploy mail
 assert_exit 1 "symlinked target"
 assert_contains "$MC_ERR" "symbolic link"
 [ -L "$TLS/dovecot/mail.crt" ] || fail "the symlink was replaced"
+rm -f "$TLS/dovecot/mail.crt"
+mc_run deploy mail
+assert_exit 0 "deploy recreates the removed file"
+
+# 6. A daemon that cannot read its key (Exim runs as Debian-exim; a 0600
+#    root key is unreadable to it): verification fails, the message says
+#    loudly that the previous version could not be restored either (the
+#    same target settings apply to it), exit 3; fixing the config and
+#    deploying again converges.
+deploy_config
+printf '%s\n' "owner = root" "group = root" "mode = 0600" >>"$MC_CONF"
+mc_run issue mail
+assert_exit 3 "exim cannot read its key"
+assert_contains "$MC_ERR" "exim"
+assert_contains "$MC_ERR" "ROLLBACK FAILED"
+deploy_config
+mc_run deploy mail
+assert_exit 0 "deploy with a readable key converges"
+all_serve "$(current_sha)"
+
+# 7. A target directory whose parents do not exist yet is created.
+printf '%s\n' "[target extra]" "type = files" "fullchain_file = $TEST_TMP/new/deep/dir/%n.pem" \
+	"key_file = $TEST_TMP/new/deep/keys/%n.key" "group = Debian-exim" "reload = /bin/true" >>"$MC_CONF"
+sed -i 's/^targets = postfix dovecot exim$/targets = postfix dovecot exim extra/' "$MC_CONF"
+mc_run deploy mail
+assert_exit 0 "deploy to new directories"
+assert_file_mode "$TEST_TMP/new/deep/keys/mail.key" 640
+[ "$(stat -c '%a %G' "$TEST_TMP/new/deep/keys")" = "750 Debian-exim" ] || fail "key dir not 0750 Debian-exim"
+[ "$(stat -c '%a' "$TEST_TMP/new/deep/dir")" = 755 ] || fail "cert dir not 0755"
 log "ok"

@@ -1,0 +1,488 @@
+/*
+ * test_check_proto.c - mc_check_protocols() against real TLS servers.
+ *
+ * The servers are real: `openssl s_server` (TLS 1.0 only, TLS 1.1 only,
+ * modern, anonymous and NULL suites at security level 0) and GnuTLS's
+ * `gnutls-serv` (3DES and RC4, which Debian's OpenSSL cannot serve).
+ * gnutls-serv has no listen-address option and binds every interface, so
+ * the whole test runs in a fresh network namespace (unshare(CLONE_NEWNET),
+ * needs root) where the only interface is lo, brought up here; servers
+ * and probes all use 127.0.0.1 inside it. Without root the OpenSSL rows
+ * run on the host's loopback and the GnuTLS rows are skipped.
+ * Nothing in Debian serves SSLv3: the SSLv3 probe's "not accepted" path
+ * runs against every server here; its "accepted" path is covered by
+ * test_hello.c on byte tables.
+ * Failure rows: a closed port, a server that never answers, and an SMTP
+ * stand-in that refuses STARTTLS with 454 (a small forked process).
+ * Every process started is stopped by its PID.
+ */
+#define _GNU_SOURCE /* unshare, CLONE_NEWNET */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <openssl/pem.h>
+
+#include "mailcert/check.h"
+#include "tests/unit/certgen.h"
+
+extern char **environ;
+
+enum srv_kind { SRV_OPENSSL, SRV_GNUTLS, SRV_CLOSED, SRV_SILENT, SRV_SMTP454 };
+
+struct want {
+	const char *code;
+	enum mc_severity sev;
+	bool not_tested;
+	const char *frag;
+};
+
+struct server_case {
+	const char *label;
+	enum srv_kind kind;
+	const char *args[8]; /* server options after cert and port */
+	int timeout_ms;
+	int nfindings;       /* exact count, or -1: only the wants */
+	struct want want[4];
+	const char *forbid;  /* no finding may contain this */
+};
+
+static const struct server_case openssl_cases[] = {
+    {"modern s_server (TLS 1.2 + 1.3): no finding", SRV_OPENSSL, {NULL},
+     3000, 0, {{NULL, 0, false, NULL}}, NULL},
+    {"s_server -tls1: TLS 1.0 accepted, no 1.2/1.3", SRV_OPENSSL,
+     {"-tls1", "-cipher", "ALL:@SECLEVEL=0", NULL}, 3000, -1,
+     {{"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "neither TLS 1.2 nor"},
+      {NULL, 0, false, NULL}},
+     "TLS 1.1 is accepted"},
+    {"s_server -tls1_1: TLS 1.1 accepted", SRV_OPENSSL,
+     {"-tls1_1", "-cipher", "ALL:@SECLEVEL=0", NULL}, 3000, -1,
+     {{"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.1 is accepted"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "neither TLS 1.2 nor"},
+      {NULL, 0, false, NULL}},
+     "TLS 1.0 is accepted"},
+    /* security level 0 on the server also enables TLS 1.0 and 1.1 */
+    {"s_server aNULL suites: anonymous accepted", SRV_OPENSSL,
+     {"-cipher", "aNULL:@SECLEVEL=0", NULL}, 3000, -1,
+     {{"weak-cipher", MC_SEV_CRITICAL, false,
+       "_anon_WITH_AES_128_CBC_SHA is accepted; disable anonymous"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
+      {NULL, 0, false, NULL}},
+     "neither TLS 1.2"},
+    {"s_server NULL-SHA256: NULL accepted", SRV_OPENSSL,
+     {"-cipher", "NULL-SHA256:@SECLEVEL=0", "-no_tls1", "-no_tls1_1",
+      NULL},
+     3000, 1,
+     {{"weak-cipher", MC_SEV_CRITICAL, false,
+       "TLS_RSA_WITH_NULL_SHA256 is accepted; disable NULL"},
+      {NULL, 0, false, NULL}},
+     NULL},
+    {"closed port: both not tested", SRV_CLOSED, {NULL}, 3000, 2,
+     {{"weak-protocol", MC_SEV_WARNING, true, "could not test"},
+      {"weak-cipher", MC_SEV_WARNING, true, "could not test"},
+      {NULL, 0, false, NULL}},
+     "is accepted"},
+    {"silent server: both not tested", SRV_SILENT, {NULL}, 300, 2,
+     {{"weak-protocol", MC_SEV_WARNING, true, "no answer"},
+      {"weak-cipher", MC_SEV_WARNING, true, "could not test"},
+      {NULL, 0, false, NULL}},
+     "is accepted"},
+    {"SMTP 454 on STARTTLS: both not tested", SRV_SMTP454, {NULL}, 3000, 2,
+     {{"weak-protocol", MC_SEV_WARNING, true, "454 4.7.0"},
+      {"weak-cipher", MC_SEV_WARNING, true, "454 4.7.0"},
+      {NULL, 0, false, NULL}},
+     "is accepted"},
+};
+
+static const struct server_case gnutls_cases[] = {
+    {"gnutls-serv TLS 1.2+1.3 only: no finding", SRV_GNUTLS,
+     {"--priority", "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1", NULL}, 3000, 0,
+     {{NULL, 0, false, NULL}}, NULL},
+    {"gnutls-serv +3DES-CBC +TLS1.0: 3DES and TLS 1.0", SRV_GNUTLS,
+     {"--priority", "NORMAL:+3DES-CBC:+VERS-TLS1.0", NULL}, 3000, -1,
+     {{"weak-cipher", MC_SEV_CRITICAL, false,
+       "_WITH_3DES_EDE_CBC_SHA is accepted; disable 3DES"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
+      {NULL, 0, false, NULL}},
+     "RC4_128"},
+    /* GnuTLS 3.7's NORMAL still enables TLS 1.0 and 1.1 */
+    {"gnutls-serv +ARCFOUR-128: RC4", SRV_GNUTLS,
+     {"--priority", "NORMAL:+ARCFOUR-128", NULL}, 3000, 3,
+     {{"weak-cipher", MC_SEV_CRITICAL, false,
+       "_WITH_RC4_128_SHA is accepted; disable RC4"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.1 is accepted"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
+      {NULL, 0, false, NULL}},
+     "3DES_EDE"},
+};
+
+static struct {
+	char dir[64];
+	char cert[96];
+	char key[96];
+	bool netns;
+	long clean_ms; /* time of the modern-server row */
+} fx;
+
+/* free_port - a port on 127.0.0.1 that was free a moment ago. */
+static unsigned short
+free_port(int *keep)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	if (keep != NULL) {
+		assert_int_equal(listen(fd, 16), 0);
+		*keep = fd;
+	} else
+		close(fd);
+	return ntohs(sa.sin_port);
+}
+
+/* wait_listening - until 127.0.0.1:port accepts a connection (5 s). */
+static int
+wait_listening(unsigned short port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int i, fd, rc;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	for (i = 0; i < 100; i++) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+		close(fd);
+		if (rc == 0)
+			return 0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+/* spawn_server - openssl s_server / gnutls-serv on port; its pid. */
+static pid_t
+spawn_server(const struct server_case *tc, unsigned short port, int stdin_fd)
+{
+	char accept[32], portstr[8];
+	char *argv[24];
+	posix_spawn_file_actions_t fa;
+	pid_t pid = 0;
+	int n = 0, i;
+
+	snprintf(accept, sizeof(accept), "127.0.0.1:%u", port);
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	argv[n++] = "timeout"; /* ends the server even if this test dies */
+	argv[n++] = "120";
+	if (tc->kind == SRV_OPENSSL) {
+		char *a[] = {"openssl", "s_server", "-quiet", "-accept", accept,
+		             "-cert", fx.cert, "-key", fx.key};
+		for (i = 0; i < 9; i++)
+			argv[n++] = a[i];
+	} else {
+		char *a[] = {"gnutls-serv", "--port", portstr, "--x509certfile",
+		             fx.cert, "--x509keyfile", fx.key, "--quiet"};
+		for (i = 0; i < 8; i++)
+			argv[n++] = a[i];
+	}
+	for (i = 0; tc->args[i] != NULL; i++)
+		argv[n++] = (char *)tc->args[i];
+	argv[n] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	if (posix_spawnp(&pid, "timeout", &fa, NULL, argv, environ) != 0)
+		pid = 0;
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+/* fake_line - read one line (2 s) from fd; -1 on close or timeout. */
+static int
+fake_line(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char ch;
+
+	for (;;) {
+		if (poll(&p, 1, 2000) != 1 || read(fd, &ch, 1) != 1)
+			return -1;
+		if (ch == '\n')
+			return 0;
+	}
+}
+
+/* fake_smtp454 - child: an SMTP stand-in that refuses STARTTLS. */
+static void
+fake_smtp454(int lfd)
+{
+	static const char greet[] = "220 fake.test ESMTP\r\n";
+	static const char ehlo[] = "250-fake.test\r\n250 STARTTLS\r\n";
+	static const char no[] = "454 4.7.0 TLS not available due to local "
+	                         "problem\r\n";
+	int fd;
+
+	for (;;) {
+		fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			_exit(0);
+		if (write(fd, greet, sizeof(greet) - 1) > 0 &&
+		    fake_line(fd) == 0 &&
+		    write(fd, ehlo, sizeof(ehlo) - 1) > 0 &&
+		    fake_line(fd) == 0 && write(fd, no, sizeof(no) - 1) > 0)
+			(void)fake_line(fd);
+		close(fd);
+	}
+}
+
+/* start_case - the server of tc; its pid (0: none) and port. */
+static pid_t
+start_case(const struct server_case *tc, unsigned short *port, int *lfd,
+           int stdin_fd)
+{
+	pid_t pid = 0;
+	int tries;
+
+	*lfd = -1;
+	if (tc->kind == SRV_CLOSED) {
+		*port = free_port(NULL);
+		return 0;
+	}
+	if (tc->kind == SRV_SILENT || tc->kind == SRV_SMTP454) {
+		*port = free_port(lfd);
+		if (tc->kind == SRV_SILENT)
+			return 0;
+		pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0)
+			fake_smtp454(*lfd);
+		return pid;
+	}
+	for (tries = 0; tries < 5; tries++) {
+		*port = free_port(NULL);
+		pid = spawn_server(tc, *port, stdin_fd);
+		assert_true(pid > 0);
+		if (wait_listening(*port) == 0)
+			return pid;
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	fail_msg("%s: the server did not start", tc->label);
+	return 0;
+}
+
+/* finding_matches - whether f fits w. */
+static bool
+finding_matches(const struct mc_finding *f, const struct want *w)
+{
+	return strcmp(f->code, w->code) == 0 && f->severity == w->sev &&
+	       f->not_tested == w->not_tested && strstr(f->text, w->frag);
+}
+
+/* check_findings - compare the findings of tc with its expectations. */
+static void
+check_findings(const struct server_case *tc, const struct mc_findings *f)
+{
+	size_t i, j;
+	bool found;
+
+	for (i = 0; i < f->n; i++)
+		print_message("  %s: %s%s [%s] %s\n", tc->label,
+		              f->v[i].not_tested ? "not-tested " : "",
+		              f->v[i].code, mc_severity_name(f->v[i].severity),
+		              f->v[i].text);
+	if (tc->nfindings >= 0 && f->n != (size_t)tc->nfindings)
+		fail_msg("%s: %zu findings, want %d", tc->label, f->n,
+		         tc->nfindings);
+	for (j = 0; tc->want[j].code != NULL; j++) {
+		for (found = false, i = 0; i < f->n && !found; i++)
+			found = finding_matches(&f->v[i], &tc->want[j]);
+		if (!found)
+			fail_msg("%s: no %s finding with \"%s\"", tc->label,
+			         tc->want[j].code, tc->want[j].frag);
+	}
+	for (i = 0; tc->forbid != NULL && i < f->n; i++)
+		if (strstr(f->v[i].text, tc->forbid) != NULL ||
+		    strcmp(f->v[i].code, tc->forbid) == 0)
+			fail_msg("%s: unexpected finding: %s", tc->label,
+			         f->v[i].text);
+}
+
+/* run_case - start the server, check it, stop it (by pid). */
+static void
+run_case(const struct server_case *tc)
+{
+	struct mc_check_opts opts = {.warn_days = -1, .crit_days = -1};
+	struct mc_findings f = {0};
+	struct mc_endpoint ep;
+	struct mc_err err;
+	struct timespec t0, t1;
+	unsigned short port;
+	char url[64];
+	int lfd, pipefd[2], rc;
+	pid_t pid;
+
+	assert_int_equal(pipe2(pipefd, O_CLOEXEC), 0); /* stdin: never EOF */
+	pid = start_case(tc, &port, &lfd, pipefd[0]);
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u",
+	         tc->kind == SRV_SMTP454 ? "smtp" : "tls", port);
+	assert_int_equal(mc_verify_url_parse(url, &ep, &err), 0);
+	opts.timeout_ms = tc->timeout_ms;
+	opts.now = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = mc_check_protocols(&ep, &opts, &f, &err);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	if (lfd != -1)
+		close(lfd);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	print_message("%s: %ld ms\n", tc->label,
+	              (t1.tv_sec - t0.tv_sec) * 1000 +
+	                  (t1.tv_nsec - t0.tv_nsec) / 1000000);
+	if (tc->kind == SRV_OPENSSL && tc->args[0] == NULL)
+		fx.clean_ms = (t1.tv_sec - t0.tv_sec) * 1000 +
+		              (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	if (rc != 0)
+		fail_msg("%s: %s", tc->label, err.msg);
+	check_findings(tc, &f);
+	mc_findings_clear(&f);
+}
+
+/* test_openssl_servers - the openssl s_server and stand-in rows. */
+static void
+test_openssl_servers(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(openssl_cases) / sizeof(openssl_cases[0]); i++)
+		run_case(&openssl_cases[i]);
+	print_message("clean TLS 1.2+1.3 server probed in %ld ms\n",
+	              fx.clean_ms);
+	assert_true(fx.clean_ms < 1000); /* target: well under 150 ms */
+}
+
+/* test_gnutls_servers - 3DES and RC4 via gnutls-serv (needs the netns). */
+static void
+test_gnutls_servers(void **state)
+{
+	size_t i;
+
+	(void)state;
+	if (!fx.netns || access("/usr/bin/gnutls-serv", X_OK) != 0) {
+		print_message("no network namespace (not root?) or no "
+		              "gnutls-serv: the GnuTLS rows are skipped\n");
+		skip();
+	}
+	for (i = 0; i < sizeof(gnutls_cases) / sizeof(gnutls_cases[0]); i++)
+		run_case(&gnutls_cases[i]);
+}
+
+/* lo_up - bring up lo in this (new) network namespace. */
+static int
+lo_up(void)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc = -1;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP;
+		rc = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* write_pem - a certificate or a key into path. */
+static void
+write_pem(const char *path, X509 *cert, EVP_PKEY *key)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	if (cert != NULL)
+		assert_true(PEM_write_X509(fp, cert));
+	else
+		assert_true(PEM_write_PrivateKey(fp, key, NULL, NULL, 0, NULL,
+		                                 NULL));
+	fclose(fp);
+}
+
+/* setup - namespace, RSA key and self-signed certificate files. */
+static int
+setup(void **state)
+{
+	EVP_PKEY *key = EVP_RSA_gen(2048);
+	X509 *cert;
+
+	(void)state;
+	fx.netns = unshare(CLONE_NEWNET) == 0 && lo_up() == 0;
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/mc-check-proto.XXXXXX");
+	if (key == NULL || mkdtemp(fx.dir) == NULL)
+		return -1;
+	cert = cg_make("mail.test", key, NULL, NULL, "DNS:mail.test", -60,
+	               86400, 7);
+	snprintf(fx.cert, sizeof(fx.cert), "%s/cert.pem", fx.dir);
+	snprintf(fx.key, sizeof(fx.key), "%s/key.pem", fx.dir);
+	write_pem(fx.cert, cert, NULL);
+	write_pem(fx.key, NULL, key);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+/* teardown - remove the files. */
+static int
+teardown(void **state)
+{
+	(void)state;
+	unlink(fx.cert);
+	unlink(fx.key);
+	rmdir(fx.dir);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_openssl_servers),
+	    cmocka_unit_test(test_gnutls_servers),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
