@@ -46,6 +46,9 @@ struct cli_run {
 	struct mc_err first_err;
 };
 
+/* cli_run_acme - open run->acme (and the account) on first use. */
+int cli_run_acme(struct cli_run *run, struct mc_err *err);
+
 /* cli_run_cert - obtain, store, deploy and verify one cert, with hooks;
  * a failure is printed, recorded and passed to the failure hooks. */
 int cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc);

@@ -95,6 +95,53 @@ renew_check_names(const struct mc_config *cfg, const struct renew_args *a,
 	return 0;
 }
 
+/* renew_ari_window - apply a fresh ARI answer to meta: keep the chosen
+ * moment while it lies inside the window, else pick a new one. */
+static void
+renew_ari_window(const struct mc_cert_conf *cc, struct mc_cert_meta *meta,
+		 const struct mc_acme_ari *ari, time_t now)
+{
+	char when[64];
+
+	if (meta->ari_renew_at < ari->start || meta->ari_renew_at >= ari->end) {
+		if (mc_acme_ari_pick(ari->start, ari->end, NULL,
+				     &meta->ari_renew_at, NULL) == -1)
+			meta->ari_renew_at = ari->start;
+		cli_format_time(meta->ari_renew_at, when, sizeof(when));
+		mc_log_info("%s: ARI window; renewing at %s", cc->name, when);
+	}
+	meta->ari_next_poll = now + mc_acme_ari_retry_clamp(ari->retry_after);
+}
+
+/* renew_ari_poll - ask the CA's renewalInfo for cc's current certificate
+ * when the last answer's Retry-After has passed; a failure only delays the
+ * next poll (the threshold still applies). */
+static void
+renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
+	       struct mc_cert_meta *meta)
+{
+	struct mc_acme_ari ari;
+	struct mc_err err;
+	time_t now = time(NULL);
+
+	if (meta->ari_cert_id == NULL || meta->ari_next_poll == 0 ||
+	    now < meta->ari_next_poll || cc->timing.renew_before >= 0)
+		return;
+	memset(&ari, 0, sizeof(ari));
+	mc_err_clear(&err);
+	if (cli_run_acme(run, &err) == 0 &&
+	    mc_acme_renewal_info(run->acme, meta->ari_cert_id, &ari, &err) == 0)
+		renew_ari_window(cc, meta, &ari, now);
+	else {
+		mc_log_warn("%s: renewalInfo: %s; asking again later", cc->name,
+			    err.msg);
+		meta->ari_next_poll = now + MC_ACME_ARI_RETRY_DEFAULT;
+	}
+	mc_acme_ari_clear(&ari);
+	if (mc_store_save_meta(run->cfg->state_dir, cc->name, meta, &err) == -1)
+		mc_log_warn("%s: %s", cc->name, err.msg);
+}
+
 /* renew_decide - whether cc is due now (or forced); fills due and, for an
  * ARI-capable order, the certID the new order replaces. */
 static bool
@@ -109,6 +156,8 @@ renew_decide(struct cli_run *run, const struct mc_cert_conf *cc, bool force,
 		       1 &&
 	       mc_store_load_meta(run->cfg->state_dir, cc->name, cur, meta,
 				  NULL) == 0;
+	if (have && !force)
+		renew_ari_poll(run, cc, meta);
 	mc_renew_due(cc, have ? meta : NULL, time(NULL), due);
 	if (force && !due->due) {
 		due->due = true;

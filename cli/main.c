@@ -19,7 +19,7 @@ static const struct cli_command commands[] = {
 	{"rollback", "rollback NAME", cli_cmd_rollback},
 	{"status", "status", cli_cmd_status},
 	{"revoke", "revoke NAME [--reason R]", cli_cmd_revoke},
-	{"account", "account show|register", cli_cmd_account},
+	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
 	{"check", "check URL... [options]", cli_cmd_check},
 };
 

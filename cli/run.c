@@ -18,9 +18,9 @@
 #include "mailcert/log.h"
 #include "mailcert/store.h"
 
-/* run_acme - open the ACME client and account on first use. */
-static int
-run_acme(struct cli_run *run, struct mc_err *err)
+/* cli_run_acme - open the ACME client and account on first use. */
+int
+cli_run_acme(struct cli_run *run, struct mc_err *err)
 {
 	if (run->acme != NULL)
 		return 0;
@@ -183,7 +183,7 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 		    cc->name, mc_key_type_name(cc->key_type), cc->n_names,
 		    mc_challenge_name(cc->challenge));
 	key = issue_key(run->cfg, cc, err);
-	if (key == NULL || run_acme(run, err) == -1 || issue_order(run, cc, key, &cert, err) == -1 ||
+	if (key == NULL || cli_run_acme(run, err) == -1 || issue_order(run, cc, key, &cert, err) == -1 ||
 	    issue_store(run, cc, key, &cert, &meta, err) == -1) {
 		mc_err_prefix(err, "issue %s", cc->name);
 		goto out;

@@ -236,7 +236,7 @@ mc_store_current(const char *state_dir, const char *name, unsigned *number,
 	return 1;
 }
 
-/* mc_store_previous - the newest good version before number. */
+/* mc_store_previous - the newest good (not failed, not revoked) version before number. */
 int
 mc_store_previous(const char *state_dir, const char *name, unsigned number,
 		  unsigned *out, struct mc_err *err)
@@ -251,7 +251,8 @@ mc_store_previous(const char *state_dir, const char *name, unsigned number,
 			continue;
 		if (store_meta_read(dir, &meta, NULL) == -1)
 			continue;
-		if (strcmp(meta.status, "failed") != 0) {
+		if (strcmp(meta.status, "failed") != 0 &&
+		    strcmp(meta.status, "revoked") != 0) {
 			mc_store_meta_clear(&meta);
 			*out = v;
 			return 1;

@@ -46,7 +46,7 @@ struct mc_cert_meta {
 	char *ari_cert_id;
 	time_t ari_renew_at;   /* 0: none chosen */
 	time_t ari_next_poll;  /* 0: poll at will */
-	char status[16];       /* "issued", "deployed", "failed" */
+	char status[16];       /* "issued", "deployed", "failed", "revoked" */
 	char *last_error;      /* NULL unless failed */
 };
 
@@ -73,7 +73,7 @@ int mc_store_current(const char *state_dir, const char *name, unsigned *number,
 		     struct mc_err *err);
 
 /* mc_store_previous - the newest version before number that is not marked
- * failed: 1 and *out, 0 if none, -1 error. */
+ * failed or revoked: 1 and *out, 0 if none, -1 error. */
 int mc_store_previous(const char *state_dir, const char *name, unsigned number,
 		      unsigned *out, struct mc_err *err);
 
