@@ -46,7 +46,10 @@ struct cli_run {
 	struct mc_err first_err;
 };
 
-/* cli_run_acme - open run->acme (and the account) on first use. */
+/* cli_run_client - open run->acme (directory only) on first use. */
+int cli_run_client(struct cli_run *run, struct mc_err *err);
+
+/* cli_run_acme - cli_run_client plus the account, on first use. */
 int cli_run_acme(struct cli_run *run, struct mc_err *err);
 
 /* cli_run_cert - obtain, store, deploy and verify one cert, with hooks;
@@ -73,6 +76,13 @@ int cli_load_config(struct cli *cli, struct mc_config **cfg, struct mc_err *err)
  * loaded (or created) and, when register is true, the account registered. */
 struct mc_acme *cli_account_open(const struct mc_config *cfg, bool do_register,
 				 EVP_PKEY **key, struct mc_err *err);
+
+/* cli_acme_client - an ACME client for cfg's directory, no account yet. */
+struct mc_acme *cli_acme_client(const struct mc_config *cfg, struct mc_err *err);
+
+/* cli_account_attach - the account key (and registration) for acme. */
+int cli_account_attach(const struct mc_config *cfg, struct mc_acme *acme,
+		       bool do_register, EVP_PKEY **key, struct mc_err *err);
 
 /* cli_format_time - "YYYY-MM-DD HH:MM:SS UTC" into buf. */
 void cli_format_time(time_t t, char *buf, size_t size);

@@ -334,14 +334,10 @@ check_run_all(struct check_run *run, struct mc_err *err)
 	pthread_t *tids;
 	size_t i, started = 0;
 
-	if (n <= 1) {
-		check_worker(&pool);
-		return 0;
-	}
-	tids = calloc(n, sizeof(*tids));
-	if (tids == NULL)
+	tids = n > 1 ? calloc(n, sizeof(*tids)) : NULL;
+	if (n > 1 && tids == NULL)
 		return mc_err_errno(err, MC_ERR_SYS, "check: threads");
-	for (i = 0; i < n; i++) {
+	for (i = 0; n > 1 && i < n; i++) {
 		if (pthread_create(&tids[i], NULL, check_worker, &pool) != 0)
 			break;
 		started++;
@@ -352,7 +348,7 @@ check_run_all(struct check_run *run, struct mc_err *err)
 		pthread_join(tids[i], NULL);
 	free(tids);
 	if (run->progress)
-		fprintf(stderr, "\n");
+		fprintf(stderr, "\r\033[K"); /* clear the progress line */
 	return 0;
 }
 

@@ -129,7 +129,7 @@ renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
 		return;
 	memset(&ari, 0, sizeof(ari));
 	mc_err_clear(&err);
-	if (cli_run_acme(run, &err) == 0 &&
+	if (cli_run_client(run, &err) == 0 &&
 	    mc_acme_renewal_info(run->acme, meta->ari_cert_id, &ari, &err) == 0)
 		renew_ari_window(cc, meta, &ari, now);
 	else {

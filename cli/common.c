@@ -121,21 +121,26 @@ account_register(const struct mc_config *cfg, struct mc_acme *acme,
 	return rc;
 }
 
-/* cli_account_open - ACME client with account key (and account). */
+/* cli_acme_client - an ACME client for cfg's directory, no account yet. */
 struct mc_acme *
-cli_account_open(const struct mc_config *cfg, bool do_register, EVP_PKEY **key,
-		 struct mc_err *err)
+cli_acme_client(const struct mc_config *cfg, struct mc_err *err)
 {
 	struct mc_acme_opts opts = {cfg->directory, cfg->ca_bundle, 0, 0, 0};
-	struct mc_acme *acme = NULL;
+
+	return mc_acme_new(&opts, err);
+}
+
+/* cli_account_attach - load (or create) the account key into acme and,
+ * when do_register is true, register the account if it has no URL yet. */
+int
+cli_account_attach(const struct mc_config *cfg, struct mc_acme *acme,
+		   bool do_register, EVP_PKEY **key, struct mc_err *err)
+{
 	EVP_PKEY *k = NULL;
 	char *kid = NULL;
 
 	k = account_key(cfg, do_register, &kid, err);
 	if (k == NULL)
-		goto fail;
-	acme = mc_acme_new(&opts, err);
-	if (acme == NULL)
 		goto fail;
 	mc_acme_set_key(acme, k);
 	if (kid != NULL && mc_acme_set_kid(acme, kid, err) == -1)
@@ -144,12 +149,27 @@ cli_account_open(const struct mc_config *cfg, bool do_register, EVP_PKEY **key,
 		goto fail;
 	free(kid);
 	*key = k;
-	return acme;
+	return 0;
 fail:
+	mc_acme_set_key(acme, NULL);
 	free(kid);
-	mc_acme_free(acme);
 	EVP_PKEY_free(k);
-	return NULL;
+	return -1;
+}
+
+/* cli_account_open - ACME client with account key (and account). */
+struct mc_acme *
+cli_account_open(const struct mc_config *cfg, bool do_register, EVP_PKEY **key,
+		 struct mc_err *err)
+{
+	struct mc_acme *acme = cli_acme_client(cfg, err);
+
+	if (acme != NULL &&
+	    cli_account_attach(cfg, acme, do_register, key, err) == -1) {
+		mc_acme_free(acme);
+		return NULL;
+	}
+	return acme;
 }
 
 /* cli_cert_arg - the [cert NAME] named by the single argument of cmd. */

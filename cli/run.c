@@ -18,14 +18,25 @@
 #include "mailcert/log.h"
 #include "mailcert/store.h"
 
-/* cli_run_acme - open the ACME client and account on first use. */
+/* cli_run_client - open the ACME client (directory only) on first use. */
+int
+cli_run_client(struct cli_run *run, struct mc_err *err)
+{
+	if (run->acme == NULL)
+		run->acme = cli_acme_client(run->cfg, err);
+	return run->acme == NULL ? -1 : 0;
+}
+
+/* cli_run_acme - the client plus the account, on first use. */
 int
 cli_run_acme(struct cli_run *run, struct mc_err *err)
 {
-	if (run->acme != NULL)
+	if (cli_run_client(run, err) == -1)
+		return -1;
+	if (run->account_key != NULL)
 		return 0;
-	run->acme = cli_account_open(run->cfg, true, &run->account_key, err);
-	return run->acme == NULL ? -1 : 0;
+	return cli_account_attach(run->cfg, run->acme, true, &run->account_key,
+				  err);
 }
 
 /* issue_key - the current key (reuse_key, same type) or a new one. */

@@ -27,7 +27,8 @@ requests to answer. --mode selects the misbehaviour:
             "long" (Retry-After 200000), "huge" (999999), "expl" (with explanationURL),
             "offset" (+02:00 offsets and fractions), "inverted" (end before
             start), "empty" (start == end), "badtime" (not RFC 3339),
-            "nowindow" (no suggestedWindow), "badjson"; anything else 404
+            "nowindow" (no suggestedWindow), "badjson"; anything else 404,
+            or with --ari-default past|future a window in 2020 or 2030
   replaces  the mismatch flow, but newOrder refuses a "replaces" field by the
             first identifier: "replaced.test" 409 alreadyReplaced the first
             time, "malformed.test" 400 malformed naming "replaces" the first
@@ -286,7 +287,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif kind == "badjson":
             self.send(200, b'{"suggestedWindow": {', "application/json", headers)
             return
-        elif kind != "good":
+        elif kind != "good" and self.server.state.args.ari_default == "past":
+            body["suggestedWindow"] = {"start": "2020-01-01T00:00:00Z",
+                                       "end": "2020-01-02T00:00:00Z"}
+        elif kind != "good" and self.server.state.args.ari_default != "future":
             self.problem(404, "malformed", "fakeca: no renewal info for " + cert_id)
             return
         self.send_json(200, body, headers)
@@ -342,6 +346,9 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--port-file", help="write the bound port here")
+    ap.add_argument("--ari-default", choices=["past", "future"],
+                    help="mode ari: answer any other certID with a window in "
+                         "2020 (due) or 2030 (not due) instead of 404")
     args = ap.parse_args()
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

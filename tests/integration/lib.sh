@@ -291,16 +291,19 @@ pebble_fetch_roots() {
 	pebble_get /intermediates/0 "$PEBBLE_INTERMEDIATE"
 }
 
-# fakeca_start - start fakeca.py in MODE (500 429 badjson html mismatch).
+# fakeca_start - start fakeca.py in MODE (500 429 badjson html mismatch ari
+# replaces); further arguments go to fakeca.py.
 fakeca_start() {
 	local mode=$1 port logf=$TEST_TMP/fakeca-$1.log
+	shift
 	require_cmd python3 openssl curl
 	[ -n "${PEBBLE_CA:-}" ] || tls_material
 	free_port port
 	bg_start "fakeca $mode" "$logf" python3 "$MC_LIB_DIR/fakeca.py" \
 		--mode "$mode" --port "$port" --cert "$MC_TLS_CERT" --key "$MC_TLS_KEY" \
-		--workdir "$TEST_TMP/fakeca-$mode"
+		--workdir "$TEST_TMP/fakeca-$mode" "$@"
 	FAKECA_PID=$BG_PID
+	FAKECA_LOG=$logf
 	FAKECA_DIR_URL=https://127.0.0.1:$port/dir
 	wait_http "$FAKECA_DIR_URL" "$FAKECA_PID" "fakeca $mode" "$logf" --cacert "$PEBBLE_CA"
 }
