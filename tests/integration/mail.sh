@@ -188,28 +188,49 @@ mail_require() {
 	done
 }
 
-# mail_port_free - whether nothing listens on TCP 127.0.0.1:PORT.
+# mail_port_free - whether no TCP socket (any state, IPv4 or IPv6) uses local PORT.
 mail_port_free() {
-	! grep -qi ":$(printf '%04X' "$1") 00000000:0000 0A" /proc/net/tcp 2>/dev/null
+	! awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1 }
+		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# mail_free_port - set VAR to a free high port (lib.sh's free_port when present).
+# mail_free_port - set VAR to a free port in 20000-32767: below the kernel's
+# ephemeral range (32768-60999), so our own probe connections cannot take it
+# between the choice and the daemon's bind. Ports lib.sh handed out
+# (MC_USED_PORTS) are avoided and ours are added to that list.
 mail_free_port() {
-	if declare -F free_port >/dev/null; then
-		free_port "$1"
-		return
-	fi
 	local p n
-	for ((n = 0; n < 200; n++)); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		case $MAIL_PORTS_USED in *" $p "*) continue ;; esac
+	for ((n = 0; n < 500; n++)); do
+		p=$((20000 + RANDOM % 12768))
+		case "$MAIL_PORTS_USED ${MC_USED_PORTS:-}" in *" $p "*) continue ;; esac
 		if mail_port_free "$p"; then
 			MAIL_PORTS_USED="$MAIL_PORTS_USED$p "
+			[ -z "${MC_USED_PORTS+x}" ] || MC_USED_PORTS="$MC_USED_PORTS$p "
 			printf -v "$1" '%s' "$p"
 			return 0
 		fi
 	done
 	mail_fail "no free port found on 127.0.0.1"
+}
+
+# mail_start_retry - run START_FN ARGS... up to 3 times while it reports a
+# port taken between our choice and its bind (another test on this host).
+mail_start_retry() {
+	local try rc
+	for try in 1 2 3; do
+		MAIL_LAST_TRY=$([ "$try" = 3 ] && echo 1 || echo 0)
+		"$@" && return 0
+		rc=$?
+		[ "$rc" = 2 ] || return "$rc"
+		mail_log "$1: a port was taken by someone else; retrying with new ports"
+	done
+}
+
+# mail_bind_conflict - whether a failed start (logs FILE...) lost a port race
+# and may be retried (not on the last try).
+mail_bind_conflict() {
+	[ "${MAIL_LAST_TRY:-1}" = 0 ] || return 1
+	grep -qsi 'address already in use' "$@"
 }
 
 # mail_wait_port - wait until 127.0.0.1:PORT accepts TCP (default 15 s).
@@ -457,7 +478,7 @@ mail_wait_ports() {
 mail_read_pid() {
 	local f=$1 n pid
 	for ((n = 0; n < 300; n++)); do
-		pid=$(tr -dc '0-9' <"$f" 2>/dev/null)
+		pid=$({ tr -dc '0-9' <"$f"; } 2>/dev/null)
 		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 			echo "$pid"
 			return 0
@@ -552,8 +573,13 @@ postfix_queue_dirs() {
 
 # postfix_start - start a private Postfix in DIR serving CHAIN (see the header).
 postfix_start() {
-	local d=$1 chain=$2 pid
 	mail_init
+	mail_start_retry postfix_start_once "$@"
+}
+
+# postfix_start_once - one attempt; returns 2 when a port was taken meanwhile.
+postfix_start_once() {
+	local d=$1 chain=$2 pid
 	mail_require postfix postconf
 	mkdir -p "$d/etc" "$d/log" "$d/queue" "$d/data"
 	d=$(cd "$d" && pwd)
@@ -570,8 +596,10 @@ postfix_start() {
 	POSTFIX_LOG=$d/log/postfix.log
 	POSTFIX_RELOAD="postfix -c $d/etc reload"
 	postfix_queue_dirs "$d/queue"
-	postfix -c "$d/etc" start >"$d/log/start.log" 2>&1 ||
+	if ! postfix -c "$d/etc" start >"$d/log/start.log" 2>&1; then
+		mail_bind_conflict "$d/log/start.log" "$POSTFIX_LOG" && return 2
 		mail_fail "postfix -c $d/etc start failed" "$d/log/start.log" "$POSTFIX_LOG"
+	fi
 	pid=$(mail_read_pid "$d/queue/pid/master.pid") ||
 		mail_fail "postfix master did not write $d/queue/pid/master.pid" \
 			"$d/log/start.log" "$POSTFIX_LOG"
@@ -585,7 +613,7 @@ postfix_start() {
 # postfix_stop_begin - "postfix -c DIR/etc stop"; mail_stop_finish waits for the pids.
 postfix_stop_begin() {
 	local d=$1 pid
-	pid=$(tr -dc '0-9' <"$d/queue/pid/master.pid" 2>/dev/null)
+	pid=$({ tr -dc '0-9' <"$d/queue/pid/master.pid"; } 2>/dev/null)
 	mail_stop_tree "$pid" postfix -c "$d/etc" stop
 	mail_unregister postfix "$d"
 }
@@ -668,8 +696,13 @@ CONF
 
 # dovecot_start - start a private Dovecot in DIR with CERT and KEY (see the header).
 dovecot_start() {
-	local d=$1 cert=$2 key=$3 pid
 	mail_init
+	mail_start_retry dovecot_start_once "$@"
+}
+
+# dovecot_start_once - one attempt; returns 2 when a port was taken meanwhile.
+dovecot_start_once() {
+	local d=$1 cert=$2 key=$3 pid
 	mail_require dovecot doveadm
 	mkdir -p "$d/run" "$d/state" "$d/log" "$d/mail"
 	d=$(cd "$d" && pwd)
@@ -687,8 +720,10 @@ dovecot_start() {
 	DOVECOT_CONF=$d/dovecot.conf
 	DOVECOT_LOG=$d/log/dovecot.log
 	DOVECOT_RELOAD="dovecot -c $d/dovecot.conf reload"
-	dovecot -c "$DOVECOT_CONF" >"$d/log/start.log" 2>&1 ||
+	if ! dovecot -c "$DOVECOT_CONF" >"$d/log/start.log" 2>&1; then
+		mail_bind_conflict "$d/log/start.log" "$DOVECOT_LOG" && return 2
 		mail_fail "dovecot -c $DOVECOT_CONF failed" "$d/log/start.log" "$DOVECOT_LOG"
+	fi
 	pid=$(mail_read_pid "$d/run/master.pid") ||
 		mail_fail "dovecot did not write $d/run/master.pid" "$d/log/start.log" "$DOVECOT_LOG"
 	DOVECOT_PID=$pid
@@ -702,7 +737,7 @@ dovecot_start() {
 # its ~3 s wait); mail_stop_finish waits for the pids.
 dovecot_stop_begin() {
 	local d=$1 pid
-	pid=$(tr -dc '0-9' <"$d/run/master.pid" 2>/dev/null)
+	pid=$({ tr -dc '0-9' <"$d/run/master.pid"; } 2>/dev/null)
 	[ -z "$pid" ] || mail_stop_tree "$pid" kill -TERM "$pid"
 	mail_unregister dovecot "$d"
 }
@@ -732,6 +767,8 @@ log_file_path = $d/log/%slog
 pid_file_path = $d/exim.pid
 local_interfaces = 127.0.0.1
 disable_ipv6 = true
+# a taken port is an error at once (default: 9 retries, 30 s apart)
+daemon_startup_retries = 0
 daemon_smtp_ports = $EXIM_PORT_SMTP : $EXIM_PORT_SMTPS
 tls_on_connect_ports = $EXIM_PORT_SMTPS
 tls_advertise_hosts = *
@@ -757,8 +794,13 @@ CONF
 
 # exim_start - start the unpacked Exim in DIR with CERT and KEY (see the header).
 exim_start() {
-	local d=$1 cert=$2 key=$3 pid
 	mail_init
+	mail_start_retry exim_start_once "$@"
+}
+
+# exim_start_once - one attempt; returns 2 when a port was taken meanwhile.
+exim_start_once() {
+	local d=$1 cert=$2 key=$3 pid
 	[ -x "$MAIL_EXIM_BIN" ] || mail_skip "$MAIL_EXIM_BIN is missing"
 	getent passwd Debian-exim >/dev/null || mail_skip "user Debian-exim is missing"
 	mkdir -p "$d/spool" "$d/log"
@@ -774,11 +816,15 @@ exim_start() {
 	EXIM_PIDFILE=$d/exim.pid
 	EXIM_LOG=$d/log/mainlog
 	EXIM_RELOAD="$MAIL_LIB_DIR/hooks/exim-reload.sh $EXIM_PIDFILE"
-	"$MAIL_EXIM_BIN" -C "$EXIM_CONF" -bd -q30m -oX "$EXIM_PORT_SMTP:$EXIM_PORT_SMTPS" \
-		-oP "$EXIM_PIDFILE" >"$d/log/start.log" 2>&1 </dev/null ||
+	if ! "$MAIL_EXIM_BIN" -C "$EXIM_CONF" -bd -q30m -oX "$EXIM_PORT_SMTP:$EXIM_PORT_SMTPS" \
+		-oP "$EXIM_PIDFILE" >"$d/log/start.log" 2>&1 </dev/null; then
+		mail_bind_conflict "$d/log/start.log" "$d/log/paniclog" && return 2
 		mail_fail "exim -bd failed" "$d/log/start.log" "$d/log/paniclog" "$EXIM_LOG"
-	pid=$(mail_read_pid "$EXIM_PIDFILE") ||
+	fi
+	if ! pid=$(mail_read_pid "$EXIM_PIDFILE"); then
+		mail_bind_conflict "$d/log/start.log" "$d/log/paniclog" && return 2
 		mail_fail "exim did not write $EXIM_PIDFILE" "$d/log/start.log" "$d/log/paniclog"
+	fi
 	EXIM_PID=$pid
 	mail_register exim "$d" "$pid"
 	mail_wait_ports exim "$pid" "$d/log/paniclog" "$EXIM_PORT_SMTP" "$EXIM_PORT_SMTPS"
@@ -788,7 +834,7 @@ exim_start() {
 # exim_stop_begin - TERM to the daemon; mail_stop_finish waits for the pids.
 exim_stop_begin() {
 	local d=$1 pid
-	pid=$(tr -dc '0-9' <"$d/exim.pid" 2>/dev/null)
+	pid=$({ tr -dc '0-9' <"$d/exim.pid"; } 2>/dev/null)
 	[ -z "$pid" ] || mail_stop_tree "$pid" kill -TERM "$pid"
 	mail_unregister exim "$d"
 }

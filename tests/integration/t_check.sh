@@ -320,11 +320,24 @@ run_row() {
 	log "ok: $label -> [${got:-no finding}] exit $MC_RC"
 }
 
+# time_clean - log how long one check of the clean server takes (no assertion).
+time_clean() {
+	local t0 t1
+	server_start clean
+	t0=$(date +%s%N)
+	"$MAILCERT" check --trust-bundle "$PKI/root.pem" "tls://127.0.0.1:$PORT" \
+		>/dev/null 2>&1
+	t1=$(date +%s%N)
+	bg_stop "$SERVER_PID"
+	log "timing: check of the clean server took $(((t1 - t0) / 1000000)) ms"
+}
+
 pki_make
 http_start
 for row in "${ROWS[@]}"; do
 	run_row "$row"
 done
+time_clean
 
 # smtp_nostarttls_start - a plain SMTP server that never offers STARTTLS.
 smtp_nostarttls_start() {
