@@ -11,22 +11,11 @@ export MAILCERT=${MAILCERT:-$ROOT/build/mailcert} MC_TESTS_DIR=$ROOT/tests
 RUNS=${RUNS:-7}
 # shellcheck source=../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
-# shellcheck source=../tests/integration/mail.sh
-. "$ROOT/tests/integration/mail.sh"
+# shellcheck source=../tests/integration/mailstack.sh
+. "$ROOT/tests/integration/mailstack.sh"
 
 pebble_start
-TLS=$TEST_TMP/tls
-mkdir -p "$TLS/postfix" "$TLS/dovecot" "$TLS/exim"
-chgrp Debian-exim "$TLS/exim" && chmod 750 "$TLS/exim"
-mail_certs "$TEST_TMP/boot" boot.example.test
-mail_replace "$MAIL_COMBINED" "$TLS/postfix/b.pem"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/dovecot/b.crt"
-mail_replace "$MAIL_KEY" "$TLS/dovecot/b.key"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/exim/b.crt"
-mail_replace "$MAIL_KEY" "$TLS/exim/b.key"
-postfix_start "$TEST_TMP/postfix" "$TLS/postfix/b.pem"
-dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/b.crt" "$TLS/dovecot/b.key"
-exim_start "$TEST_TMP/exim" "$TLS/exim/b.crt" "$TLS/exim/b.key"
+mailstack_start b
 
 EPS=("smtp $POSTFIX_PORT_SMTP" "submission $POSTFIX_PORT_SUB" "smtps $POSTFIX_PORT_SMTPS"
 	"imap $DOVECOT_PORT_IMAP" "imaps $DOVECOT_PORT_IMAPS" "pop3s $DOVECOT_PORT_POP3S"
@@ -40,9 +29,7 @@ NAMES="mail.example.test smtp.example.test"
 {
 	conf_global
 	conf_cert b "$NAMES" "targets = postfix dovecot exim" "verify = $urls"
-	printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" "reload = $POSTFIX_RELOAD" ""
-	printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" "key_file = $TLS/dovecot/%n.key" "reload = $DOVECOT_RELOAD" ""
-	printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" "key_file = $TLS/exim/%n.key" "reload = $EXIM_RELOAD" ""
+	mailstack_targets
 } >"$MC_CONF"
 "$MAILCERT" -q -c "$MC_CONF" issue b || fail "issue failed"
 want=$(mail_cert_sha256 "$MC_STATE/certs/b/current/cert.pem")

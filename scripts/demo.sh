@@ -27,8 +27,8 @@ export MAILCERT=$BUILD_DIR/mailcert MC_TESTS_DIR=$ROOT/tests
 # shellcheck source=SCRIPTDIR/../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
 
-# shellcheck source=SCRIPTDIR/../tests/integration/mail.sh
-. "$ROOT/tests/integration/mail.sh"
+# shellcheck source=SCRIPTDIR/../tests/integration/mailstack.sh
+. "$ROOT/tests/integration/mailstack.sh"
 
 # shellcheck disable=SC2119
 pebble_start
@@ -36,18 +36,7 @@ pebble_fetch_roots
 
 # Real Postfix, Dovecot and Exim on 127.0.0.1 high ports, started on a
 # throw-away certificate at the paths mailcert will write.
-TLS=$TEST_TMP/tls
-mkdir -p "$TLS/postfix" "$TLS/dovecot" "$TLS/exim"
-chgrp Debian-exim "$TLS/exim" && chmod 750 "$TLS/exim"
-mail_certs "$TEST_TMP/boot" boot.example.test
-mail_replace "$MAIL_COMBINED" "$TLS/postfix/demo.pem"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/dovecot/demo.crt"
-mail_replace "$MAIL_KEY" "$TLS/dovecot/demo.key"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/exim/demo.crt"
-mail_replace "$MAIL_KEY" "$TLS/exim/demo.key"
-postfix_start "$TEST_TMP/postfix" "$TLS/postfix/demo.pem"
-dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/demo.crt" "$TLS/dovecot/demo.key"
-exim_start "$TEST_TMP/exim" "$TLS/exim/demo.crt" "$TLS/exim/demo.key"
+mailstack_start demo
 
 NAMES="mail.example.test imap.example.test smtp.example.test"
 {
@@ -55,11 +44,7 @@ NAMES="mail.example.test imap.example.test smtp.example.test"
 	conf_cert demo "$NAMES" "challenge = http-01" \
 		"targets = postfix dovecot exim" \
 		"verify = smtp://127.0.0.1:$POSTFIX_PORT_SMTP submission://127.0.0.1:$POSTFIX_PORT_SUB smtps://127.0.0.1:$POSTFIX_PORT_SMTPS imap://127.0.0.1:$DOVECOT_PORT_IMAP imaps://127.0.0.1:$DOVECOT_PORT_IMAPS pop3s://127.0.0.1:$DOVECOT_PORT_POP3S smtp://127.0.0.1:$EXIM_PORT_SMTP smtps://127.0.0.1:$EXIM_PORT_SMTPS"
-	printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" "reload = $POSTFIX_RELOAD" ""
-	printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" \
-		"key_file = $TLS/dovecot/%n.key" "reload = $DOVECOT_RELOAD" ""
-	printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" \
-		"key_file = $TLS/exim/%n.key" "reload = $EXIM_RELOAD" ""
+	mailstack_targets
 } >"$MC_CONF"
 
 echo

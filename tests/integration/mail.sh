@@ -68,7 +68,12 @@
 #                               poll until the endpoint serves SHA (default
 #                               10 s); MAIL_WAIT_TRIES = probes it took.
 #   mail_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 15 s).
+#   mail_port_listening PORT    whether anything LISTENs on PORT (/proc/net/tcp*).
 #   mail_pids_of PID            PID and all its descendants (from /proc).
+#   mail_free_port VAR          a free port in 20000-32767 (below the
+#                               ephemeral range); shares lib.sh's MC_USED_PORTS.
+# A start whose port was taken meanwhile (bind: address in use) is retried
+# with new ports, up to 3 times.
 #
 # Other variables: MAIL_TMP (the temp dir: lib.sh's TEST_TMP, else its own),
 # MAIL_EXIM_BIN, MAIL_STARTED_PIDS (every master pid and every descendant
@@ -194,6 +199,12 @@ mail_port_free() {
 		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
+# mail_port_listening - whether a TCP socket LISTENs on local PORT (IPv4 or IPv6).
+mail_port_listening() {
+	awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && $4 == "0A" &&
+		substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+
 # mail_free_port - set VAR to a free port in 20000-32767: below the kernel's
 # ephemeral range (32768-60999), so our own probe connections cannot take it
 # between the choice and the daemon's bind. Ports lib.sh handed out
@@ -254,6 +265,20 @@ mail_pids_of() {
 	# shellcheck disable=SC2013 # the file holds space-separated pids
 	for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
 		mail_pids_of "$child"
+	done
+}
+
+# mail_pids_using - print the pids whose argv contains the exact argument ARG
+# (a unique config path), to stop a daemon that never wrote its pid file.
+mail_pids_using() {
+	local f pid
+	for f in /proc/[0-9]*/cmdline; do
+		pid=${f#/proc/}
+		pid=${pid%/cmdline}
+		[ "$pid" != "$$" ] || continue
+		if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qxF -- "$1"; then
+			echo "$pid"
+		fi
 	done
 }
 
@@ -822,6 +847,8 @@ exim_start_once() {
 		mail_fail "exim -bd failed" "$d/log/start.log" "$d/log/paniclog" "$EXIM_LOG"
 	fi
 	if ! pid=$(mail_read_pid "$EXIM_PIDFILE"); then
+		# shellcheck disable=SC2046 # pids, one word each
+		mail_kill_pids $(mail_pids_using "$EXIM_CONF")
 		mail_bind_conflict "$d/log/start.log" "$d/log/paniclog" && return 2
 		mail_fail "exim did not write $EXIM_PIDFILE" "$d/log/start.log" "$d/log/paniclog"
 	fi

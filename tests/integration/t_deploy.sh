@@ -8,42 +8,23 @@
 # file changes.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-# shellcheck source=mail.sh
-. "$(dirname "$0")/mail.sh"
+# shellcheck source=mailstack.sh
+. "$(dirname "$0")/mailstack.sh"
 
 [ "$(id -u)" = 0 ] || skip_or_fail "needs root (the daemons drop privileges)"
 pebble_start
-TLS=$TEST_TMP/tls
-mkdir -p "$TLS/postfix" "$TLS/dovecot" "$TLS/exim"
-chgrp Debian-exim "$TLS/exim" && chmod 750 "$TLS/exim"
-
-# Start the daemons on a throw-away certificate at the paths mailcert writes.
-mail_certs "$TEST_TMP/boot" boot.example.test
-mail_replace "$MAIL_COMBINED" "$TLS/postfix/mail.pem"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/dovecot/mail.crt"
-mail_replace "$MAIL_KEY" "$TLS/dovecot/mail.key"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/exim/mail.crt"
-mail_replace "$MAIL_KEY" "$TLS/exim/mail.key"
-chgrp Debian-exim "$TLS/exim/mail.key" && chmod 640 "$TLS/exim/mail.key"
-postfix_start "$TEST_TMP/postfix" "$TLS/postfix/mail.pem"
-dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/mail.crt" "$TLS/dovecot/mail.key"
-exim_start "$TEST_TMP/exim" "$TLS/exim/mail.crt" "$TLS/exim/mail.key"
-
-ENDPOINTS="smtp://127.0.0.1:$POSTFIX_PORT_SMTP submission://127.0.0.1:$POSTFIX_PORT_SUB smtps://127.0.0.1:$POSTFIX_PORT_SMTPS imap://127.0.0.1:$DOVECOT_PORT_IMAP imaps://127.0.0.1:$DOVECOT_PORT_IMAPS pop3://127.0.0.1:$DOVECOT_PORT_POP3 pop3s://127.0.0.1:$DOVECOT_PORT_POP3S sieve://127.0.0.1:$DOVECOT_PORT_SIEVE smtp://127.0.0.1:$EXIM_PORT_SMTP smtps://127.0.0.1:$EXIM_PORT_SMTPS"
+mailstack_start mail
+TLS=$MAILSTACK_TLS
+ENDPOINTS=$MAILSTACK_URLS
 
 # deploy_config - the config, with optional reload overrides per target.
 deploy_config() {
-	local pr=${1:-$POSTFIX_RELOAD} dr=${2:-$DOVECOT_RELOAD} er=${3:-$EXIM_RELOAD}
 	{
 		conf_global
 		conf_cert mail "mail.example.test smtp.example.test" \
 			"targets = postfix dovecot exim" "verify = $ENDPOINTS" \
 			"verify_timeout = 8s"
-		printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" "reload = $pr" ""
-		printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" \
-			"key_file = $TLS/dovecot/%n.key" "reload = $dr" ""
-		printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" \
-			"key_file = $TLS/exim/%n.key" "reload = $er" ""
+		mailstack_targets "$@"
 	} >"$MC_CONF"
 }
 

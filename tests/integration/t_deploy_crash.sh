@@ -5,24 +5,13 @@
 # converges: every endpoint serves the current version again.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-# shellcheck source=mail.sh
-. "$(dirname "$0")/mail.sh"
+# shellcheck source=mailstack.sh
+. "$(dirname "$0")/mailstack.sh"
 
 [ "$(id -u)" = 0 ] || skip_or_fail "needs root (the daemons drop privileges)"
 pebble_start
-TLS=$TEST_TMP/tls
-mkdir -p "$TLS/postfix" "$TLS/dovecot" "$TLS/exim"
-chgrp Debian-exim "$TLS/exim" && chmod 750 "$TLS/exim"
-mail_certs "$TEST_TMP/boot" boot.example.test
-mail_replace "$MAIL_COMBINED" "$TLS/postfix/mail.pem"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/dovecot/mail.crt"
-mail_replace "$MAIL_KEY" "$TLS/dovecot/mail.key"
-mail_replace "$MAIL_FULLCHAIN" "$TLS/exim/mail.crt"
-mail_replace "$MAIL_KEY" "$TLS/exim/mail.key"
-chgrp Debian-exim "$TLS/exim/mail.key" && chmod 640 "$TLS/exim/mail.key"
-postfix_start "$TEST_TMP/postfix" "$TLS/postfix/mail.pem"
-dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/mail.crt" "$TLS/dovecot/mail.key"
-exim_start "$TEST_TMP/exim" "$TLS/exim/mail.crt" "$TLS/exim/mail.key"
+mailstack_start mail
+TLS=$MAILSTACK_TLS
 
 EPS=("$POSTFIX_PORT_SMTP smtp" "$POSTFIX_PORT_SMTPS smtps" "$DOVECOT_PORT_IMAP imap"
 	"$DOVECOT_PORT_POP3S pop3s" "$EXIM_PORT_SMTP smtp" "$EXIM_PORT_SMTPS smtps")
@@ -31,11 +20,7 @@ urls="smtp://127.0.0.1:$POSTFIX_PORT_SMTP smtps://127.0.0.1:$POSTFIX_PORT_SMTPS 
 	conf_global
 	conf_cert mail "mail.example.test" "targets = postfix dovecot exim" \
 		"verify = $urls" "verify_timeout = 10s"
-	printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" "reload = $POSTFIX_RELOAD" ""
-	printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" \
-		"key_file = $TLS/dovecot/%n.key" "reload = $DOVECOT_RELOAD" ""
-	printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" \
-		"key_file = $TLS/exim/%n.key" "reload = $EXIM_RELOAD" ""
+	mailstack_targets
 } >"$MC_CONF"
 
 mc_run issue mail
