@@ -45,7 +45,7 @@ TESTSSL_RUNS=${TESTSSL_RUNS:-3}
 SCALE_N=${SCALE_N:-200}
 SCALE_SERVERS=${SCALE_SERVERS:-4}
 CSC=/usr/lib/nagios/plugins/check_ssl_cert
-CODES="expired self-signed name-mismatch weak-protocol"
+CODES="expired expires-soon self-signed name-mismatch weak-protocol"
 
 # shellcheck source=../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
@@ -186,6 +186,7 @@ testssl_run1() {
 testssl_codes() {
 	local c=""
 	grep -qE 'Certificate Validity.*expired' "$1" && c+=" expired"
+	grep -qE 'Certificate Validity.*expires <' "$1" && c+=" expires-soon"
 	grep -qiE 'Chain of trust.*self[ -]signed' "$1" && c+=" self-signed"
 	grep -qE 'Trust \(hostname\).*does not match' "$1" && c+=" name-mismatch"
 	grep -qE '^ *(SSLv2|SSLv3|TLS 1|TLS 1\.1) +offered' "$1" && c+=" weak-protocol"
@@ -197,7 +198,7 @@ csc_run1() {
 	local -a st=()
 	[ "$1" = smtp ] && st=(-P smtp)
 	timeout -k 5 120 "$CSC" -H 127.0.0.1 -p "$2" -r "$4" "${st[@]}" \
-		--sni "$3" -n "$3" --require-no-ssl3 --require-no-tls1 \
+		--sni "$3" -m "$3" --require-no-ssl3 --require-no-tls1 \
 		--require-no-tls1_1 --ignore-ocsp --ignore-sct \
 		--ignore-maximum-validity --ignore-http-headers >"$5" 2>&1 </dev/null
 }
@@ -206,6 +207,7 @@ csc_run1() {
 csc_codes() {
 	local c=""
 	grep -qiE 'expired' "$1" && c+=" expired"
+	grep -qiE 'will expire in' "$1" && c+=" expires-soon"
 	grep -qiE 'self[ -]signed' "$1" && c+=" self-signed"
 	grep -qiE "does not match|invalid CN|hostname mismatch" "$1" && c+=" name-mismatch"
 	grep -qiE '(SSLv3|TLSv?1(\.0|_0|\.1|_1)?) (is )?(offered|supported)' "$1" &&
@@ -226,8 +228,11 @@ sslscan_run1() {
 sslscan_codes() {
 	local c="" na subj iss
 	na=$(sed -n 's/^ *Not valid after: *//p' "$1" | head -n 1)
-	if [ -n "$na" ] && [ "$(date -d "$na" +%s 2>/dev/null || echo 0)" -lt "$(date +%s)" ]; then
+	na=$(date -d "${na:-x}" +%s 2>/dev/null || echo "")
+	if [ -n "$na" ] && [ "$na" -lt "$(date +%s)" ]; then
 		c+=" expired"
+	elif [ -n "$na" ] && [ "$na" -lt $(($(date +%s) + 30 * 86400)) ]; then
+		c+=" expires-soon" # the usual absolute 30-day rule
 	fi
 	subj=$(sed -n 's/^ *Subject: *//p' "$1" | head -n 1)
 	iss=$(sed -n 's/^ *Issuer: *//p' "$1" | head -n 1)
@@ -353,14 +358,29 @@ scale_rows() {
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	bad=$(python3 -c 'import json,sys
 d=json.load(open(sys.argv[1]))["endpoints"]
-print(len(d), sum(1 for e in d if not e["reachable"] or e["worst"] != "ok"))' \
-		"$TEST_TMP/out/scale.json" 2>/dev/null || echo "? ?")
-	SCALE2=$(printf '%-44s %9s   target < 10000 ms %s  (exit %s; endpoints, not ok: %s)' \
+print("%d, unreachable %d, critical %d" % (len(d),
+    sum(1 for e in d if not e["reachable"]),
+    sum(1 for e in d if e["worst"] == "critical")))' \
+		"$TEST_TMP/out/scale.json" 2>/dev/null || echo "no JSON")
+	SCALE2=$(printf '%-44s %9s   target < 10000 ms %s  (exit %s; endpoints %s)' \
 		"mailcert check --from ($SCALE_N) --parallel 32" "$ms" \
 		"$([ "$ms" -lt 10000 ] && echo PASS || echo MISS)" "$SCALE_RC" "$bad")
 	log "$SCALE1"
 	log "$SCALE2"
 }
+
+NOTES='
+Notes:
+- expires-soon: mailcert warns at 1/3 and goes critical at 1/10 of the
+  lifetime (no --warn/--crit given); the peers use an absolute rule (about
+  30 days). The Postfix boot certificate lives 2 days, so with 1 day left
+  the peers flag it and mailcert, by design, does not: "(expect)" follows
+  mailcert'"'"'s rule there.
+- check_ssl_cert --require-no-tls1 probes with the system openssl s_client,
+  whose default SECLEVEL refuses TLS 1.0 ("legacy sigalg disallowed"), so it
+  never sees TLS 1.0 offered on Debian 12: a false "no".
+- sslscan does not verify names; its expired/expires-soon/self-signed cells
+  come from comparing its printed dates and subject/issuer.'
 
 # main - build the endpoints, run every tool on each, print the table last.
 main() {
@@ -392,6 +412,7 @@ main() {
 	printf '%-14s %-9s %9s %s\n' endpoint tool "median ms" "$hdr"
 	printf '%s\n' "${rows[@]}"
 	printf '\n%s\n%s\n' "$SCALE1" "$SCALE2"
+	printf '%s\n' "$NOTES"
 }
 
 main "$@"

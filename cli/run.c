@@ -68,7 +68,7 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 {
 	struct mc_acme_challenge_conf chall = {
 		cc->challenge,	    cc->http_listen, cc->webroot,
-		cc->tls_alpn_listen, cc->dns_hook,    0,
+		cc->tls_alpn_listen, cc->dns_hook,    cc->dns_wait,
 		cc->timing.hook_timeout,
 	};
 	struct mc_acme_order_req req = {

@@ -622,6 +622,7 @@ static const struct cfg_key cert_keys[] = {
 	C("webroot", keys_abs_path, webroot),
 	C("tls_alpn_listen", keys_listen, tls_alpn_listen),
 	C("dns_hook", keys_abs_path, dns_hook),
+	C("dns_wait", keys_duration, dns_wait),
 	C("preferred_chain", keys_text, preferred_chain),
 	C("deploy_hook", keys_abs_path, deploy_hook),
 	CL("targets", keys_targets, targets, n_targets),

@@ -80,6 +80,7 @@ struct mc_cert_conf {
 	char *webroot;         /* NULL: use the built-in responder */
 	char *tls_alpn_listen; /* "HOST:PORT" */
 	char *dns_hook;
+	long dns_wait;         /* seconds to wait after the dns_hook adds; 0 none */
 	char *preferred_chain;
 	char *deploy_hook;
 	char **targets; /* names of struct mc_target in the config */

@@ -20,7 +20,8 @@ NAMES="mail.example.test imap.example.test"
 {
 	conf_global "$PEBBLE_DIR_URL"
 	conf_cert dns "$NAMES" "challenge = dns-01" "dns_hook = $TEST_TMP/dns-hook"
-	conf_cert wild "*.example.test example.test" "challenge = dns-01" "dns_hook = $TEST_TMP/dns-hook"
+	conf_cert wild "*.example.test example.test" "challenge = dns-01" "dns_hook = $TEST_TMP/dns-hook" \
+		"dns_wait = 2s"
 	conf_cert failing "mail.example.test" "challenge = dns-01" "dns_hook = $TEST_TMP/failing-hook"
 	conf_cert lying "mail.example.test" "challenge = dns-01" "dns_hook = $TEST_TMP/lying-hook"
 } >"$MC_CONF"
@@ -34,8 +35,11 @@ for n in $NAMES; do
 	assert_contains "$hooklog" "del _acme-challenge.$n"
 done
 
+start=$(date +%s%N)
 mc_run issue wild
 assert_exit 0 "wildcard issuance by dns-01"
+ms=$((($(date +%s%N) - start) / 1000000))
+[ "$ms" -ge 2000 ] || fail "dns_wait = 2s did not wait (took $ms ms)"
 assert_issued wild '*.example.test' example.test
 
 # Failure rows: nothing stored, exit 1, a message that names the cause.
