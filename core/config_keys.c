@@ -359,6 +359,19 @@ keys_listen(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), e->value);
 }
 
+/* keys_count_words - how many blank-separated words p has, at most max. */
+static size_t
+keys_count_words(const char *p, size_t max)
+{
+	size_t n = 0;
+
+	for (p += strspn(p, " \t"); *p != '\0' && n < max; n++) {
+		p += strcspn(p, " \t");
+		p += strspn(p, " \t");
+	}
+	return n;
+}
+
 /* keys_list - split e->value into words, check each with fn, refuse repeats. */
 static int
 keys_list(const struct cfg_ctx *ctx, const struct cfg_entry *e, char ***items,
@@ -369,7 +382,7 @@ keys_list(const struct cfg_ctx *ctx, const struct cfg_entry *e, char ***items,
 	size_t n = 0, len, i;
 	int ret = -1;
 
-	v = calloc(max, sizeof(*v));
+	v = calloc(keys_count_words(p, max) + 1, sizeof(*v));
 	if (v == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
 	for (; *p != '\0'; p += strspn(p, " \t")) {
