@@ -482,6 +482,19 @@ assert e["reachable"] and e["sni"] and e["protocol"].startswith("TLSv1."), e
 assert e["chain"][0]["sha256"] == sys.argv[2], e["chain"][0]["sha256"]' \
 		"$MC_OUT" "$MAIL_CERT_SHA256" || fail "Postfix STARTTLS: JSON" "$MC_OUT"
 	log "ok: Postfix STARTTLS -> served leaf matches, no finding but not-tested revocation"
+
+	# The same real Postfix with TLS switched off offers no STARTTLS.
+	postconf -c "$POSTFIX_DIR/etc" -e 'smtpd_tls_security_level = none' ||
+		fail "postconf failed"
+	postfix -c "$POSTFIX_DIR/etc" reload >/dev/null 2>&1 || fail "postfix reload failed"
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		check_json "smtp://127.0.0.1:$POSTFIX_PORT_SMTP" --servername mail.test
+		[ "$(codes_of "")" = "starttls-missing:critical" ] && break
+		sleep 0.5
+	done
+	assert_eq "$(codes_of "")" "starttls-missing:critical" "Postfix without TLS"
+	assert_eq "$MC_RC" 3 "exit status for a missing STARTTLS"
+	log "ok: real Postfix without STARTTLS -> starttls-missing, exit 3"
 }
 
 endpoint_rows

@@ -100,6 +100,19 @@ mc_run deploy mail
 assert_exit 0 "deploy after the failures converges"
 all_serve "$v2"
 
+# 4b. `renew` when due (renew_before beyond Pebble's 5-year lifetime):
+#     renewed, deployed to the three daemons, verified live.
+deploy_config
+sed -i 's/^verify_timeout = 8s$/verify_timeout = 8s\nrenew_before = 3650d/' "$MC_CONF"
+before=$(readlink "$(cert_dir mail)/current")
+mc_run renew
+assert_exit 0 "renew when due, with deploy"
+assert_ne "$(readlink "$(cert_dir mail)/current")" "$before" "renew made a new version current"
+[ "$(grep -c ' match ' "$MC_OUT")" = 30 ] || fail "expected 30 matching live checks after renew" "$MC_OUT"
+all_serve "$(current_sha)"
+v2=$(current_sha)
+deploy_config
+
 # 5. Bad targets fail before any file changes.
 before=$(sha256sum "$TLS"/*/mail.*)
 printf '%s\n' "[target broken]" "type = files" "cert_file = $TLS/broken/x.crt" \
