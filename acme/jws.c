@@ -302,7 +302,7 @@ static json_t *
 jws_header(EVP_PKEY *key, const char *kid, const char *nonce, const char *url,
            struct mc_err *err)
 {
-	json_t *h = json_pack("{s:s, s:s, s:s}", "alg", acme_jws_alg(key),
+	json_t *h = json_pack("{s:s, s:s*, s:s}", "alg", acme_jws_alg(key),
 	                      "nonce", nonce, "url", url);
 	json_t *jwk;
 
@@ -337,8 +337,8 @@ acme_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
 		    "unsupported account key type (need RSA, P-256 or P-384)");
 		return NULL;
 	}
-	if (nonce == NULL || url == NULL) {
-		mc_err_set(err, MC_ERR_INPUT, "JWS needs a nonce and a URL");
+	if (url == NULL) {
+		mc_err_set(err, MC_ERR_INPUT, "JWS needs a URL");
 		return NULL;
 	}
 	hdr = jws_header(key, kid, nonce, url, err);

@@ -37,7 +37,8 @@ char *acme_jwk_thumbprint(EVP_PKEY *key, struct mc_err *err);
 char *acme_key_authz(EVP_PKEY *key, const char *token, struct mc_err *err);
 
 /* acme_jws_sign - the flattened JWS JSON text for payload (NULL: POST-as-GET,
- * an empty payload) signed with key; kid NULL embeds the jwk. */
+ * an empty payload) signed with key; kid NULL embeds the jwk; nonce NULL
+ * leaves the nonce out (the inner JWS of a key change, RFC 8555 7.3.5). */
 char *acme_jws_sign(EVP_PKEY *key, const char *kid, const char *nonce,
                     const char *url, const char *payload, struct mc_err *err);
 

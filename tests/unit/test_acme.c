@@ -342,7 +342,6 @@ static const struct {
 } jws_bad[] = {
     {"Ed25519 key", "ED25519", "n", MC_ERR_INPUT, "unsupported account key"},
     {"X25519 key", "X25519", "n", MC_ERR_INPUT, "unsupported account key"},
-    {"no nonce", "EC", NULL, MC_ERR_INPUT, "nonce"},
 };
 
 /* test_jws_bad - keys we cannot sign with, missing nonce. */
@@ -367,6 +366,35 @@ test_jws_bad(void **state)
 		assert_non_null(strstr(err.msg, jws_bad[i].frag));
 		EVP_PKEY_free(key);
 	}
+}
+
+/* test_jws_no_nonce - a NULL nonce (the inner JWS of a key change) leaves
+ * "nonce" out of the protected header and keeps url and jwk. */
+static void
+test_jws_no_nonce(void **state)
+{
+	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	char *text = acme_jws_sign(key, NULL, NULL, URL, "{}", NULL);
+	json_t *jws = text ? json_loads(text, 0, NULL) : NULL, *hdr;
+	const char *prot;
+	unsigned char *raw = NULL;
+	size_t len = 0;
+
+	(void)state;
+	assert_non_null(jws);
+	prot = json_string_value(json_object_get(jws, "protected"));
+	assert_non_null(prot);
+	assert_int_equal(mc_b64url_decode(prot, &raw, &len, NULL), 0);
+	hdr = json_loadb((const char *)raw, len, 0, NULL);
+	assert_non_null(hdr);
+	assert_null(json_object_get(hdr, "nonce"));
+	assert_string_equal(json_string_value(json_object_get(hdr, "url")), URL);
+	assert_non_null(json_object_get(hdr, "jwk"));
+	json_decref(hdr);
+	json_decref(jws);
+	free(raw);
+	free(text);
+	EVP_PKEY_free(key);
 }
 
 /* ---- RFC 7638 thumbprint ---- */
@@ -805,6 +833,7 @@ main(void)
 	    cmocka_unit_test(test_problem_type),
 	    cmocka_unit_test(test_jws_sign),
 	    cmocka_unit_test(test_jws_bad),
+	    cmocka_unit_test(test_jws_no_nonce),
 	    cmocka_unit_test(test_thumbprint),
 	    cmocka_unit_test(test_eab),
 	    cmocka_unit_test(test_csr),
