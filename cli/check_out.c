@@ -18,11 +18,7 @@
 static void
 out_iso(time_t t, char *buf, size_t size)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, size, "?");
+	mc_time_format(t, MC_TIME_ISO, buf, size);
 }
 
 /* out_days_left - whole days from now to t (negative when past). */

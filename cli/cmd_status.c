@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "mailcert/crypto.h"
 #include "mailcert/renew.h"
 #include "mailcert/store.h"
 
@@ -62,12 +63,8 @@ static json_t *
 status_iso(time_t t)
 {
 	char buf[32];
-	struct tm tm;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
+	return json_string(mc_time_format(t, MC_TIME_ISO, buf, sizeof(buf)));
 }
 
 /* status_json_row - the JSON object of a row (new reference). */

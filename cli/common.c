@@ -57,11 +57,7 @@ cli_load_config(struct cli *cli, struct mc_config **cfg, struct mc_err *err)
 void
 cli_format_time(time_t t, char *buf, size_t size)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
-		snprintf(buf, size, "?");
+	mc_time_format(t, MC_TIME_HUMAN, buf, size);
 }
 
 /* account_key - load the account key, or create and save a new one. */

@@ -270,6 +270,24 @@ mc_time_asn1(const ASN1_TIME *t, time_t *out)
 	return 0;
 }
 
+/* mc_time_format - t in UTC in one of the fixed styles. */
+char *
+mc_time_format(time_t t, enum mc_time_style style, char *buf, size_t size)
+{
+	struct tm tm;
+	size_t n = 0;
+
+	if (gmtime_r(&t, &tm) != NULL && style == MC_TIME_DAY)
+		n = strftime(buf, size, "%Y-%m-%d", &tm);
+	else if (gmtime_r(&t, &tm) != NULL && style == MC_TIME_ISO)
+		n = strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	else if (gmtime_r(&t, &tm) != NULL)
+		n = strftime(buf, size, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	if (n == 0)
+		snprintf(buf, size, "?");
+	return buf;
+}
+
 /* mc_strv_free - free an array of n strings. */
 void
 mc_strv_free(char **v, size_t n)

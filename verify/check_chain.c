@@ -25,11 +25,7 @@
 static void
 chain_date(time_t t, char *buf, size_t size)
 {
-	struct tm tm;
-
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%d", &tm) == 0)
-		snprintf(buf, size, "?");
+	mc_time_format(t, MC_TIME_DAY, buf, size);
 }
 
 /* chain_cn - the CN of cert's subject, else its one-line name, into buf. */

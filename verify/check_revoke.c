@@ -176,13 +176,12 @@ rev_crl_fetch(const char *url, const struct mc_check_opts *opts,
 static void
 rev_asn1_date(const ASN1_TIME *t, char *buf, size_t size)
 {
-	struct tm tm;
 	time_t tt = 0;
 
-	if (t == NULL || mc_time_asn1(t, &tt) == -1 ||
-	    gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%d", &tm) == 0)
+	if (t == NULL || mc_time_asn1(t, &tt) == -1)
 		snprintf(buf, size, "an unknown date");
+	else
+		mc_time_format(tt, MC_TIME_DAY, buf, size);
 }
 
 /* rev_crl_judge - the leaf's status in a fetched crl of issuer. */

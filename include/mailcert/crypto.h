@@ -81,6 +81,17 @@ int mc_b64url_decode(const char *text, unsigned char **out, size_t *len,
 /* mc_time_asn1 - ASN1_TIME to time_t. */
 int mc_time_asn1(const ASN1_TIME *t, time_t *out);
 
+enum mc_time_style {
+	MC_TIME_DAY,   /* 2026-11-28 */
+	MC_TIME_ISO,   /* 2026-11-28T08:36:12Z (RFC 3339) */
+	MC_TIME_HUMAN, /* 2026-11-28 08:36:12 UTC */
+};
+
+/* mc_time_format - t in UTC in style into buf ("?" if it cannot be
+ * formatted); returns buf. */
+char *mc_time_format(time_t t, enum mc_time_style style, char *buf,
+		     size_t size);
+
 /* mc_strv_free - free an array of n strings and the array. */
 void mc_strv_free(char **v, size_t n);
 
