@@ -52,10 +52,13 @@ deploy_current(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		       : 0;
 }
 
-/* cli_cmd_deploy - `deploy NAME`. */
-int
-cli_cmd_deploy(struct cli *cli, int argc, char **argv)
+/* deploy_command - `deploy NAME` (the current version; on failure back to
+ * the previous good one) or `rollback NAME` (the previous good version; on
+ * failure back to the current one). */
+static int
+deploy_command(struct cli *cli, int argc, char **argv, bool rollback)
 {
+	const char *cmd = rollback ? "rollback" : "deploy";
 	struct mc_config *cfg = NULL;
 	const struct mc_cert_conf *cc;
 	struct mc_err err;
@@ -64,40 +67,19 @@ cli_cmd_deploy(struct cli *cli, int argc, char **argv)
 
 	mc_err_clear(&err);
 	if (cli_load_config(cli, &cfg, &err) == -1 ||
-	    (cc = cli_cert_arg(cfg, "deploy", argc, argv, &err)) == NULL ||
-	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
-	    deploy_current(cfg, cc, &cur, &prev, &err) == -1 ||
-	    cli_deploy_run(cli, cfg, cc, cur, prev, NULL, &err) == -1)
-		rc = cli_fail(&err);
-	mc_lock_release(lock);
-	mc_config_free(cfg);
-	return rc;
-}
-
-/* cli_cmd_rollback - `rollback NAME`: make the previous version current. */
-int
-cli_cmd_rollback(struct cli *cli, int argc, char **argv)
-{
-	struct mc_config *cfg = NULL;
-	const struct mc_cert_conf *cc;
-	struct mc_err err;
-	unsigned cur = 0, prev = 0;
-	int lock = -1, rc = 0;
-
-	mc_err_clear(&err);
-	if (cli_load_config(cli, &cfg, &err) == -1 ||
-	    (cc = cli_cert_arg(cfg, "rollback", argc, argv, &err)) == NULL ||
+	    (cc = cli_cert_arg(cfg, cmd, argc, argv, &err)) == NULL ||
 	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
 	    deploy_current(cfg, cc, &cur, &prev, &err) == -1)
 		goto fail;
-	if (prev == 0) {
+	if (rollback && prev == 0) {
 		mc_err_set(&err, MC_ERR_USAGE,
 			   "%s: no earlier good version than %04u to roll "
 			   "back to",
 			   cc->name, cur);
 		goto fail;
 	}
-	if (cli_deploy_run(cli, cfg, cc, prev, cur, NULL, &err) == 0)
+	if (cli_deploy_run(cli, cfg, cc, rollback ? prev : cur,
+			   rollback ? cur : prev, NULL, &err) == 0)
 		goto out;
 fail:
 	rc = cli_fail(&err);
@@ -105,4 +87,18 @@ out:
 	mc_lock_release(lock);
 	mc_config_free(cfg);
 	return rc;
+}
+
+/* cli_cmd_deploy - `deploy NAME`. */
+int
+cli_cmd_deploy(struct cli *cli, int argc, char **argv)
+{
+	return deploy_command(cli, argc, argv, false);
+}
+
+/* cli_cmd_rollback - `rollback NAME`: make the previous version current. */
+int
+cli_cmd_rollback(struct cli *cli, int argc, char **argv)
+{
+	return deploy_command(cli, argc, argv, true);
 }

@@ -30,8 +30,7 @@ verify_run(struct cli *cli, const struct mc_config *cfg,
 	chain = mc_store_load_chain(cfg->state_dir, cc->name, cur, err);
 	if (chain == NULL)
 		return -1;
-	rc = mc_deploy_verify_live(cc, sk_X509_value(chain, 0),
-				   cfg->trust_bundle, &live, err);
+	rc = mc_deploy_verify_live(cc, sk_X509_value(chain, 0), &live, err);
 	if (cli->json)
 		cli_print_json(cli_report_live_json(&live));
 	else if (cli->verbosity >= 0)

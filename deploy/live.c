@@ -160,8 +160,7 @@ live_fail(const struct mc_live_report *live, size_t bad, struct mc_err *err)
 /* mc_deploy_verify_live - check every endpoint × name until all match. */
 int
 mc_deploy_verify_live(const struct mc_cert_conf *cc, X509 *expected,
-		      const char *trust_bundle, struct mc_live_report *live,
-		      struct mc_err *err)
+		      struct mc_live_report *live, struct mc_err *err)
 {
 	struct mc_endpoint *eps = NULL;
 	struct mc_x509_info info;
@@ -170,7 +169,6 @@ mc_deploy_verify_live(const struct mc_cert_conf *cc, X509 *expected,
 	size_t bad = 0;
 	int rc = -1;
 
-	(void)trust_bundle; /* trust is judged by `check`, not here */
 	if (mc_x509_info(expected, &info, err) == -1)
 		return -1;
 	memcpy(live->expected_serial, info.serial, sizeof(info.serial));

@@ -139,8 +139,8 @@ pipeline_run(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		return -1;
 	free(rep->live.rows);
 	memset(&rep->live, 0, sizeof(rep->live));
-	rc = mc_deploy_verify_live(cc, sk_X509_value(chain, 0),
-				   cfg->trust_bundle, &rep->live, err);
+	rc = mc_deploy_verify_live(cc, sk_X509_value(chain, 0), &rep->live,
+				   err);
 	sk_X509_pop_free(chain, X509_free);
 	return rc;
 }

@@ -119,7 +119,6 @@ int mc_deploy_version(const struct mc_config *cfg, const struct mc_cert_conf *cc
 /* mc_deploy_verify_live - only the live check of cert cc against expected
  * (the leaf), with retries up to cc's verify_timeout; fills *live. */
 int mc_deploy_verify_live(const struct mc_cert_conf *cc, X509 *expected,
-			  const char *trust_bundle, struct mc_live_report *live,
-			  struct mc_err *err);
+			  struct mc_live_report *live, struct mc_err *err);
 
 #endif

@@ -110,7 +110,13 @@ assert_exit 0 "renew when due, with deploy"
 assert_ne "$(readlink "$(cert_dir mail)/current")" "$before" "renew made a new version current"
 [ "$(grep -c ' match ' "$MC_OUT")" = 30 ] || fail "expected 30 matching live checks after renew" "$MC_OUT"
 all_serve "$(current_sha)"
-v2=$(current_sha)
+
+# 4c. `rollback` makes the previous good version (0002; 0003 and 0004
+#     failed) current again and proves it live.
+mc_run rollback mail
+assert_exit 0 "rollback"
+assert_symlink "$(cert_dir mail)/current" versions/0002
+all_serve "$v2"
 deploy_config
 
 # 5. Bad targets fail before any file changes.

@@ -8,10 +8,9 @@
  * (--port 0 --port-file), with a throw-away self-signed certificate made
  * here; it is stopped by its PID. No python3: the test is skipped.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#include "tests/unit/tmpdir.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -213,16 +212,6 @@ fake_stop(struct fake *f)
 	f->pid = -1;
 }
 
-/* rm_one - nftw callback removing one entry. */
-static int
-rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
-
 /* setup - a private temp dir with the TLS material. */
 static int
 setup(void **state)
@@ -249,7 +238,7 @@ teardown(void **state)
 	struct fake *f = *state;
 
 	fake_stop(f);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	td_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -2,8 +2,7 @@
  * test_deploy.c - deploy targets: checks before writing, file contents,
  * modes, groups, directories, refusals; reload command selection.
  */
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
+#include "tests/unit/tmpdir.h"
 #include <grp.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,22 +50,13 @@ fx_setup(void **state)
 	return 0;
 }
 
-/* rm_entry - nftw callback removing one entry. */
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 /* fx_teardown - remove everything. */
 static int
 fx_teardown(void **state)
 {
 	struct fx *f = *state;
 
-	nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	td_remove(f->dir);
 	EVP_PKEY_free(f->key);
 	sk_X509_pop_free(f->chain, X509_free);
 	free(f);

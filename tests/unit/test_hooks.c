@@ -2,8 +2,7 @@
  * test_hooks.c - hook directories: order, selection, environment,
  * failures and timeouts, with real shell scripts as hooks.
  */
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
+#include "tests/unit/tmpdir.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,15 +18,6 @@
 
 #include "mailcert/fsio.h"
 #include "mailcert/hooks.h"
-
-/* rm_entry - nftw callback removing one entry. */
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
 
 /* dir_setup - a temp hooks_dir with deploy.d/. */
 static int
@@ -47,7 +37,7 @@ dir_setup(void **state)
 static int
 dir_teardown(void **state)
 {
-	nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	td_remove(*state);
 	free(*state);
 	return 0;
 }

@@ -1,8 +1,7 @@
 /*
  * test_store.c - atomic files, the lock, and the versioned store.
  */
-#define _XOPEN_SOURCE 700
-#include <ftw.h>
+#include "tests/unit/tmpdir.h"
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -34,20 +33,11 @@ tmpdir_setup(void **state)
 	return 0;
 }
 
-/* rm_entry - nftw callback removing one entry. */
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)ftw;
-	return flag == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 /* tmpdir_teardown - remove the directory tree. */
 static int
 tmpdir_teardown(void **state)
 {
-	int rc = nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	int rc = td_remove(*state);
 
 	free(*state);
 	return rc;
