@@ -937,8 +937,8 @@ test_secret_not_echoed(void **state)
 		"[global]\neab_kid = k\neab_hmac_key = SeCrEt+SeCrEt/SeCrEt\n",
 		"[global]\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n",
 		"[global]\neab_kid = k\neab_hmac_key = SeCrEt\n",
-		"[global]\neab_kid = k\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n"
-		"eab_hmac_key = SeCrEtSeCrEtSeCrEt\n",
+		("[global]\neab_kid = k\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n"
+		 "eab_hmac_key = SeCrEtSeCrEtSeCrEt\n"),
 		"[global]\neab_hmac_kee = SeCrEtSeCrEtSeCrEt\n",
 	};
 	struct mc_err err;
