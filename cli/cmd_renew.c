@@ -38,9 +38,10 @@ renew_parse(int argc, char **argv, struct renew_args *a, struct mc_err *err)
 		if (strcmp(argv[i], "--force") == 0) {
 			a->force = true;
 		} else if (strcmp(argv[i], "--jitter") == 0 && i + 1 < argc) {
-			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1)
-				return mc_err_set(err, MC_ERR_USAGE,
-						  "renew: --jitter: %s", err->msg);
+			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1) {
+				err->cat = MC_ERR_USAGE;
+				return mc_err_prefix(err, "renew: --jitter");
+			}
 		} else if (argv[i][0] == '-') {
 			return mc_err_set(err, MC_ERR_USAGE,
 					  "renew: unknown option %s", argv[i]);

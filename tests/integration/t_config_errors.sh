@@ -104,3 +104,15 @@ MC_CONF=$TEST_TMP/no-such-file.conf
 mc_run status
 assert_exit 2 "missing config file"
 assert_contains "$MC_ERR" "$MC_CONF" "the message names the missing file"
+
+# Bad command-line durations: exit 2 and one clean message (the message was
+# once formatted into itself: "renew: --jitter: renew: --jitter: ration...").
+printf '%s\n' "$G" >"$TEST_TMP/jitter.conf"
+MC_CONF=$TEST_TMP/jitter.conf
+for bad in BAD 5x 99999999999999999999d; do
+	mc_run renew --jitter "$bad"
+	assert_exit 2 "renew --jitter $bad"
+	assert_contains "$MC_ERR" "renew: --jitter: \"$bad\" is " "--jitter $bad: the message quotes the value"
+	n=$(grep -o -- '--jitter' "$MC_ERR" | wc -l)
+	assert_eq "$n" 1 "--jitter $bad: the option is named once"
+done

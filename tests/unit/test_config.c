@@ -953,6 +953,68 @@ test_secret_not_echoed(void **state)
 	}
 }
 
+/* ---- files of 0 to 3 bytes (a BOM check once read past a 1-byte file) -- */
+
+struct tiny_case {
+	const char *label;
+	const char *bytes;
+	size_t len;
+	const char *frag; /* NULL: loads; else the error must contain it */
+};
+
+static const struct tiny_case tiny_cases[] = {
+	{ "empty file", "", 0, NULL },
+	{ "one newline", "\n", 1, NULL },
+	{ "one letter", "x", 1, "@:1: not a section, a comment or KEY = VALUE" },
+	{ "first BOM byte", "\xEF", 1, "@:1: not a section" },
+	{ "two BOM bytes", "\xEF\xBB", 2, "@:1: not a section" },
+	{ "whole BOM", "\xEF\xBB\xBF", 3, NULL },
+	{ "BOM and a section", "\xEF\xBB\xBF[global]\n", 12, NULL },
+	{ "one bracket", "[", 1, "@:1: section: header without ']'" },
+	{ "one semicolon", ";", 1, NULL },
+};
+
+/* write_bytes - write exactly len bytes to conf_path. */
+static void
+write_bytes(const char *bytes, size_t len)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* test_tiny_files - files shorter than a BOM load or fail cleanly. */
+static void
+test_tiny_files(void **state)
+{
+	struct mc_config *cfg;
+	struct mc_err err;
+	char want[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(tiny_cases) / sizeof(tiny_cases[0]); i++) {
+		const struct tiny_case *c = &tiny_cases[i];
+
+		write_bytes(c->bytes, c->len);
+		cfg = NULL;
+		mc_err_clear(&err);
+		if (c->frag == NULL) {
+			if (mc_config_load(conf_path, &cfg, &err) == -1)
+				fail_msg("%s: %s", c->label, err.msg);
+			mc_config_free(cfg);
+			continue;
+		}
+		assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+		expand_at(c->frag, want, sizeof(want));
+		if (err.cat != MC_ERR_CONFIG || strstr(err.msg, want) == NULL)
+			fail_msg("%s: got [%s] %s, want %s", c->label,
+			    mc_err_cat_name(err.cat), err.msg, want);
+	}
+}
+
 /* test_missing_file - a missing or unreadable file names the file and errno. */
 static void
 test_missing_file(void **state)
@@ -1242,6 +1304,7 @@ main(void)
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_bad_names_file),
 		cmocka_unit_test(test_secret_not_echoed),
+		cmocka_unit_test(test_tiny_files),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_name_normalize),
