@@ -1,10 +1,10 @@
 /*
  * chall_int.h - helpers shared by the challenge responders (acme-internal).
  *
- * acme_listen_open() parses "HOST:PORT" (HOST an IPv4 literal, an IPv6
- * literal in brackets, or "localhost" for 127.0.0.1; PORT 1-65535) and
- * returns a bound, listening, close-on-exec TCP socket. A malformed
- * address is MC_ERR_CONFIG; socket, bind and listen failures are
+ * acme_listen_open() parses "HOST:PORT" with mc_addr_listen_parse (the
+ * parser the config loader uses: mailcert/addr.h) and returns a bound,
+ * listening, close-on-exec TCP socket. A malformed address is
+ * MC_ERR_CONFIG; socket, bind and listen failures are
  * MC_ERR_SYS naming the address and the errno text. `what` ("http-01
  * responder") starts every message.
  */
@@ -15,11 +15,6 @@
 #include <sys/socket.h>
 
 #include "mailcert/err.h"
-
-/* acme_listen_parse - parse listen into *ss / *len. */
-int acme_listen_parse(const char *spec, const char *what,
-                      struct sockaddr_storage *ss, socklen_t *len,
-                      struct mc_err *err);
 
 /* acme_listen_open - a listening socket on listen (see above), or -1. */
 int acme_listen_open(const char *spec, const char *what, struct mc_err *err);

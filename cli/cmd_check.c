@@ -368,7 +368,7 @@ check_prepare(struct check_run *run, const struct check_args *a,
 
 		e->url = a->urls[i];
 		mc_err_clear(&e->err);
-		if (mc_verify_url_parse(e->url, &e->ep, err) == -1)
+		if (mc_addr_endpoint_parse(e->url, &e->ep, err) == -1)
 			return -1;
 		snprintf(e->servername, sizeof(e->servername), "%s",
 		         a->servername ? a->servername : e->ep.host);

@@ -94,7 +94,7 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
 	if (verify_conn_open(c, ep, opts, res) == -1)
 		return 0;
 	res->connect_ms = verify_now_ms() - t;
-	if (mc_verify_scheme_starttls(ep->scheme)) {
+	if (mc_addr_scheme_starttls(ep->scheme)) {
 		t = verify_now_ms();
 		if (verify_starttls(c, ep->scheme, opts->ehlo_name) == -1)
 			return 0;

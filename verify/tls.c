@@ -165,7 +165,7 @@ tls_fail(struct verify_conn *c, int sslerr, const struct mc_endpoint *ep)
 	const char *hint = "";
 
 	tls_reasons(sslerr, why, sizeof(why));
-	if (!mc_verify_scheme_starttls(ep->scheme) &&
+	if (!mc_addr_scheme_starttls(ep->scheme) &&
 	    (strstr(why, "wrong version number") != NULL ||
 	     strstr(why, "packet length too long") != NULL))
 		hint = " (the port speaks plain text: does it need STARTTLS?)";

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "mailcert/addr.h"
 #include "mailcert/err.h"
 #include "mailcert/log.h"
 
@@ -76,7 +77,7 @@ struct mc_cert_conf {
 	enum mc_key_type key_type;
 	bool reuse_key;
 	enum mc_challenge_type challenge;
-	char *http_listen;     /* "HOST:PORT" */
+	char *http_listen;     /* "HOST:PORT" (checked by mc_addr_listen_parse) */
 	char *webroot;         /* NULL: use the built-in responder */
 	char *tls_alpn_listen; /* "HOST:PORT" */
 	char *dns_hook;
@@ -85,7 +86,8 @@ struct mc_cert_conf {
 	char *deploy_hook;
 	char **targets; /* names of struct mc_target in the config */
 	size_t n_targets;
-	char **verify; /* endpoint URLs */
+	char **verify; /* endpoint URLs as written */
+	struct mc_endpoint *endpoints; /* verify[i] parsed (n_verify of them) */
 	size_t n_verify;
 	struct mc_timing timing;
 	int line;

@@ -1,7 +1,8 @@
 /*
- * test_challenge.c - the challenge responders on 127.0.0.1: listen
- * addresses, the http-01 responder (fetched with libcurl) and webroot
- * files, the tls-alpn-01 responder (OpenSSL client: SAN, critical
+ * test_challenge.c - the challenge responders on 127.0.0.1: bad listen
+ * addresses and busy ports at start (the address syntax: test_addr), the
+ * http-01 responder (fetched with libcurl) and webroot files, the
+ * tls-alpn-01 responder (OpenSSL client: SAN, critical
  * acmeIdentifier, ALPN; refused hellos), the dns-01 value and hook.
  */
 #include <setjmp.h>
@@ -83,68 +84,6 @@ sh_run(const char *cmd)
 	rc = res.signaled || res.timed_out ? -1 : res.exit_code;
 	mc_proc_result_clear(&res);
 	return rc;
-}
-
-/* ---- listen addresses ---- */
-
-static const struct {
-	const char *label;
-	const char *spec;
-	int family; /* 0: error */
-	int port;
-	const char *frag;
-} listen_cases[] = {
-	{"IPv4", "127.0.0.1:8080", AF_INET, 8080, NULL},
-	{"any IPv4", "0.0.0.0:80", AF_INET, 80, NULL},
-	{"localhost", "localhost:443", AF_INET, 443, NULL},
-	{"IPv6 loopback", "[::1]:443", AF_INET6, 443, NULL},
-	{"any IPv6", "[::]:80", AF_INET6, 80, NULL},
-	{"highest port", "127.0.0.1:65535", AF_INET, 65535, NULL},
-	{"empty", "", 0, 0, "no listen address"},
-	{"NULL", NULL, 0, 0, "no listen address"},
-	{"no port", "127.0.0.1", 0, 0, "invalid listen address \"127.0.0.1\""},
-	{"empty port", "127.0.0.1:", 0, 0, "invalid port"},
-	{"port 0", "127.0.0.1:0", 0, 0, "invalid port"},
-	{"port too big", "127.0.0.1:65536", 0, 0, "invalid port"},
-	{"port with junk", "127.0.0.1:80x", 0, 0, "invalid port"},
-	{"negative port", "127.0.0.1:-1", 0, 0, "invalid port"},
-	{"host name", "mail.example.com:80", 0, 0, "invalid host"},
-	{"bad IPv4", "256.1.1.1:80", 0, 0, "invalid host"},
-	{"IPv6 without brackets", "::1:80", 0, 0, "invalid listen address"},
-	{"bracket without colon", "[::1]80", 0, 0, "invalid listen address"},
-	{"unclosed bracket", "[::1:80", 0, 0, "invalid listen address"},
-	{"IPv4 in brackets", "[127.0.0.1]:80", 0, 0, "invalid host"},
-	{"localhost in brackets", "[localhost]:80", 0, 0, "invalid host"},
-	{"no host", ":80", 0, 0, "invalid listen address"},
-};
-
-/* test_listen_parse - every row of listen_cases. */
-static void
-test_listen_parse(void **state)
-{
-	struct sockaddr_storage ss;
-	struct mc_err err;
-	socklen_t len;
-	size_t i;
-	int rc;
-
-	(void)state;
-	for (i = 0; i < N_OF(listen_cases); i++) {
-		print_message("listen: %s\n", listen_cases[i].label);
-		mc_err_clear(&err);
-		rc = acme_listen_parse(listen_cases[i].spec, "test", &ss, &len, &err);
-		if (listen_cases[i].family == 0) {
-			assert_int_equal(rc, -1);
-			check_err(listen_cases[i].label, &err, MC_ERR_CONFIG,
-				  listen_cases[i].frag);
-			assert_non_null(strstr(err.msg, "test: "));
-			continue;
-		}
-		assert_int_equal(rc, 0);
-		assert_int_equal(ss.ss_family, listen_cases[i].family);
-		assert_int_equal(ntohs(((struct sockaddr_in *)&ss)->sin_port),
-				 listen_cases[i].port);
-	}
 }
 
 /* test_start_errors - bad addresses and busy ports reach both starts. */
@@ -846,7 +785,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_start_errors),
 		cmocka_unit_test(test_http01),
 		cmocka_unit_test(test_webroot_fresh),

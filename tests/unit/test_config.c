@@ -412,6 +412,13 @@ check_endpoints(const struct mc_config *cfg)
 	assert_string_equal(cc->verify[1], "imaps://[::1]:993");
 	assert_string_equal(cc->verify[2], "tls://127.0.0.1:8443");
 	assert_string_equal(cc->verify[3], "sieve://127.0.0.1/");
+	/* parsed at load, by the parser verify uses */
+	assert_non_null(cc->endpoints);
+	assert_string_equal(cc->endpoints[0].url, "smtp://mail.example.com:25");
+	assert_int_equal(cc->endpoints[1].scheme, MC_SCHEME_IMAPS);
+	assert_string_equal(cc->endpoints[1].host, "::1");
+	assert_int_equal(cc->endpoints[2].port, 8443);
+	assert_string_equal(cc->endpoints[3].url, "sieve://127.0.0.1:4190");
 	assert_string_equal(cc->http_listen, "[::]:8080");
 	assert_string_equal(cc->tls_alpn_listen, "[::1]:5001");
 }
@@ -700,30 +707,44 @@ static const struct bad_case bad_cases[] = {
 	{ "relative deploy_hook", CERT "deploy_hook = ./x\n", MC_ERR_CONFIG,
 	  "@:3: deploy_hook: \"./x\" is not an absolute path" },
 	{ "listen without port", CERT "http_listen = 0.0.0.0\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"0.0.0.0\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"0.0.0.0\": no :PORT; write HOST:PORT" },
 	{ "listen port 0", CERT "http_listen = 0.0.0.0:0\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"0.0.0.0:0\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"0.0.0.0:0\": the port must be 1 to 65535" },
 	{ "listen port 65536", CERT "tls_alpn_listen = 127.0.0.1:65536\n", MC_ERR_CONFIG,
-	  "@:3: tls_alpn_listen: \"127.0.0.1:65536\" is not HOST:PORT" },
+	  "@:3: tls_alpn_listen: listen address \"127.0.0.1:65536\": the port must be" },
 	{ "listen IPv6 without brackets", CERT "http_listen = ::1:80\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"::1:80\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"::1:80\": an IPv6 address needs brackets" },
 	{ "listen bad IPv6", CERT "http_listen = [fe80::zz]:80\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"[fe80::zz]:80\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"[fe80::zz]:80\": the bracketed host is not an "
+	  "IPv6 address" },
+	{ "listen on a host name", CERT "http_listen = host.name:80\n", MC_ERR_CONFIG,
+	  "@:3: http_listen: listen address \"host.name:80\": the host is not an IPv4 "
+	  "address or localhost (host names are not resolved for listening)" },
+	{ "tls-alpn listen on a host name", CERT "tls_alpn_listen = mail.example.com:443\n",
+	  MC_ERR_CONFIG, "@:3: tls_alpn_listen: listen address \"mail.example.com:443\": "
+	  "the host is not an IPv4 address" },
 	{ "verify bad scheme", CERT "verify = https://127.0.0.1\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"https://127.0.0.1\" is not an endpoint URL" },
+	  "@:3: verify: endpoint URL \"https://127.0.0.1\": unknown or missing scheme; use "
+	  "SCHEME://HOST[:PORT]" },
 	{ "verify without scheme", CERT "verify = 127.0.0.1:25\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"127.0.0.1:25\" is not an endpoint URL" },
+	  "@:3: verify: endpoint URL \"127.0.0.1:25\": unknown or missing scheme" },
 	{ "verify tls without port", CERT "verify = tls://127.0.0.1\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"tls://127.0.0.1\" needs a host and an optional port 1 to 65535 "
-	  "(tls:// needs the port)" },
+	  "@:3: verify: endpoint URL \"tls://127.0.0.1\": tls:// needs a port" },
 	{ "verify without host", CERT "verify = smtp://\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"smtp://\" needs a host" },
+	  "@:3: verify: endpoint URL \"smtp://\": missing or bad host" },
 	{ "verify port too big", CERT "verify = imaps://127.0.0.1:70000\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"imaps://127.0.0.1:70000\" needs a host" },
+	  "@:3: verify: endpoint URL \"imaps://127.0.0.1:70000\": the port must be 1 to "
+	  "65535" },
 	{ "verify with a path", CERT "verify = smtp://127.0.0.1/x\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"smtp://127.0.0.1/x\" needs a host" },
+	  "@:3: verify: endpoint URL \"smtp://127.0.0.1/x\": junk after the host" },
 	{ "verify user info", CERT "verify = smtp://u@127.0.0.1\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"smtp://u@127.0.0.1\" needs a host" },
+	  "@:3: verify: endpoint URL \"smtp://u@127.0.0.1\": the host is not a DNS name or "
+	  "an IP address" },
+	{ "verify empty label (the runtime once refused it after writing)",
+	  CERT "verify = smtp://127.0.0.1:25 smtp://a..b:25\n", MC_ERR_CONFIG,
+	  "@:3: verify: endpoint URL \"smtp://a..b:25\": the host is not a DNS name" },
+	{ "verify label ending in a hyphen", CERT "verify = imaps://mail-.example.com\n",
+	  MC_ERR_CONFIG, "@:3: verify: endpoint URL \"imaps://mail-.example.com\": the host" },
 	{ "unknown target", CERT "targets = postfix nginx\n", MC_ERR_CONFIG,
 	  "@:3: targets: \"nginx\" is neither a [target] section nor postfix, dovecot or "
 	  "exim; add [target nginx] or remove it" },
