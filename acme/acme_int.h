@@ -73,8 +73,9 @@ json_t *acme_parse_object(const char *url, const char *body, size_t len,
                           struct mc_err *err);
 
 /* acme_json_str - obj[name] as a borrowed string; NULL when absent and
- * optional; -1 with MC_ERR_INPUT naming url and field when wrong. https
- * demands an https:// URL. */
+ * optional; -1 with MC_ERR_INPUT naming url and field when wrong (not a
+ * string, over 4096 bytes, a control character). https demands an
+ * https:// URL. */
 int acme_json_str(const json_t *obj, const char *name, const char *url,
                   bool required, bool https, const char **out,
                   struct mc_err *err);

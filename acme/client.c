@@ -80,6 +80,17 @@ acme_parse_object(const char *url, const char *body, size_t len,
 	return o;
 }
 
+/* client_has_control - whether s holds a C0 control character or DEL
+ * (a status, URL, token or identifier never does). */
+static bool
+client_has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* acme_json_str - a validated string member (see acme_int.h). */
 int
 acme_json_str(const json_t *obj, const char *name, const char *url,
@@ -108,6 +119,10 @@ acme_json_str(const json_t *obj, const char *name, const char *url,
 	if (strlen(s) > 4096)
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s: field \"%s\" is too long", url, name);
+	if (client_has_control(s))
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "%s: field \"%s\" holds a control character",
+		                  url, name);
 	*out = s;
 	return 0;
 }

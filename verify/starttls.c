@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mailcert/text.h"
 #include "verify/verify_int.h"
 
 #define EXCERPT_MAX 100
@@ -33,7 +34,7 @@ starttls_garbage(struct verify_conn *c, const char *line)
 {
 	char ex[EXCERPT_MAX];
 
-	verify_sanitize(line, strlen(line), ex, sizeof(ex));
+	mc_text_excerpt(line, strlen(line), ex, sizeof(ex), MC_TEXT_QUOTE);
 	return verify_fail(c->res, MC_PROBE_PROTOCOL_ERROR,
 	                   "%s: unexpected reply \"%s\"", c->stage, ex);
 }
@@ -44,8 +45,8 @@ starttls_refused(struct verify_conn *c, const char *line)
 {
 	struct mc_probe_result *res = c->res;
 
-	verify_sanitize(line, strlen(line), res->server_text,
-	                sizeof(res->server_text));
+	mc_text_excerpt(line, strlen(line), res->server_text,
+	                sizeof(res->server_text), MC_TEXT_QUOTE);
 	return verify_fail(res, MC_PROBE_STARTTLS_REFUSED,
 	                   "%s: the server refused: \"%s\"", c->stage,
 	                   res->server_text);
@@ -155,8 +156,8 @@ smtp_ehlo_rejected(struct verify_conn *c, const struct smtp_reply *r)
 {
 	struct mc_probe_result *res = c->res;
 
-	verify_sanitize(r->text, strlen(r->text), res->server_text,
-	                sizeof(res->server_text));
+	mc_text_excerpt(r->text, strlen(r->text), res->server_text,
+	                sizeof(res->server_text), MC_TEXT_QUOTE);
 	starttls_goodbye(c, "QUIT");
 	return verify_fail(res, MC_PROBE_STARTTLS_MISSING,
 	                   "%s: the server rejected EHLO (\"%s\"), so it "
