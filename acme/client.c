@@ -10,6 +10,7 @@
 
 #include "acme/acme_int.h"
 #include "acme/jws.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 10
@@ -28,18 +29,13 @@ acme_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* acme_sleep - sleep for seconds, resuming after signals. */
+/* acme_sleep - sleep for seconds; a SIGTERM/SIGINT ends it early (the
+ * next acme_post then fails with MC_ERR_INTERRUPTED). */
 void
 acme_sleep(double seconds)
 {
-	struct timespec ts, rem;
-
-	if (seconds <= 0)
-		return;
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
-		ts = rem;
+	if (seconds > 0)
+		(void)mc_interrupt_sleep_ms((long)(seconds * 1000.0));
 }
 
 /* acme_strdup_opt - copy s (NULL stays NULL). */
@@ -256,8 +252,8 @@ acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
 		return mc_err_set(err, MC_ERR_SYS,
 		                  "cannot serialize the payload");
 	for (;;) {
-		if (client_send(acme, url, text, use_jwk, accept, out, err) ==
-		    -1)
+		if (mc_interrupt_check(err) == -1 ||
+		    client_send(acme, url, text, use_jwk, accept, out, err) == -1)
 			goto out;
 		if (out->status >= 200 && out->status < 300)
 			break;

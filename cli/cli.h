@@ -43,6 +43,7 @@ struct cli_run {
 	int failed;
 	int hook_failures;
 	bool pre_done;
+	bool interrupted;         /* a failure said "interrupted by SIG..." */
 	struct mc_err first_err;
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/lock.h"
 
 /* issue_select - the certs named on the command line (or all). */
@@ -54,6 +55,7 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	mc_err_clear(&err);
 	if (argc < 2)
 		return cli_usage_error("issue", "name a cert, or use --all");
+	mc_interrupt_catch(); /* SIGTERM: clean up, then exit 1 */
 	if (cli_load_config(cli, &cfg, &err) == -1 ||
 	    issue_select(cfg, argc, argv, &sel, &n, &err) == -1 ||
 	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1) {

@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
 #include "mailcert/renew.h"
@@ -57,16 +58,14 @@ static void
 renew_jitter(long seconds)
 {
 	unsigned int r = 0;
-	struct timespec ts;
+	long wait;
 
 	if (seconds <= 0 || isatty(STDIN_FILENO) || isatty(STDOUT_FILENO))
 		return;
 	RAND_bytes((unsigned char *)&r, sizeof(r));
-	ts.tv_sec = (time_t)(r % (unsigned long)seconds);
-	ts.tv_nsec = 0;
-	mc_log_info("sleeping %lds (--jitter)", (long)ts.tv_sec);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	wait = (long)(r % (unsigned long)seconds);
+	mc_log_info("sleeping %lds (--jitter)", wait);
+	(void)mc_interrupt_sleep_ms(wait * 1000); /* a signal ends it */
 }
 
 /* renew_selected - whether cc is among the names (all when none given). */
@@ -200,6 +199,8 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 	for (i = 0; i < run->cfg->n_certs; i++) {
 		const struct mc_cert_conf *cc = &run->cfg->certs[i];
 
+		if (mc_interrupt_pending())
+			return; /* cli_run_finish reports it */
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
@@ -234,6 +235,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	mc_err_clear(&err);
+	mc_interrupt_catch(); /* SIGTERM: clean up, then exit 1 */
 	if (renew_parse(argc, argv, &args, &err) == -1 ||
 	    cli_load_config(cli, &cfg, &err) == -1 ||
 	    renew_check_names(cfg, &args, &err) == -1) {

@@ -15,6 +15,7 @@
 #include "mailcert/buf.h"
 #include "mailcert/crypto.h"
 #include "mailcert/hooks.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
 #include "mailcert/store.h"
 
@@ -277,6 +278,8 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 {
 	struct mc_err one;
 
+	if (mc_interrupt_pending())
+		return -1; /* stopping: cli_run_finish reports it once */
 	if (!run->pre_done) {
 		run->pre_done = true;
 		run_hooks(run, "pre", NULL, NULL);
@@ -289,6 +292,8 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 	}
 	if (run->failed++ == 0)
 		run->first_err = one;
+	if (one.cat == MC_ERR_INTERRUPTED)
+		run->interrupted = true;
 	if (run->results == NULL)
 		fprintf(stderr, "mailcert: %s\n", one.msg);
 	else
@@ -299,12 +304,31 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 	return -1;
 }
 
-/* cli_run_finish - post hooks after a run that renewed something; the
- * exit code of the run. */
+/* run_interrupted - record a pending signal as the run's failure (once). */
+static void
+run_interrupted(struct cli_run *run)
+{
+	struct mc_err e;
+
+	mc_err_clear(&e);
+	if (run->interrupted || mc_interrupt_check(&e) == 0)
+		return;
+	run->interrupted = true;
+	if (run->failed++ == 0)
+		run->first_err = e;
+	fprintf(stderr, "mailcert: %s\n", e.msg);
+	if (!mc_log_is_stderr())
+		mc_log_error("%s", e.msg);
+}
+
+/* cli_run_finish - post hooks after every run that ran pre hooks (a
+ * service stopped in pre is started again, whatever happened); the exit
+ * code of the run. */
 int
 cli_run_finish(struct cli_run *run)
 {
-	if (run->renewed > 0)
+	run_interrupted(run);
+	if (run->pre_done)
 		run_hooks(run, "post", NULL, NULL);
 	if (run->results != NULL)
 		cli_print_json(json_incref(run->results));

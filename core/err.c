@@ -153,7 +153,7 @@ mc_err_cat_name(enum mc_err_cat cat)
 		[MC_ERR_CA] = "ca",           [MC_ERR_CHALLENGE] = "challenge",
 		[MC_ERR_INPUT] = "input",     [MC_ERR_DEPLOY] = "deploy",
 		[MC_ERR_HOOK] = "hook",       [MC_ERR_VERIFY] = "verify",
-		[MC_ERR_LOCKED] = "locked",
+		[MC_ERR_LOCKED] = "locked",   [MC_ERR_INTERRUPTED] = "interrupted",
 	};
 
 	if ((size_t)cat >= sizeof(names) / sizeof(names[0]))
