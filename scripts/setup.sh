@@ -11,6 +11,11 @@ set -euo pipefail
 BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev)
 
+# The clang build and the libFuzzer targets (tests/fuzz, bench/fuzz.sh):
+# libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev, which
+# clang only recommends; llvm-14 has llvm-symbolizer for readable traces.
+FUZZ_PKGS=(clang libclang-rt-14-dev llvm-14)
+
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
 	systemd man-db gnutls-bin)
@@ -26,7 +31,7 @@ installed() {
 
 main() {
 	local missing=() p
-	for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${MAIL_PKGS[@]}"; do
+	for p in "${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}" "${TEST_PKGS[@]}" "${MAIL_PKGS[@]}"; do
 		installed "$p" || missing+=("$p")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
