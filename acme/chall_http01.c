@@ -33,7 +33,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <time.h> /* clock_gettime for the watchdog */
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -76,16 +76,6 @@ struct acme_http01 {
 	bool stopping;
 };
 
-/* http01_now_ms - the monotonic clock in milliseconds. */
-static long long
-http01_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* http01_conn_fd - the socket of a libmicrohttpd connection, or -1. */
 static int
 http01_conn_fd(struct MHD_Connection *conn)
@@ -113,7 +103,7 @@ http01_admit(struct acme_http01 *h, struct MHD_Connection *conn, int fd)
 	                   : sizeof(struct sockaddr_in),
 	               key);
 	pthread_mutex_lock(&h->glock);
-	nv = acme_guard_admit(&h->guard, fd, key, http01_now_ms(), victims);
+	nv = acme_guard_admit(&h->guard, fd, key, acme_guard_now_ms(), victims);
 	if (nv == -1)
 		shutdown(fd, SHUT_RDWR);
 	for (i = 0; i < nv; i++)
@@ -156,7 +146,7 @@ http01_watchdog(void *arg)
 
 	pthread_mutex_lock(&h->glock);
 	while (!h->stopping) {
-		n = acme_guard_expired(&h->guard, http01_now_ms(), fds,
+		n = acme_guard_expired(&h->guard, acme_guard_now_ms(), fds,
 		                       ACME_GUARD_MAX);
 		for (i = 0; i < n; i++)
 			shutdown(fds[i], SHUT_RDWR);

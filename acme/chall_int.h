@@ -48,6 +48,10 @@ struct acme_guard {
 	size_t n;
 };
 
+/* acme_guard_now_ms - the clock of the guard and both responders
+ * (monotonic milliseconds). */
+long long acme_guard_now_ms(void);
+
 /* acme_guard_key - the admission key of a peer address: an IPv4 address
  * (also v4-mapped) or the /64 of an IPv6 address. */
 void acme_guard_key(const struct sockaddr *sa, socklen_t len,

@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -73,16 +72,6 @@ struct alpn_conn {
 	long long deadline; /* ms, monotonic */
 	short events;
 };
-
-/* alpn_now_ms - the monotonic clock in milliseconds. */
-static long long
-alpn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* alpn_offers - whether a protocol list (1-byte length prefixed entries)
  * contains "acme-tls/1"; the entry's offset, or -1. */
@@ -214,7 +203,7 @@ alpn_step(struct alpn_conn *c)
 {
 	int r, e;
 
-	if (alpn_now_ms() >= c->deadline) {
+	if (acme_guard_now_ms() >= c->deadline) {
 		mc_log_debug("%s: handshake timed out", ALPN_WHAT);
 		return true;
 	}
@@ -247,7 +236,7 @@ alpn_admit(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n, int fd,
 	int victims[2], nv, i;
 
 	acme_guard_key((const struct sockaddr *)ss, len, key);
-	nv = acme_guard_admit(&t->guard, fd, key, alpn_now_ms(), victims);
+	nv = acme_guard_admit(&t->guard, fd, key, acme_guard_now_ms(), victims);
 	if (nv == -1) {
 		close(fd);
 		return false;
@@ -279,7 +268,7 @@ alpn_accept(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n)
 		return;
 	}
 	SSL_set_accept_state(nc->ssl);
-	nc->deadline = alpn_now_ms() + ACME_GUARD_DEADLINE_MS;
+	nc->deadline = acme_guard_now_ms() + ACME_GUARD_DEADLINE_MS;
 	if (alpn_step(nc))
 		alpn_conn_close(t, nc);
 	else
@@ -292,7 +281,7 @@ static int
 alpn_poll_set(struct acme_tlsalpn01 *t, const struct alpn_conn *c, size_t n,
               struct pollfd *pfd)
 {
-	long long next = -1, now = alpn_now_ms();
+	long long next = -1, now = acme_guard_now_ms();
 	size_t i;
 
 	pfd[0] = (struct pollfd){.fd = t->wake[0], .events = POLLIN};
@@ -330,7 +319,7 @@ alpn_thread(void *arg)
 			break;
 		for (i = 0, kept = 0; i < n; i++) {
 			if ((pfd[i + 2].revents == 0 &&
-			     alpn_now_ms() < c[i].deadline) ||
+			     acme_guard_now_ms() < c[i].deadline) ||
 			    !alpn_step(&c[i]))
 				c[kept++] = c[i];
 			else

@@ -29,6 +29,7 @@
 
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
+#include "tests/unit/testnet.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define KA "tokG.thumbprintGGGG"
@@ -187,35 +188,6 @@ test_guard_capacity(void **state)
 
 /* ---- real slow clients on loopback ---- */
 
-/* now_ms - monotonic milliseconds. */
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* free_port - a port on 127.0.0.1 that was free a moment ago. */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
 /* connect_from - a TCP connection from src (127.0.0.x) to 127.0.0.1:port,
  * with 5 s send/receive timeouts; -1 if refused. */
 static int
@@ -246,12 +218,12 @@ connect_from(const char *src, int port)
 static bool
 closed_within(int fd, long ms, bool trickle, long *took)
 {
-	long t0 = now_ms(), next = t0;
+	long t0 = tn_now_ms(), next = t0;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char b;
 
-	while (now_ms() - t0 < ms) {
-		if (trickle && now_ms() >= next) {
+	while (tn_now_ms() - t0 < ms) {
+		if (trickle && tn_now_ms() >= next) {
 			if (send(fd, "G", 1, MSG_NOSIGNAL) == -1)
 				break;
 			next += 500;
@@ -259,7 +231,7 @@ closed_within(int fd, long ms, bool trickle, long *took)
 		if (poll(&p, 1, 50) == 1 && recv(fd, &b, 1, 0) <= 0)
 			break;
 	}
-	*took = now_ms() - t0;
+	*took = tn_now_ms() - t0;
 	return *took < ms;
 }
 
@@ -296,7 +268,7 @@ test_alpn_idle_flood(void **state)
 	struct acme_tlsalpn01 *t;
 	struct mc_err err;
 	char listen[64];
-	int port = free_port(), fds[100], n = 0, i;
+	int port = tn_free_port(), fds[100], n = 0, i;
 	long t0, took;
 
 	(void)state;
@@ -309,9 +281,9 @@ test_alpn_idle_flood(void **state)
 			n++;
 	assert_true(n >= 90);
 	usleep(400 * 1000); /* past the grace: the flood is old now */
-	t0 = now_ms();
+	t0 = tn_now_ms();
 	assert_true(alpn_ok(port, "mail.example.test"));
-	took = now_ms() - t0;
+	took = tn_now_ms() - t0;
 	print_message("tls-alpn-01 handshake behind 100 idle connections: %ld ms\n",
 		      took);
 	assert_true(took < 1500);
@@ -362,7 +334,7 @@ test_http01_four_addresses(void **state)
 	struct acme_http01 *h;
 	struct mc_err err;
 	char listen[64];
-	int port = free_port(), fds[80], n = 0, i, j;
+	int port = tn_free_port(), fds[80], n = 0, i, j;
 	long t0, took;
 
 	(void)state;
@@ -377,9 +349,9 @@ test_http01_four_addresses(void **state)
 				n++;
 	assert_true(n >= 60);
 	usleep(400 * 1000);
-	t0 = now_ms();
+	t0 = tn_now_ms();
 	assert_true(http_get_ok(port));
-	took = now_ms() - t0;
+	took = tn_now_ms() - t0;
 	print_message("http-01 answer behind %d slow connections from 4 "
 		      "addresses: %ld ms\n", n, took);
 	assert_true(took < 1500);
@@ -396,7 +368,7 @@ test_http01_trickle(void **state)
 	struct acme_http01 *h;
 	struct mc_err err;
 	char listen[64];
-	int port = free_port(), fd;
+	int port = tn_free_port(), fd;
 	long took;
 
 	(void)state;

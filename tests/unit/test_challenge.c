@@ -33,29 +33,11 @@
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
 #include "mailcert/proc.h"
+#include "tests/unit/testnet.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define KA_A "tokA_-1.thumbprintAAAA"
 #define KA_B "tokB.thumbprintBBBB"
-
-/* free_port - a port on 127.0.0.1 that was free a moment ago. */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	assert_true(fd >= 0);
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 /* check_err - err has cat and contains frag. */
 static void
@@ -106,7 +88,7 @@ test_start_errors(void **state)
 		assert_null(acme_tlsalpn01_start(bad[i], &err));
 		check_err(bad[i], &err, MC_ERR_CONFIG, "tls-alpn-01 responder: ");
 	}
-	snprintf(busy, sizeof(busy), "127.0.0.1:%d", free_port());
+	snprintf(busy, sizeof(busy), "127.0.0.1:%d", tn_free_port());
 	h = acme_http01_start(busy, NULL, &err);
 	assert_non_null(h);
 	assert_null(acme_http01_start(busy, NULL, &err));
@@ -219,7 +201,7 @@ test_http01(void **state)
 	struct fetch f;
 	struct mc_err err;
 	char listen[64];
-	int port = free_port();
+	int port = tn_free_port();
 	size_t i;
 
 	(void)state;
@@ -588,7 +570,7 @@ test_tlsalpn01(void **state)
 	struct acme_tlsalpn01 *t;
 	struct mc_err err;
 	char listen[64], proto[32];
-	int port = free_port(), stall;
+	int port = tn_free_port(), stall;
 	X509 *cert;
 	size_t i;
 

@@ -18,18 +18,9 @@
 
 #include "mailcert/err.h"
 #include "mailcert/interrupt.h"
+#include "tests/unit/testnet.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
-/* now_ms - monotonic milliseconds. */
-static long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* case_flag - one signal sets the flag and the error names it. */
 static int
@@ -62,10 +53,10 @@ case_sleep_pending(int sig)
 
 	mc_interrupt_catch();
 	raise(sig);
-	t0 = now_ms();
+	t0 = tn_now_ms();
 	if (mc_interrupt_sleep_ms(5000) != -1)
 		return 1;
-	return now_ms() - t0 < 100 ? 0 : 2;
+	return tn_now_ms() - t0 < 100 ? 0 : 2;
 }
 
 /* case_sleep_woken - sig from another process 150 ms into a 10 s sleep
@@ -81,10 +72,10 @@ case_sleep_woken(int sig)
 		kill(getppid(), sig);
 		_exit(0);
 	}
-	t0 = now_ms();
+	t0 = tn_now_ms();
 	if (mc_interrupt_sleep_ms(10000) != -1)
 		return 1;
-	took = now_ms() - t0;
+	took = tn_now_ms() - t0;
 	wait(NULL);
 	return took >= 100 && took < 1000 ? 0 : 2;
 }
@@ -97,10 +88,10 @@ case_sleep_full(int sig)
 
 	(void)sig;
 	mc_interrupt_catch();
-	t0 = now_ms();
+	t0 = tn_now_ms();
 	if (mc_interrupt_sleep_ms(450) != 0)
 		return 1;
-	return now_ms() - t0 >= 440 ? 0 : 2;
+	return tn_now_ms() - t0 >= 440 ? 0 : 2;
 }
 
 /* case_second_kills - the second signal ends the process by that signal. */
