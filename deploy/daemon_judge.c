@@ -261,6 +261,7 @@ mc_daemon_judge(const struct mc_target *t, const char *cert_name,
 	if (conf->tls_off) {
 		if (v->state == MC_DAEMON_READS)
 			v->state = MC_DAEMON_READS_OTHER;
+		v->tls_off = true;
 		if (v->n_lines < MC_DAEMON_LINES_MAX)
 			snprintf(v->lines[v->n_lines++], sizeof(v->lines[0]), "%s",
 				 conf->tls_off_line);

@@ -71,6 +71,7 @@ enum mc_daemon_state {
 struct mc_daemon_verdict {
 	enum mc_daemon_state state;
 	bool via_sni;          /* read through tls_server_sni_maps / local_name */
+	bool tls_off;          /* the daemon offers no TLS (lines[] turn it on) */
 	char where[512];       /* where the lines go */
 	char reads[1024];      /* what the daemon reads now, as settings */
 	char lines[MC_DAEMON_LINES_MAX][1100]; /* the exact lines to add */
