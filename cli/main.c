@@ -22,6 +22,7 @@ static const struct cli_command commands[] = {
 	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
 	{"check", "check URL... [options]", cli_cmd_check},
 	{"doctor", "doctor [NAME...]", cli_cmd_doctor},
+	{"import", "import certbot [DIR] [--write]", cli_cmd_import},
 };
 
 /* usage - the help text. */

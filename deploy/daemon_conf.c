@@ -487,8 +487,11 @@ daemon_conf_query(const struct mc_target *t, const char *lname,
 		  struct mc_daemon_conf *out, struct mc_err *err)
 {
 	char *text = NULL, *where = NULL;
+	struct mc_err local;
 	int rc = -1;
 
+	if (err == NULL)
+		err = &local;
 	switch (t->type) {
 	case MC_TARGET_POSTFIX:
 		text = query_postfix(t->config, err);
