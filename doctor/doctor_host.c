@@ -12,6 +12,7 @@
 
 #include "mailcert/acme.h"
 #include "mailcert/crypto.h"
+#include "mailcert/hooks.h"
 #include "mailcert/store.h"
 #include "mailcert/verify.h"
 
@@ -117,16 +118,6 @@ host_account(const struct mc_config *cfg, struct mc_doctor_report *rep)
 	return rc;
 }
 
-/* host_hook_skipped - whether hooks.c skips this name on purpose. */
-static bool
-host_hook_skipped(const char *name)
-{
-	size_t len = strlen(name);
-
-	return name[0] == '.' || len == 0 || name[len - 1] == '~' ||
-	       strstr(name, ".dpkg-") != NULL;
-}
-
 /* host_hook_entry - one entry of a hook directory. */
 static int
 host_hook_entry(struct mc_doctor_report *rep, const char *path)
@@ -168,7 +159,7 @@ host_hooks(const struct mc_config *cfg, struct mc_doctor_report *rep)
 		if (d == NULL)
 			continue;
 		while ((de = readdir(d)) != NULL) {
-			if (host_hook_skipped(de->d_name))
+			if (mc_hooks_name_ignored(de->d_name))
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 			if (host_hook_entry(rep, path) == -1) {

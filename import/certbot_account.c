@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "mailcert/crypto.h"
+#include "mailcert/hooks.h"
 #include "mailcert/fsio.h"
 #include "mailcert/store.h"
 
@@ -141,16 +142,6 @@ import_account(const struct mc_config *cfg, const char *dir, const char *server,
 	return strdup(line);
 }
 
-/* hooks_skipped - names mailcert's hook runner skips (hooks.h). */
-static bool
-hooks_skipped(const char *name)
-{
-	size_t len = strlen(name);
-
-	return name[0] == '.' || len == 0 || name[len - 1] == '~' ||
-	       strstr(name, ".dpkg-") != NULL;
-}
-
 /* hooks_link - link h->dest to h->source unless something is there. */
 static void
 hooks_link(struct mc_import_hook *h, const char *stage_dir)
@@ -185,7 +176,7 @@ hooks_stage(const struct mc_config *cfg, const char *dir, const char *stage,
 	if (d == NULL)
 		return 0;
 	while ((de = readdir(d)) != NULL) {
-		if (hooks_skipped(de->d_name))
+		if (mc_hooks_name_ignored(de->d_name))
 			continue;
 		h = realloc(rep->hooks, (rep->n_hooks + 1) * sizeof(*h));
 		if (h == NULL) {
