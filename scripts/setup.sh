@@ -16,9 +16,10 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 # clang only recommends; llvm-14 has llvm-symbolizer for readable traces.
 FUZZ_PKGS=(clang libclang-rt-14-dev llvm-14)
 
-# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
+# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
+# certbot (t_import_certbot makes real lineages with it).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin)
+	systemd man-db gnutls-bin certbot)
 
 # The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
 # are installed by scripts/setup-mail.sh, called at the end.
