@@ -100,18 +100,28 @@ assert_file "$TEST_TMP/failure.txt"
 assert_contains "$TEST_TMP/failure.txt" "127.0.0.1:$dead"
 assert_symlink "$(cert_dir mail)/current" versions/0004
 
-# 7. Two concurrent runs: the second exits 4 within a second.
+# 7. Two concurrent runs: the second exits 4 within a second. The first
+#    holds the lock while its pre hook runs; the hook says so and waits
+#    (probing the lock with flock would take it for a moment and could make
+#    the first run lose it).
 write_config mail "mail.example.test smtp.example.test"
+printf '#!/bin/sh
+touch %s/holding
+sleep 2
+' "$TEST_TMP" >"$H/pre.d/20-hold"
+chmod 755 "$H/pre.d/20-hold"
 "$MAILCERT" -c "$MC_CONF" renew --force >"$TEST_TMP/bg.out" 2>&1 &
 bgpid=$!
-for ((i = 0; i < 50; i++)); do
-	flock -n "$MC_STATE/lock" true 2>/dev/null || break
-	sleep 0.02
+for ((i = 0; i < 200; i++)); do
+	[ -e "$TEST_TMP/holding" ] && break
+	sleep 0.05
 done
+[ -e "$TEST_TMP/holding" ] || fail "the first run never reached its pre hook" "$TEST_TMP/bg.out"
 start=$(date +%s%N)
 mc_run renew --force
 ms=$((($(date +%s%N) - start) / 1000000))
 assert_exit 4 "a second concurrent renew"
 [ "$ms" -lt 1000 ] || fail "the second run took $ms ms"
 wait "$bgpid" || fail "the first renew failed" "$TEST_TMP/bg.out"
+rm "$H/pre.d/20-hold"
 log "ok"
