@@ -12,9 +12,10 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev)
 
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
-# certbot (t_import_certbot makes real lineages with it).
+# certbot (t_import_certbot makes real lineages with it), etcd (three
+# members for the fleet tests; etcdctl to inspect what they hold).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin certbot)
+	systemd man-db gnutls-bin certbot etcd-server etcd-client)
 
 # The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
 # are installed by scripts/setup-mail.sh, called at the end.
