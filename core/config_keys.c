@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mailcert/config.h"
+#include "mailcert/storeurl.h"
 
 #include "core/config_int.h"
 
@@ -347,6 +348,33 @@ keys_hostport(const char *s, bool need_port, bool allow_slash)
 	return *p == '\0' ? 0 : -1;
 }
 
+/* mc_hostport_parse - split "HOST[:PORT]" into host and port (0 if none). */
+int
+mc_hostport_parse(const char *text, char *host, size_t size, int *port,
+    struct mc_err *err)
+{
+	size_t h = keys_host(text);
+	const char *p = text + h;
+	long v = 0;
+
+	if (h == 0 || (*p != '\0' && *p != ':') ||
+	    (*p == ':' && (v = keys_port(p + 1, strlen(p + 1))) == -1))
+		return mc_err_set(err, MC_ERR_INPUT,
+		    "\"%.*s\" is not HOST[:PORT]; write e.g. 127.0.0.1:53 or "
+		    "[::1]:53 (port 1 to 65535)", QUOTE_MAX, text);
+	if (text[0] == '[') {
+		text++;
+		h -= 2;
+	}
+	if (h >= size)
+		return mc_err_set(err, MC_ERR_INPUT, "\"%.*s\": host too long",
+		    QUOTE_MAX, text);
+	memcpy(host, text, h);
+	host[h] = '\0';
+	*port = (int)v;
+	return 0;
+}
+
 /* keys_listen - HOST:PORT for a built-in challenge responder. */
 static int
 keys_listen(const struct cfg_ctx *ctx, const struct cfg_entry *e,
@@ -603,6 +631,31 @@ keys_target_type(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
+/* keys_store_url - etcd://HOST:PORT[,HOST:PORT...]/PREFIX (fleet mode). */
+static int
+keys_store_url(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	struct mc_store_url url;
+	struct mc_err tmp;
+
+	if (mc_store_url_parse(e->value, &url, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
+/* keys_node - this host's name in the fleet: a safe key/file name. */
+static int
+keys_node(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	if (!mc_cert_name_valid(e->value))
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not a node name; use letters, digits, '.', '-' "
+		    "and '_' (e.g. the short hostname)", QUOTE_MAX, e->value);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
 #define G(name, fn, member) { name, fn, offsetof(struct mc_config, member), 0 }
 #define C(name, fn, member) { name, fn, offsetof(struct mc_cert_conf, member), 0 }
 #define CL(name, fn, member, count)                                  \
@@ -623,6 +676,14 @@ static const struct cfg_key global_keys[] = {
 	G("hook_timeout", keys_duration, timing.hook_timeout),
 	G("verify_timeout", keys_duration, timing.verify_timeout),
 	G("log", keys_log, log),
+	G("store", keys_store_url, store),
+	G("node", keys_node, node),
+	G("store_key_file", keys_abs_path, store_key_file),
+	G("store_ca", keys_abs_path, store_ca),
+	G("store_cert", keys_abs_path, store_cert),
+	G("store_key", keys_abs_path, store_key),
+	G("store_lease", keys_duration, store_lease),
+	G("store_wait", keys_duration, store_wait),
 	{ NULL, NULL, 0, 0 },
 };
 

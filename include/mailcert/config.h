@@ -105,6 +105,15 @@ struct mc_config {
 	char *hooks_dir;
 	enum mc_log_dest log;
 	struct mc_timing timing;
+	/* fleet (issue 13): store NULL means local only */
+	char *store;          /* etcd://HOST:PORT[,HOST:PORT...]/PREFIX */
+	char *node;           /* this host in the fleet; NULL: the hostname */
+	char *store_key_file; /* 32-byte secret sealing keys (required with store) */
+	char *store_ca;       /* CA file: https to etcd */
+	char *store_cert;     /* client certificate for etcd (with store_key) */
+	char *store_key;
+	long store_lease;     /* seconds of the fleet lock's lease; 0: 10 */
+	long store_wait;      /* seconds a run waits for another host's lock; 0: 15m */
 	struct mc_cert_conf *certs;
 	size_t n_certs;
 	struct mc_target *targets;
@@ -132,6 +141,14 @@ int mc_parse_duration(const char *text, long *out, struct mc_err *err);
 /* mc_name_normalize - validate a DNS name (LDH labels, lengths; "*." only if
  * allow_wildcard) and return it lower-cased (new string). */
 char *mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err);
+
+/* mc_hostport_parse - split "HOST[:PORT]" (HOST a DNS name, an IPv4
+ * address or a [bracketed] IPv6 address; port 1-65535) into host (without
+ * brackets, at most size-1 bytes) and *port (0 when absent). The one parser
+ * of that syntax, used by the config loader and at run time. 0 or -1
+ * (MC_ERR_INPUT naming the text). */
+int mc_hostport_parse(const char *text, char *host, size_t size, int *port,
+    struct mc_err *err);
 
 /* mc_cert_name_valid - whether a cert NAME is a safe file name. */
 bool mc_cert_name_valid(const char *name);
