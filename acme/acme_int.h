@@ -43,6 +43,7 @@ struct mc_acme {
 	EVP_PKEY *key; /* borrowed */
 	char *kid;
 	double deadline; /* monotonic seconds for retries; 0: per call */
+	const struct mc_acme_token_sink *http01_sink; /* fleet; borrowed */
 };
 
 /* --- client.c --- */

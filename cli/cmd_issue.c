@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "mailcert/lock.h"
+#include "mailcert/log.h"
 
 /* issue_select - the certs named on the command line (or all). */
 static int
@@ -39,6 +40,27 @@ issue_select(const struct mc_config *cfg, int argc, char **argv,
 	return 0;
 }
 
+/* issue_fleet_run - order cc, in fleet mode under the fleet lock (not
+ * again when another host stored a version while this run waited). */
+static void
+issue_fleet_run(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	struct mc_err err;
+	int held;
+
+	mc_err_clear(&err);
+	held = cli_fleet_hold(run, cc, &err);
+	if (held == 0) {
+		cli_run_cert(run, cc);
+		return;
+	}
+	if (held == 1)
+		return;
+	if (run->failed++ == 0)
+		run->first_err = err;
+	fprintf(stderr, "mailcert: issue %s: %s\n", cc->name, err.msg);
+}
+
 /* cli_cmd_issue - `issue NAME... | --all`. */
 int
 cli_cmd_issue(struct cli *cli, int argc, char **argv)
@@ -63,8 +85,13 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	run.cli = cli;
 	run.cfg = cfg;
 	run.results = cli->json ? json_array() : NULL;
-	for (i = 0; i < n; i++)
-		cli_run_cert(&run, sel[i]);
+	if (cli_fleet_open(&run, &err) == -1) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (cli_fleet_sync_certs(&run, sel, n) == 0)
+		for (i = 0; i < n; i++)
+			issue_fleet_run(&run, sel[i]);
 	rc = cli_run_finish(&run);
 out:
 	cli_run_free(&run);

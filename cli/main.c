@@ -23,6 +23,7 @@ static const struct cli_command commands[] = {
 	{"check", "check URL... [options]", cli_cmd_check},
 	{"doctor", "doctor [NAME...]", cli_cmd_doctor},
 	{"import", "import certbot [DIR] [--write]", cli_cmd_import},
+	{"sync", "sync [NAME...]", cli_cmd_sync},
 };
 
 /* usage - the help text. */
