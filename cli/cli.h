@@ -156,6 +156,10 @@ int cli_fleet_store(struct cli_run *run, const struct mc_cert_conf *cc,
 void cli_fleet_record(struct cli_run *run, const struct mc_cert_conf *cc,
 		      unsigned version, int rc, const struct mc_err *err);
 
+/* cli_fleet_status - the fleet section of `status` (rows: the JSON rows,
+ * one per cert in config order, each gets "fleet"; NULL: printed). */
+int cli_fleet_status(const struct mc_config *cfg, json_t *rows);
+
 int cli_cmd_sync(struct cli *cli, int argc, char **argv);
 int cli_cmd_deploy(struct cli *cli, int argc, char **argv);
 int cli_cmd_verify(struct cli *cli, int argc, char **argv);

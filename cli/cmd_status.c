@@ -151,6 +151,7 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 			status_text_row(&row);
 		mc_store_meta_clear(&row.meta);
 	}
+	cli_fleet_status(cfg, all);
 	if (all != NULL) {
 		text = json_dumps(all, JSON_INDENT(2));
 		printf("%s\n", text ? text : "[]");
