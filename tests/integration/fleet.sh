@@ -15,7 +15,8 @@
 #                               (sections) appended.
 #   fleet_run HOST ARGS...      mc_run as HOST.
 #   fleet_bg HOST LOG ARGS...   start mailcert as HOST in the background;
-#                               BG_PID is its pid.
+#                               BG_PID is its pid (mailcert's own: a test
+#                               may SIGSTOP it).
 #   fleet_current_serial HOST   serial of HOST's current version.
 #   fleet_shared_version        the shared current version of "mail".
 #   fleet_orders                how many orders Pebble has created.
@@ -66,8 +67,7 @@ fleet_run() {
 fleet_bg() {
 	local h=$1 logf=$2
 	shift 2
-	bg_start "mailcert $h" "$logf" timeout -k 5 120 "$MAILCERT" \
-		-c "$TEST_TMP/$h/mailcert.conf" "$@"
+	bg_start "mailcert $h" "$logf" "$MAILCERT" -c "$TEST_TMP/$h/mailcert.conf" "$@"
 }
 
 # fleet_current_serial - the serial of HOST's current version.
