@@ -271,11 +271,13 @@ lock_fenced_txn(struct mc_fleet *f, json_t *ops, const char *what,
 {
 	bool ok = false;
 
-	if (!mc_fleet_locked(f)) {
+	/* a lease the keep-alive thread saw end still goes to etcd: the
+	 * compare of the lock's create_revision decides, not our guess */
+	if (f->lock.lease == 0 || f->lock.create_rev == 0) {
 		json_decref(ops);
 		return mc_err_set(err, MC_ERR_LOCKED,
 		                  "%s not stored: this run does not hold the "
-		                  "fleet lock (its lease ended)",
+		                  "fleet lock",
 		                  what);
 	}
 	if (fleet_note(f, etcd_txn(&f->etcd, lock_fence(f), ops, NULL, &ok,
