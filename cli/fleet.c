@@ -22,6 +22,7 @@
 struct cli_fleet_cert {
 	const struct mc_cert_conf *cc;
 	struct mc_fleet_current cur; /* shared current at the last sync */
+	long long own_rev;            /* store revision of our own push */
 	bool synced;                  /* this host has it (or there is none) */
 };
 
@@ -34,6 +35,8 @@ struct cli_fleet {
 	size_t n_serve;
 	struct cli_run *run;
 };
+
+static int fleet_take_lock(struct cli_run *run, struct mc_err *err);
 
 /* fleet_publish - the acme sink: publish an http-01 answer. */
 static int
@@ -244,6 +247,74 @@ fleet_sync_version(struct cli_run *run, const struct mc_cert_conf *cc,
 	return fleet_deploy(run, cc, v, prev, err);
 }
 
+/* fleet_pushed - remember the revision of our own push of cc. */
+static void
+fleet_pushed(struct cli_run *run, struct cli_fleet_cert *slot)
+{
+	struct mc_err err;
+
+	mc_err_clear(&err);
+	if (mc_fleet_current(run->fleet->f, slot->cc->name, &slot->cur, &err) == 0)
+		slot->own_rev = slot->cur.mod_rev;
+}
+
+/* fleet_seed_push - store this host's version local of cc as the fleet's. */
+static int
+fleet_seed_push(struct cli_run *run, const struct mc_cert_conf *cc,
+                struct mc_cert_meta *meta, struct mc_err *err)
+{
+	const char *sd = run->cfg->state_dir;
+	EVP_PKEY *key = mc_store_load_key(sd, cc->name, meta->version, err);
+	STACK_OF(X509) *chain = NULL;
+	int rc = -1;
+
+	if (key != NULL &&
+	    (chain = mc_store_load_chain(sd, cc->name, meta->version, err)) !=
+	        NULL)
+		rc = mc_fleet_push(run->fleet->f, cc->name, key, chain, meta, err);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+/* fleet_seed - the fleet has no version of cc yet: offer this host's
+ * current one (a host joining the fleet with its certificates), under the
+ * lock, so joining orders nothing. */
+static int
+fleet_seed(struct cli_run *run, const struct mc_cert_conf *cc,
+           struct mc_err *err)
+{
+	struct cli_fleet_cert *slot = fleet_slot(run->fleet, cc);
+	struct mc_cert_meta meta;
+	unsigned local = 0;
+	int rc = 0;
+
+	memset(&meta, 0, sizeof(meta));
+	if (mc_store_current(run->cfg->state_dir, cc->name, &local, NULL) != 1 ||
+	    mc_store_load_meta(run->cfg->state_dir, cc->name, local, &meta,
+	                       NULL) == -1)
+		return 0;
+	if (strcmp(meta.status, "failed") == 0 ||
+	    strcmp(meta.status, "revoked") == 0 || meta.not_after <= time(NULL))
+		goto out;
+	if (fleet_take_lock(run, err) == -1 ||
+	    mc_fleet_current(run->fleet->f, cc->name, &slot->cur, err) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (slot->cur.version != 0)
+		goto out; /* another host was first */
+	mc_log_info("%s: the fleet has no version yet; storing this host's "
+	            "version %04u (serial %s) as the fleet's",
+	            cc->name, local, meta.serial);
+	rc = fleet_seed_push(run, cc, &meta, err);
+	if (rc == 0)
+		fleet_pushed(run, slot);
+out:
+	mc_store_meta_clear(&meta);
+	return rc;
+}
+
 /* cli_fleet_sync - sync cc: pull the shared current, deploy, verify, record.
  * MC_ERR_NET when the store is unreachable. */
 int
@@ -253,7 +324,8 @@ cli_fleet_sync(struct cli_run *run, const struct mc_cert_conf *cc,
 	struct cli_fleet_cert *slot = fleet_slot(run->fleet, cc);
 
 	slot->synced = false;
-	if (mc_fleet_current(run->fleet->f, cc->name, &slot->cur, err) == -1)
+	if (mc_fleet_current(run->fleet->f, cc->name, &slot->cur, err) == -1 ||
+	    (slot->cur.version == 0 && fleet_seed(run, cc, err) == -1))
 		return -1;
 	if (slot->cur.version == 0) {
 		slot->synced = true; /* nothing shared yet */
@@ -353,7 +425,7 @@ cli_fleet_hold(struct cli_run *run, const struct mc_cert_conf *cc,
 	slot = fleet_slot(run->fleet, cc);
 	if (fleet_take_lock(run, err) == -1 || cli_fleet_sync(run, cc, err) == -1)
 		return -1;
-	if (slot->cur.version != 0 &&
+	if (slot->cur.version != 0 && slot->cur.mod_rev != slot->own_rev &&
 	    slot->cur.mod_rev > mc_fleet_start_rev(run->fleet->f)) {
 		mc_log_info("%s: version %04u was stored by another host during "
 		            "this run; not ordering again",
@@ -439,6 +511,6 @@ cli_fleet_store(struct cli_run *run, const struct mc_cert_conf *cc,
 		                          "not kept",
 		                     meta->serial);
 	}
-	fleet_slot(run->fleet, cc)->cur.version = next;
+	fleet_pushed(run, fleet_slot(run->fleet, cc));
 	return 0;
 }

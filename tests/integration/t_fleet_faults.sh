@@ -173,3 +173,27 @@ fleet_run A renew
 assert_exit 0 "A renew after etcd returned"
 assert_converged
 assert_ne "$(served_serial)" "$SERVED" "A serves the version stored before the outage"
+
+# 4. A host that joins the fleet with a certificate of its own: its first
+#    fleet run stores that version as the fleet's (no order); a host that
+#    joins after it takes that version.
+mkdir -p "$TEST_TMP/D"
+{
+	MC_STATE=$TEST_TMP/D/state conf_global "$PEBBLE_DIR_URL"
+	conf_cert mail mail.example.test
+} >"$TEST_TMP/D/local.conf"
+MC_CONF=$TEST_TMP/D/local.conf MC_STATE=$TEST_TMP/D/state mc_run issue mail
+assert_exit 0 "D issues on its own (no store)"
+D_SERIAL=$(fleet_current_serial D)
+ORDERS=$(fleet_orders)
+FLEET_PREFIX=joined
+fleet_host D "$HTTP01_PORT"
+fleet_host E "$HTTP01_PORT"
+fleet_run D renew
+assert_exit 0 "D's first renew in the fleet"
+assert_contains "$MC_ERR" "storing this host's version 0001"
+assert_eq "$(fleet_shared_version)" 0001 "the fleet's version after D joined"
+fleet_run E renew
+assert_exit 0 "E joins after D"
+assert_eq "$(fleet_current_serial E)" "$D_SERIAL" "E takes D's certificate"
+assert_eq "$(fleet_orders)" "$ORDERS" "orders when D and E joined"
