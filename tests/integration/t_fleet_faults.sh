@@ -3,7 +3,8 @@
 # none) on a real three-member etcd cluster, dns-01 through challtestsrv,
 # when etcd misbehaves:
 #   1. the etcd leader is killed while A renews: the run completes (or
-#      fails cleanly) and the next runs converge on one version;
+#      fails cleanly) and the next runs converge on one version; with the
+#      first member of the endpoint list down a run retries once;
 #   2. a holder SIGSTOPped past its lease TTL (in the middle of its order)
 #      cannot overwrite the newer version another host stored meanwhile;
 #   3. etcd entirely down: A keeps serving, `status` says the store is
@@ -101,6 +102,17 @@ fleet_run B renew
 assert_exit 0 "B's next renew"
 assert_converged
 V1=$(fleet_shared_version)
+
+# 1b. The first member of the endpoint list is down: a run pays one
+#     failed connection, then stays with the member that answered.
+etcd_member_stop 1
+etcd_wait_leader
+fleet_run B -v renew
+assert_exit 0 "B renew with the first etcd member down"
+assert_eq "$(grep -c 'trying the next etcd member' "$MC_ERR")" 1 \
+	"retries with the first member down (one per run)"
+etcd_member_start 1
+etcd_wait_leader
 
 # 2. A holds the lock, is inside its order, and is stopped past its lease
 #    TTL (2 s); B renews meanwhile and stores the next version; A resumes.
