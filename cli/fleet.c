@@ -172,7 +172,11 @@ cli_fleet_record(struct cli_run *run, const struct mc_cert_conf *cc,
 	if (run->fleet == NULL)
 		return;
 	if (rc == 0) {
-		fleet_record(run, cc, version, version, "verified", NULL);
+		/* a cert without targets and endpoints is kept, not proven */
+		fleet_record(run, cc, version, version,
+		             cc->n_targets == 0 && cc->n_verify == 0 ? "stored"
+		                                                     : "verified",
+		             NULL);
 		return;
 	}
 	if (mc_store_current(run->cfg->state_dir, cc->name, &live, NULL) != 1 ||
@@ -213,7 +217,8 @@ fleet_recorded(struct cli_run *run, const struct mc_cert_conf *cc,
 		return false;
 	for (i = 0; i < n; i++)
 		if (strcmp(nodes[i].node, me) == 0 && nodes[i].version == version &&
-		    strcmp(nodes[i].result, "verified") == 0)
+		    (strcmp(nodes[i].result, "verified") == 0 ||
+		     strcmp(nodes[i].result, "stored") == 0))
 			ok = true;
 	free(nodes);
 	return ok;

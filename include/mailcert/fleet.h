@@ -65,7 +65,8 @@ struct mc_fleet_node {
 	unsigned version;  /* the version it tried last */
 	unsigned live;     /* the version it serves, verified (0: unknown) */
 	char serial[128];
-	char result[16];   /* "verified", "failed", "rolled-back" */
+	char result[16];   /* "verified", "stored" (no targets, no endpoints),
+			      "failed", "rolled-back" */
 	char error[512];
 	time_t at;
 };
