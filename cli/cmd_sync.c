@@ -72,11 +72,14 @@ cli_cmd_sync(struct cli *cli, int argc, char **argv)
 	}
 	run.cli = cli;
 	run.cfg = cfg;
+	run.results = cli->json ? json_array() : NULL;
 	if (cli_fleet_open(&run, &err) == -1) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	cli_fleet_sync_certs(&run, sel, n);
+	if (run.results != NULL)
+		cli_print_json(json_incref(run.results));
 	rc = run.failed > 0 ? mc_err_exit_code(run.first_err.cat) : 0;
 out:
 	cli_run_free(&run);

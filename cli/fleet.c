@@ -191,14 +191,24 @@ static int
 fleet_deploy(struct cli_run *run, const struct mc_cert_conf *cc,
              unsigned version, unsigned prev, struct mc_err *err)
 {
+	json_t *o = NULL;
 	int rc;
 
+	if (run->results != NULL) { /* --json: one object per synced cert */
+		o = json_pack("{s:s, s:b, s:i}", "name", cc->name, "synced", 1,
+		              "version", (int)version);
+		json_array_append_new(run->results, o);
+	}
 	if (cc->n_targets == 0 && cc->n_verify == 0)
 		rc = mc_store_set_current(run->cfg->state_dir, cc->name, version,
 		                          err);
 	else
-		rc = cli_deploy_run(run->cli, run->cfg, cc, version, prev, NULL,
-		                    err);
+		rc = cli_deploy_run(run->cli, run->cfg, cc, version, prev, o, err);
+	if (o != NULL) {
+		json_object_set_new(o, "ok", json_boolean(rc == 0));
+		if (rc == -1)
+			json_object_set_new(o, "error", json_string(err->msg));
+	}
 	cli_fleet_record(run, cc, version, rc, err);
 	return rc;
 }

@@ -170,7 +170,9 @@ for ((n = 0; n < 600; n++)); do
 done
 t0=$(date +%s.%N)
 [ "$(fleet_shared_version)" = 0003 ] || fail "B did not store version 0003" "$TEST_TMP/B-issue3.log"
-fleet_bg A "$TEST_TMP/A-sync.log" sync
+bg_start "mailcert A" "$TEST_TMP/A-sync.log" sh -c \
+	'exec "$1" -c "$2" --json sync >"$3"' _ "$MAILCERT" "$TEST_TMP/A/mailcert.conf" \
+	"$TEST_TMP/A-sync.json"
 A_PID=$BG_PID
 fleet_bg C "$TEST_TMP/C-sync.log" sync
 C_PID=$BG_PID
@@ -179,6 +181,12 @@ wait "$C_PID" || fail "C sync" "$TEST_TMP/C-sync.log"
 wait "$B_PID" || fail "B issue" "$TEST_TMP/B-issue3.log"
 t1=$(date +%s.%N)
 assert_all_serve "$(fleet_current_serial B)"
+python3 - "$TEST_TMP/A-sync.json" <<'EOF' || fail "sync --json is not one JSON document" "$TEST_TMP/A-sync.json"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert rows[0]["name"] == "mail" and rows[0]["ok"] and rows[0]["version"] == 3, rows
+assert rows[0]["deploy"]["live"], rows
+EOF
 log "convergence: store write -> 3 hosts verified (B Dovecot, A Postfix, C) in $(echo "$t1 - $t0" | bc) s"
 fleet_run A status
 for hr in "A verified" "B verified" "C stored"; do
