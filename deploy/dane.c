@@ -331,6 +331,7 @@ dane_observe(struct dane *d, bool *open)
 	struct mc_err e;
 	long ttl = 0;
 	size_t i;
+	int r;
 
 	*open = true;
 	dane_record(d->next_spki, record, sizeof(record));
@@ -338,13 +339,19 @@ dane_observe(struct dane *d, bool *open)
 		const char *name = d->cc->tlsa[i];
 
 		mc_err_clear(&e);
-		if (dane_lookup_has(d, name, d->next_spki, &ttl, &e) != 1) {
+		r = dane_lookup_has(d, name, d->next_spki, &ttl, &e);
+		if (r != 1) {
 			json_object_del(seen, name);
 			*open = false;
-			if (!d->warned)
+			if (d->warned)
+				continue;
+			if (r == 0)
 				mc_log_warn("%s: the next key is not used yet: publish "
 					    "\"%s. IN TLSA %s\" (%s)", d->cc->name, name,
 					    record, e.msg);
+			else
+				mc_log_warn("%s: the next key is not used yet: %s",
+					    d->cc->name, e.msg);
 			continue;
 		}
 		first = (time_t)json_integer_value(json_object_get(seen, name));

@@ -273,3 +273,32 @@ dns_tlsa_311() {
 	fi
 	printf '3 1 1 %s\n' "$hex"
 }
+
+# dns_spki - SHA-256 of the SPKI of a certificate or private key file.
+dns_spki() {
+	dns_tlsa_311 "$1" | cut -d' ' -f4
+}
+
+# dns_served_spki - SHA-256 of the SPKI of the leaf served by STARTTLS SMTP on
+# 127.0.0.1:PORT (empty when the handshake fails).
+dns_served_spki() {
+	timeout 10 openssl s_client -connect "127.0.0.1:$1" -starttls smtp \
+		-noservername </dev/null 2>/dev/null |
+		openssl x509 -noout -pubkey 2>/dev/null |
+		openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -d' ' -f1 |
+		grep -v '^e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855$'
+}
+
+# dns_dane_postfix NAME - a real Postfix (mail.sh) on a boot certificate at
+# $TEST_TMP/tls/postfix/NAME.pem; prints nothing, sets DANE_POSTFIX_TARGET
+# (a [target postfix] section) and DANE_SMTP (smtp://127.0.0.1:PORT).
+dns_dane_postfix() {
+	local name=$1 t=$TEST_TMP/tls
+	mkdir -p "$t/postfix"
+	mail_certs "$TEST_TMP/boot" boot.example.test
+	mail_replace "$MAIL_COMBINED" "$t/postfix/$name.pem"
+	postfix_start "$TEST_TMP/postfix" "$t/postfix/$name.pem"
+	DANE_SMTP=smtp://127.0.0.1:$POSTFIX_PORT_SMTP
+	DANE_POSTFIX_TARGET=$(printf '%s\n' "[target postfix]" \
+		"chain_file = $t/postfix/%n.pem" "reload = $POSTFIX_RELOAD")
+}
