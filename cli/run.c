@@ -72,7 +72,8 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	struct mc_acme_challenge_conf chall = {
 		cc->challenge,	    cc->http_listen, cc->webroot,
 		cc->tls_alpn_listen, cc->dns_hook,    cc->dns_wait,
-		cc->timing.hook_timeout,
+		cc->timing.hook_timeout, run->cfg->nsupdate_server,
+		run->cfg->nsupdate_key,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,

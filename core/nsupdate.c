@@ -308,38 +308,85 @@ upd_soa(const ldns_pkt *pkt)
 	return NULL;
 }
 
+/* upd_reply_check - a reply (or its absence), its RCODE and its TSIG:
+ * 0 when usable; nxdomain_ok lets NXDOMAIN through (a SOA query). */
+static int
+upd_reply_check(const ldns_pkt *reply, ldns_status st, const char *server,
+		const char *what, bool nxdomain_ok, struct mc_err *err)
+{
+	ldns_pkt_rcode rc;
+
+	if (reply == NULL)
+		return mc_err_set(err, MC_ERR_NET, "nsupdate_server %s: %s: no reply: %s",
+				  server, what, ldns_get_errorstr_by_id(st));
+	rc = ldns_pkt_get_rcode(reply);
+	if (rc != LDNS_RCODE_NOERROR && !(nxdomain_ok && rc == LDNS_RCODE_NXDOMAIN))
+		return mc_err_set(err, MC_ERR_INPUT, "nsupdate_server %s refused the %s: "
+				  "%s%s", server, what, upd_rcode(rc),
+				  rc == LDNS_RCODE_NOTAUTH || rc == LDNS_RCODE_REFUSED
+				      ? " (check nsupdate_key and the server's update "
+					"policy for this name)"
+				      : "");
+	if (st != LDNS_STATUS_OK)
+		return mc_err_set(err, MC_ERR_INPUT, "nsupdate_server %s: %s: the reply "
+				  "does not verify: %s", server, what,
+				  ldns_get_errorstr_by_id(st));
+	return 0;
+}
+
+/* upd_exchange - TSIG-sign pkt when signed_pkt, send it, verify the reply's
+ * TSIG; ldns_send keeps the reply even when its TSIG fails, so the RCODE
+ * (NOTAUTH for a wrong key) can be told. */
+static ldns_status
+upd_exchange(ldns_resolver *res, ldns_pkt *pkt, bool signed_pkt, ldns_pkt **reply)
+{
+	ldns_status st;
+
+	*reply = NULL;
+	ldns_pkt_set_random_id(pkt);
+	if (signed_pkt) {
+		st = ldns_update_pkt_tsig_add(pkt, res);
+		if (st != LDNS_STATUS_OK)
+			return st;
+	}
+	return ldns_send(reply, res, pkt);
+}
+
 /* upd_ask_soa - ask the server for the SOA of name; the reply in *out. */
 static int
-upd_ask_soa(ldns_resolver *res, const char *server, const char *name,
-	    ldns_pkt **out, struct mc_err *err)
+upd_ask_soa(ldns_resolver *res, bool signed_pkt, const char *server,
+	    const char *name, ldns_pkt **out, struct mc_err *err)
 {
 	ldns_rdf *qname = ldns_dname_new_frm_str(name);
+	ldns_pkt *q;
 	ldns_status st;
 
 	if (qname == NULL)
 		return mc_err_set(err, MC_ERR_INPUT, "\"%.100s\" is not a DNS name", name);
-	st = ldns_resolver_send(out, res, qname, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0);
-	ldns_rdf_deep_free(qname);
-	if (st != LDNS_STATUS_OK || *out == NULL) {
+	q = ldns_pkt_query_new(qname, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0);
+	if (q == NULL)
+		return mc_err_set(err, MC_ERR_SYS, "out of memory");
+	st = upd_exchange(res, q, signed_pkt, out);
+	ldns_pkt_free(q);
+	if (upd_reply_check(*out, st, server, "SOA query", true, err) == -1) {
 		ldns_pkt_free(*out);
 		*out = NULL;
-		return mc_err_set(err, MC_ERR_NET, "nsupdate_server %s: SOA query for "
-				  "%s: %s", server, name, ldns_get_errorstr_by_id(st));
+		return -1;
 	}
 	return 0;
 }
 
 /* upd_zone - the zone holding name and its SOA TTL, asked of the server. */
 static int
-upd_zone(ldns_resolver *res, const char *server, const char *name,
-	 ldns_rdf **zone, long *ttl, struct mc_err *err)
+upd_zone(ldns_resolver *res, bool signed_pkt, const char *server,
+	 const char *name, ldns_rdf **zone, long *ttl, struct mc_err *err)
 {
 	ldns_pkt *pkt = NULL;
 	const ldns_rr *soa;
 	char *apex = NULL;
 	int rc = -1;
 
-	if (upd_ask_soa(res, server, name, &pkt, err) == -1)
+	if (upd_ask_soa(res, signed_pkt, server, name, &pkt, err) == -1)
 		return -1;
 	soa = upd_soa(pkt);
 	if (soa == NULL || !ldns_pkt_aa(pkt)) {
@@ -351,7 +398,8 @@ upd_zone(ldns_resolver *res, const char *server, const char *name,
 	apex = ldns_rdf2str(ldns_rr_owner(soa));
 	ldns_pkt_free(pkt);
 	pkt = NULL;
-	if (apex == NULL || upd_ask_soa(res, server, apex, &pkt, err) == -1)
+	if (apex == NULL ||
+	    upd_ask_soa(res, signed_pkt, server, apex, &pkt, err) == -1)
 		goto out;
 	soa = upd_soa(pkt);
 	*ttl = soa != NULL ? (long)ldns_rr_ttl(soa) : 300;
@@ -414,28 +462,8 @@ upd_send(ldns_resolver *res, const char *server, ldns_rdf *zone, ldns_rr *rr,
 		mc_err_set(err, MC_ERR_SYS, "ldns: cannot build the update");
 		goto out;
 	}
-	ldns_pkt_set_random_id(pkt);
-	if (signed_update && ldns_update_pkt_tsig_add(pkt, res) != LDNS_STATUS_OK) {
-		mc_err_set(err, MC_ERR_CRYPTO, "TSIG: cannot sign the update");
-		goto out;
-	}
-	st = ldns_resolver_send_pkt(&reply, res, pkt);
-	if (reply == NULL) {
-		mc_err_set(err, MC_ERR_NET, "nsupdate_server %s: no reply: %s", server,
-			   ldns_get_errorstr_by_id(st));
-	} else if (ldns_pkt_get_rcode(reply) != LDNS_RCODE_NOERROR) {
-		mc_err_set(err, MC_ERR_INPUT, "nsupdate_server %s refused the update: "
-			   "%s%s", server, upd_rcode(ldns_pkt_get_rcode(reply)),
-			   ldns_pkt_get_rcode(reply) == LDNS_RCODE_NOTAUTH ||
-				   ldns_pkt_get_rcode(reply) == LDNS_RCODE_REFUSED
-			       ? " (check nsupdate_key and the server's update policy)"
-			       : "");
-	} else if (st != LDNS_STATUS_OK) {
-		mc_err_set(err, MC_ERR_INPUT, "nsupdate_server %s: the reply does not "
-			   "verify: %s", server, ldns_get_errorstr_by_id(st));
-	} else {
-		rc = 0;
-	}
+	st = upd_exchange(res, pkt, signed_update, &reply);
+	rc = upd_reply_check(reply, st, server, "update", false, err);
 out:
 	ldns_rr_list_deep_free(list);
 	ldns_pkt_free(pkt);
@@ -459,7 +487,8 @@ mc_dns_update(const struct mc_dns_update_conf *conf, enum mc_dns_op op,
 	if (conf->keyfile != NULL && key_load(conf->keyfile, &key, err) == -1)
 		goto out;
 	res = upd_resolver(conf, conf->keyfile ? &key : NULL, err);
-	if (res == NULL || upd_zone(res, conf->server, name, &zone, &ttl, err) == -1)
+	if (res == NULL || upd_zone(res, conf->keyfile != NULL, conf->server, name,
+				    &zone, &ttl, err) == -1)
 		goto out;
 	rr = upd_rr(op, name, type, rdata, ttl, err);
 	if (rr == NULL) {
