@@ -189,6 +189,8 @@ dane_key_load(struct dane *d, struct mc_err *err)
 {
 	char path[DANE_PATH_MAX];
 
+	EVP_PKEY_free(d->next);
+	d->next = NULL;
 	if (dane_path(d, "next.key", path, sizeof(path), err) == -1)
 		return -1;
 	if (!mc_fsio_exists(path))
