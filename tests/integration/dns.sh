@@ -25,6 +25,7 @@
 #                             FLAGS contains "ad" when the answer is secure
 #   dns_rdata NAME TYPE       only the answer's rdata lines (through unbound)
 #   dns_auth NAME TYPE        the rdata as Knot serves it (no validation)
+#   dns_auth_has NAME TYPE RDATA  whether Knot serves that record
 #   dns_make_bogus            re-sign dane.example with a new key the anchor does
 #                             not know (every answer from it becomes bogus)
 #   dns_flush                 drop unbound's cache for both zones
@@ -232,6 +233,11 @@ dns_rdata() {
 # dns_auth - the rdata lines of NAME TYPE straight from Knot.
 dns_auth() {
 	kdig +time=2 +retry=0 +short +norecurse @127.0.0.1 -p "$KNOT_PORT" "$1" "$2" 2>/dev/null
+}
+
+# dns_auth_has NAME TYPE RDATA - whether Knot serves RDATA (any case/spacing).
+dns_auth_has() {
+	dns_auth "$1" "$2" | tr 'A-F' 'a-f' | tr -d ' ' | grep -qx "$(echo "$3" | tr 'A-F' 'a-f' | tr -d ' ')"
 }
 
 # dns_flush - empty unbound's caches for both zones.

@@ -34,7 +34,7 @@ NEXT=$MC_STATE/certs/mail/next.key
 
 # in_dns RECORD - whether Knot serves RECORD at TLSA_NAME.
 in_dns() {
-	dns_auth "$TLSA_NAME" TLSA | tr 'A-F' 'a-f' | tr -d ' ' | grep -qx "$(echo "$1" | tr -d ' ')"
+	dns_auth_has "$TLSA_NAME" TLSA "$1"
 }
 
 # 1. A wrong secret: the server says NOTAUTH, the order fails, nothing stored.
