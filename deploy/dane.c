@@ -364,7 +364,7 @@ dane_observe(struct dane *d, bool *open)
 		if (now - first < 2 * ttl) {
 			*open = false;
 			if (!d->warned)
-				mc_log_warn("%s: %s TLSA %s is in DNS since %lds; the "
+				mc_log_info("%s: %s TLSA %s is in DNS since %lds; the "
 					    "next key is used once it has been there "
 					    "for 2 x TTL = %lds", d->cc->name, name,
 					    record, (long)(now - first), 2 * ttl);
