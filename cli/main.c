@@ -22,6 +22,8 @@ static const struct cli_command commands[] = {
 	{"revoke", "revoke NAME [--reason R]", cli_cmd_revoke},
 	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
 	{"check", "check URL... [options]", cli_cmd_check},
+	{"doctor", "doctor [NAME...]", cli_cmd_doctor},
+	{"import", "import certbot [DIR] [--write]", cli_cmd_import},
 };
 
 /* usage - the help text. */

@@ -12,9 +12,10 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev
 	libunbound-dev libldns-dev dns-root-data)
 
-# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
+# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
+# certbot (t_import_certbot makes real lineages with it).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin)
+	systemd man-db gnutls-bin certbot)
 
 # The DNSSEC testbed of the DANE tests (tests/integration/dns.sh): Knot DNS
 # signs the test zone and takes RFC 2136 updates, unbound validates. The
