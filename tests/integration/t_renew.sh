@@ -100,18 +100,26 @@ assert_file "$TEST_TMP/failure.txt"
 assert_contains "$TEST_TMP/failure.txt" "127.0.0.1:$dead"
 assert_symlink "$(cert_dir mail)/current" versions/0004
 
-# 7. Two concurrent runs: the second exits 4 within a second.
+# 7. Two concurrent runs: the second exits 4 within a second. The first
+# run is held inside its pre hook (it holds the lock by then) until the
+# second has finished, so nothing here races: no probe takes the lock.
 write_config mail "mail.example.test smtp.example.test"
+printf '#!/bin/sh\ntouch %s/holding\nn=0\nwhile [ ! -e %s/release ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done\n' \
+	"$TEST_TMP" "$TEST_TMP" >"$H/pre.d/05-hold"
+chmod 755 "$H/pre.d/05-hold"
 "$MAILCERT" -c "$MC_CONF" renew --force >"$TEST_TMP/bg.out" 2>&1 &
 bgpid=$!
-for ((i = 0; i < 50; i++)); do
-	flock -n "$MC_STATE/lock" true 2>/dev/null || break
-	sleep 0.02
+for ((i = 0; i < 300; i++)); do
+	[ ! -e "$TEST_TMP/holding" ] || break
+	sleep 0.1
 done
+[ -e "$TEST_TMP/holding" ] || fail "the first renew never reached its pre hook" "$TEST_TMP/bg.out"
 start=$(date +%s%N)
 mc_run renew --force
 ms=$((($(date +%s%N) - start) / 1000000))
+touch "$TEST_TMP/release"
 assert_exit 4 "a second concurrent renew"
 [ "$ms" -lt 1000 ] || fail "the second run took $ms ms"
 wait "$bgpid" || fail "the first renew failed" "$TEST_TMP/bg.out"
+rm "$H/pre.d/05-hold"
 log "ok"
