@@ -28,7 +28,7 @@ reload_default(const struct mc_target *t)
 		/* no --oknodo: a HUP that reaches no Exim is a failure */
 		[MC_TARGET_EXIM] = "start-stop-daemon --stop --signal HUP "
 				   "--pidfile /run/exim4/exim.pid "
-				   "--exec /usr/sbin/exim4",
+				   "--name exim4",
 	};
 
 	if (t->type == MC_TARGET_FILES)
