@@ -191,7 +191,7 @@ status_text_row(const struct mc_status_row *r)
 		printf("%04u %-23s %5ld", r->meta.version, when, r->days_left);
 	else
 		printf("%-4s %-23s %5s", "-", "-", "-");
-	printf("  %-28s %-22s %-10s %s\n", due, attempt, live, names);
+	printf("  %-28s %-24s %-10s %s\n", due, attempt, live, names);
 	if (r->problem[0])
 		printf("  error: %s\n", r->problem);
 	if (r->have_last && strcmp(r->last.result, "failed") == 0 &&
@@ -206,7 +206,7 @@ status_text(const struct mc_status *st)
 {
 	size_t i;
 
-	printf("%-12s %-10s %-4s %-23s %5s  %-28s %-22s %-10s %s\n", "CERT",
+	printf("%-12s %-10s %-4s %-23s %5s  %-28s %-24s %-10s %s\n", "CERT",
 	       "KEY", "VER", "NOT AFTER", "DAYS", "DUE", "LAST ATTEMPT",
 	       "LIVE", "NAMES");
 	for (i = 0; i < st->n_rows; i++)

@@ -80,6 +80,10 @@ mc_store_save_last(const char *state_dir, const char *name,
 
 	if (last_path(state_dir, name, path, sizeof(path), err) == -1)
 		return -1;
+	*strrchr(path, '/') = '\0'; /* a failed first order has no dir yet */
+	if (mc_fsio_mkdirs(path, 0700, err) == -1)
+		return -1;
+	path[strlen(path)] = '/';
 	o = last_to_json(last);
 	text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(o);

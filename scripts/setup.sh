@@ -13,7 +13,7 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin)
+	systemd man-db gnutls-bin python3-prometheus-client)
 
 # The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
 # are installed by scripts/setup-mail.sh, called at the end.
