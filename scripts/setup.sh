@@ -4,7 +4,9 @@
 #
 # Idempotent: it asks dpkg what is missing and runs apt-get (update, then
 # install --no-install-recommends) only when something is. Needs root for
-# that (uses sudo when it is not root and sudo exists).
+# that (uses sudo when it is not root and sudo exists). An install that
+# would remove an installed package (the host's MTA) is refused before
+# anything changes; running mail daemons are left alone.
 set -euo pipefail
 
 # Build dependencies.
@@ -49,6 +51,8 @@ install_missing() {
 		sudo=(sudo)
 	fi
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	# Never remove the host's own packages (its MTA, say): simulate first.
+	bash "$(dirname "$0")/setup-mail.sh" --check-install "${missing[@]}" || exit 1
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
 }
