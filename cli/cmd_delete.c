@@ -53,40 +53,6 @@ delete_parse(int argc, char **argv, struct delete_args *a)
 	return 0;
 }
 
-/* delete_files_config - the target files of the configured cert cc. */
-static int
-delete_files_config(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		    char ***out, size_t *n, struct mc_err *err)
-{
-	char **all = NULL, **one = NULL, **grown;
-	size_t count = 0, k = 0, i, j;
-	const struct mc_target *t;
-
-	for (i = 0; i < cc->n_targets; i++) {
-		t = mc_config_target(cfg, cc->targets[i]);
-		if (t == NULL)
-			continue;
-		if (mc_deploy_target_files(t, cc->name, &one, &k, err) == -1)
-			goto fail;
-		grown = realloc(all, (count + k + 1) * sizeof(char *));
-		if (grown == NULL) {
-			mc_strv_free(one, k);
-			mc_err_errno(err, MC_ERR_SYS, "out of memory");
-			goto fail;
-		}
-		all = grown;
-		for (j = 0; j < k; j++)
-			all[count++] = one[j];
-		free(one);
-	}
-	*out = all;
-	*n = count;
-	return 0;
-fail:
-	mc_strv_free(all, count);
-	return -1;
-}
-
 /* delete_files - the files --targets removes: from the config when the
  * cert is still configured, else from the last deployment's record. */
 static int
@@ -98,7 +64,7 @@ delete_files(const struct mc_config *cfg, const char *name, char ***out,
 	int found;
 
 	if (cc != NULL)
-		return delete_files_config(cfg, cc, out, n, err);
+		return mc_deploy_cert_files(cfg, cc, out, n, err);
 	memset(&last, 0, sizeof(last));
 	found = mc_store_load_last(cfg->state_dir, name, &last, err);
 	if (found == -1)

@@ -64,28 +64,14 @@ static void
 last_files(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	   struct mc_last *l)
 {
-	char **one = NULL, **all = calloc(1, sizeof(char *));
-	size_t n = 0, i, j, count = 0;
-	const struct mc_target *t;
+	char **files = NULL;
+	size_t n = 0;
 
-	for (i = 0; all != NULL && i < cc->n_targets; i++) {
-		t = mc_config_target(cfg, cc->targets[i]);
-		if (t == NULL ||
-		    mc_deploy_target_files(t, cc->name, &one, &n, NULL) == -1)
-			continue;
-		char **grown = realloc(all, (count + n + 1) * sizeof(char *));
-		if (grown == NULL) {
-			mc_strv_free(one, n);
-			break;
-		}
-		all = grown;
-		for (j = 0; j < n; j++)
-			all[count++] = one[j];
-		free(one);
-	}
+	if (mc_deploy_cert_files(cfg, cc, &files, &n, NULL) == -1)
+		return;
 	mc_strv_free(l->files, l->n_files);
-	l->files = all;
-	l->n_files = all ? count : 0;
+	l->files = files;
+	l->n_files = n;
 }
 
 /* last_live_set - the live outcome and the serial it concerns. */

@@ -291,11 +291,12 @@ mc_store_prune(const char *state_dir, const char *name, unsigned keep,
 	return rc;
 }
 
-/* mc_store_key_compromised - whether a version of name with the key spki
- * was revoked for keyCompromise. */
+/* mc_store_any_version - whether match holds for a version of name. */
 int
-mc_store_key_compromised(const char *state_dir, const char *name,
-			 const char *spki_sha256, struct mc_err *err)
+mc_store_any_version(const char *state_dir, const char *name,
+		     bool (*match)(const struct mc_cert_meta *meta,
+				   const void *arg),
+		     const void *arg, struct mc_err *err)
 {
 	struct mc_cert_meta meta;
 	unsigned *v = NULL;
@@ -307,10 +308,27 @@ mc_store_key_compromised(const char *state_dir, const char *name,
 	for (i = 0; i < n && !found; i++) {
 		if (mc_store_load_meta(state_dir, name, v[i], &meta, NULL) == -1)
 			continue;
-		found = strcmp(meta.spki_sha256, spki_sha256) == 0 &&
-			strcmp(meta.revocation_reason, "keyCompromise") == 0;
+		found = match(&meta, arg);
 		mc_store_meta_clear(&meta);
 	}
 	free(v);
 	return found;
+}
+
+/* admin_compromised - the version has the key and lost it to keyCompromise. */
+static bool
+admin_compromised(const struct mc_cert_meta *meta, const void *spki)
+{
+	return strcmp(meta->spki_sha256, spki) == 0 &&
+	       strcmp(meta->revocation_reason, "keyCompromise") == 0;
+}
+
+/* mc_store_key_compromised - whether a version of name with the key spki
+ * was revoked for keyCompromise. */
+int
+mc_store_key_compromised(const char *state_dir, const char *name,
+			 const char *spki_sha256, struct mc_err *err)
+{
+	return mc_store_any_version(state_dir, name, admin_compromised,
+				    spki_sha256, err);
 }

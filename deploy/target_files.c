@@ -44,6 +44,42 @@ mc_deploy_target_files(const struct mc_target *t, const char *cert_name,
 	return 0;
 }
 
+/* mc_deploy_cert_files - the files of every target of cc. */
+int
+mc_deploy_cert_files(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		     char ***out, size_t *n, struct mc_err *err)
+{
+	char **all = calloc(1, sizeof(char *)), **one = NULL, **grown;
+	size_t count = 0, k = 0, i, j;
+	const struct mc_target *t;
+
+	if (all == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	for (i = 0; i < cc->n_targets; i++) {
+		t = mc_config_target(cfg, cc->targets[i]);
+		if (t == NULL)
+			continue;
+		if (mc_deploy_target_files(t, cc->name, &one, &k, err) == -1)
+			goto fail;
+		grown = realloc(all, (count + k + 1) * sizeof(char *));
+		if (grown == NULL) {
+			mc_strv_free(one, k);
+			mc_err_errno(err, MC_ERR_SYS, "out of memory");
+			goto fail;
+		}
+		all = grown;
+		for (j = 0; j < k; j++)
+			all[count++] = one[j];
+		free(one);
+	}
+	*out = all;
+	*n = count;
+	return 0;
+fail:
+	mc_strv_free(all, count);
+	return -1;
+}
+
 /* target_file_facts - the leaf's SHA-256 or, for a key-only file, the
  * key's SPKI SHA-256 of the PEM file at path into hex; 0, or -1. */
 static int
@@ -78,28 +114,33 @@ target_file_facts(const char *path, char hex[65], bool *is_key,
 	return rc;
 }
 
+/* A file's fact: the leaf's SHA-256, or a key's SPKI SHA-256. */
+struct file_fact {
+	const char *hex;
+	bool is_key;
+};
+
+/* target_fact_matches - whether a version's meta has the file's fact. */
+static bool
+target_fact_matches(const struct mc_cert_meta *meta, const void *arg)
+{
+	const struct file_fact *f = arg;
+
+	return strcmp(f->is_key ? meta->spki_sha256 : meta->sha256, f->hex) == 0;
+}
+
 /* mc_deploy_file_of_cert - whether path holds a stored version's leaf or
  * key of cert name. */
 int
 mc_deploy_file_of_cert(const char *path, const char *state_dir,
 		       const char *name, struct mc_err *err)
 {
-	struct mc_cert_meta meta;
-	unsigned *v = NULL;
-	size_t n = 0, i;
-	bool is_key = false;
+	struct file_fact f = {NULL, false};
 	char hex[65];
-	int found = 0;
 
-	if (target_file_facts(path, hex, &is_key, err) == -1 ||
-	    mc_store_versions(state_dir, name, &v, &n, err) == -1)
+	if (target_file_facts(path, hex, &f.is_key, err) == -1)
 		return -1;
-	for (i = 0; i < n && !found; i++) {
-		if (mc_store_load_meta(state_dir, name, v[i], &meta, NULL) == -1)
-			continue;
-		found = strcmp(is_key ? meta.spki_sha256 : meta.sha256, hex) == 0;
-		mc_store_meta_clear(&meta);
-	}
-	free(v);
-	return found;
+	f.hex = hex;
+	return mc_store_any_version(state_dir, name, target_fact_matches, &f,
+				    err);
 }

@@ -41,6 +41,11 @@ int mc_deploy_write(const struct mc_target *t, const char *cert_name,
 int mc_deploy_target_files(const struct mc_target *t, const char *cert_name,
 			   char ***out, size_t *n, struct mc_err *err);
 
+/* mc_deploy_cert_files - the files of every target of cc (*out new, free
+ * with mc_strv_free). */
+int mc_deploy_cert_files(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+			 char ***out, size_t *n, struct mc_err *err);
+
 /* mc_deploy_file_of_cert - 1 when the PEM file at path holds the leaf
  * certificate (first certificate) or, for a key-only file, the private key
  * of a stored version of cert name; 0 when not; -1 when unreadable. */

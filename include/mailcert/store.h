@@ -145,6 +145,13 @@ int mc_store_remove_version(const char *state_dir, const char *name,
 int mc_store_remove_cert(const char *state_dir, const char *name,
 			 struct mc_err *err);
 
+/* mc_store_any_version - 1 when match(meta, arg) is true for a version of
+ * name (unreadable versions are skipped), 0 when for none, -1 on error. */
+int mc_store_any_version(const char *state_dir, const char *name,
+			 bool (*match)(const struct mc_cert_meta *meta,
+				       const void *arg),
+			 const void *arg, struct mc_err *err);
+
 /* mc_store_key_compromised - 1 when a version of name whose key has the
  * SPKI hash spki_sha256 was revoked for keyCompromise (never use that key
  * again), 0 when none was, -1 on error. */
