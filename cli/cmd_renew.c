@@ -233,6 +233,7 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
+		memset(&meta, 0, sizeof(meta));
 		if (run->dry != NULL)
 			renew_dry(run, real, cc);
 		else if (renew_decide(run, cc, a->force, &meta, &due)) {
