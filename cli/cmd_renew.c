@@ -100,6 +100,37 @@ renew_check_names(const struct mc_config *cfg, const struct renew_args *a,
 	return 0;
 }
 
+/* renew_any_due - whether a selected cert is due now, from the state as
+ * it is (no lock, no network; an ARI poll may find more later): --jitter
+ * sleeps only then, before the lock is taken. */
+static bool
+renew_any_due(const struct mc_config *cfg, const struct renew_args *a)
+{
+	struct mc_cert_meta meta;
+	struct mc_due due;
+	unsigned cur = 0;
+	bool have;
+	size_t i;
+
+	if (a->force)
+		return true;
+	for (i = 0; i < cfg->n_certs; i++) {
+		if (!renew_selected(a, &cfg->certs[i]))
+			continue;
+		memset(&meta, 0, sizeof(meta));
+		have = mc_store_current(cfg->state_dir, cfg->certs[i].name, &cur,
+					NULL) == 1 &&
+		       mc_store_load_meta(cfg->state_dir, cfg->certs[i].name,
+					  cur, &meta, NULL) == 0;
+		mc_renew_due(&cfg->certs[i], have ? &meta : NULL,
+			     cfg->directory, time(NULL), &due);
+		mc_store_meta_clear(&meta);
+		if (due.due)
+			return true;
+	}
+	return false;
+}
+
 /* renew_ari_window - apply a fresh ARI answer to meta: keep the chosen
  * moment while it lies inside the window, else pick a new one. */
 static void
@@ -273,7 +304,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (!args.dry_run)
+	if (!args.dry_run && args.jitter > 0 && renew_any_due(cfg, &args))
 		renew_jitter(args.jitter);
 	lock = mc_lock_take(cfg->state_dir, &err);
 	if (lock == -1 ||

@@ -1,5 +1,6 @@
 #!/bin/bash
-# t_renew - `mailcert renew`: nothing due is one line and no network at all;
+# t_renew - `mailcert renew`: nothing due is one line and no network at all
+# (and no --jitter sleep);
 # due by renew_before renews; --force; hooks get exactly the documented
 # environment; a failing hook gives exit 1 but the deployment stays; a
 # hanging hook is killed at hook_timeout; failure hooks get MAILCERT_ERROR;
@@ -40,6 +41,11 @@ assert_contains "$MC_OUT" "nothing due"
 mc_run -q renew
 assert_exit 0 "quiet renew"
 [ ! -s "$MC_OUT" ] || fail "-q renew must print nothing" "$MC_OUT"
+# --jitter sleeps only when something is due (cron runs it twice a day).
+start=$(date +%s)
+MC_RUN_TIMEOUT=30 mc_run -q renew --jitter 1h
+assert_exit 0 "renew --jitter with nothing due"
+[ $(($(date +%s) - start)) -lt 10 ] || fail "--jitter slept although nothing was due"
 
 # 2. Due by renew_before (Pebble issues 5-year certificates); a new Pebble.
 pebble_start
