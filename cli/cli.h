@@ -147,6 +147,11 @@ void cli_dry_report(struct cli_run *run, const struct mc_cert_conf *cc,
 /* cli_dry_end - keep a new staging account, remove the throwaway state. */
 void cli_dry_end(struct cli_dry *dry);
 
+/* cli_deploy_prune - keep_versions after version of cc became current
+ * (prev: the version current before it, 0 if unknown). */
+void cli_deploy_prune(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		      unsigned version, unsigned prev);
+
 /* cli_metrics_update - rewrite [global] metrics_file (when set) from the
  * state; a failure is a warning. */
 void cli_metrics_update(const struct mc_config *cfg);

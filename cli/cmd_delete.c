@@ -167,20 +167,17 @@ delete_run(struct cli *cli, const struct mc_config *cfg,
 	unsigned *versions = NULL;
 	int rc = -1;
 
+	char dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/certs/%s", cfg->state_dir, a->name);
+	if (!mc_fsio_exists(dir))
+		return mc_err_set(err, MC_ERR_USAGE,
+				  "delete: no state for %s in %s", a->name,
+				  cfg->state_dir);
 	if (mc_store_versions(cfg->state_dir, a->name, &versions, &n_versions,
 			      err) == -1)
 		return -1;
 	free(versions);
-	if (n_versions == 0 && !mc_config_cert(cfg, a->name)) {
-		char dir[4200];
-
-		snprintf(dir, sizeof(dir), "%s/certs/%s", cfg->state_dir,
-			 a->name);
-		if (!mc_fsio_exists(dir))
-			return mc_err_set(err, MC_ERR_USAGE,
-					  "delete: no state for %s in %s",
-					  a->name, cfg->state_dir);
-	}
 	if ((a->targets && delete_files(cfg, a->name, &files, &n_files,
 					err) == -1) ||
 	    delete_confirm(a, cfg->state_dir, n_versions, n_files, err) == -1)

@@ -9,11 +9,11 @@
 #include "mailcert/log.h"
 #include "mailcert/store.h"
 
-/* deploy_prune - keep_versions after a verified deployment of version;
+/* cli_deploy_prune - keep_versions after a verified deployment of version;
  * never version itself, nor the one current before it (prev, or the
  * newest good one older than version). */
-static void
-deploy_prune(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+void
+cli_deploy_prune(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	     unsigned version, unsigned prev)
 {
 	unsigned keep = prev, removed = 0;
@@ -53,7 +53,7 @@ cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
 					: "deployed, not verified (no verify "
 					  "endpoints)");
 	if (rc == 0)
-		deploy_prune(cfg, cc, version, prev);
+		cli_deploy_prune(cfg, cc, version, prev);
 	mc_deploy_report_clear(&rep);
 	return rc;
 }

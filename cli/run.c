@@ -203,12 +203,16 @@ issue_activate(struct cli_run *run, const struct mc_cert_conf *cc,
 			       cc->name, version);
 		return 0;
 	}
-	if (cc->n_targets == 0 && cc->n_verify == 0)
-		return mc_store_set_current(run->cfg->state_dir, cc->name,
-					    version, err);
 	if (mc_store_previous(run->cfg->state_dir, cc->name, version, &prev,
 			      err) == -1)
 		return -1;
+	if (cc->n_targets == 0 && cc->n_verify == 0) {
+		if (mc_store_set_current(run->cfg->state_dir, cc->name, version,
+					 err) == -1)
+			return -1;
+		cli_deploy_prune(run->cfg, cc, version, prev);
+		return 0;
+	}
 	return cli_deploy_run(run->cli, run->cfg, cc, version, prev,
 			      run->results ? json_array_get(run->results,
 							    json_array_size(run->results) - 1)

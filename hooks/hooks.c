@@ -267,10 +267,10 @@ mc_hooks_run_cert_event(const char *hooks_dir, const char *event,
 	failed = mc_hooks_run_event(hooks_dir, &env, timeout, err);
 	if (failed >= 0 && cc != NULL && cc->deploy_hook != NULL &&
 	    strcmp(event, "deploy") == 0 &&
-	    mc_hooks_run_one(cc->deploy_hook, &env, timeout,
-			     failed == 0 ? err : &one) == -1) {
-		mc_log_error("%s", failed == 0 ? err->msg : one.msg);
-		failed++;
+	    mc_hooks_run_one(cc->deploy_hook, &env, timeout, &one) == -1) {
+		mc_log_error("%s", one.msg);
+		if (failed++ == 0 && err != NULL)
+			*err = one;
 	}
 	free(names);
 	return failed;

@@ -20,6 +20,7 @@ conf() {
 	{
 		conf_global "$PEBBLE_DIR_URL" "keep_versions = 3"
 		for c in "$@"; do conf_cert "$c" "$c.example.test" "targets = plain"; done
+		conf_cert bare "bare.example.test" # no targets: current without a deploy
 		printf '%s\n' "[target plain]" "type = files" "cert_file = $FILES/%n.crt" \
 			"key_file = $FILES/%n.key" "reload = /bin/true" ""
 	} >"$MC_CONF"
@@ -37,6 +38,11 @@ for i in 1 2 3 4 5; do
 done
 assert_eq "$(versions mail)" "0003 0004 0005 " "keep_versions = 3"
 assert_symlink "$(cert_dir mail)/current" versions/0005
+for i in 1 2 3 4; do
+	mc_run issue bare
+	assert_exit 0 "issue bare $i"
+done
+assert_eq "$(versions bare)" "0002 0003 0004 " "keep_versions without targets"
 mc_run rollback mail
 assert_exit 0 "rollback to the version before"
 assert_symlink "$(cert_dir mail)/current" versions/0004
