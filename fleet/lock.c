@@ -210,8 +210,9 @@ mc_fleet_lock(struct mc_fleet *f, long wait,
 	bool waited = false;
 	int rc;
 
-	if (f->lock.lease != 0)
+	if (mc_fleet_locked(f))
 		return 0;
+	mc_fleet_unlock(f); /* a lease seen lost earlier in this run */
 	if (fleet_key(f, key, sizeof(key), err, "lock") == -1 ||
 	    fleet_note(f, lock_start(f, err), err) == -1)
 		return -1;

@@ -20,7 +20,9 @@
 #   fleet_current_serial HOST   serial of HOST's current version.
 #   fleet_shared_version        the shared current version of "mail".
 #   fleet_orders                how many orders Pebble has created.
-#   fleet_wait_file FILE [SECS] wait until FILE exists.
+#   fleet_wait_file FILE [SECS [PID LOG]]
+#                               wait until FILE exists (fail early, with
+#                               LOG, when PID ends first).
 #   fleet_lock_holder           the lock key's value ("" when free).
 
 FLEET_PREFIX=fleet
@@ -86,14 +88,19 @@ fleet_orders() {
 	grep -c 'Added order' "$TEST_TMP/pebble.log"
 }
 
-# fleet_wait_file - wait until FILE exists (default 30 s).
+# fleet_wait_file - wait until FILE exists (default 30 s); with PID and
+# LOG, fail at once (showing LOG) when that process ends first.
 fleet_wait_file() {
-	local n
+	local n pid=${3:-} logf=${4:-}
 	for ((n = 0; n < ${2:-30} * 10; n++)); do
 		[ ! -e "$1" ] || return 0
+		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			fail "pid $pid exited ($?) before $1 appeared" "$logf"
+		fi
 		sleep 0.1
 	done
-	fail "$1 did not appear within ${2:-30}s"
+	fail "$1 did not appear within ${2:-30}s" "$logf"
 }
 
 # fleet_lock_holder - the value of the lock key ("" when free).

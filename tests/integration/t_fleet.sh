@@ -76,7 +76,7 @@ assert_all_serve() {
 fleet_gate_hook A pre
 fleet_bg A "$TEST_TMP/A-issue.log" -v issue mail
 A_PID=$BG_PID
-fleet_wait_file "$TEST_TMP/A.pre.in"
+fleet_wait_file "$TEST_TMP/A.pre.in" 60 "$A_PID" "$TEST_TMP/A-issue.log"
 [ -n "$(fleet_lock_holder)" ] || fail "A runs its pre hook without holding the fleet lock"
 fleet_bg B "$TEST_TMP/B-renew.log" -v renew
 B_PID=$BG_PID

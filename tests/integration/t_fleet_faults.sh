@@ -86,7 +86,7 @@ assert_converged
 touch "$TEST_TMP/A.dns.armed"
 fleet_bg A "$TEST_TMP/A-leader.log" -v renew --force
 A_PID=$BG_PID
-fleet_wait_file "$TEST_TMP/A.dns.in"
+fleet_wait_file "$TEST_TMP/A.dns.in" 60 "$A_PID" "$TEST_TMP/A-leader.log"
 etcd_kill_leader
 touch "$TEST_TMP/A.dns.go"
 wait "$A_PID"
@@ -120,7 +120,7 @@ touch "$TEST_TMP/A.dns.armed"
 ORDERS=$(fleet_orders)
 fleet_bg A "$TEST_TMP/A-stopped.log" -v renew --force
 A_PID=$BG_PID
-fleet_wait_file "$TEST_TMP/A.dns.in"
+fleet_wait_file "$TEST_TMP/A.dns.in" 60 "$A_PID" "$TEST_TMP/A-stopped.log"
 [ -n "$(fleet_lock_holder)" ] || fail "A is in its order without the lock"
 kill -STOP "$A_PID"
 for ((n = 0; n < 100; n++)); do
