@@ -315,6 +315,7 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->tls_alpn_listen);
 	free(cc->dns_hook);
 	free(cc->preferred_chain);
+	free(cc->profile);
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);

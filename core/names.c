@@ -1,12 +1,14 @@
 /*
- * names.c - the small vocabularies of the configuration: DNS names, cert
- * names, durations, key types, challenge types and %n expansion.
+ * names.c - the small vocabularies of the configuration: certificate names
+ * (DNS names and IP addresses, RFC 8738), cert names, durations, key types,
+ * challenge types and %n expansion.
  *
  * These functions know nothing about files or lines. Their errors are
  * MC_ERR_CONFIG with a message that says what is wrong with the value and
  * what to do; the config parser prepends "FILE:LINE: KEY: ", other callers
  * (the command line) may change the category to MC_ERR_USAGE.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -167,7 +169,8 @@ name_check_labels(const char *s, size_t len, struct mc_err *err)
 	}
 	if (name_all_digits(s + last_start, len - last_start))
 		return mc_err_set(err, MC_ERR_CONFIG,
-		    "looks like an IP address; certificates here are for DNS names");
+		    "neither a DNS name nor an IPv4 address; write an address as "
+		    "four decimal parts, e.g. 192.0.2.25");
 	if (labels < 2)
 		return mc_err_set(err, MC_ERR_CONFIG,
 		    "single-label name; public CAs issue only for names like "
@@ -190,7 +193,8 @@ name_check(const char *name, size_t len, bool allow_wildcard, struct mc_err *err
 		    NAME_MAX_LEN);
 	if (memchr(name, ':', len) != NULL)
 		return mc_err_set(err, MC_ERR_CONFIG,
-		    "looks like an IP address; certificates here are for DNS names");
+		    "neither a DNS name nor an IPv6 address; write an address "
+		    "without brackets, port or zone, e.g. 2001:db8::25");
 	if (len >= 2 && name[0] == '*' && name[1] == '.') {
 		if (!allow_wildcard)
 			return mc_err_set(err, MC_ERR_CONFIG,
@@ -200,13 +204,64 @@ name_check(const char *name, size_t len, bool allow_wildcard, struct mc_err *err
 	return name_check_labels(name + off, len - off, err);
 }
 
-/* mc_name_normalize - validate a DNS name and return it lower-cased (new string). */
+/* mc_name_ip - an IPv4 or IPv6 literal into addr; its length (4, 16) or 0. */
+size_t
+mc_name_ip(const char *name, unsigned char addr[16])
+{
+	if (name == NULL)
+		return 0;
+	if (inet_pton(AF_INET, name, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, name, addr) == 1)
+		return 16;
+	return 0;
+}
+
+/* mc_name_is_ip - whether name is an IP address literal. */
+bool
+mc_name_is_ip(const char *name)
+{
+	unsigned char addr[16];
+
+	return mc_name_ip(name, addr) != 0;
+}
+
+/* name_ip_text - the canonical text of an IP literal (new string), or NULL
+ * with err untouched when name is not one. */
+static char *
+name_ip_text(const char *name, bool *is_ip, struct mc_err *err)
+{
+	unsigned char addr[16];
+	char text[INET6_ADDRSTRLEN];
+	size_t n = mc_name_ip(name, addr);
+	char *out;
+
+	*is_ip = n != 0;
+	if (n == 0)
+		return NULL;
+	if (inet_ntop(n == 4 ? AF_INET : AF_INET6, addr, text,
+	    sizeof(text)) == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot format the address");
+		return NULL;
+	}
+	out = strdup(text);
+	if (out == NULL)
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+	return out;
+}
+
+/* mc_name_normalize - validate a DNS name (returned lower-cased) or an IP
+ * address (returned in canonical text form); a new string. */
 char *
 mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err)
 {
 	size_t len, i;
 	char *out;
+	bool is_ip;
 
+	out = name_ip_text(name, &is_ip, err);
+	if (is_ip)
+		return out;
 	len = strlen(name);
 	if (len > 0 && name[len - 1] == '.')
 		len--;

@@ -71,7 +71,7 @@ struct mc_target {
 
 struct mc_cert_conf {
 	char *name;
-	char **names; /* lower-cased, validated, no duplicates */
+	char **names; /* DNS names lower-cased or IP addresses (mc_name_normalize), no duplicates */
 	size_t n_names;
 	enum mc_key_type key_type;
 	bool reuse_key;
@@ -82,6 +82,7 @@ struct mc_cert_conf {
 	char *dns_hook;
 	long dns_wait;         /* seconds to wait after the dns_hook adds; 0 none */
 	char *preferred_chain;
+	char *profile;         /* ACME profile for newOrder; NULL: the CA's default */
 	char *deploy_hook;
 	char **targets; /* names of struct mc_target in the config */
 	size_t n_targets;
@@ -127,9 +128,18 @@ char *mc_config_expand(const char *path, const char *cert_name, struct mc_err *e
 /* mc_parse_duration - "90", "30s", "5m", "12h", "30d" into seconds. */
 int mc_parse_duration(const char *text, long *out, struct mc_err *err);
 
-/* mc_name_normalize - validate a DNS name (LDH labels, lengths; "*." only if
- * allow_wildcard) and return it lower-cased (new string). */
+/* mc_name_normalize - validate a certificate name and return it as it goes
+ * to the CA (new string): a DNS name (LDH labels, lengths; "*." only if
+ * allow_wildcard) lower-cased, or an IPv4/IPv6 address (RFC 8738) in its
+ * canonical text form (inet_ntop). */
 char *mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err);
+
+/* mc_name_ip - if name is an IPv4 (dotted quad) or IPv6 literal, its binary
+ * address into addr and its length (4 or 16); else 0. */
+size_t mc_name_ip(const char *name, unsigned char addr[16]);
+
+/* mc_name_is_ip - whether name is an IP address literal (see mc_name_ip). */
+bool mc_name_is_ip(const char *name);
 
 /* mc_cert_name_valid - whether a cert NAME is a safe file name. */
 bool mc_cert_name_valid(const char *name);

@@ -471,6 +471,20 @@ check_long_words(const struct mc_config *cfg)
 	assert_string_equal(cc->deploy_hook, "/x;y#z");
 }
 
+/* check_ip_profile - IP addresses beside DNS names (canonical form), a profile. */
+static void
+check_ip_profile(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_int_equal(cc->n_names, 3);
+	assert_string_equal(cc->names[0], "mail.example.com");
+	assert_string_equal(cc->names[1], "192.0.2.25");
+	assert_string_equal(cc->names[2], "2001:db8::25");
+	assert_string_equal(cc->profile, "tlsserver");
+	assert_null(cert_of(cfg, "other")->profile);
+}
+
 static char hundred_names[4096];
 
 static const struct good_case good_cases[] = {
@@ -529,6 +543,10 @@ static const struct good_case good_cases[] = {
 	  "[cert mail]\nnames = mail.example.com\nrenew_before = auto\n",
 	  check_durations },
 	{ "empty file", "", check_empty },
+	{ "IP addresses and a profile",
+	  "[cert mail]\nnames = mail.example.com 192.0.2.25 2001:DB8:0::25\n"
+	  "challenge = tls-alpn-01\nprofile = tlsserver\n"
+	  "[cert other]\nnames = other.example.com\nprofile =\n", check_ip_profile },
 	{ "words longer than a line of inih",
 	  "[cert mail]\nwebroot = " PATH260 "\nnames = a.example.com " NAME253
 	  " b.example.com\ndeploy_hook = /x;y#z\n", check_long_words },
@@ -664,10 +682,18 @@ static const struct bad_case bad_cases[] = {
 	  "label \"mail-\" starts or ends with '-'" },
 	{ "empty label", "[cert mail]\nnames = mail..example.com\n", MC_ERR_CONFIG,
 	  "@:2: names: \"mail..example.com\": empty label" },
-	{ "IPv4 literal", "[cert mail]\nnames = 192.0.2.1\n", MC_ERR_CONFIG,
-	  "@:2: names: \"192.0.2.1\": looks like an IP address" },
-	{ "IPv6 literal", "[cert mail]\nnames = ::1\n", MC_ERR_CONFIG,
-	  "@:2: names: \"::1\": looks like an IP address" },
+	{ "bad IPv4 literal", "[cert mail]\nnames = 192.0.2.300\n", MC_ERR_CONFIG,
+	  "@:2: names: \"192.0.2.300\": neither a DNS name nor an IPv4 address" },
+	{ "bracketed IPv6", "[cert mail]\nnames = [::1]\n", MC_ERR_CONFIG,
+	  "@:2: names: \"[::1]\": neither a DNS name nor an IPv6 address" },
+	{ "IPv4 with dns-01", "[cert mail]\nnames = mail.example.com 192.0.2.1\n"
+	  "challenge = dns-01\ndns_hook = /bin/h\n", MC_ERR_CONFIG,
+	  "@:2: names: \"192.0.2.1\" is an IP address, which dns-01 cannot prove" },
+	{ "IPv6 with dns-01", "[cert mail]\nchallenge = dns-01\ndns_hook = /bin/h\n"
+	  "names = 2001:DB8::25\n", MC_ERR_CONFIG,
+	  "@:4: names: \"2001:db8::25\" is an IP address, which dns-01 cannot prove" },
+	{ "same address twice", "[cert mail]\nnames = 2001:db8::1 2001:DB8:0::1\n",
+	  MC_ERR_CONFIG, "@:2: names: \"2001:db8::1\" is listed twice" },
 	{ "single label", "[cert mail]\nnames = localhost\n", MC_ERR_CONFIG,
 	  "@:2: names: \"localhost\": single-label name" },
 	{ "duplicate name after lower-casing",
@@ -695,6 +721,8 @@ static const struct bad_case bad_cases[] = {
 	  "@:1: [cert mail]: dns_hook: missing; challenge = dns-01 needs a hook" },
 	{ "relative dns_hook", CERT "challenge = dns-01\ndns_hook = hooks/dns\n",
 	  MC_ERR_CONFIG, "@:4: dns_hook: \"hooks/dns\" is not an absolute path" },
+	{ "profile of two words", CERT "profile = tls server\n", MC_ERR_CONFIG,
+	  "@:3: profile: must be one word" },
 	{ "relative webroot", CERT "webroot = var/www\n", MC_ERR_CONFIG,
 	  "@:3: webroot: \"var/www\" is not an absolute path; write it from /" },
 	{ "relative deploy_hook", CERT "deploy_hook = ./x\n", MC_ERR_CONFIG,
@@ -1067,9 +1095,19 @@ static const struct name_case name_cases[] = {
 	{ "", false, NULL, "empty name" },
 	{ ".", false, NULL, "empty name" },
 	{ "localhost", false, NULL, "single-label name" },
-	{ "192.0.2.1", false, NULL, "looks like an IP address" },
-	{ "2001:db8::1", false, NULL, "looks like an IP address" },
-	{ "[::1]", false, NULL, "looks like an IP address" },
+	{ "192.0.2.1", false, "192.0.2.1", NULL },
+	{ "2001:db8::1", false, "2001:db8::1", NULL },
+	{ "2001:DB8:0:0:0:0:0:1", false, "2001:db8::1", NULL },
+	{ "::ffff:192.0.2.1", false, "::ffff:192.0.2.1", NULL },
+	{ "::1", true, "::1", NULL },
+	{ "[::1]", false, NULL, "nor an IPv6 address; write an address without brackets" },
+	{ "fe80::1%eth0", false, NULL, "nor an IPv6 address" },
+	{ "2001:db8::1:25", false, "2001:db8::1:25", NULL },
+	{ "192.0.2.1:25", false, NULL, "nor an IPv6 address" },
+	{ "127.1", false, NULL, "neither a DNS name nor an IPv4 address" },
+	{ "192.0.2.256", false, NULL, "nor an IPv4 address" },
+	{ "192.0.2.1.", false, NULL, "nor an IPv4 address" },
+	{ "*.192.0.2.1", true, NULL, "nor an IPv4 address" },
 	{ "b\xc3\xbc" "cher.example", false, NULL, "IDNA (xn--) form" },
 	{ "a b.example.com", false, NULL, "character other than" },
 };
