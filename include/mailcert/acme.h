@@ -72,6 +72,7 @@ struct mc_acme_order_req {
 	const char *preferred_chain; /* issuer CN, or NULL */
 	const char *replaces;        /* ARI certID, or NULL */
 	long deadline;               /* seconds for the whole order; 0: 300 */
+	const char *profile;         /* ACME profile, or NULL: the CA's default */
 };
 
 struct mc_acme_cert {
@@ -101,6 +102,15 @@ const char *mc_acme_terms(const struct mc_acme *acme);
 
 /* mc_acme_has_renewal_info - whether the directory offers renewalInfo (ARI). */
 bool mc_acme_has_renewal_info(const struct mc_acme *acme);
+
+/* mc_acme_eab_required - the directory's meta.externalAccountRequired. */
+bool mc_acme_eab_required(const struct mc_acme *acme);
+
+/* mc_acme_profile_check - 0 when profile (NULL/"": none) may be requested:
+ * the directory's meta.profiles lists it. Else MC_ERR_CONFIG naming the
+ * profiles the CA offers (or that it offers none). No request is made. */
+int mc_acme_profile_check(const struct mc_acme *acme, const char *profile,
+			  struct mc_err *err);
 
 /* mc_acme_account_new - newAccount (agreeing to the ToS), or look it up
  * with only_return_existing; sets the kid; fills *out. */

@@ -212,7 +212,8 @@ challtestsrv_start() {
 	wait_http "$CHALLTESTSRV_MGMT/" "$BG_PID" pebble-challtestsrv "$logf"
 }
 
-# pebble_start - start challtestsrv (once) and pebble. Options:
+# pebble_start - start challtestsrv (once) and pebble, in -strict mode
+# (PEBBLE_STRICT=0 in the environment leaves it out). Options:
 #   --eab KID:KEY    require External Account Binding with this MAC key
 #   --alt-roots N    PEBBLE_ALTERNATE_ROOTS=N
 #   --http-port P    pebble's httpPort (default: a free port)
@@ -261,9 +262,11 @@ pebble_start() {
   }
 }
 EOF
+	local strict=(-strict)
+	[ "${PEBBLE_STRICT:-1}" != 0 ] || strict=()
 	bg_start pebble "$logf" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
 		PEBBLE_ALTERNATE_ROOTS="$alt" \
-		pebble -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT"
+		pebble "${strict[@]}" -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT"
 	PEBBLE_PID=$BG_PID
 	PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
 	PEBBLE_MGMT=https://127.0.0.1:$mport
@@ -440,10 +443,11 @@ version_count() {
 	fi
 }
 
-# cert_sans - the DNS SANs of a PEM certificate, sorted, one per line.
+# cert_sans - the DNS and IP address SANs of a PEM certificate, sorted, one
+# per line (IPv6 as openssl prints it: 2001:DB8:0:0:0:0:0:25).
 cert_sans() {
 	openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null |
-		tr ',' '\n' | sed -n 's/^ *DNS://p' | sort
+		tr ',' '\n' | sed -n -e 's/^ *DNS://p' -e 's/^ *IP Address://p' | sort
 }
 
 # sorted_words - the arguments sorted, one per line.
