@@ -47,6 +47,9 @@ struct mc_acme {
 	EVP_PKEY *key; /* borrowed */
 	char *kid;
 	double deadline; /* monotonic seconds for retries; 0: per call */
+	struct mc_acme_recovery recovery; /* .registered NULL: none */
+	bool recovered;                   /* the one re-registration is spent */
+	char last_problem[64]; /* type of the last error answer, no prefix */
 };
 
 /* --- client.c --- */
@@ -85,6 +88,16 @@ int acme_json_str(const json_t *obj, const char *name, const char *url,
 
 /* acme_strdup_opt - strdup that keeps NULL; -1 on memory failure. */
 int acme_strdup_opt(const char *s, char **out, struct mc_err *err);
+
+/* --- account.c --- */
+
+/* acme_account_answer - the final error answer r to a request to url: set
+ * err from it (the problem, plus the command that fixes an account
+ * problem of a kid-signed request) and return -1; or, once per client,
+ * when r is accountDoesNotExist for a kid-signed request and recovery is
+ * set, register the account key again and return 1 (send it again). */
+int acme_account_answer(struct mc_acme *acme, const char *url, bool use_jwk,
+                        const struct acme_http_resp *r, struct mc_err *err);
 
 /* --- meta.c --- */
 

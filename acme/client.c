@@ -247,8 +247,9 @@ acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
 		if (out->status >= 200 && out->status < 300)
 			break;
 		if (!client_should_retry(url, out, &bad_nonces, deadline)) {
-			acme_problem_error(url, out->status, out->content_type,
-			                   out->body, out->body_len, err);
+			if (acme_account_answer(acme, url, use_jwk, out, err) ==
+			    1)
+				continue;
 			goto out;
 		}
 	}

@@ -82,6 +82,18 @@ struct mc_acme_cert {
 	size_t chain_len;
 };
 
+/* The automatic re-registration of mc_acme_set_recovery: when the CA
+ * answers accountDoesNotExist to a request signed with the kid (a CA reset,
+ * a lost database), the client drops the kid, registers the same key again
+ * with req (newAccount), calls registered (to save the new account) and
+ * sends the request once more. At most once per client, and logged. */
+struct mc_acme_recovery {
+	struct mc_acme_new_account req; /* strings borrowed for the client's life */
+	int (*registered)(void *arg, const struct mc_acme_account *acct,
+			  struct mc_err *err);
+	void *arg;
+};
+
 /* mc_acme_new - fetch the directory (new client, free with mc_acme_free). */
 struct mc_acme *mc_acme_new(const struct mc_acme_opts *opts, struct mc_err *err);
 
@@ -93,6 +105,16 @@ void mc_acme_set_key(struct mc_acme *acme, EVP_PKEY *account_key);
 
 /* mc_acme_set_kid - the account URL, when known from the state directory (copied). */
 int mc_acme_set_kid(struct mc_acme *acme, const char *kid, struct mc_err *err);
+
+/* mc_acme_set_recovery - allow the one re-registration described above
+ * (rec copied; NULL: none). */
+void mc_acme_set_recovery(struct mc_acme *acme,
+			  const struct mc_acme_recovery *rec);
+
+/* mc_acme_last_problem - the ACME problem type of the last error answer
+ * without "urn:ietf:params:acme:error:" ("unauthorized",
+ * "accountDoesNotExist", ...), "" if none or not an ACME problem. */
+const char *mc_acme_last_problem(const struct mc_acme *acme);
 
 /* mc_acme_kid - the account URL, or NULL before register/lookup. Borrowed. */
 const char *mc_acme_kid(const struct mc_acme *acme);

@@ -432,6 +432,17 @@ cert_dir() {
 	echo "$MC_STATE/certs/$1"
 }
 
+# account_dir - state_dir/accounts/<host>_<port>/<path> of a directory URL
+# (default PEBBLE_DIR_URL); enough of the store's naming for test URLs.
+account_dir() {
+	local rest=${1:-$PEBBLE_DIR_URL} host
+	rest=${rest#https://}
+	host=${rest%%/*}
+	rest=${rest#"$host"}
+	host=${host//:/_}
+	echo "$MC_STATE/accounts/${host,,}${rest%/}"
+}
+
 # version_count - how many versions NAME has in the store (0 if none).
 version_count() {
 	local d
