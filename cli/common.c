@@ -237,12 +237,13 @@ account_replace(const struct mc_config *cfg, struct mc_acme *acme,
 		const char *old_kid, const char *why, EVP_PKEY **key,
 		struct mc_err *err)
 {
-	EVP_PKEY *k = account_new_key(cfg, false, err);
+	EVP_PKEY *k;
 
-	if (k == NULL)
-		return -1;
 	mc_log_warn("account %s %s; registering a new account with a new key",
 		    old_kid, why);
+	k = account_new_key(cfg, false, err);
+	if (k == NULL)
+		return -1;
 	mc_acme_set_key(acme, k);
 	if (account_register(cfg, acme, err) == -1 ||
 	    mc_store_account_save_key(cfg->state_dir, cfg->directory, k,
@@ -271,21 +272,23 @@ cli_account_register(const struct mc_config *cfg, struct mc_acme *acme,
 	if (k == NULL)
 		return -1;
 	mc_acme_set_key(acme, k);
-	if (kid != NULL && account_inactive(status))
+	if (kid != NULL && account_inactive(status)) {
 		rc = account_replace(cfg, acme, kid,
 				     strcmp(status, "revoked") == 0
 					 ? "is revoked"
 					 : "is deactivated",
 				     &k, err);
-	else if (account_register(cfg, acme, err) == 0)
+	} else if (account_register(cfg, acme, err) == 0) {
 		rc = 0;
-	else if (kid != NULL &&
-		 strcmp(mc_acme_last_problem(acme), "unauthorized") == 0)
+		if (kid != NULL && strcmp(kid, mc_acme_kid(acme)) != 0)
+			mc_log_warn("the CA no longer knew account %s; "
+				    "registered the same key as %s",
+				    kid, mc_acme_kid(acme));
+	} else if (kid != NULL &&
+		   strcmp(mc_acme_last_problem(acme), "unauthorized") == 0) {
 		rc = account_replace(cfg, acme, kid, "is refused by the CA", &k,
 				     err);
-	if (rc == 0 && kid != NULL && strcmp(kid, mc_acme_kid(acme)) != 0)
-		mc_log_warn("the CA no longer knew account %s; now %s", kid,
-			    mc_acme_kid(acme));
+	}
 	free(kid);
 	free(status);
 	if (rc == -1) {

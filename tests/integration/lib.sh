@@ -220,7 +220,7 @@ challtestsrv_start() {
 #   --tls-port P     pebble's tlsPort (default: a free port)
 #   --validity SECS  certificateValidityPeriod
 pebble_start() {
-	local eab="" alt=0 validity=0 cfg logf=$TEST_TMP/pebble.log mport macs
+	local eab="" alt=0 validity=0 cfg mport macs
 	HTTP01_PORT="" TLSALPN01_PORT=""
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -264,15 +264,31 @@ pebble_start() {
 EOF
 	local strict=(-strict)
 	[ "${PEBBLE_STRICT:-1}" != 0 ] || strict=()
-	bg_start pebble "$logf" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
-		PEBBLE_ALTERNATE_ROOTS="$alt" \
-		pebble "${strict[@]}" -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT"
-	PEBBLE_PID=$BG_PID
+	PEBBLE_CMD=(env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0
+		PEBBLE_ALTERNATE_ROOTS="$alt"
+		pebble "${strict[@]}" -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT")
 	PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
 	PEBBLE_MGMT=https://127.0.0.1:$mport
+	pebble_run
+	log "pebble on 127.0.0.1:$PEBBLE_PORT (http-01 port $HTTP01_PORT, tls-alpn-01 port $TLSALPN01_PORT, dns 127.0.0.1:$DNS_PORT)"
+}
+
+# pebble_run - start PEBBLE_CMD (set by pebble_start) and wait until it answers.
+pebble_run() {
+	local logf=$TEST_TMP/pebble.log
+	bg_start pebble "$logf" "${PEBBLE_CMD[@]}"
+	PEBBLE_PID=$BG_PID
 	wait_http "$PEBBLE_DIR_URL" "$PEBBLE_PID" pebble "$logf" --cacert "$PEBBLE_CA"
 	wait_http "$PEBBLE_MGMT/roots/0" "$PEBBLE_PID" pebble "$logf" --cacert "$PEBBLE_CA"
-	log "pebble on 127.0.0.1:$PEBBLE_PORT (http-01 port $HTTP01_PORT, tls-alpn-01 port $TLSALPN01_PORT, dns 127.0.0.1:$DNS_PORT)"
+}
+
+# pebble_restart - stop pebble and start it again on the same ports: a CA
+# that has lost every account, order and certificate (and has new roots).
+pebble_restart() {
+	bg_stop "$PEBBLE_PID"
+	mv "$TEST_TMP/pebble.log" "$TEST_TMP/pebble.log.$PEBBLE_PID"
+	pebble_run
+	log "pebble restarted on 127.0.0.1:$PEBBLE_PORT"
 }
 
 # pebble_stop - stop pebble (not challtestsrv); a later pebble_start starts a fresh one.
