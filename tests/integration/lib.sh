@@ -311,7 +311,8 @@ pebble_fetch_roots() {
 }
 
 # fakeca_start - start fakeca.py in MODE (500 429 badjson html mismatch ari
-# replaces); further arguments go to fakeca.py.
+# replaces good profiles); further arguments go to fakeca.py. Its
+# directories: FAKECA_DIR_URL, and FAKECA_URL/p/NAME/dir for any NAME.
 fakeca_start() {
 	local mode=$1 port logf=$TEST_TMP/fakeca-$1.log
 	shift
@@ -323,7 +324,8 @@ fakeca_start() {
 		--workdir "$TEST_TMP/fakeca-$mode" "$@"
 	FAKECA_PID=$BG_PID
 	FAKECA_LOG=$logf
-	FAKECA_DIR_URL=https://127.0.0.1:$port/dir
+	FAKECA_URL=https://127.0.0.1:$port
+	FAKECA_DIR_URL=$FAKECA_URL/dir
 	wait_http "$FAKECA_DIR_URL" "$FAKECA_PID" "fakeca $mode" "$logf" --cacert "$PEBBLE_CA"
 }
 
