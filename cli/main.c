@@ -18,7 +18,10 @@ static const struct cli_command commands[] = {
 	{"verify", "verify NAME", cli_cmd_verify},
 	{"rollback", "rollback NAME", cli_cmd_rollback},
 	{"status", "status", cli_cmd_status},
-	{"revoke", "revoke NAME [--reason R]", cli_cmd_revoke},
+	{"revoke",
+	 "revoke NAME [--reason R] [--all-versions] [--with-cert-key]\n"
+	 "  revoke --cert FILE --key FILE [--directory URL] [--ca-bundle FILE] [--reason R]",
+	 cli_cmd_revoke},
 	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
 	{"check", "check URL... [options]", cli_cmd_check},
 };

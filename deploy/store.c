@@ -87,6 +87,19 @@ store_max_version(const char *dir, unsigned *max, struct mc_err *err)
 	return 0;
 }
 
+/* mc_store_last_version - the highest stored version number of name. */
+int
+mc_store_last_version(const char *state_dir, const char *name, unsigned *max,
+		      struct mc_err *err)
+{
+	char dir[STORE_PATH_MAX];
+
+	if (store_cert_dir(state_dir, name, "versions", dir, sizeof(dir),
+			   err) == -1)
+		return -1;
+	return store_max_version(dir, max, err);
+}
+
 /* store_write_files - every file of a version into dir. */
 static int
 store_write_files(const char *dir, EVP_PKEY *key, STACK_OF(X509) *chain,

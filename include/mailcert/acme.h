@@ -194,9 +194,13 @@ int mc_acme_parse_time(const char *text, time_t *out);
 long mc_acme_ari_retry_clamp(long retry_after);
 
 /* mc_acme_revoke - revokeCert for cert (RFC 8555 7.6), signed with the
- * account key (kid); reason is an RFC 5280 CRLReason code (0..10, not 7). */
-int mc_acme_revoke(struct mc_acme *acme, X509 *cert, int reason,
-		   struct mc_err *err);
+ * account key (kid) when cert_key is NULL, else with cert_key (borrowed;
+ * jwk in the header, no account needed: it must be the certificate's key,
+ * MC_ERR_INPUT otherwise); reason is an RFC 5280 CRLReason code (0..10,
+ * not 7). The CA's alreadyRevoked is an MC_ERR_CA error like any other
+ * (mc_acme_last_problem tells it apart). */
+int mc_acme_revoke(struct mc_acme *acme, X509 *cert, EVP_PKEY *cert_key,
+		   int reason, struct mc_err *err);
 
 /* mc_acme_key_change - roll the account over to new_key (RFC 8555 7.3.5).
  * On success the client signs with new_key (borrowed, like

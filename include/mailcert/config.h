@@ -23,6 +23,7 @@
 #include "mailcert/log.h"
 
 #define MC_CONFIG_DEFAULT_PATH "/etc/mailcert/mailcert.conf"
+#define MC_CONFIG_DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
 
 enum mc_key_type {
 	MC_KEY_RSA2048 = 0,

@@ -48,6 +48,8 @@ struct mc_cert_meta {
 	time_t ari_next_poll;  /* 0: poll at will */
 	char status[16];       /* "issued", "deployed", "failed", "revoked" */
 	char *last_error;      /* NULL unless failed */
+	char revocation_reason[24]; /* RFC 5280 name ("keyCompromise"), "" */
+	time_t revoked_at;          /* 0: not revoked by mailcert */
 };
 
 /* mc_store_meta_clear - free the members of meta. */
@@ -76,6 +78,11 @@ int mc_store_current(const char *state_dir, const char *name, unsigned *number,
  * failed or revoked: 1 and *out, 0 if none, -1 error. */
 int mc_store_previous(const char *state_dir, const char *name, unsigned number,
 		      unsigned *out, struct mc_err *err);
+
+/* mc_store_last_version - the highest version number stored for name
+ * (*max 0 when there is none; lower numbers may be gone). */
+int mc_store_last_version(const char *state_dir, const char *name,
+			  unsigned *max, struct mc_err *err);
 
 /* mc_store_load_meta - read versions/<number>/meta.json into *meta. */
 int mc_store_load_meta(const char *state_dir, const char *name, unsigned number,
