@@ -108,6 +108,13 @@ json_t *cli_report_live_json(const struct mc_live_report *live);
 /* cli_print_json - print v on stdout and release it. */
 void cli_print_json(json_t *v);
 
+/* cli_name_display - name, with its Unicode form in parentheses when it
+ * is an international name in A-label form, into buf. */
+void cli_name_display(const char *name, char *buf, size_t size);
+
+/* cli_log_idn - one info line per international name of cc, both ways. */
+void cli_log_idn(const struct mc_cert_conf *cc);
+
 /* cli_cert_arg - the [cert NAME] named by the single argument of cmd. */
 const struct mc_cert_conf *cli_cert_arg(const struct mc_config *cfg,
 					const char *cmd, int argc, char **argv,

@@ -46,16 +46,20 @@ status_collect(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		row->days_left = (long)((row->meta.not_after - now) / 86400);
 }
 
-/* status_names - the names joined by spaces into buf. */
+/* status_names - the names joined by spaces into buf (international
+ * names both ways). */
 static void
 status_names(const struct mc_cert_conf *cc, char *buf, size_t size)
 {
+	char one[600];
 	size_t i, len = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < cc->n_names && len + 1 < size; i++)
+	for (i = 0; i < cc->n_names && len + 1 < size; i++) {
+		cli_name_display(cc->names[i], one, sizeof(one));
 		len += (size_t)snprintf(buf + len, size - len, "%s%s",
-					i ? " " : "", cc->names[i]);
+					i ? " " : "", one);
+	}
 }
 
 /* status_iso - t as an RFC 3339 UTC string (new JSON reference). */

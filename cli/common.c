@@ -315,6 +315,34 @@ cli_account_open(const struct mc_config *cfg, bool do_register, EVP_PKEY **key,
 	return acme;
 }
 
+/* cli_name_display - name, with its Unicode form in parentheses when it
+ * has xn-- labels that decode: "xn--bcher-kva.example (bücher.example)". */
+void
+cli_name_display(const char *name, char *buf, size_t size)
+{
+	char *u = mc_name_to_ulabel(name, NULL);
+
+	if (u != NULL && strcmp(u, name) != 0)
+		snprintf(buf, size, "%s (%s)", name, u);
+	else
+		snprintf(buf, size, "%s", name);
+	free(u);
+}
+
+/* cli_log_idn - log the Unicode form of each international name of cc. */
+void
+cli_log_idn(const struct mc_cert_conf *cc)
+{
+	char buf[600];
+	size_t i;
+
+	for (i = 0; i < cc->n_names; i++) {
+		cli_name_display(cc->names[i], buf, sizeof(buf));
+		if (strcmp(buf, cc->names[i]) != 0)
+			mc_log_info("%s: %s", cc->name, buf);
+	}
+}
+
 /* cli_cert_arg - the [cert NAME] named by the single argument of cmd. */
 const struct mc_cert_conf *
 cli_cert_arg(const struct mc_config *cfg, const char *cmd, int argc,

@@ -130,10 +130,22 @@ char *mc_config_expand(const char *path, const char *cert_name, struct mc_err *e
 int mc_parse_duration(const char *text, long *out, struct mc_err *err);
 
 /* mc_name_normalize - validate a certificate name and return it as it goes
- * to the CA (new string): a DNS name (LDH labels, lengths; "*." only if
- * allow_wildcard) lower-cased, or an IPv4/IPv6 address (RFC 8738) in its
- * canonical text form (inet_ntop). */
+ * to the CA (new string): a DNS name (U-labels converted to A-labels with
+ * mc_name_to_alabel; LDH labels, lengths; "*." only if allow_wildcard)
+ * lower-cased, or an IPv4/IPv6 address (RFC 8738) in its canonical text
+ * form (inet_ntop). */
 char *mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err);
+
+/* mc_name_to_alabel - name with its U-labels (bücher.example) converted to
+ * A-labels (xn--bcher-kva.example), lower-cased (new string); IDNA2008
+ * with UTS #46 non-transitional mapping (libidn2); a leading "*." is kept.
+ * An ASCII name passes through lower-cased, unchecked (mc_name_normalize
+ * checks). MC_ERR_CONFIG naming the name when it is no valid IDN. */
+char *mc_name_to_alabel(const char *name, struct mc_err *err);
+
+/* mc_name_to_ulabel - name with every xn-- label decoded to Unicode, for
+ * display (new string); MC_ERR_CONFIG when a label does not decode. */
+char *mc_name_to_ulabel(const char *name, struct mc_err *err);
 
 /* mc_name_ip - if name is an IPv4 (dotted quad) or IPv6 literal, its binary
  * address into addr and its length (4 or 16); else 0. */

@@ -694,6 +694,11 @@ static const struct bad_case bad_cases[] = {
 	  "@:4: names: \"2001:db8::25\" is an IP address, which dns-01 cannot prove" },
 	{ "same address twice", "[cert mail]\nnames = 2001:db8::1 2001:DB8:0::1\n",
 	  MC_ERR_CONFIG, "@:2: names: \"2001:db8::1\" is listed twice" },
+	{ "bad U-label", "[cert mail]\nnames = \xe2\x98\x83.example\n", MC_ERR_CONFIG,
+	  "@:2: names: \"\xe2\x98\x83.example\": not a valid international name" },
+	{ "U-label twice", "[cert mail]\nnames = xn--bcher-kva.example "
+	  "b\xc3\xbc" "cher.example\n", MC_ERR_CONFIG,
+	  "@:2: names: \"xn--bcher-kva.example\" is listed twice" },
 	{ "single label", "[cert mail]\nnames = localhost\n", MC_ERR_CONFIG,
 	  "@:2: names: \"localhost\": single-label name" },
 	{ "duplicate name after lower-casing",
@@ -1108,7 +1113,20 @@ static const struct name_case name_cases[] = {
 	{ "192.0.2.256", false, NULL, "nor an IPv4 address" },
 	{ "192.0.2.1.", false, NULL, "nor an IPv4 address" },
 	{ "*.192.0.2.1", true, NULL, "nor an IPv4 address" },
-	{ "b\xc3\xbc" "cher.example", false, NULL, "IDNA (xn--) form" },
+	{ "b\xc3\xbc" "cher.example", false, "xn--bcher-kva.example", NULL },
+	{ "B\xc3\x9c" "CHER.Example.", false, "xn--bcher-kva.example", NULL },
+	{ "*.b\xc3\xbc" "cher.example", true, "*.xn--bcher-kva.example", NULL },
+	{ "*.b\xc3\xbc" "cher.example", false, NULL, "wildcards need challenge" },
+	{ "fa\xc3\x9f.de", false, "xn--fa-hia.de", NULL },
+	{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.jp", false, "xn--wgv71a119e.jp", NULL },
+	{ "\xe2\x98\x83.example", false, NULL, "not a valid international name "
+	  "(string contains a disallowed character)" },
+	{ "\xff.example", false, NULL, "not a valid international name (string "
+	  "encoding error)" },
+	{ "a\xe2\x80\x8d" "b.example", false, NULL, "not a valid international name" },
+	{ "-\xc3\xbc.example", false, NULL, "not a valid international name" },
+	{ "\xc3\xbc", false, NULL, "single-label name" },
+	{ "a..\xc3\xbc", false, NULL, "empty label" },
 	{ "a b.example.com", false, NULL, "character other than" },
 };
 
@@ -1139,6 +1157,56 @@ test_name_normalize(void **state)
 		if (strstr(err.msg, c->frag) == NULL)
 			fail_msg("\"%s\": %s lacks %s", c->in, err.msg, c->frag);
 	}
+}
+
+/* test_name_idn - mc_name_to_alabel and mc_name_to_ulabel on their table. */
+static void
+test_name_idn(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *alabel; /* NULL: must fail */
+		const char *ulabel; /* of the A-label form */
+		const char *frag;   /* of the error */
+	} rows[] = {
+		{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example",
+		  "b\xc3\xbc" "cher.example", NULL },
+		{ "*.B\xc3\x9c" "cher.Example", "*.xn--bcher-kva.example",
+		  "*.b\xc3\xbc" "cher.example", NULL },
+		{ "Mail.Example.COM", "mail.example.com", "mail.example.com", NULL },
+		{ "XN--BCHER-KVA.example", "xn--bcher-kva.example",
+		  "b\xc3\xbc" "cher.example", NULL },
+		{ "192.0.2.1", "192.0.2.1", "192.0.2.1", NULL },
+		{ "\xe2\x98\x83.example", NULL, NULL,
+		  "\"\xe2\x98\x83.example\" is not a valid international name" },
+		{ "\xff\x01.example", NULL, NULL,
+		  "\"\\xff\\x01.example\" is not a valid international name" },
+	};
+	struct mc_err err;
+	char *a, *u;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		mc_err_clear(&err);
+		a = mc_name_to_alabel(rows[i].in, &err);
+		if (rows[i].alabel == NULL) {
+			assert_null(a);
+			assert_int_equal(err.cat, MC_ERR_CONFIG);
+			if (strstr(err.msg, rows[i].frag) == NULL)
+				fail_msg("%s lacks %s", err.msg, rows[i].frag);
+			continue;
+		}
+		assert_non_null(a);
+		assert_string_equal(a, rows[i].alabel);
+		u = mc_name_to_ulabel(a, &err);
+		assert_non_null(u);
+		assert_string_equal(u, rows[i].ulabel);
+		free(a);
+		free(u);
+	}
+	assert_null(mc_name_to_ulabel("xn--zz.example", &err));
+	assert_int_equal(err.cat, MC_ERR_CONFIG);
 }
 
 struct cert_name_case {
@@ -1282,6 +1350,7 @@ main(void)
 		cmocka_unit_test(test_secret_not_echoed),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_name_idn),
 		cmocka_unit_test(test_name_normalize),
 		cmocka_unit_test(test_cert_name_valid),
 		cmocka_unit_test(test_expand),
