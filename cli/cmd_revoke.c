@@ -11,9 +11,9 @@
  * --with-cert-key with the certificate's own key (no account needed);
  * --all-versions also revokes every other stored version with the same
  * public key (what reuse_key leaves behind), skipping expired ones. Each
- * revoked version is marked "revoked" in meta.json with its reason and
- * time, which makes the cert due at once; keyCompromise is recorded so
- * that the key is never used again. --cert/--key needs no configuration,
+ * revoked version is marked "revoked" in meta.json with its reason
+ * ("revocation_reason", e.g. keyCompromise) and time ("revoked_at"), for
+ * the renewal logic to act on. --cert/--key needs no configuration,
  * state or account: the directory is --directory, else the configuration's
  * (when one is named with -c or $MAILCERT_CONFIG, or the default exists),
  * else Let's Encrypt's; the CA file for the ACME server is --ca-bundle,
