@@ -30,12 +30,9 @@
 
 #include "cli.h"
 #include "mailcert/crypto.h"
-#include "mailcert/fsio.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
 #include "mailcert/store.h"
-
-#define CERT_FILE_MAX (1024 * 1024)
 
 /* RFC 5280 CRLReason codes a subscriber may give. */
 static const struct {
@@ -453,19 +450,11 @@ revoke_named(struct cli *cli, const struct mc_config *cfg,
 static X509 *
 revoke_load_cert(const char *path, struct mc_err *err)
 {
-	STACK_OF(X509) *chain;
-	char *pem = NULL;
-	size_t len = 0;
+	STACK_OF(X509) *chain = mc_x509_chain_load(path, err);
 	X509 *leaf;
 
-	if (mc_fsio_read(path, CERT_FILE_MAX, &pem, &len, err) == -1)
+	if (chain == NULL)
 		return NULL;
-	chain = mc_x509_chain_parse(pem, len, err);
-	free(pem);
-	if (chain == NULL) {
-		mc_err_prefix(err, "%s", path);
-		return NULL;
-	}
 	leaf = sk_X509_shift(chain);
 	sk_X509_pop_free(chain, X509_free);
 	return leaf;

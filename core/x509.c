@@ -11,8 +11,10 @@
 #include <openssl/x509v3.h>
 
 #include "mailcert/crypto.h"
+#include "mailcert/fsio.h"
 
 #define CHAIN_MAX_CERTS 10
+#define CHAIN_FILE_MAX (256 * 1024)
 
 /* mc_x509_chain_parse - every certificate of a PEM text, in order. */
 STACK_OF(X509) *
@@ -47,6 +49,23 @@ fail:
 	BIO_free(bio);
 	sk_X509_pop_free(chain, X509_free);
 	return NULL;
+}
+
+/* mc_x509_chain_load - every certificate of a PEM file, in order. */
+STACK_OF(X509) *
+mc_x509_chain_load(const char *path, struct mc_err *err)
+{
+	STACK_OF(X509) *chain;
+	char *pem = NULL;
+	size_t len = 0;
+
+	if (mc_fsio_read(path, CHAIN_FILE_MAX, &pem, &len, err) == -1)
+		return NULL;
+	chain = mc_x509_chain_parse(pem, len, err);
+	free(pem);
+	if (chain == NULL)
+		mc_err_prefix(err, "%s", path);
+	return chain;
 }
 
 /* mc_x509_chain_pem - append PEM of chain[from..] to out. */

@@ -42,6 +42,10 @@ int mc_key_spki_sha256(EVP_PKEY *key, char hex[65], struct mc_err *err);
 /* mc_x509_chain_parse - all certificates of a PEM text, in order (>= 1). */
 STACK_OF(X509) *mc_x509_chain_parse(const char *pem, size_t len, struct mc_err *err);
 
+/* mc_x509_chain_load - every certificate of a PEM file (at most 256 KiB),
+ * in order (>= 1); errors name the file. */
+STACK_OF(X509) *mc_x509_chain_load(const char *path, struct mc_err *err);
+
 /* mc_x509_chain_pem - append the PEM of certificates [from, end) of chain to out. */
 int mc_x509_chain_pem(STACK_OF(X509) *chain, int from, struct mc_buf *out,
 		      struct mc_err *err);

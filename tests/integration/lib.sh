@@ -302,6 +302,25 @@ pebble_get() {
 		fail "cannot fetch $PEBBLE_MGMT$1"
 }
 
+# pebble_cert_status SERIAL - Pebble's view of a serial (lower-case hex) as
+# "Status Reason" ("Valid -", "Revoked 1").
+pebble_cert_status() {
+	pebble_get "/cert-status-by-serial/$1" "$TEST_TMP/status.json"
+	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["Status"], o.get("Reason", "-"))' \
+		"$TEST_TMP/status.json"
+}
+
+# dns_hook_script FILE LOG - write FILE, a dns_hook that publishes TXT
+# records in challtestsrv and logs its calls to LOG (mailcert runs hooks
+# with a clean environment, so the URL is baked in).
+dns_hook_script() {
+	cat >"$1" <<HOOK
+#!/bin/sh
+exec "$MC_TESTS_DIR/integration/hooks/challtestsrv-dns.sh" --mgmt "$CHALLTESTSRV_MGMT" --log "$2" "\$@"
+HOOK
+	chmod 755 "$1"
+}
+
 # pebble_fetch_roots - PEBBLE_ROOT (/roots/0) and PEBBLE_INTERMEDIATE (/intermediates/0).
 pebble_fetch_roots() {
 	PEBBLE_ROOT=$TEST_TMP/pebble-root0.pem

@@ -11,11 +11,7 @@
 pebble_start
 pebble_fetch_roots
 hooklog=$TEST_TMP/hook.log
-cat >"$TEST_TMP/dns-hook" <<HOOK
-#!/bin/sh
-exec "$MC_TESTS_DIR/integration/hooks/challtestsrv-dns.sh" --mgmt "$CHALLTESTSRV_MGMT" --log "$hooklog" "\$@"
-HOOK
-chmod 755 "$TEST_TMP/dns-hook"
+dns_hook_script "$TEST_TMP/dns-hook" "$hooklog"
 
 U=bücher.example
 A=xn--bcher-kva.example

@@ -17,12 +17,6 @@
 pebble_start
 d=$(cert_dir mail)
 
-# status_of SERIAL - Pebble's view of a serial (hex) as "Status Reason".
-status_of() {
-	pebble_get "/cert-status-by-serial/$1" "$TEST_TMP/status.json"
-	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["Status"], o.get("Reason", "-"))' \
-		"$TEST_TMP/status.json"
-}
 
 # serial_of N - the serial of stored version N, lower-case hex.
 serial_of() {
@@ -78,12 +72,12 @@ assert_eq "$(wc -l <"$MC_OUT")" 2 "one line per revoked version"
 assert_contains "$MC_OUT" "mail: version 0003 (serial $(serial_of 3)) revoked at the CA, reason keyCompromise"
 assert_contains "$MC_OUT" "mail: version 0004 (serial $(serial_of 4)) revoked at the CA, reason keyCompromise"
 for v in 3 4; do
-	assert_eq "$(status_of "$(serial_of $v)")" "Revoked 1" "Pebble's status of version $v"
+	assert_eq "$(pebble_cert_status "$(serial_of $v)")" "Revoked 1" "Pebble's status of version $v"
 	assert_eq "$(meta_of $v status) $(meta_of $v revocation_reason)" "revoked keyCompromise" "meta.json of version $v"
 	[ "$(meta_of $v revoked_at)" -gt 0 ] || fail "meta.json of version $v has no revoked_at"
 done
 for v in 1 2; do
-	assert_eq "$(status_of "$(serial_of $v)")" "Valid -" "version $v (another key) stays valid"
+	assert_eq "$(pebble_cert_status "$(serial_of $v)")" "Valid -" "version $v (another key) stays valid"
 	assert_ne "$(meta_of $v status)" "revoked" "meta.json of version $v"
 done
 assert_no_path "$MC_STATE/accounts" "no account was created"
@@ -106,11 +100,11 @@ nocfg revoke --cert "$d/versions/0001/cert.pem" --key "$d/versions/0003/privkey.
 	--directory "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA"
 assert_exit 1 "--cert with another certificate's key"
 assert_contains "$MC_ERR" "the private key does not belong to the certificate"
-assert_eq "$(status_of "$(serial_of 1)")" "Valid -" "nothing revoked by a wrong key"
+assert_eq "$(pebble_cert_status "$(serial_of 1)")" "Valid -" "nothing revoked by a wrong key"
 nocfg revoke --cert "$d/versions/0001/fullchain.pem" --key "$d/versions/0001/privkey.pem" \
 	--directory "$PEBBLE_DIR_URL" --ca-bundle "$PEBBLE_CA" --reason superseded
 assert_exit 0 "revoke --cert --key without a configuration"
 assert_contains "$MC_OUT" "(serial $(serial_of 1)) revoked at $PEBBLE_DIR_URL, reason superseded"
-assert_eq "$(status_of "$(serial_of 1)")" "Revoked 4" "Pebble's status of version 1"
-assert_eq "$(status_of "$(serial_of 2)")" "Valid -" "version 2 untouched"
+assert_eq "$(pebble_cert_status "$(serial_of 1)")" "Revoked 4" "Pebble's status of version 1"
+assert_eq "$(pebble_cert_status "$(serial_of 2)")" "Valid -" "version 2 untouched"
 assert_no_path "$MC_STATE/accounts" "still no account"
