@@ -24,6 +24,8 @@ static const struct cli_command commands[] = {
 	 cli_cmd_revoke},
 	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
 	{"check", "check URL... [options]", cli_cmd_check},
+	{"doctor", "doctor [NAME...]", cli_cmd_doctor},
+	{"import", "import certbot [DIR] [--write]", cli_cmd_import},
 };
 
 /* usage - the help text. */

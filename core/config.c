@@ -334,6 +334,7 @@ config_free_target(struct mc_target *t)
 	free(t->owner);
 	free(t->group);
 	free(t->reload);
+	free(t->config);
 }
 
 /* mc_config_free - free a config; NULL is a no-op. The HMAC key is cleansed. */

@@ -660,6 +660,7 @@ static const struct cfg_key target_keys[] = {
 	T("mode", keys_mode, mode),
 	T("allow_symlink", keys_bool, allow_symlink),
 	T("reload", keys_text, reload),
+	T("config", keys_abs_path, config),
 	{ NULL, NULL, 0, 0 },
 };
 

@@ -11,9 +11,10 @@ set -euo pipefail
 BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev libidn2-dev)
 
-# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
+# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
+# certbot (t_import_certbot makes real lineages with it).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin)
+	systemd man-db gnutls-bin certbot)
 
 # The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
 # are installed by scripts/setup-mail.sh, called at the end.

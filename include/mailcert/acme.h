@@ -212,4 +212,10 @@ int mc_acme_key_change(struct mc_acme *acme, EVP_PKEY *new_key,
  * URL (RFC 8555 7.3.6); MC_ERR_CA unless the CA answers "deactivated". */
 int mc_acme_account_deactivate(struct mc_acme *acme, struct mc_err *err);
 
+/* mc_acme_listen_probe - whether a challenge responder could listen on
+ * spec ("HOST:PORT") now: bind, listen, close. MC_ERR_CONFIG for a bad
+ * address, MC_ERR_SYS (with the errno text, e.g. "Address already in
+ * use") when it cannot be bound. For `mailcert doctor`. */
+int mc_acme_listen_probe(const char *spec, const char *what, struct mc_err *err);
+
 #endif

@@ -66,6 +66,8 @@ struct mc_target {
 	mode_t mode;          /* mode of files holding the key */
 	bool allow_symlink;
 	char *reload;         /* NULL: the type's default */
+	char *config;         /* the daemon's configuration doctor reads
+				 (Postfix dir, Dovecot/Exim file); NULL: the system one */
 	bool declared;        /* from a [target] section (else built in) */
 	int line;             /* line of the section header, 0 if built in */
 };

@@ -521,12 +521,14 @@ key_type_of() {
 		echo unreadable
 		return
 	}
-	bits=$(printf '%s\n' "$text" | sed -n '1s/.*(\([0-9]*\) bit.*/\1/p')
-	if printf '%s\n' "$text" | grep -q 'ASN1 OID: prime256v1'; then
+	# here-strings, not printf | grep -q: grep -q exits at the first match,
+	# printf then dies of SIGPIPE and pipefail turns the match into a miss.
+	bits=$(sed -n '1s/.*(\([0-9]*\) bit.*/\1/p' <<<"$text")
+	if grep -q 'ASN1 OID: prime256v1' <<<"$text"; then
 		echo ecdsa-p256
-	elif printf '%s\n' "$text" | grep -q 'ASN1 OID: secp384r1'; then
+	elif grep -q 'ASN1 OID: secp384r1' <<<"$text"; then
 		echo ecdsa-p384
-	elif printf '%s\n' "$text" | grep -q '^modulus:'; then
+	elif grep -q '^modulus:' <<<"$text"; then
 		echo "rsa-$bits"
 	else
 		echo "unknown"

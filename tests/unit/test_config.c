@@ -361,6 +361,15 @@ check_files_target(const struct mc_config *cfg)
 	assert_string_equal(cert_of(cfg, "mail")->targets[0], "haproxy");
 }
 
+/* check_target_config - `config` is kept per target; NULL means the system one. */
+static void
+check_target_config(const struct mc_config *cfg)
+{
+	assert_string_equal(target_of(cfg, "postfix")->config, "/srv/postfix-out");
+	assert_string_equal(target_of(cfg, "exim")->config, "/etc/exim4/exim4.conf");
+	assert_null(target_of(cfg, "dovecot")->config);
+}
+
 /* check_postfix_own_files - naming files replaces the type's default file set. */
 static void
 check_postfix_own_files(const struct mc_config *cfg)
@@ -520,6 +529,9 @@ static const struct good_case good_cases[] = {
 	  "[target exim]\nmode = 0600\nowner = Debian-exim\n"
 	  "[cert mail]\nnames = mail.example.com\ntargets = postfix exim\n",
 	  check_postfix_own_files },
+	{ "daemon configuration of a target",
+	  "[target postfix]\nconfig = /srv/postfix-out\n"
+	  "[target exim]\nconfig = /etc/exim4/exim4.conf\n", check_target_config },
 	{ "boolean spellings",
 	  "[cert a]\nnames = a.example.com\nreuse_key = true\n"
 	  "[cert b]\nnames = b.example.com\nreuse_key = 1\n"
@@ -845,6 +857,8 @@ static const struct bad_case bad_cases[] = {
 	  "@:2: mode: \"0680\" is not an octal mode" },
 	{ "mode letters", "[target postfix]\nmode = rw-r-----\n", MC_ERR_CONFIG,
 	  "@:2: mode: \"rw-r-----\" is not an octal mode" },
+	{ "relative daemon config", "[target dovecot]\nconfig = dovecot.conf\n",
+	  MC_ERR_CONFIG, "@:2: config: \"dovecot.conf\" is not an absolute path" },
 	{ "relative chain_file", "[target postfix]\nchain_file = tls/%n.pem\n",
 	  MC_ERR_CONFIG, "@:2: chain_file: \"tls/%n.pem\" is not an absolute path" },
 	{ "bad percent", "[target postfix]\nchain_file = /etc/%x.pem\n", MC_ERR_CONFIG,
