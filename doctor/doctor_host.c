@@ -273,8 +273,9 @@ doctor_challenge(const struct mc_cert_conf *cc, struct mc_doctor_report *rep)
 	case MC_CHALLENGE_TLSALPN01:
 		rc = host_listen(cc, "tls_alpn_listen", cc->tls_alpn_listen, rep);
 		break;
-	case MC_CHALLENGE_DNS01:
-		rc = host_executable(cc, "dns_hook", cc->dns_hook, rep);
+	case MC_CHALLENGE_DNS01: /* without a hook: nsupdate_server (DANE work) */
+		if (cc->dns_hook != NULL)
+			rc = host_executable(cc, "dns_hook", cc->dns_hook, rep);
 		break;
 	}
 	if (rc == 0 && cc->deploy_hook != NULL)

@@ -62,6 +62,8 @@ struct mc_acme_challenge_conf {
 	const char *dns_hook;        /* executable: HOOK add|del FQDN VALUE */
 	long dns_propagation_wait;   /* seconds to wait after adding TXT records */
 	long hook_timeout;           /* seconds for each dns_hook call */
+	const char *nsupdate_server; /* without dns_hook: RFC 2136 server (ADDR[:PORT]) */
+	const char *nsupdate_key;    /* its TSIG key file, or NULL */
 };
 
 struct mc_acme_order_req {

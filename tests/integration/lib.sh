@@ -219,8 +219,9 @@ challtestsrv_start() {
 #   --http-port P    pebble's httpPort (default: a free port)
 #   --tls-port P     pebble's tlsPort (default: a free port)
 #   --validity SECS  certificateValidityPeriod
+#   --dns ADDR:PORT  the DNS server pebble's VA asks (default: challtestsrv)
 pebble_start() {
-	local eab="" alt=0 validity=0 cfg mport macs
+	local eab="" alt=0 validity=0 cfg mport macs dns=""
 	HTTP01_PORT="" TLSALPN01_PORT=""
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -229,6 +230,7 @@ pebble_start() {
 		--http-port) HTTP01_PORT=$2 ;;
 		--tls-port) TLSALPN01_PORT=$2 ;;
 		--validity) validity=$2 ;;
+		--dns) dns=$2 ;;
 		*) fail "pebble_start: unknown option $1" ;;
 		esac
 		shift 2
@@ -266,7 +268,7 @@ EOF
 	[ "${PEBBLE_STRICT:-1}" != 0 ] || strict=()
 	PEBBLE_CMD=(env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0
 		PEBBLE_ALTERNATE_ROOTS="$alt"
-		pebble "${strict[@]}" -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT")
+		pebble "${strict[@]}" -config "$cfg" -dnsserver "${dns:-127.0.0.1:$DNS_PORT}")
 	PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
 	PEBBLE_MGMT=https://127.0.0.1:$mport
 	pebble_run
