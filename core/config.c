@@ -26,6 +26,8 @@
 #define DEFAULT_VERIFY_TIMEOUT 30
 #define DEFAULT_HTTP_LISTEN "0.0.0.0:80"
 #define DEFAULT_TLS_ALPN_LISTEN "0.0.0.0:443"
+#define DEFAULT_KEEP_VERSIONS 5
+#define LE_STAGING_DIRECTORY "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 static const char *const builtin_targets[] = { "postfix", "dovecot", "exim" };
 
@@ -111,6 +113,7 @@ config_new(const char *path, struct mc_err *err)
 	cfg->timing.renew_before = -1;
 	cfg->timing.hook_timeout = DEFAULT_HOOK_TIMEOUT;
 	cfg->timing.verify_timeout = DEFAULT_VERIFY_TIMEOUT;
+	cfg->keep_versions = DEFAULT_KEEP_VERSIONS;
 	return cfg;
 }
 
@@ -367,6 +370,8 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->dnssec_anchor);
 	free(cfg->nsupdate_server);
 	free(cfg->nsupdate_key);
+	free(cfg->staging_directory);
+	free(cfg->metrics_file);
 	free(cfg);
 }
 
@@ -391,5 +396,16 @@ mc_config_target(const struct mc_config *cfg, const char *name)
 	for (i = 0; i < cfg->n_targets; i++)
 		if (strcmp(cfg->targets[i].name, name) == 0)
 			return &cfg->targets[i];
+	return NULL;
+}
+
+/* mc_config_staging_directory - the --dry-run directory, or NULL. */
+const char *
+mc_config_staging_directory(const struct mc_config *cfg)
+{
+	if (cfg->staging_directory != NULL)
+		return cfg->staging_directory;
+	if (strcmp(cfg->directory, DEFAULT_DIRECTORY) == 0)
+		return LE_STAGING_DIRECTORY;
 	return NULL;
 }

@@ -631,6 +631,27 @@ keys_account(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), v);
 }
 
+/* keys_keep_versions - how many versions to keep: at least 2 (the current
+ * version and the one before it are never removed). */
+static int
+keys_keep_versions(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	unsigned *slot = field(k, base);
+	size_t i, len = strlen(e->value);
+	long v = len > 0 && len <= 5 ? 0 : -1;
+
+	for (i = 0; v >= 0 && i < len; i++)
+		v = isdigit((unsigned char)e->value[i]) ? v * 10 + (e->value[i] - '0')
+							: -1;
+	if (v < 2 || v > 10000)
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not a number from 2 to 10000; the current version "
+		    "and the one before it are always kept", QUOTE_MAX, e->value);
+	*slot = (unsigned)v;
+	return 0;
+}
+
 static const char *const target_type_names[] = {
 	[MC_TARGET_POSTFIX] = "postfix",
 	[MC_TARGET_DOVECOT] = "dovecot",
@@ -700,6 +721,10 @@ static const struct cfg_key global_keys[] = {
 	G("dnssec_anchor", keys_abs_path, dnssec_anchor),
 	G("nsupdate_server", keys_dns_server, nsupdate_server),
 	G("nsupdate_key", keys_abs_path, nsupdate_key),
+	/* dry runs, pruning, metrics */
+	G("staging_directory", keys_https_url, staging_directory),
+	G("keep_versions", keys_keep_versions, keep_versions),
+	G("metrics_file", keys_abs_path, metrics_file),
 	{ NULL, NULL, 0, 0 },
 };
 

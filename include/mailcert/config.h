@@ -116,6 +116,10 @@ struct mc_config {
 	char *dnssec_anchor;   /* NULL: MC_DNS_DEFAULT_ANCHOR */
 	char *nsupdate_server; /* ADDR[:PORT] (port 53 if none) */
 	char *nsupdate_key;    /* TSIG key file (BIND syntax); NULL: unsigned */
+	/* dry runs, pruning, metrics */
+	char *staging_directory; /* NULL: see mc_config_staging_directory */
+	unsigned keep_versions;  /* versions kept after a verified deploy */
+	char *metrics_file;      /* Prometheus textfile; NULL: none */
 	struct mc_cert_conf *certs;
 	size_t n_certs;
 	struct mc_target *targets;
@@ -136,6 +140,11 @@ const struct mc_target *mc_config_target(const struct mc_config *cfg, const char
 
 /* mc_config_expand - path with every %n replaced by cert_name (new string, caller frees). */
 char *mc_config_expand(const char *path, const char *cert_name, struct mc_err *err);
+
+/* mc_config_staging_directory - the directory for --dry-run: staging_directory,
+ * else Let's Encrypt staging when directory is Let's Encrypt production,
+ * else NULL. Borrowed. */
+const char *mc_config_staging_directory(const struct mc_config *cfg);
 
 /* mc_parse_duration - "90", "30s", "5m", "12h", "30d" into seconds. */
 int mc_parse_duration(const char *text, long *out, struct mc_err *err);

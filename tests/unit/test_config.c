@@ -827,6 +827,20 @@ static const struct bad_case bad_cases[] = {
 	  "(tls:// needs the port)" },
 	{ "verify without host", CERT "verify = smtp://\n", MC_ERR_CONFIG,
 	  "@:3: verify: \"smtp://\" needs a host" },
+	/* dry runs, pruning, metrics */
+	{ "keep_versions 1", "[global]\nkeep_versions = 1\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"1\" is not a number from 2 to 10000; the current "
+	  "version and the one before it are always kept" },
+	{ "keep_versions not a number", "[global]\nkeep_versions = five\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"five\" is not a number from 2 to 10000" },
+	{ "keep_versions huge", "[global]\nkeep_versions = 99999999\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"99999999\" is not a number" },
+	{ "staging_directory not https", "[global]\nstaging_directory = http://x/dir\n",
+	  MC_ERR_CONFIG, "@:2: staging_directory: \"http://x/dir\" is not an https:// URL" },
+	{ "relative metrics_file", "[global]\nmetrics_file = mailcert.prom\n",
+	  MC_ERR_CONFIG, "@:2: metrics_file: \"mailcert.prom\" is not an absolute path" },
+	{ "keep_versions in a cert", CERT "keep_versions = 3\n", MC_ERR_CONFIG,
+	  "@:3: keep_versions: unknown key" },
 	{ "verify port too big", CERT "verify = imaps://127.0.0.1:70000\n", MC_ERR_CONFIG,
 	  "@:3: verify: \"imaps://127.0.0.1:70000\" needs a host" },
 	{ "verify with a path", CERT "verify = smtp://127.0.0.1/x\n", MC_ERR_CONFIG,
@@ -1391,6 +1405,49 @@ test_words(void **state)
 	assert_string_equal(mc_challenge_name(MC_CHALLENGE_DNS01), "dns-01");
 }
 
+/* test_dry_run_keys - keep_versions, metrics_file and the staging
+ * directory a dry run uses. */
+static void
+test_dry_run_keys(void **state)
+{
+	static const struct {
+		const char *label, *text, *staging;
+		unsigned keep;
+	} rows[] = {
+		{ "defaults: Let's Encrypt production -> staging", "[global]\n",
+		  "https://acme-staging-v02.api.letsencrypt.org/directory", 5 },
+		{ "explicit staging wins",
+		  "[global]\nstaging_directory = https://ca.example.test/staging\n"
+		  "keep_versions = 2\n",
+		  "https://ca.example.test/staging", 2 },
+		{ "another CA, no staging: none",
+		  "[global]\ndirectory = https://ca.example.test/dir\nkeep_versions = 10000\n",
+		  NULL, 10000 },
+	};
+	struct mc_config *cfg;
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cfg = load_text(rows[i].text, &err);
+		if (cfg == NULL)
+			fail_msg("%s: %s", rows[i].label, err.msg);
+		if (rows[i].staging == NULL)
+			assert_null(mc_config_staging_directory(cfg));
+		else
+			assert_string_equal(mc_config_staging_directory(cfg),
+			    rows[i].staging);
+		assert_int_equal(cfg->keep_versions, rows[i].keep);
+		assert_null(cfg->metrics_file);
+		mc_config_free(cfg);
+	}
+	cfg = load_text("[global]\nmetrics_file = /var/lib/node/mailcert.prom\n", &err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->metrics_file, "/var/lib/node/mailcert.prom");
+	mc_config_free(cfg);
+}
+
 /* setup - a private temporary directory and the generated configs. */
 static int
 setup(void **state)
@@ -1433,6 +1490,7 @@ main(void)
 		cmocka_unit_test(test_cert_name_valid),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_dry_run_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
