@@ -29,8 +29,8 @@ static const struct cli_command commands[] = {
 	{"tlsa", "tlsa NAME", cli_cmd_tlsa,
 	 "the DANE TLSA records of the current and the staged next key"},
 	{"revoke",
-	 "revoke NAME [--reason R] [--all-versions] [--with-cert-key] |\n"
-	 "      --cert FILE --key FILE [--directory URL] [--ca-bundle FILE]",
+	 "revoke NAME [--reason R] [--all-versions] [--with-cert-key] | "
+	 "--cert FILE --key FILE [--directory URL] [--ca-bundle FILE]",
 	 cli_cmd_revoke,
 	 "revoke at the CA, with the account or the certificate's key"},
 	{"delete", "delete NAME [--yes] [--targets]", cli_cmd_delete,
