@@ -330,7 +330,7 @@ tree_account_write(struct mc_fleet *f, const char *directory, const char *dir,
 
 	if (key == NULL)
 		return -1;
-	if (mc_store_account_load(f->cfg->state_dir, directory, &have, &kid,
+	if (mc_store_account_load(f->cfg->state_dir, directory, &have, &kid, NULL,
 	                          NULL) == 1 &&
 	    mc_key_spki_sha256(have, a, NULL) == 0 &&
 	    mc_key_spki_sha256(key, b, NULL) == 0 && strcmp(a, b) == 0) {
@@ -404,7 +404,7 @@ mc_fleet_account_push(struct mc_fleet *f, const char *directory,
 		goto out;
 	rc = -1;
 	snprintf(path, sizeof(path), "%s/account.json", dir);
-	if (mc_store_account_load(f->cfg->state_dir, directory, &key, &kid,
+	if (mc_store_account_load(f->cfg->state_dir, directory, &key, &kid, NULL,
 	                          err) != 1 ||
 	    mc_fsio_read(path, ACCOUNT_JSON_MAX, &json, &json_len, err) == -1 ||
 	    tree_seal_key(f, key, ROLE_ACCOUNT, rel, 0, &sealed, &sealed_len,
