@@ -256,9 +256,18 @@ fleet_sync_version(struct cli_run *run, const struct mc_cert_conf *cc,
 	else if (mc_store_previous(run->cfg->state_dir, cc->name, v, &prev,
 	                           err) == -1)
 		return -1;
-	mc_log_info("%s: the fleet's current version is %04u; this host has "
-	            "%s%04u: deploying it",
-	            cc->name, v, have == 1 ? "" : "none, ", have == 1 ? local : 0);
+	if (have == 1 && local == v)
+		mc_log_info("%s: version %04u is not proven live on this host "
+		            "yet: deploying it",
+		            cc->name, v);
+	else if (have == 1)
+		mc_log_info("%s: the fleet's current version is %04u, this "
+		            "host's %04u: deploying it",
+		            cc->name, v, local);
+	else
+		mc_log_info("%s: the fleet's current version is %04u, this host "
+		            "has none: deploying it",
+		            cc->name, v);
 	return fleet_deploy(run, cc, v, prev, err);
 }
 
