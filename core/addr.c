@@ -2,8 +2,10 @@
  * addr.c - endpoint URLs and listen addresses (see include/mailcert/addr.h).
  *
  * The one parser of each syntax: core/config_keys.c calls it when the
- * config is loaded, verify/, cli/cmd_check.c and acme/chall_listen.c at
- * run time, so nothing the config accepts can fail later on its syntax.
+ * config is loaded, verify/, cli/cmd_check.c, doctor/ and
+ * acme/chall_listen.c at run time (mc_hostport_parse: core/dns.c,
+ * core/nsupdate.c, core/storeurl.c), so nothing the config accepts can
+ * fail later on its syntax.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -348,5 +350,58 @@ mc_addr_listen_parse(const char *spec, struct mc_listen_addr *out,
 		                         "localhost (host names are not "
 		                         "resolved for listening)");
 	*out = la;
+	return 0;
+}
+
+/* hostport_host - the length of HOST at s (a name of letters, digits, '.'
+ * and '-', or a [bracketed IPv6 address]), or 0. */
+static size_t
+hostport_host(const char *s)
+{
+	char addr[64];
+	unsigned char bin[16];
+	size_t n;
+
+	if (*s == '[') {
+		n = strcspn(s, "]");
+		if (s[n] != ']' || n - 1 >= sizeof(addr))
+			return 0;
+		memcpy(addr, s + 1, n - 1);
+		addr[n - 1] = '\0';
+		if (inet_pton(AF_INET6, addr, bin) != 1)
+			return 0;
+		return n + 1;
+	}
+	for (n = 0; isalnum((unsigned char)s[n]) || s[n] == '.' || s[n] == '-';
+	     n++)
+		;
+	return n;
+}
+
+/* mc_hostport_parse - split "HOST[:PORT]" into host and port (0 if none). */
+int
+mc_hostport_parse(const char *text, char *host, size_t size, int *port,
+                  struct mc_err *err)
+{
+	size_t h = hostport_host(text);
+	const char *p = text + h;
+	unsigned short v = 0;
+
+	if (h == 0 || (*p != '\0' && *p != ':') ||
+	    (*p == ':' && addr_port(p + 1, strlen(p + 1), &v) == -1))
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "\"%.*s\" is not HOST[:PORT]; write e.g. "
+		                  "127.0.0.1:53 or [::1]:53 (port 1 to 65535)",
+		                  QUOTE_MAX, text);
+	if (text[0] == '[') {
+		text++;
+		h -= 2;
+	}
+	if (h >= size)
+		return mc_err_set(err, MC_ERR_INPUT, "\"%.*s\": host too long",
+		                  QUOTE_MAX, text);
+	memcpy(host, text, h);
+	host[h] = '\0';
+	*port = (int)v;
 	return 0;
 }

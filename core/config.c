@@ -20,12 +20,14 @@
 #include "core/config_int.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/mailcert"
-#define DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
+#define DEFAULT_DIRECTORY MC_CONFIG_DEFAULT_DIRECTORY
 #define DEFAULT_HOOKS_DIR "/etc/mailcert/hooks"
 #define DEFAULT_HOOK_TIMEOUT (5 * 60)
 #define DEFAULT_VERIFY_TIMEOUT 30
 #define DEFAULT_HTTP_LISTEN "0.0.0.0:80"
 #define DEFAULT_TLS_ALPN_LISTEN "0.0.0.0:443"
+#define DEFAULT_KEEP_VERSIONS 5
+#define LE_STAGING_DIRECTORY "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 static const char *const builtin_targets[] = { "postfix", "dovecot", "exim" };
 
@@ -111,6 +113,7 @@ config_new(const char *path, struct mc_err *err)
 	cfg->timing.renew_before = -1;
 	cfg->timing.hook_timeout = DEFAULT_HOOK_TIMEOUT;
 	cfg->timing.verify_timeout = DEFAULT_VERIFY_TIMEOUT;
+	cfg->keep_versions = DEFAULT_KEEP_VERSIONS;
 	return cfg;
 }
 
@@ -138,7 +141,7 @@ config_build_global(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	if (cfg->eab_kid == NULL && cfg->eab_hmac_key != NULL)
 		return config_fail(ctx, hmac->line, "eab_hmac_key",
 		    "set without eab_kid; set both (from the CA) or neither");
-	return 0;
+	return config_check_store(ctx, sec, cfg);
 }
 
 /* config_is_builtin - whether name is postfix, dovecot or exim. */
@@ -315,10 +318,13 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->tls_alpn_listen);
 	free(cc->dns_hook);
 	free(cc->preferred_chain);
+	free(cc->profile);
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);
 	free(cc->endpoints);
+	config_free_list(cc->tlsa, cc->n_tlsa);
+	free(cc->tlsa_hook);
 }
 
 /* config_free_target - free what a target owns. */
@@ -361,6 +367,18 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->trust_bundle);
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
+	free(cfg->store);
+	free(cfg->node);
+	free(cfg->store_key_file);
+	free(cfg->store_ca);
+	free(cfg->store_cert);
+	free(cfg->store_key);
+	free(cfg->resolver);
+	free(cfg->dnssec_anchor);
+	free(cfg->nsupdate_server);
+	free(cfg->nsupdate_key);
+	free(cfg->staging_directory);
+	free(cfg->metrics_file);
 	free(cfg);
 }
 
@@ -385,5 +403,16 @@ mc_config_target(const struct mc_config *cfg, const char *name)
 	for (i = 0; i < cfg->n_targets; i++)
 		if (strcmp(cfg->targets[i].name, name) == 0)
 			return &cfg->targets[i];
+	return NULL;
+}
+
+/* mc_config_staging_directory - the --dry-run directory, or NULL. */
+const char *
+mc_config_staging_directory(const struct mc_config *cfg)
+{
+	if (cfg->staging_directory != NULL)
+		return cfg->staging_directory;
+	if (strcmp(cfg->directory, DEFAULT_DIRECTORY) == 0)
+		return LE_STAGING_DIRECTORY;
 	return NULL;
 }

@@ -7,6 +7,7 @@
  * "FILE:LINE: KEY: what is wrong; what to do". An empty value keeps the
  * default. The EAB HMAC key is never quoted in a message.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 
 #include "mailcert/addr.h"
 #include "mailcert/config.h"
+#include "mailcert/storeurl.h"
 
 #include "core/config_int.h"
 
@@ -102,7 +104,7 @@ keys_https_url(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), e->value);
 }
 
-/* keys_word - one word without blanks (EAB key id). */
+/* keys_word - one word without blanks (EAB key id, ACME profile). */
 static int
 keys_word(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -284,6 +286,29 @@ keys_bool(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	    "\"%.*s\" is not yes or no; write yes or no", QUOTE_MAX, e->value);
 }
 
+/* keys_dns_server - ADDR[:PORT] of a DNS server: an IP address, since the
+ * resolver must not depend on DNS to find its server. */
+static int
+keys_dns_server(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	char host[64];
+	unsigned char bin[16];
+	struct mc_err tmp;
+	int port;
+
+	if (strcmp(k->name, "resolver") == 0 && strcmp(e->value, "recursive") == 0)
+		return keys_store(ctx, field(k, base), e->value);
+	if (mc_hostport_parse(e->value, host, sizeof(host), &port, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	if (inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1)
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not an IP address; write the server's address, e.g. "
+		    "127.0.0.1 or [2001:db8::53]:53%s", QUOTE_MAX, e->value,
+		    strcmp(k->name, "resolver") == 0 ? ", or recursive" : "");
+	return keys_store(ctx, field(k, base), e->value);
+}
+
 /* keys_listen - HOST:PORT for a built-in challenge responder, checked by
  * the parser the responder itself uses. */
 static int
@@ -363,7 +388,8 @@ out:
 	return ret;
 }
 
-/* keys_name_item - one DNS name, normalized (wildcards checked later, with challenge). */
+/* keys_name_item - one DNS name or IP address, normalized (wildcards and
+ * addresses are checked later, with the challenge). */
 static int
 keys_name_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const char *word, char **out)
@@ -408,7 +434,7 @@ keys_verify_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
-/* keys_names - the DNS names of a cert (at most CFG_MAX_NAMES). */
+/* keys_names - the DNS names and IP addresses of a cert (at most CFG_MAX_NAMES). */
 static int
 keys_names(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -449,6 +475,28 @@ keys_verify(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 		    ctx->err) == -1)
 			abort(); /* keys_verify_item accepted it */
 	return 0;
+}
+
+/* keys_tlsa_item - one TLSA owner name _PORT._tcp.HOST. */
+static int
+keys_tlsa_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const char *word, char **out)
+{
+	struct mc_err tmp;
+
+	*out = mc_tlsa_name_parse(word, &tmp);
+	if (*out == NULL)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	return 0;
+}
+
+/* keys_tlsa - the TLSA names that pin a cert's key. */
+static int
+keys_tlsa(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	return keys_list(ctx, e, field(k, base), (size_t *)(void *)(base + k->count_offset),
+	    keys_tlsa_item, CFG_MAX_LIST);
 }
 
 /* keys_mode - octal mode of files holding the key: within 0640, owner-readable. */
@@ -499,6 +547,27 @@ keys_account(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), v);
 }
 
+/* keys_keep_versions - how many versions to keep: at least 2 (the current
+ * version and the one before it are never removed). */
+static int
+keys_keep_versions(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	unsigned *slot = field(k, base);
+	size_t i, len = strlen(e->value);
+	long v = len > 0 && len <= 5 ? 0 : -1;
+
+	for (i = 0; v >= 0 && i < len; i++)
+		v = isdigit((unsigned char)e->value[i]) ? v * 10 + (e->value[i] - '0')
+							: -1;
+	if (v < 2 || v > 10000)
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not a number from 2 to 10000; the current version "
+		    "and the one before it are always kept", QUOTE_MAX, e->value);
+	*slot = (unsigned)v;
+	return 0;
+}
+
 static const char *const target_type_names[] = {
 	[MC_TARGET_POSTFIX] = "postfix",
 	[MC_TARGET_DOVECOT] = "dovecot",
@@ -544,6 +613,31 @@ keys_target_type(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
+/* keys_store_url - etcd://HOST:PORT[,HOST:PORT...]/PREFIX (fleet mode). */
+static int
+keys_store_url(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	struct mc_store_url url;
+	struct mc_err tmp;
+
+	if (mc_store_url_parse(e->value, &url, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
+/* keys_node - this host's name in the fleet: a safe key/file name. */
+static int
+keys_node(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	if (!mc_cert_name_valid(e->value))
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not a node name; use letters, digits, '.', '-' "
+		    "and '_' (e.g. the short hostname)", QUOTE_MAX, e->value);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
 #define G(name, fn, member) { name, fn, offsetof(struct mc_config, member), 0 }
 #define C(name, fn, member) { name, fn, offsetof(struct mc_cert_conf, member), 0 }
 #define CL(name, fn, member, count)                                  \
@@ -564,6 +658,22 @@ static const struct cfg_key global_keys[] = {
 	G("hook_timeout", keys_duration, timing.hook_timeout),
 	G("verify_timeout", keys_duration, timing.verify_timeout),
 	G("log", keys_log, log),
+	G("store", keys_store_url, store),
+	G("node", keys_node, node),
+	G("store_key_file", keys_abs_path, store_key_file),
+	G("store_ca", keys_abs_path, store_ca),
+	G("store_cert", keys_abs_path, store_cert),
+	G("store_key", keys_abs_path, store_key),
+	G("store_lease", keys_duration, store_lease),
+	G("store_wait", keys_duration, store_wait),
+	G("resolver", keys_dns_server, resolver),
+	G("dnssec_anchor", keys_abs_path, dnssec_anchor),
+	G("nsupdate_server", keys_dns_server, nsupdate_server),
+	G("nsupdate_key", keys_abs_path, nsupdate_key),
+	/* dry runs, pruning, metrics */
+	G("staging_directory", keys_https_url, staging_directory),
+	G("keep_versions", keys_keep_versions, keep_versions),
+	G("metrics_file", keys_abs_path, metrics_file),
 	{ NULL, NULL, 0, 0 },
 };
 
@@ -578,12 +688,15 @@ static const struct cfg_key cert_keys[] = {
 	C("dns_hook", keys_abs_path, dns_hook),
 	C("dns_wait", keys_duration, dns_wait),
 	C("preferred_chain", keys_text, preferred_chain),
+	C("profile", keys_word, profile),
 	C("deploy_hook", keys_abs_path, deploy_hook),
 	CL("targets", keys_targets, targets, n_targets),
 	CL("verify", keys_verify, verify, n_verify),
 	C("renew_before", keys_renew_before, timing.renew_before),
 	C("hook_timeout", keys_duration, timing.hook_timeout),
 	C("verify_timeout", keys_duration, timing.verify_timeout),
+	CL("tlsa", keys_tlsa, tlsa, n_tlsa),
+	C("tlsa_hook", keys_abs_path, tlsa_hook),
 	{ NULL, NULL, 0, 0 },
 };
 

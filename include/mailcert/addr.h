@@ -14,8 +14,13 @@
  * host names: a responder binds before anything is resolved, and a name
  * that resolves differently later would silently move it.
  *
+ * Server addresses (resolver, nsupdate_server, the etcd store): HOST[:PORT]
+ * with HOST a DNS name, an IPv4 or a [bracketed IPv6] address
+ * (mc_hostport_parse; the callers decide whether a name is allowed).
+ *
  * Errors: mc_addr_endpoint_parse sets MC_ERR_USAGE (a URL may come from the
- * command line), mc_addr_listen_parse MC_ERR_CONFIG; both quote the text
+ * command line), mc_addr_listen_parse MC_ERR_CONFIG, mc_hostport_parse
+ * MC_ERR_INPUT; all quote the text
  * (shortened), say what is wrong and what to write. The config loader
  * turns either into "FILE:LINE: KEY: ..." (exit 2).
  *
@@ -71,5 +76,13 @@ bool mc_addr_scheme_starttls(enum mc_scheme scheme);
  * on success); MC_ERR_CONFIG naming the text and the problem. */
 int mc_addr_listen_parse(const char *spec, struct mc_listen_addr *out,
                          struct mc_err *err);
+
+/* mc_hostport_parse - split "HOST[:PORT]" (HOST a DNS name, an IPv4
+ * address or a [bracketed] IPv6 address; port 1-65535) into host (without
+ * brackets, at most size-1 bytes) and *port (0 when absent): the server
+ * addresses resolver, nsupdate_server and the etcd store URL. 0 or -1
+ * (MC_ERR_INPUT naming the text). */
+int mc_hostport_parse(const char *text, char *host, size_t size, int *port,
+                      struct mc_err *err);
 
 #endif
