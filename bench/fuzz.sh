@@ -5,7 +5,7 @@
 # features), corpus size and crashes (crash/leak/timeout/oom artifacts).
 #
 #   bench/fuzz.sh                    every target for 300 s
-#   bench/fuzz.sh --seconds 25       CI (scripts/test.sh): 25 s each
+#   bench/fuzz.sh --seconds 20       CI (scripts/test.sh): 20 s each
 #   bench/fuzz.sh fuzz_config ...    only these targets
 #
 # Options: --seconds N (per target), --build DIR (default build-fuzz/; built

@@ -5,7 +5,7 @@
 #   2. scripts/build.sh --asan (build/ and build-asan/)
 #   3. the banned-function check over our .c/.h files
 #   4. the whole tree compiled with clang too (build-clang/, no tests run)
-#   5. the libFuzzer targets built with clang and run FUZZ_SECONDS (25) s
+#   5. the libFuzzer targets built with clang and run FUZZ_SECONDS (20) s
 #      each (bench/fuzz.sh; build-fuzz/); a crash fails the run
 #   6. ctest in build-asan/ (ASan+UBSan: unit and integration tests)
 #   7. ctest in build/ (--output-on-failure)
@@ -20,7 +20,7 @@ BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$ROOT/build-asan}
 CLANG_BUILD_DIR=${CLANG_BUILD_DIR:-$ROOT/build-clang}
 FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
-FUZZ_SECONDS=${FUZZ_SECONDS:-25}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 export BUILD_DIR ASAN_BUILD_DIR
 status=0
 
