@@ -6,12 +6,20 @@
  * MC_ERR_CONFIG with a message that says what is wrong with the value and
  * what to do; the config parser prepends "FILE:LINE: KEY: ", other callers
  * (the command line) may change the category to MC_ERR_USAGE.
+ *
+ * International names (IDNA2008 with UTS #46 non-transitional mapping, as
+ * browsers and RFC 9525 clients use them) are converted with libidn2:
+ * mc_name_to_alabel() for what goes on the wire and into certificates,
+ * mc_name_to_ulabel() for display.
  */
 #include <ctype.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <idn2.h>
 
 #include "mailcert/config.h"
 
@@ -220,6 +228,128 @@ mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err)
 	for (i = 0; i < len; i++)
 		out[i] = (char)tolower((unsigned char)name[i]);
 	out[len] = '\0';
+	return out;
+}
+
+/* names_quote - name as printable text for an error message: printable
+ * ASCII and (when utf8 is true) UTF-8 bytes as they are, anything else as
+ * \xNN; cut with "..." when it does not fit. (A small local helper until
+ * core has the one sanitizer for untrusted text.) */
+static void
+names_quote(const char *name, bool utf8, char *out, size_t size)
+{
+	size_t o = 0;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p != '\0' && o + 8 < size; p++) {
+		if ((*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\') ||
+		    (utf8 && *p >= 0x80))
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+	}
+	if (*p != '\0' && o + 4 <= size) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+/* alabel_fail - MC_ERR_CONFIG naming name, with why; returns NULL. */
+static char *
+alabel_fail(struct mc_err *err, const char *name, bool utf8, const char *why)
+{
+	char q[300];
+
+	names_quote(name, utf8, q, sizeof(q));
+	mc_err_set(err, MC_ERR_CONFIG,
+	    "\"%s\" is not a valid DNS name: %s (write e.g. mail.example.com; "
+	    "international names may be given in Unicode or xn-- form)",
+	    q, why);
+	return NULL;
+}
+
+/* alabel_check - the converted name: LDH labels, at most 253 characters. */
+static int
+alabel_check(const char *ascii, size_t len, struct mc_err *err)
+{
+	size_t start = 0, i;
+
+	if (len == 0)
+		return mc_err_set(err, MC_ERR_CONFIG, "the name is empty");
+	if (len > NAME_MAX_LEN)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		    "%zu characters; a DNS name has at most %d", len,
+		    NAME_MAX_LEN);
+	for (i = 0; i <= len; i++) {
+		if (i < len && ascii[i] != '.')
+			continue;
+		if (label_check(ascii + start, i - start, err) == -1)
+			return -1;
+		start = i + 1;
+	}
+	return 0;
+}
+
+/* mc_name_to_alabel - name in lower-case A-label form (new string). */
+char *
+mc_name_to_alabel(const char *name, struct mc_err *err)
+{
+	const char *body = name;
+	char *ascii = NULL, *out = NULL;
+	struct mc_err why;
+	size_t len, pre = 0;
+	int rc;
+
+	if (name == NULL || name[0] == '\0')
+		return alabel_fail(err, "", false, "the name is empty");
+	if (strlen(name) > 4 * NAME_MAX_LEN)
+		return alabel_fail(err, name, false, "far too long");
+	if (strncmp(name, "*.", 2) == 0) {
+		body = name + 2; /* a wildcard is only ever the first label */
+		pre = 2;
+	}
+	rc = idn2_to_ascii_8z(body, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (rc != IDN2_OK)
+		return alabel_fail(err, name, rc != IDN2_ENCODING_ERROR,
+		                   idn2_strerror(rc));
+	len = strlen(ascii);
+	if (len > 0 && ascii[len - 1] == '.')
+		ascii[--len] = '\0'; /* the root label: one trailing dot */
+	mc_err_clear(&why);
+	if (alabel_check(ascii, len, &why) == -1) {
+		idn2_free(ascii);
+		return alabel_fail(err, name, true, why.msg);
+	}
+	out = malloc(pre + len + 1);
+	if (out == NULL) {
+		idn2_free(ascii);
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	memcpy(out, "*.", pre);
+	for (size_t i = 0; i <= len; i++)
+		out[pre + i] = (char)tolower((unsigned char)ascii[i]);
+	idn2_free(ascii);
+	return out;
+}
+
+/* mc_name_to_ulabel - name with every xn-- label decoded (new string). */
+char *
+mc_name_to_ulabel(const char *name, struct mc_err *err)
+{
+	char *u = NULL, *out;
+	int rc;
+
+	rc = idn2_to_unicode_8z8z(name, &u, 0);
+	if (rc != IDN2_OK) {
+		alabel_fail(err, name, false, idn2_strerror(rc));
+		return NULL;
+	}
+	out = strdup(u);
+	idn2_free(u);
+	if (out == NULL)
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
 	return out;
 }
 

@@ -9,7 +9,7 @@ set -euo pipefail
 
 # Build dependencies.
 BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
-	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev)
+	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev libidn2-dev)
 
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils

@@ -131,6 +131,21 @@ int mc_parse_duration(const char *text, long *out, struct mc_err *err);
  * allow_wildcard) and return it lower-cased (new string). */
 char *mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err);
 
+/* mc_name_to_alabel - a DNS name, with U-labels (bücher.example) or
+ * A-labels (xn--bcher-kva.example) in any case, as the lower-case A-label
+ * form that goes into SNI, certificates and DNS (new string). IDNA2008
+ * with UTS #46 non-transitional mapping (libidn2); one trailing dot is
+ * dropped; a leading "*." is kept (the caller decides whether wildcards
+ * are allowed); single-label names and IP-like names pass (callers judge
+ * those). Each label must be LDH, 1..63 characters; 253 at most in all.
+ * Invalid input: MC_ERR_CONFIG with a message that quotes the name (the
+ * command line may change the category to MC_ERR_USAGE; both exit 2). */
+char *mc_name_to_alabel(const char *name, struct mc_err *err);
+
+/* mc_name_to_ulabel - name with every xn-- label decoded to Unicode, for
+ * display (new string); MC_ERR_CONFIG for a label that does not decode. */
+char *mc_name_to_ulabel(const char *name, struct mc_err *err);
+
 /* mc_cert_name_valid - whether a cert NAME is a safe file name. */
 bool mc_cert_name_valid(const char *name);
 
