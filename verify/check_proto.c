@@ -223,7 +223,7 @@ proto_classify(const struct mc_probe_result *res)
 		return V_UNTESTED;
 	if (proto_local_refusal(res->reason))
 		return V_CANNOT_OFFER;
-	if (strstr(res->reason, "no answer within") != NULL)
+	if (res->timed_out)
 		return V_UNTESTED;
 	return V_REJECTED;
 }
