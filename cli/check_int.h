@@ -1,6 +1,7 @@
 /*
- * check_int.h - shared between cmd_check.c (arguments, probing, threads)
- * and check_out.c (human, JSON and Nagios output) of `mailcert check`.
+ * check_int.h - shared between cmd_check.c (arguments, configuration,
+ * threads) and check_out.c (human, JSON and Nagios output) of `mailcert
+ * check`.
  */
 #ifndef MAILCERT_CLI_CHECK_INT_H
 #define MAILCERT_CLI_CHECK_INT_H
@@ -13,14 +14,14 @@
 #include "mailcert/check.h"
 #include "mailcert/verify.h"
 
-/* One endpoint: its input, the probe and the findings. */
+/* One endpoint (or the --file): its input and its report. */
 struct check_ep {
-	const char *url; /* as given (borrowed from argv or the list) */
-	struct mc_endpoint ep;
-	char servername[MC_VERIFY_HOST_MAX]; /* name checked ("" none) */
+	const char *url;  /* as given (borrowed from argv or the list) */
+	const char *file; /* --file PATH, or NULL for an endpoint */
+	char servername[MC_VERIFY_HOST_MAX]; /* name checked, A-label ("" none) */
 	bool sni;                            /* SNI sent */
-	struct mc_probe_result probe;
-	struct mc_findings findings;
+	bool profile_given;                  /* --profile (else the default) */
+	struct mc_check_report rep;
 	bool failed; /* a local failure: see err */
 	struct mc_err err;
 };
@@ -28,6 +29,8 @@ struct check_ep {
 struct check_run {
 	struct check_ep *eps;
 	size_t n;
+	char *pem; /* --file's text (cleansed when freed: it may hold keys) */
+	size_t pem_len;
 	struct mc_check_opts copts;
 	int parallel;
 	bool progress; /* progress line on stderr (a TTY) */
