@@ -262,9 +262,7 @@ alabel_fail(struct mc_err *err, const char *name, bool utf8, const char *why)
 	char q[300];
 
 	names_quote(name, utf8, q, sizeof(q));
-	mc_err_set(err, MC_ERR_CONFIG,
-	    "\"%s\" is not a valid DNS name: %s (write e.g. mail.example.com; "
-	    "international names may be given in Unicode or xn-- form)",
+	mc_err_set(err, MC_ERR_CONFIG, "\"%s\" is not a valid DNS name: %s",
 	    q, why);
 	return NULL;
 }
@@ -310,9 +308,12 @@ mc_name_to_alabel(const char *name, struct mc_err *err)
 		pre = 2;
 	}
 	rc = idn2_to_ascii_8z(body, &ascii, IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
-	if (rc != IDN2_OK)
+	if (rc != IDN2_OK) {
+		snprintf(why.msg, sizeof(why.msg), "%s (IDNA2008); write it in "
+		    "Unicode (UTF-8) or as valid xn-- labels", idn2_strerror(rc));
 		return alabel_fail(err, name, rc != IDN2_ENCODING_ERROR,
-		                   idn2_strerror(rc));
+		                   why.msg);
+	}
 	len = strlen(ascii);
 	if (len > 0 && ascii[len - 1] == '.')
 		ascii[--len] = '\0'; /* the root label: one trailing dot */

@@ -37,6 +37,9 @@ run_probe_opts(const struct mc_check_opts *opts, enum mc_key_alg alg,
 		po->io_timeout_ms = opts->timeout_ms;
 		po->total_timeout_ms = opts->timeout_ms;
 	}
+	/* half the budget for a greeting: the rest tells a silent port
+	 * that speaks implicit TLS (verify_implicit_hint) */
+	po->greeting_timeout_ms = po->total_timeout_ms / 2;
 	po->security_level = 0;
 	po->want_ocsp = true;
 	po->key_alg = alg;

@@ -97,7 +97,7 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
 	res->connect_ms = verify_now_ms() - t;
 	if (mc_verify_scheme_starttls(ep->scheme)) {
 		t = verify_now_ms();
-		if (verify_starttls(c, ep, opts->ehlo_name) == -1)
+		if (verify_starttls(c, ep, opts) == -1)
 			return 0;
 		res->starttls_ms = verify_now_ms() - t;
 	}

@@ -50,7 +50,7 @@ verify_rawconn_open(const struct mc_endpoint *ep,
 	if (verify_conn_open(c, ep, opts, res) == -1)
 		goto out;
 	if (mc_verify_scheme_starttls(ep->scheme) &&
-	    verify_starttls(c, ep, opts->ehlo_name) == -1)
+	    verify_starttls(c, ep, opts) == -1)
 		goto out;
 	if (c->len > 0) {
 		verify_fail(res, MC_PROBE_PROTOCOL_ERROR,

@@ -534,26 +534,30 @@ starttls_after_goahead(struct verify_conn *c, enum mc_scheme scheme)
 	                   c->stage, ex);
 }
 
-/* starttls_greet_timeout - a short wait for the greeting on the ports of
- * implicit TLS (a STARTTLS URL pointed there hears nothing). */
+/* starttls_greet_timeout - the wait for the greeting's first byte: the
+ * caller's, and short on the ports of implicit TLS (a STARTTLS URL
+ * pointed there hears nothing). */
 static int
-starttls_greet_timeout(const struct mc_endpoint *ep)
+starttls_greet_timeout(const struct mc_endpoint *ep, int wanted)
 {
-	if (ep->port == 465 || ep->port == 993 || ep->port == 995)
+	if ((ep->port == 465 || ep->port == 993 || ep->port == 995) &&
+	    (wanted <= 0 || wanted > IMPLICIT_PORT_GREET_MS))
 		return IMPLICIT_PORT_GREET_MS;
-	return 0;
+	return wanted;
 }
 
 /* verify_starttls - run the scheme's STARTTLS dialog up to the go-ahead. */
 int
 verify_starttls(struct verify_conn *c, const struct mc_endpoint *ep,
-                const char *ehlo_name)
+                const struct mc_probe_opts *opts)
 {
+	const char *ehlo_name = opts->ehlo_name;
 	enum mc_scheme scheme = ep->scheme;
 	char ehlo[300];
 	int rc;
 
-	c->greet_timeout_ms = starttls_greet_timeout(ep);
+	c->greet_timeout_ms =
+	    starttls_greet_timeout(ep, opts->greeting_timeout_ms);
 	switch (scheme) {
 	case MC_SCHEME_SMTP:
 	case MC_SCHEME_SUBMISSION:

@@ -74,7 +74,7 @@ void verify_implicit_hint(const struct mc_endpoint *ep,
 
 /* verify_starttls - run the scheme's STARTTLS dialog up to the TLS go-ahead. */
 int verify_starttls(struct verify_conn *c, const struct mc_endpoint *ep,
-                    const char *ehlo_name);
+                    const struct mc_probe_opts *opts);
 
 /* verify_goodbye - the plain-text logout command of a scheme, or NULL. */
 const char *verify_goodbye(enum mc_scheme scheme);

@@ -91,6 +91,9 @@ struct mc_probe_opts {
 	int connect_timeout_ms;   /* per address tried */
 	int io_timeout_ms;        /* per read/write, TLS handshake included */
 	int total_timeout_ms;     /* whole probe; caps the two above */
+	int greeting_timeout_ms;  /* first byte of a STARTTLS greeting; 0:
+	                             io_timeout_ms (at most 3 s on 465, 993
+	                             and 995, where implicit TLS waits) */
 	int min_version;          /* TLS1_VERSION...; 0 = OpenSSL default */
 	int max_version;          /* 0 = OpenSSL default */
 	const char *cipher_list;  /* TLS <= 1.2 cipher list; NULL default */
