@@ -238,6 +238,7 @@ out_cert_text(X509 *cert, int depth, time_t now)
 {
 	struct mc_cert_desc d;
 	char na[32];
+	long left;
 
 	if (mc_check_cert_describe(cert, &d, NULL) == -1) {
 		printf("  [%d] (cannot describe this certificate)\n", depth);
@@ -249,8 +250,9 @@ out_cert_text(X509 *cert, int depth, time_t now)
 		printf("      SANs:      %s\n", d.sans);
 	printf("      issuer:    %s\n", d.issuer);
 	printf("      key:       %s, signature %s\n", d.key, d.sig);
-	printf("      not after: %s (%ld days left)\n", na,
-	       out_days_left(d.not_after, now));
+	left = out_days_left(d.not_after, now);
+	printf("      not after: %s (%ld day%s left)\n", na, left,
+	       left == 1 || left == -1 ? "" : "s");
 	printf("      sha256:    %s\n", d.sha256);
 }
 

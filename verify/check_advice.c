@@ -56,8 +56,8 @@ check_sev_cipher(enum mc_check_profile profile, enum check_cipher_class cc)
 }
 
 #define OPPORTUNISTIC                                                        \
-	"on port 25 TLS is opportunistic (RFC 7435) and a sender that "     \
-	"would use it would otherwise send in plaintext, so this is a "     \
+	"On port 25 TLS is opportunistic (RFC 7435): a sender that would "  \
+	"use it would otherwise send in plaintext, so this is only a "      \
 	"warning"
 
 /* check_advice_protocol - what to do about an accepted old protocol. */
@@ -71,7 +71,7 @@ check_advice_protocol(const struct mc_check_opts *opts, char *buf,
 	case MC_SERVER_POSTFIX:
 		snprintf(buf, size, "%s%s",
 		         mx ? "Postfix allows it by default (postconf(5) "
-		              "smtpd_tls_protocols), and " OPPORTUNISTIC
+		              "smtpd_tls_protocols). " OPPORTUNISTIC
 		              ". To drop it anyway set "
 		              "smtpd_tls_protocols = >=TLSv1.2 in main.cf"
 		            : "set smtpd_tls_protocols = >=TLSv1.2 and "
@@ -82,8 +82,8 @@ check_advice_protocol(const struct mc_check_opts *opts, char *buf,
 	case MC_SERVER_EXIM:
 		snprintf(buf, size, "%s%s",
 		         mx ? "Exim allows what its TLS library allows by "
-		              "default, and " OPPORTUNISTIC ". To drop it "
-		              "anyway set "
+		              "default. " OPPORTUNISTIC ". To drop it anyway "
+		              "set "
 		            : "set ",
 		         "tls_require_ciphers = NORMAL:-VERS-SSL3.0:"
 		         "-VERS-TLS1.0:-VERS-TLS1.1 (GnuTLS, as in Debian's "
@@ -96,7 +96,7 @@ check_advice_protocol(const struct mc_check_opts *opts, char *buf,
 		break;
 	default:
 		snprintf(buf, size, "%s",
-		         mx ? OPPORTUNISTIC "; to drop it anyway allow only "
+		         mx ? OPPORTUNISTIC ". To drop it anyway allow only "
 		              "TLS 1.2 and newer in the server's TLS settings"
 		            : "allow only TLS 1.2 and newer in the server's "
 		              "TLS settings");

@@ -78,10 +78,12 @@ run_outcome_finding(struct mc_check_report *r, struct mc_err *err)
 	default:
 		return mc_findings_add(&r->findings, "unreachable",
 		                       MC_SEV_CRITICAL, false, err,
-		                       "%s: %s (%s): check that the service "
-		                       "runs and is reachable from here.",
-		                       r->ep.url, p->reason,
-		                       mc_verify_outcome_name(p->outcome));
+		                       "%s: %s (%s): %s.", r->ep.url, p->reason,
+		                       mc_verify_outcome_name(p->outcome),
+		                       p->implicit_tls
+		                           ? "check the implicit-TLS URL instead"
+		                           : "check that the service runs and "
+		                             "is reachable from here");
 	}
 }
 
@@ -138,6 +140,8 @@ run_key_probe(struct mc_check_report *r, const struct mc_check_opts *opts,
 	run_probe_opts(opts, alg, &po);
 	if (mc_verify_probe(&r->ep, &po, &res, err) == -1)
 		return -1;
+	if (r->server == MC_SERVER_UNKNOWN)
+		r->server = res.server; /* implicit TLS: read at the goodbye */
 	if (res.outcome == MC_PROBE_OK) {
 		run_keep(r, &res, alg);
 		return 0;
@@ -230,10 +234,11 @@ mc_check_endpoint(const struct mc_endpoint *ep,
 		return run_outcome_finding(out, err);
 	}
 	run_keep(out, &res, MC_KEY_ALG_ANY);
-	o.server = out->server;
 	if (run_key_probe(out, &o, MC_KEY_ALG_ECDSA, err) == -1 ||
-	    run_key_probe(out, &o, MC_KEY_ALG_RSA, err) == -1 ||
-	    run_chains(out, &o, err) == -1 ||
+	    run_key_probe(out, &o, MC_KEY_ALG_RSA, err) == -1)
+		return -1;
+	o.server = out->server;
+	if (run_chains(out, &o, err) == -1 ||
 	    mc_check_protocols(&e, &o, &out->findings, err) == -1)
 		return -1;
 	return 0;

@@ -124,6 +124,7 @@ verify_implicit_hint(const struct mc_endpoint *ep,
 	if (rep.kind != VERIFY_REPLY_SERVER_HELLO &&
 	    rep.kind != VERIFY_REPLY_ALERT)
 		return;
+	res->implicit_tls = true;
 	rlen = strlen(res->reason);
 	snprintf(res->reason + rlen, sizeof(res->reason) - rlen,
 	         "; port %u answers TLS at once (implicit TLS): use "

@@ -126,6 +126,8 @@ struct mc_probe_result {
 	char greeting[256];      /* sanitized first greeting line ("" if
 	                            none was read) */
 	enum mc_server_kind server; /* from the greeting */
+	bool implicit_tls;       /* a STARTTLS URL got no greeting, and its
+	                            port answered TLS at once */
 	bool timed_out;          /* the peer did not answer in time (the
 	                            reason says whether the per-read timeout
 	                            or the whole probe's budget ran out) */

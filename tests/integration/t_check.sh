@@ -397,7 +397,7 @@ run_row() {
 		fail "$label: findings [$got], want [$want]" "$MC_OUT" "$MC_ERR"
 	[ "$MC_RC" = "$code" ] ||
 		fail "$label: exit $MC_RC, want $code" "$MC_OUT" "$MC_ERR"
-	[ -z "$frag" ] || text_of | grep -qF -- "$frag" ||
+	[ -z "$frag" ] || grep -qF -- "$frag" <<<"$(text_of)" ||
 		fail "$label: no finding says '$frag'" "$MC_OUT"
 	log "ok: $label -> [${got:-no finding}] exit $MC_RC"
 }
@@ -584,7 +584,7 @@ misc_rows() {
 	check_json "imap://127.0.0.1:$PORT" --timeout 2
 	ms=$((($(date +%s%N) - t0) / 1000000))
 	bg_stop "$SERVER_PID"
-	text_of | grep -qF "answers TLS at once (implicit TLS): use imaps://127.0.0.1:$PORT" ||
+	grep -qF "answers TLS at once (implicit TLS): use imaps://127.0.0.1:$PORT" <<<"$(text_of)" ||
 		fail "imap:// on a TLS port: no hint" "$MC_OUT"
 	[ "$ms" -lt 6000 ] || fail "imap:// on a TLS port took $ms ms"
 	server_start idn

@@ -435,7 +435,7 @@ static const struct {
      {"mx, unknown daemon: no parameter lists", SRV_OPENSSL,
       {"-cipher", "aNULL:@SECLEVEL=0", NULL}, 3000, -1,
       {{"weak-protocol", MC_SEV_WARNING, false,
-        "on port 25 TLS is opportunistic (RFC 7435)"},
+        "On port 25 TLS is opportunistic (RFC 7435)"},
        {NULL, 0, false, NULL}},
       "smtpd_"}},
     {MC_PROFILE_MX, MC_SERVER_POSTFIX,

@@ -924,7 +924,8 @@ test_implicit_hint(void **state)
 	if (res.outcome != MC_PROBE_UNREACHABLE ||
 	    strstr(res.reason, "IMAP greeting: no answer within 500 ms") ==
 	        NULL ||
-	    strstr(res.reason, want) == NULL || res.total_ms > 2500)
+	    strstr(res.reason, want) == NULL || res.total_ms > 2500 ||
+	    !res.implicit_tls)
 		fail_msg("%s after %ld ms", res.reason, res.total_ms);
 	mc_probe_result_clear(&res);
 }
