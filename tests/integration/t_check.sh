@@ -15,12 +15,10 @@
 # fragment of the labels and texts; the clean server must yield no
 # finding at all.
 #
-# Helpers on loopback: a python3 HTTP server serves the intermediate (AIA
-# caIssuers), the CRLs (CRL DP) and OCSP: a POST to /ocsp (the
-# intermediate's responder) or /root-ocsp (the root's) is answered by
-# running the real `openssl ocsp -index` responder on the request
-# (`openssl ocsp -port` cannot bind to 127.0.0.1 only, so it is not run as
-# a daemon). The real Postfix, Dovecot and Exim cases are in
+# Helpers on loopback: pkihttp.py serves the intermediate (AIA caIssuers),
+# the CRLs (CRL DP) and OCSP: a POST to /ocsp (the intermediate's
+# responder) or /root-ocsp (the root's) is answered by the real `openssl
+# ocsp -index` responder. The real Postfix, Dovecot and Exim cases are in
 # t_check_mail.sh.
 # A tiny python3 SMTP server without STARTTLS gives starttls-missing; a
 # real Postfix (tests/integration/mail.sh) gives the STARTTLS row when the
@@ -245,34 +243,9 @@ pki_untrusted() {
 		-out "$PKI/untrusted.pem" 2>/dev/null || fail "untrusted leaf"
 }
 
-# http_start - static files of PKI plus POST /ocsp and /root-ocsp answered
-# by openssl ocsp with the intermediate's or the root's index.
+# http_start - pkihttp.py: the files of PKI, POST /ocsp and /root-ocsp.
 http_start() {
-	cat >"$TEST_TMP/pki_http.py" <<'EOF'
-import http.server, os, subprocess, sys, tempfile
-PKI, PORT = sys.argv[1], int(sys.argv[2])
-CAS = {"/ocsp": (PKI, "int"), "/root-ocsp": (os.path.join(PKI, "root"), "root")}
-class H(http.server.SimpleHTTPRequestHandler):
-    def __init__(self, *a, **k):
-        super().__init__(*a, directory=PKI, **k)
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        db, ca = CAS.get(self.path, CAS["/ocsp"])
-        cert, key = os.path.join(PKI, ca + ".pem"), os.path.join(PKI, ca + ".key")
-        with tempfile.NamedTemporaryFile(dir=PKI, suffix=".req") as f:
-            f.write(body); f.flush()
-            out = subprocess.run(["openssl", "ocsp", "-index",
-                os.path.join(db, "index.txt"), "-CA", cert, "-rsigner", cert,
-                "-rkey", key, "-ndays", "1", "-reqin", f.name,
-                "-respout", "/dev/stdout"], capture_output=True).stdout
-        self.send_response(200)
-        self.send_header("Content-Type", "application/ocsp-response")
-        self.send_header("Content-Length", str(len(out)))
-        self.end_headers()
-        self.wfile.write(out)
-http.server.ThreadingHTTPServer(("127.0.0.1", PORT), H).serve_forever()
-EOF
-	bg_start http "$TEST_TMP/http.log" python3 "$TEST_TMP/pki_http.py" "$PKI" \
+	bg_start http "$TEST_TMP/http.log" python3 "$MC_TESTS_DIR/integration/pkihttp.py" "$PKI" \
 		"$HTTP_PORT"
 	wait_http "$HTTP/int.der" "$BG_PID" "http server" "$TEST_TMP/http.log"
 }

@@ -17,6 +17,8 @@
 #     expired one is found, whichever one the default ClientHello gets;
 #   - a misordered Postfix chain file; a CN-only leaf on Dovecot; an IDN
 #     name on Exim (GnuTLS refuses a U-label SNI: the A-label is sent);
+#   - on Dovecot, a good leaf under an intermediate the root revoked, once
+#     on its CRL and once at its OCSP responder (pkihttp.py);
 #   - a Dovecot that cannot load its key: its BYE/-ERR after the STARTTLS
 #     go-ahead is quoted; imap:// pointed at its imaps port gets a hint;
 #   - -c with trust_bundle; --file on a Postfix chain file with two keys.
@@ -26,99 +28,9 @@
 . "$MC_TESTS_DIR/integration/lib.sh"
 # shellcheck source=tests/integration/mail.sh
 . "$MC_TESTS_DIR/integration/mail.sh"
+# shellcheck source=tests/integration/checkmail.sh
+. "$MC_TESTS_DIR/integration/checkmail.sh"
 mail_init
-
-PKI=$TEST_TMP/pki
-mkdir -p "$PKI/new"
-chmod 0755 "$PKI"
-: >"$PKI/index.txt"
-echo 1000 >"$PKI/serial"
-
-# pki_conf - openssl ca: the intermediate signs the leaves.
-pki_conf() {
-	cat >"$PKI/ca.cnf" <<EOF
-[ca]
-default_ca = int
-[int]
-dir = $PKI
-database = $PKI/index.txt
-new_certs_dir = $PKI/new
-serial = $PKI/serial
-certificate = $PKI/int.pem
-private_key = $PKI/int.key
-default_md = sha256
-default_days = 30
-policy = any
-unique_subject = no
-copy_extensions = none
-[any]
-commonName = supplied
-[leaf]
-basicConstraints = critical,CA:FALSE
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:mail.test,IP:127.0.0.1
-[cnonly]
-basicConstraints = critical,CA:FALSE
-extendedKeyUsage = serverAuth
-[idn]
-basicConstraints = critical,CA:FALSE
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:xn--bcher-kva.mail.test
-[v3_int]
-basicConstraints = critical,CA:TRUE,pathlen:0
-keyUsage = critical,keyCertSign,cRLSign
-subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid:always
-EOF
-}
-
-# pki_leaf - NAME SECTION ALG [openssl ca args]: NAME.key (0640 Debian-exim),
-# NAME.pem, NAME.full (leaf + intermediate), NAME.chain (key + full).
-pki_leaf() {
-	local n=$1 section=$2 alg=$3
-	shift 3
-	if [ "$alg" = rsa ]; then
-		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 \
-			-out "$PKI/$n.key" 2>/dev/null
-	else
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
-			-out "$PKI/$n.key" 2>/dev/null
-	fi
-	openssl req -new -key "$PKI/$n.key" -subj "/CN=mail.test" \
-		-out "$PKI/$n.csr" 2>/dev/null || fail "csr $n"
-	openssl ca -batch -notext -config "$PKI/ca.cnf" -extensions "$section" \
-		-in "$PKI/$n.csr" -out "$PKI/$n.pem" "$@" >"$PKI/$n.log" 2>&1 ||
-		fail "openssl ca $n" "$PKI/$n.log"
-	cat "$PKI/$n.pem" "$PKI/int.pem" >"$PKI/$n.full"
-	cat "$PKI/$n.key" "$PKI/$n.full" >"$PKI/$n.chain"
-	chgrp Debian-exim "$PKI/$n.key" && chmod 0640 "$PKI/$n.key"
-	chmod 0600 "$PKI/$n.chain"
-}
-
-# pki_make - root, intermediate, and the leaves of the cases.
-pki_make() {
-	pki_conf
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$PKI/root.key" -out "$PKI/root.pem" -days 30 \
-		-subj "/CN=mailcert mail Test Root" \
-		-addext basicConstraints=critical,CA:TRUE \
-		-addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null || fail "root"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$PKI/int.key" -out "$PKI/int.csr" \
-		-subj "/CN=mailcert mail Test Intermediate" 2>/dev/null || fail "int csr"
-	openssl x509 -req -in "$PKI/int.csr" -CA "$PKI/root.pem" -CAkey "$PKI/root.key" \
-		-CAcreateserial -days 30 -sha256 -extfile "$PKI/ca.cnf" \
-		-extensions v3_int -out "$PKI/int.pem" 2>/dev/null || fail "int"
-	pki_leaf ec leaf ec
-	pki_leaf rsaold leaf rsa -startdate "$(date -u -d '-100 days' +%Y%m%d%H%M%SZ)" \
-		-enddate "$(date -u -d '-10 days' +%Y%m%d%H%M%SZ)"
-	pki_leaf cnonly cnonly ec
-	pki_leaf idn idn ec
-	cat "$PKI/ec.key" "$PKI/ec.pem" "$PKI/root.pem" "$PKI/int.pem" >"$PKI/misorder.chain"
-	chmod 0600 "$PKI/misorder.chain"
-	printf -- '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n' \
-		>"$PKI/broken.key"
-}
 
 # check_json - ARGS...: mailcert check --json with the test root; MC_RC, MC_OUT.
 check_json() {
@@ -204,13 +116,6 @@ postfix_cases() {
 		"\"mailcert mail Test Intermediate\" (#3), \"mailcert mail Test Root\" (#2)"
 }
 
-# postfix_reconfigure - postconf -e SETTING, reload, wait for the new chain.
-postfix_reconfigure() {
-	postconf -c "$POSTFIX_DIR/etc" -e "$1" || fail "postconf $1"
-	postfix -c "$POSTFIX_DIR/etc" reload >/dev/null 2>&1 || fail "postfix reload"
-	sleep 1 # the next smtpd reads the chain files
-}
-
 # postfix_dual - SMTP_URL: two chain files, the RSA one expired; --file.
 postfix_dual() {
 	local both=$TEST_TMP/both.pem
@@ -259,14 +164,6 @@ exim_cases() {
 	expect "Exim, IDN name given as A-label" "exim $W2" 0
 }
 
-# exim_set - SED: edit Exim's config, SIGHUP, wait until smtps answers.
-exim_set() {
-	sed -i "$1" "$EXIM_CONF" || fail "sed $EXIM_CONF"
-	$EXIM_RELOAD >/dev/null 2>&1 || fail "exim reload"
-	mail_wait_port "$EXIM_PORT_SMTPS" 10 || fail "exim does not answer after the reload"
-	sleep 0.5
-}
-
 # dovecot_cases - dual, CN-only, a key it cannot load, imap:// on imaps.
 dovecot_cases() {
 	local imap imaps pop3
@@ -283,6 +180,16 @@ dovecot_cases() {
 	expect "Dovecot dual ECDSA + expired RSA (ssl_alt_cert), imaps" \
 		"dovecot expired@RSA 2048:critical" 3
 	sed -i '/^ssl_alt_/d' "$DOVECOT_CONF"
+	dovecot_keys "$PKI/revleaf.full" "$PKI/revleaf.key"
+	check_json "$imaps" --servername mail.test
+	expect "Dovecot, intermediate revoked on the root's CRL" \
+		"dovecot revoked:critical" 3 \
+		"The intermediate \"mailcert mail Revoked Intermediate\" was revoked"
+	dovecot_keys "$PKI/ocspleaf.full" "$PKI/ocspleaf.key"
+	check_json "$imaps" --servername mail.test
+	expect "Dovecot, intermediate revoked at the root's OCSP responder" \
+		"dovecot revoked:critical" 3 \
+		"The intermediate \"mailcert mail OCSP-revoked Intermediate\" was revoked"
 	dovecot_keys "$PKI/cnonly.full" "$PKI/cnonly.key"
 	check_json "$imaps" --servername mail.test
 	expect "Dovecot, CN-only leaf" "dovecot name-mismatch:critical" 3 \
@@ -299,19 +206,6 @@ dovecot_cases() {
 	check_json "imap://127.0.0.1:$DOVECOT_PORT_IMAPS" --timeout 4
 	expect "imap:// pointed at Dovecot's imaps port" "- unreachable:critical" 3 \
 		"answers TLS at once (implicit TLS): use imaps://127.0.0.1:$DOVECOT_PORT_IMAPS"
-}
-
-# dovecot_keys - CERT KEY: switch ssl_cert / ssl_key and reload.
-dovecot_keys() {
-	sed -i "s|^ssl_cert = .*|ssl_cert = <$1|; s|^ssl_key = .*|ssl_key = <$2|" \
-		"$DOVECOT_CONF" || fail "sed $DOVECOT_CONF"
-	dovecot_set
-}
-
-# dovecot_set - reload Dovecot and give its login processes a moment.
-dovecot_set() {
-	$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload" "$DOVECOT_LOG"
-	sleep 1
 }
 
 pki_make
