@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "mailcert/check.h"
+#include "mailcert/config.h"
 #include "mailcert/verify.h"
 
 /* One endpoint (or the --file): its input and its report. */
@@ -29,6 +30,7 @@ struct check_ep {
 struct check_run {
 	struct check_ep *eps;
 	size_t n;
+	struct mc_config *cfg; /* -c, MAILCERT_CONFIG or the default; or NULL */
 	char *pem; /* --file's text (cleansed when freed: it may hold keys) */
 	size_t pem_len;
 	struct mc_check_opts copts;

@@ -526,7 +526,7 @@ check_run_free(struct check_run *run)
 	if (run->pem != NULL)
 		OPENSSL_clear_free(run->pem, run->pem_len);
 	X509_free(run->copts.expected);
-	free((char *)run->copts.trust_bundle);
+	mc_config_free(run->cfg);
 }
 
 /* check_config_path - the configuration to read: -c or MAILCERT_CONFIG
@@ -547,34 +547,28 @@ check_config_path(const struct cli *cli, bool *optional)
 	           : NULL;
 }
 
-/* check_config - trust_bundle from the configuration (see the header). A
- * default config this user may not read is skipped with a note. */
+/* check_config - the configuration, when one is given or present (kept in
+ * run->cfg for its trust_bundle, and later resolver and dnssec_anchor);
+ * a default config this user may not read is skipped with a note. Then
+ * the trust bundle: --trust-bundle, else the config's, else the system's. */
 static int
 check_config(struct cli *cli, const struct check_args *a,
              struct check_run *run, struct mc_err *err)
 {
-	struct mc_config *cfg = NULL;
 	const char *trust = a->trust;
 	bool optional;
 	const char *path = check_config_path(cli, &optional);
 
-	if (trust == NULL && path != NULL) {
-		if (optional && access(path, R_OK) != 0) {
-			fprintf(stderr, "mailcert: check: cannot read %s (%s); "
-			                "using the system trust store\n",
-			        path, strerror(errno));
-		} else {
-			if (mc_config_load(path, &cfg, err) == -1)
-				return -1;
-			trust = cfg->trust_bundle;
-		}
-	}
-	if (trust != NULL && trust[0] != '\0' &&
-	    (run->copts.trust_bundle = strdup(trust)) == NULL) {
-		mc_config_free(cfg);
-		return mc_err_errno(err, MC_ERR_SYS, "check");
-	}
-	mc_config_free(cfg);
+	if (path != NULL && optional && access(path, R_OK) != 0)
+		fprintf(stderr, "mailcert: check: cannot read %s (%s); "
+		                "using no configuration\n",
+		        path, strerror(errno));
+	else if (path != NULL && mc_config_load(path, &run->cfg, err) == -1)
+		return -1;
+	if (trust == NULL && run->cfg != NULL)
+		trust = run->cfg->trust_bundle;
+	if (trust != NULL && trust[0] != '\0')
+		run->copts.trust_bundle = trust;
 	return 0;
 }
 

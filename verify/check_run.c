@@ -81,7 +81,7 @@ run_outcome_finding(struct mc_check_report *r, struct mc_err *err)
 		                       "%s: %s (%s): %s.", r->ep.url, p->reason,
 		                       mc_verify_outcome_name(p->outcome),
 		                       p->implicit_tls
-		                           ? "check the implicit-TLS URL instead"
+		                           ? "use the implicit-TLS URL named there"
 		                           : "check that the service runs and "
 		                             "is reachable from here");
 	}

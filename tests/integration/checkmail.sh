@@ -20,6 +20,11 @@
 #   exim_set SED                  edit Exim's config, SIGHUP, wait.
 #   dovecot_keys CERT KEY         switch ssl_cert/ssl_key, reload.
 #   dovecot_set                   reload Dovecot.
+#   check_summary FILE            of mailcert check --json output: the
+#                 daemon ("-" unknown), then "code@chainkey:severity ..."
+#                 (ok remarks left out; not-tested ones by their label;
+#                 @key only with several chains), then "label: text" of
+#                 every finding, one per line.
 
 PKI=$TEST_TMP/pki
 
@@ -182,3 +187,23 @@ dovecot_set() {
 	sleep 1
 }
 
+
+# check_summary - the lines described in the header, from FILE.
+check_summary() {
+	python3 - "$1" <<'EOF'
+import json, sys
+e = json.load(open(sys.argv[1]))["endpoints"][0]
+keys = [c["key"] for c in e["chains"]]
+out = []
+for f in e["findings"]:
+    if f["severity"] == "ok":
+        continue
+    where = "@" + keys[f["chain"]] if f["chain"] is not None and len(keys) > 1 else ""
+    name = f["label"] if f["not_tested"] else f["code"]
+    out.append("%s%s:%s" % (name, where, f["severity"]))
+print(e["server"] or "-")
+print(" ".join(sorted(out)))
+for f in e["findings"]:
+    print(f["label"] + ": " + f["text"])
+EOF
+}

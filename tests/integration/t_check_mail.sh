@@ -40,31 +40,14 @@ check_json() {
 	MC_RC=$?
 }
 
-# summary - first line: "server code@chainkey:severity ..." (sorted; ok
-# remarks left out) of the first endpoint; then "label: text" of every
-# finding, one per line.
-summary() {
-	python3 - "$MC_OUT" <<'EOF'
-import json, sys
-e = json.load(open(sys.argv[1]))["endpoints"][0]
-keys = [c["key"] for c in e["chains"]]
-out = []
-for f in e["findings"]:
-    if f["severity"] == "ok":
-        continue
-    where = "@" + keys[f["chain"]] if f["chain"] is not None and len(keys) > 1 else ""
-    out.append("%s%s:%s" % (f["code"], where, f["severity"]))
-print(e["server"] or "-", " ".join(sorted(out)))
-for f in e["findings"]:
-    print(f["label"] + ": " + f["text"])
-EOF
-}
-
 # expect - LABEL WANT_SUMMARY WANT_EXIT [MUST_SAY [MUST_NOT_SAY]].
 expect() {
-	local all got
-	all=$(summary) || fail "$1: no JSON" "$MC_OUT" "$TEST_TMP/check.err"
-	got=${all%%$'\n'*}
+	local all server got
+	all=$(check_summary "$MC_OUT") || fail "$1: no JSON" "$MC_OUT" "$TEST_TMP/check.err"
+	server=${all%%$'\n'*}
+	all=${all#*$'\n'}
+	got="$server ${all%%$'\n'*}"
+	got=${got% }
 	TEXTS=${all#*$'\n'}
 	[ "$got" = "$2" ] || fail "$1: got [$got], want [$2]" "$MC_OUT"
 	[ "$MC_RC" = "$3" ] || fail "$1: exit $MC_RC, want $3" "$MC_OUT"
