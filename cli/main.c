@@ -20,7 +20,7 @@ static const struct cli_command commands[] = {
 	{"status", "status", cli_cmd_status},
 	{"revoke", "revoke NAME [--reason R]", cli_cmd_revoke},
 	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
-	{"check", "check URL... [options]", cli_cmd_check},
+	{"check", "check URL... | --file PEM [options]  (mailcert check --help)", cli_cmd_check},
 };
 
 /* usage - the help text. */
