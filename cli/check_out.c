@@ -300,17 +300,29 @@ out_header_text(const struct check_ep *e)
 	printf("\n");
 }
 
+/* out_where - "[RSA 2048 chain] " for a finding of one of several served
+ * chains, else "", into buf. */
+static void
+out_where(const struct check_ep *e, const struct mc_finding *f, char *buf,
+          size_t size)
+{
+	char key[48];
+
+	buf[0] = '\0';
+	if (e->rep.n_served > 1 && f->chain >= 0) {
+		out_chain_key(&e->rep, (size_t)f->chain, key, sizeof(key));
+		snprintf(buf, size, "[%s chain] ", key);
+	}
+}
+
 /* out_finding_text - one finding line. */
 static void
 out_finding_text(const struct check_ep *e, const struct mc_finding *f,
                  bool tty)
 {
-	char key[48], where[64] = "";
+	char where[64];
 
-	if (e->rep.n_served > 1 && f->chain >= 0) {
-		out_chain_key(&e->rep, (size_t)f->chain, key, sizeof(key));
-		snprintf(where, sizeof(where), "[%s chain] ", key);
-	}
+	out_where(e, f, where, sizeof(where));
 	printf("  %s%-8s%s %s: %s%s\n", out_colour(f->severity, tty),
 	       mc_severity_name(f->severity), tty ? "\033[0m" : "", f->label,
 	       where, f->text);
@@ -453,7 +465,7 @@ check_out_nagios(const struct check_run *run)
 {
 	static const char *const names[] = {"OK", "WARNING", "CRITICAL",
 	                                    "UNKNOWN"};
-	char summary[1024], perf[128];
+	char summary[1024], perf[128], where[64];
 	int state = out_nagios_state(run);
 	size_t i, j;
 
@@ -464,10 +476,12 @@ check_out_nagios(const struct check_run *run)
 		const struct check_ep *e = &run->eps[i];
 		const struct mc_findings *f = &e->rep.findings;
 
-		for (j = 0; j < f->n; j++)
-			printf("%s: %s %s: %s\n", e->url,
+		for (j = 0; j < f->n; j++) {
+			out_where(e, &f->v[j], where, sizeof(where));
+			printf("%s: %s %s: %s%s\n", e->url,
 			       mc_severity_name(f->v[j].severity),
-			       f->v[j].label, f->v[j].text);
+			       f->v[j].label, where, f->v[j].text);
+		}
 		if (e->failed)
 			printf("%s: error: %s\n", e->url, e->err.msg);
 	}
