@@ -13,6 +13,7 @@
 
 #include "mailcert/check.h"
 #include "mailcert/config.h"
+#include "mailcert/dns.h"
 #include "mailcert/verify.h"
 
 /* One endpoint (or the --file): its input and its report. */
@@ -25,6 +26,8 @@ struct check_ep {
 	struct mc_check_report rep;
 	bool failed; /* a local failure: see err */
 	struct mc_err err;
+	const struct mc_dns_conf *dane; /* DANE lookup of this endpoint; NULL none */
+	bool dane_asked;                /* --dane: say when it cannot be tested */
 };
 
 struct check_run {
@@ -36,6 +39,7 @@ struct check_run {
 	struct mc_check_opts copts;
 	int parallel;
 	bool progress; /* progress line on stderr (a TTY) */
+	struct mc_dns_conf dns; /* DANE lookups (resolver, anchor from cfg) */
 };
 
 /* check_out_json - the JSON document of all endpoints (new reference). */

@@ -5,7 +5,7 @@
  *   check URL... [--servername NAME] [--profile mx|submission|strict]
  *         [--expect FILE] [--trust-bundle FILE] [--warn DAYS] [--crit DAYS]
  *         [--json] [--nagios] [--from FILE] [--parallel N] [--timeout S]
- *         [--no-fetch]
+ *         [--no-fetch] [--dane]
  *   check --file PEM [--servername NAME] [--expect FILE] [--no-fetch] ...
  *
  * For each URL mc_check_endpoint() (verify/check_run.c) does the work;
@@ -20,7 +20,10 @@
  * bounds each probe and each fetch (default 10). --file PEM checks the
  * certificates of a file (leaf first; a private key starts the next
  * chain, so a Postfix chain file with an RSA and an ECDSA key gives two
- * chains) with the chain checks only.
+ * chains) with the chain checks only. DANE (verify/check_dane.c): the
+ * TLSA records at _PORT._tcp.SERVERNAME, looked up once per endpoint with
+ * the config's resolver and dnssec_anchor, are matched against every
+ * served chain (smtp:// always, other URLs with --dane).
  *
  * Exit: 3 when any finding is critical, 1 for a local failure, 2 for
  * usage errors, else 0. With --nagios: 0 OK, 1 WARNING, 2 CRITICAL,
@@ -79,6 +82,7 @@
 
 #include "check_int.h"
 #include "cli.h"
+#include "mailcert/check_dane.h"
 #include "mailcert/config.h"
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
@@ -100,7 +104,7 @@ struct check_args {
 	const char *file;
 	const char *profile;
 	long warn, crit, parallel, timeout;
-	bool json, nagios, no_fetch;
+	bool json, nagios, no_fetch, dane;
 };
 
 /* check_help - the usage text of `check`. */
@@ -135,6 +139,8 @@ check_help(FILE *f)
 	        "  --parallel N        endpoints at a time (default 16)\n"
 	        "  --timeout S         per probe and per fetch (default 10)\n"
 	        "  --no-fetch          no AIA, CRL or OCSP fetches\n"
+	        "  --dane              the DANE check for any URL (always on for "
+	        "smtp://)\n"
 	        "  --json, --nagios    machine output, Nagios plugin output\n\n"
 	        "exit: 0 ok, 1 local failure, 2 usage, 3 critical finding "
 	        "(--nagios:\n"
@@ -213,6 +219,10 @@ check_parse_opt(struct check_args *a, int argc, char **argv, int *i)
 {
 	const char *o = argv[*i], *v = NULL;
 
+	if (strcmp(o, "--dane") == 0) {
+		a->dane = true;
+		return 0;
+	}
 	if (strcmp(o, "--json") == 0 || strcmp(o, "--nagios") == 0 ||
 	    strcmp(o, "--no-fetch") == 0) {
 		a->json |= strcmp(o, "--json") == 0;
@@ -321,6 +331,63 @@ check_load_expect(const char *path, struct mc_err *err)
 	return leaf;
 }
 
+/* check_dane_chains - one TLSA lookup, then the DANE findings of every
+ * served chain (a dual endpoint: each chain must match; findings tagged). */
+static int
+check_dane_chains(struct check_ep *e, const char *name)
+{
+	struct mc_check_report *r = &e->rep;
+	struct mc_tlsa_rrset set = {0};
+	struct mc_dns *dns;
+	struct mc_err lookup;
+	size_t i, j, from;
+	int rc = 0;
+
+	mc_err_clear(&lookup);
+	dns = mc_dns_new(e->dane, &lookup);
+	if (dns == NULL || mc_dns_tlsa(dns, name, &set, &lookup) == -1)
+		rc = mc_check_dane_findings(NULL, &set, &lookup, &r->findings,
+		                            &e->err);
+	for (i = 0; dns != NULL && lookup.cat == MC_ERR_NONE &&
+	            i < r->n_served && rc == 0;
+	     i++) {
+		from = r->findings.n;
+		rc = mc_check_dane_findings(r->served[i].probe.chain, &set, NULL,
+		                            &r->findings, &e->err);
+		for (j = from; j < r->findings.n; j++)
+			r->findings.v[j].chain = (int)i;
+	}
+	mc_tlsa_rrset_clear(&set);
+	mc_dns_free(dns);
+	return rc;
+}
+
+/* check_dane - the DANE findings (TLSA at _PORT._tcp.SERVERNAME) when
+ * asked for: smtp:// always, any URL with --dane; not for an IP address. */
+static int
+check_dane(struct check_ep *e)
+{
+	unsigned char bin[16];
+	char name[MC_VERIFY_HOST_MAX + 16];
+	bool ip = inet_pton(AF_INET, e->servername, bin) == 1 ||
+	          inet_pton(AF_INET6, e->servername, bin) == 1;
+
+	if (e->dane == NULL || e->rep.probe.outcome != MC_PROBE_OK)
+		return 0;
+	if (ip || e->servername[0] == '\0')
+		return e->dane_asked
+		           ? mc_findings_add(&e->rep.findings, "dane-mismatch",
+		                             MC_SEV_OK, true, &e->err,
+		                             "DANE not tested: %s is an IP "
+		                             "address; give --servername with "
+		                             "the MX name",
+		                             e->rep.ep.host)
+		           : 0;
+	snprintf(name, sizeof(name), "_%u._tcp.%s", (unsigned)e->rep.ep.port,
+	         e->servername);
+	return check_dane_chains(e, name);
+}
+
 /* check_one - check one endpoint (or the file) into e->rep. */
 static void
 check_one(struct check_ep *e, const struct mc_check_opts *base)
@@ -332,6 +399,8 @@ check_one(struct check_ep *e, const struct mc_check_opts *base)
 	if (!e->profile_given)
 		opts.profile = mc_check_profile_default(&e->rep.ep);
 	rc = mc_check_endpoint(&e->rep.ep, &opts, &e->rep, &e->err);
+	if (rc == 0)
+		rc = check_dane(e);
 	e->failed = rc == -1;
 }
 
@@ -453,6 +522,9 @@ check_prepare(struct check_run *run, const struct check_args *a,
 		                    err) == -1)
 			return -1;
 		e->sni = a->servername != NULL || !e->rep.ep.host_is_ip;
+		e->dane_asked = a->dane;
+		if (a->dane || e->rep.ep.scheme == MC_SCHEME_SMTP)
+			e->dane = &run->dns;
 	}
 	return 0;
 }
@@ -548,7 +620,7 @@ check_config_path(const struct cli *cli, bool *optional)
 }
 
 /* check_config - the configuration, when one is given or present (kept in
- * run->cfg for its trust_bundle, and later resolver and dnssec_anchor);
+ * run->cfg for its trust_bundle, resolver and dnssec_anchor);
  * a default config this user may not read is skipped with a note. Then
  * the trust bundle: --trust-bundle, else the config's, else the system's. */
 static int
@@ -565,6 +637,10 @@ check_config(struct cli *cli, const struct check_args *a,
 		        path, strerror(errno));
 	else if (path != NULL && mc_config_load(path, &run->cfg, err) == -1)
 		return -1;
+	if (run->cfg != NULL) {
+		run->dns.resolver = run->cfg->resolver;
+		run->dns.anchor = run->cfg->dnssec_anchor;
+	}
 	if (trust == NULL && run->cfg != NULL)
 		trust = run->cfg->trust_bundle;
 	if (trust != NULL && trust[0] != '\0')
@@ -596,6 +672,7 @@ check_setup(struct cli *cli, struct check_run *run, struct check_args *a,
 	run->copts.now = time(NULL);
 	run->copts.timeout_ms = (int)(a->timeout * 1000);
 	run->copts.fetch = !a->no_fetch;
+	run->dns.timeout = a->timeout;
 	run->parallel = (int)a->parallel;
 	run->progress = isatty(STDERR_FILENO) && !a->nagios && a->n_urls > 1;
 	if (a->expect != NULL &&

@@ -94,6 +94,7 @@ meta_to_json(const struct mc_cert_meta *m)
 					   json_integer(m->ari_next_poll));
 	bad |= meta_set_str(o, "status", m->status);
 	bad |= meta_set_str(o, "last_error", m->last_error);
+	bad |= meta_set_str(o, "revocation_reason", m->revocation_reason);
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -180,6 +181,8 @@ meta_from_json(json_t *o, struct mc_cert_meta *m)
 	meta_copy(o, "spki_sha256", m->spki_sha256, sizeof(m->spki_sha256));
 	meta_copy(o, "issuer", m->issuer, sizeof(m->issuer));
 	meta_copy(o, "status", m->status, sizeof(m->status));
+	meta_copy(o, "revocation_reason", m->revocation_reason,
+		  sizeof(m->revocation_reason));
 	m->not_before = json_integer_value(json_object_get(o, "not_before"));
 	m->not_after = json_integer_value(json_object_get(o, "not_after"));
 	m->issued_at = json_integer_value(json_object_get(o, "issued_at"));

@@ -44,6 +44,8 @@ static const struct {
     {"chain-order", "chain order"},
     {"inactive", "served certificate"},
     {"unreachable", "endpoint"},
+    {"dane-mismatch", "DANE"},
+    {"dane-insecure", "DANE"},
 };
 
 /* findings_label - the code, or "<what> not tested". */

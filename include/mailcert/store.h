@@ -48,6 +48,7 @@ struct mc_cert_meta {
 	time_t ari_next_poll;  /* 0: poll at will */
 	char status[16];       /* "issued", "deployed", "failed", "revoked" */
 	char *last_error;      /* NULL unless failed */
+	char revocation_reason[32]; /* RFC 5280 name, e.g. "keyCompromise"; "" none */
 };
 
 /* mc_store_meta_clear - free the members of meta. */
@@ -115,5 +116,84 @@ int mc_store_account_save(const char *state_dir, const char *directory,
 			  const char *url, const char *status,
 			  const char *const *contact, size_t n_contact,
 			  struct mc_err *err);
+
+/*
+ * Listing, pruning and deleting (store_admin.c). Removal never follows a
+ * symlink; a removed version's directory is fsync'ed away with its key.
+ */
+
+/* mc_store_versions - the version numbers of name, ascending (*out new,
+ * NULL when *n is 0; a cert without state has none). */
+int mc_store_versions(const char *state_dir, const char *name, unsigned **out,
+		      size_t *n, struct mc_err *err);
+
+/* mc_store_cert_names - the cert names with state under state_dir/certs,
+ * sorted (*out new; free with mc_strv_free). */
+int mc_store_cert_names(const char *state_dir, char ***out, size_t *n,
+			struct mc_err *err);
+
+/* mc_store_remove_tree - delete parent/name (one path component) and
+ * everything under it, never following a symlink. */
+int mc_store_remove_tree(const char *parent, const char *name,
+			 struct mc_err *err);
+
+/* mc_store_remove_version - delete versions/<number> and its key. */
+int mc_store_remove_version(const char *state_dir, const char *name,
+			    unsigned number, struct mc_err *err);
+
+/* mc_store_remove_cert - delete certs/<name> with every version and key. */
+int mc_store_remove_cert(const char *state_dir, const char *name,
+			 struct mc_err *err);
+
+/* mc_store_any_version - 1 when match(meta, arg) is true for a version of
+ * name (unreadable versions are skipped), 0 when for none, -1 on error. */
+int mc_store_any_version(const char *state_dir, const char *name,
+			 bool (*match)(const struct mc_cert_meta *meta,
+				       const void *arg),
+			 const void *arg, struct mc_err *err);
+
+/* mc_store_key_compromised - 1 when a version of name whose key has the
+ * SPKI hash spki_sha256 was revoked for keyCompromise (never use that key
+ * again), 0 when none was, -1 on error. */
+int mc_store_key_compromised(const char *state_dir, const char *name,
+			     const char *spki_sha256, struct mc_err *err);
+
+/* mc_store_prune - remove the oldest versions older than current until at
+ * most keep versions remain; never current, never prev (the version that
+ * was current before it). *removed: how many went. */
+int mc_store_prune(const char *state_dir, const char *name, unsigned keep,
+		   unsigned current, unsigned prev, unsigned *removed,
+		   struct mc_err *err);
+
+/*
+ * The last attempt and the last live check of a cert (store_last.c):
+ * state_dir/certs/<name>/last.json, rewritten atomically. It records what
+ * `status` and the metrics report even when the attempt did not make a
+ * new version current.
+ */
+struct mc_last {
+	time_t at;           /* of the last attempt; 0: none recorded */
+	char command[16];    /* issue, renew, deploy, rollback */
+	char result[16];     /* "ok" or "failed" */
+	unsigned version;    /* the version it concerned; 0: none stored */
+	char *error;         /* "failed" only */
+	char run_id[40];
+	time_t live_at;      /* of the last live check; 0: none */
+	char live[16];       /* "match", "mismatch", "failed", "unverified" */
+	char live_serial[128];
+	char **files;        /* target files written by the last deploy */
+	size_t n_files;
+};
+
+/* mc_store_last_clear - free the members of last. */
+void mc_store_last_clear(struct mc_last *last);
+
+/* mc_store_load_last - read last.json: 1 and *last, 0 none, -1 error. */
+int mc_store_load_last(const char *state_dir, const char *name,
+		       struct mc_last *last, struct mc_err *err);
+
+/* mc_store_save_last - write last.json atomically. */
+int mc_store_save_last(const char *state_dir, const char *name,
+		       const struct mc_last *last, struct mc_err *err);
 
 #endif
