@@ -91,7 +91,6 @@
 #define CHECK_FROM_MAX ((size_t)16 * 1024 * 1024)
 #define CHECK_EXPECT_MAX ((size_t)1024 * 1024)
 #define CHECK_FILE_MAX ((size_t)1024 * 1024)
-#define CHECK_HELP (-1) /* check_parse_args: --help was printed */
 
 struct check_args {
 	const char **urls;
@@ -106,46 +105,6 @@ struct check_args {
 	long warn, crit, parallel, timeout;
 	bool json, nagios, no_fetch, dane;
 };
-
-/* check_help - the usage text of `check`. */
-static void
-check_help(FILE *f)
-{
-	fprintf(f,
-	        "usage: mailcert [-c FILE] check URL... [options]\n"
-	        "       mailcert [-c FILE] check --file PEM [options]\n\n"
-	        "URL: smtp://HOST[:25] submission://HOST[:587] "
-	        "smtps://HOST[:465]\n"
-	        "     imap://HOST[:143] imaps://HOST[:993] pop3://HOST[:110] "
-	        "pop3s://HOST[:995]\n"
-	        "     sieve://HOST[:4190] tls://HOST:PORT\n\n"
-	        "options:\n"
-	        "  --servername NAME   the name to check and send as SNI "
-	        "(default: the host)\n"
-	        "  --profile P         mx, submission or strict (default: "
-	        "mx for smtp:// on\n"
-	        "                      port 25, else submission)\n"
-	        "  --file PEM          check the certificates of a file "
-	        "(leaf first) instead\n"
-	        "  --expect FILE       the leaf that should be served "
-	        "(inactive otherwise)\n"
-	        "  --trust-bundle FILE CA file (default: the config's "
-	        "trust_bundle, else the\n"
-	        "                      system store)\n"
-	        "  --warn DAYS, --crit DAYS  expires-soon thresholds "
-	        "(default: 1/3 and 1/10\n"
-	        "                      of the lifetime)\n"
-	        "  --from FILE         more URLs, one per line (# comments)\n"
-	        "  --parallel N        endpoints at a time (default 16)\n"
-	        "  --timeout S         per probe and per fetch (default 10)\n"
-	        "  --no-fetch          no AIA, CRL or OCSP fetches\n"
-	        "  --dane              the DANE check for any URL (always on for "
-	        "smtp://)\n"
-	        "  --json, --nagios    machine output, Nagios plugin output\n\n"
-	        "exit: 0 ok, 1 local failure, 2 usage, 3 critical finding "
-	        "(--nagios:\n"
-	        "      0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)\n");
-}
 
 /* check_num - parse a decimal in [min, max]; false when it is not one. */
 static bool
@@ -247,18 +206,13 @@ check_parse_opt(struct check_args *a, int argc, char **argv, int *i)
 	return 0;
 }
 
-/* check_parse_args - options and URLs; 0, CHECK_HELP, or 2. */
+/* check_parse_args - options and URLs; 0, or 2 (main.c answers --help). */
 static int
 check_parse_args(struct check_args *a, int argc, char **argv)
 {
 	int i;
 
 	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 ||
-		    strcmp(argv[i], "-h") == 0) {
-			check_help(stdout);
-			return CHECK_HELP;
-		}
 		if (argv[i][0] == '-' && argv[i][1] != '\0') {
 			if (check_parse_opt(a, argc, argv, &i) != 0)
 				return 2;
@@ -698,10 +652,8 @@ cli_cmd_check(struct cli *cli, int argc, char **argv)
 	a.timeout = 10;
 	a.json = cli->json;
 	rc = check_parse_args(&a, argc, argv);
-	if (rc != 0) {
-		rc = rc == CHECK_HELP ? 0 : rc;
+	if (rc != 0)
 		goto out;
-	}
 	if (check_setup(cli, &run, &a, &err) == -1 ||
 	    (a.file == NULL && check_run_all(&run, &err) == -1)) {
 		rc = cli_fail(&err);

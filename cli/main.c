@@ -36,9 +36,14 @@ static const struct cli_command commands[] = {
 	 "import certbot lineages (keys, account, hooks) without a new order"},
 	{"account", "account show|register|rollover|deactivate [--yes]",
 	 cli_cmd_account, "the ACME account at the configured directory"},
-	{"check", "check URL... | --file PEM [options]", cli_cmd_check,
+	{"check",
+	 "check URL...|--file PEM [--servername NAME] [--profile "
+	 "mx|submission|strict] [--expect FILE] [--trust-bundle FILE] "
+	 "[--warn DAYS] [--crit DAYS] [--json|--nagios] [--from FILE] "
+	 "[--parallel N] [--timeout S] [--no-fetch] [--dane]",
+	 cli_cmd_check,
 	 "diagnose any TLS endpoint or certificate file (no config needed); "
-	 "mailcert check --help"},
+	 "see mailcert(1)"},
 	{"help", "help [COMMAND]", cli_cmd_help, "this list, or one command's usage"},
 };
 
@@ -106,12 +111,6 @@ cli_cmd_help(struct cli *cli, int argc, char **argv)
 	c = command_find(argv[1]);
 	if (c == NULL || argc > 2)
 		return cli_usage_error("help", "no command \"%s\"", argv[1]);
-	if (c->run == cli_cmd_check) {
-		static char help_opt[] = "--help";
-		char *args[] = {argv[1], help_opt, NULL};
-
-		return cli_cmd_check(cli, 2, args);
-	}
 	return command_help(c);
 }
 
@@ -187,9 +186,7 @@ main(int argc, char **argv)
 	}
 	mc_log_init(MC_LOG_STDERR, log_level(cli.verbosity), NULL);
 	cmd = command_find(argv[first]);
-	/* check has its own --help: its options do not fit one line */
-	if (cmd != NULL && cmd->run != cli_cmd_check &&
-	    wants_help(argc - first, argv + first))
+	if (cmd != NULL && wants_help(argc - first, argv + first))
 		return command_help(cmd);
 	if (cmd != NULL)
 		return cmd->run(&cli, argc - first, argv + first);
