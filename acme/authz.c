@@ -142,9 +142,18 @@ authz_parse(const json_t *obj, const char *url, const char *type,
 	    acme_json_str(id, "value", url, true, false, &info->ident, err) ==
 	        -1)
 		return -1;
+	if (strcmp(idtype, "ip") == 0) { /* RFC 8738 */
+		if (!mc_name_is_ip(info->ident))
+			return mc_err_set(err, MC_ERR_INPUT,
+			                  "%s: identifier value is not an IP "
+			                  "address",
+			                  url);
+		return authz_pick(obj, url, type, info, err);
+	}
 	if (strcmp(idtype, "dns") != 0)
 		return mc_err_set(err, MC_ERR_INPUT,
-		                  "%s: identifier type is not dns", url);
+		                  "%s: identifier type is neither dns nor ip",
+		                  url);
 	if (!authz_name_ok(info->ident))
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s: identifier value is not a DNS name",
@@ -233,6 +242,11 @@ authz_dns_add(struct authz_ctx *ctx, const char *ident, const char *keyauth,
 	char **f, **v, *fqdn, *value;
 	size_t n = strlen(ident) + sizeof("_acme-challenge.");
 
+	if (mc_name_is_ip(ident))
+		return mc_err_set(err, MC_ERR_CONFIG,
+		                  "%s is an IP address, which dns-01 cannot "
+		                  "prove (RFC 8738); use http-01 or tls-alpn-01",
+		                  ident);
 	value = acme_dns01_value(keyauth, err);
 	fqdn = malloc(n);
 	f = realloc(ctx->dns_fqdn, (ctx->n_dns + 1) * sizeof(*f));

@@ -88,9 +88,19 @@ struct mc_acme *cli_account_open(const struct mc_config *cfg, bool do_register,
 /* cli_acme_client - an ACME client for cfg's directory, no account yet. */
 struct mc_acme *cli_acme_client(const struct mc_config *cfg, struct mc_err *err);
 
-/* cli_account_attach - the account key (and registration) for acme. */
+/* cli_account_attach - the account key (and registration) for acme; an
+ * account recorded as deactivated or revoked is an error naming `account
+ * register`; with do_register the client may register the key again once
+ * after accountDoesNotExist (mc_acme_set_recovery). */
 int cli_account_attach(const struct mc_config *cfg, struct mc_acme *acme,
 		       bool do_register, EVP_PKEY **key, struct mc_err *err);
+
+/* cli_account_register - `account register`: register the key (created
+ * if missing); a deactivated, revoked or refused account is replaced by a
+ * new one with a new key, a forgotten one registered again with the same
+ * key. On success acme holds *key (new reference) and the kid. */
+int cli_account_register(const struct mc_config *cfg, struct mc_acme *acme,
+			 EVP_PKEY **key, struct mc_err *err);
 
 /* cli_format_time - "YYYY-MM-DD HH:MM:SS UTC" into buf. */
 void cli_format_time(time_t t, char *buf, size_t size);
@@ -105,6 +115,13 @@ json_t *cli_report_live_json(const struct mc_live_report *live);
 
 /* cli_print_json - print v on stdout and release it. */
 void cli_print_json(json_t *v);
+
+/* cli_name_display - name, with its Unicode form in parentheses when it
+ * is an international name in A-label form, into buf. */
+void cli_name_display(const char *name, char *buf, size_t size);
+
+/* cli_log_idn - one info line per international name of cc, both ways. */
+void cli_log_idn(const struct mc_cert_conf *cc);
 
 /* cli_cert_arg - the [cert NAME] named by the single argument of cmd. */
 const struct mc_cert_conf *cli_cert_arg(const struct mc_config *cfg,

@@ -67,7 +67,6 @@
  *       "error": "..."                      only after a local failure
  *   }]}
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -75,7 +74,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -321,10 +319,8 @@ check_dane_chains(struct check_ep *e, const char *name)
 static int
 check_dane(struct check_ep *e)
 {
-	unsigned char bin[16];
 	char name[MC_VERIFY_HOST_MAX + 16];
-	bool ip = inet_pton(AF_INET, e->servername, bin) == 1 ||
-	          inet_pton(AF_INET6, e->servername, bin) == 1;
+	bool ip = mc_name_is_ip(e->servername);
 
 	if (e->dane == NULL || e->rep.probe.outcome != MC_PROBE_OK)
 		return 0;
@@ -416,16 +412,16 @@ check_run_all(struct check_run *run, struct mc_err *err)
 }
 
 /* check_name - name as the A-label form checked and sent (an IP literal
- * as it is) into out; MC_ERR_USAGE naming the option for a bad name. */
+ * as it is; one trailing dot dropped) into out; MC_ERR_USAGE naming the
+ * option for a bad name. */
 static int
 check_name(const char *name, const char *what, char *out, size_t size,
            struct mc_err *err)
 {
-	unsigned char ip[16];
-	char *a;
+	char buf[MC_VERIFY_HOST_MAX * 4], *a;
+	size_t len;
 
-	if (inet_pton(AF_INET, name, ip) == 1 ||
-	    inet_pton(AF_INET6, name, ip) == 1) {
+	if (mc_name_is_ip(name)) {
 		snprintf(out, size, "%s", name);
 		return 0;
 	}
@@ -434,8 +430,13 @@ check_name(const char *name, const char *what, char *out, size_t size,
 		                  "%s \"%.200s\": a wildcard is not a name a "
 		                  "client asks for; give a host name",
 		                  what, name);
-	a = mc_name_to_alabel(name, err);
-	if (a == NULL) {
+	snprintf(buf, sizeof(buf), "%s", name);
+	len = strlen(buf);
+	if (len > 1 && buf[len - 1] == '.')
+		buf[len - 1] = '\0'; /* the root: SNI never has it */
+	a = mc_name_to_alabel(buf, err);
+	if (a == NULL || mc_name_check_host(a, err) == -1) {
+		free(a);
 		err->cat = MC_ERR_USAGE;
 		return mc_err_prefix(err, "%s", what);
 	}

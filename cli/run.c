@@ -98,7 +98,7 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,
-		cc->preferred_chain, run->replaces, 0,
+		cc->preferred_chain, run->replaces, 0, cc->profile,
 	};
 
 	return mc_acme_order(run->acme, &req, cert, err);
@@ -252,6 +252,7 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 	mc_log_info("%s: ordering a %s certificate for %zu name(s) with %s",
 		    cc->name, mc_key_type_name(cc->key_type), cc->n_names,
 		    mc_challenge_name(cc->challenge));
+	cli_log_idn(cc);
 	key = issue_key(run->cfg, cc, err);
 	if (key == NULL || cli_run_acme(run, err) == -1 || issue_order(run, cc, key, &cert, err) == -1 ||
 	    issue_store(run, cc, key, &cert, &meta, err) == -1) {

@@ -20,7 +20,7 @@
 #include "core/config_int.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/mailcert"
-#define DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
+#define DEFAULT_DIRECTORY MC_CONFIG_DEFAULT_DIRECTORY
 #define DEFAULT_HOOKS_DIR "/etc/mailcert/hooks"
 #define DEFAULT_HOOK_TIMEOUT (5 * 60)
 #define DEFAULT_VERIFY_TIMEOUT 30
@@ -318,6 +318,7 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->tls_alpn_listen);
 	free(cc->dns_hook);
 	free(cc->preferred_chain);
+	free(cc->profile);
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);

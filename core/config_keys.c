@@ -102,7 +102,7 @@ keys_https_url(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), e->value);
 }
 
-/* keys_word - one word without blanks (EAB key id). */
+/* keys_word - one word without blanks (EAB key id, ACME profile). */
 static int
 keys_word(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -474,7 +474,8 @@ out:
 	return ret;
 }
 
-/* keys_name_item - one DNS name, normalized (wildcards checked later, with challenge). */
+/* keys_name_item - one DNS name or IP address, normalized (wildcards and
+ * addresses are checked later, with the challenge). */
 static int
 keys_name_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const char *word, char **out)
@@ -533,7 +534,7 @@ keys_verify_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
-/* keys_names - the DNS names of a cert (at most CFG_MAX_NAMES). */
+/* keys_names - the DNS names and IP addresses of a cert (at most CFG_MAX_NAMES). */
 static int
 keys_names(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -738,6 +739,7 @@ static const struct cfg_key cert_keys[] = {
 	C("dns_hook", keys_abs_path, dns_hook),
 	C("dns_wait", keys_duration, dns_wait),
 	C("preferred_chain", keys_text, preferred_chain),
+	C("profile", keys_word, profile),
 	C("deploy_hook", keys_abs_path, deploy_hook),
 	CL("targets", keys_targets, targets, n_targets),
 	CL("verify", keys_verify, verify, n_verify),

@@ -18,7 +18,6 @@
 #include "deploy/store_int.h"
 
 #define STORE_PATH_MAX 4096
-#define CHAIN_FILE_MAX (256 * 1024)
 
 /* store_cert_dir - "state_dir/certs/name[/sub]" into buf. */
 static int
@@ -85,6 +84,19 @@ store_max_version(const char *dir, unsigned *max, struct mc_err *err)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* mc_store_last_version - the highest stored version number of name. */
+int
+mc_store_last_version(const char *state_dir, const char *name, unsigned *max,
+		      struct mc_err *err)
+{
+	char dir[STORE_PATH_MAX];
+
+	if (store_cert_dir(state_dir, name, "versions", dir, sizeof(dir),
+			   err) == -1)
+		return -1;
+	return store_max_version(dir, max, err);
 }
 
 /* store_write_files - every file of a version into dir. */
@@ -309,17 +321,10 @@ STACK_OF(X509) *
 mc_store_load_chain(const char *state_dir, const char *name, unsigned number,
 		    struct mc_err *err)
 {
-	char path[STORE_PATH_MAX], *pem = NULL;
-	size_t len = 0;
-	STACK_OF(X509) *chain;
+	char path[STORE_PATH_MAX];
 
 	if (mc_store_path(state_dir, name, number, "fullchain.pem", path,
-			  sizeof(path), err) == -1 ||
-	    mc_fsio_read(path, CHAIN_FILE_MAX, &pem, &len, err) == -1)
+			  sizeof(path), err) == -1)
 		return NULL;
-	chain = mc_x509_chain_parse(pem, len, err);
-	free(pem);
-	if (chain == NULL)
-		mc_err_prefix(err, "%s", path);
-	return chain;
+	return mc_x509_chain_load(path, err);
 }

@@ -95,6 +95,9 @@ meta_to_json(const struct mc_cert_meta *m)
 	bad |= meta_set_str(o, "status", m->status);
 	bad |= meta_set_str(o, "last_error", m->last_error);
 	bad |= meta_set_str(o, "revocation_reason", m->revocation_reason);
+	if (m->revoked_at)
+		bad |= json_object_set_new(o, "revoked_at",
+					   json_integer(m->revoked_at));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -183,6 +186,7 @@ meta_from_json(json_t *o, struct mc_cert_meta *m)
 	meta_copy(o, "status", m->status, sizeof(m->status));
 	meta_copy(o, "revocation_reason", m->revocation_reason,
 		  sizeof(m->revocation_reason));
+	m->revoked_at = json_integer_value(json_object_get(o, "revoked_at"));
 	m->not_before = json_integer_value(json_object_get(o, "not_before"));
 	m->not_after = json_integer_value(json_object_get(o, "not_after"));
 	m->issued_at = json_integer_value(json_object_get(o, "issued_at"));

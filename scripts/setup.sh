@@ -11,8 +11,8 @@ set -euo pipefail
 
 # Build dependencies.
 BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
-	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev
-	libunbound-dev libldns-dev dns-root-data libidn2-dev)
+	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev libidn2-dev
+	libunbound-dev libldns-dev dns-root-data)
 
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
 # certbot (t_import_certbot makes real lineages with it).

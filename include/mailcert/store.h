@@ -2,7 +2,7 @@
  * store.h - the versioned certificate store and the ACME account state.
  *
  * Layout (INTERFACE.md):
- *   state_dir/accounts/<directory host>/account.key (0600), account.json
+ *   state_dir/accounts/<directory host + path>/account.key (0600), account.json
  *   state_dir/certs/<name>/versions/<NNNN>/{privkey.pem (0600), cert.pem,
  *       chain.pem, fullchain.pem, meta.json}
  *   state_dir/certs/<name>/current -> versions/<NNNN>
@@ -49,6 +49,7 @@ struct mc_cert_meta {
 	char status[16];       /* "issued", "deployed", "failed", "revoked" */
 	char *last_error;      /* NULL unless failed */
 	char revocation_reason[32]; /* RFC 5280 name, e.g. "keyCompromise"; "" none */
+	time_t revoked_at;            /* 0: not revoked by mailcert */
 };
 
 /* mc_store_meta_clear - free the members of meta. */
@@ -78,6 +79,11 @@ int mc_store_current(const char *state_dir, const char *name, unsigned *number,
 int mc_store_previous(const char *state_dir, const char *name, unsigned number,
 		      unsigned *out, struct mc_err *err);
 
+/* mc_store_last_version - the highest version number stored for name
+ * (*max 0 when there is none; lower numbers may be gone). */
+int mc_store_last_version(const char *state_dir, const char *name,
+			  unsigned *max, struct mc_err *err);
+
 /* mc_store_load_meta - read versions/<number>/meta.json into *meta. */
 int mc_store_load_meta(const char *state_dir, const char *name, unsigned number,
 		       struct mc_cert_meta *meta, struct mc_err *err);
@@ -98,14 +104,19 @@ STACK_OF(X509) *mc_store_load_chain(const char *state_dir, const char *name,
 int mc_store_path(const char *state_dir, const char *name, unsigned number,
 		  const char *file, char *buf, size_t size, struct mc_err *err);
 
-/* mc_store_account_dir - "state_dir/accounts/<host of directory>" (new string). */
+/* mc_store_account_dir - "state_dir/accounts/<host>[_<port>]/<path>" of a
+ * directory URL, each path segment file-safe (new string). */
 char *mc_store_account_dir(const char *state_dir, const char *directory,
 			   struct mc_err *err);
 
-/* mc_store_account_load - the account key and URL (*kid may be NULL when
- * not registered yet): 1 found, 0 no key yet, -1 error. */
+/* mc_store_account_load - the account key, URL and status as last seen
+ * ("valid", "deactivated"; status may be NULL when not wanted). *kid and
+ * *status stay NULL when not registered yet. An account of the old
+ * host-only layout that belongs to directory is moved into place first.
+ * 1 found, 0 no key yet, -1 error. */
 int mc_store_account_load(const char *state_dir, const char *directory,
-			  EVP_PKEY **key, char **kid, struct mc_err *err);
+			  EVP_PKEY **key, char **kid, char **status,
+			  struct mc_err *err);
 
 /* mc_store_account_save_key - write account.key (0600). */
 int mc_store_account_save_key(const char *state_dir, const char *directory,
