@@ -119,15 +119,28 @@ pki_int() {
 		>"$PKI/$1.log" 2>&1 || fail "intermediate $1" "$PKI/$1.log"
 }
 
+# pkihttp_start - pkihttp.py on PKI_HTTP_PORT (a port below the ephemeral
+# range: the URLs are in the certificates already, so it cannot move).
+pkihttp_start() {
+	local n
+	bg_start pkihttp "$TEST_TMP/pkihttp.log" python3 \
+		"$MC_TESTS_DIR/integration/pkihttp.py" "$PKI" "$PKI_HTTP_PORT"
+	for ((n = 0; n < 100; n++)); do
+		mail_port_listening "$PKI_HTTP_PORT" && return 0
+		kill -0 "$BG_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	fail "pkihttp.py does not listen on $PKI_HTTP" "$TEST_TMP/pkihttp.log"
+}
+
 # pki_make - root, intermediates (intrev revoked on the root's CRL,
 # intocsp revoked at the root's OCSP responder), the leaves of the cases;
 # then pkihttp.py on PKI_HTTP serves the CRL and answers OCSP.
 pki_make() {
-	local port
 	mkdir -p "$PKI"
 	chmod 0755 "$PKI"
-	free_port port
-	PKI_HTTP=http://127.0.0.1:$port
+	mail_free_port PKI_HTTP_PORT
+	PKI_HTTP=http://127.0.0.1:$PKI_HTTP_PORT
 	pki_conf
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$PKI/root.key" -out "$PKI/root.pem" -days 30 \
@@ -145,9 +158,7 @@ pki_make() {
 		>/dev/null 2>&1 || fail "root gencrl"
 	PKI_CA=intrev pki_leaf revleaf leaf ec
 	PKI_CA=intocsp pki_leaf ocspleaf leaf ec
-	bg_start pkihttp "$TEST_TMP/pkihttp.log" python3 \
-		"$MC_TESTS_DIR/integration/pkihttp.py" "$PKI" "$port"
-	wait_http "$PKI_HTTP/root.pem" "$BG_PID" pkihttp "$TEST_TMP/pkihttp.log"
+	pkihttp_start
 	pki_leaf ec leaf ec
 	pki_leaf rsaold leaf rsa -startdate "$(date -u -d '-100 days' +%Y%m%d%H%M%SZ)" \
 		-enddate "$(date -u -d '-10 days' +%Y%m%d%H%M%SZ)"
