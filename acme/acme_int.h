@@ -50,6 +50,7 @@ struct mc_acme {
 	struct mc_acme_recovery recovery; /* .registered NULL: none */
 	bool recovered;                   /* the one re-registration is spent */
 	char last_problem[64]; /* type of the last error answer, no prefix */
+	const struct mc_acme_token_sink *http01_sink; /* fleet; borrowed */
 };
 
 /* --- client.c --- */

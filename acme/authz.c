@@ -36,6 +36,8 @@ struct authz_ctx {
 	size_t n_dns;
 	struct authz_pending *pend;
 	size_t n_pend;
+	char **sunk; /* tokens published through conf->http01_sink */
+	size_t n_sunk;
 };
 
 struct authz_info {
@@ -269,6 +271,24 @@ authz_dns_add(struct authz_ctx *ctx, const char *ident, const char *keyauth,
 	return acme_dns01_publish(ctx->conf, "add", fqdn, value, err);
 }
 
+/* authz_sink - publish token through the fleet's sink too. */
+static int
+authz_sink(struct authz_ctx *ctx, const char *token, const char *keyauth,
+           struct mc_err *err)
+{
+	const struct mc_acme_token_sink *sink = ctx->acme->http01_sink;
+	char **v = realloc(ctx->sunk, (ctx->n_sunk + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	ctx->sunk = v;
+	v[ctx->n_sunk] = strdup(token);
+	if (v[ctx->n_sunk] == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	ctx->n_sunk++;
+	return sink->publish(sink->arg, token, keyauth, err);
+}
+
 /* authz_publish - make the key authorization for info visible to the CA. */
 static int
 authz_publish(struct authz_ctx *ctx, const struct authz_info *info,
@@ -287,6 +307,8 @@ authz_publish(struct authz_ctx *ctx, const struct authz_info *info,
 		                                   conf->webroot, err)) == NULL)
 			break;
 		rc = acme_http01_add(ctx->http, info->token, keyauth, err);
+		if (rc == 0 && ctx->acme->http01_sink != NULL)
+			rc = authz_sink(ctx, info->token, keyauth, err);
 		break;
 	case MC_CHALLENGE_TLSALPN01:
 		if (ctx->alpn == NULL &&
@@ -448,6 +470,12 @@ authz_cleanup(struct authz_ctx *ctx)
 
 	acme_http01_stop(ctx->http);
 	acme_tlsalpn01_stop(ctx->alpn);
+	for (i = 0; i < ctx->n_sunk; i++) {
+		ctx->acme->http01_sink->withdraw(ctx->acme->http01_sink->arg,
+		                                 ctx->sunk[i]);
+		free(ctx->sunk[i]);
+	}
+	free(ctx->sunk);
 	for (i = 0; i < ctx->n_dns; i++) {
 		mc_err_clear(&e);
 		if (acme_dns01_publish(ctx->conf, "del", ctx->dns_fqdn[i],

@@ -420,6 +420,14 @@ mc_acme_set_key(struct mc_acme *acme, EVP_PKEY *account_key)
 	acme->key = account_key;
 }
 
+/* mc_acme_set_http01_sink - publish http-01 answers through sink too. */
+void
+mc_acme_set_http01_sink(struct mc_acme *acme,
+                        const struct mc_acme_token_sink *sink)
+{
+	acme->http01_sink = sink;
+}
+
 /* mc_acme_set_kid - the account URL (copied). */
 int
 mc_acme_set_kid(struct mc_acme *acme, const char *kid, struct mc_err *err)

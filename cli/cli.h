@@ -18,6 +18,7 @@
 #include "mailcert/deploy.h"
 #include "mailcert/config.h"
 #include "mailcert/err.h"
+#include "mailcert/store.h"
 
 struct cli {
 	const char *config_path;
@@ -33,6 +34,8 @@ struct cli_command {
 	const char *summary; /* one line for `COMMAND --help`; may be NULL */
 };
 
+struct cli_fleet; /* fleet mode (cli/fleet.c) */
+
 /* One issue/renew run over several certs (cli/run.c). */
 struct cli_run {
 	struct cli *cli;
@@ -46,6 +49,7 @@ struct cli_run {
 	int hook_failures;
 	bool pre_done;
 	struct mc_err first_err;
+	struct cli_fleet *fleet;  /* NULL: local only */
 	const char *command;      /* "issue" or "renew", for the record */
 	unsigned version;         /* the version the current cert stored; 0 none */
 	bool no_deploy;           /* issue --no-deploy: store only */
@@ -134,6 +138,54 @@ int cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
 		   const struct mc_cert_conf *cc, unsigned version,
 		   unsigned prev, json_t *into, struct mc_err *err);
 
+/* --- fleet mode (cli/fleet.c); every function is a no-op without a store --- */
+
+/* cli_fleet_open - fleet mode for run when the config has a store. */
+int cli_fleet_open(struct cli_run *run, struct mc_err *err);
+
+/* cli_fleet_close - release the fleet lock and the fleet. */
+void cli_fleet_close(struct cli_run *run);
+
+/* cli_fleet_sync - pull the shared current of cc, deploy, verify, record. */
+int cli_fleet_sync(struct cli_run *run, const struct mc_cert_conf *cc,
+		   struct mc_err *err);
+
+/* cli_fleet_shared - the shared current version of cc (0: none); *ok
+ * false when the last sync failed. */
+unsigned cli_fleet_shared(struct cli_run *run, const struct mc_cert_conf *cc,
+			  bool *ok);
+
+/* cli_fleet_down - why the store is unreachable, or NULL. */
+const char *cli_fleet_down(const struct cli_run *run);
+
+/* cli_fleet_hold - the fleet lock before ordering cc: 0 order, 1 another
+ * host stored a version meanwhile (now deployed here), -1 error. */
+int cli_fleet_hold(struct cli_run *run, const struct mc_cert_conf *cc,
+		   struct mc_err *err);
+
+/* cli_fleet_ready - before an order: the fleet lock is still ours; the
+ * ACME client publishes http-01 answers to the fleet. */
+int cli_fleet_ready(struct cli_run *run, struct mc_err *err);
+
+/* cli_fleet_sync_certs - sync each cert (failures counted in run); -1
+ * when the store is unreachable (printed, counted): order nothing. */
+int cli_fleet_sync_certs(struct cli_run *run,
+			 const struct mc_cert_conf *const *certs, size_t n);
+
+/* cli_fleet_store - number and store a new version in the fleet (fenced). */
+int cli_fleet_store(struct cli_run *run, const struct mc_cert_conf *cc,
+		    EVP_PKEY *key, STACK_OF(X509) *chain,
+		    struct mc_cert_meta *meta, struct mc_err *err);
+
+/* cli_fleet_record - record this node's outcome of deploying version. */
+void cli_fleet_record(struct cli_run *run, const struct mc_cert_conf *cc,
+		      unsigned version, int rc, const struct mc_err *err);
+
+/* cli_fleet_status - the fleet section of `status` (rows: the JSON rows,
+ * one per cert in config order, each gets "fleet"; NULL: printed). */
+int cli_fleet_status(const struct mc_config *cfg, json_t *rows);
+
+int cli_cmd_sync(struct cli *cli, int argc, char **argv);
 /* cli_last_attempt - record an attempt of cert name in its last.json
  * (failure NULL: it succeeded); a failed write is a warning. */
 void cli_last_attempt(const struct mc_config *cfg, const char *name,

@@ -230,13 +230,14 @@ status_text(const struct mc_status *st)
 
 /* status_json - every row as a JSON array. */
 static void
-status_json(const struct mc_status *st)
+status_json(const struct mc_config *cfg, const struct mc_status *st)
 {
 	json_t *all = json_array();
 	size_t i;
 
 	for (i = 0; i < st->n_rows; i++)
 		json_array_append_new(all, status_json_row(&st->rows[i]));
+	cli_fleet_status(cfg, all); /* fleet mode: "fleet" in each row */
 	cli_print_json(all);
 }
 
@@ -373,9 +374,10 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 	} else if (a.nagios) {
 		rc = status_nagios(&st, &a.th);
 	} else if (cli->json) {
-		status_json(&st);
+		status_json(cfg, &st);
 	} else {
 		status_text(&st);
+		cli_fleet_status(cfg, NULL);
 	}
 	mc_status_clear(&st);
 	mc_config_free(cfg);

@@ -47,6 +47,8 @@ static const struct cli_command commands[] = {
 	 cli_cmd_check,
 	 "diagnose any TLS endpoint or certificate file (no config needed); "
 	 "see mailcert(1)"},
+	{"sync", "sync [NAME...]", cli_cmd_sync,
+	 "fleet mode: deploy and verify here what the shared store holds as current"},
 	{"help", "help [COMMAND]", cli_cmd_help, "this list, or one command's usage"},
 };
 

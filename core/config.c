@@ -141,7 +141,7 @@ config_build_global(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	if (cfg->eab_kid == NULL && cfg->eab_hmac_key != NULL)
 		return config_fail(ctx, hmac->line, "eab_hmac_key",
 		    "set without eab_kid; set both (from the CA) or neither");
-	return 0;
+	return config_check_store(ctx, sec, cfg);
 }
 
 /* config_is_builtin - whether name is postfix, dovecot or exim. */
@@ -366,6 +366,12 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->trust_bundle);
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
+	free(cfg->store);
+	free(cfg->node);
+	free(cfg->store_key_file);
+	free(cfg->store_ca);
+	free(cfg->store_cert);
+	free(cfg->store_key);
 	free(cfg->resolver);
 	free(cfg->dnssec_anchor);
 	free(cfg->nsupdate_server);

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mailcert/config.h"
+#include "mailcert/storeurl.h"
 
 #include "core/config_int.h"
 
@@ -697,6 +698,31 @@ keys_target_type(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
+/* keys_store_url - etcd://HOST:PORT[,HOST:PORT...]/PREFIX (fleet mode). */
+static int
+keys_store_url(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	struct mc_store_url url;
+	struct mc_err tmp;
+
+	if (mc_store_url_parse(e->value, &url, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
+/* keys_node - this host's name in the fleet: a safe key/file name. */
+static int
+keys_node(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	if (!mc_cert_name_valid(e->value))
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not a node name; use letters, digits, '.', '-' "
+		    "and '_' (e.g. the short hostname)", QUOTE_MAX, e->value);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
 #define G(name, fn, member) { name, fn, offsetof(struct mc_config, member), 0 }
 #define C(name, fn, member) { name, fn, offsetof(struct mc_cert_conf, member), 0 }
 #define CL(name, fn, member, count)                                  \
@@ -717,6 +743,14 @@ static const struct cfg_key global_keys[] = {
 	G("hook_timeout", keys_duration, timing.hook_timeout),
 	G("verify_timeout", keys_duration, timing.verify_timeout),
 	G("log", keys_log, log),
+	G("store", keys_store_url, store),
+	G("node", keys_node, node),
+	G("store_key_file", keys_abs_path, store_key_file),
+	G("store_ca", keys_abs_path, store_ca),
+	G("store_cert", keys_abs_path, store_cert),
+	G("store_key", keys_abs_path, store_key),
+	G("store_lease", keys_duration, store_lease),
+	G("store_wait", keys_duration, store_wait),
 	G("resolver", keys_dns_server, resolver),
 	G("dnssec_anchor", keys_abs_path, dnssec_anchor),
 	G("nsupdate_server", keys_dns_server, nsupdate_server),

@@ -158,14 +158,18 @@ mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 	    mc_fsio_mkdirs(vdir, 0700, err) == -1 ||
 	    store_max_version(vdir, &max, err) == -1)
 		return -1;
-	m.version = max + 1;
+	m.version = meta->version ? meta->version : max + 1;
+	mc_store_path(state_dir, name, m.version, NULL, dst, sizeof(dst), NULL);
+	if (mc_fsio_exists(dst))
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "version %04u of %s exists already (%s)",
+				  m.version, name, dst);
 	snprintf(tmp, sizeof(tmp), "%s/.new-%04u.%ld", vdir, m.version,
 		 (long)getpid());
 	if (mkdir(tmp, 0700) == -1)
 		return mc_err_errno(err, MC_ERR_SYS, "cannot create %s", tmp);
 	if (store_write_files(tmp, key, chain, &m, err) == -1)
 		goto fail;
-	mc_store_path(state_dir, name, m.version, NULL, dst, sizeof(dst), NULL);
 	if (rename(tmp, dst) == -1) {
 		mc_err_errno(err, MC_ERR_SYS, "cannot rename %s", tmp);
 		goto fail;
@@ -177,6 +181,19 @@ mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 fail:
 	store_remove_dir(tmp);
 	return -1;
+}
+
+/* mc_store_max_version - the highest version number of name (0: none). */
+int
+mc_store_max_version(const char *state_dir, const char *name, unsigned *max,
+		     struct mc_err *err)
+{
+	char vdir[STORE_PATH_MAX];
+
+	if (store_cert_dir(state_dir, name, "versions", vdir, sizeof(vdir),
+			   err) == -1)
+		return -1;
+	return store_max_version(vdir, max, err);
 }
 
 /* store_remove_dir - remove a flat directory of files (best effort). */

@@ -232,3 +232,41 @@ store_meta_read(const char *dir, struct mc_cert_meta *meta, struct mc_err *err)
 	*meta = m;
 	return 0;
 }
+
+/* mc_store_meta_text - meta as the text of a meta.json (new string). */
+char *
+mc_store_meta_text(const struct mc_cert_meta *meta, struct mc_err *err)
+{
+	json_t *o = meta_to_json(meta);
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	json_decref(o);
+	if (text == NULL)
+		mc_err_set(err, MC_ERR_SYS, "cannot encode meta.json");
+	return text;
+}
+
+/* mc_store_meta_parse - the text of a meta.json (from where: for errors). */
+int
+mc_store_meta_parse(const char *text, size_t len, const char *where,
+		    struct mc_cert_meta *meta, struct mc_err *err)
+{
+	struct mc_cert_meta m;
+	json_error_t jerr;
+	json_t *o;
+
+	memset(&m, 0, sizeof(m));
+	o = json_loadb(text, len, 0, &jerr);
+	if (o == NULL)
+		return mc_err_set(err, MC_ERR_INPUT, "%s:%d: %s", where,
+				  jerr.line, jerr.text);
+	if (meta_from_json(o, &m) == -1) {
+		json_decref(o);
+		mc_store_meta_clear(&m);
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s: missing or malformed fields", where);
+	}
+	json_decref(o);
+	*meta = m;
+	return 0;
+}

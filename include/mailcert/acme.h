@@ -54,6 +54,16 @@ struct mc_acme_new_account {
 	bool only_return_existing;
 };
 
+/* Fleet mode: where http-01 answers go besides this host's responder, so
+ * every host can answer the CA (publish before the CA is told, withdraw
+ * when the authorization is done). */
+struct mc_acme_token_sink {
+	int (*publish)(void *arg, const char *token, const char *keyauth,
+		       struct mc_err *err);
+	void (*withdraw)(void *arg, const char *token);
+	void *arg;
+};
+
 struct mc_acme_challenge_conf {
 	enum mc_challenge_type type;
 	const char *http_listen;     /* "HOST:PORT" for the built-in responder */
@@ -104,6 +114,11 @@ void mc_acme_free(struct mc_acme *acme);
 
 /* mc_acme_set_key - the account key used to sign (borrowed until free or the next call). */
 void mc_acme_set_key(struct mc_acme *acme, EVP_PKEY *account_key);
+
+/* mc_acme_set_http01_sink - also publish http-01 answers through sink
+ * (borrowed until free or the next call; NULL: this host only). */
+void mc_acme_set_http01_sink(struct mc_acme *acme,
+			     const struct mc_acme_token_sink *sink);
 
 /* mc_acme_set_kid - the account URL, when known from the state directory (copied). */
 int mc_acme_set_kid(struct mc_acme *acme, const char *kid, struct mc_err *err);
@@ -219,5 +234,20 @@ int mc_acme_account_deactivate(struct mc_acme *acme, struct mc_err *err);
  * address, MC_ERR_SYS (with the errno text, e.g. "Address already in
  * use") when it cannot be bound. For `mailcert doctor`. */
 int mc_acme_listen_probe(const char *spec, const char *what, struct mc_err *err);
+
+/* --- an http-01 responder for answers another host published --- */
+
+struct mc_acme_responder;
+
+/* mc_acme_http01_serve - the built-in http-01 responder on listen
+ * ("HOST:PORT"), answering each token with lookup(arg, token) (a new
+ * string, or NULL: 404); lookup runs in the responder's thread. */
+struct mc_acme_responder *mc_acme_http01_serve(const char *listen,
+					       char *(*lookup)(void *arg,
+							       const char *token),
+					       void *arg, struct mc_err *err);
+
+/* mc_acme_http01_serve_stop - stop it and free; NULL is a no-op. */
+void mc_acme_http01_serve_stop(struct mc_acme_responder *r);
 
 #endif

@@ -111,6 +111,15 @@ struct mc_config {
 	char *hooks_dir;
 	enum mc_log_dest log;
 	struct mc_timing timing;
+	/* fleet (issue 13): store NULL means local only */
+	char *store;          /* etcd://HOST:PORT[,HOST:PORT...]/PREFIX */
+	char *node;           /* this host in the fleet; NULL: the hostname */
+	char *store_key_file; /* 32-byte secret sealing keys (required with store) */
+	char *store_ca;       /* CA file: https to etcd */
+	char *store_cert;     /* client certificate for etcd (with store_key) */
+	char *store_key;
+	long store_lease;     /* seconds of the fleet lock's lease; 0: 10 */
+	long store_wait;      /* seconds a run waits for another host's lock; 0: 15m */
 	/* DNS (issue 12): NULL means the default */
 	char *resolver;        /* ADDR[:PORT], "recursive"; NULL: /etc/resolv.conf */
 	char *dnssec_anchor;   /* NULL: MC_DNS_DEFAULT_ANCHOR */

@@ -61,10 +61,16 @@ int mc_store_meta_fill(struct mc_cert_meta *meta, STACK_OF(X509) *chain,
 		       struct mc_err *err);
 
 /* mc_store_add_version - write a complete new version (not yet current);
- * sets *number. meta->version is ignored. */
+ * sets *number: the next free number, or exactly meta->version when it is
+ * not 0 (fleet mode: the number the fleet gave the version; MC_ERR_INPUT
+ * when that version exists). */
 int mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 			 STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
 			 unsigned *number, struct mc_err *err);
+
+/* mc_store_max_version - the highest version number of name (0: none). */
+int mc_store_max_version(const char *state_dir, const char *name,
+			 unsigned *max, struct mc_err *err);
 
 /* mc_store_set_current - atomically make version number current. */
 int mc_store_set_current(const char *state_dir, const char *name,
@@ -87,6 +93,14 @@ int mc_store_last_version(const char *state_dir, const char *name,
 /* mc_store_load_meta - read versions/<number>/meta.json into *meta. */
 int mc_store_load_meta(const char *state_dir, const char *name, unsigned number,
 		       struct mc_cert_meta *meta, struct mc_err *err);
+
+/* mc_store_meta_text - meta as the text of a meta.json (new string). */
+char *mc_store_meta_text(const struct mc_cert_meta *meta, struct mc_err *err);
+
+/* mc_store_meta_parse - the text of a meta.json into *meta (where names
+ * it in errors: MC_ERR_INPUT). */
+int mc_store_meta_parse(const char *text, size_t len, const char *where,
+			struct mc_cert_meta *meta, struct mc_err *err);
 
 /* mc_store_save_meta - rewrite meta.json of meta->version atomically. */
 int mc_store_save_meta(const char *state_dir, const char *name,
