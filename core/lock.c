@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mailcert/fsio.h"
@@ -15,14 +16,23 @@ int
 mc_lock_take(const char *state_dir, struct mc_err *err)
 {
 	char path[4096];
+	struct stat st;
 	int fd;
 
 	if (mc_fsio_mkdirs(state_dir, 0700, err) == -1)
 		return mc_err_prefix(err, "state directory");
 	snprintf(path, sizeof(path), "%s/lock", state_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+		  0600);
 	if (fd == -1)
 		return mc_err_errno(err, MC_ERR_SYS, "cannot open %s", path);
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s is not a regular file; remove it (mailcert "
+				  "creates it again)",
+				  path);
+	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK)
 			mc_err_set(err, MC_ERR_LOCKED,
