@@ -39,7 +39,8 @@ issue_select(const struct mc_config *cfg, int argc, char **argv,
 	return 0;
 }
 
-/* cli_cmd_issue - `issue NAME... | --all`. */
+/* cli_cmd_issue - `issue NAME... | --all`: each cert after finishing what
+ * an interrupted run left (its deployment then writes every target). */
 int
 cli_cmd_issue(struct cli *cli, int argc, char **argv)
 {
@@ -48,6 +49,7 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	struct cli_run run;
 	struct mc_err err;
 	size_t n = 0, i;
+	bool stop;
 	int lock = -1, rc;
 
 	memset(&run, 0, sizeof(run));
@@ -64,7 +66,10 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	run.cfg = cfg;
 	run.results = cli->json ? json_array() : NULL;
 	for (i = 0; i < n; i++)
-		cli_run_cert(&run, sel[i]);
+		if (cli_run_converge(&run, sel[i], MC_CONVERGE_JOURNAL, &stop) ==
+			    0 ||
+		    !stop)
+			cli_run_cert(&run, sel[i]);
 	rc = cli_run_finish(&run);
 out:
 	cli_run_free(&run);

@@ -1,7 +1,9 @@
 /*
  * cmd_renew.c - `mailcert renew [NAME...] [--force] [--jitter DURATION]`:
- * for timers and cron. Renews what is due (see renew.h), then deploys,
- * reloads and verifies it; one cert's failure does not stop the others.
+ * for timers and cron. First finishes what an earlier run left undone and
+ * repairs targets that differ from `current` (deploy.h), then renews what
+ * is due (see renew.h), deploys, reloads and verifies it; one cert's
+ * failure does not stop the others.
  * When nothing is due it prints one line and makes no network request.
  */
 #include <errno.h>
@@ -185,7 +187,9 @@ renew_not_due(struct cli_run *run, const struct mc_cert_conf *cc,
 				  "due_at", (json_int_t)due->when));
 }
 
-/* renew_loop - renew every selected cert that is due. */
+/* renew_loop - for every selected cert: converge (finish an interrupted
+ * deployment, repair targets that differ from current), then renew it
+ * when due. */
 static void
 renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 {
@@ -194,6 +198,7 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 	struct mc_due due;
 	time_t next_at = 0;
 	char when[64];
+	bool stop;
 	size_t i;
 
 	for (i = 0; i < run->cfg->n_certs; i++) {
@@ -202,6 +207,9 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
+		if (cli_run_converge(run, cc, MC_CONVERGE_REPAIR, &stop) == -1 &&
+		    stop)
+			continue; /* nothing is ordered on a broken state */
 		if (renew_decide(run, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);
 			cli_run_cert(run, cc);

@@ -145,10 +145,15 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 		       "NAMES");
 	for (i = 0; i < cfg->n_certs; i++) {
 		status_collect(cfg, &cfg->certs[i], time(NULL), &row);
-		if (all != NULL)
-			json_array_append_new(all, status_json_row(&row));
-		else
+		if (all != NULL) {
+			json_t *o = status_json_row(&row);
+
+			cli_status_drift_json(cfg, row.cc, row.meta.version, o);
+			json_array_append_new(all, o);
+		} else {
 			status_text_row(&row);
+			cli_status_drift_text(cfg, row.cc, row.meta.version);
+		}
 		mc_store_meta_clear(&row.meta);
 	}
 	if (all != NULL) {

@@ -14,7 +14,7 @@
 static const struct cli_command commands[] = {
 	{"issue", "issue NAME... | --all", cli_cmd_issue},
 	{"renew", "renew [NAME...] [--force] [--jitter DURATION]", cli_cmd_renew},
-	{"deploy", "deploy NAME", cli_cmd_deploy},
+	{"deploy", "deploy NAME [--version N]", cli_cmd_deploy},
 	{"verify", "verify NAME", cli_cmd_verify},
 	{"rollback", "rollback NAME", cli_cmd_rollback},
 	{"status", "status", cli_cmd_status},

@@ -6,11 +6,17 @@
  *   state_dir/certs/<name>/versions/<NNNN>/{privkey.pem (0600), cert.pem,
  *       chain.pem, fullchain.pem, meta.json}
  *   state_dir/certs/<name>/current -> versions/<NNNN>
+ *   state_dir/certs/<name>/previous -> versions/<NNNN>  (current before)
+ *   state_dir/certs/<name>/journal.json  (0600; a deployment in progress)
  *
- * A version directory is written completely under a temporary name, every
- * file fsync'ed, then renamed into place; `current` is switched last with
- * an atomic symlink rename. A crash leaves the previous version current.
- * Nothing here talks to the network.
+ * A version directory is written completely under a temporary name
+ * (versions/.new-NNNN.PID), every file fsync'ed, then renamed into place;
+ * `current` is switched last with an atomic symlink rename, after the
+ * version it replaces became `previous`. A crash leaves the previous
+ * version current. `current` and `previous` must be symbolic links: a
+ * directory there (a state dir copied with cp -r) is an MC_ERR_INPUT error
+ * that names the path and the command that fixes it, so nothing is ordered
+ * or deployed on top of it. Nothing here talks to the network.
  *
  * Errors: MC_ERR_SYS (paths with errno text), MC_ERR_INPUT (a damaged
  * meta.json or key file, naming the file).
@@ -72,10 +78,53 @@ int mc_store_set_current(const char *state_dir, const char *name,
 int mc_store_current(const char *state_dir, const char *name, unsigned *number,
 		     struct mc_err *err);
 
-/* mc_store_previous - the newest version before number that is not marked
- * failed or revoked: 1 and *out, 0 if none, -1 error. */
-int mc_store_previous(const char *state_dir, const char *name, unsigned number,
-		      unsigned *out, struct mc_err *err);
+/* mc_store_newest - the highest stored version number into *out (0: none). */
+int mc_store_newest(const char *state_dir, const char *name, unsigned *out,
+		    struct mc_err *err);
+
+/* mc_store_prior - the version that was current before cur (`previous`;
+ * for state written before that link existed: the newest version below
+ * cur that was verified live, status "deployed"): 1 and *out, 0 if none,
+ * -1 error. The caller judges its status (revoked, failed). */
+int mc_store_prior(const char *state_dir, const char *name, unsigned cur,
+		   unsigned *out, struct mc_err *err);
+
+/*
+ * The deployment journal: written (atomically) before the first file of a
+ * target changes and removed once the outcome is settled - verified live,
+ * or rolled back and verified. Finding it means a run was interrupted.
+ */
+struct mc_store_journal {
+	char op[16];     /* "deploy", "rollback", "repair" */
+	unsigned to;     /* the version being made live */
+	unsigned from;   /* the version to go back to if that fails; 0: none */
+	time_t started;
+	long pid;
+};
+
+/* mc_store_journal_read - 1 and *j, 0 if there is none, -1 error. */
+int mc_store_journal_read(const char *state_dir, const char *name,
+			  struct mc_store_journal *j, struct mc_err *err);
+
+/* mc_store_journal_write - write journal.json atomically (0600). */
+int mc_store_journal_write(const char *state_dir, const char *name,
+			   const struct mc_store_journal *j, struct mc_err *err);
+
+/* mc_store_journal_clear - remove journal.json (durably); 0 if absent. */
+int mc_store_journal_clear(const char *state_dir, const char *name,
+			   struct mc_err *err);
+
+/* mc_store_clean - remove what interrupted runs left in the state of cert
+ * name: versions/.new-NNNN.PID directories and our ".FILE.<12 hex>" temp
+ * files (some hold private keys) in the cert's directory and versions.
+ * Only names of exactly our patterns; call it under the lock. *removed
+ * (may be NULL) is increased by their number. */
+int mc_store_clean(const char *state_dir, const char *name, unsigned *removed,
+		   struct mc_err *err);
+
+/* mc_store_clean_accounts - the same for the temp files of accounts/. */
+int mc_store_clean_accounts(const char *state_dir, unsigned *removed,
+			    struct mc_err *err);
 
 /* mc_store_load_meta - read versions/<number>/meta.json into *meta. */
 int mc_store_load_meta(const char *state_dir, const char *name, unsigned number,
