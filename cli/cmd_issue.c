@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "mailcert/lock.h"
+#include "mailcert/store.h"
 
 /* issue_select - the certs named on the command line (or all). */
 static int
@@ -65,6 +66,7 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	run.cli = cli;
 	run.cfg = cfg;
 	run.results = cli->json ? json_array() : NULL;
+	mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
 	for (i = 0; i < n; i++)
 		if (cli_run_converge(&run, sel[i], MC_CONVERGE_JOURNAL, &stop) ==
 			    0 ||

@@ -256,6 +256,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 	run.cli = cli;
 	run.cfg = cfg;
 	run.results = cli->json ? json_array() : NULL;
+	mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
 	renew_loop(&run, &args, &checked);
 	rc = cli_run_finish(&run);
 out:

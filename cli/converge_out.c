@@ -105,25 +105,28 @@ cli_converge_eventful(const struct mc_converge_report *rep)
 /* status_drift - drift of cc's targets against cur, and the journal. */
 static int
 status_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-	     unsigned cur, struct mc_converge_report *rep)
+	     unsigned cur, struct mc_converge_report *rep, struct mc_err *err)
 {
 	struct mc_store_journal j;
 	size_t i;
+	int found;
 
 	memset(rep, 0, sizeof(*rep));
-	if (mc_store_journal_read(cfg->state_dir, cc->name, &j, NULL) == 1) {
+	found = mc_store_journal_read(cfg->state_dir, cc->name, &j, err);
+	if (found == 1) {
 		rep->interrupted = true;
 		snprintf(rep->journal_op, sizeof(rep->journal_op), "%s", j.op);
 		rep->journal_to = j.to;
 		rep->journal_from = j.from;
 	}
 	rep->current = cur;
-	if (cur == 0 || cc->n_targets == 0 ||
-	    mc_deploy_drift(cfg, cc, cur, &rep->drift, &rep->n_drift, NULL) == -1)
-		return 0;
+	if (cur != 0 && cc->n_targets != 0 &&
+	    mc_deploy_drift(cfg, cc, cur, &rep->drift, &rep->n_drift,
+			    found == -1 ? NULL : err) == -1)
+		found = -1;
 	for (i = 0; i < rep->n_drift; i++)
 		rep->n_bad += rep->drift[i].state != MC_DRIFT_OK;
-	return 0;
+	return found == -1 ? -1 : 0;
 }
 
 /* cli_status_drift_text - status lines under a cert's row: targets that
@@ -133,8 +136,11 @@ cli_status_drift_text(const struct mc_config *cfg,
 		      const struct mc_cert_conf *cc, unsigned cur)
 {
 	struct mc_converge_report rep;
+	struct mc_err err;
 
-	status_drift(cfg, cc, cur, &rep);
+	mc_err_clear(&err);
+	if (status_drift(cfg, cc, cur, &rep, &err) == -1)
+		printf("  %s\n", err.msg);
 	if (rep.interrupted)
 		printf("  an interrupted %s of version %04u: the next run "
 		       "(renew, deploy) finishes it\n",
@@ -155,8 +161,11 @@ cli_status_drift_json(const struct mc_config *cfg,
 		      const struct mc_cert_conf *cc, unsigned cur, json_t *o)
 {
 	struct mc_converge_report rep;
+	struct mc_err err;
 
-	status_drift(cfg, cc, cur, &rep);
+	mc_err_clear(&err);
+	if (status_drift(cfg, cc, cur, &rep, &err) == -1)
+		json_object_set_new(o, "state_error", json_string(err.msg));
 	json_object_set_new(o, "drift", drift_json(rep.drift, rep.n_drift));
 	if (rep.interrupted)
 		json_object_set_new(o, "interrupted",

@@ -201,6 +201,27 @@ converge_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return mc_deploy_repair(cfg, cc, rep->current, &rep->deploy, err);
 }
 
+/* converge_state - the current version (0: none), refusing state that
+ * would make a renewal order blindly: `current` not a link, or its
+ * meta.json unreadable (damaged, a FIFO). */
+static int
+converge_state(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+	       unsigned *cur, struct mc_err *err)
+{
+	struct mc_cert_meta meta;
+
+	if (mc_store_current(cfg->state_dir, cc->name, cur, err) == -1)
+		return -1;
+	if (*cur == 0)
+		return 0;
+	if (mc_store_load_meta(cfg->state_dir, cc->name, *cur, &meta, err) ==
+	    -1)
+		return mc_err_prefix(err, "%s: current version %04u", cc->name,
+				     *cur);
+	mc_store_meta_clear(&meta);
+	return 0;
+}
+
 /* mc_deploy_converge - bring cert cc back to a settled state. */
 int
 mc_deploy_converge(const struct mc_config *cfg, const struct mc_cert_conf *cc,
@@ -212,8 +233,7 @@ mc_deploy_converge(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 
 	memset(rep, 0, sizeof(*rep));
 	converge_clean(cfg, cc, rep);
-	if (mc_store_current(cfg->state_dir, cc->name, &rep->current, err) ==
-		    -1 ||
+	if (converge_state(cfg, cc, &rep->current, err) == -1 ||
 	    (found = mc_store_journal_read(cfg->state_dir, cc->name, &j,
 					   err)) == -1) {
 		rep->stop = true;

@@ -189,12 +189,20 @@ tlink_is_ours(const struct tplan *p, size_t i, int dfd)
 	return strcmp(got, want) == 0;
 }
 
-/* tdir_open - the directory of file i, made when missing. */
+/* tdir_open - the directory of file i, made when missing (0750 with the
+ * group when any file of the target in it holds the key). */
 int
 tdir_open(const struct tplan *p, size_t i, struct mc_err *err)
 {
-	bool grouped = p->f[i].has_key && p->owner.gid != (gid_t)-1;
-	struct mc_fsio_owner o = {(uid_t)-1, grouped ? p->owner.gid : (gid_t)-1};
+	bool grouped = false;
+	struct mc_fsio_owner o;
+	size_t j;
+
+	for (j = 0; j < p->n && p->owner.gid != (gid_t)-1; j++)
+		if (p->f[j].has_key && strcmp(p->f[j].dir, p->f[i].dir) == 0)
+			grouped = true;
+	o.uid = (uid_t)-1;
+	o.gid = grouped ? p->owner.gid : (gid_t)-1;
 
 	return mc_fsio_open_dir(p->f[i].dir, true, grouped ? 0750 : 0755, o,
 				err);

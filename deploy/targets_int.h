@@ -67,7 +67,8 @@ void tlink_text(const struct tplan *p, size_t i, char *buf, size_t size);
 bool tlink_is_ours(const struct tplan *p, size_t i, int dfd);
 
 /* tdir_open - open (creating what is missing) the directory of file i:
- * 0750 with the target's group when the file holds the key, else 0755. */
+ * 0750 with the target's group when a file of the target in it holds the
+ * key, else 0755. */
 int tdir_open(const struct tplan *p, size_t i, struct mc_err *err);
 
 /* The staged state of one target (mc_deploy_stage). */
