@@ -12,8 +12,9 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev)
 
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
+# strace: the kill -9 sweeps and the symlink race (syscall injection).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin)
+	systemd man-db gnutls-bin strace)
 
 # The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
 # are installed by scripts/setup-mail.sh, called at the end.
