@@ -75,6 +75,15 @@ drift_json(const struct mc_drift_row *rows, size_t n)
 	return a;
 }
 
+/* interrupted_json - the interrupted deployment of rep (new reference). */
+static json_t *
+interrupted_json(const struct mc_converge_report *rep)
+{
+	return json_pack("{s:s, s:I, s:I}", "op", rep->journal_op, "to",
+			 (json_int_t)rep->journal_to, "from",
+			 (json_int_t)rep->journal_from);
+}
+
 /* cli_converge_json - the report as a JSON object (new reference). */
 json_t *
 cli_converge_json(const struct mc_converge_report *rep)
@@ -83,12 +92,7 @@ cli_converge_json(const struct mc_converge_report *rep)
 
 	json_object_set_new(o, "removed", json_integer(rep->removed));
 	if (rep->interrupted)
-		json_object_set_new(o, "interrupted",
-				    json_pack("{s:s, s:I, s:I}", "op",
-					      rep->journal_op, "to",
-					      (json_int_t)rep->journal_to,
-					      "from",
-					      (json_int_t)rep->journal_from));
+		json_object_set_new(o, "interrupted", interrupted_json(rep));
 	json_object_set_new(o, "drift", drift_json(rep->drift, rep->n_drift));
 	if (rep->deployed)
 		json_object_set_new(o, "deploy", cli_report_json(&rep->deploy));
@@ -168,11 +172,6 @@ cli_status_drift_json(const struct mc_config *cfg,
 		json_object_set_new(o, "state_error", json_string(err.msg));
 	json_object_set_new(o, "drift", drift_json(rep.drift, rep.n_drift));
 	if (rep.interrupted)
-		json_object_set_new(o, "interrupted",
-				    json_pack("{s:s, s:I, s:I}", "op",
-					      rep.journal_op, "to",
-					      (json_int_t)rep.journal_to,
-					      "from",
-					      (json_int_t)rep.journal_from));
+		json_object_set_new(o, "interrupted", interrupted_json(&rep));
 	mc_converge_report_clear(&rep);
 }

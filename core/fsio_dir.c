@@ -278,6 +278,20 @@ temp_wanted(const char *name, const char *const *bases, size_t n)
 	return false;
 }
 
+/* mc_fsio_dirstream - a stream over a copy of dfd, rewound. */
+DIR *
+mc_fsio_dirstream(int dfd)
+{
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+
+	if (d == NULL && fd != -1)
+		close(fd);
+	if (d != NULL)
+		rewinddir(d);
+	return d;
+}
+
 /* mc_fsio_remove_temps - unlink our stale temporary files in dfd. */
 int
 mc_fsio_remove_temps(int dfd, const char *dirpath, const char *const *bases,
@@ -285,16 +299,10 @@ mc_fsio_remove_temps(int dfd, const char *dirpath, const char *const *bases,
 {
 	struct dirent *e;
 	struct stat st;
-	DIR *d;
-	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = mc_fsio_dirstream(dfd);
 
-	d = fd == -1 ? NULL : fdopendir(fd);
-	if (d == NULL) {
-		if (fd != -1)
-			close(fd);
+	if (d == NULL)
 		return mc_err_errno(err, MC_ERR_SYS, "cannot list %s", dirpath);
-	}
-	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
 		if (!temp_wanted(e->d_name, bases, n) ||
 		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||

@@ -4,7 +4,6 @@
  */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,15 +139,10 @@ clean_versions(int dfd, const char *path, unsigned *removed)
 {
 	char sub[4400];
 	struct dirent *e;
-	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
-	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	DIR *d = mc_fsio_dirstream(dfd);
 
-	if (d == NULL) {
-		if (fd != -1)
-			close(fd);
+	if (d == NULL)
 		return;
-	}
-	rewinddir(d);
 	while ((e = readdir(d)) != NULL) {
 		if (clean_is_staging(e->d_name)) {
 			if (mc_fsio_remove_flat_at(dfd, e->d_name, NULL) == 0 &&

@@ -134,7 +134,7 @@ set_write_version(struct mc_deploy_staged *s, const char *name, bool snapshot,
 }
 
 /* set_check_path - file i may become our link: missing, a regular file,
- * our link, or (allow_symlink) another link. *link: it must. */
+ * a link into our set, or (allow_symlink) another link. *link: it must. */
 static int
 set_check_path(const struct tplan *p, size_t i, int dfd, bool *link,
 	       struct mc_err *err)
@@ -144,7 +144,9 @@ set_check_path(const struct tplan *p, size_t i, int dfd, bool *link,
 	*link = !tlink_is_ours(p, i, dfd);
 	if (!*link || fstatat(dfd, p->f[i].base, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
-	if (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && p->t->allow_symlink))
+	if (S_ISREG(st.st_mode) ||
+	    (S_ISLNK(st.st_mode) &&
+	     (p->t->allow_symlink || tlink_in_set(p, i, dfd))))
 		return 0;
 	return mc_err_set(err, MC_ERR_DEPLOY,
 			  "%s is %s; remove it%s", p->f[i].path,
@@ -232,14 +234,10 @@ set_remove_unused(int set_fd, const char *where, unsigned *removed)
 	static const char *const live_base[] = {"live"};
 	char live[64] = "";
 	struct dirent *e;
-	int fd = fcntl(set_fd, F_DUPFD_CLOEXEC, 0);
-	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+	DIR *d = mc_fsio_dirstream(set_fd);
 
-	if (d == NULL) {
-		if (fd != -1)
-			close(fd);
+	if (d == NULL)
 		return;
-	}
 	if (!set_live_target(set_fd, live, sizeof(live)))
 		live[0] = '\0';
 	while ((e = readdir(d)) != NULL)

@@ -175,18 +175,47 @@ tlink_text(const struct tplan *p, size_t i, char *buf, size_t size)
 			 kinds[p->f[i].kind].key);
 }
 
+/* tlink_read - the link at file i's path, and the text it must have
+ * (want, cut after "SET/live/" with prefix). */
+static bool
+tlink_read(const struct tplan *p, size_t i, int dfd, bool prefix, char *got,
+	   char *want, size_t size)
+{
+	ssize_t n = readlinkat(dfd, p->f[i].base, got, size - 1);
+	char *cut;
+
+	if (n < 0)
+		return false;
+	got[n] = '\0';
+	tlink_text(p, i, want, size);
+	cut = strrchr(want, '/');
+	if (prefix && cut != NULL)
+		cut[1] = '\0';
+	return true;
+}
+
 /* tlink_is_ours - whether file i's path is the link our set put there. */
 bool
 tlink_is_ours(const struct tplan *p, size_t i, int dfd)
 {
 	char want[4400], got[4400];
-	ssize_t n = readlinkat(dfd, p->f[i].base, got, sizeof(got) - 1);
 
-	if (n < 0)
+	return tlink_read(p, i, dfd, false, got, want, sizeof(got)) &&
+	       strcmp(got, want) == 0;
+}
+
+/* tlink_in_set - whether file i's path is a link into our set's live
+ * version, of any kind (the target may have been configured otherwise). */
+bool
+tlink_in_set(const struct tplan *p, size_t i, int dfd)
+{
+	char want[4400], got[4400];
+	size_t len;
+
+	if (!tlink_read(p, i, dfd, true, got, want, sizeof(got)))
 		return false;
-	got[n] = '\0';
-	tlink_text(p, i, want, sizeof(want));
-	return strcmp(got, want) == 0;
+	len = strlen(want);
+	return strncmp(got, want, len) == 0 && strchr(got + len, '/') == NULL;
 }
 
 /* tdir_open - the directory of file i, made when missing (0750 with the
@@ -263,7 +292,7 @@ static bool
 tfile_link_ours(const struct tplan *p, size_t i)
 {
 	int dfd = open(p->f[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool ours = dfd != -1 && tlink_is_ours(p, i, dfd);
+	bool ours = dfd != -1 && tlink_in_set(p, i, dfd);
 
 	if (dfd != -1)
 		close(dfd);
@@ -332,7 +361,7 @@ single_stage(struct mc_deploy_staged *s, EVP_PKEY *key, STACK_OF(X509) *chain,
 		goto out;
 	rc = mc_fsio_stage_at(dfd, f->dir, f->base, data.data, data.len,
 			      tfile_mode(p, 0), p->owner,
-			      p->t->allow_symlink || tlink_is_ours(p, 0, dfd),
+			      p->t->allow_symlink || tlink_in_set(p, 0, dfd),
 			      &s->single, err);
 out:
 	if (dfd != -1)

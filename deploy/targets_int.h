@@ -63,8 +63,11 @@ mode_t tfile_mode(const struct tplan *p, size_t i);
 /* tlink_text - the link text that makes path i a member of p's set. */
 void tlink_text(const struct tplan *p, size_t i, char *buf, size_t size);
 
-/* tlink_is_ours - whether base in dfd is a link whose text is tlink_text(i). */
+/* tlink_is_ours - whether file i's base in dfd is a link whose text is
+ * tlink_text(i); tlink_in_set: a link into the set's live version, of any
+ * kind (made when the target was configured otherwise). */
 bool tlink_is_ours(const struct tplan *p, size_t i, int dfd);
+bool tlink_in_set(const struct tplan *p, size_t i, int dfd);
 
 /* tdir_open - open (creating what is missing) the directory of file i:
  * 0750 with the target's group when a file of the target in it holds the

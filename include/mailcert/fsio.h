@@ -16,6 +16,7 @@
 #ifndef MAILCERT_FSIO_H
 #define MAILCERT_FSIO_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -119,6 +120,10 @@ int mc_fsio_mkdirs(const char *path, mode_t mode, struct mc_err *err);
  * links in it (not following links; a subdirectory makes it fail).
  * 0 also when name does not exist. */
 int mc_fsio_remove_flat_at(int dfd, const char *name, struct mc_err *err);
+
+/* mc_fsio_dirstream - a directory stream over a copy of the open
+ * directory dfd, at its start (closedir it; dfd stays open), or NULL. */
+DIR *mc_fsio_dirstream(int dfd);
 
 /* mc_fsio_is_temp - whether name is one of our temporary files for base:
  * exactly "." base "." and 12 lower-case hex digits; base NULL: for any

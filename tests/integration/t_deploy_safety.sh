@@ -10,7 +10,9 @@
 #  3. a full target disk (a small tmpfs, filled): "nothing was changed",
 #     never "ROLLBACK FAILED", every target file unchanged;
 #  4. a certificate whose notBefore lies 300 days ahead (fakeca.py
-#     "future": Pebble cannot issue one) is refused before it is stored.
+#     "future": Pebble cannot issue one) is refused before it is stored;
+#  5. (before 4) status shows drift and changes nothing; renew repairs it;
+#     a newer version on a target than `current` is never replaced silently.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -114,6 +116,38 @@ assert_eq "$(cur)" versions/0001 "current after the full disk"
 rm -f "$T/fill"
 mc_run renew
 assert_exit 0 "renew once there is space again"
+
+# 5. Drift: status shows a target that differs from current and changes
+#    nothing; renew (nothing due) repairs it. A target holding a NEWER
+#    version than current without a journal (lost) is not overwritten
+#    silently: the warning names both versions.
+live=$T/.mailcert.mail.files/$(readlink "$T/.mailcert.mail.files/live")
+install -m 0600 "$TEST_TMP/other.key" "$live/key_file"
+spoilt=$(files_sum)
+mc_run status
+assert_exit 0 "status with drift"
+assert_contains "$MC_OUT" "target files"
+assert_contains "$MC_OUT" "drift: mixed"
+assert_contains "$MC_OUT" "mailcert renew"
+assert_eq "$(files_sum)" "$spoilt" "status changed the target"
+mc_run --json status
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))[0]["drift"][0]; sys.exit(d["state"] != "mixed")' \
+	"$MC_OUT" || fail "status --json does not report the drift" "$MC_OUT"
+mc_run renew
+assert_exit 0 "renew repairs the drift"
+assert_contains "$MC_ERR" "differs from current 0001"
+holds 0001 || fail "after the repair the target does not hold version 0001"
+mc_run status
+assert_not_contains "$MC_OUT" "drift"
+mc_run deploy mail --version 5
+assert_exit 0 "deploy --version 5"
+ln -sfn versions/0001 "$MC_STATE/certs/mail/current"
+mc_run status
+assert_contains "$MC_OUT" "holds version 0005 (newer than current 0001)"
+mc_run deploy mail
+assert_exit 0 "deploy of current while the target holds a newer version"
+assert_contains "$MC_ERR" "holds version 0005, newer than current 0001"
+holds 0001 || fail "deploy did not write current"
 
 # 4. notBefore 300 days ahead: refused before it is stored.
 fakeca_start future
