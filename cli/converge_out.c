@@ -48,8 +48,7 @@ cli_converge_text(const char *cert, const struct mc_converge_report *rep)
 	if (!rep->deployed)
 		return;
 	cli_report_text(cert, &rep->deploy);
-	if (rep->deploy.version != 0 && rep->current == rep->deployed_version &&
-	    !rep->deploy.rolled_back)
+	if (rep->deploy_ok)
 		printf("%s: version %04u deployed and verified live\n", cert,
 		       rep->deployed_version);
 }

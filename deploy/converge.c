@@ -135,6 +135,7 @@ converge_finish(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		struct mc_err *err)
 {
 	unsigned to = j->to, from = j->from;
+	int rc;
 
 	if (!converge_usable(cfg, cc, to)) {
 		to = from;
@@ -148,8 +149,11 @@ converge_finish(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	rep->deployed = true;
 	rep->deployed_version = to;
 	if (from != 0)
-		return mc_deploy_version(cfg, cc, to, from, &rep->deploy, err);
-	return mc_deploy_repair(cfg, cc, to, &rep->deploy, err);
+		rc = mc_deploy_version(cfg, cc, to, from, &rep->deploy, err);
+	else
+		rc = mc_deploy_repair(cfg, cc, to, &rep->deploy, err);
+	rep->deploy_ok = rc == 0;
+	return rc;
 }
 
 /* converge_report_drift - log each target that differs from current. */
@@ -198,7 +202,10 @@ converge_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		    cc->name, rep->n_bad, rep->current);
 	rep->deployed = true;
 	rep->deployed_version = rep->current;
-	return mc_deploy_repair(cfg, cc, rep->current, &rep->deploy, err);
+	if (mc_deploy_repair(cfg, cc, rep->current, &rep->deploy, err) == -1)
+		return -1;
+	rep->deploy_ok = true;
+	return 0;
 }
 
 /* converge_state - the current version (0: none), refusing state that

@@ -227,6 +227,7 @@ struct mc_converge_report {
 	size_t n_drift;
 	size_t n_bad;             /* rows not MC_DRIFT_OK */
 	bool deployed;            /* a deployment ran: see deploy */
+	bool deploy_ok;           /* ... and it was verified live */
 	unsigned deployed_version;
 	struct mc_deploy_report deploy;
 };
