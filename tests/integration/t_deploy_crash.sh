@@ -44,7 +44,7 @@ ks_args_deploy
 new=$(printf '%04d' "${KS_ARGS[3]}")
 old=$(ks_current)
 (
-	timeout -k 5 120 strace -qq -o /dev/null -e inject="$sc:signal=KILL:when=$n" -- \
+	timeout -k 5 120 strace -qq "${KS_NOLEAK[@]}" -o /dev/null -e inject="$sc:signal=KILL:when=$n" -- \
 		"$MAILCERT" -q -c "$MC_CONF" "${KS_ARGS[@]}" >/dev/null 2>&1 </dev/null
 	exit $?
 ) 2>/dev/null
