@@ -292,17 +292,15 @@ mc_fsio_dirstream(int dfd)
 	return d;
 }
 
-/* mc_fsio_remove_temps - unlink our stale temporary files in dfd. */
-int
-mc_fsio_remove_temps(int dfd, const char *dirpath, const char *const *bases,
-		     size_t n, unsigned *removed, struct mc_err *err)
+/* temps_scan - unlink the temp files of the bases among the entries of d
+ * (a stream over dfd). */
+static void
+temps_scan(DIR *d, int dfd, const char *const *bases, size_t n,
+	   unsigned *removed)
 {
 	struct dirent *e;
 	struct stat st;
-	DIR *d = mc_fsio_dirstream(dfd);
 
-	if (d == NULL)
-		return mc_err_errno(err, MC_ERR_SYS, "cannot list %s", dirpath);
 	while ((e = readdir(d)) != NULL) {
 		if (!temp_wanted(e->d_name, bases, n) ||
 		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
@@ -311,6 +309,41 @@ mc_fsio_remove_temps(int dfd, const char *dirpath, const char *const *bases,
 		if (unlinkat(dfd, e->d_name, 0) == 0 && removed != NULL)
 			(*removed)++;
 	}
+}
+
+/* mc_fsio_remove_temps - unlink our stale temporary files in dfd. */
+int
+mc_fsio_remove_temps(int dfd, const char *dirpath, const char *const *bases,
+		     size_t n, unsigned *removed, struct mc_err *err)
+{
+	DIR *d = mc_fsio_dirstream(dfd);
+
+	if (d == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "cannot list %s", dirpath);
+	temps_scan(d, dfd, bases, n, removed);
+	closedir(d);
+	return 0;
+}
+
+/* mc_fsio_remove_temps_at - the same in directory name of dfd (opened
+ * without following a link); 0 when it is not there. */
+int
+mc_fsio_remove_temps_at(int dfd, const char *name, const char *const *bases,
+			size_t n, unsigned *removed, struct mc_err *err)
+{
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+					   O_CLOEXEC);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
+
+	if (d == NULL) {
+		if (fd != -1)
+			close(fd);
+		return errno == ENOENT || errno == ENOTDIR
+			       ? 0
+			       : mc_err_errno(err, MC_ERR_SYS, "cannot list %s",
+					      name);
+	}
+	temps_scan(d, fd, bases, n, removed);
 	closedir(d);
 	return 0;
 }

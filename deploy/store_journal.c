@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,9 +112,6 @@ mc_store_journal_clear(const char *state_dir, const char *name,
 	return mc_fsio_fsync_dir(dir, err);
 }
 
-static int clean_dir(const char *path, bool versions, unsigned *removed,
-		     struct mc_err *err);
-
 /* clean_is_staging - whether name is ".new-NNNN.PID" exactly. */
 static bool
 clean_is_staging(const char *name)
@@ -132,46 +130,35 @@ clean_is_staging(const char *name)
 	return *p == '\0';
 }
 
-/* clean_versions - staging directories in dfd (path), and the temp
- * files inside each version directory. */
+/* clean_versions - in the versions directory path: staging directories,
+ * our temp files, and those inside each version directory. One pass over
+ * a fresh stream (the state directory is ours alone: no walk needed). */
 static void
-clean_versions(int dfd, const char *path, unsigned *removed)
+clean_versions(const char *path, unsigned *removed)
 {
-	char sub[4400];
 	struct dirent *e;
-	DIR *d = mc_fsio_dirstream(dfd);
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd == -1 ? NULL : fdopendir(fd);
 
-	if (d == NULL)
+	if (d == NULL) {
+		if (fd != -1)
+			close(fd);
 		return;
+	}
 	while ((e = readdir(d)) != NULL) {
 		if (clean_is_staging(e->d_name)) {
-			if (mc_fsio_remove_flat_at(dfd, e->d_name, NULL) == 0 &&
+			if (mc_fsio_remove_flat_at(fd, e->d_name, NULL) == 0 &&
 			    removed != NULL)
 				(*removed)++;
+		} else if (mc_fsio_is_temp(e->d_name, NULL)) {
+			if (unlinkat(fd, e->d_name, 0) == 0 && removed != NULL)
+				(*removed)++;
 		} else if (e->d_name[0] != '.') {
-			snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-			clean_dir(sub, false, removed, NULL);
+			mc_fsio_remove_temps_at(fd, e->d_name, NULL, 0, removed,
+						NULL);
 		}
 	}
 	closedir(d);
-}
-
-/* clean_dir - our temp files (any base) in path; with versions, also
- * clean_versions. A missing directory is clean. */
-static int
-clean_dir(const char *path, bool versions, unsigned *removed,
-	  struct mc_err *err)
-{
-	int fd = mc_fsio_open_dir(path, false, 0, MC_FSIO_KEEP_OWNER, NULL);
-	int rc;
-
-	if (fd == -1)
-		return 0;
-	rc = mc_fsio_remove_temps(fd, path, NULL, 0, removed, err);
-	if (rc == 0 && versions)
-		clean_versions(fd, path, removed);
-	close(fd);
-	return rc;
 }
 
 /* mc_store_clean - remove the leftovers of interrupted runs for name. */
@@ -182,10 +169,12 @@ mc_store_clean(const char *state_dir, const char *name, unsigned *removed,
 	char path[4200];
 
 	snprintf(path, sizeof(path), "%s/certs/%s", state_dir, name);
-	if (clean_dir(path, false, removed, err) == -1)
+	if (mc_fsio_remove_temps_at(AT_FDCWD, path, NULL, 0, removed, err) ==
+	    -1)
 		return -1;
 	snprintf(path, sizeof(path), "%s/certs/%s/versions", state_dir, name);
-	return clean_dir(path, true, removed, err);
+	clean_versions(path, removed);
+	return 0;
 }
 
 /* mc_store_clean_accounts - temp files in state_dir/accounts/<dir>/. */
@@ -195,6 +184,8 @@ mc_store_clean_accounts(const char *state_dir, unsigned *removed,
 {
 	char path[4200];
 
+	(void)err;
 	snprintf(path, sizeof(path), "%s/accounts", state_dir);
-	return clean_dir(path, true, removed, err);
+	clean_versions(path, removed);
+	return 0;
 }

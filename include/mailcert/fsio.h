@@ -137,6 +137,12 @@ int mc_fsio_remove_temps(int dfd, const char *dirpath,
 			 const char *const *bases, size_t n, unsigned *removed,
 			 struct mc_err *err);
 
+/* mc_fsio_remove_temps_at - the same in directory name of dfd (AT_FDCWD:
+ * a path), opened without following a link; 0 when it is not there. */
+int mc_fsio_remove_temps_at(int dfd, const char *name,
+			    const char *const *bases, size_t n,
+			    unsigned *removed, struct mc_err *err);
+
 /* mc_fsio_symlink - atomically point link at target (temp link + rename +
  * directory fsync). */
 int mc_fsio_symlink(const char *target, const char *link, struct mc_err *err);
