@@ -23,12 +23,14 @@ struct cli {
 	const char *config_path;
 	int verbosity; /* -1 quiet, 0 normal, 1+ verbose */
 	bool json;
+	int hook_failures; /* reload.d hooks that failed in deployments */
 };
 
 struct cli_command {
 	const char *name;
 	const char *usage;
 	int (*run)(struct cli *cli, int argc, char **argv);
+	const char *summary; /* one line for `COMMAND --help`; may be NULL */
 };
 
 /* One issue/renew run over several certs (cli/run.c). */
@@ -44,7 +46,13 @@ struct cli_run {
 	int hook_failures;
 	bool pre_done;
 	struct mc_err first_err;
+	const char *command;      /* "issue" or "renew", for the record */
+	unsigned version;         /* the version the current cert stored; 0 none */
+	bool no_deploy;           /* issue --no-deploy: store only */
+	struct cli_dry *dry;      /* --dry-run; NULL otherwise */
 };
+
+struct cli_dry;
 
 /* cli_run_client - open run->acme (directory only) on first use. */
 int cli_run_client(struct cli_run *run, struct mc_err *err);
@@ -131,6 +139,45 @@ int cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
 		   const struct mc_cert_conf *cc, unsigned version,
 		   unsigned prev, json_t *into, struct mc_err *err);
 
+/* cli_last_attempt - record an attempt of cert name in its last.json
+ * (failure NULL: it succeeded); a failed write is a warning. */
+void cli_last_attempt(const struct mc_config *cfg, const char *name,
+		      const char *command, unsigned version,
+		      const struct mc_err *failure);
+
+/* cli_last_deploy - record the live outcome and the files of a deployment. */
+void cli_last_deploy(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		     const struct mc_deploy_report *rep, int rc);
+
+/* cli_last_live - record the outcome of a live check (`verify`). */
+void cli_last_live(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		   const struct mc_live_report *live, int rc);
+
+/* cli_dry_begin - --dry-run: a throwaway state under state_dir and the
+ * staging directory (dry->cfg is the config to run with); the staging
+ * account of the real state is reused. */
+int cli_dry_begin(const struct mc_config *real, struct cli_dry **dry,
+		  struct mc_err *err);
+
+/* cli_dry_config - the config a dry run runs with (borrowed). */
+const struct mc_config *cli_dry_config(const struct cli_dry *dry);
+
+/* cli_dry_report - what a real run would do with version of cc. */
+void cli_dry_report(struct cli_run *run, const struct mc_cert_conf *cc,
+		    unsigned version);
+
+/* cli_dry_end - keep a new staging account, remove the throwaway state. */
+void cli_dry_end(struct cli_dry *dry);
+
+/* cli_deploy_prune - keep_versions after version of cc became current
+ * (prev: the version current before it, 0 if unknown). */
+void cli_deploy_prune(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		      unsigned version, unsigned prev);
+
+/* cli_metrics_update - rewrite [global] metrics_file (when set) from the
+ * state; a failure is a warning. */
+void cli_metrics_update(const struct mc_config *cfg);
+
 int cli_cmd_deploy(struct cli *cli, int argc, char **argv);
 int cli_cmd_verify(struct cli *cli, int argc, char **argv);
 int cli_cmd_rollback(struct cli *cli, int argc, char **argv);
@@ -140,5 +187,10 @@ int cli_cmd_status(struct cli *cli, int argc, char **argv);
 int cli_cmd_account(struct cli *cli, int argc, char **argv);
 int cli_cmd_check(struct cli *cli, int argc, char **argv);
 int cli_cmd_revoke(struct cli *cli, int argc, char **argv);
+int cli_cmd_tlsa(struct cli *cli, int argc, char **argv);
+int cli_cmd_doctor(struct cli *cli, int argc, char **argv);
+int cli_cmd_import(struct cli *cli, int argc, char **argv);
+int cli_cmd_delete(struct cli *cli, int argc, char **argv);
+int cli_cmd_help(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * cmd_renew.c - `mailcert renew [NAME...] [--force] [--jitter DURATION]`:
- * for timers and cron. First finishes what an earlier run left undone and
- * repairs targets that differ from `current` (deploy.h), then renews what
- * is due (see renew.h), deploys, reloads and verifies it; one cert's
- * failure does not stop the others.
- * When nothing is due it prints one line and makes no network request.
+ * cmd_renew.c - `mailcert renew [NAME...] [--force] [--jitter DURATION]
+ * [--dry-run]`: for timers and cron. First finishes what an earlier run
+ * left undone and repairs targets that differ from `current` (deploy.h),
+ * then renews what is due (see renew.h), deploys, reloads and verifies
+ * it; one cert's failure does not stop the others. When nothing is due it
+ * prints one line and makes no network request. --dry-run orders every
+ * selected cert from the staging directory into a throwaway state
+ * (dry_run.c) and changes nothing else.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "mailcert/dane.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
 #include "mailcert/renew.h"
@@ -23,6 +26,7 @@
 
 struct renew_args {
 	bool force;
+	bool dry_run;
 	long jitter; /* seconds; 0 none */
 	char **names;
 	int n_names;
@@ -39,6 +43,8 @@ renew_parse(int argc, char **argv, struct renew_args *a, struct mc_err *err)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--force") == 0) {
 			a->force = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			a->dry_run = true;
 		} else if (strcmp(argv[i], "--jitter") == 0 && i + 1 < argc) {
 			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1)
 				return mc_err_set(err, MC_ERR_USAGE,
@@ -95,6 +101,37 @@ renew_check_names(const struct mc_config *cfg, const struct renew_args *a,
 					  "renew: no [cert %s] in %s",
 					  a->names[i], cfg->path);
 	return 0;
+}
+
+/* renew_any_due - whether a selected cert is due now, from the state as
+ * it is (no lock, no network; an ARI poll may find more later): --jitter
+ * sleeps only then, before the lock is taken. */
+static bool
+renew_any_due(const struct mc_config *cfg, const struct renew_args *a)
+{
+	struct mc_cert_meta meta;
+	struct mc_due due;
+	unsigned cur = 0;
+	bool have;
+	size_t i;
+
+	if (a->force)
+		return true;
+	for (i = 0; i < cfg->n_certs; i++) {
+		if (!renew_selected(a, &cfg->certs[i]))
+			continue;
+		memset(&meta, 0, sizeof(meta));
+		have = mc_store_current(cfg->state_dir, cfg->certs[i].name, &cur,
+					NULL) == 1 &&
+		       mc_store_load_meta(cfg->state_dir, cfg->certs[i].name,
+					  cur, &meta, NULL) == 0;
+		mc_renew_due(&cfg->certs[i], have ? &meta : NULL,
+			     cfg->directory, time(NULL), &due);
+		mc_store_meta_clear(&meta);
+		if (due.due)
+			return true;
+	}
+	return false;
 }
 
 /* renew_ari_window - apply a fresh ARI answer to meta: keep the chosen
@@ -160,7 +197,8 @@ renew_decide(struct cli_run *run, const struct mc_cert_conf *cc, bool force,
 				  NULL) == 0;
 	if (have && !force)
 		renew_ari_poll(run, cc, meta);
-	mc_renew_due(cc, have ? meta : NULL, time(NULL), due);
+	mc_renew_due(cc, have ? meta : NULL, run->cfg->directory, time(NULL),
+		     due);
 	if (force && !due->due) {
 		due->due = true;
 		snprintf(due->reason, sizeof(due->reason), "--force");
@@ -187,11 +225,48 @@ renew_not_due(struct cli_run *run, const struct mc_cert_conf *cc,
 				  "due_at", (json_int_t)due->when));
 }
 
+/* renew_dane_tend - DANE work of a cert that is not due (publish the next
+ * key's record, note it in DNS, remove retired records). */
+static void
+renew_dane_tend(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	struct mc_err err;
+
+	mc_err_clear(&err);
+	if (cc->n_tlsa > 0 && mc_dane_tend(run->cfg, cc, &err) == -1)
+		mc_log_warn("%s: DANE: %s", cc->name, err.msg);
+}
+
+/* renew_dry - a dry run orders every selected cert; it says whether the
+ * cert is due now (from the real state, which it does not change). */
+static void
+renew_dry(struct cli_run *run, const struct mc_config *real,
+	  const struct mc_cert_conf *cc)
+{
+	struct mc_cert_meta meta;
+	struct mc_due due;
+	unsigned cur = 0;
+	bool have;
+
+	memset(&meta, 0, sizeof(meta));
+	have = mc_store_current(real->state_dir, cc->name, &cur, NULL) == 1 &&
+	       mc_store_load_meta(real->state_dir, cc->name, cur, &meta,
+				  NULL) == 0;
+	mc_renew_due(cc, have ? &meta : NULL, real->directory, time(NULL),
+		     &due);
+	if (run->results == NULL && run->cli->verbosity >= 0)
+		printf("%s: due now: %s (%s); the dry run orders it anyway\n",
+		       cc->name, due.due ? "yes" : "no", due.reason);
+	mc_store_meta_clear(&meta);
+	cli_run_cert(run, cc);
+}
+
 /* renew_loop - for every selected cert: converge (finish an interrupted
  * deployment, repair targets that differ from current), then renew it
  * when due. */
 static void
-renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
+renew_loop(struct cli_run *run, const struct mc_config *real,
+	   const struct renew_args *a, size_t *checked)
 {
 	const struct mc_cert_conf *next = NULL;
 	struct mc_cert_meta meta;
@@ -207,14 +282,19 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
-		if (cli_run_converge(run, cc, MC_CONVERGE_REPAIR, &stop) == -1 &&
+		memset(&meta, 0, sizeof(meta));
+		if (run->dry == NULL &&
+		    cli_run_converge(run, cc, MC_CONVERGE_REPAIR, &stop) == -1 &&
 		    stop)
 			continue; /* nothing is ordered on a broken state */
-		if (renew_decide(run, cc, a->force, &meta, &due)) {
+		if (run->dry != NULL)
+			renew_dry(run, real, cc);
+		else if (renew_decide(run, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);
 			cli_run_cert(run, cc);
 		} else {
 			renew_not_due(run, cc, &due, &next, &next_at);
+			renew_dane_tend(run, cc);
 		}
 		run->replaces = NULL;
 		mc_store_meta_clear(&meta);
@@ -247,19 +327,24 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	renew_jitter(args.jitter);
+	if (!args.dry_run && args.jitter > 0 && renew_any_due(cfg, &args))
+		renew_jitter(args.jitter);
 	lock = mc_lock_take(cfg->state_dir, &err);
-	if (lock == -1) {
+	if (lock == -1 ||
+	    (args.dry_run && cli_dry_begin(cfg, &run.dry, &err) == -1)) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	run.cli = cli;
-	run.cfg = cfg;
+	run.cfg = run.dry ? cli_dry_config(run.dry) : cfg;
+	run.command = "renew";
 	run.results = cli->json ? json_array() : NULL;
-	mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
-	renew_loop(&run, &args, &checked);
+	if (run.dry == NULL)
+		mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
+	renew_loop(&run, cfg, &args, &checked);
 	rc = cli_run_finish(&run);
 out:
+	cli_dry_end(run.dry);
 	cli_run_free(&run);
 	mc_lock_release(lock);
 	mc_config_free(cfg);

@@ -18,6 +18,7 @@ cli_fail(const struct mc_err *err)
 {
 	int code = mc_err_exit_code(err->cat);
 
+	fflush(stdout);
 	fprintf(stderr, "mailcert: %s\n", err->msg[0] ? err->msg : "failed");
 	mc_log(MC_LOG_DEBUG, "exit %d (%s)", code, mc_err_cat_name(err->cat));
 	return code == 0 ? 1 : code;
@@ -29,6 +30,7 @@ cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
+	fflush(stdout);
 	fprintf(stderr, "mailcert: %s%s", cmd ? cmd : "", cmd ? ": " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);

@@ -26,6 +26,8 @@
 #define DEFAULT_VERIFY_TIMEOUT 30
 #define DEFAULT_HTTP_LISTEN "0.0.0.0:80"
 #define DEFAULT_TLS_ALPN_LISTEN "0.0.0.0:443"
+#define DEFAULT_KEEP_VERSIONS 5
+#define LE_STAGING_DIRECTORY "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 static const char *const builtin_targets[] = { "postfix", "dovecot", "exim" };
 
@@ -111,6 +113,7 @@ config_new(const char *path, struct mc_err *err)
 	cfg->timing.renew_before = -1;
 	cfg->timing.hook_timeout = DEFAULT_HOOK_TIMEOUT;
 	cfg->timing.verify_timeout = DEFAULT_VERIFY_TIMEOUT;
+	cfg->keep_versions = DEFAULT_KEEP_VERSIONS;
 	return cfg;
 }
 
@@ -318,6 +321,8 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);
+	config_free_list(cc->tlsa, cc->n_tlsa);
+	free(cc->tlsa_hook);
 }
 
 /* config_free_target - free what a target owns. */
@@ -333,6 +338,7 @@ config_free_target(struct mc_target *t)
 	free(t->owner);
 	free(t->group);
 	free(t->reload);
+	free(t->config);
 }
 
 /* mc_config_free - free a config; NULL is a no-op. The HMAC key is cleansed. */
@@ -359,6 +365,12 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->trust_bundle);
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
+	free(cfg->resolver);
+	free(cfg->dnssec_anchor);
+	free(cfg->nsupdate_server);
+	free(cfg->nsupdate_key);
+	free(cfg->staging_directory);
+	free(cfg->metrics_file);
 	free(cfg);
 }
 
@@ -383,5 +395,16 @@ mc_config_target(const struct mc_config *cfg, const char *name)
 	for (i = 0; i < cfg->n_targets; i++)
 		if (strcmp(cfg->targets[i].name, name) == 0)
 			return &cfg->targets[i];
+	return NULL;
+}
+
+/* mc_config_staging_directory - the --dry-run directory, or NULL. */
+const char *
+mc_config_staging_directory(const struct mc_config *cfg)
+{
+	if (cfg->staging_directory != NULL)
+		return cfg->staging_directory;
+	if (strcmp(cfg->directory, DEFAULT_DIRECTORY) == 0)
+		return LE_STAGING_DIRECTORY;
 	return NULL;
 }

@@ -148,7 +148,9 @@ converge_finish(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		    cc->name, j->op, j->to, j->pid, to);
 	rep->deployed = true;
 	rep->deployed_version = to;
-	if (from != 0)
+	if (from != 0 && strcmp(j->op, "rollback") == 0)
+		rc = mc_deploy_rollback(cfg, cc, to, from, &rep->deploy, err);
+	else if (from != 0)
 		rc = mc_deploy_version(cfg, cc, to, from, &rep->deploy, err);
 	else
 		rc = mc_deploy_repair(cfg, cc, to, &rep->deploy, err);

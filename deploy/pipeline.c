@@ -162,6 +162,8 @@ pipeline_apply(const struct pipe *p, unsigned version,
 	if (pipeline_load(p, version, &key, &chain, err) == -1 ||
 	    pipeline_switch(p, version, key, chain, err) == -1)
 		goto out;
+	p->rep->hook_failures +=
+		mc_deploy_reload_hooks(p->cfg, p->cc, version, NULL);
 	for (i = 0; i < p->cc->n_targets; i++)
 		if (mc_deploy_reload(p->t[i], RELOAD_TIMEOUT, err) == -1) {
 			pipeline_note(&p->rep->targets[i], MC_STEP_RELOAD, err);
@@ -232,15 +234,18 @@ pipeline_journal(const struct pipe *p, const char *op, unsigned to,
 }
 
 /* pipeline_settle - the version is live and verified: record it, make it
- * current, and close the journal. */
+ * current (back: as a rollback, keeping its prior), close the journal. */
 static int
-pipeline_settle(const struct pipe *p, unsigned version, struct mc_err *err)
+pipeline_settle(const struct pipe *p, unsigned version, bool back,
+		struct mc_err *err)
 {
+	const char *sd = p->cfg->state_dir, *name = p->cc->name;
+
 	pipeline_mark(p, version, "deployed", NULL);
-	if (mc_store_set_current(p->cfg->state_dir, p->cc->name, version,
-				 err) == -1)
+	if ((back ? mc_store_set_current_back(sd, name, version, err)
+		  : mc_store_set_current(sd, name, version, err)) == -1)
 		return -1;
-	return mc_store_journal_clear(p->cfg->state_dir, p->cc->name, err);
+	return mc_store_journal_clear(sd, name, err);
 }
 
 /* pipeline_rollback - put prev back everywhere and verify it. */
@@ -263,7 +268,7 @@ pipeline_rollback(const struct pipe *p, unsigned version, unsigned prev,
 		mc_err_set(&err, MC_ERR_SYS, "out of memory");
 	else if (pipeline_journal(p, "rollback", prev, 0, &err) == 0 &&
 		 pipeline_run(&back, prev, &err) == 0 &&
-		 pipeline_settle(&back, prev, &err) == 0)
+		 pipeline_settle(&back, prev, true, &err) == 0)
 		p->rep->rollback_ok = true;
 	if (!p->rep->rollback_ok)
 		snprintf(p->rep->rollback_error, sizeof(p->rep->rollback_error),
@@ -303,25 +308,34 @@ pipeline_explain(const struct mc_cert_conf *cc, unsigned version,
 			      cc->name, version, rep->rollback_error, prev);
 }
 
-/* pipeline_go - the whole pipeline; prev 0 and repair: no rollback, no
- * failed mark. */
+/* What a pipeline run is for. */
+enum pipe_op {
+	PIPE_DEPLOY,   /* a version becomes current (its prior is recorded) */
+	PIPE_BACK,     /* a rollback: the version becomes current again */
+	PIPE_REPAIR,   /* current again; no rollback, no failed mark */
+};
+
+/* pipeline_go - the whole pipeline (see deploy.h). */
 static int
 pipeline_go(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-	    unsigned version, unsigned prev, bool repair,
+	    unsigned version, unsigned prev, enum pipe_op op,
 	    struct mc_deploy_report *rep, struct mc_err *err)
 {
+	static const char *const ops[] = {"deploy", "rollback", "repair"};
 	struct pipe p = {cfg, cc, NULL, rep};
+	bool repair = op == PIPE_REPAIR;
 	int rc = -1;
 
 	memset(rep, 0, sizeof(*rep));
 	rep->version = version;
+	if (repair)
+		prev = 0;
 	if (pipeline_targets(cfg, cc, rep, &p.t, err) == -1)
 		return -1;
-	if (pipeline_journal(&p, repair ? "repair" : "deploy", version, prev,
-			     err) == -1)
+	if (pipeline_journal(&p, ops[op], version, prev, err) == -1)
 		goto out;
 	if (pipeline_run(&p, version, err) == 0) {
-		rc = pipeline_settle(&p, version, err);
+		rc = pipeline_settle(&p, version, op != PIPE_DEPLOY, err);
 		goto out;
 	}
 	if (!rep->changed)
@@ -342,7 +356,16 @@ mc_deploy_version(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		  unsigned version, unsigned prev, struct mc_deploy_report *rep,
 		  struct mc_err *err)
 {
-	return pipeline_go(cfg, cc, version, prev, false, rep, err);
+	return pipeline_go(cfg, cc, version, prev, PIPE_DEPLOY, rep, err);
+}
+
+/* mc_deploy_rollback - deploy version as a rollback from prev. */
+int
+mc_deploy_rollback(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		   unsigned version, unsigned prev,
+		   struct mc_deploy_report *rep, struct mc_err *err)
+{
+	return pipeline_go(cfg, cc, version, prev, PIPE_BACK, rep, err);
 }
 
 /* mc_deploy_repair - deploy version again, without a rollback. */
@@ -351,5 +374,5 @@ mc_deploy_repair(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		 unsigned version, struct mc_deploy_report *rep,
 		 struct mc_err *err)
 {
-	return pipeline_go(cfg, cc, version, 0, true, rep, err);
+	return pipeline_go(cfg, cc, version, 0, PIPE_REPAIR, rep, err);
 }

@@ -269,11 +269,30 @@ store_not_a_link(const char *state_dir, const char *name, const char *link,
 			  link, v);
 }
 
-/* mc_store_set_current - atomically make version number current; the
- * version it replaces becomes `previous` first. */
-int
-mc_store_set_current(const char *state_dir, const char *name, unsigned number,
-		     struct mc_err *err)
+/* store_record_prior - note in number's meta.json that cur was current
+ * when number was made current. */
+static int
+store_record_prior(const char *state_dir, const char *name, unsigned number,
+		   unsigned cur, struct mc_err *err)
+{
+	struct mc_cert_meta meta;
+	int rc = 0;
+
+	if (mc_store_load_meta(state_dir, name, number, &meta, err) == -1)
+		return -1;
+	if (meta.prior != cur) {
+		meta.prior = cur;
+		rc = mc_store_save_meta(state_dir, name, &meta, err);
+	}
+	mc_store_meta_clear(&meta);
+	return rc;
+}
+
+/* store_switch - make version number current (recording its prior when
+ * forward). */
+static int
+store_switch(const char *state_dir, const char *name, unsigned number,
+	     bool forward, struct mc_err *err)
 {
 	char link[STORE_PATH_MAX], target[32], check[STORE_PATH_MAX];
 	struct stat st;
@@ -290,18 +309,30 @@ mc_store_set_current(const char *state_dir, const char *name, unsigned number,
 		return -1;
 	if (found == 1 && cur == number)
 		return 0;
-	if (found == 1) {
-		snprintf(target, sizeof(target), "versions/%04u", cur);
-		if (store_cert_dir(state_dir, name, "previous", link,
-				   sizeof(link), err) == -1 ||
-		    mc_fsio_symlink(target, link, err) == -1)
-			return -1;
-	}
+	if (found == 1 && forward &&
+	    store_record_prior(state_dir, name, number, cur, err) == -1)
+		return -1;
 	if (store_cert_dir(state_dir, name, "current", link, sizeof(link),
 			   err) == -1)
 		return -1;
 	snprintf(target, sizeof(target), "versions/%04u", number);
 	return mc_fsio_symlink(target, link, err);
+}
+
+/* mc_store_set_current - make version number current (a deployment). */
+int
+mc_store_set_current(const char *state_dir, const char *name, unsigned number,
+		     struct mc_err *err)
+{
+	return store_switch(state_dir, name, number, true, err);
+}
+
+/* mc_store_set_current_back - make version number current (a rollback). */
+int
+mc_store_set_current_back(const char *state_dir, const char *name,
+			  unsigned number, struct mc_err *err)
+{
+	return store_switch(state_dir, name, number, false, err);
 }
 
 /* mc_store_current - the version `current` points at. */
@@ -336,27 +367,28 @@ store_newest_deployed(const char *state_dir, const char *name, unsigned cur,
 	return 0;
 }
 
-/* mc_store_prior - the version that was current before cur. */
+/* mc_store_prior - the version that was current before cur became current. */
 int
 mc_store_prior(const char *state_dir, const char *name, unsigned cur,
 	       unsigned *out, struct mc_err *err)
 {
 	char dir[STORE_PATH_MAX];
-	unsigned v = 0;
-	int found = store_link_version(state_dir, name, "previous", &v, err);
+	struct mc_cert_meta meta;
+	unsigned v;
 
-	if (found == -1)
+	if (cur == 0)
+		return 0;
+	if (mc_store_load_meta(state_dir, name, cur, &meta, err) == -1)
 		return -1;
-	if (found == 1 && v != cur) {
-		mc_store_path(state_dir, name, v, NULL, dir, sizeof(dir), NULL);
-		if (mc_fsio_exists(dir)) {
-			*out = v;
-			return 1;
-		}
-	}
-	if (found == 1)
-		return 0; /* previous is cur (a crash between the two links) or gone */
-	return store_newest_deployed(state_dir, name, cur, out);
+	v = meta.prior;
+	mc_store_meta_clear(&meta);
+	if (v == 0)
+		return store_newest_deployed(state_dir, name, cur, out);
+	mc_store_path(state_dir, name, v, NULL, dir, sizeof(dir), NULL);
+	if (v == cur || !mc_fsio_exists(dir))
+		return 0;
+	*out = v;
+	return 1;
 }
 
 /* mc_store_load_meta - read a version's meta.json. */

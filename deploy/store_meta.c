@@ -94,6 +94,9 @@ meta_to_json(const struct mc_cert_meta *m)
 					   json_integer(m->ari_next_poll));
 	bad |= meta_set_str(o, "status", m->status);
 	bad |= meta_set_str(o, "last_error", m->last_error);
+	if (m->prior)
+		bad |= json_object_set_new(o, "prior", json_integer(m->prior));
+	bad |= meta_set_str(o, "revocation_reason", m->revocation_reason);
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -180,6 +183,8 @@ meta_from_json(json_t *o, struct mc_cert_meta *m)
 	meta_copy(o, "spki_sha256", m->spki_sha256, sizeof(m->spki_sha256));
 	meta_copy(o, "issuer", m->issuer, sizeof(m->issuer));
 	meta_copy(o, "status", m->status, sizeof(m->status));
+	meta_copy(o, "revocation_reason", m->revocation_reason,
+		  sizeof(m->revocation_reason));
 	m->not_before = json_integer_value(json_object_get(o, "not_before"));
 	m->not_after = json_integer_value(json_object_get(o, "not_after"));
 	m->issued_at = json_integer_value(json_object_get(o, "issued_at"));
@@ -191,6 +196,7 @@ meta_from_json(json_t *o, struct mc_cert_meta *m)
 	m->cert_url = meta_dup(o, "cert_url");
 	m->ari_cert_id = meta_dup(o, "ari_cert_id");
 	m->last_error = meta_dup(o, "last_error");
+	m->prior = (unsigned)json_integer_value(json_object_get(o, "prior"));
 	return m->not_after > 0 ? 0 : -1;
 }
 

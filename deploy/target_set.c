@@ -319,3 +319,81 @@ tset_clean(const struct tplan *p, unsigned *removed)
 	set_remove_unused(sfd, where, removed);
 	close(sfd);
 }
+
+/* mc_deploy_set_of_link - the set directory a link of cert points into. */
+bool
+mc_deploy_set_of_link(const char *path, const char *cert, char *buf,
+		      size_t size)
+{
+	char text[4400], prefix[300], *live, *set;
+	ssize_t n = readlink(path, text, sizeof(text) - 1);
+	size_t dirlen;
+
+	if (n <= 0)
+		return false;
+	text[n] = '\0';
+	live = strstr(text, "/live/");
+	if (live == NULL || strchr(live + 6, '/') != NULL)
+		return false;
+	*live = '\0';
+	set = strrchr(text, '/');
+	set = set ? set + 1 : text;
+	snprintf(prefix, sizeof(prefix), ".mailcert.%s.", cert);
+	if (strncmp(set, prefix, strlen(prefix)) != 0 ||
+	    set[strlen(prefix)] == '\0')
+		return false;
+	if (text[0] == '/') {
+		snprintf(buf, size, "%s", text);
+		return true;
+	}
+	dirlen = strrchr(path, '/') ? (size_t)(strrchr(path, '/') - path) : 0;
+	snprintf(buf, size, "%.*s%s%s", (int)dirlen, path, dirlen ? "/" : "",
+		 text);
+	return true;
+}
+
+/* mc_deploy_remove_set - remove a set directory with its versions. */
+int
+mc_deploy_remove_set(const char *setdir, struct mc_err *err)
+{
+	char *copy = strdup(setdir), *base;
+	struct dirent *e;
+	DIR *d;
+	int pfd = -1, sfd = -1, rc = -1;
+
+	if (copy == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	base = strrchr(copy, '/');
+	if (base == NULL || base[1] == '\0') {
+		mc_err_set(err, MC_ERR_INPUT, "%s is not a set directory", setdir);
+		goto out;
+	}
+	*base++ = '\0';
+	pfd = mc_fsio_open_dir(copy[0] ? copy : "/", false, 0,
+			       MC_FSIO_KEEP_OWNER, err);
+	if (pfd == -1 || (sfd = mc_fsio_subdir(pfd, copy, base, false, 0,
+					       MC_FSIO_KEEP_OWNER, NULL,
+					       err)) == -1)
+		goto out;
+	d = mc_fsio_dirstream(sfd);
+	while (d != NULL && (e = readdir(d)) != NULL) {
+		if (set_is_version(e->d_name))
+			mc_fsio_remove_flat_at(sfd, e->d_name, NULL);
+		else if (strcmp(e->d_name, "live") == 0 ||
+			 mc_fsio_is_temp(e->d_name, "live"))
+			unlinkat(sfd, e->d_name, 0);
+	}
+	if (d != NULL)
+		closedir(d);
+	if (unlinkat(pfd, base, AT_REMOVEDIR) == -1 || fsync(pfd) == -1)
+		mc_err_errno(err, MC_ERR_SYS, "cannot remove %s", setdir);
+	else
+		rc = 0;
+out:
+	if (sfd != -1)
+		close(sfd);
+	if (pfd != -1)
+		close(pfd);
+	free(copy);
+	return rc;
+}

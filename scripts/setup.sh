@@ -4,17 +4,26 @@
 #
 # Idempotent: it asks dpkg what is missing and runs apt-get (update, then
 # install --no-install-recommends) only when something is. Needs root for
-# that (uses sudo when it is not root and sudo exists).
+# that (uses sudo when it is not root and sudo exists). An install that
+# would remove an installed package (the host's MTA) is refused before
+# anything changes; running mail daemons are left alone.
 set -euo pipefail
 
 # Build dependencies.
 BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
-	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev)
+	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev
+	libunbound-dev libldns-dev dns-root-data)
 
-# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
-# strace: the kill -9 sweeps and the symlink race (syscall injection).
+# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
+# certbot (t_import_certbot makes real lineages with it), strace (the
+# kill -9 sweeps and the symlink race: syscall injection).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin strace)
+	systemd man-db gnutls-bin certbot python3-prometheus-client strace)
+
+# The DNSSEC testbed of the DANE tests (tests/integration/dns.sh): Knot DNS
+# signs the test zone and takes RFC 2136 updates, unbound validates. The
+# packages' own system services are not started (policy-rc.d below).
+DNS_PKGS=(knot knot-dnsutils unbound)
 
 # The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
 # are installed by scripts/setup-mail.sh, called at the end.
@@ -27,7 +36,7 @@ installed() {
 
 main() {
 	local missing=() p
-	for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${MAIL_PKGS[@]}"; do
+	for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${DNS_PKGS[@]}" "${MAIL_PKGS[@]}"; do
 		installed "$p" || missing+=("$p")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
@@ -50,8 +59,30 @@ install_missing() {
 		sudo=(sudo)
 	fi
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	# Never remove the host's own packages (its MTA, say): simulate first.
+	bash "$(dirname "$0")/setup-mail.sh" --check-install "${missing[@]}" || exit 1
+	no_service_start "${sudo[@]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
+	service_start_restore "${sudo[@]}"
+}
+
+# no_service_start - a policy-rc.d that exits 101, so no package starts a
+# system daemon (knot, unbound) during the install; an existing one is kept.
+POLICY=/usr/sbin/policy-rc.d
+POLICY_OURS=0
+no_service_start() {
+	[ -e "$POLICY" ] && return 0
+	printf '#!/bin/sh\n# setup.sh: no service starts during the install\nexit 101\n' |
+		"$@" tee "$POLICY" >/dev/null
+	"$@" chmod 755 "$POLICY"
+	POLICY_OURS=1
+}
+
+# service_start_restore - remove our policy-rc.d again.
+service_start_restore() {
+	[ "$POLICY_OURS" = 1 ] && "$@" rm -f "$POLICY"
+	POLICY_OURS=0
 }
 
 main "$@"

@@ -74,6 +74,32 @@ void mc_deploy_abort(struct mc_deploy_staged *s);
 int mc_deploy_write(const struct mc_target *t, const char *cert_name,
 		    EVP_PKEY *key, STACK_OF(X509) *chain, struct mc_err *err);
 
+/* mc_deploy_target_files - the paths (%n expanded) of every file target t
+ * writes for cert cert_name (*out new, free with mc_strv_free). */
+int mc_deploy_target_files(const struct mc_target *t, const char *cert_name,
+			   char ***out, size_t *n, struct mc_err *err);
+
+/* mc_deploy_cert_files - the files of every target of cc (*out new, free
+ * with mc_strv_free). */
+int mc_deploy_cert_files(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+			 char ***out, size_t *n, struct mc_err *err);
+
+/* mc_deploy_file_of_cert - 1 when the PEM file at path holds the leaf
+ * certificate (first certificate) or, for a key-only file, the private key
+ * of a stored version of cert name; 0 when not; -1 when unreadable. */
+int mc_deploy_file_of_cert(const char *path, const char *state_dir,
+			   const char *name, struct mc_err *err);
+
+/* mc_deploy_set_of_link - whether path is a link mailcert made into a set
+ * of cert (".mailcert.<cert>.<target>/live/<kind>"); the set directory's
+ * path into buf. For `delete --targets`. */
+bool mc_deploy_set_of_link(const char *path, const char *cert, char *buf,
+			   size_t size);
+
+/* mc_deploy_remove_set - remove set directory setdir: every version of the
+ * files in it (keys too), `live` and our temp links; never follows a link. */
+int mc_deploy_remove_set(const char *setdir, struct mc_err *err);
+
 /* mc_deploy_clean - remove what interrupted runs left beside t's files:
  * our ".FILE.<12 hex>" temp files (exactly the names of t's files) and the
  * set's unused version directories (some hold keys). Under the lock. */
@@ -117,6 +143,15 @@ char **mc_deploy_reload_argv(const struct mc_target *t, struct mc_err *err);
 /* mc_deploy_reload - run the reload command with timeout seconds; a
  * non-zero exit, signal or timeout is MC_ERR_DEPLOY with its stderr. */
 int mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err);
+
+/* mc_deploy_reload_hooks - run hooks_dir/reload.d/ for version of cc (after
+ * its files are written, before the daemons reload: maps built from the
+ * files, e.g. `postmap -F`); returns how many hooks failed (first in err).
+ * A failed hook is reported, never fatal: the live check shows whether
+ * the daemons serve the new certificate. */
+int mc_deploy_reload_hooks(const struct mc_config *cfg,
+			   const struct mc_cert_conf *cc, unsigned version,
+			   struct mc_err *err);
 
 /*
  * The deploy pipeline (pipeline.c): the version is checked first (its key
@@ -177,6 +212,7 @@ struct mc_deploy_report {
 	struct mc_target_row *targets;
 	size_t n_targets;
 	struct mc_live_report live;
+	int hook_failures;        /* reload.d hooks that failed */
 	bool rolled_back;         /* a rollback was attempted */
 	unsigned rollback_version;
 	bool rollback_ok;         /* the previous version is verified live again */
@@ -195,6 +231,14 @@ void mc_deploy_report_clear(struct mc_deploy_report *rep);
 int mc_deploy_version(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		      unsigned version, unsigned prev,
 		      struct mc_deploy_report *rep, struct mc_err *err);
+
+/* mc_deploy_rollback - the pipeline for a rollback from prev to version:
+ * version becomes current again keeping its own prior (deployments record
+ * the version they replace; rollbacks walk back along that), and prev is
+ * put back if it fails. */
+int mc_deploy_rollback(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		       unsigned version, unsigned prev,
+		       struct mc_deploy_report *rep, struct mc_err *err);
 
 /* mc_deploy_repair - the pipeline for version (normally `current`) without
  * a rollback: on failure the version is not marked failed and the journal

@@ -6,14 +6,14 @@
  *   state_dir/certs/<name>/versions/<NNNN>/{privkey.pem (0600), cert.pem,
  *       chain.pem, fullchain.pem, meta.json}
  *   state_dir/certs/<name>/current -> versions/<NNNN>
- *   state_dir/certs/<name>/previous -> versions/<NNNN>  (current before)
  *   state_dir/certs/<name>/journal.json  (0600; a deployment in progress)
  *
  * A version directory is written completely under a temporary name
  * (versions/.new-NNNN.PID), every file fsync'ed, then renamed into place;
  * `current` is switched last with an atomic symlink rename, after the
- * version it replaces became `previous`. A crash leaves the previous
- * version current. `current` and `previous` must be symbolic links: a
+ * new version's meta.json recorded the version it replaces ("prior"), so
+ * that rollbacks walk back the way deployments went. A crash leaves the
+ * previous version current. `current` must be a symbolic link: a
  * directory there (a state dir copied with cp -r) is an MC_ERR_INPUT error
  * that names the path and the command that fixes it, so nothing is ordered
  * or deployed on top of it. Nothing here talks to the network.
@@ -54,6 +54,10 @@ struct mc_cert_meta {
 	time_t ari_next_poll;  /* 0: poll at will */
 	char status[16];       /* "issued", "deployed", "failed", "revoked" */
 	char *last_error;      /* NULL unless failed */
+	unsigned prior;        /* the version current when a deployment made
+				  this one current (0: none): what rollback
+				  goes back to */
+	char revocation_reason[32]; /* RFC 5280 name, e.g. "keyCompromise"; "" none */
 };
 
 /* mc_store_meta_clear - free the members of meta. */
@@ -70,9 +74,17 @@ int mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 			 STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
 			 unsigned *number, struct mc_err *err);
 
-/* mc_store_set_current - atomically make version number current. */
+/* mc_store_set_current - atomically make version number current; when
+ * it replaces another, number's meta.json records that one as its prior
+ * first. */
 int mc_store_set_current(const char *state_dir, const char *name,
 			 unsigned number, struct mc_err *err);
+
+/* mc_store_set_current_back - the same for a rollback: number becomes
+ * current again and keeps its prior, so a further rollback goes further
+ * back. */
+int mc_store_set_current_back(const char *state_dir, const char *name,
+			      unsigned number, struct mc_err *err);
 
 /* mc_store_current - the current version: 1 and *number, 0 if none, -1 error. */
 int mc_store_current(const char *state_dir, const char *name, unsigned *number,
@@ -82,10 +94,11 @@ int mc_store_current(const char *state_dir, const char *name, unsigned *number,
 int mc_store_newest(const char *state_dir, const char *name, unsigned *out,
 		    struct mc_err *err);
 
-/* mc_store_prior - the version that was current before cur (`previous`;
- * for state written before that link existed: the newest version below
- * cur that was verified live, status "deployed"): 1 and *out, 0 if none,
- * -1 error. The caller judges its status (revoked, failed). */
+/* mc_store_prior - the version that was current before cur became
+ * current (cur's prior; for state written before priors were recorded:
+ * the newest version below cur that was verified live, status
+ * "deployed"): 1 and *out, 0 if none, -1 error. The caller judges its
+ * status (revoked, failed). */
 int mc_store_prior(const char *state_dir, const char *name, unsigned cur,
 		   unsigned *out, struct mc_err *err);
 
@@ -164,5 +177,84 @@ int mc_store_account_save(const char *state_dir, const char *directory,
 			  const char *url, const char *status,
 			  const char *const *contact, size_t n_contact,
 			  struct mc_err *err);
+
+/*
+ * Listing, pruning and deleting (store_admin.c). Removal never follows a
+ * symlink; a removed version's directory is fsync'ed away with its key.
+ */
+
+/* mc_store_versions - the version numbers of name, ascending (*out new,
+ * NULL when *n is 0; a cert without state has none). */
+int mc_store_versions(const char *state_dir, const char *name, unsigned **out,
+		      size_t *n, struct mc_err *err);
+
+/* mc_store_cert_names - the cert names with state under state_dir/certs,
+ * sorted (*out new; free with mc_strv_free). */
+int mc_store_cert_names(const char *state_dir, char ***out, size_t *n,
+			struct mc_err *err);
+
+/* mc_store_remove_tree - delete parent/name (one path component) and
+ * everything under it, never following a symlink. */
+int mc_store_remove_tree(const char *parent, const char *name,
+			 struct mc_err *err);
+
+/* mc_store_remove_version - delete versions/<number> and its key. */
+int mc_store_remove_version(const char *state_dir, const char *name,
+			    unsigned number, struct mc_err *err);
+
+/* mc_store_remove_cert - delete certs/<name> with every version and key. */
+int mc_store_remove_cert(const char *state_dir, const char *name,
+			 struct mc_err *err);
+
+/* mc_store_any_version - 1 when match(meta, arg) is true for a version of
+ * name (unreadable versions are skipped), 0 when for none, -1 on error. */
+int mc_store_any_version(const char *state_dir, const char *name,
+			 bool (*match)(const struct mc_cert_meta *meta,
+				       const void *arg),
+			 const void *arg, struct mc_err *err);
+
+/* mc_store_key_compromised - 1 when a version of name whose key has the
+ * SPKI hash spki_sha256 was revoked for keyCompromise (never use that key
+ * again), 0 when none was, -1 on error. */
+int mc_store_key_compromised(const char *state_dir, const char *name,
+			     const char *spki_sha256, struct mc_err *err);
+
+/* mc_store_prune - remove the oldest versions older than current until at
+ * most keep versions remain; never current, never prev (the version that
+ * was current before it). *removed: how many went. */
+int mc_store_prune(const char *state_dir, const char *name, unsigned keep,
+		   unsigned current, unsigned prev, unsigned *removed,
+		   struct mc_err *err);
+
+/*
+ * The last attempt and the last live check of a cert (store_last.c):
+ * state_dir/certs/<name>/last.json, rewritten atomically. It records what
+ * `status` and the metrics report even when the attempt did not make a
+ * new version current.
+ */
+struct mc_last {
+	time_t at;           /* of the last attempt; 0: none recorded */
+	char command[16];    /* issue, renew, deploy, rollback */
+	char result[16];     /* "ok" or "failed" */
+	unsigned version;    /* the version it concerned; 0: none stored */
+	char *error;         /* "failed" only */
+	char run_id[40];
+	time_t live_at;      /* of the last live check; 0: none */
+	char live[16];       /* "match", "mismatch", "failed", "unverified" */
+	char live_serial[128];
+	char **files;        /* target files written by the last deploy */
+	size_t n_files;
+};
+
+/* mc_store_last_clear - free the members of last. */
+void mc_store_last_clear(struct mc_last *last);
+
+/* mc_store_load_last - read last.json: 1 and *last, 0 none, -1 error. */
+int mc_store_load_last(const char *state_dir, const char *name,
+		       struct mc_last *last, struct mc_err *err);
+
+/* mc_store_save_last - write last.json atomically. */
+int mc_store_save_last(const char *state_dir, const char *name,
+		       const struct mc_last *last, struct mc_err *err);
 
 #endif

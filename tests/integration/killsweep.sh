@@ -103,7 +103,14 @@ ks_version_of() {
 # ks_args_issue / ks_args_renew / ks_args_deploy / ks_args_rollback - KS_ARGS.
 ks_args_issue() { KS_ARGS=(issue mail); }
 ks_args_renew() { KS_ARGS=(renew --force mail); }
-ks_args_rollback() { KS_ARGS=(rollback mail); }
+ks_args_rollback() {
+	# a deployment first (not killed), so that there is a version to go
+	# back to however many rollbacks came before
+	ks_args_deploy
+	"$MAILCERT" -q -c "$MC_CONF" "${KS_ARGS[@]}" >/dev/null 2>&1 ||
+		fail "${KS_ARGS[*]} (before a rollback) failed"
+	KS_ARGS=(rollback mail)
+}
 ks_args_deploy() {
 	# the newest stored version that is not current: every deploy writes
 	local cur v

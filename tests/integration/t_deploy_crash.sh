@@ -2,7 +2,7 @@
 # t_deploy_crash - kill -9 just before and just after each rename that
 # matters, by strace syscall injection, with real Postfix, Dovecot and Exim:
 # of deploy: the journal, each target's switch (Postfix's chain file, the
-# `live` link of the Dovecot and of the Exim set), `previous`, `current`;
+# `live` link of the Dovecot and of the Exim set), `current`;
 # of issue: the new version directory and `current`; of rollback:
 # `current`; of renew: the journal. After each kill every
 # daemon must be able to load a matching key and certificate pair at once,
@@ -33,13 +33,13 @@ sweep() {
 	done
 }
 
-sweep deploy ks_args_deploy '^(journal\.json|mail\.pem|live|previous|current)$'
+sweep deploy ks_args_deploy '^(journal\.json|mail\.pem|live|current)$'
 
 # The case of issue 8: killed after every target switched but before
-# `current` moved (just before `previous` is renamed): the daemons load the
+# `current` moved (just before its rename): the daemons load the
 # new version while `current` names the old one. A later `deploy` finishes
 # the interrupted deployment (journal) instead of putting the old one back.
-read -r sc n _ < <(ks_points ks_args_deploy | awk '$1 ~ /^rename/ && $3 == "previous"')
+read -r sc n _ < <(ks_points ks_args_deploy | awk '$1 ~ /^rename/ && $3 == "current"')
 ks_args_deploy
 new=$(printf '%04d' "${KS_ARGS[3]}")
 old=$(ks_current)

@@ -4,7 +4,8 @@
 # its reload is a script that can be told to fail; no verify endpoints):
 #  1. a failed deployment rolls back to the version that was current
 #     before, never to one that was stored but never live; `rollback` goes
-#     to the version current before the present one;
+#     to the version current before the present one, and a second one
+#     further back;
 #  2. a version whose privkey.pem does not match its certificate is
 #     refused before any file is written;
 #  3. a full target disk (a small tmpfs, filled): "nothing was changed",
@@ -89,6 +90,11 @@ assert_eq "$(cur)" versions/0001 "rollback went to the version current before 00
 holds 0001 || fail "after rollback the target does not hold version 0001"
 
 # 2. A version whose key is not its certificate's: refused, nothing written.
+#    (4 becomes current, then 3 with 4 before it; 4's key is then spoilt.)
+mc_run deploy mail --version 4
+assert_exit 0 "deploy --version 4"
+mc_run deploy mail --version 3
+assert_exit 0 "deploy --version 3"
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 \
 	-out "$TEST_TMP/other.key" 2>/dev/null || fail "openssl genpkey"
 install -m 0600 "$TEST_TMP/other.key" "$MC_STATE/certs/mail/versions/0004/privkey.pem"
@@ -98,11 +104,14 @@ assert_exit 1 "rollback to a version with the wrong privkey.pem"
 assert_contains "$MC_ERR" "does not match"
 assert_contains "$MC_ERR" "nothing was changed"
 assert_eq "$(files_sum)" "$before" "target files after the refused rollback"
-assert_eq "$(cur)" versions/0001 "current after the refused rollback"
+assert_eq "$(cur)" versions/0003 "current after the refused rollback"
 mc_run deploy mail --version 4
 assert_exit 1 "deploy --version of the broken version"
 assert_contains "$MC_ERR" "does not match"
 assert_eq "$(files_sum)" "$before" "target files after the refused deploy"
+mc_run deploy mail --version 1
+assert_exit 0 "back to version 1"
+before=$(files_sum)
 
 # 3. A full target disk: nothing changes, and the error says so.
 dd if=/dev/zero of="$T/fill" bs=4k 2>/dev/null

@@ -361,6 +361,15 @@ check_files_target(const struct mc_config *cfg)
 	assert_string_equal(cert_of(cfg, "mail")->targets[0], "haproxy");
 }
 
+/* check_target_config - `config` is kept per target; NULL means the system one. */
+static void
+check_target_config(const struct mc_config *cfg)
+{
+	assert_string_equal(target_of(cfg, "postfix")->config, "/srv/postfix-out");
+	assert_string_equal(target_of(cfg, "exim")->config, "/etc/exim4/exim4.conf");
+	assert_null(target_of(cfg, "dovecot")->config);
+}
+
 /* check_postfix_own_files - naming files replaces the type's default file set. */
 static void
 check_postfix_own_files(const struct mc_config *cfg)
@@ -471,9 +480,43 @@ check_long_words(const struct mc_config *cfg)
 	assert_string_equal(cc->deploy_hook, "/x;y#z");
 }
 
+/* check_dane - the DNS and DANE keys (issue 12). */
+static void
+check_dane(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_string_equal(cfg->resolver, "127.0.0.1:5353");
+	assert_string_equal(cfg->dnssec_anchor, "/etc/mailcert/anchor.ds");
+	assert_string_equal(cfg->nsupdate_server, "[::1]:53");
+	assert_string_equal(cfg->nsupdate_key, "/etc/mailcert/tsig.key");
+	assert_int_equal(cc->n_tlsa, 2);
+	assert_string_equal(cc->tlsa[0], "_25._tcp.mx1.example.com");
+	assert_string_equal(cc->tlsa[1], "_465._tcp.mx1.example.com");
+	assert_string_equal(cc->tlsa_hook, "/usr/local/bin/tlsa-hook");
+	assert_int_equal(cc->challenge, MC_CHALLENGE_DNS01);
+	assert_null(cc->dns_hook);
+}
+
+/* check_recursive - resolver = recursive; no DNS keys elsewhere. */
+static void
+check_recursive(const struct mc_config *cfg)
+{
+	assert_string_equal(cfg->resolver, "recursive");
+	assert_null(cfg->dnssec_anchor);
+	assert_int_equal(cert_of(cfg, "mail")->n_tlsa, 0);
+}
+
 static char hundred_names[4096];
 
 static const struct good_case good_cases[] = {
+	{ "DNS and DANE keys; dns-01 through nsupdate_server",
+	  "[global]\nresolver = 127.0.0.1:5353\ndnssec_anchor = /etc/mailcert/anchor.ds\n"
+	  "nsupdate_server = [::1]:53\nnsupdate_key = /etc/mailcert/tsig.key\n"
+	  "[cert mail]\nnames = mail.example.com\nchallenge = dns-01\n"
+	  "tlsa = _25._TCP.MX1.example.com. _465._tcp.mx1.example.com\n"
+	  "tlsa_hook = /usr/local/bin/tlsa-hook\n", check_dane },
+	{ "resolver = recursive", "[global]\nresolver = recursive\n" "[cert mail]\nnames = mail.example.com\n", check_recursive },
 	{ "minimal cert and all defaults", "[cert mail]\nnames = mail.example.com\n",
 	  check_minimal },
 	{ "the INTERFACE.md example", example_conf, check_example },
@@ -506,6 +549,9 @@ static const struct good_case good_cases[] = {
 	  "[target exim]\nmode = 0600\nowner = Debian-exim\n"
 	  "[cert mail]\nnames = mail.example.com\ntargets = postfix exim\n",
 	  check_postfix_own_files },
+	{ "daemon configuration of a target",
+	  "[target postfix]\nconfig = /srv/postfix-out\n"
+	  "[target exim]\nconfig = /etc/exim4/exim4.conf\n", check_target_config },
 	{ "boolean spellings",
 	  "[cert a]\nnames = a.example.com\nreuse_key = true\n"
 	  "[cert b]\nnames = b.example.com\nreuse_key = 1\n"
@@ -586,6 +632,36 @@ struct bad_case {
 #define CERT "[cert mail]\nnames = mail.example.com\n"
 
 static const struct bad_case bad_cases[] = {
+	/* DNS and DANE keys */
+	{ "resolver a host name", "[global]\nresolver = ns.example.com\n", MC_ERR_CONFIG,
+	  "@:2: resolver: \"ns.example.com\" is not an IP address; write the server's "
+	  "address, e.g. 127.0.0.1 or [2001:db8::53]:53, or recursive" },
+	{ "resolver bad port", "[global]\nresolver = 127.0.0.1:99999\n", MC_ERR_CONFIG,
+	  "@:2: resolver: \"127.0.0.1:99999\" is not HOST[:PORT]" },
+	{ "nsupdate_server recursive", "[global]\nnsupdate_server = recursive\n",
+	  MC_ERR_CONFIG, "@:2: nsupdate_server: \"recursive\" is not an IP address" },
+	{ "nsupdate_server two words", "[global]\nnsupdate_server = 127.0.0.1 ::1\n",
+	  MC_ERR_CONFIG, "@:2: nsupdate_server: \"127.0.0.1 ::1\" is not HOST[:PORT]" },
+	{ "dnssec_anchor relative", "[global]\ndnssec_anchor = root.key\n", MC_ERR_CONFIG,
+	  "@:2: dnssec_anchor: \"root.key\" is not an absolute path" },
+	{ "nsupdate_key relative", "[global]\nnsupdate_key = k\n", MC_ERR_CONFIG,
+	  "@:2: nsupdate_key: \"k\" is not an absolute path" },
+	{ "tlsa without port", CERT "tlsa = mx.example.com\n", MC_ERR_CONFIG,
+	  "@:3: tlsa: \"mx.example.com\" is not a TLSA name; write _PORT._tcp.HOST" },
+	{ "tlsa port 0", CERT "tlsa = _0._tcp.mx.example.com\n", MC_ERR_CONFIG,
+	  "@:3: tlsa: \"_0._tcp.mx.example.com\" is not a TLSA name" },
+	{ "tlsa port too big", CERT "tlsa = _65536._tcp.mx.example.com\n", MC_ERR_CONFIG,
+	  "is not a TLSA name" },
+	{ "tlsa bad protocol", CERT "tlsa = _25._icmp.mx.example.com\n", MC_ERR_CONFIG,
+	  "is not a TLSA name" },
+	{ "tlsa bad host", CERT "tlsa = _25._tcp.mx..example.com\n", MC_ERR_CONFIG,
+	  "@:3: tlsa: TLSA name \"_25._tcp.mx..example.com\": " },
+	{ "tlsa wildcard host", CERT "tlsa = _25._tcp.*.example.com\n", MC_ERR_CONFIG,
+	  "wildcard" },
+	{ "tlsa twice", CERT "tlsa = _25._tcp.mx.example.com _25._TCP.mx.example.com\n",
+	  MC_ERR_CONFIG, "is listed twice" },
+	{ "tlsa_hook relative", CERT "tlsa_hook = hook\n", MC_ERR_CONFIG,
+	  "@:3: tlsa_hook: \"hook\" is not an absolute path" },
 	/* structure */
 	{ "unknown section", "[global]\n[foo]\n", MC_ERR_CONFIG,
 	  "@:2: [foo]: unknown section; use [global], [cert NAME] or [target NAME]" },
@@ -718,6 +794,20 @@ static const struct bad_case bad_cases[] = {
 	  "(tls:// needs the port)" },
 	{ "verify without host", CERT "verify = smtp://\n", MC_ERR_CONFIG,
 	  "@:3: verify: \"smtp://\" needs a host" },
+	/* dry runs, pruning, metrics */
+	{ "keep_versions 1", "[global]\nkeep_versions = 1\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"1\" is not a number from 2 to 10000; the current "
+	  "version and the one before it are always kept" },
+	{ "keep_versions not a number", "[global]\nkeep_versions = five\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"five\" is not a number from 2 to 10000" },
+	{ "keep_versions huge", "[global]\nkeep_versions = 99999999\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"99999999\" is not a number" },
+	{ "staging_directory not https", "[global]\nstaging_directory = http://x/dir\n",
+	  MC_ERR_CONFIG, "@:2: staging_directory: \"http://x/dir\" is not an https:// URL" },
+	{ "relative metrics_file", "[global]\nmetrics_file = mailcert.prom\n",
+	  MC_ERR_CONFIG, "@:2: metrics_file: \"mailcert.prom\" is not an absolute path" },
+	{ "keep_versions in a cert", CERT "keep_versions = 3\n", MC_ERR_CONFIG,
+	  "@:3: keep_versions: unknown key" },
 	{ "verify port too big", CERT "verify = imaps://127.0.0.1:70000\n", MC_ERR_CONFIG,
 	  "@:3: verify: \"imaps://127.0.0.1:70000\" needs a host" },
 	{ "verify with a path", CERT "verify = smtp://127.0.0.1/x\n", MC_ERR_CONFIG,
@@ -812,6 +902,8 @@ static const struct bad_case bad_cases[] = {
 	  "@:2: mode: \"0680\" is not an octal mode" },
 	{ "mode letters", "[target postfix]\nmode = rw-r-----\n", MC_ERR_CONFIG,
 	  "@:2: mode: \"rw-r-----\" is not an octal mode" },
+	{ "relative daemon config", "[target dovecot]\nconfig = dovecot.conf\n",
+	  MC_ERR_CONFIG, "@:2: config: \"dovecot.conf\" is not an absolute path" },
 	{ "relative chain_file", "[target postfix]\nchain_file = tls/%n.pem\n",
 	  MC_ERR_CONFIG, "@:2: chain_file: \"tls/%n.pem\" is not an absolute path" },
 	{ "bad percent", "[target postfix]\nchain_file = /etc/%x.pem\n", MC_ERR_CONFIG,
@@ -1207,6 +1299,49 @@ test_words(void **state)
 	assert_string_equal(mc_challenge_name(MC_CHALLENGE_DNS01), "dns-01");
 }
 
+/* test_dry_run_keys - keep_versions, metrics_file and the staging
+ * directory a dry run uses. */
+static void
+test_dry_run_keys(void **state)
+{
+	static const struct {
+		const char *label, *text, *staging;
+		unsigned keep;
+	} rows[] = {
+		{ "defaults: Let's Encrypt production -> staging", "[global]\n",
+		  "https://acme-staging-v02.api.letsencrypt.org/directory", 5 },
+		{ "explicit staging wins",
+		  "[global]\nstaging_directory = https://ca.example.test/staging\n"
+		  "keep_versions = 2\n",
+		  "https://ca.example.test/staging", 2 },
+		{ "another CA, no staging: none",
+		  "[global]\ndirectory = https://ca.example.test/dir\nkeep_versions = 10000\n",
+		  NULL, 10000 },
+	};
+	struct mc_config *cfg;
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cfg = load_text(rows[i].text, &err);
+		if (cfg == NULL)
+			fail_msg("%s: %s", rows[i].label, err.msg);
+		if (rows[i].staging == NULL)
+			assert_null(mc_config_staging_directory(cfg));
+		else
+			assert_string_equal(mc_config_staging_directory(cfg),
+			    rows[i].staging);
+		assert_int_equal(cfg->keep_versions, rows[i].keep);
+		assert_null(cfg->metrics_file);
+		mc_config_free(cfg);
+	}
+	cfg = load_text("[global]\nmetrics_file = /var/lib/node/mailcert.prom\n", &err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->metrics_file, "/var/lib/node/mailcert.prom");
+	mc_config_free(cfg);
+}
+
 /* setup - a private temporary directory and the generated configs. */
 static int
 setup(void **state)
@@ -1248,6 +1383,7 @@ main(void)
 		cmocka_unit_test(test_cert_name_valid),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_dry_run_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -231,30 +231,44 @@ test_store_versions(void **state)
 	EVP_PKEY_free(key);
 }
 
-/* test_store_prior - `previous` follows every switch of `current`; an
- * old state without it falls back to the newest version verified live. */
+/* test_store_prior - each switch records what it replaced; rollbacks walk
+ * back along that and keep it; a state from before priors were recorded
+ * falls back to the newest version verified live. */
 static void
 test_store_prior(void **state)
 {
 	const char *dir = *state;
 	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
-	char path[600];
+	struct mc_cert_meta meta;
 	unsigned prev = 0;
 
 	add_version(dir, key, 1, "deployed");              /* 1 current */
 	store_version(dir, key, 2, "issued", false);       /* 2 never live */
 	add_version(dir, key, 3, "deployed");              /* 3 current */
-	assert_int_equal(mc_store_set_current(dir, "mail", 1, NULL), 0);
-	assert_int_equal(mc_store_prior(dir, "mail", 1, &prev, NULL), 1);
-	assert_int_equal(prev, 3); /* a rollback from 3 to 1: 3 was before */
-	assert_int_equal(mc_store_set_current(dir, "mail", 1, NULL), 0);
-	assert_int_equal(mc_store_prior(dir, "mail", 1, &prev, NULL), 1);
-	assert_int_equal(prev, 3); /* setting the same version changes nothing */
-	snprintf(path, sizeof(path), "%s/certs/mail/previous", dir);
-	assert_int_equal(unlink(path), 0);
+	add_version(dir, key, 4, "deployed");              /* 4 current */
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 3);
+	/* rollback 4 -> 3, then further back 3 -> 1 (2 was never live) */
+	assert_int_equal(mc_store_set_current_back(dir, "mail", 3, NULL), 0);
 	assert_int_equal(mc_store_prior(dir, "mail", 3, &prev, NULL), 1);
-	assert_int_equal(prev, 1); /* fallback: newest deployed below 3 */
+	assert_int_equal(prev, 1);
+	assert_int_equal(mc_store_set_current_back(dir, "mail", 1, NULL), 0);
 	assert_int_equal(mc_store_prior(dir, "mail", 1, &prev, NULL), 0);
+	/* a deployment of 4 again records 1 as what it replaced */
+	assert_int_equal(mc_store_set_current(dir, "mail", 4, NULL), 0);
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
+	/* the same version again changes nothing */
+	assert_int_equal(mc_store_set_current(dir, "mail", 4, NULL), 0);
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
+	/* an old state without priors: the newest deployed version below */
+	assert_int_equal(mc_store_load_meta(dir, "mail", 4, &meta, NULL), 0);
+	meta.prior = 0;
+	assert_int_equal(mc_store_save_meta(dir, "mail", &meta, NULL), 0);
+	mc_store_meta_clear(&meta);
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 3);
 	EVP_PKEY_free(key);
 }
 
