@@ -280,10 +280,8 @@ store_record_prior(const char *state_dir, const char *name, unsigned number,
 
 	if (mc_store_load_meta(state_dir, name, number, &meta, err) == -1)
 		return -1;
-	if (meta.prior != cur) {
-		meta.prior = cur;
-		rc = mc_store_save_meta(state_dir, name, &meta, err);
-	}
+	meta.prior = cur; /* written even when unchanged: one fixed sequence */
+	rc = mc_store_save_meta(state_dir, name, &meta, err);
 	mc_store_meta_clear(&meta);
 	return rc;
 }

@@ -26,7 +26,7 @@
 #   ks_points ARGS_FN        run the command ARGS_FN builds (KS_ARGS) once,
 #                            for real, under strace; print "SYSCALL N WHAT" for
 #                            each rename/fsync it made (WHAT: the name renamed
-#                            to, or the file or directory synced)
+#                            to, or the name of the file or directory synced)
 #   ks_point LABEL ARGS_FN SYSCALL N [WHAT]
 #                            one point; adds a row to the table; returns 1
 #                            (with KS_WHY) when the judgement fails
@@ -139,11 +139,8 @@ ks_points() {
 				split($0, q, "\""); label = q[length(q) - 1]
 			} else {                             # fsync(5</path>)
 				label = $0; sub(/^[^<]*</, "", label); sub(/>.*$/, "", label)
-				label = label "/"
 			}
-			dir = (label ~ /\/$/)
 			sub(/\/+$/, "", label); sub(/.*\//, "", label)
-			if (dir) label = label "/"
 			if (label ~ /^\..*\.[0-9a-f]{12}$/) label = "(temp of " substr(label, 2, length(label) - 14) ")"
 			print sc, n[sc], label
 		}' "$trace"
