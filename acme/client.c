@@ -247,8 +247,9 @@ acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
 		if (out->status >= 200 && out->status < 300)
 			break;
 		if (!client_should_retry(url, out, &bad_nonces, deadline)) {
-			acme_problem_error(url, out->status, out->content_type,
-			                   out->body, out->body_len, err);
+			if (acme_account_answer(acme, url, use_jwk, out, err) ==
+			    1)
+				continue;
 			goto out;
 		}
 	}
@@ -312,8 +313,7 @@ client_dir_url(const json_t *obj, const char *name, const char *url,
 static int
 client_parse_dir(struct mc_acme *acme, const json_t *d, struct mc_err *err)
 {
-	const char *url = acme->directory, *terms;
-	const json_t *meta = json_object_get(d, "meta");
+	const char *url = acme->directory;
 
 	if (client_dir_url(d, "newNonce", url, true, &acme->dir.new_nonce,
 	                   err) == -1 ||
@@ -328,15 +328,8 @@ client_parse_dir(struct mc_acme *acme, const json_t *d, struct mc_err *err)
 	    client_dir_url(d, "renewalInfo", url, false,
 	                   &acme->dir.renewal_info, err) == -1)
 		return -1;
-	if (meta != NULL && !json_is_object(meta))
-		return mc_err_set(err, MC_ERR_INPUT,
-		                  "%s: field \"meta\" is not an object", url);
-	if (meta != NULL &&
-	    (acme_json_str(meta, "termsOfService", url, false, false, &terms,
-	                   err) == -1 ||
-	     acme_strdup_opt(terms, &acme->dir.terms, err) == -1))
-		return -1;
-	return 0;
+	return acme_meta_parse(&acme->dir, json_object_get(d, "meta"), url,
+	                       err);
 }
 
 /* client_opts - copy the options with their defaults. */
@@ -414,7 +407,7 @@ mc_acme_free(struct mc_acme *acme)
 	free(acme->dir.revoke_cert);
 	free(acme->dir.key_change);
 	free(acme->dir.renewal_info);
-	free(acme->dir.terms);
+	acme_meta_clear(&acme->dir);
 	free(acme->nonce);
 	free(acme->kid);
 	free(acme);
@@ -425,6 +418,14 @@ void
 mc_acme_set_key(struct mc_acme *acme, EVP_PKEY *account_key)
 {
 	acme->key = account_key;
+}
+
+/* mc_acme_set_http01_sink - publish http-01 answers through sink too. */
+void
+mc_acme_set_http01_sink(struct mc_acme *acme,
+                        const struct mc_acme_token_sink *sink)
+{
+	acme->http01_sink = sink;
 }
 
 /* mc_acme_set_kid - the account URL (copied). */

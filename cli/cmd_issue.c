@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "mailcert/lock.h"
+#include "mailcert/log.h"
 #include "mailcert/store.h"
 
 struct issue_args {
@@ -75,6 +76,27 @@ issue_select(const struct mc_config *cfg, const struct issue_args *a,
 	return 0;
 }
 
+/* issue_fleet_run - order cc, in fleet mode under the fleet lock (not
+ * again when another host stored a version while this run waited). */
+static void
+issue_fleet_run(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	struct mc_err err;
+	int held;
+
+	mc_err_clear(&err);
+	held = cli_fleet_hold(run, cc, &err);
+	if (held == 0) {
+		cli_run_cert(run, cc);
+		return;
+	}
+	if (held == 1)
+		return;
+	if (run->failed++ == 0)
+		run->first_err = err;
+	fprintf(stderr, "mailcert: issue %s: %s\n", cc->name, err.msg);
+}
+
 /* cli_cmd_issue - `issue NAME... | --all [--no-deploy] [--dry-run]`: each
  * cert after finishing what an interrupted run left (its deployment then
  * writes every target). */
@@ -107,12 +129,27 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	run.command = "issue";
 	run.no_deploy = args.no_deploy;
 	run.results = cli->json ? json_array() : NULL;
-	mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
-	for (i = 0; i < n; i++)
-		if (cli_run_converge(&run, sel[i], MC_CONVERGE_JOURNAL, &stop) ==
-			    0 ||
-		    !stop)
-			cli_run_cert(&run, sel[i]);
+	if (cfg->store != NULL && args.no_deploy && !args.dry_run) {
+		mc_err_set(&err, MC_ERR_USAGE,
+			   "issue: --no-deploy is not available in fleet mode: a "
+			   "stored version becomes the fleet's current and every "
+			   "host deploys it");
+		rc = cli_fail(&err);
+		goto out;
+	}
+	/* a dry run never touches the fleet: its state is thrown away */
+	if (run.dry == NULL && cli_fleet_open(&run, &err) == -1) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (run.dry == NULL)
+		mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
+	if (cli_fleet_sync_certs(&run, sel, n) == 0)
+		for (i = 0; i < n; i++)
+			if (cli_run_converge(&run, sel[i], MC_CONVERGE_JOURNAL,
+					     &stop) == 0 ||
+			    !stop)
+				issue_fleet_run(&run, sel[i]);
 	rc = cli_run_finish(&run);
 out:
 	cli_dry_end(run.dry);

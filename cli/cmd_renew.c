@@ -191,8 +191,11 @@ renew_decide(struct cli_run *run, const struct mc_cert_conf *cc, bool force,
 	bool have;
 
 	memset(meta, 0, sizeof(*meta));
-	have = mc_store_current(run->cfg->state_dir, cc->name, &cur, NULL) ==
-		       1 &&
+	if (run->fleet != NULL) /* the fleet's current, not this host's */
+		cur = cli_fleet_shared(run, cc, &have);
+	have = (run->fleet != NULL ? cur != 0
+				   : mc_store_current(run->cfg->state_dir,
+						      cc->name, &cur, NULL) == 1) &&
 	       mc_store_load_meta(run->cfg->state_dir, cc->name, cur, meta,
 				  NULL) == 0;
 	if (have && !force)
@@ -223,6 +226,58 @@ renew_not_due(struct cli_run *run, const struct mc_cert_conf *cc,
 			json_pack("{s:s, s:b, s:b, s:s, s:I}", "name", cc->name,
 				  "ok", 1, "renewed", 0, "reason", due->reason,
 				  "due_at", (json_int_t)due->when));
+}
+
+/* renew_fleet_ok - fleet mode: whether cc's sync succeeded (a cert this
+ * host could not sync is never ordered: that would duplicate orders). */
+static bool
+renew_fleet_ok(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	bool ok = true;
+
+	if (run->fleet != NULL)
+		cli_fleet_shared(run, cc, &ok);
+	return ok;
+}
+
+/* renew_fleet_hold - fleet mode: the fleet lock before an order; 0 order,
+ * else not (another host stored a version meanwhile, or an error, counted). */
+static int
+renew_fleet_hold(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	struct mc_err err;
+	int rc;
+
+	mc_err_clear(&err);
+	rc = cli_fleet_hold(run, cc, &err);
+	if (rc == -1) {
+		if (run->failed++ == 0)
+			run->first_err = err;
+		fprintf(stderr, "mailcert: renew %s: %s\n", cc->name, err.msg);
+	}
+	return rc;
+}
+
+/* renew_fleet_sync - fleet mode: sync every selected cert first; -1 when
+ * the store is unreachable (nothing is ordered then). */
+static int
+renew_fleet_sync(struct cli_run *run, const struct renew_args *a)
+{
+	const struct mc_cert_conf **sel;
+	size_t i, n = 0;
+	int rc;
+
+	if (run->fleet == NULL)
+		return 0;
+	sel = calloc(run->cfg->n_certs + 1, sizeof(*sel));
+	if (sel == NULL)
+		return -1;
+	for (i = 0; i < run->cfg->n_certs; i++)
+		if (renew_selected(a, &run->cfg->certs[i]))
+			sel[n++] = &run->cfg->certs[i];
+	rc = cli_fleet_sync_certs(run, sel, n);
+	free(sel);
+	return rc;
 }
 
 /* renew_dane_tend - DANE work of a cert that is not due (publish the next
@@ -289,9 +344,12 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			continue; /* nothing is ordered on a broken state */
 		if (run->dry != NULL)
 			renew_dry(run, real, cc);
+		else if (!renew_fleet_ok(run, cc))
+			(*checked)--; /* its sync failed: reported already */
 		else if (renew_decide(run, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);
-			cli_run_cert(run, cc);
+			if (renew_fleet_hold(run, cc) == 0)
+				cli_run_cert(run, cc);
 		} else {
 			renew_not_due(run, cc, &due, &next, &next_at);
 			renew_dane_tend(run, cc);
@@ -339,9 +397,15 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 	run.cfg = run.dry ? cli_dry_config(run.dry) : cfg;
 	run.command = "renew";
 	run.results = cli->json ? json_array() : NULL;
+	/* a dry run never touches the fleet: its state is thrown away */
+	if (run.dry == NULL && cli_fleet_open(&run, &err) == -1) {
+		rc = cli_fail(&err);
+		goto out;
+	}
 	if (run.dry == NULL)
 		mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
-	renew_loop(&run, cfg, &args, &checked);
+	if (renew_fleet_sync(&run, &args) == 0)
+		renew_loop(&run, cfg, &args, &checked);
 	rc = cli_run_finish(&run);
 out:
 	cli_dry_end(run.dry);

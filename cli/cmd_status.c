@@ -72,16 +72,21 @@ status_parse(int argc, char **argv, struct status_args *a)
 	return 0;
 }
 
-/* status_names - the names of a configured row joined into buf. */
+/* status_names - the names of a configured row joined into buf
+ * (international names both ways). */
 static void
 status_names(const struct mc_status_row *r, char *buf, size_t size)
 {
+	char one[600];
 	size_t i, len = 0;
 
 	buf[0] = '\0';
-	for (i = 0; r->cc != NULL && i < r->cc->n_names && len + 1 < size; i++)
+	for (i = 0; r->cc != NULL && i < r->cc->n_names && len + 1 < size;
+	     i++) {
+		cli_name_display(r->cc->names[i], one, sizeof(one));
 		len += (size_t)snprintf(buf + len, size - len, "%s%s",
-					i ? " " : "", r->cc->names[i]);
+					i ? " " : "", one);
+	}
 }
 
 /* status_iso - t as an RFC 3339 UTC string (new JSON reference). */
@@ -249,6 +254,7 @@ status_json(const struct mc_config *cfg, const struct mc_status *st)
 					      o);
 		json_array_append_new(all, o);
 	}
+	cli_fleet_status(cfg, all); /* fleet mode: "fleet" in each row */
 	cli_print_json(all);
 }
 
@@ -388,6 +394,7 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 		status_json(cfg, &st);
 	} else {
 		status_text(cfg, &st);
+		cli_fleet_status(cfg, NULL);
 	}
 	mc_status_clear(&st);
 	mc_config_free(cfg);

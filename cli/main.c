@@ -28,8 +28,11 @@ static const struct cli_command commands[] = {
 	 "check the host: do the daemons read mailcert's files; changes nothing"},
 	{"tlsa", "tlsa NAME", cli_cmd_tlsa,
 	 "the DANE TLSA records of the current and the staged next key"},
-	{"revoke", "revoke NAME [--reason R]", cli_cmd_revoke,
-	 "revoke the current certificate at the CA"},
+	{"revoke",
+	 "revoke NAME [--reason R] [--all-versions] [--with-cert-key] | "
+	 "--cert FILE --key FILE [--directory URL] [--ca-bundle FILE]",
+	 cli_cmd_revoke,
+	 "revoke at the CA, with the account or the certificate's key"},
 	{"delete", "delete NAME [--yes] [--targets]", cli_cmd_delete,
 	 "forget a cert: its state (all versions and keys), with --targets its files"},
 	{"import", "import certbot [DIR] [--write]", cli_cmd_import,
@@ -38,6 +41,8 @@ static const struct cli_command commands[] = {
 	 cli_cmd_account, "the ACME account at the configured directory"},
 	{"check", "check URL... [options]", cli_cmd_check,
 	 "diagnose any TLS endpoint (no config needed); see mailcert(1)"},
+	{"sync", "sync [NAME...]", cli_cmd_sync,
+	 "fleet mode: deploy and verify here what the shared store holds as current"},
 	{"help", "help [COMMAND]", cli_cmd_help, "this list, or one command's usage"},
 };
 

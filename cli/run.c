@@ -98,7 +98,7 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,
-		cc->preferred_chain, run->replaces, 0,
+		cc->preferred_chain, run->replaces, 0, cc->profile,
 	};
 
 	return mc_acme_order(run->acme, &req, cert, err);
@@ -134,6 +134,7 @@ issue_store(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	if (mc_acme_has_renewal_info(run->acme))
 		meta->ari_next_poll = meta->issued_at; /* poll at the next run */
 	if (mc_store_meta_fill(meta, chain, err) == -1 ||
+	    cli_fleet_store(run, cc, key, chain, meta, err) == -1 ||
 	    mc_store_add_version(run->cfg->state_dir, cc->name, key, chain,
 				 meta, &meta->version, err) == -1)
 		goto out;
@@ -252,8 +253,11 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 	mc_log_info("%s: ordering a %s certificate for %zu name(s) with %s",
 		    cc->name, mc_key_type_name(cc->key_type), cc->n_names,
 		    mc_challenge_name(cc->challenge));
+	cli_log_idn(cc);
 	key = issue_key(run->cfg, cc, err);
-	if (key == NULL || cli_run_acme(run, err) == -1 || issue_order(run, cc, key, &cert, err) == -1 ||
+	if (key == NULL || cli_run_acme(run, err) == -1 ||
+	    cli_fleet_ready(run, err) == -1 ||
+	    issue_order(run, cc, key, &cert, err) == -1 ||
 	    issue_store(run, cc, key, &cert, &meta, err) == -1) {
 		mc_err_prefix(err, "issue %s", cc->name);
 		goto out;
@@ -263,6 +267,7 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 	run->version = meta.version;
 	issue_report(run, cc, &meta, NULL);
 	rc = issue_activate(run, cc, meta.version, err);
+	cli_fleet_record(run, cc, meta.version, rc, err);
 	if (rc == 0)
 		run_dane_after_live(run, cc, meta.version);
 out:
@@ -439,6 +444,7 @@ cli_run_finish(struct cli_run *run)
 void
 cli_run_free(struct cli_run *run)
 {
+	cli_fleet_close(run);
 	json_decref(run->results);
 	mc_acme_free(run->acme);
 	EVP_PKEY_free(run->account_key);

@@ -20,7 +20,7 @@
 #include "core/config_int.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/mailcert"
-#define DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
+#define DEFAULT_DIRECTORY MC_CONFIG_DEFAULT_DIRECTORY
 #define DEFAULT_HOOKS_DIR "/etc/mailcert/hooks"
 #define DEFAULT_HOOK_TIMEOUT (5 * 60)
 #define DEFAULT_VERIFY_TIMEOUT 30
@@ -141,7 +141,7 @@ config_build_global(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	if (cfg->eab_kid == NULL && cfg->eab_hmac_key != NULL)
 		return config_fail(ctx, hmac->line, "eab_hmac_key",
 		    "set without eab_kid; set both (from the CA) or neither");
-	return 0;
+	return config_check_store(ctx, sec, cfg);
 }
 
 /* config_is_builtin - whether name is postfix, dovecot or exim. */
@@ -318,6 +318,7 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->tls_alpn_listen);
 	free(cc->dns_hook);
 	free(cc->preferred_chain);
+	free(cc->profile);
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);
@@ -365,6 +366,12 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->trust_bundle);
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
+	free(cfg->store);
+	free(cfg->node);
+	free(cfg->store_key_file);
+	free(cfg->store_ca);
+	free(cfg->store_cert);
+	free(cfg->store_key);
 	free(cfg->resolver);
 	free(cfg->dnssec_anchor);
 	free(cfg->nsupdate_server);

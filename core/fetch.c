@@ -48,23 +48,47 @@ fetch_write_cb(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/* fetch_setup_tls - trust and client certificate of a transfer. */
+static int
+fetch_setup_tls(CURL *curl, const struct mc_fetch_peer *opts)
+{
+	int rc = 0;
+
+	if (opts == NULL)
+		return 0;
+	if (opts->ca_file != NULL)
+		rc |= (int)curl_easy_setopt(curl, CURLOPT_CAINFO, opts->ca_file);
+	if (opts->client_cert != NULL) {
+		rc |= (int)curl_easy_setopt(curl, CURLOPT_SSLCERT,
+		                            opts->client_cert);
+		rc |= (int)curl_easy_setopt(curl, CURLOPT_SSLKEY,
+		                            opts->client_key);
+	}
+	return rc;
+}
+
 /* fetch_setup - the options of one transfer. */
 static int
 fetch_setup(CURL *curl, const char *url, const struct mc_fetch_opts *opts,
-            struct curl_slist *hdrs, struct fetch_ctx *ctx)
+            const struct mc_fetch_peer *peer, struct curl_slist *hdrs,
+            struct fetch_ctx *ctx)
 {
 	long ms =
 	    opts->timeout_ms > 0 ? opts->timeout_ms : FETCH_DEFAULT_TIMEOUT_MS;
-	int rc = 0;
+	long cms = peer != NULL && peer->connect_timeout_ms > 0
+	               ? peer->connect_timeout_ms
+	               : ms;
+	int rc = fetch_setup_tls(curl, peer);
 
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_URL, url);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR,
 	                            "http,https");
-	rc |= (int)curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+	rc |= (int)curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION,
+	                            peer != NULL && peer->no_redirects ? 0L : 1L);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_MAXREDIRS, FETCH_MAX_REDIRS);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	rc |= (int)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, ms);
+	rc |= (int)curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, cms);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ms);
 	rc |= (int)curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE,
 	                            (curl_off_t)ctx->body.max);
@@ -139,6 +163,15 @@ int
 mc_fetch(const char *url, const struct mc_fetch_opts *opts,
          struct mc_fetch_result *out, struct mc_err *err)
 {
+	return mc_fetch_peer(url, opts, NULL, out, err);
+}
+
+/* mc_fetch_peer - mc_fetch with the options of peer (NULL: as mc_fetch). */
+int
+mc_fetch_peer(const char *url, const struct mc_fetch_opts *opts,
+              const struct mc_fetch_peer *peer, struct mc_fetch_result *out,
+              struct mc_err *err)
+{
 	struct fetch_ctx ctx = {0};
 	struct curl_slist *hdrs = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "";
@@ -165,7 +198,7 @@ mc_fetch(const char *url, const struct mc_fetch_opts *opts,
 	}
 	curl = curl_easy_init();
 	if (curl == NULL || fetch_headers(opts, &hdrs) == -1 ||
-	    fetch_setup(curl, url, opts, hdrs, &ctx) == -1 ||
+	    fetch_setup(curl, url, opts, peer, hdrs, &ctx) == -1 ||
 	    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK) {
 		mc_err_set(err, MC_ERR_SYS, "%s: cannot set up curl", url);
 		goto out;

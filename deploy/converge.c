@@ -79,7 +79,7 @@ mc_deploy_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	size_t i;
 	int rc = -1;
 
-	mc_store_newest(cfg->state_dir, cc->name, &newest, NULL);
+	mc_store_max_version(cfg->state_dir, cc->name, &newest, NULL);
 	if (key == NULL ||
 	    (chain = mc_store_load_chain(cfg->state_dir, cc->name, version,
 					 err)) == NULL)

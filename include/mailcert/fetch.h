@@ -3,7 +3,8 @@
  *
  * Used by `check` to fetch what certificates point at: AIA caIssuers
  * certificates, CRLs (CRL Distribution Points) and OCSP answers (POST of
- * a DER request). http:// and https:// only, at most 3 redirects (within
+ * a DER request), and by fleet/ for etcd's JSON gateway (POST, own CA
+ * file, client certificate, no redirects). http:// and https:// only, at most 3 redirects (within
  * those schemes), a connect and a total timeout, and a hard cap on the
  * body: a larger answer is an error, never a truncated body.
  *
@@ -35,6 +36,15 @@ struct mc_fetch_opts {
 	size_t body_len;
 };
 
+/* What etcd's JSON gateway needs beyond mc_fetch_opts (fleet/). */
+struct mc_fetch_peer {
+	int connect_timeout_ms;  /* <= 0: the total timeout */
+	const char *ca_file;     /* https: trust this CA file only; NULL: system */
+	const char *client_cert; /* https: client certificate (PEM) ... */
+	const char *client_key;  /* ... and its key; NULL: none */
+	int no_redirects;        /* non-zero: a redirect is returned, not followed */
+};
+
 struct mc_fetch_result {
 	long status;         /* HTTP status of the final response */
 	unsigned char *body; /* owned, NUL-terminated */
@@ -45,6 +55,11 @@ struct mc_fetch_result {
 /* mc_fetch - GET (or POST opts->body) url into out. */
 int mc_fetch(const char *url, const struct mc_fetch_opts *opts,
              struct mc_fetch_result *out, struct mc_err *err);
+
+/* mc_fetch_peer - mc_fetch with the options of peer (NULL: as mc_fetch). */
+int mc_fetch_peer(const char *url, const struct mc_fetch_opts *opts,
+                  const struct mc_fetch_peer *peer,
+                  struct mc_fetch_result *out, struct mc_err *err);
 
 /* mc_fetch_result_clear - free the body and zero out (safe twice). */
 void mc_fetch_result_clear(struct mc_fetch_result *out);

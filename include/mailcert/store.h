@@ -2,7 +2,7 @@
  * store.h - the versioned certificate store and the ACME account state.
  *
  * Layout (INTERFACE.md):
- *   state_dir/accounts/<directory host>/account.key (0600), account.json
+ *   state_dir/accounts/<directory host + path>/account.key (0600), account.json
  *   state_dir/certs/<name>/versions/<NNNN>/{privkey.pem (0600), cert.pem,
  *       chain.pem, fullchain.pem, meta.json}
  *   state_dir/certs/<name>/current -> versions/<NNNN>
@@ -58,6 +58,7 @@ struct mc_cert_meta {
 				  this one current (0: none): what rollback
 				  goes back to */
 	char revocation_reason[32]; /* RFC 5280 name, e.g. "keyCompromise"; "" none */
+	time_t revoked_at;            /* 0: not revoked by mailcert */
 };
 
 /* mc_store_meta_clear - free the members of meta. */
@@ -69,10 +70,16 @@ int mc_store_meta_fill(struct mc_cert_meta *meta, STACK_OF(X509) *chain,
 		       struct mc_err *err);
 
 /* mc_store_add_version - write a complete new version (not yet current);
- * sets *number. meta->version is ignored. */
+ * sets *number: the next free number, or exactly meta->version when it is
+ * not 0 (fleet mode: the number the fleet gave the version; MC_ERR_INPUT
+ * when that version exists). */
 int mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 			 STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
 			 unsigned *number, struct mc_err *err);
+
+/* mc_store_max_version - the highest version number of name (0: none). */
+int mc_store_max_version(const char *state_dir, const char *name,
+			 unsigned *max, struct mc_err *err);
 
 /* mc_store_set_current - atomically make version number current; when
  * it replaces another, number's meta.json records that one as its prior
@@ -89,10 +96,6 @@ int mc_store_set_current_back(const char *state_dir, const char *name,
 /* mc_store_current - the current version: 1 and *number, 0 if none, -1 error. */
 int mc_store_current(const char *state_dir, const char *name, unsigned *number,
 		     struct mc_err *err);
-
-/* mc_store_newest - the highest stored version number into *out (0: none). */
-int mc_store_newest(const char *state_dir, const char *name, unsigned *out,
-		    struct mc_err *err);
 
 /* mc_store_prior - the version that was current before cur became
  * current (cur's prior; for state written before priors were recorded:
@@ -139,9 +142,22 @@ int mc_store_clean(const char *state_dir, const char *name, unsigned *removed,
 int mc_store_clean_accounts(const char *state_dir, unsigned *removed,
 			    struct mc_err *err);
 
+/* mc_store_last_version - the highest version number stored for name
+ * (*max 0 when there is none; lower numbers may be gone). */
+int mc_store_last_version(const char *state_dir, const char *name,
+			  unsigned *max, struct mc_err *err);
+
 /* mc_store_load_meta - read versions/<number>/meta.json into *meta. */
 int mc_store_load_meta(const char *state_dir, const char *name, unsigned number,
 		       struct mc_cert_meta *meta, struct mc_err *err);
+
+/* mc_store_meta_text - meta as the text of a meta.json (new string). */
+char *mc_store_meta_text(const struct mc_cert_meta *meta, struct mc_err *err);
+
+/* mc_store_meta_parse - the text of a meta.json into *meta (where names
+ * it in errors: MC_ERR_INPUT). */
+int mc_store_meta_parse(const char *text, size_t len, const char *where,
+			struct mc_cert_meta *meta, struct mc_err *err);
 
 /* mc_store_save_meta - rewrite meta.json of meta->version atomically. */
 int mc_store_save_meta(const char *state_dir, const char *name,
@@ -159,14 +175,19 @@ STACK_OF(X509) *mc_store_load_chain(const char *state_dir, const char *name,
 int mc_store_path(const char *state_dir, const char *name, unsigned number,
 		  const char *file, char *buf, size_t size, struct mc_err *err);
 
-/* mc_store_account_dir - "state_dir/accounts/<host of directory>" (new string). */
+/* mc_store_account_dir - "state_dir/accounts/<host>[_<port>]/<path>" of a
+ * directory URL, each path segment file-safe (new string). */
 char *mc_store_account_dir(const char *state_dir, const char *directory,
 			   struct mc_err *err);
 
-/* mc_store_account_load - the account key and URL (*kid may be NULL when
- * not registered yet): 1 found, 0 no key yet, -1 error. */
+/* mc_store_account_load - the account key, URL and status as last seen
+ * ("valid", "deactivated"; status may be NULL when not wanted). *kid and
+ * *status stay NULL when not registered yet. An account of the old
+ * host-only layout that belongs to directory is moved into place first.
+ * 1 found, 0 no key yet, -1 error. */
 int mc_store_account_load(const char *state_dir, const char *directory,
-			  EVP_PKEY **key, char **kid, struct mc_err *err);
+			  EVP_PKEY **key, char **kid, char **status,
+			  struct mc_err *err);
 
 /* mc_store_account_save_key - write account.key (0600). */
 int mc_store_account_save_key(const char *state_dir, const char *directory,

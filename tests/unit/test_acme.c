@@ -602,6 +602,12 @@ static const struct {
      {NAME65, "b.example.test"},
      2,
      NULL},
+    {"IPv4 only: iPAddress, no CN", MC_KEY_EC_P256, {"192.0.2.25"}, 1, NULL},
+    {"IPv6 first, then a DNS name (the CN)",
+     MC_KEY_RSA2048,
+     {"2001:db8::25", "mail.example.test", "192.0.2.25"},
+     3,
+     "mail.example.test"},
 };
 
 /* csr_check_sans - the request has one extension: SANs equal to names. */
@@ -620,7 +626,18 @@ csr_check_sans(X509_REQ *req, const char *const *names, size_t n)
 	gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
 	assert_int_equal(sk_GENERAL_NAME_num(gens), (int)n);
 	for (i = 0; i < n; i++) {
+		unsigned char addr[16];
+		size_t alen = mc_name_ip(names[i], addr);
+
 		g = sk_GENERAL_NAME_value(gens, (int)i);
+		if (alen != 0) {
+			assert_int_equal(g->type, GEN_IPADD);
+			assert_int_equal(ASN1_STRING_length(g->d.iPAddress),
+			                 (int)alen);
+			assert_memory_equal(
+			    ASN1_STRING_get0_data(g->d.iPAddress), addr, alen);
+			continue;
+		}
 		assert_int_equal(g->type, GEN_DNS);
 		assert_string_equal(
 		    (const char *)ASN1_STRING_get0_data(g->d.dNSName),
