@@ -165,15 +165,18 @@ deploy_back_run(struct cli *cli, const struct mc_config *cfg,
 	return rc;
 }
 
-/* deploy_converge - finish an interrupted deployment first; report drift. */
+/* deploy_converge - finish an interrupted deployment first (and, after an
+ * interrupted run, remove what it left); report drift. */
 static int
 deploy_converge(struct cli *cli, const struct mc_config *cfg,
-		const struct mc_cert_conf *cc, struct mc_err *err)
+		const struct mc_cert_conf *cc, bool interrupted,
+		struct mc_err *err)
 {
 	struct mc_converge_report rep;
 	int rc;
 
-	rc = mc_deploy_converge(cfg, cc, MC_CONVERGE_JOURNAL, &rep, err);
+	rc = mc_deploy_converge(cfg, cc, MC_CONVERGE_JOURNAL, interrupted, &rep,
+				err);
 	if (cli_converge_eventful(&rep) && !cli->json && cli->verbosity >= 0)
 		cli_converge_text(cc->name, &rep);
 	mc_converge_report_clear(&rep);
@@ -282,14 +285,15 @@ deploy_command(struct cli *cli, int argc, char **argv, bool rollback)
 	struct deploy_args args;
 	struct mc_err err;
 	unsigned to = 0;
+	bool interrupted = false;
 	int lock = -1, rc = 0;
 
 	mc_err_clear(&err);
 	if (deploy_parse(argc, argv, rollback, &args, &err) == -1 ||
 	    cli_load_config(cli, &cfg, &err) == -1 ||
 	    (cc = cli_cert_arg(cfg, cmd, args.argc, args.argv, &err)) == NULL ||
-	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
-	    deploy_converge(cli, cfg, cc, &err) == -1)
+	    (lock = mc_lock_take_run(cfg->state_dir, &interrupted, &err)) == -1 ||
+	    deploy_converge(cli, cfg, cc, interrupted, &err) == -1)
 		goto fail;
 	rc = deploy_go(cli, cfg, cc, rollback, &args, &to, &err);
 	if (to != 0) {

@@ -119,7 +119,8 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (cli_load_config(cli, &cfg, &err) == -1 ||
 	    issue_select(cfg, &args, &sel, &n, &err) == -1 ||
-	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
+	    (lock = mc_lock_take_run(cfg->state_dir, &run.interrupted,
+				     &err)) == -1 ||
 	    (args.dry_run && cli_dry_begin(cfg, &run.dry, &err) == -1)) {
 		rc = cli_fail(&err);
 		goto out;
@@ -142,7 +143,7 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (run.dry == NULL)
+	if (run.dry == NULL && run.interrupted)
 		mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
 	if (cli_fleet_sync_certs(&run, sel, n) == 0)
 		for (i = 0; i < n; i++)

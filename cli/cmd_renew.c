@@ -387,7 +387,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 	}
 	if (!args.dry_run && args.jitter > 0 && renew_any_due(cfg, &args))
 		renew_jitter(args.jitter);
-	lock = mc_lock_take(cfg->state_dir, &err);
+	lock = mc_lock_take_run(cfg->state_dir, &run.interrupted, &err);
 	if (lock == -1 ||
 	    (args.dry_run && cli_dry_begin(cfg, &run.dry, &err) == -1)) {
 		rc = cli_fail(&err);
@@ -402,7 +402,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (run.dry == NULL)
+	if (run.dry == NULL && run.interrupted)
 		mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
 	if (renew_fleet_sync(&run, &args) == 0)
 		renew_loop(&run, cfg, &args, &checked);

@@ -397,7 +397,8 @@ cli_run_converge(struct cli_run *run, const struct mc_cert_conf *cc,
 	if (run->dry != NULL)
 		return 0; /* a dry run changes nothing: not even this */
 	mc_err_clear(&err);
-	rc = mc_deploy_converge(run->cfg, cc, mode, &rep, &err);
+	rc = mc_deploy_converge(run->cfg, cc, mode, run->interrupted, &rep,
+				&err);
 	*stop = rep.stop;
 	run_converge_report(run, cc, &rep, rc == 0);
 	run->version = rep.deployed_version;

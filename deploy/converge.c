@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "mailcert/crypto.h"
 #include "mailcert/deploy.h"
@@ -211,37 +212,46 @@ converge_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 }
 
 /* converge_state - the current version (0: none), refusing state that
- * would make a renewal order blindly: `current` not a link, or its
- * meta.json unreadable (damaged, a FIFO). */
+ * would make a renewal order blindly or hang: `current` not a link, or its
+ * meta.json not a regular file (a FIFO, a directory). */
 static int
 converge_state(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	       unsigned *cur, struct mc_err *err)
 {
-	struct mc_cert_meta meta;
+	char path[4200];
+	struct stat st;
 
 	if (mc_store_current(cfg->state_dir, cc->name, cur, err) == -1)
 		return -1;
-	if (*cur == 0)
-		return 0;
-	if (mc_store_load_meta(cfg->state_dir, cc->name, *cur, &meta, err) ==
-	    -1)
-		return mc_err_prefix(err, "%s: current version %04u", cc->name,
-				     *cur);
-	mc_store_meta_clear(&meta);
+	if (*cur == 0 || mc_store_path(cfg->state_dir, cc->name, *cur,
+				       "meta.json", path, sizeof(path),
+				       err) == -1)
+		return *cur == 0 ? 0 : -1;
+	if (stat(path, &st) == -1)
+		return mc_err_errno(err, MC_ERR_INPUT,
+				    "%s: current version %04u: %s", cc->name,
+				    *cur, path);
+	if (!S_ISREG(st.st_mode))
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s: current version %04u: %s is not a regular "
+				  "file (a FIFO, device or directory?); replace "
+				  "it with the file it should be",
+				  cc->name, *cur, path);
 	return 0;
 }
 
 /* mc_deploy_converge - bring cert cc back to a settled state. */
 int
 mc_deploy_converge(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		   enum mc_converge_mode mode, struct mc_converge_report *rep,
-		   struct mc_err *err)
+		   enum mc_converge_mode mode, bool clean,
+		   struct mc_converge_report *rep, struct mc_err *err)
 {
 	struct mc_store_journal j;
 	int found, rc = 0;
 
 	memset(rep, 0, sizeof(*rep));
-	converge_clean(cfg, cc, rep);
+	if (clean)
+		converge_clean(cfg, cc, rep);
 	if (converge_state(cfg, cc, &rep->current, err) == -1 ||
 	    (found = mc_store_journal_read(cfg->state_dir, cc->name, &j,
 					   err)) == -1) {

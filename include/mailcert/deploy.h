@@ -249,8 +249,9 @@ int mc_deploy_repair(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 
 /*
  * Convergence (converge.c), at the start of every run that holds the lock:
- * remove what interrupted runs left (staging dirs, temp files, unused set
- * versions); refuse a `current` that is not a link; finish a deployment a
+ * with clean (the lock says the run before was interrupted: lock.h), remove
+ * what it left (staging dirs, temp files, unused set versions); refuse a
+ * `current` that is not a link; finish a deployment a
  * journal says was interrupted (deploy its `to` version, rolling back to
  * `from` if that fails); then compare every target with `current` and,
  * with MC_CONVERGE_REPAIR, redeploy `current` (verified live) where one
@@ -279,8 +280,8 @@ struct mc_converge_report {
 /* mc_deploy_converge - the above for cert cc; fills *rep. -1: cc cannot
  * go on this run (its state is broken, or the finish/repair failed). */
 int mc_deploy_converge(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		       enum mc_converge_mode mode, struct mc_converge_report *rep,
-		       struct mc_err *err);
+		       enum mc_converge_mode mode, bool clean,
+		       struct mc_converge_report *rep, struct mc_err *err);
 
 /* mc_converge_report_clear - free a converge report. */
 void mc_converge_report_clear(struct mc_converge_report *rep);

@@ -8,7 +8,9 @@
 #  3. leftovers of interrupted runs - versions/.new-NNNN.PID/, our
 #     .NAME.<12 hex> temp files (some hold keys) in the state and beside
 #     the target files, unused versions of a target's set - are removed by
-#     the next run (renew, nothing due); names that only look like ours stay.
+#     the next run (renew, nothing due) when the lock says the run before
+#     was interrupted ("running PID" left in it); names that only look like
+#     ours stay.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -96,6 +98,13 @@ done
 rm -f "$CD/.current.a1b2c3d4e5f6" "$SET/.live.0123456789ab"
 ln -s versions/0001 "$CD/.current.a1b2c3d4e5f6"
 ln -s v0009.0123456789ab "$SET/.live.0123456789ab"
+# a run that finished leaves the lock empty: nothing is looked for
+mc_run renew
+assert_exit 0 "renew (nothing due) after a run that finished"
+[ -e "$CD/versions/.new-0002.4242" ] || fail "leftovers were looked for after a finished run"
+[ ! -s "$MC_STATE/lock" ] || fail "the lock still says a run is on after renew" "$MC_STATE/lock"
+# what a killed run leaves in the lock
+printf 'running 4242\n' >"$MC_STATE/lock"
 mc_run renew
 assert_exit 0 "renew (nothing due) with leftovers"
 for f in "${ours[@]}"; do
