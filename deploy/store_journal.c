@@ -14,6 +14,7 @@
 
 #include "mailcert/fsio.h"
 #include "mailcert/store.h"
+#include "deploy/store_int.h"
 
 #define JOURNAL_MAX 4096
 
@@ -29,22 +30,16 @@ int
 mc_store_journal_write(const char *state_dir, const char *name,
 		       const struct mc_store_journal *j, struct mc_err *err)
 {
-	char path[4200], *text;
-	json_t *o;
-	int rc;
+	char path[4200];
 
 	journal_path(state_dir, name, path, sizeof(path));
-	o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "op", j->op, "to",
-		      (json_int_t)j->to, "from", (json_int_t)j->from, "started",
-		      (json_int_t)j->started, "pid", (json_int_t)j->pid);
-	text = o ? json_dumps(o, JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	if (text == NULL)
-		return mc_err_set(err, MC_ERR_SYS, "cannot encode %s", path);
-	rc = mc_fsio_write(path, text, strlen(text), 0600, MC_FSIO_KEEP_OWNER,
-			   false, err);
-	free(text);
-	return rc;
+	return store_json_write(
+		path,
+		json_pack("{s:s, s:I, s:I, s:I, s:I}", "op", j->op, "to",
+			  (json_int_t)j->to, "from", (json_int_t)j->from,
+			  "started", (json_int_t)j->started, "pid",
+			  (json_int_t)j->pid),
+		0600, err);
 }
 
 /* journal_parse - the fields of text into *j. */

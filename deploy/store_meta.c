@@ -107,24 +107,31 @@ meta_to_json(const struct mc_cert_meta *m)
 	return o;
 }
 
+/* store_json_write - encode o and write it to path atomically. */
+int
+store_json_write(const char *path, json_t *o, mode_t mode, struct mc_err *err)
+{
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	int rc;
+
+	json_decref(o);
+	if (text == NULL)
+		return mc_err_set(err, MC_ERR_SYS, "cannot encode %s", path);
+	rc = mc_fsio_write(path, text, strlen(text), mode, MC_FSIO_KEEP_OWNER,
+			   false, err);
+	free(text);
+	return rc;
+}
+
 /* store_meta_write - write meta.json into dir atomically. */
 int
 store_meta_write(const char *dir, const struct mc_cert_meta *meta,
 		 struct mc_err *err)
 {
 	char path[4200];
-	json_t *o = meta_to_json(meta);
-	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	int rc;
 
-	json_decref(o);
-	if (text == NULL)
-		return mc_err_set(err, MC_ERR_SYS, "cannot encode meta.json");
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
-	rc = mc_fsio_write(path, text, strlen(text), 0644, MC_FSIO_KEEP_OWNER,
-			   false, err);
-	free(text);
-	return rc;
+	return store_json_write(path, meta_to_json(meta), 0644, err);
 }
 
 /* meta_dup - a copy of a JSON string member, or NULL. */
