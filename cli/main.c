@@ -39,8 +39,14 @@ static const struct cli_command commands[] = {
 	 "import certbot lineages (keys, account, hooks) without a new order"},
 	{"account", "account show|register|rollover|deactivate [--yes]",
 	 cli_cmd_account, "the ACME account at the configured directory"},
-	{"check", "check URL... [options]", cli_cmd_check,
-	 "diagnose any TLS endpoint (no config needed); see mailcert(1)"},
+	{"check",
+	 "check URL...|--file PEM [--servername NAME] [--profile "
+	 "mx|submission|strict] [--expect FILE] [--trust-bundle FILE] "
+	 "[--warn DAYS] [--crit DAYS] [--json|--nagios] [--from FILE] "
+	 "[--parallel N] [--timeout S] [--no-fetch] [--dane]",
+	 cli_cmd_check,
+	 "diagnose any TLS endpoint or certificate file (no config needed); "
+	 "see mailcert(1)"},
 	{"sync", "sync [NAME...]", cli_cmd_sync,
 	 "fleet mode: deploy and verify here what the shared store holds as current"},
 	{"help", "help [COMMAND]", cli_cmd_help, "this list, or one command's usage"},

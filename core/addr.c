@@ -11,10 +11,12 @@
 #include <ctype.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "mailcert/addr.h"
+#include "mailcert/config.h"
 
 #define QUOTE_MAX 120
 #define NAME_MAX_LEN 253
@@ -193,6 +195,29 @@ url_tail(const char *tail, unsigned short *port, const char **why)
 	return 0;
 }
 
+/* url_idn - a host with U-labels in its A-label form, in place (-1 with
+ * the reason in *why when it is no valid name). */
+static int
+url_idn(char *host, size_t size, const char **why)
+{
+	const char *p;
+	char *a;
+
+	for (p = host; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		;
+	if (*p == '\0')
+		return 0;
+	a = mc_name_to_alabel(host, NULL);
+	if (a == NULL || strlen(a) >= size || a[0] == '*') {
+		free(a);
+		*why = "the host is not a valid international domain name";
+		return -1;
+	}
+	snprintf(host, size, "%s", a);
+	free(a);
+	return 0;
+}
+
 /* mc_addr_endpoint_parse - parse an endpoint URL into out. */
 int
 mc_addr_endpoint_parse(const char *url, struct mc_endpoint *out,
@@ -212,7 +237,8 @@ mc_addr_endpoint_parse(const char *url, struct mc_endpoint *out,
 	tail = url_split(rest, ep.host, sizeof(ep.host), &ip6);
 	if (tail == NULL)
 		return url_fail(err, url, "missing or bad host");
-	if (url_host_check(ep.host, ip6, &ep.host_is_ip, &why) == -1)
+	if ((!ip6 && url_idn(ep.host, sizeof(ep.host), &why) == -1) ||
+	    url_host_check(ep.host, ip6, &ep.host_is_ip, &why) == -1)
 		return url_fail(err, url, why);
 	ep.port = schemes[i].port;
 	if (url_tail(tail, &ep.port, &why) == -1)

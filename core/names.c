@@ -341,6 +341,40 @@ mc_name_to_alabel(const char *name, struct mc_err *err)
 	return NULL;
 }
 
+/* mc_name_check_host - whether an A-label name is a host a client may ask
+ * for: LDH labels, lengths, xn-- labels that decode; one label is enough. */
+int
+mc_name_check_host(const char *name, struct mc_err *err)
+{
+	size_t len = strlen(name), start = 0, i;
+	char q[300], *u = NULL;
+	struct mc_err why;
+	int rc;
+
+	mc_err_clear(&why);
+	if (len == 0)
+		mc_err_set(&why, MC_ERR_CONFIG, "the name is empty");
+	else if (len > NAME_MAX_LEN)
+		mc_err_set(&why, MC_ERR_CONFIG,
+		    "%zu characters; a DNS name has at most %d", len, NAME_MAX_LEN);
+	for (i = 0; why.cat == MC_ERR_NONE && i <= len; i++) {
+		if (i < len && name[i] != '.')
+			continue;
+		if (label_check(name + start, i - start, &why) == -1)
+			break;
+		start = i + 1;
+	}
+	if (why.cat == MC_ERR_NONE && strstr(name, "xn--") != NULL &&
+	    (rc = idn2_to_unicode_8z8z(name, &u, 0)) != IDN2_OK)
+		mc_err_set(&why, MC_ERR_CONFIG, "%s", idn2_strerror(rc));
+	idn2_free(u);
+	if (why.cat == MC_ERR_NONE)
+		return 0;
+	name_quote(name, false, q, sizeof(q));
+	return mc_err_set(err, MC_ERR_CONFIG,
+	    "\"%s\" is not a valid DNS name: %s", q, why.msg);
+}
+
 /* mc_name_to_ulabel - name with A-labels decoded for display (new). */
 char *
 mc_name_to_ulabel(const char *name, struct mc_err *err)

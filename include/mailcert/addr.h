@@ -5,7 +5,8 @@
  * Endpoint URLs (INTERFACE.md): SCHEME://HOST[:PORT][/] with SCHEME one of
  * smtp submission smtps imap imaps pop3 pop3s sieve tls (any case). HOST
  * is a DNS name (letters, digits, '-', '_', labels of 1 to 63, at most 253
- * characters, one trailing dot allowed), an IPv4 literal or a bracketed
+ * characters, one trailing dot allowed; U-labels become A-labels,
+ * mc_name_to_alabel), an IPv4 literal or a bracketed
  * IPv6 literal; PORT (1 to 65535) defaults per scheme, except tls:// where
  * it is required. Nothing else: no user info, no path, no query.
  *

@@ -185,6 +185,13 @@ size_t mc_name_ip(const char *name, unsigned char addr[16]);
 /* mc_name_is_ip - whether name is an IP address literal (see mc_name_ip). */
 bool mc_name_is_ip(const char *name);
 
+/* mc_name_check_host - whether name, in A-label form (mc_name_to_alabel),
+ * is a host name a client may ask for (SNI, RFC 9525 matching): LDH labels
+ * of 1..63 characters, 253 in all, xn-- labels that decode (IDNA2008); a
+ * single label passes, a wildcard or an IP address does not. 0, or -1 with
+ * MC_ERR_CONFIG quoting the name and saying what is wrong. */
+int mc_name_check_host(const char *name, struct mc_err *err);
+
 /* mc_tlsa_name_parse - check a TLSA owner name "_PORT._tcp.HOST" (also
  * _udp, _sctp) and return it lower-cased without a final dot (new string);
  * NULL and MC_ERR_INPUT saying what is wrong. */

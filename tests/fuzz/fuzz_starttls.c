@@ -6,6 +6,7 @@
  * then closes. Whatever mailcert sends lands unread in the far end.
  */
 #include <signal.h>
+#include <stdio.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    MC_SCHEME_SMTP, MC_SCHEME_SUBMISSION, MC_SCHEME_IMAP,
 	    MC_SCHEME_POP3, MC_SCHEME_SIEVE};
 	struct mc_probe_result res;
+	struct mc_probe_opts opts;
+	struct mc_endpoint ep;
 	struct verify_conn c;
 	int sv[2];
 
@@ -65,7 +68,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.io_timeout_ms = 200;
 	c.stage = "fuzz";
 	c.res = &res;
-	if (verify_starttls(&c, schemes[data[0] % 5], "fuzz.example") == -1 &&
+	memset(&ep, 0, sizeof(ep));
+	ep.scheme = schemes[data[0] % 5];
+	snprintf(ep.host, sizeof(ep.host), "fuzz.example");
+	mc_probe_opts_init(&opts);
+	opts.ehlo_name = "fuzz.example";
+	opts.greeting_timeout_ms = 200;
+	if (verify_starttls(&c, &ep, &opts) == -1 &&
 	    res.reason[0] == '\0')
 		abort(); /* a failed dialog must say why */
 	close(sv[0]);
