@@ -10,6 +10,7 @@
 
 #include "acme/acme_int.h"
 #include "acme/jws.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 10
@@ -28,18 +29,13 @@ acme_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* acme_sleep - sleep for seconds, resuming after signals. */
+/* acme_sleep - sleep for seconds; a SIGTERM/SIGINT ends it early (the
+ * next acme_post then fails with MC_ERR_INTERRUPTED). */
 void
 acme_sleep(double seconds)
 {
-	struct timespec ts, rem;
-
-	if (seconds <= 0)
-		return;
-	ts.tv_sec = (time_t)seconds;
-	ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
-	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
-		ts = rem;
+	if (seconds > 0)
+		(void)mc_interrupt_sleep_ms((long)(seconds * 1000.0));
 }
 
 /* acme_strdup_opt - copy s (NULL stays NULL). */
@@ -80,6 +76,17 @@ acme_parse_object(const char *url, const char *body, size_t len,
 	return o;
 }
 
+/* client_has_control - whether s holds a C0 control character or DEL
+ * (a status, URL, token or identifier never does). */
+static bool
+client_has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* acme_json_str - a validated string member (see acme_int.h). */
 int
 acme_json_str(const json_t *obj, const char *name, const char *url,
@@ -108,6 +115,10 @@ acme_json_str(const json_t *obj, const char *name, const char *url,
 	if (strlen(s) > 4096)
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s: field \"%s\" is too long", url, name);
+	if (client_has_control(s))
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "%s: field \"%s\" holds a control character",
+		                  url, name);
 	*out = s;
 	return 0;
 }
@@ -241,8 +252,8 @@ acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
 		return mc_err_set(err, MC_ERR_SYS,
 		                  "cannot serialize the payload");
 	for (;;) {
-		if (client_send(acme, url, text, use_jwk, accept, out, err) ==
-		    -1)
+		if (mc_interrupt_check(err) == -1 ||
+		    client_send(acme, url, text, use_jwk, accept, out, err) == -1)
 			goto out;
 		if (out->status >= 200 && out->status < 300)
 			break;

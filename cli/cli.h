@@ -48,6 +48,7 @@ struct cli_run {
 	int failed;
 	int hook_failures;
 	bool pre_done;
+	bool signalled;           /* a failure said "interrupted by SIG..." */
 	bool interrupted;         /* the lock says the run before was killed */
 	struct mc_err first_err;
 	struct cli_fleet *fleet;  /* NULL: local only */

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "mailcert/dane.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
 #include "mailcert/renew.h"
@@ -46,9 +47,10 @@ renew_parse(int argc, char **argv, struct renew_args *a, struct mc_err *err)
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			a->dry_run = true;
 		} else if (strcmp(argv[i], "--jitter") == 0 && i + 1 < argc) {
-			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1)
-				return mc_err_set(err, MC_ERR_USAGE,
-						  "renew: --jitter: %s", err->msg);
+			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1) {
+				err->cat = MC_ERR_USAGE;
+				return mc_err_prefix(err, "renew: --jitter");
+			}
 		} else if (argv[i][0] == '-') {
 			return mc_err_set(err, MC_ERR_USAGE,
 					  "renew: unknown option %s", argv[i]);
@@ -64,16 +66,14 @@ static void
 renew_jitter(long seconds)
 {
 	unsigned int r = 0;
-	struct timespec ts;
+	long wait;
 
 	if (seconds <= 0 || isatty(STDIN_FILENO) || isatty(STDOUT_FILENO))
 		return;
 	RAND_bytes((unsigned char *)&r, sizeof(r));
-	ts.tv_sec = (time_t)(r % (unsigned long)seconds);
-	ts.tv_nsec = 0;
-	mc_log_info("sleeping %lds (--jitter)", (long)ts.tv_sec);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	wait = (long)(r % (unsigned long)seconds);
+	mc_log_info("sleeping %lds (--jitter)", wait);
+	(void)mc_interrupt_sleep_ms(wait * 1000); /* a signal ends it */
 }
 
 /* renew_selected - whether cc is among the names (all when none given). */
@@ -334,6 +334,8 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 	for (i = 0; i < run->cfg->n_certs; i++) {
 		const struct mc_cert_conf *cc = &run->cfg->certs[i];
 
+		if (mc_interrupt_pending())
+			return; /* cli_run_finish reports it */
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
@@ -379,6 +381,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	mc_err_clear(&err);
+	mc_interrupt_catch(); /* SIGTERM: clean up, then exit 1 */
 	if (renew_parse(argc, argv, &args, &err) == -1 ||
 	    cli_load_config(cli, &cfg, &err) == -1 ||
 	    renew_check_names(cfg, &args, &err) == -1) {

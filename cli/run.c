@@ -16,6 +16,7 @@
 #include "mailcert/crypto.h"
 #include "mailcert/dane.h"
 #include "mailcert/hooks.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
 #include "mailcert/store.h"
 
@@ -328,6 +329,8 @@ run_failure(struct cli_run *run, const struct mc_cert_conf *cc,
 {
 	if (run->failed++ == 0)
 		run->first_err = *one;
+	if (one->cat == MC_ERR_INTERRUPTED)
+		run->signalled = true;
 	run_record(run, cc, one);
 	if (run->results == NULL)
 		fprintf(stderr, "mailcert: %s\n", one->msg);
@@ -346,6 +349,8 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 {
 	struct mc_err one;
 
+	if (mc_interrupt_pending())
+		return -1; /* stopping: cli_run_finish reports it once */
 	if (!run->pre_done) {
 		run->pre_done = true;
 		run_hooks(run, "pre", NULL, NULL);
@@ -415,6 +420,23 @@ cli_run_converge(struct cli_run *run, const struct mc_cert_conf *cc,
 	return rc;
 }
 
+/* run_interrupted - record a pending signal as the run's failure (once). */
+static void
+run_interrupted(struct cli_run *run)
+{
+	struct mc_err e;
+
+	mc_err_clear(&e);
+	if (run->signalled || mc_interrupt_check(&e) == 0)
+		return;
+	run->signalled = true;
+	if (run->failed++ == 0)
+		run->first_err = e;
+	fprintf(stderr, "mailcert: %s\n", e.msg);
+	if (!mc_log_is_stderr())
+		mc_log_error("%s", e.msg);
+}
+
 /* cli_run_finish - post hooks after every run that ran pre, whatever its
  * result (a service stopped in pre is started again); the metrics file;
  * the exit code of the run. */
@@ -423,6 +445,7 @@ cli_run_finish(struct cli_run *run)
 {
 	int hooks;
 
+	run_interrupted(run);
 	if (run->pre_done)
 		run_hooks(run, "post", NULL, NULL);
 	if (run->dry == NULL)

@@ -322,6 +322,7 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);
+	free(cc->endpoints);
 	config_free_list(cc->tlsa, cc->n_tlsa);
 	free(cc->tlsa_hook);
 }

@@ -324,21 +324,16 @@ static char *
 daemon_query(const char *const *argv, struct mc_err *err)
 {
 	struct mc_proc_result res;
-	char what[128], *out = NULL;
-	const char *msg;
-	size_t n;
+	char what[MC_PROC_EXCERPT_MAX + 128], *out = NULL;
 
 	if (mc_proc_run(argv, NULL, QUERY_TIMEOUT, &res, err) == -1)
 		return NULL;
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		out = res.out;
 		res.out = NULL;
 	} else {
-		mc_proc_describe(&res, QUERY_TIMEOUT, what, sizeof(what));
-		msg = res.errout[0] != '\0' ? res.errout : res.out;
-		n = strcspn(msg, "\n");
-		mc_err_set(err, MC_ERR_DEPLOY, "`%s` %s%s%.*s", argv[0], what,
-			   n ? ": " : "", (int)(n > 300 ? 300 : n), msg);
+		mc_proc_summary(&res, QUERY_TIMEOUT, what, sizeof(what));
+		mc_err_set(err, MC_ERR_DEPLOY, "`%s` %s", argv[0], what);
 	}
 	mc_proc_result_clear(&res);
 	return out;

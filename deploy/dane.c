@@ -29,7 +29,6 @@
 
 #define DANE_PATH_MAX 4200
 #define DANE_STATE_MAX (256 * 1024)
-#define DANE_HOOK_LINE 200
 
 struct dane {
 	const struct mc_config *cfg;
@@ -136,24 +135,19 @@ dane_hook(const struct mc_cert_conf *cc, const char *op, const char *name,
 {
 	const char *argv[] = { cc->tlsa_hook, op, name, record, NULL };
 	struct mc_proc_result res;
-	char what[128], line[DANE_HOOK_LINE + 1];
-	const char *out;
-	size_t n;
+	char what[MC_PROC_EXCERPT_MAX + 128];
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
 	if (mc_proc_run(argv, NULL, cc->timing.hook_timeout, &res, err) == -1)
 		return mc_err_prefix(err, "tlsa_hook %s %s", op, name);
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		rc = 0;
 		goto out;
 	}
-	mc_proc_describe(&res, cc->timing.hook_timeout, what, sizeof(what));
-	out = res.errout && res.errout[0] ? res.errout : res.out ? res.out : "";
-	n = strcspn(out, "\n");
-	snprintf(line, sizeof(line), "%.*s", (int)(n > DANE_HOOK_LINE ? DANE_HOOK_LINE : n), out);
-	mc_err_set(err, MC_ERR_HOOK, "tlsa_hook %s %s %s \"%s\" %s%s%s", cc->tlsa_hook,
-		   op, name, record, what, line[0] ? ": " : "", line);
+	mc_proc_summary(&res, cc->timing.hook_timeout, what, sizeof(what));
+	mc_err_set(err, MC_ERR_HOOK, "tlsa_hook %s %s %s \"%s\" %s", cc->tlsa_hook,
+		   op, name, record, what);
 out:
 	mc_proc_result_clear(&res);
 	return rc;

@@ -69,10 +69,8 @@ live_rows(const struct mc_cert_conf *cc, struct mc_live_report *live,
 	if (live->rows == NULL || *eps == NULL)
 		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
 	for (i = 0; i < cc->n_verify; i++) {
-		if (mc_verify_url_parse(cc->verify[i], &(*eps)[r], err) == -1)
-			return mc_err_prefix(err, "cert %s: verify", cc->name);
 		for (j = 0; j < per; j++, r++) {
-			(*eps)[r] = (*eps)[r - j];
+			(*eps)[r] = cc->endpoints[i]; /* parsed at config load */
 			snprintf(live->rows[r].url, sizeof(live->rows[r].url),
 				 "%s", (*eps)[r].url);
 			snprintf(live->rows[r].sni, sizeof(live->rows[r].sni),

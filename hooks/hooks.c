@@ -95,7 +95,7 @@ mc_hooks_run_one(const char *path, const struct mc_hook_env *env,
 	const char *argv[] = {path, NULL};
 	struct mc_proc_result res;
 	char **envp = mc_hooks_envp(env, err);
-	char what[128];
+	char what[MC_PROC_EXCERPT_MAX + 128];
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -107,14 +107,12 @@ mc_hooks_run_one(const char *path, const struct mc_hook_env *env,
 		mc_err_prefix(err, "%s hook", env->event);
 		goto out;
 	}
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		rc = 0;
 		goto out;
 	}
-	mc_proc_describe(&res, timeout, what, sizeof(what));
-	mc_err_set(err, MC_ERR_HOOK, "%s hook %s %s%s%.200s", env->event, path,
-		   what, res.errout && res.errout[0] ? ": " : "",
-		   res.errout ? res.errout : "");
+	mc_proc_summary(&res, timeout, what, sizeof(what));
+	mc_err_set(err, MC_ERR_HOOK, "%s hook %s %s", env->event, path, what);
 out:
 	mc_proc_result_clear(&res);
 	mc_hooks_envp_free(envp);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "mailcert/addr.h"
 #include "mailcert/err.h"
 #include "mailcert/log.h"
 
@@ -79,7 +80,7 @@ struct mc_cert_conf {
 	enum mc_key_type key_type;
 	bool reuse_key;
 	enum mc_challenge_type challenge;
-	char *http_listen;     /* "HOST:PORT" */
+	char *http_listen;     /* "HOST:PORT" (checked by mc_addr_listen_parse) */
 	char *webroot;         /* NULL: use the built-in responder */
 	char *tls_alpn_listen; /* "HOST:PORT" */
 	char *dns_hook;
@@ -89,7 +90,8 @@ struct mc_cert_conf {
 	char *deploy_hook;
 	char **targets; /* names of struct mc_target in the config */
 	size_t n_targets;
-	char **verify; /* endpoint URLs */
+	char **verify; /* endpoint URLs as written */
+	struct mc_endpoint *endpoints; /* verify[i] parsed (n_verify of them) */
 	size_t n_verify;
 	struct mc_timing timing;
 	/* DANE (issue 12) */
@@ -189,14 +191,6 @@ bool mc_name_is_ip(const char *name);
  * single label passes, a wildcard or an IP address does not. 0, or -1 with
  * MC_ERR_CONFIG quoting the name and saying what is wrong. */
 int mc_name_check_host(const char *name, struct mc_err *err);
-
-/* mc_hostport_parse - split "HOST[:PORT]" (HOST a DNS name, an IPv4
- * address or a [bracketed] IPv6 address; port 1-65535) into host (without
- * brackets, at most size-1 bytes) and *port (0 when absent). The one parser
- * of that syntax, used by the config loader and at run time. 0 or -1
- * (MC_ERR_INPUT naming the text). */
-int mc_hostport_parse(const char *text, char *host, size_t size, int *port,
-    struct mc_err *err);
 
 /* mc_tlsa_name_parse - check a TLSA owner name "_PORT._tcp.HOST" (also
  * _udp, _sctp) and return it lower-cased without a final dot (new string);
