@@ -9,7 +9,10 @@
 #      signature algorithms sees that key type's new leaf, with SNI and
 #      without (the "Why": a probe that takes what the server offers
 #      first always sees ECDSA, so the RSA pair was never proven);
-#   2. renew: both pairs move together (one new version, two new leaves);
+#      one deploy hook event names both pairs (MAILCERT_*_FILE the
+#      first, MAILCERT_ECDSA_* / MAILCERT_RSA_* each);
+#   2. renew: both pairs move together (one new version, two new leaves,
+#      one hook event);
 #   3. Dovecot's alt (RSA) files stale (ssl_alt_cert names a copy mailcert
 #      does not write): inactive for RSA only, on Dovecot only, exit 3,
 #      both pairs rolled back (the ECDSA one too), the old ones served;
@@ -101,6 +104,36 @@ boot_rsa=$(served_sha rsa "$POSTFIX_PORT_SMTP" smtp)
 	fail "the dual layout does not serve two boot certificates ($boot_ec / $boot_rsa)"
 all_serve "boot (the README dual blocks loaded)" "$boot_ec" "$boot_rsa"
 
+# A deploy hook records its events: one per deployment of the unit.
+EV=$TEST_TMP/deploy-events
+mkdir -p "$TEST_TMP/hooks/deploy.d"
+cat >"$TEST_TMP/hooks/deploy.d/10-record" <<EOT
+#!/bin/sh
+{ echo "event \$MAILCERT_EVENT"; env | grep '_FILE=' | sort; } >>$EV
+EOT
+chmod 755 "$TEST_TMP/hooks/deploy.d/10-record"
+
+# hook_saw VERSION - one deploy event since the last call, with the first
+# pair as MAILCERT_*_FILE and each pair as MAILCERT_{ECDSA,RSA}_*_FILE,
+# whose files hold VERSION's leaves.
+hook_saw() {
+	local d f
+	d=$(cert_dir mail)/current # (the hook runs once it is current)
+	[ "$(grep -c '^event ' "$EV")" = 1 ] || fail "want one deploy event" "$EV"
+	f=$(sed -n 's/^MAILCERT_CERT_FILE=//p' "$EV")
+	assert_eq "$(mail_cert_sha256 "$f")" "$(leaf_sha "$1" ecdsa)" "MAILCERT_CERT_FILE: the ECDSA leaf"
+	f=$(sed -n 's/^MAILCERT_ECDSA_CERT_FILE=//p' "$EV")
+	assert_eq "$(mail_cert_sha256 "$f")" "$(leaf_sha "$1" ecdsa)" "MAILCERT_ECDSA_CERT_FILE"
+	f=$(sed -n 's/^MAILCERT_RSA_CERT_FILE=//p' "$EV")
+	assert_eq "$(mail_cert_sha256 "$f")" "$(leaf_sha "$1" rsa)" "MAILCERT_RSA_CERT_FILE"
+	f=$(sed -n 's/^MAILCERT_RSA_KEY_FILE=//p' "$EV")
+	assert_eq "$(key_type_of "$f")" rsa-2048 "MAILCERT_RSA_KEY_FILE"
+	for f in ECDSA_KEY ECDSA_CHAIN ECDSA_FULLCHAIN RSA_CHAIN RSA_FULLCHAIN; do
+		grep -q "^MAILCERT_${f}_FILE=$d/" "$EV" || fail "no MAILCERT_${f}_FILE in $d" "$EV"
+	done
+	rm -f "$EV"
+}
+
 # 1. Issue and deploy both pairs; every endpoint x 2 probes x 2 key types.
 dual_config
 mc_run issue mail
@@ -116,6 +149,7 @@ v1_ec=$(leaf_sha 0001 ecdsa) v1_rsa=$(leaf_sha 0001 rsa)
 assert_eq "$(key_type_of "$(cert_dir mail)/current/privkey.pem")" ecdsa-p256 "first pair's key"
 assert_eq "$(key_type_of "$(cert_dir mail)/current/privkey-rsa.pem")" rsa-2048 "second pair's key"
 all_serve "after the dual issue" "$v1_ec" "$v1_rsa"
+hook_saw 0001
 assert_file_mode "$TLS/postfix/mail.rsa.pem" 600
 assert_file_mode "$TLS/exim/mail.rsa.key" 640
 [ "$(stat -L -c %G "$TLS/exim/mail.rsa.key")" = Debian-exim ] || fail "exim RSA key not group Debian-exim"
@@ -133,6 +167,7 @@ v2_ec=$(leaf_sha 0002 ecdsa) v2_rsa=$(leaf_sha 0002 rsa)
 assert_ne "$v2_ec" "$v1_ec" "renew: new ECDSA leaf"
 assert_ne "$v2_rsa" "$v1_rsa" "renew: new RSA leaf"
 all_serve "after renew" "$v2_ec" "$v2_rsa"
+hook_saw 0002
 
 # 3. Dovecot's RSA files stale: ssl_alt_cert/ssl_alt_key name a copy of
 #    version 2's, which mailcert does not write. The next deployment is
