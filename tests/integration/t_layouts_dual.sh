@@ -12,7 +12,7 @@
 #      one deploy hook event names both pairs (MAILCERT_*_FILE the
 #      first, MAILCERT_ECDSA_* / MAILCERT_RSA_* each);
 #   2. renew: both pairs move together (one new version, two new leaves,
-#      one hook event);
+#      one hook event); `status --json` shows both certificates;
 #   3. Dovecot's alt (RSA) files stale (ssl_alt_cert names a copy mailcert
 #      does not write): inactive for RSA only, on Dovecot only, exit 3,
 #      both pairs rolled back (the ECDSA one too), the old ones served;
@@ -168,6 +168,20 @@ assert_ne "$v2_ec" "$v1_ec" "renew: new ECDSA leaf"
 assert_ne "$v2_rsa" "$v1_rsa" "renew: new RSA leaf"
 all_serve "after renew" "$v2_ec" "$v2_rsa"
 hook_saw 0002
+# status: one unit, both certificates of the current version
+dual_config
+mc_run --json status
+assert_exit 0 "status of the dual cert"
+python3 - "$MC_OUT" "$(cert_dir mail)/versions/0002/meta.json" <<'PY' || fail "status --json of the dual cert" "$MC_OUT"
+import json, sys
+o = json.load(open(sys.argv[1]))
+c = [x for x in (o["certs"] if isinstance(o, dict) else o) if x["name"] == "mail"][0]
+assert c["key_types"] == ["ecdsa-p256", "rsa-2048"], c
+assert c["version"] == 2, c
+assert [x["key_type"] for x in c["certificates"]] == ["ecdsa-p256", "rsa-2048"], c
+assert c["certificates"][0]["serial"] != c["certificates"][1]["serial"], c
+assert c["not_after"] == min(x["not_after"] for x in c["certificates"]), c
+PY
 
 # 3. Dovecot's RSA files stale: ssl_alt_cert/ssl_alt_key name a copy of
 #    version 2's, which mailcert does not write. The next deployment is

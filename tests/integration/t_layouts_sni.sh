@@ -3,7 +3,8 @@
 # Postfix (tls_server_sni_maps, rebuilt by the reload.d hook with
 # postmap -F), Dovecot (a local_name block) and Exim (an expansion on
 # $tls_in_sni), each configured with the README's "SNI" blocks verbatim
-# (layouts.sh), beside a default certificate "mail":
+# (layouts.sh), beside a default certificate "mail" (in the README's
+# single blocks, checked served first):
 #   1. the "Why": with the default verify_without_sni = yes the probe
 #      without SNI gets the default certificate, so the deployment is
 #      inactive on every endpoint (exit 3, rolled back) although every
@@ -34,6 +35,15 @@ layout_boot ec "$TLS/postfix/other.pem" "$TLS/dovecot/other.crt" "$TLS/dovecot/o
 postfix_start "$TEST_TMP/postfix" "$TLS/postfix/mail.pem"
 dovecot_start "$TEST_TMP/dovecot" "$TLS/dovecot/mail.crt" "$TLS/dovecot/mail.key"
 exim_start "$TEST_TMP/exim" "$TLS/exim/mail.crt" "$TLS/exim/mail.key"
+# the README's single blocks for the default certificate, served
+layout_postfix postfix-single
+layout_dovecot dovecot-single
+layout_exim exim-single
+for pm in "$POSTFIX_PORT_SMTP smtp" "$DOVECOT_PORT_IMAPS imaps" "$EXIM_PORT_SMTPS smtps"; do
+	read -r p m <<<"$pm"
+	assert_eq "$(served_sha ecdsa "$p" "$m" mail.example.test)" "$default_sha" \
+		"the README single block serves on $m port $p"
+done
 layout_block postfix-sni-map >"$TLS/postfix/sni"
 postmap -c "$POSTFIX_DIR/etc" -F "hash:$TLS/postfix/sni" || fail "postmap -F"
 layout_postfix postfix-sni
