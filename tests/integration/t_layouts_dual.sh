@@ -72,7 +72,7 @@ dual_config() {
 # first key type's, cert-rsa.pem the second's).
 leaf_sha() {
 	local f=cert.pem
-	[ "$2" = ecdsa ] || f=cert-rsa.pem
+	[ "$2" = ecdsa ] || f="cert-rsa.pem"
 	mail_cert_sha256 "$(cert_dir mail)/versions/$1/$f"
 }
 
@@ -100,8 +100,9 @@ all_serve() {
 
 boot_ec=$(served_sha ecdsa "$POSTFIX_PORT_SMTP" smtp)
 boot_rsa=$(served_sha rsa "$POSTFIX_PORT_SMTP" smtp)
-[ -n "$boot_ec" ] && [ "$boot_ec" != "$boot_rsa" ] ||
+if [ -z "$boot_ec" ] || [ "$boot_ec" = "$boot_rsa" ]; then
 	fail "the dual layout does not serve two boot certificates ($boot_ec / $boot_rsa)"
+fi
 all_serve "boot (the README dual blocks loaded)" "$boot_ec" "$boot_rsa"
 
 # A deploy hook records its events: one per deployment of the unit.
