@@ -134,55 +134,95 @@ renew_any_due(const struct mc_config *cfg, const struct renew_args *a)
 	return false;
 }
 
-/* renew_ari_window - apply a fresh ARI answer to meta: keep the chosen
- * moment while it lies inside the window, else pick a new one. */
+/* renew_ari_window - apply a fresh ARI answer to a leaf's facts: keep the
+ * chosen moment while it lies inside the window, else pick a new one. */
 static void
-renew_ari_window(const struct mc_cert_conf *cc, struct mc_cert_meta *meta,
+renew_ari_window(const struct mc_cert_conf *cc, struct mc_cert_meta *leaf,
 		 const struct mc_acme_ari *ari, time_t now)
 {
 	char when[64];
 
-	if (meta->ari_renew_at < ari->start || meta->ari_renew_at >= ari->end) {
+	if (leaf->ari_renew_at < ari->start || leaf->ari_renew_at >= ari->end) {
 		if (mc_acme_ari_pick(ari->start, ari->end, NULL,
-				     &meta->ari_renew_at, NULL) == -1)
-			meta->ari_renew_at = ari->start;
-		cli_format_time(meta->ari_renew_at, when, sizeof(when));
-		mc_log_info("%s: ARI window; renewing at %s", cc->name, when);
+				     &leaf->ari_renew_at, NULL) == -1)
+			leaf->ari_renew_at = ari->start;
+		cli_format_time(leaf->ari_renew_at, when, sizeof(when));
+		mc_log_info("%s: ARI window (%s); renewing at %s", cc->name,
+			    mc_key_type_name(leaf->key_type), when);
 	}
-	meta->ari_next_poll = now + mc_acme_ari_retry_clamp(ari->retry_after);
+	leaf->ari_next_poll = now + mc_acme_ari_retry_clamp(ari->retry_after);
 }
 
-/* renew_ari_poll - ask the CA's renewalInfo for cc's current certificate
- * when the last answer's Retry-After has passed; a failure only delays the
- * next poll (the threshold still applies). */
-static void
-renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
-	       struct mc_cert_meta *meta)
+/* renew_ari_poll_leaf - ask renewalInfo for one leaf when its last
+ * answer's Retry-After has passed; whether anything changed. A failure
+ * only delays the next poll (the threshold still applies). */
+static bool
+renew_ari_poll_leaf(struct cli_run *run, const struct mc_cert_conf *cc,
+		    struct mc_cert_meta *leaf)
 {
 	struct mc_acme_ari ari;
 	struct mc_err err;
 	time_t now = time(NULL);
 
-	if (meta->ari_cert_id == NULL || meta->ari_next_poll == 0 ||
-	    now < meta->ari_next_poll || cc->timing.renew_before >= 0)
-		return;
+	if (leaf->ari_cert_id == NULL || leaf->ari_next_poll == 0 ||
+	    now < leaf->ari_next_poll)
+		return false;
 	memset(&ari, 0, sizeof(ari));
 	mc_err_clear(&err);
 	if (cli_run_client(run, &err) == 0 &&
-	    mc_acme_renewal_info(run->acme, meta->ari_cert_id, &ari, &err) == 0)
-		renew_ari_window(cc, meta, &ari, now);
+	    mc_acme_renewal_info(run->acme, leaf->ari_cert_id, &ari, &err) == 0)
+		renew_ari_window(cc, leaf, &ari, now);
 	else {
 		mc_log_warn("%s: renewalInfo: %s; asking again later", cc->name,
 			    err.msg);
-		meta->ari_next_poll = now + MC_ACME_ARI_RETRY_DEFAULT;
+		leaf->ari_next_poll = now + MC_ACME_ARI_RETRY_DEFAULT;
 	}
 	mc_acme_ari_clear(&ari);
-	if (mc_store_save_meta(run->cfg->state_dir, cc->name, meta, &err) == -1)
+	return true;
+}
+
+/* renew_ari_poll - ARI for each certificate of cc's current version (both
+ * of a dual one), saved in its meta.json. */
+static void
+renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
+	       struct mc_cert_meta *meta)
+{
+	struct mc_err err;
+	bool polled;
+
+	if (cc->timing.renew_before >= 0)
+		return;
+	polled = renew_ari_poll_leaf(run, cc, meta);
+	if (meta->second != NULL && renew_ari_poll_leaf(run, cc, meta->second))
+		polled = true;
+	mc_err_clear(&err);
+	if (polled &&
+	    mc_store_save_meta(run->cfg->state_dir, cc->name, meta, &err) == -1)
 		mc_log_warn("%s: %s", cc->name, err.msg);
 }
 
+/* renew_replaces - for each key type of cc, the ARI certID of the current
+ * certificate of the same algorithm the new order replaces (borrowed from
+ * meta), or NULL. */
+static void
+renew_replaces(struct cli_run *run, const struct mc_cert_conf *cc,
+	       const struct mc_cert_meta *meta)
+{
+	const struct mc_cert_meta *leaf;
+	size_t k, i;
+
+	for (k = 0; k < MC_KEY_TYPES_MAX; k++)
+		run->replaces[k] = NULL;
+	for (k = 0; k < cc->n_key_types; k++)
+		for (i = 0; (leaf = mc_store_meta_leaf(meta, i)) != NULL; i++)
+			if (mc_key_type_is_ec(leaf->key_type) ==
+				    mc_key_type_is_ec(cc->key_types[k]) &&
+			    leaf->ari_next_poll != 0)
+				run->replaces[k] = leaf->ari_cert_id;
+}
+
 /* renew_decide - whether cc is due now (or forced); fills due and, for an
- * ARI-capable order, the certID the new order replaces. */
+ * ARI-capable order, the certIDs the new orders replace. */
 static bool
 renew_decide(struct cli_run *run, const struct mc_cert_conf *cc, bool force,
 	     struct mc_cert_meta *meta, struct mc_due *due)
@@ -206,7 +246,8 @@ renew_decide(struct cli_run *run, const struct mc_cert_conf *cc, bool force,
 		due->due = true;
 		snprintf(due->reason, sizeof(due->reason), "--force");
 	}
-	run->replaces = have && meta->ari_next_poll ? meta->ari_cert_id : NULL;
+	if (have)
+		renew_replaces(run, cc, meta);
 	return due->due;
 }
 
@@ -356,7 +397,7 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			renew_not_due(run, cc, &due, &next, &next_at);
 			renew_dane_tend(run, cc);
 		}
-		run->replaces = NULL;
+		memset(run->replaces, 0, sizeof(run->replaces));
 		mc_store_meta_clear(&meta);
 	}
 	if (run->renewed + run->failed > 0 || run->results != NULL ||

@@ -113,6 +113,7 @@ config_new(const char *path, struct mc_err *err)
 	cfg->timing.renew_before = -1;
 	cfg->timing.hook_timeout = DEFAULT_HOOK_TIMEOUT;
 	cfg->timing.verify_timeout = DEFAULT_VERIFY_TIMEOUT;
+	cfg->timing.verify_without_sni = true;
 	cfg->keep_versions = DEFAULT_KEEP_VERSIONS;
 	return cfg;
 }
@@ -233,6 +234,8 @@ config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
 
 	memset(cc, 0, sizeof(*cc));
 	cc->key_type = MC_KEY_EC_P256;
+	cc->key_types[0] = MC_KEY_EC_P256;
+	cc->n_key_types = 1;
 	cc->reuse_key = false;
 	cc->challenge = MC_CHALLENGE_HTTP01;
 	cc->timing = cfg->timing;
@@ -261,6 +264,7 @@ config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 			return -1;
 		if (config_apply(ctx, sec, cc) == -1)
 			return -1;
+		cc->key_type = cc->key_types[0];
 		if (config_cert_check(ctx, sec, cfg, cc) == -1)
 			return -1;
 	}

@@ -74,7 +74,7 @@ keys_abs_path(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), e->value);
 }
 
-/* keys_target_path - an absolute path in which '%' may only start %n or %%. */
+/* keys_target_path - an absolute path in which '%' may only start %n, %k or %%. */
 static int
 keys_target_path(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -82,7 +82,7 @@ keys_target_path(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	struct mc_err tmp;
 	char *probe;
 
-	probe = mc_config_expand(e->value, "x", &tmp);
+	probe = mc_config_expand_key(e->value, "x", "x", &tmp);
 	if (probe == NULL)
 		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
 	free(probe);
@@ -238,15 +238,36 @@ keys_log(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
-/* keys_key_type - rsa-2048 ... ecdsa-p384. */
+/* keys_key_types - one key type, or two: one ECDSA and one RSA (dual). */
 static int
-keys_key_type(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+keys_key_types(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
 {
-	if (mc_key_type_parse(e->value, field(k, base)) == -1)
+	enum mc_key_type *types = field(k, base), got[MC_KEY_TYPES_MAX + 1];
+	char word[64];
+	const char *p = e->value;
+	size_t n = 0, len;
+
+	while (*(p += strspn(p, " \t,")) != '\0') {
+		len = strcspn(p, " \t,");
+		snprintf(word, sizeof(word), "%.*s", (int)len, p);
+		p += len;
+		if (n == MC_KEY_TYPES_MAX || len >= sizeof(word) ||
+		    mc_key_type_parse(word, &got[n]) == -1)
+			return config_fail(ctx, e->line, e->key,
+			    "\"%.*s\" is not a key type or a pair of them; use one "
+			    "of rsa-2048 rsa-3072 rsa-4096 ecdsa-p256 ecdsa-p384, or "
+			    "one ECDSA and one RSA type for dual certificates "
+			    "(e.g. ecdsa-p256 rsa-2048)", QUOTE_MAX, e->value);
+		n++;
+	}
+	if (n == 2 && mc_key_type_is_ec(got[0]) == mc_key_type_is_ec(got[1]))
 		return config_fail(ctx, e->line, e->key,
-		    "\"%.*s\" is not a key type; use one of rsa-2048 rsa-3072 rsa-4096 "
-		    "ecdsa-p256 ecdsa-p384", QUOTE_MAX, e->value);
+		    "\"%.*s\": two key types must be one ECDSA and one RSA type "
+		    "(dual certificates, e.g. ecdsa-p256 rsa-2048)", QUOTE_MAX,
+		    e->value);
+	memcpy(types, got, n * sizeof(got[0]));
+	*(size_t *)(void *)(base + k->count_offset) = n;
 	return 0;
 }
 
@@ -657,6 +678,7 @@ static const struct cfg_key global_keys[] = {
 	G("hooks_dir", keys_abs_path, hooks_dir),
 	G("hook_timeout", keys_duration, timing.hook_timeout),
 	G("verify_timeout", keys_duration, timing.verify_timeout),
+	G("verify_without_sni", keys_bool, timing.verify_without_sni),
 	G("log", keys_log, log),
 	G("store", keys_store_url, store),
 	G("node", keys_node, node),
@@ -679,7 +701,7 @@ static const struct cfg_key global_keys[] = {
 
 static const struct cfg_key cert_keys[] = {
 	CL("names", keys_names, names, n_names),
-	C("key_type", keys_key_type, key_type),
+	CL("key_type", keys_key_types, key_types, n_key_types),
 	C("reuse_key", keys_bool, reuse_key),
 	C("challenge", keys_challenge, challenge),
 	C("http_listen", keys_listen, http_listen),
@@ -695,6 +717,7 @@ static const struct cfg_key cert_keys[] = {
 	C("renew_before", keys_renew_before, timing.renew_before),
 	C("hook_timeout", keys_duration, timing.hook_timeout),
 	C("verify_timeout", keys_duration, timing.verify_timeout),
+	C("verify_without_sni", keys_bool, timing.verify_without_sni),
 	CL("tlsa", keys_tlsa, tlsa, n_tlsa),
 	C("tlsa_hook", keys_abs_path, tlsa_hook),
 	{ NULL, NULL, 0, 0 },

@@ -95,13 +95,19 @@ mc_deploy_reload_hooks(const struct mc_config *cfg,
 		       const struct mc_cert_conf *cc, unsigned version,
 		       struct mc_err *err)
 {
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
 	char lineage[4200];
+	size_t n = 0;
 	int failed;
 
 	if (mc_store_path(cfg->state_dir, cc->name, version, NULL, lineage,
 			  sizeof(lineage), err) == -1)
 		return 1;
+	if (mc_store_key_types(cfg->state_dir, cc->name, version, types, &n,
+			       NULL) == -1)
+		n = 0; /* the configured ones */
 	failed = mc_hooks_run_cert_event(cfg->hooks_dir, "reload", cc, lineage,
-					 NULL, cc->timing.hook_timeout, err);
+					 types, n, NULL,
+					 cc->timing.hook_timeout, err);
 	return failed < 0 ? 1 : failed;
 }

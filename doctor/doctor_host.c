@@ -327,7 +327,8 @@ host_current_leaf(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return leaf;
 }
 
-/* host_endpoint - probe one endpoint once (SNI: the first name). */
+/* host_endpoint - probe one endpoint once (SNI: the first name; a probe
+ * that offers only the first key type). */
 static int
 host_endpoint(const struct mc_cert_conf *cc, const char *url,
 	      const struct mc_endpoint *ep, X509 *current, unsigned cur,
@@ -345,6 +346,9 @@ host_endpoint(const struct mc_cert_conf *cc, const char *url,
 	mc_probe_opts_init(&opts);
 	opts.servername = cc->names[0];
 	opts.total_timeout_ms = PROBE_TIMEOUT_MS;
+	/* the first key type's certificate (a dual endpoint serves both) */
+	opts.key_alg = mc_key_type_is_ec(cc->key_type) ? MC_KEY_ALG_ECDSA
+						      : MC_KEY_ALG_RSA;
 	memset(&res, 0, sizeof(res));
 	if (mc_verify_probe(ep, &opts, &res, &err) == -1)
 		return doctor_add(rep, cc->name, subject, "endpoint", MC_DOCTOR_PROBLEM,

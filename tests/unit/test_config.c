@@ -799,8 +799,31 @@ static const struct bad_case bad_cases[] = {
 	  "dns_hook = /bin/h\n", MC_ERR_CONFIG, "'*' is allowed only" },
 	/* cert keys */
 	{ "bad key type", CERT "key_type = ecdsa-p521\n", MC_ERR_CONFIG,
-	  "@:3: key_type: \"ecdsa-p521\" is not a key type; use one of rsa-2048 rsa-3072 "
-	  "rsa-4096 ecdsa-p256 ecdsa-p384" },
+	  "@:3: key_type: \"ecdsa-p521\" is not a key type or a pair of them; use "
+	  "one of rsa-2048 rsa-3072 rsa-4096 ecdsa-p256 ecdsa-p384, or one ECDSA and "
+	  "one RSA type" },
+	{ "two RSA key types", CERT "key_type = rsa-2048 rsa-4096\n", MC_ERR_CONFIG,
+	  "@:3: key_type: \"rsa-2048 rsa-4096\": two key types must be one ECDSA and "
+	  "one RSA type" },
+	{ "two ECDSA key types", CERT "key_type = ecdsa-p256, ecdsa-p384\n",
+	  MC_ERR_CONFIG, "@:3: key_type: \"ecdsa-p256, ecdsa-p384\": two key types" },
+	{ "three key types", CERT "key_type = ecdsa-p256 rsa-2048 rsa-4096\n",
+	  MC_ERR_CONFIG, "@:3: key_type: \"ecdsa-p256 rsa-2048 rsa-4096\" is not a key "
+	  "type or a pair of them" },
+	{ "dual with a path without %k",
+	  "[target pf]\ntype = postfix\nchain_file = /etc/pf/%n.pem\n\n"
+	  "[cert mail]\nnames = a.example.com\nkey_type = ecdsa-p256 rsa-2048\n"
+	  "targets = pf\n", MC_ERR_CONFIG,
+	  "@:7: key_type: two key types need their own files, but target pf has "
+	  "chain_file = /etc/pf/%n.pem without %k" },
+	{ "dual, %k in one path only",
+	  "[target dc]\ntype = dovecot\ncert_file = /d/%n.%k.crt\nkey_file = /d/%n.key\n\n"
+	  "[cert mail]\nnames = a.example.com\nkey_type = rsa-2048 ecdsa-p256\n"
+	  "targets = dc\n", MC_ERR_CONFIG, "target dc has key_file = /d/%n.key without %k" },
+	{ "bad %-escape", "[target f]\ntype = files\ncert_file = /d/%n.%x.pem\n",
+	  MC_ERR_CONFIG, "only %n (the cert name), %k (the key algorithm: ecdsa or rsa)" },
+	{ "bad verify_without_sni", CERT "verify_without_sni = sometimes\n",
+	  MC_ERR_CONFIG, "@:3: verify_without_sni: \"sometimes\" is not yes or no" },
 	{ "bad challenge", CERT "challenge = http-02\n", MC_ERR_CONFIG,
 	  "@:3: challenge: \"http-02\" is not a challenge type; use one of http-01" },
 	{ "bad boolean", CERT "reuse_key = maybe\n", MC_ERR_CONFIG,
@@ -961,7 +984,7 @@ static const struct bad_case bad_cases[] = {
 	{ "relative chain_file", "[target postfix]\nchain_file = tls/%n.pem\n",
 	  MC_ERR_CONFIG, "@:2: chain_file: \"tls/%n.pem\" is not an absolute path" },
 	{ "bad percent", "[target postfix]\nchain_file = /etc/%x.pem\n", MC_ERR_CONFIG,
-	  "@:2: chain_file: \"/etc/%x.pem\": only %n (the cert name) and %% may follow '%'" },
+	  "@:2: chain_file: \"/etc/%x.pem\": only %n (the cert name), %k (the key algorithm: ecdsa or rsa) and %% may follow '%'" },
 	{ "trailing percent", "[target postfix]\nchain_file = /etc/x%\n", MC_ERR_CONFIG,
 	  "@:2: chain_file: \"/etc/x%\": only %n" },
 	{ "bad owner", "[target postfix]\nowner = root:root\n", MC_ERR_CONFIG,
@@ -1531,6 +1554,71 @@ test_dry_run_keys(void **state)
 	mc_config_free(cfg);
 }
 
+/* test_layouts - key_type with two types, %k paths (the built-in targets'
+ * defaults get ".%k" for a dual cert, single certs keep theirs), and
+ * verify_without_sni globally and per cert. */
+static void
+test_layouts(void **state)
+{
+	static const struct {
+		const char *target, *cert, *want;
+	} paths[] = {
+		{ "postfix", "dual", "/etc/postfix/tls/dual.rsa.pem" },
+		{ "dovecot", "dual", "/etc/dovecot/tls/dual.ecdsa.crt" },
+		{ "exim", "dual", "/etc/exim4/tls/dual.rsa.key" },
+		{ "postfix", "single", "/etc/postfix/tls/single.pem" },
+		{ "own", "dual", "/srv/tls/dual-rsa.pem" },
+	};
+	struct mc_config *cfg;
+	const struct mc_cert_conf *dual, *single;
+	const struct mc_target *t;
+	struct mc_err err;
+	char *p;
+	size_t i;
+
+	(void)state;
+	cfg = load_text("[global]\nverify_without_sni = no\n\n"
+	    "[target own]\ntype = files\ncombined_file = /srv/tls/%n-%k.pem\n\n"
+	    "[cert dual]\nnames = a.example.com\nkey_type = ecdsa-p256, rsa-2048\n"
+	    "targets = postfix dovecot exim own\nverify_without_sni = yes\n\n"
+	    "[cert single]\nnames = b.example.com\nkey_type = rsa-3072\n"
+	    "targets = postfix\n", &err);
+	if (cfg == NULL)
+		fail_msg("%s", err.msg);
+	dual = cert_of(cfg, "dual");
+	single = cert_of(cfg, "single");
+	assert_int_equal(dual->n_key_types, 2);
+	assert_true(mc_cert_dual(dual));
+	assert_int_equal(dual->key_type, MC_KEY_EC_P256);
+	assert_int_equal(dual->key_types[1], MC_KEY_RSA2048);
+	assert_int_equal(single->n_key_types, 1);
+	assert_int_equal(single->key_type, MC_KEY_RSA3072);
+	assert_false(cfg->timing.verify_without_sni);
+	assert_true(dual->timing.verify_without_sni);
+	assert_false(single->timing.verify_without_sni);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const struct mc_cert_conf *cc = cert_of(cfg, paths[i].cert);
+		const char *tmpl;
+		enum mc_key_type kt = strstr(paths[i].want, "ecdsa")
+		    ? MC_KEY_EC_P256 : cc->key_types[mc_cert_dual(cc) ? 1 : 0];
+
+		t = mc_config_target(cfg, paths[i].target);
+		tmpl = t->chain_file ? t->chain_file : t->combined_file
+		    ? t->combined_file : strstr(paths[i].want, ".crt")
+		    ? t->cert_file : t->key_file;
+		p = mc_target_expand(t, tmpl, cc->name, kt, mc_cert_dual(cc), &err);
+		assert_non_null(p);
+		assert_string_equal(p, paths[i].want);
+		free(p);
+	}
+	mc_config_free(cfg);
+	p = mc_config_expand_key("/x/%n.%k/%%k.pem", "m", "rsa", &err);
+	assert_string_equal(p, "/x/m.rsa/%k.pem");
+	free(p);
+	assert_null(mc_config_expand("/x/%n.%k.pem", "m", &err));
+	assert_non_null(strstr(err.msg, "%k (the key algorithm) has no value"));
+}
+
 /* setup - a private temporary directory and the generated configs. */
 static int
 setup(void **state)
@@ -1573,6 +1661,7 @@ main(void)
 		cmocka_unit_test(test_name_normalize),
 		cmocka_unit_test(test_cert_name_valid),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_dry_run_keys),
 	};
