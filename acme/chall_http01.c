@@ -24,6 +24,7 @@
  * directories we created (if they are empty by then).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -308,13 +309,27 @@ http01_mkdir(const char *path, bool *made, struct mc_err *err)
 	struct stat st;
 
 	if (mkdir(path, 0755) == 0) {
+		int fd, rc = 0;
+
 		*made = true;
-		if (chmod(path, 0755) == -1) /* umask 077 must not hide it */
+		/* umask 077 must not hide it from the web server; the mode is
+		 * set on the descriptor of the directory just made, never by
+		 * path: a user who can write the webroot could have swapped in
+		 * a symlink to a file root would then chmod */
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd == -1)
 			return mc_err_errno(err, MC_ERR_SYS,
-			                    "http-01 webroot: "
-			                    "cannot chmod %s",
+			                    "http-01 webroot: %s was replaced "
+			                    "right after it was made (a "
+			                    "symlink?); check who can write "
+			                    "its parent",
 			                    path);
-		return 0;
+		if (fchmod(fd, 0755) == -1)
+			rc = mc_err_errno(err, MC_ERR_SYS,
+			                  "http-01 webroot: cannot chmod %s",
+			                  path);
+		close(fd);
+		return rc;
 	}
 	if (errno != EEXIST)
 		return mc_err_errno(err, MC_ERR_SYS,
