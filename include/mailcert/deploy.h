@@ -136,8 +136,11 @@ int mc_deploy_target_drift(const struct mc_target *t, const char *cert_name,
 			   struct mc_drift_row *row, struct mc_err *err);
 
 /* mc_deploy_reload_argv - the reload command of t as a NULL-terminated argv
- * (new; free with mc_proc_argv_free): `reload =` split on blanks, else
- * `systemctl reload UNIT` when systemd runs, else the daemon's own command. */
+ * (new; free with mc_proc_argv_free): `reload =` split on blanks, else,
+ * with `config`, the command of the instance that reads it (`postfix -c
+ * DIR reload`, `doveadm -c FILE reload`, a HUP through start-stop-daemon
+ * to the pid file the Exim config names), else `systemctl reload UNIT`
+ * when systemd runs, else the daemon's own command. */
 char **mc_deploy_reload_argv(const struct mc_target *t, struct mc_err *err);
 
 /* mc_deploy_reload - run the reload command with timeout seconds; a
