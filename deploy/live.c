@@ -12,6 +12,7 @@
 #include "mailcert/deploy.h"
 #include "mailcert/log.h"
 #include "mailcert/verify.h"
+#include "deploy/live_int.h"
 
 #define LIVE_BACKOFF_MIN_MS 200
 #define LIVE_BACKOFF_MAX_MS 2000
@@ -121,6 +122,26 @@ live_probe_row(const struct mc_endpoint *ep, struct mc_live_row *row,
 	return 0;
 }
 
+/* live_skip - mark the rows of endpoints that belong to a left-out
+ * daemon (owner_int.h) skipped, with the reason. */
+static void
+live_skip(const struct mc_endpoint *eps, struct mc_live_report *live,
+	  const struct owner_daemon *d, size_t n)
+{
+	const struct owner_daemon *o = NULL;
+	size_t i;
+
+	for (i = 0; i < live->n_rows && n > 0; i++) {
+		if (i == 0 || strcmp(eps[i].url, eps[i - 1].url) != 0)
+			o = owner_skip(&eps[i], d, n);
+		if (o == NULL)
+			continue;
+		live->rows[i].outcome = MC_LIVE_SKIPPED;
+		snprintf(live->rows[i].detail, sizeof(live->rows[i].detail),
+			 "target %.100s: %.380s", o->target, o->why);
+	}
+}
+
 /* live_round - probe every row that does not match yet; count mismatches. */
 static int
 live_round(struct mc_endpoint *eps, struct mc_live_report *live,
@@ -130,7 +151,8 @@ live_round(struct mc_endpoint *eps, struct mc_live_report *live,
 
 	*bad = 0;
 	for (i = 0; i < live->n_rows; i++) {
-		if (live->rows[i].outcome == MC_LIVE_MATCH)
+		if (live->rows[i].outcome == MC_LIVE_MATCH ||
+		    live->rows[i].outcome == MC_LIVE_SKIPPED)
 			continue;
 		if (live_probe_row(&eps[i], &live->rows[i], expected,
 				   (long)(deadline - live_now_ms()), err) == -1)
@@ -147,7 +169,7 @@ live_fail(const struct mc_live_report *live, size_t bad, struct mc_err *err)
 {
 	const struct mc_live_row *r = live->rows;
 
-	while (r->outcome == MC_LIVE_MATCH)
+	while (r->outcome == MC_LIVE_MATCH || r->outcome == MC_LIVE_SKIPPED)
 		r++;
 	return mc_err_set(err, MC_ERR_VERIFY,
 			  "%zu of %zu live checks failed; first: %s (%s%s): "
@@ -162,6 +184,16 @@ int
 mc_deploy_verify_live(const struct mc_cert_conf *cc, X509 *expected,
 		      struct mc_live_report *live, struct mc_err *err)
 {
+	return live_verify(cc, expected, NULL, 0, live, err);
+}
+
+/* live_verify - the same, leaving out the endpoints of the daemons d
+ * marks skip. */
+int
+live_verify(const struct mc_cert_conf *cc, X509 *expected,
+	    const struct owner_daemon *d, size_t n,
+	    struct mc_live_report *live, struct mc_err *err)
+{
 	struct mc_endpoint *eps = NULL;
 	struct mc_x509_info info;
 	long long deadline = live_now_ms() + cc->timing.verify_timeout * 1000;
@@ -175,6 +207,7 @@ mc_deploy_verify_live(const struct mc_cert_conf *cc, X509 *expected,
 	memcpy(live->expected_sha256, info.sha256, sizeof(info.sha256));
 	if (live_rows(cc, live, &eps, err) == -1)
 		goto out;
+	live_skip(eps, live, d, n);
 	for (;;) {
 		if (live_round(eps, live, expected, deadline, &bad, err) == -1)
 			goto out;
