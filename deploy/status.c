@@ -189,6 +189,10 @@ mc_status_nagios_row(const struct mc_status_row *r,
 		return nagios_say(left < *crit_s ? MC_NAGIOS_CRITICAL
 						 : MC_NAGIOS_WARNING,
 				  why, size, "%ld days left", left / DAY);
+	if (last && strcmp(r->last.live, "partial") == 0)
+		return nagios_say(MC_NAGIOS_WARNING, why, size,
+				  "not live on every target yet (a daemon "
+				  "not configured or down: see status)");
 	if (last && strcmp(r->last.result, "failed") == 0)
 		return nagios_say(MC_NAGIOS_WARNING, why, size,
 				  "last attempt failed");

@@ -299,7 +299,8 @@ struct mc_last {
 	char *error;         /* "failed" only */
 	char run_id[40];
 	time_t live_at;      /* of the last live check; 0: none */
-	char live[16];       /* "match", "mismatch", "failed", "unverified" */
+	char live[16];       /* "match", "mismatch", "failed", "unverified",
+				"partial" (pending targets left out) */
 	char live_serial[128];
 	char **files;        /* target files written by the last deploy */
 	size_t n_files;

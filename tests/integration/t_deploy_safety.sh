@@ -123,8 +123,14 @@ assert_not_contains "$MC_ERR" "ROLLBACK FAILED"
 assert_eq "$(files_sum)" "$before" "target files on the full disk"
 assert_eq "$(cur)" versions/0001 "current after the full disk"
 rm -f "$T/fill"
+#    The version the full disk kept from the targets is stored and was never
+#    live: renew deploys it (verified) instead of ordering another one.
 mc_run renew
 assert_exit 0 "renew once there is space again"
+assert_contains "$MC_OUT" "deploying stored version 0005 (never verified live; no new order)"
+assert_eq "$(cur)" versions/0005 "renew finished the stored version"
+assert_eq "$(version_count mail)" 5 "versions after renew (no new order)"
+holds 0005 || fail "after renew the target does not hold version 0005"
 
 # 5. Drift: status shows a target that differs from current and changes
 #    nothing; renew (nothing due) repairs it. A target holding a NEWER
@@ -144,12 +150,12 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))[0]["drift"][0]; sys.
 	"$MC_OUT" || fail "status --json does not report the drift" "$MC_OUT"
 mc_run renew
 assert_exit 0 "renew repairs the drift"
-assert_contains "$MC_ERR" "differs from current 0001"
-holds 0001 || fail "after the repair the target does not hold version 0001"
+assert_contains "$MC_ERR" "differs from current 0005"
+holds 0005 || fail "after the repair the target does not hold version 0005"
 mc_run status
 assert_not_contains "$MC_OUT" "drift"
 mc_run deploy mail --version 5
-assert_exit 0 "deploy --version 5"
+assert_exit 0 "deploy --version 5 (current: written again)"
 ln -sfn versions/0001 "$MC_STATE/certs/mail/current"
 mc_run status
 assert_contains "$MC_OUT" "holds version 0005 (newer than current 0001)"
