@@ -127,12 +127,31 @@ reload_first_line(const char *text, char *buf, size_t size)
 		 text ? text : "");
 }
 
+/* mc_deploy_argv_line - argv joined by blanks into buf. */
+void
+mc_deploy_argv_line(char *const *argv, char *buf, size_t size)
+{
+	size_t i, len = 0;
+	int n;
+
+	if (size == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; argv != NULL && argv[i] != NULL && len < size; i++) {
+		n = snprintf(buf + len, size - len, "%s%s", i ? " " : "",
+			     argv[i]);
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
 /* mc_deploy_reload - run the reload command of t. */
 int
 mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err)
 {
 	struct mc_proc_result res;
-	char **argv, what[128], line[256];
+	char **argv, what[128], line[256], cmd[1024];
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -141,7 +160,8 @@ mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err)
 	argv = mc_deploy_reload_argv(t, err);
 	if (argv == NULL)
 		return -1;
-	mc_log_info("target %s: reloading with %s", t->name, argv[0]);
+	mc_deploy_argv_line(argv, cmd, sizeof(cmd));
+	mc_log_info("target %s: reloading with `%s`", t->name, cmd);
 	if (mc_proc_run((const char *const *)argv, NULL, timeout, &res, err) ==
 	    -1) {
 		mc_err_prefix(err, "target %s: reload", t->name);

@@ -144,6 +144,10 @@ int mc_deploy_target_drift(const struct mc_target *t, const char *cert_name,
  * when systemd runs, else the daemon's own command. */
 char **mc_deploy_reload_argv(const struct mc_target *t, struct mc_err *err);
 
+/* mc_deploy_argv_line - argv joined by blanks into buf (size bytes; cut
+ * short when it does not fit): how a reload command is shown. */
+void mc_deploy_argv_line(char *const *argv, char *buf, size_t size);
+
 /* mc_deploy_reload - run the reload command with timeout seconds; a
  * non-zero exit, signal or timeout is MC_ERR_DEPLOY with its stderr. */
 int mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err);

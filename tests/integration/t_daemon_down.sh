@@ -77,6 +77,9 @@ serves "$EXIM_PORT_SMTPS" smtps "$V2"
 assert_eq "$(orders)" 2 "orders after the renewal"
 mc_run status
 assert_contains "$MC_OUT" "target postfix      pending: Postfix is not running"
+mc_run status --nagios
+assert_exit 1 "nagios: a down target is a warning"
+assert_contains "$MC_OUT" "mail: WARNING: 1 target pending (0 not yet configured, 1 down"
 
 # 2. Postfix starts; the next renew finishes it without an order.
 config

@@ -59,6 +59,19 @@ serves() {
 	assert_eq "$(mail_served_sha256 127.0.0.1 "$1" "$2")" "$3" "127.0.0.1:$1 ($2)"
 }
 
+# prom_pending N - status --prometheus parses and says N pending targets.
+prom_pending() {
+	mc_run status --prometheus
+	assert_exit 0 "status --prometheus"
+	/usr/bin/python3 - "$MC_OUT" "$1" <<'EOF' || fail "mailcert_pending_targets is not $1" "$MC_OUT"
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = {f.name: f for f in text_string_to_metric_families(open(sys.argv[1]).read())}
+s = fams["mailcert_pending_targets"].samples
+assert [(x.labels["cert"], x.value) for x in s] == [("mail", float(sys.argv[2]))], s
+EOF
+}
+
 PF_LINE="smtpd_tls_chain_files = $TLS/postfix/mail.pem"
 DC_LINE1="ssl_cert = <$TLS/dovecot/mail.crt"
 DC_LINE2="ssl_key = <$TLS/dovecot/mail.key"
@@ -110,6 +123,11 @@ assert p["version"] == 1, p
 assert sorted(t["target"] for t in p["targets"]) == ["dovecot", "postfix"], p
 assert all(t["reason"] == "unconfigured" for t in p["targets"]), p
 EOF
+mc_run status --nagios
+assert_exit 1 "nagios: pending targets are a warning"
+assert_contains "$MC_OUT" "mail: WARNING: 2 targets pending (2 not yet configured, 0 down"
+prom_pending 2
+
 
 # 3. deploy and renew before the lines are applied: no order, the lines again.
 mc_run deploy mail
@@ -143,6 +161,9 @@ rows = json.load(open(sys.argv[1]))
 rows = rows["certs"] if isinstance(rows, dict) else rows
 assert "pending" not in rows[0], rows[0]
 EOF
+mc_run status --nagios
+assert_exit 0 "nagios once nothing is pending"
+prom_pending 0
 mc_run renew
 assert_exit 0 "renew: nothing due, nothing pending"
 
