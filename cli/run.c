@@ -239,6 +239,30 @@ run_dane_after_live(struct cli_run *run, const struct mc_cert_conf *cc,
 		mc_log_error("%s: DANE: %s", cc->name, e.msg);
 }
 
+/* issue_targets_ready - whether every target of cc could be written
+ * (mc_deploy_check, which changes nothing): a run that cannot deploy
+ * must not spend an order (the CA's duplicate-certificate limit). */
+static int
+issue_targets_ready(const struct cli_run *run, const struct mc_cert_conf *cc,
+		    struct mc_err *err)
+{
+	const struct mc_target *t;
+	size_t i;
+
+	if (run->no_deploy || run->dry != NULL)
+		return 0;
+	for (i = 0; i < cc->n_targets; i++) {
+		t = mc_config_target(run->cfg, cc->targets[i]);
+		if (t != NULL && mc_deploy_check(t, cc->name, err) == -1) {
+			mc_err_prefix(err, "nothing ordered (the certificate "
+					   "could not be deployed; fix this, "
+					   "or `issue --no-deploy`)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* issue_one - issue and store one cert. */
 static int
 issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
@@ -254,6 +278,10 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 		    cc->name, mc_key_type_name(cc->key_type), cc->n_names,
 		    mc_challenge_name(cc->challenge));
 	cli_log_idn(cc);
+	if (issue_targets_ready(run, cc, err) == -1) {
+		mc_err_prefix(err, "issue %s", cc->name);
+		return -1;
+	}
 	key = issue_key(run->cfg, cc, err);
 	if (key == NULL || cli_run_acme(run, err) == -1 ||
 	    cli_fleet_ready(run, err) == -1 ||
