@@ -120,6 +120,10 @@ int cli_account_attach(const struct mc_config *cfg, struct mc_acme *acme,
 int cli_account_register(const struct mc_config *cfg, struct mc_acme *acme,
 			 EVP_PKEY **key, struct mc_err *err);
 
+/* cli_print_indented - each line of text on stdout after indent blanks
+ * (how a fix is shown under its item). */
+void cli_print_indented(const char *text, int indent);
+
 /* cli_format_time - "YYYY-MM-DD HH:MM:SS UTC" into buf. */
 void cli_format_time(time_t t, char *buf, size_t size);
 

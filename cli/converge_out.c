@@ -151,11 +151,7 @@ status_pending_text(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		n = strcspn(d, "\n");
 		printf("  target %-12s pending: %.*s\n", p.targets[i].target,
 		       (int)n, d);
-		for (d += n; *d == '\n'; d += n) {
-			d++;
-			n = strcspn(d, "\n");
-			printf("      %.*s\n", (int)n, d);
-		}
+		cli_print_indented(d + n + (d[n] == '\n'), 6);
 	}
 	if (p.version == cur && cur != 0 && p.n > 0)
 		printf("  version %04u is current but not live on %s yet; "

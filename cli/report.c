@@ -28,16 +28,16 @@ static const char *const step_json[] = {
 	[MC_STEP_DOWN] = "down",
 };
 
-/* report_fix - the fix of a target row, indented under it. */
-static void
-report_fix(const char *fix)
+/* cli_print_indented - each line of text after indent blanks. */
+void
+cli_print_indented(const char *text, int indent)
 {
-	const char *p = fix;
+	const char *p = text;
 	size_t n;
 
 	while (*p != '\0') {
 		n = strcspn(p, "\n");
-		printf("      %.*s\n", (int)n, p);
+		printf("%*s%.*s\n", indent, "", (int)n, p);
 		p += n + (p[n] == '\n');
 	}
 }
@@ -78,7 +78,7 @@ cli_report_text(const char *cert, const struct mc_deploy_report *rep)
 		printf("%s: target %-12s %s%s%s\n", cert, t->target,
 		       step_names[t->failed_at], t->detail[0] ? ": " : "",
 		       t->detail);
-		report_fix(t->fix);
+		cli_print_indented(t->fix, 6);
 	}
 	cli_report_live_text(cert, &rep->live);
 	if (rep->rolled_back)

@@ -5,11 +5,9 @@
  * hold the version; every run finishes them (deploy.h, convergence).
  * Jansson stays in this file.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -149,13 +147,5 @@ int
 mc_store_pending_clear(const char *state_dir, const char *name,
 		       struct mc_err *err)
 {
-	char path[4200], dir[4200];
-
-	pending_path(state_dir, name, path, sizeof(path));
-	if (unlink(path) == -1)
-		return errno == ENOENT ? 0
-				       : mc_err_errno(err, MC_ERR_SYS,
-						      "cannot remove %s", path);
-	snprintf(dir, sizeof(dir), "%s/certs/%s", state_dir, name);
-	return mc_fsio_fsync_dir(dir, err);
+	return store_state_remove(state_dir, name, "pending.json", err);
 }
