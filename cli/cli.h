@@ -71,6 +71,12 @@ int cli_run_acme(struct cli_run *run, struct mc_err *err);
  * a failure is printed, recorded and passed to the failure hooks. */
 int cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc);
 
+/* cli_run_unfinished - renew: deploy the newest stored version of cc
+ * that an earlier run left undone instead of ordering (deploy.h,
+ * mc_deploy_unfinished); 1 when there was one (success or failure
+ * recorded, printed and hooked), 0 when not. */
+int cli_run_unfinished(struct cli_run *run, const struct mc_cert_conf *cc);
+
 /* cli_run_converge - converge cc before anything else (deploy.h) and
  * print what was done; a failure is recorded, printed and hooked like a
  * cert's failure. -1 with *stop: nothing more may be done for cc in this
@@ -115,6 +121,10 @@ int cli_account_attach(const struct mc_config *cfg, struct mc_acme *acme,
  * key. On success acme holds *key (new reference) and the kid. */
 int cli_account_register(const struct mc_config *cfg, struct mc_acme *acme,
 			 EVP_PKEY **key, struct mc_err *err);
+
+/* cli_print_indented - each line of text on stdout after indent blanks
+ * (how a fix is shown under its item). */
+void cli_print_indented(const char *text, int indent);
 
 /* cli_format_time - "YYYY-MM-DD HH:MM:SS UTC" into buf. */
 void cli_format_time(time_t t, char *buf, size_t size);

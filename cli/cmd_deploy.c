@@ -214,12 +214,34 @@ deploy_prior(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return 0;
 }
 
+/* deploy_stored - no current version: the newest stored version that
+ * can be served (an earlier run stored it but never verified it live),
+ * rather than "run issue" and a new order. */
+static int
+deploy_stored(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+	      unsigned *to, struct mc_err *err)
+{
+	int found = mc_deploy_unfinished(cfg, cc, 0, false, to, err);
+
+	if (found == 1)
+		mc_log_info("%s: no current version; deploying stored version "
+			    "%04u, which was never verified live",
+			    cc->name, *to);
+	if (found != 0)
+		return found == 1 ? 0 : -1;
+	return mc_err_set(err, MC_ERR_USAGE,
+			  "%s has no current certificate and no stored version "
+			  "that can be served; run `mailcert issue %s`",
+			  cc->name, cc->name);
+}
+
 /* deploy_target - what the command deploys (*to) and what it falls back
- * to (*back; 0: no rollback, the repair of current). */
+ * to (*back; 0: no rollback, the repair of current; *fresh: a stored
+ * version that becomes current, with nothing to fall back to). */
 static int
 deploy_target(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	      bool rollback, unsigned version, unsigned *to, unsigned *back,
-	      struct mc_err *err)
+	      bool *fresh, struct mc_err *err)
 {
 	char dir[4200];
 	unsigned cur = 0;
@@ -229,6 +251,7 @@ deploy_target(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		return -1;
 	*to = cur;
 	*back = 0;
+	*fresh = found == 0;
 	if (version != 0 && version != cur) {
 		if (mc_store_path(cfg->state_dir, cc->name, version, NULL, dir,
 				  sizeof(dir), err) == -1)
@@ -242,12 +265,14 @@ deploy_target(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		*back = cur;
 		return 0;
 	}
-	if (found == 0)
+	if (found == 0 && rollback)
 		return mc_err_set(err, MC_ERR_USAGE,
-				  "%s has no current certificate; run `mailcert "
-				  "issue %s`, or `mailcert deploy %s --version "
-				  "N` for a stored version",
-				  cc->name, cc->name, cc->name);
+				  "%s has no current certificate; nothing to "
+				  "roll back (`mailcert deploy %s` deploys a "
+				  "stored version)",
+				  cc->name, cc->name);
+	if (found == 0)
+		return deploy_stored(cfg, cc, to, err);
 	if (!rollback)
 		return 0;
 	*back = cur;
@@ -262,12 +287,16 @@ deploy_go(struct cli *cli, const struct mc_config *cfg,
 	  const struct deploy_args *a, unsigned *to, struct mc_err *err)
 {
 	unsigned v = 0, back = 0;
+	bool fresh = false;
 
 	*to = 0;
-	if (deploy_target(cfg, cc, rollback, a->version, &v, &back, err) == -1 ||
+	if (deploy_target(cfg, cc, rollback, a->version, &v, &back, &fresh,
+			  err) == -1 ||
 	    deploy_dane_gate(cfg, cc, v, a->force, err) == -1)
 		return -1;
 	*to = v;
+	if (fresh)
+		return cli_deploy_run(cli, cfg, cc, v, 0, NULL, err);
 	if (back == 0)
 		return deploy_repair_run(cli, cfg, cc, v, err);
 	if (rollback)

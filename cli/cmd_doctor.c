@@ -20,20 +20,6 @@ doctor_label(enum mc_doctor_level level)
 	return labels[level];
 }
 
-/* doctor_print_fix - the fix, indented under its item. */
-static void
-doctor_print_fix(const char *fix)
-{
-	const char *p = fix;
-	size_t n;
-
-	while (*p != '\0') {
-		n = strcspn(p, "\n");
-		printf("           %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
-}
-
 /* doctor_text - one line per item, grouped under host and each cert. */
 static void
 doctor_text(const struct mc_config *cfg, const struct mc_doctor_report *rep)
@@ -55,7 +41,7 @@ doctor_text(const struct mc_config *cfg, const struct mc_doctor_report *rep)
 		printf("  %-8s %s: %s\n", doctor_label(it->level), it->subject,
 		       it->message);
 		if (it->fix[0] != '\0' && it->level >= MC_DOCTOR_WARN)
-			doctor_print_fix(it->fix);
+			cli_print_indented(it->fix, 11);
 	}
 	if (rep->problems == 0)
 		printf("\nno problems found%s\n", rep->warnings ? " (see the warnings)" : "");

@@ -389,6 +389,8 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			renew_dry(run, real, cc);
 		else if (!renew_fleet_ok(run, cc))
 			(*checked)--; /* its sync failed: reported already */
+		else if (cli_run_unfinished(run, cc) == 1)
+			; /* a stored version, deployed instead of an order */
 		else if (renew_decide(run, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);
 			if (renew_fleet_hold(run, cc) == 0)

@@ -133,6 +133,63 @@ status_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return found == -1 ? -1 : 0;
 }
 
+/* status_pending_text - the pending targets of version cur, with what
+ * each needs (the detail's first line, then its fix indented). */
+static void
+status_pending_text(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		    unsigned cur)
+{
+	struct mc_store_pending p;
+	struct mc_err err;
+	const char *d;
+	size_t i, n;
+
+	mc_err_clear(&err);
+	if (mc_store_pending_read(cfg->state_dir, cc->name, &p, &err) == -1)
+		printf("  %s\n", err.msg);
+	for (i = 0; p.version == cur && cur != 0 && i < p.n; i++) {
+		d = p.targets[i].detail;
+		n = strcspn(d, "\n");
+		printf("  target %-12s pending: %.*s\n", p.targets[i].target,
+		       (int)n, d);
+		cli_print_indented(d + n + (d[n] == '\n'), 6);
+	}
+	if (p.version == cur && cur != 0 && p.n > 0)
+		printf("  version %04u is current but not live on %s yet; "
+		       "`mailcert deploy %s` or the next renew finishes %s\n",
+		       cur, p.n > 1 ? "these targets" : "this target", cc->name,
+		       p.n > 1 ? "them" : "it");
+	mc_store_pending_free(&p);
+}
+
+/* status_pending_json - "pending" of version cur into o. */
+static void
+status_pending_json(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		    unsigned cur, json_t *o)
+{
+	struct mc_store_pending p;
+	json_t *a;
+	size_t i;
+
+	if (mc_store_pending_read(cfg->state_dir, cc->name, &p, NULL) != 1)
+		return;
+	if (p.version == cur && cur != 0 && p.n > 0) {
+		a = json_array();
+		for (i = 0; i < p.n; i++)
+			json_array_append_new(
+				a, json_pack("{s:s, s:s, s:s}", "target",
+					     p.targets[i].target, "reason",
+					     p.targets[i].reason, "detail",
+					     p.targets[i].detail));
+		json_object_set_new(o, "pending",
+				    json_pack("{s:I, s:I, s:o}", "version",
+					      (json_int_t)p.version, "since",
+					      (json_int_t)p.since, "targets",
+					      a));
+	}
+	mc_store_pending_free(&p);
+}
+
 /* cli_status_drift_text - status lines under a cert's row: targets that
  * differ from current and an interrupted deployment (changes nothing). */
 void
@@ -157,6 +214,7 @@ cli_status_drift_text(const struct mc_config *cfg,
 		       "%s again\n",
 		       cur, rep.n_bad > 1 ? "them" : "it");
 	mc_converge_report_clear(&rep);
+	status_pending_text(cfg, cc, cur);
 }
 
 /* cli_status_drift_json - "drift" (and "interrupted") into o. */
@@ -174,4 +232,5 @@ cli_status_drift_json(const struct mc_config *cfg,
 	if (rep.interrupted)
 		json_object_set_new(o, "interrupted", interrupted_json(&rep));
 	mc_converge_report_clear(&rep);
+	status_pending_json(cfg, cc, cur, o);
 }

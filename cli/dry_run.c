@@ -159,7 +159,7 @@ dry_target(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 {
 	const struct mc_target *t = mc_config_target(cfg, name);
 	char **files = NULL, **argv = NULL, reload[512] = "";
-	size_t n = 0, i, len = 0;
+	size_t n = 0, i;
 	struct mc_err err;
 	int ok;
 
@@ -170,9 +170,7 @@ dry_target(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	ok = mc_deploy_check(t, cc, &err) == 0;
 	if (!(t->type == MC_TARGET_FILES && t->reload == NULL))
 		argv = mc_deploy_reload_argv(t, NULL);
-	for (i = 0; argv != NULL && argv[i] != NULL && len < sizeof(reload); i++)
-		len += (size_t)snprintf(reload + len, sizeof(reload) - len,
-					"%s%s", i ? " " : "", argv[i]);
+	mc_deploy_argv_line(argv, reload, sizeof(reload));
 	mc_proc_argv_free(argv);
 	if (targets != NULL) {
 		json_t *f = json_array();

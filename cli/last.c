@@ -123,10 +123,13 @@ cli_last_deploy(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	char serial[128];
 	struct mc_last l;
 
-	if (rc != 0 && !rep->rolled_back)
+	if (rc != 0 && !rep->rolled_back && !rep->partial)
 		return; /* nothing was changed */
 	last_load(cfg, cc->name, &l);
-	if (rc == 0) {
+	if (rep->partial) {
+		last_live_set(&l, "partial", rep->live.expected_serial);
+		last_files(cfg, cc, &l);
+	} else if (rc == 0) {
 		last_live_set(&l, cc->n_verify ? "match" : "unverified",
 			      rep->live.expected_serial);
 		last_files(cfg, cc, &l);

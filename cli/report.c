@@ -3,6 +3,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -13,7 +14,33 @@ static const char *const step_names[] = {
 	[MC_STEP_CHECK] = "check failed",
 	[MC_STEP_WRITE] = "write failed",
 	[MC_STEP_RELOAD] = "reload failed",
+	[MC_STEP_UNCONFIGURED] = "pending",
+	[MC_STEP_DOWN] = "pending",
 };
+
+/* The "result" of a target in JSON. */
+static const char *const step_json[] = {
+	[MC_STEP_OK] = "ok",
+	[MC_STEP_CHECK] = "check failed",
+	[MC_STEP_WRITE] = "write failed",
+	[MC_STEP_RELOAD] = "reload failed",
+	[MC_STEP_UNCONFIGURED] = "not configured",
+	[MC_STEP_DOWN] = "down",
+};
+
+/* cli_print_indented - each line of text after indent blanks. */
+void
+cli_print_indented(const char *text, int indent)
+{
+	const char *p = text;
+	size_t n;
+
+	while (*p != '\0') {
+		n = strcspn(p, "\n");
+		printf("%*s%.*s\n", indent, "", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
 
 /* report_expected - "serial S" or, with several key types, "ecdsa
  * serial S, rsa serial R" (from the rows) into buf. */
@@ -73,6 +100,7 @@ cli_report_text(const char *cert, const struct mc_deploy_report *rep)
 		printf("%s: target %-12s %s%s%s\n", cert, t->target,
 		       step_names[t->failed_at], t->detail[0] ? ": " : "",
 		       t->detail);
+		cli_print_indented(t->fix, 6);
 	}
 	cli_report_live_text(cert, &rep->live);
 	if (rep->rolled_back)
@@ -117,10 +145,12 @@ cli_report_json(const struct mc_deploy_report *rep)
 	for (i = 0; i < rep->n_targets; i++)
 		json_array_append_new(
 			targets,
-			json_pack("{s:s, s:s, s:s}", "target",
+			json_pack("{s:s, s:s, s:s, s:s?}", "target",
 				  rep->targets[i].target, "result",
-				  step_names[rep->targets[i].failed_at],
-				  "detail", rep->targets[i].detail));
+				  step_json[rep->targets[i].failed_at],
+				  "detail", rep->targets[i].detail, "fix",
+				  rep->targets[i].fix[0] ? rep->targets[i].fix
+							 : NULL));
 	json_object_set_new(o, "version", json_integer(rep->version));
 	json_object_set_new(o, "targets", targets);
 	json_object_set_new(o, "expected_serial",

@@ -364,6 +364,30 @@ issue_orders(struct cli_run *run, const struct mc_cert_conf *cc,
 	return 0;
 }
 
+/* issue_targets_ready - whether every target of cc could be written
+ * (mc_deploy_check, which changes nothing): a run that cannot deploy
+ * must not spend an order (the CA's duplicate-certificate limit). */
+static int
+issue_targets_ready(const struct cli_run *run, const struct mc_cert_conf *cc,
+		    struct mc_err *err)
+{
+	const struct mc_target *t;
+	size_t i;
+
+	if (run->no_deploy || run->dry != NULL)
+		return 0;
+	for (i = 0; i < cc->n_targets; i++) {
+		t = mc_config_target(run->cfg, cc->targets[i]);
+		if (t != NULL && mc_deploy_check(t, cc, err) == -1) {
+			mc_err_prefix(err, "nothing ordered (the certificate "
+					   "could not be deployed; fix this, "
+					   "or `issue --no-deploy`)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* issue_log_order - the info line before ordering cc. */
 static void
 issue_log_order(const struct mc_cert_conf *cc)
@@ -393,7 +417,8 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 	memset(certs, 0, sizeof(certs));
 	issue_log_order(cc);
 	cli_log_idn(cc);
-	if (issue_orders(run, cc, &pairs, certs, err) == -1 ||
+	if (issue_targets_ready(run, cc, err) == -1 ||
+	    issue_orders(run, cc, &pairs, certs, err) == -1 ||
 	    issue_store(run, cc, &pairs, certs, &meta, err) == -1) {
 		mc_err_prefix(err, "issue %s", cc->name);
 		goto out;
@@ -512,6 +537,69 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 	}
 	run_failure(run, cc, &one);
 	return -1;
+}
+
+/* run_unfinished_pick - the stored version renew deploys instead of an
+ * order (deploy.h, mc_deploy_unfinished), DANE permitting; 0: none. */
+static unsigned
+run_unfinished_pick(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	unsigned cur = 0, v = 0;
+	struct mc_err err;
+
+	mc_err_clear(&err);
+	if (run->fleet != NULL || run->dry != NULL || run->no_deploy ||
+	    mc_store_current(run->cfg->state_dir, cc->name, &cur, NULL) == -1 ||
+	    mc_deploy_unfinished(run->cfg, cc, cur, true, &v, NULL) != 1)
+		return 0;
+	if (cc->n_tlsa > 0 &&
+	    mc_dane_check_version(run->cfg, cc, v, &err) == -1) {
+		mc_log_info("%s: stored version %04u is not deployed: %s",
+			    cc->name, v, err.msg);
+		return 0;
+	}
+	return v;
+}
+
+/* cli_run_unfinished - renew: deploy the newest stored version that an
+ * earlier run left undone (never verified live) instead of ordering a new
+ * one; 1 when there was one (its outcome recorded, printed and hooked as
+ * a cert's), 0 when not. */
+int
+cli_run_unfinished(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	unsigned v = run_unfinished_pick(run, cc);
+	struct mc_err one;
+
+	if (v == 0)
+		return 0;
+	mc_log_info("%s: version %04u was stored but never verified live; "
+		    "deploying it instead of ordering a new certificate",
+		    cc->name, v);
+	if (run->results != NULL)
+		json_array_append_new(run->results,
+				      json_pack("{s:s, s:b, s:b, s:I}", "name",
+						cc->name, "ok", 1, "renewed", 0,
+						"stored_version", (json_int_t)v));
+	else if (run->cli->verbosity >= 0)
+		printf("%s: deploying stored version %04u (never verified "
+		       "live; no new order)\n",
+		       cc->name, v);
+	if (!run->pre_done) {
+		run->pre_done = true;
+		run_hooks(run, "pre", NULL, NULL);
+	}
+	mc_err_clear(&one);
+	run->version = v;
+	if (issue_activate(run, cc, v, &one) == 0) {
+		run->renewed++;
+		run_record(run, cc, NULL);
+		run_hooks(run, "deploy", cc, NULL);
+		run_dane_after_live(run, cc, v);
+	} else {
+		run_failure(run, cc, &one);
+	}
+	return 1;
 }
 
 /* run_converge_report - print (or add to the JSON results) what

@@ -215,6 +215,25 @@ converge_report_drift(const struct mc_cert_conf *cc, unsigned cur,
 	}
 }
 
+/* converge_deploy - run the repair (pending NULL) or the finish of
+ * current, recorded in rep. */
+static int
+converge_deploy(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		const struct mc_store_pending *pending,
+		struct mc_converge_report *rep, struct mc_err *err)
+{
+	int rc;
+
+	rep->deployed = true;
+	rep->deployed_version = rep->current;
+	rc = pending ? mc_deploy_finish(cfg, cc, rep->current, pending,
+					&rep->deploy, err)
+		     : mc_deploy_repair(cfg, cc, rep->current, &rep->deploy,
+					err);
+	rep->deploy_ok = rc == 0;
+	return rc;
+}
+
 /* converge_drift - compare the targets with current; with repair, deploy
  * current again (verified live) when one differs. */
 static int
@@ -233,12 +252,60 @@ converge_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	mc_log_warn("%s: repairing %zu target(s): deploying current version "
 		    "%04u again",
 		    cc->name, rep->n_bad, rep->current);
-	rep->deployed = true;
-	rep->deployed_version = rep->current;
-	if (mc_deploy_repair(cfg, cc, rep->current, &rep->deploy, err) == -1)
-		return -1;
-	rep->deploy_ok = true;
-	return 0;
+	return converge_deploy(cfg, cc, NULL, rep, err);
+}
+
+/* converge_unproven - whether current's meta says it was never verified
+ * live (stored by `import certbot`, or current without a deployment). */
+static bool
+converge_unproven(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		  unsigned cur)
+{
+	struct mc_cert_meta meta;
+	bool never;
+
+	if (mc_store_load_meta(cfg->state_dir, cc->name, cur, &meta, NULL) == -1)
+		return false;
+	never = strcmp(meta.status, "imported") == 0 ||
+		strcmp(meta.status, "issued") == 0;
+	mc_store_meta_clear(&meta);
+	return never;
+}
+
+/* converge_pending - with repair: finish the targets of current that are
+ * pending (not yet configured, or down: store.h), or verify a current
+ * that was never verified live; a record of another version is stale. */
+static int
+converge_pending(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		 enum mc_converge_mode mode, struct mc_converge_report *rep,
+		 struct mc_err *err)
+{
+	struct mc_store_pending p;
+	int found, rc = 0;
+
+	if (mode != MC_CONVERGE_REPAIR || rep->deployed)
+		return 0;
+	found = mc_store_pending_read(cfg->state_dir, cc->name, &p, err);
+	if (found == -1) {
+		mc_log_warn("%s; deploying current version %04u again",
+			    err->msg, rep->current);
+		return converge_deploy(cfg, cc, NULL, rep, err);
+	}
+	if (found == 1 && p.version == rep->current && p.n > 0) {
+		mc_log_info("%s: %zu target(s) of version %04u are pending; "
+			    "checking them again",
+			    cc->name, p.n, rep->current);
+		rc = converge_deploy(cfg, cc, &p, rep, err);
+	} else if (found == 1) {
+		rc = mc_store_pending_clear(cfg->state_dir, cc->name, err);
+	} else if (converge_unproven(cfg, cc, rep->current)) {
+		mc_log_info("%s: current version %04u was never verified live; "
+			    "deploying it",
+			    cc->name, rep->current);
+		rc = converge_deploy(cfg, cc, NULL, rep, err);
+	}
+	mc_store_pending_free(&p);
+	return rc;
 }
 
 /* converge_state - the current version (0: none), refusing state that
@@ -301,5 +368,7 @@ mc_deploy_converge(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	}
 	if (rc == -1 || rep->current == 0 || cc->n_targets == 0)
 		return rc;
-	return converge_drift(cfg, cc, mode, rep, err);
+	if (converge_drift(cfg, cc, mode, rep, err) == -1)
+		return -1;
+	return converge_pending(cfg, cc, mode, rep, err);
 }

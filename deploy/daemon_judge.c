@@ -17,6 +17,7 @@
 #define PATH_LEN 512
 #define SNI_MAP_MAX (4 * 1024 * 1024)
 #define PID_FILE_MAX 64
+#define JUDGE_EXIM_PID "/run/exim4/exim.pid" /* Debian's compiled-in default */
 
 /* The files a target writes for one key type of a cert, after %n and %k
  * expansion ("" unset). */
@@ -382,6 +383,17 @@ judge_local_names(const struct mc_target *t, const struct mc_cert_conf *cc,
 	}
 }
 
+/* judge_running - whether the master of c runs, into v. */
+static void
+judge_running(struct mc_daemon_conf *c, struct mc_daemon_verdict *v)
+{
+	v->pid = 0;
+	v->down[0] = '\0';
+	if (c->pid_file == NULL && c->type == MC_TARGET_EXIM)
+		c->pid_file = strdup(JUDGE_EXIM_PID);
+	v->running = mc_daemon_running(c, &v->pid, v->down, sizeof(v->down));
+}
+
 /* mc_daemon_target_check - read t's daemon configuration and judge it for cc. */
 int
 mc_daemon_target_check(const struct mc_target *t, const struct mc_cert_conf *cc,
@@ -391,6 +403,7 @@ mc_daemon_target_check(const struct mc_target *t, const struct mc_cert_conf *cc,
 	int rc;
 
 	memset(v, 0, sizeof(*v));
+	v->running = -1;
 	if (t->type == MC_TARGET_FILES) {
 		v->state = MC_DAEMON_READS;
 		snprintf(v->detail, sizeof(v->detail), "type files: no daemon "
@@ -403,6 +416,8 @@ mc_daemon_target_check(const struct mc_target *t, const struct mc_cert_conf *cc,
 	if (rc == 0 && v->state != MC_DAEMON_READS && !c.tls_off &&
 	    t->type == MC_TARGET_DOVECOT)
 		judge_local_names(t, cc, c.dovecot_version, v);
+	if (rc == 0)
+		judge_running(&c, v);
 	mc_daemon_conf_clear(&c);
 	return rc;
 }

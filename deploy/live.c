@@ -16,6 +16,7 @@
 #include "mailcert/deploy.h"
 #include "mailcert/log.h"
 #include "mailcert/verify.h"
+#include "deploy/live_int.h"
 
 #define LIVE_BACKOFF_MIN_MS 200
 #define LIVE_BACKOFF_MAX_MS 2000
@@ -165,6 +166,26 @@ live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
 	return 0;
 }
 
+/* live_skip - mark the rows of endpoints that belong to a left-out
+ * daemon (owner_int.h) skipped, with the reason. */
+static void
+live_skip(const struct live_probe *prs, struct mc_live_report *live,
+	  const struct owner_daemon *d, size_t n)
+{
+	const struct owner_daemon *o = NULL;
+	size_t i;
+
+	for (i = 0; i < live->n_rows && n > 0; i++) {
+		if (i == 0 || strcmp(prs[i].ep.url, prs[i - 1].ep.url) != 0)
+			o = owner_skip(&prs[i].ep, d, n);
+		if (o == NULL)
+			continue;
+		live->rows[i].outcome = MC_LIVE_SKIPPED;
+		snprintf(live->rows[i].detail, sizeof(live->rows[i].detail),
+			 "target %.100s: %.380s", o->target, o->why);
+	}
+}
+
 /* live_round - probe every row that does not match yet; count mismatches. */
 static int
 live_round(const struct live_probe *prs, struct mc_live_report *live,
@@ -174,7 +195,8 @@ live_round(const struct live_probe *prs, struct mc_live_report *live,
 
 	*bad = 0;
 	for (i = 0; i < live->n_rows; i++) {
-		if (live->rows[i].outcome == MC_LIVE_MATCH)
+		if (live->rows[i].outcome == MC_LIVE_MATCH ||
+		    live->rows[i].outcome == MC_LIVE_SKIPPED)
 			continue;
 		if (live_probe_row(&prs[i], &live->rows[i],
 				   (long)(deadline - live_now_ms()), err) == -1)
@@ -191,7 +213,7 @@ live_fail(const struct mc_live_report *live, size_t bad, struct mc_err *err)
 {
 	const struct mc_live_row *r = live->rows;
 
-	while (r->outcome == MC_LIVE_MATCH)
+	while (r->outcome == MC_LIVE_MATCH || r->outcome == MC_LIVE_SKIPPED)
 		r++;
 	return mc_err_set(err, MC_ERR_VERIFY,
 			  "%zu of %zu live checks failed; first: %s (%s%s, %s "
@@ -208,6 +230,16 @@ mc_deploy_verify_live(const struct mc_cert_conf *cc,
 		      const struct mc_pairs *pairs,
 		      struct mc_live_report *live, struct mc_err *err)
 {
+	return live_verify(cc, pairs, NULL, 0, live, err);
+}
+
+/* live_verify - the same, leaving out the endpoints of the daemons d
+ * marks skip. */
+int
+live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
+	    const struct owner_daemon *d, size_t n,
+	    struct mc_live_report *live, struct mc_err *err)
+{
 	struct live_probe *prs = NULL;
 	struct mc_x509_info info;
 	long long deadline = live_now_ms() + cc->timing.verify_timeout * 1000;
@@ -223,6 +255,7 @@ mc_deploy_verify_live(const struct mc_cert_conf *cc,
 	live->n_keys = pairs->n;
 	if (live_rows(cc, pairs, live, &prs, err) == -1)
 		goto out;
+	live_skip(prs, live, d, n);
 	for (;;) {
 		if (live_round(prs, live, deadline, &bad, err) == -1)
 			goto out;

@@ -25,6 +25,32 @@ status_versions(const struct mc_config *cfg, const char *name)
 	return n;
 }
 
+/* status_pending - how many targets of the current version are pending
+ * (pending.json of that version), and how many of them are unconfigured. */
+static void
+status_pending(const struct mc_config *cfg, const char *name,
+	       struct mc_status_row *row)
+{
+	struct mc_store_pending p;
+	struct mc_err err;
+	size_t i;
+
+	mc_err_clear(&err);
+	if (mc_store_pending_read(cfg->state_dir, name, &p, &err) == -1) {
+		if (row->problem[0] == '\0')
+			snprintf(row->problem, sizeof(row->problem), "%s",
+				 err.msg);
+		return;
+	}
+	if (row->have && p.version == row->meta.version) {
+		row->n_pending = p.n;
+		for (i = 0; i < p.n; i++)
+			row->n_unconfigured +=
+				strcmp(p.targets[i].reason, "unconfigured") == 0;
+	}
+	mc_store_pending_free(&p);
+}
+
 /* status_row - the facts of one cert (cc NULL: orphaned state name). */
 static void
 status_row(const struct mc_config *cfg, const struct mc_cert_conf *cc,
@@ -50,6 +76,7 @@ status_row(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	if (found == -1 && row->problem[0] == '\0')
 		snprintf(row->problem, sizeof(row->problem), "%s", err.msg);
 	row->n_versions = status_versions(cfg, name);
+	status_pending(cfg, name, row);
 	if (row->have)
 		row->days_left =
 			(long)((mc_store_meta_earliest(&row->meta)->not_after -
@@ -194,6 +221,13 @@ mc_status_nagios_row(const struct mc_status_row *r,
 		return nagios_say(left < *crit_s ? MC_NAGIOS_CRITICAL
 						 : MC_NAGIOS_WARNING,
 				  why, size, "%ld days left", left / DAY);
+	if (r->n_pending > 0)
+		return nagios_say(MC_NAGIOS_WARNING, why, size,
+				  "%zu target%s pending (%zu not yet configured, "
+				  "%zu down: see `mailcert status`)",
+				  r->n_pending, r->n_pending > 1 ? "s" : "",
+				  r->n_unconfigured,
+				  r->n_pending - r->n_unconfigured);
 	if (last && strcmp(r->last.result, "failed") == 0)
 		return nagios_say(MC_NAGIOS_WARNING, why, size,
 				  "last attempt failed");
@@ -288,6 +322,14 @@ prom_live_time(const struct mc_status_row *r, double *v)
 	return r->have_last && r->last.live_at > 0;
 }
 
+/* prom_pending - targets of the current version not live yet. */
+static bool
+prom_pending(const struct mc_status_row *r, double *v)
+{
+	*v = (double)r->n_pending;
+	return r->have;
+}
+
 /* prom_version - the current version number. */
 static bool
 prom_version(const struct mc_status_row *r, double *v)
@@ -316,6 +358,10 @@ static const struct prom_family prom_families[] = {
 	 prom_live_match},
 	{"mailcert_live_check_timestamp_seconds",
 	 "When the last live check ran.", prom_live_time},
+	{"mailcert_pending_targets",
+	 "Targets whose files hold the current version but whose daemon does "
+	 "not serve it yet (not yet configured, or down).",
+	 prom_pending},
 };
 
 /* prom_family_write - HELP, TYPE and one sample per configured row. */

@@ -15,6 +15,11 @@
 int store_json_write(const char *path, json_t *o, mode_t mode,
 		     struct mc_err *err);
 
+/* store_state_remove - remove state_dir/certs/<name>/<file> and sync that
+ * directory (durably gone); 0 also when it was absent. */
+int store_state_remove(const char *state_dir, const char *name,
+		       const char *file, struct mc_err *err);
+
 /* store_meta_write - write dir/meta.json atomically. */
 int store_meta_write(const char *dir, const struct mc_cert_meta *meta,
 		     struct mc_err *err);

@@ -96,15 +96,7 @@ int
 mc_store_journal_clear(const char *state_dir, const char *name,
 		       struct mc_err *err)
 {
-	char path[4200], dir[4200];
-
-	journal_path(state_dir, name, path, sizeof(path));
-	if (unlink(path) == -1)
-		return errno == ENOENT ? 0
-				       : mc_err_errno(err, MC_ERR_SYS,
-						      "cannot remove %s", path);
-	snprintf(dir, sizeof(dir), "%s/certs/%s", state_dir, name);
-	return mc_fsio_fsync_dir(dir, err);
+	return store_state_remove(state_dir, name, "journal.json", err);
 }
 
 /* clean_is_staging - whether name is ".new-NNNN.PID" exactly. */

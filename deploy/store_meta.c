@@ -1,8 +1,11 @@
 /*
  * store_meta.c - meta.json of a certificate version (Jansson stays here).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -163,6 +166,22 @@ store_json_write(const char *path, json_t *o, mode_t mode, struct mc_err *err)
 			   false, err);
 	free(text);
 	return rc;
+}
+
+/* store_state_remove - remove a cert's state file durably. */
+int
+store_state_remove(const char *state_dir, const char *name, const char *file,
+		   struct mc_err *err)
+{
+	char path[4200], dir[4200];
+
+	snprintf(dir, sizeof(dir), "%s/certs/%s", state_dir, name);
+	snprintf(path, sizeof(path), "%.4000s/%s", dir, file);
+	if (unlink(path) == -1)
+		return errno == ENOENT ? 0
+				       : mc_err_errno(err, MC_ERR_SYS,
+						      "cannot remove %s", path);
+	return mc_fsio_fsync_dir(dir, err);
 }
 
 /* store_meta_write - write meta.json into dir atomically. */

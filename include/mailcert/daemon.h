@@ -77,6 +77,10 @@ struct mc_daemon_verdict {
 	char lines[MC_DAEMON_LINES_MAX][1100]; /* the exact lines to add */
 	size_t n_lines;
 	char detail[512];
+	/* mc_daemon_target_check only: whether the daemon's master runs */
+	int running;           /* 1 yes (pid), 0 no (down says why), -1 unknown */
+	long pid;
+	char down[512];
 };
 
 /* mc_daemon_parse - parse the "name = value" output of the type's tool
@@ -108,9 +112,11 @@ int mc_daemon_lines(const struct mc_target *t, const struct mc_cert_conf *cc,
 		    struct mc_err *err);
 
 /* mc_daemon_target_check - read the configuration of t's daemon and judge
- * it for cert cc (Dovecot 2.3 local_name blocks of cc's names included).
- * For the deploy pipeline and doctor: -1 only when the configuration
- * cannot be read at all; type files is always MC_DAEMON_READS. */
+ * it for cert cc (Dovecot 2.3 local_name blocks of cc's names included),
+ * and whether its master runs (Exim without pid_file_path: Debian's
+ * /run/exim4/exim.pid). For the deploy pipeline and doctor: -1 only when
+ * the configuration cannot be read at all; type files is always
+ * MC_DAEMON_READS (running -1). */
 int mc_daemon_target_check(const struct mc_target *t,
 			   const struct mc_cert_conf *cc,
 			   struct mc_daemon_verdict *v, struct mc_err *err);

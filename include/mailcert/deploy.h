@@ -149,9 +149,16 @@ int mc_deploy_target_drift(const struct mc_target *t,
 			   struct mc_drift_row *row, struct mc_err *err);
 
 /* mc_deploy_reload_argv - the reload command of t as a NULL-terminated argv
- * (new; free with mc_proc_argv_free): `reload =` split on blanks, else
- * `systemctl reload UNIT` when systemd runs, else the daemon's own command. */
+ * (new; free with mc_proc_argv_free): `reload =` split on blanks, else,
+ * with `config`, the command of the instance that reads it (`postfix -c
+ * DIR reload`, `doveadm -c FILE reload`, a HUP through start-stop-daemon
+ * to the pid file the Exim config names), else `systemctl reload UNIT`
+ * when systemd runs, else the daemon's own command. */
 char **mc_deploy_reload_argv(const struct mc_target *t, struct mc_err *err);
+
+/* mc_deploy_argv_line - argv joined by blanks into buf (size bytes; cut
+ * short when it does not fit): how a reload command is shown. */
+void mc_deploy_argv_line(char *const *argv, char *buf, size_t size);
 
 /* mc_deploy_reload - run the reload command with timeout seconds; a
  * non-zero exit, signal or timeout is MC_ERR_DEPLOY with its stderr. */
@@ -195,6 +202,8 @@ enum mc_live_outcome {
 	MC_LIVE_STARTTLS_REFUSED, /* 454/421 and the like */
 	MC_LIVE_TLS_FAILED,       /* handshake failed */
 	MC_LIVE_PROTOCOL,         /* the server spoke garbage */
+	MC_LIVE_SKIPPED,          /* not checked: the endpoint's daemon does
+				     not read the files yet, or is down */
 };
 
 struct mc_live_row {
@@ -217,12 +226,24 @@ struct mc_live_report {
 	size_t n_rows;
 };
 
-enum mc_target_step { MC_STEP_OK = 0, MC_STEP_CHECK, MC_STEP_WRITE, MC_STEP_RELOAD };
+/* What became of a target. UNCONFIGURED and DOWN are not failures of the
+ * deployment: the files are written, the daemon is left alone and its
+ * endpoints are not checked; the target is pending (store.h). */
+enum mc_target_step {
+	MC_STEP_OK = 0,
+	MC_STEP_CHECK,
+	MC_STEP_WRITE,
+	MC_STEP_RELOAD,
+	MC_STEP_UNCONFIGURED, /* its daemon's configuration reads other files */
+	MC_STEP_DOWN,         /* its daemon does not run */
+};
 
 struct mc_target_row {
 	char target[128];
 	enum mc_target_step failed_at; /* MC_STEP_OK: all fine */
 	char detail[512];
+	char fix[1536];       /* UNCONFIGURED: the lines to add and where;
+				 DOWN: how to start it ("" otherwise) */
 };
 
 struct mc_deploy_report {
@@ -232,6 +253,9 @@ struct mc_deploy_report {
 	size_t n_targets;
 	struct mc_live_report live;
 	int hook_failures;        /* reload.d hooks that failed */
+	size_t n_pending;         /* targets UNCONFIGURED or DOWN */
+	bool partial;             /* the version settled (current) with
+				     pending targets: see the error */
 	bool rolled_back;         /* a rollback was attempted */
 	unsigned rollback_version;
 	bool rollback_ok;         /* the previous version is verified live again */
@@ -265,6 +289,16 @@ int mc_deploy_rollback(const struct mc_config *cfg, const struct mc_cert_conf *c
 int mc_deploy_repair(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		     unsigned version, struct mc_deploy_report *rep,
 		     struct mc_err *err);
+
+/* mc_deploy_finish - the pending targets (store.h) of version, which is
+ * current and whose files they hold: judge each daemon again, reload the
+ * ones that read the files and run now, and verify every endpoint that
+ * is not left out; nothing is written, nothing rolled back. 0 when no
+ * target is pending any more; -1 with rep->partial when some still are
+ * (the record is rewritten), or on a failure (the record stays). */
+int mc_deploy_finish(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		     unsigned version, const struct mc_store_pending *pending,
+		     struct mc_deploy_report *rep, struct mc_err *err);
 
 /*
  * Convergence (converge.c), at the start of every run that holds the lock:
@@ -310,6 +344,16 @@ void mc_converge_report_clear(struct mc_converge_report *rep);
 int mc_deploy_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		    unsigned version, struct mc_drift_row **rows, size_t *n,
 		    struct mc_err *err);
+
+/* mc_deploy_unfinished - a version an earlier run left undone
+ * (unfinished.c): the newest stored version above cur (0: any) that is
+ * unexpired and not revoked; strict (for `renew`, instead of an order):
+ * also never verified live (status issued, imported or failed), of cc's
+ * names, key type and directory, and not due itself. 1 and *out, 0 when
+ * there is none, -1 error. */
+int mc_deploy_unfinished(const struct mc_config *cfg,
+			 const struct mc_cert_conf *cc, unsigned cur,
+			 bool strict, unsigned *out, struct mc_err *err);
 
 /* mc_deploy_verify_live - only the live check of cert cc against the
  * leaves of pairs (keys may be NULL: mc_store_load_chains), every endpoint

@@ -41,6 +41,9 @@ struct mc_status_row {
 	bool have_last;
 	struct mc_last last;
 	size_t n_versions;
+	size_t n_pending;              /* targets of current not live yet
+					  (pending.json): unconfigured, down */
+	size_t n_unconfigured;
 	char problem[MC_ERR_MSG_MAX];  /* state that could not be read */
 };
 

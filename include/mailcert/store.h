@@ -12,6 +12,7 @@
  *       is exactly as before and certbot-style readers see one pair
  *   state_dir/certs/<name>/current -> versions/<NNNN>
  *   state_dir/certs/<name>/journal.json  (0600; a deployment in progress)
+ *   state_dir/certs/<name>/pending.json  (0600; targets not yet live)
  *
  * A version directory is written completely under a temporary name
  * (versions/.new-NNNN.PID), every file fsync'ed, then renamed into place;
@@ -309,6 +310,43 @@ int mc_store_prune(const char *state_dir, const char *name, unsigned keep,
 		   struct mc_err *err);
 
 /*
+ * Pending targets (store_pending.c): certs/<name>/pending.json lists the
+ * targets of the current version whose files hold it but whose daemon has
+ * not been shown to serve it: "unconfigured" (its configuration reads
+ * other files; detail: the lines to add) or "down" (it does not run;
+ * detail: how to start it). Written when such a deployment settles,
+ * removed once every target is verified live (deploy.h).
+ */
+struct mc_store_pending_target {
+	char target[128];
+	char reason[16];   /* "unconfigured", "down" */
+	char detail[1536];
+};
+
+struct mc_store_pending {
+	unsigned version;  /* the version the targets' files hold */
+	time_t since;
+	struct mc_store_pending_target *targets;
+	size_t n;
+};
+
+/* mc_store_pending_read - 1 and *p (free with mc_store_pending_free), 0
+ * if there is none, -1 error (a damaged file: MC_ERR_INPUT naming it). */
+int mc_store_pending_read(const char *state_dir, const char *name,
+			  struct mc_store_pending *p, struct mc_err *err);
+
+/* mc_store_pending_write - write pending.json atomically (0600). */
+int mc_store_pending_write(const char *state_dir, const char *name,
+			   const struct mc_store_pending *p, struct mc_err *err);
+
+/* mc_store_pending_clear - remove pending.json (durably); 0 if absent. */
+int mc_store_pending_clear(const char *state_dir, const char *name,
+			   struct mc_err *err);
+
+/* mc_store_pending_free - free what p owns; NULL: no-op. */
+void mc_store_pending_free(struct mc_store_pending *p);
+
+/*
  * The last attempt and the last live check of a cert (store_last.c):
  * state_dir/certs/<name>/last.json, rewritten atomically. It records what
  * `status` and the metrics report even when the attempt did not make a
@@ -322,7 +360,8 @@ struct mc_last {
 	char *error;         /* "failed" only */
 	char run_id[40];
 	time_t live_at;      /* of the last live check; 0: none */
-	char live[16];       /* "match", "mismatch", "failed", "unverified" */
+	char live[16];       /* "match", "mismatch", "failed", "unverified",
+				"partial" (pending targets left out) */
 	char live_serial[128];
 	char **files;        /* target files written by the last deploy */
 	size_t n_files;

@@ -306,5 +306,6 @@ dns_dane_postfix() {
 	postfix_start "$TEST_TMP/postfix" "$t/postfix/$name.pem"
 	DANE_SMTP=smtp://127.0.0.1:$POSTFIX_PORT_SMTP
 	DANE_POSTFIX_TARGET=$(printf '%s\n' "[target postfix]" \
-		"chain_file = $t/postfix/%n.pem" "reload = $POSTFIX_RELOAD")
+		"config = $POSTFIX_DIR/etc" "chain_file = $t/postfix/%n.pem" \
+		"reload = $POSTFIX_RELOAD")
 }

@@ -35,6 +35,8 @@
 #                               is the smtpd_banner (default: one that
 #                               does not name Postfix).
 #   postfix_stop [DIR]          postfix -c DIR/etc stop, then KILL by pid.
+#   postfix_start_again [DIR]   start a stopped instance again as it was
+#                               (same config, ports); sets POSTFIX_PID.
 #   dovecot_start DIR CERT KEY  Dovecot with DIR/dovecot.conf; ssl_cert = <CERT,
 #                               ssl_key = <KEY. User "test", password
 #                               "test-password". Sets DOVECOT_DIR
@@ -652,6 +654,21 @@ postfix_stop() {
 	MAIL_STOPPING=()
 	postfix_stop_begin "$d"
 	mail_stop_finish
+}
+
+# postfix_start_again - start the stopped Postfix in DIR (default
+# POSTFIX_DIR) with its configuration and ports as they were.
+postfix_start_again() {
+	local d=${1:-$POSTFIX_DIR} pid
+	postfix -c "$d/etc" start >"$d/log/start.log" 2>&1 ||
+		mail_fail "postfix -c $d/etc start failed" "$d/log/start.log" "$POSTFIX_LOG"
+	pid=$(mail_read_pid "$d/queue/pid/master.pid") ||
+		mail_fail "postfix master did not write $d/queue/pid/master.pid" "$d/log/start.log"
+	POSTFIX_PID=$pid
+	mail_register postfix "$d" "$pid"
+	mail_wait_ports postfix "$pid" "$POSTFIX_LOG" \
+		"$POSTFIX_PORT_SMTP" "$POSTFIX_PORT_SUB" "$POSTFIX_PORT_SMTPS"
+	mail_log "postfix (pid $pid) started again"
 }
 
 # ---------------------------------------------------------------- Dovecot

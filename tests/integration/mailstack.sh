@@ -9,7 +9,8 @@
 #                          $TEST_TMP/tls/{postfix,dovecot,exim}/NAME.*
 #   mailstack_targets [POSTFIX_RELOAD [DOVECOT_RELOAD [EXIM_RELOAD]]]
 #                          print [target postfix|dovecot|exim] sections
-#                          (an empty argument keeps the daemon's reload)
+#                          with each instance's `config` (an empty
+#                          argument keeps the daemon's reload)
 #   mailstack_loaded DAEMON
 #                          ask DAEMON (postfix, dovecot, exim) which key and
 #                          certificate files its configuration names (postconf,
@@ -43,15 +44,19 @@ mailstack_start() {
 	MAILSTACK_URLS="smtp://127.0.0.1:$POSTFIX_PORT_SMTP submission://127.0.0.1:$POSTFIX_PORT_SUB smtps://127.0.0.1:$POSTFIX_PORT_SMTPS imap://127.0.0.1:$DOVECOT_PORT_IMAP imaps://127.0.0.1:$DOVECOT_PORT_IMAPS pop3://127.0.0.1:$DOVECOT_PORT_POP3 pop3s://127.0.0.1:$DOVECOT_PORT_POP3S sieve://127.0.0.1:$DOVECOT_PORT_SIEVE smtp://127.0.0.1:$EXIM_PORT_SMTP smtps://127.0.0.1:$EXIM_PORT_SMTPS"
 }
 
-# mailstack_targets - the [target] sections for the three daemons.
+# mailstack_targets - the [target] sections for the three daemons (each
+# with the `config` of its private instance: the deploy pipeline asks that
+# daemon whether it reads the files, and whether it runs).
 mailstack_targets() {
 	local t=$MAILSTACK_TLS
-	printf '%s\n' "[target postfix]" "chain_file = $t/postfix/%n.pem" \
-		"reload = ${1:-$POSTFIX_RELOAD}" ""
-	printf '%s\n' "[target dovecot]" "cert_file = $t/dovecot/%n.crt" \
-		"key_file = $t/dovecot/%n.key" "reload = ${2:-$DOVECOT_RELOAD}" ""
-	printf '%s\n' "[target exim]" "cert_file = $t/exim/%n.crt" \
-		"key_file = $t/exim/%n.key" "reload = ${3:-$EXIM_RELOAD}" ""
+	printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" \
+		"chain_file = $t/postfix/%n.pem" "reload = ${1:-$POSTFIX_RELOAD}" ""
+	printf '%s\n' "[target dovecot]" "config = $DOVECOT_CONF" \
+		"cert_file = $t/dovecot/%n.crt" "key_file = $t/dovecot/%n.key" \
+		"reload = ${2:-$DOVECOT_RELOAD}" ""
+	printf '%s\n' "[target exim]" "config = $EXIM_CONF" \
+		"cert_file = $t/exim/%n.crt" "key_file = $t/exim/%n.key" \
+		"reload = ${3:-$EXIM_RELOAD}" ""
 }
 
 # mailstack_files - "CERTFILE KEYFILE" that DAEMON's configuration names

@@ -13,7 +13,8 @@
 #  4. a certificate whose notBefore lies 300 days ahead (fakeca.py
 #     "future": Pebble cannot issue one) is refused before it is stored;
 #  5. (before 4) status shows drift and changes nothing; renew repairs it;
-#     a newer version on a target than `current` is never replaced silently.
+#     a newer version on a target than `current` is never replaced silently;
+#  6. (before 4) a target that cannot be written: nothing is ordered.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -68,9 +69,14 @@ holds 0001 || fail "the target does not hold version 0001"
 config "group = no-such-group-mc"
 mc_run issue mail
 assert_exit 1 "issue with a target that fails its check"
-assert_contains "$MC_ERR" "nothing was changed"
+assert_contains "$MC_ERR" "nothing ordered"
 assert_eq "$(cur)" versions/0001 "current after a refused deployment"
+assert_eq "$(version_count mail)" 1 "versions after a refused issue"
 config
+#    (version 0002: stored, never live)
+mc_run issue --no-deploy mail
+assert_exit 0 "issue --no-deploy"
+assert_eq "$(cur)" versions/0001 "current after issue --no-deploy"
 touch "$TEST_TMP/reload-fails"
 mc_run issue mail
 assert_exit 1 "issue with a failing reload"
@@ -123,8 +129,14 @@ assert_not_contains "$MC_ERR" "ROLLBACK FAILED"
 assert_eq "$(files_sum)" "$before" "target files on the full disk"
 assert_eq "$(cur)" versions/0001 "current after the full disk"
 rm -f "$T/fill"
+#    The version the full disk kept from the targets is stored and was never
+#    live: renew deploys it (verified) instead of ordering another one.
 mc_run renew
 assert_exit 0 "renew once there is space again"
+assert_contains "$MC_OUT" "deploying stored version 0005 (never verified live; no new order)"
+assert_eq "$(cur)" versions/0005 "renew finished the stored version"
+assert_eq "$(version_count mail)" 5 "versions after renew (no new order)"
+holds 0005 || fail "after renew the target does not hold version 0005"
 
 # 5. Drift: status shows a target that differs from current and changes
 #    nothing; renew (nothing due) repairs it. A target holding a NEWER
@@ -144,12 +156,12 @@ python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))[0]["drift"][0]; sys.
 	"$MC_OUT" || fail "status --json does not report the drift" "$MC_OUT"
 mc_run renew
 assert_exit 0 "renew repairs the drift"
-assert_contains "$MC_ERR" "differs from current 0001"
-holds 0001 || fail "after the repair the target does not hold version 0001"
+assert_contains "$MC_ERR" "differs from current 0005"
+holds 0005 || fail "after the repair the target does not hold version 0005"
 mc_run status
 assert_not_contains "$MC_OUT" "drift"
 mc_run deploy mail --version 5
-assert_exit 0 "deploy --version 5"
+assert_exit 0 "deploy --version 5 (current: written again)"
 ln -sfn versions/0001 "$MC_STATE/certs/mail/current"
 mc_run status
 assert_contains "$MC_OUT" "holds version 0005 (newer than current 0001)"
@@ -157,6 +169,31 @@ mc_run deploy mail
 assert_exit 0 "deploy of current while the target holds a newer version"
 assert_contains "$MC_ERR" "holds version 0005, newer than current 0001"
 holds 0001 || fail "deploy did not write current"
+
+# 6. A target that cannot be written (its directory is a regular file):
+#    nothing is ordered - issue and a due renew say so and store nothing
+#    (each order counts against the CA's duplicate-certificate limit).
+orders0=$(grep -c 'Added order' "$TEST_TMP/pebble.log")
+: >"$TEST_TMP/notadir"
+{
+	conf_global
+	conf_cert mail "mail.example.test" "targets = files" "renew_before = 3650d"
+	printf '%s\n' "[target files]" "type = files" "cert_file = $T/%n.crt" \
+		"key_file = $TEST_TMP/notadir/%n.key" "reload = $TEST_TMP/reload"
+} >"$MC_CONF"
+n0=$(version_count mail)
+for cmd in "issue mail" "renew"; do
+	# shellcheck disable=SC2086
+	mc_run $cmd
+	assert_exit 1 "$cmd with a target that cannot be written"
+	assert_contains "$MC_ERR" "nothing ordered"
+	assert_contains "$MC_ERR" "$TEST_TMP/notadir"
+	assert_eq "$(version_count mail)" "$n0" "versions after $cmd"
+done
+assert_eq "$(grep -c 'Added order' "$TEST_TMP/pebble.log")" "$orders0" "orders with an unwritable target"
+mc_run issue --no-deploy mail
+assert_exit 0 "issue --no-deploy still orders"
+assert_eq "$(version_count mail)" "$((n0 + 1))" "versions after issue --no-deploy"
 
 # 4. notBefore 300 days ahead: refused before it is stored.
 fakeca_start future

@@ -39,11 +39,11 @@ dovecot_start "$TEST_TMP/B/dovecot" "$TEST_TMP/B/tls/mail.crt" "$TEST_TMP/B/tls/
 free_port A_HTTP
 free_port C_HTTP
 FLEET_TARGETS=$(printf '%s\n' '[target postfix]' "chain_file = $TEST_TMP/A/tls/%n.pem" \
-	"reload = $POSTFIX_RELOAD")
+	"config = $POSTFIX_DIR/etc" "reload = $POSTFIX_RELOAD")
 fleet_host A "$A_HTTP" 'targets = postfix' \
 	"verify = smtp://127.0.0.1:$POSTFIX_PORT_SMTP" 'verify_timeout = 10s'
 FLEET_TARGETS=$(printf '%s\n' '[target dovecot]' "cert_file = $TEST_TMP/B/tls/%n.crt" \
-	"key_file = $TEST_TMP/B/tls/%n.key" "reload = $DOVECOT_RELOAD")
+	"key_file = $TEST_TMP/B/tls/%n.key" "config = $DOVECOT_CONF" "reload = $DOVECOT_RELOAD")
 fleet_host B "$HTTP01_PORT" 'targets = dovecot' \
 	"verify = imaps://127.0.0.1:$DOVECOT_PORT_IMAPS" 'verify_timeout = 10s'
 FLEET_TARGETS=

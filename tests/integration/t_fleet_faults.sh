@@ -51,7 +51,7 @@ mkdir -p "$TEST_TMP/A" "$TEST_TMP/B"
 dns_hook A
 dns_hook B
 FLEET_TARGETS=$(printf '%s\n' '[target postfix]' "chain_file = $TEST_TMP/A/tls/%n.pem" \
-	"reload = $POSTFIX_RELOAD")
+	"config = $POSTFIX_DIR/etc" "reload = $POSTFIX_RELOAD")
 fleet_host A "$HTTP01_PORT" 'challenge = dns-01' "dns_hook = $TEST_TMP/A/dns-hook" \
 	'targets = postfix' "verify = smtp://127.0.0.1:$POSTFIX_PORT_SMTP" 'verify_timeout = 10s'
 FLEET_TARGETS=

@@ -98,8 +98,8 @@ chmod 755 "$TEST_TMP/reload-postfix" "$H/reload.d/50-postmap-sni"
 	conf_global
 	conf_cert mail "mail.example.test sni.example.test" "targets = postfix" \
 		"verify = smtp://127.0.0.1:$POSTFIX_PORT_SMTP" "verify_timeout = 4s"
-	printf '%s\n' "[target postfix]" "chain_file = $TLS/%n.pem" \
-		"reload = $TEST_TMP/reload-postfix" ""
+	printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" \
+		"chain_file = $TLS/%n.pem" "reload = $TEST_TMP/reload-postfix" ""
 } >"$MC_CONF"
 rm -f "$EV"
 mc_run issue mail

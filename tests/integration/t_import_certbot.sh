@@ -170,14 +170,20 @@ rows = {r["name"]: r for r in (data["certs"] if isinstance(data, dict) else data
 for n in ("mx", "web"):
     assert rows[n]["due"] is False, rows[n]
 EOF
+#    The Postfix of mx still reads certbot's live/ files: renew writes
+#    mailcert's file and says which line switches it (exit 3), every run.
 mc_run renew
-assert_exit 0 "renew with nothing due"
+assert_exit 3 "renew with nothing due, Postfix not switched yet"
+assert_contains "$MC_ERR" "not yet configured"
+assert_contains "$MC_ERR" "smtpd_tls_chain_files = $TEST_TMP/tls/mx.pem"
 assert_eq "$(orders)" "$orders0" "renew placed an order"
 
 # 4. renew --force orders with certbot's account: no new registration; mx
 #    keeps its key (reuse_key), through mailcert's own http-01 responder.
+#    (Postfix still reads certbot's files: exit 3 again.)
 mc_run renew --force mx
-assert_exit 0 "renew --force mx"
+assert_exit 3 "renew --force mx"
+assert_contains "$MC_ERR" "version 0002 is written to every target and is current"
 assert_eq "$(signups)" "$signups0" "the imported account must be used, not a new one"
 [ "$(orders)" -gt "$orders0" ] || fail "renew --force placed no order"
 assert_symlink "$(cert_dir mx)/current" versions/0002

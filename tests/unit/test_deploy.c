@@ -279,6 +279,74 @@ test_reload(void **state)
 	}
 }
 
+/* argv_join - argv as one line, words separated by one blank. */
+static void
+argv_join(char **argv, char *buf, size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; argv[i] != NULL && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s",
+					i ? " " : "", argv[i]);
+}
+
+/* test_reload_argv - `reload =` wins; `config` selects the instance; the
+ * system's command otherwise. */
+static void
+test_reload_argv(void **state)
+{
+	bool systemd = access("/run/systemd/system", F_OK) == 0;
+	const struct {
+		const char *label;
+		enum mc_target_type type;
+		const char *reload, *config, *want;
+	} cases[] = {
+		{"reload wins over config", MC_TARGET_POSTFIX, "/bin/true -x",
+		 "/etc/pf2", "/bin/true -x"},
+		{"postfix config dir", MC_TARGET_POSTFIX, NULL, "/etc/postfix-out",
+		 "postfix -c /etc/postfix-out reload"},
+		{"dovecot config file", MC_TARGET_DOVECOT, NULL,
+		 "/etc/dovecot/two.conf", "doveadm -c /etc/dovecot/two.conf reload"},
+		{"config path with a blank", MC_TARGET_POSTFIX, NULL, "/etc/p f",
+		 "postfix -c /etc/p f reload"},
+		{"exim config unreadable: Debian's pid file", MC_TARGET_EXIM, NULL,
+		 "/nonexistent/exim.conf",
+		 "start-stop-daemon --stop --signal HUP --pidfile "
+		 "/run/exim4/exim.pid --name exim4"},
+		{"postfix system", MC_TARGET_POSTFIX, NULL, NULL,
+		 systemd ? "systemctl reload postfix" : "postfix reload"},
+		{"dovecot system", MC_TARGET_DOVECOT, NULL, NULL,
+		 systemd ? "systemctl reload dovecot" : "doveadm reload"},
+	};
+	struct mc_target t;
+	struct mc_err err;
+	char line[512], **argv;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case: %s\n", cases[i].label);
+		memset(&t, 0, sizeof(t));
+		t.name = "t";
+		t.type = cases[i].type;
+		t.reload = (char *)cases[i].reload;
+		t.config = (char *)cases[i].config;
+		mc_err_clear(&err);
+		argv = mc_deploy_reload_argv(&t, &err);
+		assert_non_null(argv);
+		argv_join(argv, line, sizeof(line));
+		assert_string_equal(line, cases[i].want);
+		mc_proc_argv_free(argv);
+	}
+	memset(&t, 0, sizeof(t));
+	t.name = "f";
+	t.type = MC_TARGET_FILES;
+	t.config = (char *)"/etc/x";
+	assert_null(mc_deploy_reload_argv(&t, &err));
+	assert_non_null(strstr(err.msg, "reload = COMMAND"));
+}
+
 int
 main(void)
 {
@@ -288,6 +356,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_check_table, fx_setup,
 						fx_teardown),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_reload_argv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

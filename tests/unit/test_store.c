@@ -17,6 +17,7 @@
 
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
+#include "mailcert/deploy.h"
 #include "mailcert/lock.h"
 #include "mailcert/store.h"
 #include "tests/unit/certgen.h"
@@ -415,6 +416,117 @@ test_store_dual(void **state)
 	mc_pairs_clear(&pairs);
 }
 
+/* test_store_pending - pending.json round trip, absence, damage, clear. */
+static void
+test_store_pending(void **state)
+{
+	const char *dir = *state;
+	struct mc_store_pending_target t[2] = {
+		{"postfix", "down", "Postfix is not running\nstart it"},
+		{"dovecot", "unconfigured", "add to /etc/dovecot/dovecot.conf:\n"
+					    "    ssl_cert = </x"},
+	};
+	struct mc_store_pending p = {7, 1700000000, t, 2}, back;
+	struct mc_err err;
+	char path[600];
+
+	assert_int_equal(mc_store_pending_read(dir, "mail", &back, NULL), 0);
+	snprintf(path, sizeof(path), "%s/certs", dir);
+	mkdir(path, 0700);
+	snprintf(path, sizeof(path), "%s/certs/mail", dir);
+	mkdir(path, 0700);
+	assert_int_equal(mc_store_pending_write(dir, "mail", &p, NULL), 0);
+	assert_int_equal(mc_store_pending_read(dir, "mail", &back, NULL), 1);
+	assert_int_equal(back.version, 7);
+	assert_int_equal(back.since, 1700000000);
+	assert_int_equal(back.n, 2);
+	assert_string_equal(back.targets[1].target, "dovecot");
+	assert_string_equal(back.targets[1].reason, "unconfigured");
+	assert_string_equal(back.targets[1].detail, t[1].detail);
+	mc_store_pending_free(&back);
+	snprintf(path, sizeof(path), "%s/certs/mail/pending.json", dir);
+	assert_int_equal(mc_fsio_write(path, "{\"version\": 0}", 14, 0600,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+	assert_int_equal(mc_store_pending_read(dir, "mail", &back, &err), -1);
+	assert_int_equal(err.cat, MC_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "pending.json is damaged"));
+	assert_int_equal(mc_store_pending_clear(dir, "mail", NULL), 0);
+	assert_int_equal(mc_store_pending_clear(dir, "mail", NULL), 0);
+	assert_int_equal(mc_store_pending_read(dir, "mail", &back, NULL), 0);
+}
+
+/* set_status - rewrite the status (and revocation) of version n. */
+static void
+set_status(const char *dir, unsigned n, const char *status, const char *reason)
+{
+	struct mc_cert_meta meta;
+
+	assert_int_equal(mc_store_load_meta(dir, "mail", n, &meta, NULL), 0);
+	snprintf(meta.status, sizeof(meta.status), "%s", status);
+	snprintf(meta.revocation_reason, sizeof(meta.revocation_reason), "%s",
+		 reason);
+	assert_int_equal(mc_store_save_meta(dir, "mail", &meta, NULL), 0);
+	mc_store_meta_clear(&meta);
+}
+
+/* test_unfinished - which stored version renew deploys instead of an
+ * order, and deploy when there is no current version. */
+static void
+test_unfinished(void **state)
+{
+	static char *names[] = {"a.example.test"}, *other[] = {"b.example.test"};
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	struct mc_config cfg = {.state_dir = (char *)dir};
+	struct mc_cert_conf cc = {.name = "mail", .names = names, .n_names = 1,
+				  .key_type = MC_KEY_EC_P256,
+				  .key_types = {MC_KEY_EC_P256}, .n_key_types = 1};
+	static const struct {
+		const char *label;
+		unsigned cur;
+		bool strict, other_names;
+		enum mc_key_type type;
+		long renew_before;
+		int found;
+		unsigned want;
+	} cases[] = {
+		{"failed 0003 above current 0001 (0004 is revoked)", 1, true,
+		 false, MC_KEY_EC_P256, -1, 1, 3},
+		{"nothing above 0004", 4, true, false, MC_KEY_EC_P256, -1, 0, 0},
+		{"above 0003: only the revoked 0004", 3, true, false,
+		 MC_KEY_EC_P256, -1, 0, 0},
+		{"names changed", 1, true, true, MC_KEY_EC_P256, -1, 0, 0},
+		{"key type changed", 1, true, false, MC_KEY_RSA2048, -1, 0, 0},
+		{"due itself (renew_before beyond its lifetime)", 1, true, false,
+		 MC_KEY_EC_P256, 7 * 86400, 0, 0},
+		{"no current: the newest that can be served", 0, false, false,
+		 MC_KEY_EC_P256, -1, 1, 3},
+		{"no current, strict: 0002 was live", 0, true, false,
+		 MC_KEY_EC_P256, -1, 1, 3},
+	};
+	unsigned v;
+	size_t i;
+
+	(void)state;
+	assert_int_equal(add_version(dir, key, 20, "deployed"), 1);
+	assert_int_equal(store_version(dir, key, 21, "deployed", false), 2);
+	assert_int_equal(store_version(dir, key, 22, "failed", false), 3);
+	assert_int_equal(store_version(dir, key, 23, "issued", false), 4);
+	set_status(dir, 4, "revoked", "keyCompromise");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case: %s\n", cases[i].label);
+		cc.names = cases[i].other_names ? other : names;
+		cc.key_type = cc.key_types[0] = cases[i].type;
+		cc.timing.renew_before = cases[i].renew_before;
+		v = 0;
+		assert_int_equal(mc_deploy_unfinished(&cfg, &cc, cases[i].cur,
+						      cases[i].strict, &v, NULL),
+				 cases[i].found);
+		assert_int_equal(v, cases[i].want);
+	}
+	EVP_PKEY_free(key);
+}
+
 /* test_account_store - key, URL and status round trip. */
 static void
 test_account_store(void **state)
@@ -601,6 +713,10 @@ main(void)
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_damaged_meta,
 						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_pending, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_unfinished, tmpdir_setup,
+						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_account_store,
 						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test(test_account_dir),

@@ -1,0 +1,173 @@
+/*
+ * test_owner.c - which target's daemon serves a verify endpoint
+ * (deploy/owner.c): the /proc/net/tcp line parser, and the whole lookup
+ * against a real listening socket held by this process.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "deploy/owner_int.h"
+
+/* test_parse_line - LISTEN state, port, exact address or wildcard. */
+static void
+test_parse_line(void **state)
+{
+	static const struct {
+		const char *label, *line, *want;
+		unsigned port;
+		bool match;
+		unsigned long inode;
+	} cases[] = {
+		{"listener on the address",
+		 "   0: 0100007F:0019 00000000:0000 0A 00000000:00000000 "
+		 "00:00000000 00000000     0        0 4711 1 0000 100 0 0 10 0",
+		 "0100007F", 25, true, 4711},
+		{"wildcard listener",
+		 "   1: 00000000:0019 00000000:0000 0A 00000000:00000000 "
+		 "00:00000000 00000000     0        0 4712 1 0000 100 0 0 10 0",
+		 "0100007F", 25, true, 4712},
+		{"lower-case hex",
+		 "   1: 0100007f:01d1 00000000:0000 0A 00000000:00000000 "
+		 "00:00000000 00000000     0        0 9 1 0000 100 0 0 10 0",
+		 "0100007F", 465, true, 9},
+		{"IPv6 wildcard",
+		 "   0: 00000000000000000000000000000000:03E1 "
+		 "00000000000000000000000000000000:0000 0A 00000000:00000000 "
+		 "00:00000000 00000000     0        0 77 1 0000 100 0 0 10 0",
+		 "0000000000000000FFFF00000100007F", 993, true, 77},
+		{"established, not listening",
+		 "   2: 0100007F:0019 0100007F:C350 01 00000000:00000000 "
+		 "00:00000000 00000000     0        0 4713 1 0000 20 4 30 10 -1",
+		 "0100007F", 25, false, 0},
+		{"another port",
+		 "   3: 0100007F:0024 00000000:0000 0A 00000000:00000000 "
+		 "00:00000000 00000000     0        0 4714 1 0000 100 0 0 10 0",
+		 "0100007F", 25, false, 0},
+		{"another address",
+		 "   4: 0200007F:0019 00000000:0000 0A 00000000:00000000 "
+		 "00:00000000 00000000     0        0 4715 1 0000 100 0 0 10 0",
+		 "0100007F", 25, false, 0},
+		{"the header line",
+		 "  sl  local_address rem_address   st tx_queue rx_queue tr "
+		 "tm->when retrnsmt   uid  timeout inode",
+		 "0100007F", 25, false, 0},
+		{"inode 0 (a socket in TIME_WAIT shape)",
+		 "   5: 0100007F:0019 00000000:0000 0A 00000000:00000000 "
+		 "00:00000000 00000000     0        0 0 1 0000 100 0 0 10 0",
+		 "0100007F", 25, false, 0},
+		{"truncated line", "   6: 0100007F:0019 00000000:0000 0A",
+		 "0100007F", 25, false, 0},
+		{"empty", "", "0100007F", 25, false, 0},
+	};
+	unsigned long inode;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		print_message("case: %s\n", cases[i].label);
+		inode = 0;
+		assert_int_equal(owner_parse_line(cases[i].line, cases[i].want,
+						  cases[i].port, &inode),
+				 cases[i].match);
+		assert_int_equal(inode, cases[i].inode);
+	}
+}
+
+/* test_hex - addresses as the kernel prints them (host-order words). */
+static void
+test_hex(void **state)
+{
+	unsigned char v4[4] = {127, 0, 0, 1};
+	uint32_t w;
+	char buf[40], want[16];
+
+	(void)state;
+	owner_hex(v4, 4, buf, sizeof(buf));
+	memcpy(&w, v4, 4);
+	snprintf(want, sizeof(want), "%08X", (unsigned)w);
+	assert_string_equal(buf, want);
+	assert_int_equal(strlen(buf), 8);
+}
+
+/* listen_local - a TCP listener on 127.0.0.1 (port into *port). */
+static int
+listen_local(unsigned *port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* test_skip - the process that holds the listener owns the endpoint; an
+ * endpoint nothing listens on goes by its protocol. */
+static void
+test_skip(void **state)
+{
+	struct owner_daemon d[2] = {
+		{"postfix", MC_TARGET_POSTFIX, 0, true, "not yet configured"},
+		{"exim", MC_TARGET_EXIM, 0, false, ""},
+	};
+	struct mc_endpoint ep = {.scheme = MC_SCHEME_SMTP, .host = "127.0.0.1",
+				 .host_is_ip = true};
+	unsigned port;
+	int fd = listen_local(&port);
+
+	(void)state;
+	ep.port = (unsigned short)port;
+	print_message("case: this process (postfix, left out) listens\n");
+	d[0].pid = (long)getpid();
+	d[1].pid = 1;
+	assert_ptr_equal(owner_skip(&ep, d, 2), &d[0]);
+	print_message("case: this process (exim, checked) listens\n");
+	d[0].pid = 1;
+	d[1].pid = (long)getpid();
+	assert_null(owner_skip(&ep, d, 2));
+	print_message("case: a listener of none of them (running)\n");
+	d[1].pid = 1;
+	if (getppid() > 1)
+		d[0].pid = (long)getppid();
+	assert_null(owner_skip(&ep, d, 2));
+	close(fd);
+	print_message("case: nothing listens, postfix down: postfix's\n");
+	d[0].pid = 0;
+	assert_ptr_equal(owner_skip(&ep, d, 2), &d[0]);
+	print_message("case: nothing listens, postfix runs, exim checked\n");
+	d[0].pid = 1;
+	assert_null(owner_skip(&ep, d, 2));
+	print_message("case: nothing listens, both left out\n");
+	d[1].skip = true;
+	assert_ptr_equal(owner_skip(&ep, d, 2), &d[0]);
+	print_message("case: imaps is no daemon's here\n");
+	ep.scheme = MC_SCHEME_IMAPS;
+	assert_null(owner_skip(&ep, d, 2));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_line),
+		cmocka_unit_test(test_hex),
+		cmocka_unit_test(test_skip),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
