@@ -59,11 +59,11 @@ dual_config() {
 		conf_global
 		conf_cert mail "mail.example.test" "targets = postfix dovecot exim" \
 			"verify = ${URLS# }" "verify_timeout = 8s" "$@"
-		printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.%k.pem" \
+		printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" "chain_file = $TLS/postfix/%n.%k.pem" \
 			"reload = $POSTFIX_RELOAD" ""
-		printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.%k.crt" \
+		printf '%s\n' "[target dovecot]" "config = ${DOVECOT_JUDGED:-$DOVECOT_CONF}" "cert_file = $TLS/dovecot/%n.%k.crt" \
 			"key_file = $TLS/dovecot/%n.%k.key" "reload = $DOVECOT_RELOAD" ""
-		printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.%k.crt" \
+		printf '%s\n' "[target exim]" "config = $EXIM_CONF" "cert_file = $TLS/exim/%n.%k.crt" \
 			"key_file = $TLS/exim/%n.%k.key" "reload = $EXIM_RELOAD" ""
 	} | sed 's/^key_type = ecdsa-p256$/key_type = ecdsa-p256 rsa-2048/' >"$MC_CONF"
 }
@@ -187,6 +187,15 @@ PY
 # 3. Dovecot's RSA files stale: ssl_alt_cert/ssl_alt_key name a copy of
 #    version 2's, which mailcert does not write. The next deployment is
 #    inactive for RSA on Dovecot only; both pairs are rolled back.
+#    The target's `config` names a copy of the configuration as it was
+#    (what the administrator believes the daemon reads), so the check of
+#    the daemon's configuration before the reload passes and only the live
+#    check can see it: the running Dovecot reads another file than its
+#    configuration on disk says, the classic inactive certificate. (With
+#    `config` naming the real file, the deployment stops earlier: Dovecot
+#    "not yet configured", nothing rolled back: t_first_run.)
+DOVECOT_JUDGED=$(dirname "$DOVECOT_CONF")/judged.conf
+cp -p "$DOVECOT_CONF" "$DOVECOT_JUDGED"
 cp -p "$TLS/dovecot/mail.rsa.crt" "$TLS/dovecot/stale.rsa.crt"
 cp -p "$TLS/dovecot/mail.rsa.key" "$TLS/dovecot/stale.rsa.key"
 sed -i "s|^ssl_alt_cert = .*|ssl_alt_cert = <$TLS/dovecot/stale.rsa.crt|; s|^ssl_alt_key = .*|ssl_alt_key = <$TLS/dovecot/stale.rsa.key|" \
@@ -225,6 +234,7 @@ sed -i "s|^ssl_alt_cert = .*|ssl_alt_cert = <$TLS/dovecot/mail.rsa.crt|; s|^ssl_
 	"$DOVECOT_CONF"
 $DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload" "$DOVECOT_LOG"
 sleep 1
+unset DOVECOT_JUDGED
 
 # 4. The RSA order fails after the ECDSA one was issued (dns-01: the hook
 #    publishes the first order's record, refuses the second's): exit 1,

@@ -74,11 +74,11 @@ sni_config() {
 		conf_global
 		conf_cert other "other.example.com" "targets = postfix dovecot exim" \
 			"verify = ${URLS# }" "verify_timeout = 8s" "$@"
-		printf '%s\n' "[target postfix]" "chain_file = $TLS/postfix/%n.pem" \
+		printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" "chain_file = $TLS/postfix/%n.pem" \
 			"reload = $POSTFIX_RELOAD" ""
-		printf '%s\n' "[target dovecot]" "cert_file = $TLS/dovecot/%n.crt" \
+		printf '%s\n' "[target dovecot]" "config = $DOVECOT_CONF" "cert_file = $TLS/dovecot/%n.crt" \
 			"key_file = $TLS/dovecot/%n.key" "reload = $DOVECOT_RELOAD" ""
-		printf '%s\n' "[target exim]" "cert_file = $TLS/exim/%n.crt" \
+		printf '%s\n' "[target exim]" "config = $EXIM_CONF" "cert_file = $TLS/exim/%n.crt" \
 			"key_file = $TLS/exim/%n.key" "reload = $EXIM_RELOAD" ""
 	} >"$MC_CONF"
 }
