@@ -143,7 +143,7 @@ int
 mc_acme_account_new(struct mc_acme *acme, const struct mc_acme_new_account *req,
                     struct mc_acme_account *out, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	const char *url = acme->dir.new_account;
 	json_t *payload = NULL, *obj = NULL;
 	int ret = -1;
@@ -172,7 +172,7 @@ out:
 		                                             : "newAccount");
 	json_decref(payload);
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -181,7 +181,7 @@ int
 mc_acme_account_get(struct mc_acme *acme, struct mc_acme_account *out,
                     struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *obj = NULL;
 	int ret = -1;
 
@@ -196,6 +196,6 @@ mc_acme_account_get(struct mc_acme *acme, struct mc_acme_account *out,
 	ret = 0;
 out:
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }

@@ -40,6 +40,7 @@
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
 #define ALPN_WHAT "tls-alpn-01 responder"
 #define ALPN_PROTO "acme-tls/1"
@@ -71,16 +72,6 @@ struct alpn_conn {
 	long long deadline; /* ms, monotonic */
 	short events;
 };
-
-/* alpn_now_ms - the monotonic clock in milliseconds. */
-static long long
-alpn_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* alpn_offers - whether a protocol list (1-byte length prefixed entries)
  * contains "acme-tls/1"; the entry's offset, or -1. */
@@ -194,7 +185,7 @@ alpn_step(struct alpn_conn *c)
 {
 	int r, e;
 
-	if (alpn_now_ms() >= c->deadline) {
+	if (mc_now_ms() >= c->deadline) {
 		mc_log_debug("%s: handshake timed out", ALPN_WHAT);
 		return true;
 	}
@@ -233,7 +224,7 @@ alpn_accept(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n)
 		return;
 	}
 	SSL_set_accept_state(nc->ssl);
-	nc->deadline = alpn_now_ms() + ALPN_HANDSHAKE_MS;
+	nc->deadline = mc_now_ms() + ALPN_HANDSHAKE_MS;
 	if (alpn_step(nc))
 		alpn_conn_close(nc);
 	else
@@ -246,7 +237,7 @@ static int
 alpn_poll_set(struct acme_tlsalpn01 *t, const struct alpn_conn *c, size_t n,
               struct pollfd *pfd)
 {
-	long long next = -1, now = alpn_now_ms();
+	long long next = -1, now = mc_now_ms();
 	size_t i;
 
 	pfd[0] = (struct pollfd){.fd = t->wake[0], .events = POLLIN};
@@ -284,7 +275,7 @@ alpn_thread(void *arg)
 			break;
 		for (i = 0, kept = 0; i < n; i++) {
 			if ((pfd[i + 2].revents == 0 &&
-			     alpn_now_ms() < c[i].deadline) ||
+			     mc_now_ms() < c[i].deadline) ||
 			    !alpn_step(&c[i]))
 				c[kept++] = c[i];
 			else

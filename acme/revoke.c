@@ -44,7 +44,7 @@ int
 mc_acme_revoke(struct mc_acme *acme, X509 *cert, int reason,
 	       struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *payload = NULL;
 	int ret = -1;
 
@@ -69,6 +69,6 @@ out:
 	if (ret == -1)
 		mc_err_prefix(err, "revokeCert");
 	json_decref(payload);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }

@@ -18,6 +18,7 @@
 #include "mailcert/log.h"
 #include "mailcert/renew.h"
 #include "mailcert/store.h"
+#include "mailcert/time.h"
 
 struct renew_args {
 	bool force;
@@ -56,16 +57,14 @@ static void
 renew_jitter(long seconds)
 {
 	unsigned int r = 0;
-	struct timespec ts;
+	long wait;
 
 	if (seconds <= 0 || isatty(STDIN_FILENO) || isatty(STDOUT_FILENO))
 		return;
 	RAND_bytes((unsigned char *)&r, sizeof(r));
-	ts.tv_sec = (time_t)(r % (unsigned long)seconds);
-	ts.tv_nsec = 0;
-	mc_log_info("sleeping %lds (--jitter)", (long)ts.tv_sec);
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
+	wait = (long)(r % (unsigned long)seconds);
+	mc_log_info("sleeping %lds (--jitter)", wait);
+	mc_sleep_ms(wait * 1000LL);
 }
 
 /* renew_selected - whether cc is among the names (all when none given). */

@@ -21,16 +21,7 @@
 #include <unistd.h>
 
 #include "verify/verify_int.h"
-
-/* verify_now_ms - monotonic clock in milliseconds. */
-long
-verify_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "mailcert/time.h"
 
 /* verify_fail - set res outcome and reason; returns -1. */
 int
@@ -73,7 +64,7 @@ verify_sanitize(const char *in, size_t len, char *out, size_t size)
 static int
 conn_timeout(const struct verify_conn *c, int limit)
 {
-	long left = c->deadline - verify_now_ms();
+	long left = c->deadline - mc_now_ms();
 
 	if (left <= 0)
 		return 0;
@@ -85,11 +76,11 @@ int
 verify_conn_wait(struct verify_conn *c, short events)
 {
 	struct pollfd pfd = {.fd = c->fd, .events = events};
-	long until = verify_now_ms() + conn_timeout(c, c->io_timeout_ms);
+	long until = mc_now_ms() + conn_timeout(c, c->io_timeout_ms);
 	int rc;
 
 	for (;;) {
-		long left = until - verify_now_ms();
+		long left = until - mc_now_ms();
 
 		rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
 		if (rc >= 0 || errno != EINTR)
@@ -212,7 +203,7 @@ verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
 static int
 conn_fill(struct verify_conn *c)
 {
-	long start = verify_now_ms();
+	long start = mc_now_ms();
 	ssize_t n;
 	int rc;
 
@@ -221,7 +212,7 @@ conn_fill(struct verify_conn *c)
 		if (rc == 0)
 			return verify_fail(c->res, MC_PROBE_UNREACHABLE,
 			                   "%s: no answer within %ld ms",
-			                   c->stage, verify_now_ms() - start);
+			                   c->stage, (long)(mc_now_ms() - start));
 		if (rc == -1)
 			break;
 		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);

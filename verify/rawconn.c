@@ -12,6 +12,7 @@
 
 #include "verify/hello.h"
 #include "verify/verify_int.h"
+#include "mailcert/time.h"
 
 /* verify_rawconn_open - connect, STARTTLS up to the go-ahead, give the fd. */
 int
@@ -27,7 +28,7 @@ verify_rawconn_open(const struct mc_endpoint *ep,
 		return verify_fail(res, MC_PROBE_UNREACHABLE,
 		                   "connect: out of memory");
 	c->fd = -1;
-	c->deadline = verify_now_ms() + opts->total_timeout_ms;
+	c->deadline = mc_now_ms() + opts->total_timeout_ms;
 	c->io_timeout_ms = opts->io_timeout_ms;
 	c->res = res;
 	if (verify_conn_open(c, ep, opts, res) == -1)

@@ -17,6 +17,7 @@
 #include <openssl/ssl.h>
 
 #include "verify/verify_int.h"
+#include "mailcert/time.h"
 
 #define GOODBYE_MS 2000         /* wait for the reply to QUIT / LOGOUT */
 #define GOODBYE_MAX_BYTES 16384 /* and read at most this much */
@@ -178,7 +179,7 @@ int
 verify_tls_handshake(struct verify_conn *c, SSL *ssl,
                      const struct mc_endpoint *ep)
 {
-	long start = verify_now_ms();
+	long start = mc_now_ms();
 	int rc, e, ready;
 
 	c->stage = "TLS handshake";
@@ -199,7 +200,7 @@ verify_tls_handshake(struct verify_conn *c, SSL *ssl,
 			return verify_fail(c->res, MC_PROBE_TLS_FAILED,
 			                   "TLS handshake: no answer within "
 			                   "%ld ms",
-			                   verify_now_ms() - start);
+			                   (long)(mc_now_ms() - start));
 		if (ready == -1)
 			return tls_fail(c, SSL_ERROR_SYSCALL, ep);
 	}

@@ -1,5 +1,5 @@
 /*
- * fetch.h - small bounded HTTP client for certificate material.
+ * fetch.h - bounded HTTP fetches of certificate material (over http.h).
  *
  * Used by `check` to fetch what certificates point at: AIA caIssuers
  * certificates, CRLs (CRL Distribution Points) and OCSP answers (POST of
@@ -14,7 +14,8 @@
  * Errors: MC_ERR_USAGE for a URL of another scheme, MC_ERR_NET for
  * transport failures, timeouts and size-cap overruns (with the URL),
  * MC_ERR_SYS for local failures. Any HTTP status is a success: the caller
- * judges `status`. Thread-safe: libcurl is initialized once per process.
+ * judges `status`. Thread-safe: each thread fetches through its own
+ * transport (mc_http_thread), which keeps its connections open.
  */
 #ifndef MAILCERT_FETCH_H
 #define MAILCERT_FETCH_H

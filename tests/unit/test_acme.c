@@ -20,7 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "acme/acme_int.h"
-#include "acme/http.h"
+#include "mailcert/http.h"
 #include "acme/jws.h"
 #include "mailcert/crypto.h"
 
@@ -734,7 +734,7 @@ static const struct {
 static void
 test_link(void **state)
 {
-	struct acme_http_resp r;
+	struct mc_http_resp r;
 	struct mc_err err;
 	size_t i;
 
@@ -744,7 +744,7 @@ test_link(void **state)
 		mc_err_clear(&err);
 		print_message("link: %s\n", link_cases[i].label);
 		assert_int_equal(
-		    acme_http_parse_link(&r, link_cases[i].value, &err),
+		    mc_http_parse_link(&r, link_cases[i].value, &err),
 		    link_cases[i].rc);
 		assert_int_equal(r.n_links, link_cases[i].n);
 		if (link_cases[i].rc == -1)
@@ -753,14 +753,14 @@ test_link(void **state)
 			assert_string_equal(r.links[0].rel, link_cases[i].rel0);
 			assert_string_equal(r.links[0].url, link_cases[i].url0);
 			assert_string_equal(
-			    acme_http_link(&r, link_cases[i].rel0),
+			    mc_http_link(&r, link_cases[i].rel0),
 			    link_cases[i].url0);
 		}
 		if (link_cases[i].n > 1) {
 			assert_string_equal(r.links[1].rel, link_cases[i].rel1);
 			assert_string_equal(r.links[1].url, link_cases[i].url1);
 		}
-		acme_http_resp_clear(&r);
+		mc_http_resp_clear(&r);
 	}
 }
 
@@ -784,7 +784,7 @@ test_retry_after(void **state)
 	for (i = 0; i < N_OF(retry_cases); i++) {
 		print_message("retry-after: '%s'\n", retry_cases[i].value);
 		assert_int_equal(
-		    acme_http_parse_retry_after(retry_cases[i].value),
+		    mc_http_parse_retry_after(retry_cases[i].value),
 		    retry_cases[i].want);
 	}
 }
@@ -806,22 +806,30 @@ static const struct {
 static void
 test_http_refuse(void **state)
 {
-	struct acme_http_opts o = {NULL, 2, 5, 1024};
-	struct acme_http_resp r = {0};
+	struct mc_http_req req = {0};
+	struct mc_http_resp r = {0};
+	struct mc_http *http;
 	struct mc_err err;
 	size_t i;
 
 	(void)state;
+	mc_err_clear(&err);
+	http = mc_http_new(NULL, &err);
+	assert_non_null(http);
+	req.method = "GET";
+	req.connect_timeout_ms = 2000;
+	req.timeout_ms = 5000;
+	req.max_body = 1024;
 	for (i = 0; i < N_OF(url_cases); i++) {
 		mc_err_clear(&err);
-		assert_int_equal(acme_http_request(&o, "GET", url_cases[i].url,
-		                                   NULL, NULL, &r, &err),
-		                 -1);
+		req.url = url_cases[i].url;
+		assert_int_equal(mc_http_request(http, &req, &r, &err), -1);
 		assert_int_equal(err.cat, MC_ERR_NET);
 		assert_non_null(strstr(err.msg, url_cases[i].url));
 		assert_non_null(strstr(err.msg, url_cases[i].frag));
 		assert_null(r.body);
 	}
+	mc_http_free(http);
 }
 
 int

@@ -28,7 +28,7 @@
 #include <openssl/pem.h>
 
 #include "acme/acme_int.h"
-#include "acme/http.h"
+#include "mailcert/http.h"
 #include "mailcert/acme.h"
 #include "mailcert/crypto.h"
 #include "tests/unit/certgen.h"
@@ -402,20 +402,26 @@ static const struct {
 static char *
 order_log(const struct fake *f)
 {
-	struct acme_http_opts o = {f->cert, 5, 10, 65536};
-	struct acme_http_resp r = {0};
+	struct mc_http_req req = {0};
+	struct mc_http_resp r = {0};
+	struct mc_http *http;
 	struct mc_err err;
 	char url[80];
 	char *body;
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/order-log", f->port);
+	req.method = "GET";
+	req.url = url;
+	req.max_body = 65536;
 	mc_err_clear(&err);
-	if (acme_http_request(&o, "GET", url, NULL, NULL, &r, &err) == -1)
+	http = mc_http_new(f->cert, &err);
+	if (http == NULL || mc_http_request(http, &req, &r, &err) == -1)
 		fail_msg("GET %s: %s", url, err.msg);
+	mc_http_free(http);
 	assert_int_equal(r.status, 200);
 	body = r.body;
 	r.body = NULL;
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return body;
 }
 
