@@ -126,6 +126,6 @@ int acme_authorize(struct mc_acme *acme, const struct mc_acme_order_req *req,
 int acme_poll_wait(struct mc_acme *acme, long retry_after, long *step_ms);
 
 /* The first backoff step of a poll loop: the CA is asked again soon. */
-#define ACME_POLL_FIRST_MS 20L
+#define ACME_POLL_FIRST_MS 10L
 
 #endif

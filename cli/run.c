@@ -73,7 +73,7 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,
-		cc->preferred_chain, run->replaces, 0,
+		cc->preferred_chain, run->replaces, cc->order_timeout,
 	};
 
 	return mc_acme_order(run->acme, &req, cert, err);

@@ -26,6 +26,10 @@
 #define DEFAULT_VERIFY_TIMEOUT 30
 #define DEFAULT_HTTP_LISTEN "0.0.0.0:80"
 #define DEFAULT_TLS_ALPN_LISTEN "0.0.0.0:443"
+#define DEFAULT_ORDER_TIMEOUT (5 * 60)
+#define ORDER_TIMEOUT_MIN 10L
+#define ORDER_TIMEOUT_MAX (24 * 3600L)
+#define DNS_WAIT_MAX 3600L
 
 static const char *const builtin_targets[] = { "postfix", "dovecot", "exim" };
 
@@ -232,9 +236,33 @@ config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
 	cc->key_type = MC_KEY_EC_P256;
 	cc->reuse_key = false;
 	cc->challenge = MC_CHALLENGE_HTTP01;
+	cc->order_timeout = DEFAULT_ORDER_TIMEOUT;
 	cc->timing = cfg->timing;
 	cc->line = sec->line;
 	return config_strdup_all(slots, values, 3, err);
+}
+
+/* config_cert_bounds - dns_wait and order_timeout within their bounds. */
+static int
+config_cert_bounds(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    const struct mc_cert_conf *cc)
+{
+	const struct cfg_entry *e;
+
+	if (cc->dns_wait > DNS_WAIT_MAX) {
+		e = config_entry_find(sec, "dns_wait");
+		return config_fail(ctx, e->line, e->key,
+		    "longer than 1h; no DNS needs that long to propagate, check "
+		    "the dns_hook instead");
+	}
+	if (cc->order_timeout < ORDER_TIMEOUT_MIN ||
+	    cc->order_timeout > ORDER_TIMEOUT_MAX) {
+		e = config_entry_find(sec, "order_timeout");
+		return config_fail(ctx, e->line, e->key,
+		    "must be between 10s and 24h (default 5m); dns_wait is not "
+		    "counted in it");
+	}
+	return 0;
 }
 
 /* config_build_certs - every [cert NAME] section, checked against the targets. */
@@ -257,6 +285,8 @@ config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 		if (config_cert_init(cc, sec, cfg, ctx->err) == -1)
 			return -1;
 		if (config_apply(ctx, sec, cc) == -1)
+			return -1;
+		if (config_cert_bounds(ctx, sec, cc) == -1)
 			return -1;
 		if (config_cert_check(ctx, sec, cfg, cc) == -1)
 			return -1;

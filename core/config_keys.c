@@ -636,6 +636,7 @@ static const struct cfg_key cert_keys[] = {
 	C("tls_alpn_listen", keys_listen, tls_alpn_listen),
 	C("dns_hook", keys_abs_path, dns_hook),
 	C("dns_wait", keys_duration, dns_wait),
+	C("order_timeout", keys_duration, order_timeout),
 	C("preferred_chain", keys_text, preferred_chain),
 	C("deploy_hook", keys_abs_path, deploy_hook),
 	CL("targets", keys_targets, targets, n_targets),

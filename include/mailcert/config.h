@@ -81,6 +81,7 @@ struct mc_cert_conf {
 	char *tls_alpn_listen; /* "HOST:PORT" */
 	char *dns_hook;
 	long dns_wait;         /* seconds to wait after the dns_hook adds; 0 none */
+	long order_timeout;    /* seconds one order may take, after any dns_wait */
 	char *preferred_chain;
 	char *deploy_hook;
 	char **targets; /* names of struct mc_target in the config */
