@@ -218,8 +218,12 @@ challtestsrv_start() {
 #   --http-port P    pebble's httpPort (default: a free port)
 #   --tls-port P     pebble's tlsPort (default: a free port)
 #   --validity SECS  certificateValidityPeriod
+#   --nonce-reject PCT  PEBBLE_WFE_NONCEREJECT (Pebble's default: 5)
+#   --va-sleep       let Pebble's VA sleep before validating (its default;
+#                    the tests otherwise set PEBBLE_VA_NOSLEEP=1)
 pebble_start() {
 	local eab="" alt=0 validity=0 cfg logf=$TEST_TMP/pebble.log mport macs
+	local nonce_reject="" nosleep=1
 	HTTP01_PORT="" TLSALPN01_PORT=""
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -228,6 +232,8 @@ pebble_start() {
 		--http-port) HTTP01_PORT=$2 ;;
 		--tls-port) TLSALPN01_PORT=$2 ;;
 		--validity) validity=$2 ;;
+		--nonce-reject) nonce_reject=$2 ;;
+		--va-sleep) nosleep=0 && shift && continue ;;
 		*) fail "pebble_start: unknown option $1" ;;
 		esac
 		shift 2
@@ -261,7 +267,9 @@ pebble_start() {
   }
 }
 EOF
-	bg_start pebble "$logf" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
+	bg_start pebble "$logf" env PEBBLE_AUTHZREUSE=0 \
+		${nonce_reject:+PEBBLE_WFE_NONCEREJECT=$nonce_reject} \
+		$([ "$nosleep" = 1 ] && echo PEBBLE_VA_NOSLEEP=1) \
 		PEBBLE_ALTERNATE_ROOTS="$alt" \
 		pebble -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT"
 	PEBBLE_PID=$BG_PID
