@@ -61,8 +61,19 @@ config_fail_sec(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return mc_err_set(ctx->err, MC_ERR_CONFIG, "%s:%d: [%s%s%s]: %s: %s",
-	    ctx->path, sec->line, config_kind_name(sec->kind),
+	    sec->file != NULL ? sec->file : ctx->path, sec->line,
+	    config_kind_name(sec->kind),
 	    sec->name != NULL ? " " : "", sec->name != NULL ? sec->name : "", key, msg);
+}
+
+/* config_sec_ctx - ctx for errors in sec: its own file. */
+struct cfg_ctx
+config_sec_ctx(const struct cfg_ctx *ctx, const struct cfg_section *sec)
+{
+	struct cfg_ctx c = { sec->file != NULL ? sec->file : ctx->path,
+		ctx->err };
+
+	return c;
 }
 
 /* config_entry_find - the entry for key in sec, or NULL. Borrowed. */
@@ -200,13 +211,14 @@ config_build_targets(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	for (i = 0; i < raw->n_secs; i++) {
 		const struct cfg_section *sec = &raw->secs[i];
 		struct mc_target *t = &cfg->targets[cfg->n_targets];
+		struct cfg_ctx sctx = config_sec_ctx(ctx, sec);
 
 		if (sec->kind != CFG_TARGET)
 			continue;
 		if (config_target_init(t, sec->name, sec->line, ctx->err) == -1)
 			return -1;
 		cfg->n_targets++;
-		if (config_build_target(ctx, sec, t) == -1)
+		if (config_build_target(&sctx, sec, t) == -1)
 			return -1;
 	}
 	for (i = 0; i < N_BUILTIN; i++) {
@@ -278,17 +290,18 @@ config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	for (i = 0; i < raw->n_secs; i++) {
 		const struct cfg_section *sec = &raw->secs[i];
 		struct mc_cert_conf *cc = &cfg->certs[cfg->n_certs];
+		struct cfg_ctx sctx = config_sec_ctx(ctx, sec);
 
 		if (sec->kind != CFG_CERT)
 			continue;
 		cfg->n_certs++;
 		if (config_cert_init(cc, sec, cfg, ctx->err) == -1)
 			return -1;
-		if (config_apply(ctx, sec, cc) == -1)
+		if (config_apply(&sctx, sec, cc) == -1)
 			return -1;
-		if (config_cert_bounds(ctx, sec, cc) == -1)
+		if (config_cert_bounds(&sctx, sec, cc) == -1)
 			return -1;
-		if (config_cert_check(ctx, sec, cfg, cc) == -1)
+		if (config_cert_check(&sctx, sec, cfg, cc) == -1)
 			return -1;
 	}
 	return 0;
@@ -298,7 +311,7 @@ config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 int
 mc_config_load(const char *path, struct mc_config **out, struct mc_err *err)
 {
-	struct cfg_raw raw = { NULL, 0 };
+	struct cfg_raw raw = { NULL, 0, NULL, 0 };
 	struct cfg_ctx ctx = { path, err };
 	struct mc_config *cfg = NULL;
 	int ret = -1;
@@ -389,6 +402,7 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->trust_bundle);
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
+	free(cfg->include);
 	free(cfg);
 }
 

@@ -623,6 +623,7 @@ static const struct cfg_key global_keys[] = {
 	G("hook_timeout", keys_duration, timing.hook_timeout),
 	G("verify_timeout", keys_duration, timing.verify_timeout),
 	G("log", keys_log, log),
+	G("include", keys_abs_path, include),
 	{ NULL, NULL, 0, 0 },
 };
 

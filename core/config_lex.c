@@ -33,10 +33,18 @@
  * The handler only records (key, value, line) after rejecting unknown and
  * duplicate keys; values are checked later by config.c. The first error
  * stops the reader (it returns NULL, i.e. end of file).
+ *
+ * include = GLOB in [global] names more files (absolute, glob(3), read in
+ * lexical order after the main file, each under the same 1 MiB cap). They
+ * may hold [cert] and [target] sections; errors name the file they are
+ * in. Section names are kept in a hash table, so finding a duplicate
+ * header costs the same for the 1st and the 50,000th section.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <glob.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -52,6 +60,14 @@
 #define LEX_MAX_FILE (1024 * 1024)
 #define LEX_MAX_KEY 64
 #define LEX_SHOW 80 /* how much of a bad header an error quotes */
+#define LEX_MAX_FILES 100000 /* included files */
+
+/* Open addressing over section indexes (+1; 0 is empty), by kind and name. */
+struct lex_index {
+	size_t *slots;
+	size_t cap; /* a power of two, or 0 */
+	size_t used;
+};
 
 struct lex {
 	struct cfg_ctx ctx;
@@ -67,6 +83,8 @@ struct lex {
 	bool have_key;   /* inih has a previous key in this section */
 	bool failed;
 	struct cfg_raw *raw;
+	struct lex_index *idx;
+	size_t first_sec; /* sections before this file */
 };
 
 /* lex_fail - record the first error at the current line; returns NULL. */
@@ -280,20 +298,75 @@ lex_piece(struct lex *lx, char *str, int num, const char *prefix)
 	return lex_put(str, num, prefix, text, cut);
 }
 
+/* lex_hash - FNV-1a of kind and name. */
+static uint64_t
+lex_hash(enum cfg_kind kind, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
+
+	for (; name != NULL && *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* lex_same - whether section s is of kind and name. */
+static bool
+lex_same(const struct cfg_section *s, enum cfg_kind kind, const char *name)
+{
+	if (s->kind != kind)
+		return false;
+	return name == NULL ? s->name == NULL
+	                    : s->name != NULL && strcmp(s->name, name) == 0;
+}
+
 /* lex_section_find - index+1 of the section of kind and name, or 0. */
 static size_t
-lex_section_find(const struct cfg_raw *raw, enum cfg_kind kind, const char *name)
+lex_section_find(const struct lex *lx, enum cfg_kind kind, const char *name)
 {
+	const struct lex_index *ix = lx->idx;
 	size_t i;
 
-	for (i = 0; i < raw->n_secs; i++) {
-		const struct cfg_section *s = &raw->secs[i];
+	if (ix->cap == 0)
+		return 0;
+	for (i = lex_hash(kind, name) & (ix->cap - 1); ix->slots[i] != 0;
+	     i = (i + 1) & (ix->cap - 1))
+		if (lex_same(&lx->raw->secs[ix->slots[i] - 1], kind, name))
+			return ix->slots[i];
+	return 0;
+}
 
-		if (s->kind != kind)
-			continue;
-		if (name == NULL || (s->name != NULL && strcmp(s->name, name) == 0))
-			return i + 1;
+/* lex_index_put - record section number n (index+1) in ix. */
+static void
+lex_index_put(struct lex_index *ix, const struct cfg_section *s, size_t n)
+{
+	size_t i = lex_hash(s->kind, s->name) & (ix->cap - 1);
+
+	while (ix->slots[i] != 0)
+		i = (i + 1) & (ix->cap - 1);
+	ix->slots[i] = n;
+	ix->used++;
+}
+
+/* lex_index_add - index the last section of raw, growing at half full. */
+static int
+lex_index_add(struct lex *lx)
+{
+	struct lex_index *ix = lx->idx, grown = { NULL, 0, 0 };
+	size_t i;
+
+	if ((ix->used + 1) * 2 > ix->cap) {
+		grown.cap = ix->cap ? ix->cap * 2 : 64;
+		grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+		if (grown.slots == NULL)
+			return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+		for (i = 0; i + 1 < lx->raw->n_secs; i++)
+			lex_index_put(&grown, &lx->raw->secs[i], i + 1);
+		free(ix->slots);
+		*ix = grown;
 	}
+	lex_index_put(ix, &lx->raw->secs[lx->raw->n_secs - 1], lx->raw->n_secs);
 	return 0;
 }
 
@@ -311,6 +384,7 @@ lex_section_add(struct lex *lx, enum cfg_kind kind, const char *name)
 	s = &secs[raw->n_secs];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
+	s->file = lx->ctx.path;
 	s->line = lx->lineno;
 	if (name != NULL) {
 		s->name = strdup(name);
@@ -318,7 +392,22 @@ lex_section_add(struct lex *lx, enum cfg_kind kind, const char *name)
 			return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
 	}
 	raw->n_secs++;
-	return 0;
+	return lex_index_add(lx);
+}
+
+/* lex_twice - the error for a section header seen before (at first). */
+static int
+lex_twice(struct lex *lx, const char *what, size_t first)
+{
+	const struct cfg_section *f = &lx->raw->secs[first - 1];
+
+	if (strcmp(f->file, lx->ctx.path) == 0)
+		return config_fail(&lx->ctx, lx->lineno, what,
+		    "appears twice (first at line %d); merge the two sections",
+		    f->line);
+	return config_fail(&lx->ctx, lx->lineno, what,
+	    "appears twice (first at %s:%d); merge the two sections", f->file,
+	    f->line);
 }
 
 /* lex_section_named - check a [cert NAME] / [target NAME] header and add it. */
@@ -336,11 +425,9 @@ lex_section_named(struct lex *lx, enum cfg_kind kind, const char *name,
 		return config_fail(&lx->ctx, lx->lineno, what,
 		    "not a safe %s name; use 1 to 64 letters, digits, '.', '-' and "
 		    "'_', not starting with '.' or '-'", kname);
-	first = lex_section_find(lx->raw, kind, name);
+	first = lex_section_find(lx, kind, name);
 	if (first != 0)
-		return config_fail(&lx->ctx, lx->lineno, what,
-		    "appears twice (first at line %d); merge the two sections",
-		    lx->raw->secs[first - 1].line);
+		return lex_twice(lx, what, first);
 	return lex_section_add(lx, kind, name);
 }
 
@@ -355,11 +442,9 @@ lex_section_dispatch(struct lex *lx, char *inside, const char *what)
 		*name++ = '\0';
 	name = lex_lskip(name);
 	if (strcmp(inside, "global") == 0 && *name == '\0') {
-		first = lex_section_find(lx->raw, CFG_GLOBAL, NULL);
+		first = lex_section_find(lx, CFG_GLOBAL, NULL);
 		if (first != 0)
-			return config_fail(&lx->ctx, lx->lineno, what,
-			    "appears twice (first at line %d); merge the two sections",
-			    lx->raw->secs[first - 1].line);
+			return lex_twice(lx, what, first);
 		return lex_section_add(lx, CFG_GLOBAL, NULL);
 	}
 	if (strcmp(inside, "cert") == 0)
@@ -425,7 +510,7 @@ lex_key_line(struct lex *lx, char *s, char *str, int num)
 		return lex_fail(lx, NULL, "'=' without a key in front; write KEY = VALUE");
 	if (strlen(s) > LEX_MAX_KEY)
 		return lex_fail(lx, NULL, "unknown key (longer than 64 characters)");
-	if (lx->raw->n_secs == 0)
+	if (lx->raw->n_secs == lx->first_sec)
 		return lex_fail(lx, s,
 		    "outside any section; put it under [global], [cert NAME] or "
 		    "[target NAME]");
@@ -618,24 +703,46 @@ config_raw_free(struct cfg_raw *raw)
 		free(s->name);
 	}
 	free(raw->secs);
-	raw->secs = NULL;
-	raw->n_secs = 0;
+	for (i = 0; i < raw->n_files; i++)
+		free(raw->files[i]);
+	free(raw->files);
+	memset(raw, 0, sizeof(*raw));
 }
 
-/* config_lex - read path into raw sections (*raw, free with config_raw_free). */
-int
-config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err)
+/* lex_add_file - keep a copy of path in raw; the copy, or NULL. */
+static const char *
+lex_add_file(struct cfg_raw *raw, const char *path, struct mc_err *err)
+{
+	char **files = realloc(raw->files, (raw->n_files + 1) * sizeof(*files));
+
+	if (files == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	raw->files = files;
+	files[raw->n_files] = strdup(path);
+	if (files[raw->n_files] == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	return files[raw->n_files++];
+}
+
+/* lex_file - read one file, appending its sections to raw. */
+static int
+lex_file(const char *path, struct cfg_raw *raw, struct lex_index *idx,
+    struct mc_err *err)
 {
 	struct lex lx;
 	int rc, ret = -1;
 
 	memset(&lx, 0, sizeof(lx));
-	lx.ctx.path = path;
+	lx.ctx.path = lex_add_file(raw, path, err);
 	lx.ctx.err = err;
 	lx.raw = raw;
-	raw->secs = NULL;
-	raw->n_secs = 0;
-	if (lex_read_file(&lx) == -1)
+	lx.idx = idx;
+	lx.first_sec = raw->n_secs;
+	if (lx.ctx.path == NULL || lex_read_file(&lx) == -1)
 		goto out;
 	rc = ini_parse_stream(lex_reader, &lx, lex_handler, &lx);
 	if (lx.failed)
@@ -650,6 +757,105 @@ config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err)
 out:
 	if (lx.data != NULL)
 		OPENSSL_clear_free(lx.data, lx.len + 1);
+	return ret;
+}
+
+/* lex_strcmp - qsort comparison of two paths, byte by byte. */
+static int
+lex_strcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* lex_glob_dir - a pattern that matches nothing must at least name an
+ * existing directory (a mistyped one would silently drop its certs). */
+static int
+lex_glob_dir(const struct cfg_ctx *ctx, const struct cfg_entry *e)
+{
+	char dir[4096];
+	size_t meta = strcspn(e->value, "*?["), cut;
+	struct stat st;
+
+	if (e->value[meta] == '\0')
+		return config_fail(ctx, e->line, e->key,
+		    "%.200s does not exist; create it or fix the path", e->value);
+	snprintf(dir, sizeof(dir), "%.*s", (int)meta, e->value);
+	cut = strlen(dir);
+	while (cut > 1 && dir[cut - 1] != '/')
+		cut--;
+	dir[cut] = '\0';
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	return config_fail(ctx, e->line, e->key,
+	    "the directory %s of \"%.80s\" does not exist; create it or fix the "
+	    "path", dir, e->value);
+}
+
+/* lex_glob - the files matching e's pattern, sorted (*g, globfree). */
+static int
+lex_glob(const struct cfg_ctx *ctx, const struct cfg_entry *e, glob_t *g)
+{
+	int rc;
+
+	if (e->value[0] != '/')
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.80s\" is not an absolute path; write it from /, e.g. "
+		    "/etc/mailcert/conf.d/*.conf", e->value);
+	rc = glob(e->value, GLOB_ERR | GLOB_NOSORT, NULL, g);
+	if (rc == GLOB_NOMATCH)
+		return lex_glob_dir(ctx, e); /* an empty conf.d is fine */
+	if (rc == GLOB_ABORTED && lex_glob_dir(ctx, e) == -1)
+		return -1;
+	if (rc != 0)
+		return config_fail(ctx, e->line, e->key,
+		    "cannot read what \"%.80s\" names (%s)", e->value,
+		    rc == GLOB_NOSPACE ? "out of memory" : "a directory is unreadable");
+	if (g->gl_pathc > LEX_MAX_FILES)
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.80s\" names %zu files, more than %d", e->value,
+		    (size_t)g->gl_pathc, LEX_MAX_FILES);
+	qsort(g->gl_pathv, g->gl_pathc, sizeof(char *), lex_strcmp);
+	return 0;
+}
+
+/* lex_includes - read the files of [global] include = GLOB, in order. */
+static int
+lex_includes(struct cfg_raw *raw, struct lex_index *idx, struct mc_err *err)
+{
+	const struct cfg_section *global = NULL;
+	const struct cfg_entry *e;
+	struct cfg_ctx ctx = { raw->files[0], err };
+	glob_t g;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < raw->n_secs && global == NULL; i++)
+		if (raw->secs[i].kind == CFG_GLOBAL)
+			global = &raw->secs[i];
+	e = global != NULL ? config_entry_find(global, "include") : NULL;
+	if (e == NULL || e->value[0] == '\0')
+		return 0;
+	memset(&g, 0, sizeof(g));
+	if (lex_glob(&ctx, e, &g) == -1)
+		ret = -1;
+	for (i = 0; ret == 0 && i < g.gl_pathc; i++)
+		ret = lex_file(g.gl_pathv[i], raw, idx, err);
+	globfree(&g);
+	return ret;
+}
+
+/* config_lex - read path and its includes into raw sections. */
+int
+config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err)
+{
+	struct lex_index idx = { NULL, 0, 0 };
+	int ret = -1;
+
+	memset(raw, 0, sizeof(*raw));
+	if (lex_file(path, raw, &idx, err) == 0 &&
+	    lex_includes(raw, &idx, err) == 0)
+		ret = 0;
+	free(idx.slots);
 	if (ret == -1)
 		config_raw_free(raw);
 	return ret;

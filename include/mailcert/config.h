@@ -102,6 +102,7 @@ struct mc_config {
 	char *eab_kid;
 	char *eab_hmac_key; /* secret: never logged */
 	char *hooks_dir;
+	char *include; /* glob of more config files, or NULL */
 	enum mc_log_dest log;
 	struct mc_timing timing;
 	struct mc_cert_conf *certs;
