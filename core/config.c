@@ -198,6 +198,17 @@ config_build_target(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	return config_target_finish(ctx, sec, t);
 }
 
+/* config_count - how many sections of kind raw has. */
+static size_t
+config_count(const struct cfg_raw *raw, enum cfg_kind kind)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < raw->n_secs; i++)
+		n += raw->secs[i].kind == kind;
+	return n;
+}
+
 /* config_build_targets - declared targets, then the built-ins without a section. */
 static int
 config_build_targets(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
@@ -205,7 +216,8 @@ config_build_targets(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 {
 	size_t i;
 
-	cfg->targets = calloc(raw->n_secs + N_BUILTIN, sizeof(*cfg->targets));
+	cfg->targets = calloc(config_count(raw, CFG_TARGET) + N_BUILTIN,
+	    sizeof(*cfg->targets));
 	if (cfg->targets == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
 	for (i = 0; i < raw->n_secs; i++) {
@@ -277,14 +289,15 @@ config_cert_bounds(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	return 0;
 }
 
-/* config_build_certs - every [cert NAME] section, checked against the targets. */
+/* config_build_certs - every [cert NAME] section, checked against the
+ * targets; each raw section is released once built (10,000s of certs). */
 static int
-config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
+config_build_certs(const struct cfg_ctx *ctx, struct cfg_raw *raw,
     struct mc_config *cfg)
 {
 	size_t i;
 
-	cfg->certs = calloc(raw->n_secs + 1, sizeof(*cfg->certs));
+	cfg->certs = calloc(config_count(raw, CFG_CERT) + 1, sizeof(*cfg->certs));
 	if (cfg->certs == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
 	for (i = 0; i < raw->n_secs; i++) {
@@ -303,6 +316,7 @@ config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 			return -1;
 		if (config_cert_check(&sctx, sec, cfg, cc) == -1)
 			return -1;
+		config_section_release(&raw->secs[i]);
 	}
 	return 0;
 }
@@ -311,7 +325,7 @@ config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 int
 mc_config_load(const char *path, struct mc_config **out, struct mc_err *err)
 {
-	struct cfg_raw raw = { NULL, 0, NULL, 0 };
+	struct cfg_raw raw = { NULL, 0, 0, NULL, 0 };
 	struct cfg_ctx ctx = { path, err };
 	struct mc_config *cfg = NULL;
 	int ret = -1;

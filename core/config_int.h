@@ -47,6 +47,7 @@ struct cfg_section {
 struct cfg_raw {
 	struct cfg_section *secs;
 	size_t n_secs;
+	size_t cap_secs;
 	char **files; /* the main file, then the included ones */
 	size_t n_files;
 };
@@ -88,6 +89,10 @@ struct cfg_ctx config_sec_ctx(const struct cfg_ctx *ctx,
 /* config_lex - read path (and its includes) into raw sections (*raw, free
  * with config_raw_free). */
 int config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err);
+
+/* config_section_release - free the entries and name of one raw section
+ * (values cleansed) once it has been built; its kind, file and line stay. */
+void config_section_release(struct cfg_section *sec);
 
 /* config_raw_free - free raw sections (values are cleansed: they may hold secrets). */
 void config_raw_free(struct cfg_raw *raw);

@@ -377,10 +377,15 @@ lex_section_add(struct lex *lx, enum cfg_kind kind, const char *name)
 	struct cfg_raw *raw = lx->raw;
 	struct cfg_section *secs, *s;
 
-	secs = realloc(raw->secs, (raw->n_secs + 1) * sizeof(*secs));
-	if (secs == NULL)
-		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
-	raw->secs = secs;
+	if (raw->n_secs == raw->cap_secs) {
+		secs = realloc(raw->secs, (raw->cap_secs ? raw->cap_secs * 2 : 16) *
+		    sizeof(*secs));
+		if (secs == NULL)
+			return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+		raw->secs = secs;
+		raw->cap_secs = raw->cap_secs ? raw->cap_secs * 2 : 16;
+	}
+	secs = raw->secs;
 	s = &secs[raw->n_secs];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
@@ -683,25 +688,33 @@ lex_handler(void *user, const char *section, const char *name, const char *value
 	return 1;
 }
 
+/* config_section_release - free a section's entries and name (cleansed). */
+void
+config_section_release(struct cfg_section *s)
+{
+	size_t j;
+
+	for (j = 0; j < s->n_entries; j++) {
+		free(s->entries[j].key);
+		OPENSSL_clear_free(s->entries[j].value, strlen(s->entries[j].value));
+	}
+	free(s->entries);
+	free(s->name);
+	s->entries = NULL;
+	s->n_entries = 0;
+	s->name = NULL;
+}
+
 /* config_raw_free - free raw sections, cleansing values (they may hold secrets). */
 void
 config_raw_free(struct cfg_raw *raw)
 {
-	size_t i, j;
+	size_t i;
 
 	if (raw == NULL)
 		return;
-	for (i = 0; i < raw->n_secs; i++) {
-		struct cfg_section *s = &raw->secs[i];
-
-		for (j = 0; j < s->n_entries; j++) {
-			free(s->entries[j].key);
-			OPENSSL_clear_free(s->entries[j].value,
-			    strlen(s->entries[j].value));
-		}
-		free(s->entries);
-		free(s->name);
-	}
+	for (i = 0; i < raw->n_secs; i++)
+		config_section_release(&raw->secs[i]);
 	free(raw->secs);
 	for (i = 0; i < raw->n_files; i++)
 		free(raw->files[i]);

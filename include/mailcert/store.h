@@ -12,6 +12,11 @@
  * an atomic symlink rename. A crash leaves the previous version current.
  * Nothing here talks to the network.
  *
+ * state_dir/renew-index caches what `renew` needs of every current
+ * version (deploy/store_index.c): mc_store_save_meta() and
+ * mc_store_set_current() remove it first, so code that changes a meta.json
+ * or `current` any other way must call mc_store_index_drop() before.
+ *
  * Errors: MC_ERR_SYS (paths with errno text), MC_ERR_INPUT (a damaged
  * meta.json or key file, naming the file).
  */
@@ -96,6 +101,40 @@ STACK_OF(X509) *mc_store_load_chain(const char *state_dir, const char *name,
 /* mc_store_path - "state_dir/certs/name/versions/NNNN[/file]" into buf. */
 int mc_store_path(const char *state_dir, const char *name, unsigned number,
 		  const char *file, char *buf, size_t size, struct mc_err *err);
+
+/* --- the renew index (a cache of meta.json, see above) --- */
+
+struct mc_store_index;
+
+/* mc_store_index_load - state_dir/renew-index (new, free with
+ * mc_store_index_free), or NULL when it is absent or not usable: then
+ * read meta.json. Never an error. */
+struct mc_store_index *mc_store_index_load(const char *state_dir);
+
+/* mc_store_index_free - free an index; NULL is a no-op. */
+void mc_store_index_free(struct mc_store_index *ix);
+
+/* mc_store_index_get - name's current version from the index: 1 and the
+ * fields renew reads (version, names, key_type, not_before, not_after,
+ * ari_cert_id, ari_renew_at, ari_next_poll, status) in *meta (free with
+ * mc_store_meta_clear) and the entry's text in *line (NULL: not wanted;
+ * borrowed until mc_store_index_free); 0 no entry; -1 a malformed entry. */
+int mc_store_index_get(const struct mc_store_index *ix, const char *name,
+		       struct mc_cert_meta *meta, const char **line);
+
+/* mc_store_index_line - the index entry of name's current version meta
+ * (new string), or NULL when it cannot be written (the cert is then left
+ * out and read from meta.json). */
+char *mc_store_index_line(const char *name, const struct mc_cert_meta *meta);
+
+/* mc_store_index_save - replace the index with these entries (sorted here;
+ * one per name) atomically. Call under the state lock. */
+int mc_store_index_save(const char *state_dir, char **lines, size_t n,
+			struct mc_err *err);
+
+/* mc_store_index_drop - remove the index (and fsync state_dir) before a
+ * change it would no longer describe. */
+int mc_store_index_drop(const char *state_dir, struct mc_err *err);
 
 /* mc_store_account_dir - "state_dir/accounts/<host of directory>" (new string). */
 char *mc_store_account_dir(const char *state_dir, const char *directory,

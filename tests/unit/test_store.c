@@ -240,6 +240,153 @@ test_store_damaged_meta(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* ---- the renew index -------------------------------------------------- */
+
+/* write_index - text as state_dir/renew-index. */
+static void
+write_index(const char *dir, const char *text)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/renew-index", dir);
+	assert_int_equal(mc_fsio_write(path, text, strlen(text), 0600,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+}
+
+/* index_exists - whether state_dir/renew-index exists. */
+static bool
+index_exists(const char *dir)
+{
+	char path[600];
+
+	snprintf(path, sizeof(path), "%s/renew-index", dir);
+	return access(path, F_OK) == 0;
+}
+
+#define IX_HEAD "mailcert-renew-index 1\n"
+
+static const struct {
+	const char *label;
+	const char *text;
+	bool loads;
+	const char *name;
+	int get; /* mc_store_index_get for name */
+} index_cases[] = {
+	{ "entry with ARI", IX_HEAD "a 3 ecdsa-p384 100 200 150 120 deployed "
+	  "aYhba4dZ.AQ x.example.test y.example.test\n"
+	  "b 1 rsa-2048 1 2 0 0 - - b.example.test\n", true, "a", 1 },
+	{ "second entry", IX_HEAD "a 3 ecdsa-p384 100 200 150 120 deployed - a.test\n"
+	  "b 1 rsa-2048 1 2 0 0 - - b.example.test\n", true, "b", 1 },
+	{ "no entry", IX_HEAD "a 3 ecdsa-p384 1 2 0 0 - - a.test\n", true, "c", 0 },
+	{ "empty index", IX_HEAD, true, "a", 0 },
+	{ "no names", IX_HEAD "a 3 ecdsa-p256 1 2 0 0 - -\n", true, "a", -1 },
+	{ "bad key type", IX_HEAD "a 3 dsa-1024 1 2 0 0 - - a.test\n", true, "a", -1 },
+	{ "version 0", IX_HEAD "a 0 ecdsa-p256 1 2 0 0 - - a.test\n", true, "a", -1 },
+	{ "negative time", IX_HEAD "a 1 ecdsa-p256 -1 2 0 0 - - a.test\n", true, "a", -1 },
+	{ "number with junk", IX_HEAD "a 1 ecdsa-p256 1 2x 0 0 - - a.test\n", true, "a", -1 },
+	{ "cut short", IX_HEAD "a 1 ecdsa-p256 1 2\n", true, "a", -1 },
+	{ "other header", "mailcert-renew-index 2\na 1 ecdsa-p256 1 2 0 0 - - a.test\n",
+	  false, "a", 0 },
+	{ "no header", "a 1 ecdsa-p256 1 2 0 0 - - a.test\n", false, "a", 0 },
+	{ "unsorted", IX_HEAD "b 1 ecdsa-p256 1 2 0 0 - - b.test\n"
+	  "a 1 ecdsa-p256 1 2 0 0 - - a.test\n", false, "a", 0 },
+	{ "twice", IX_HEAD "a 1 ecdsa-p256 1 2 0 0 - - a.test\n"
+	  "a 2 ecdsa-p256 1 2 0 0 - - a.test\n", false, "a", 0 },
+	{ "last line cut", IX_HEAD "a 1 ecdsa-p256 1 2 0 0 - - a.test", false, "a", 0 },
+	{ "empty file", "", false, "a", 0 },
+};
+
+/* test_index_read - the index format: good entries, refused files, bad
+ * entries (the caller then reads meta.json). */
+static void
+test_index_read(void **state)
+{
+	const char *dir = *state;
+	struct mc_store_index *ix;
+	struct mc_cert_meta m;
+	const char *line;
+	size_t i;
+
+	for (i = 0; i < sizeof(index_cases) / sizeof(index_cases[0]); i++) {
+		print_message("index: %s\n", index_cases[i].label);
+		write_index(dir, index_cases[i].text);
+		ix = mc_store_index_load(dir);
+		assert_int_equal(ix != NULL, index_cases[i].loads);
+		memset(&m, 0, sizeof(m));
+		assert_int_equal(mc_store_index_get(ix, index_cases[i].name, &m,
+						    &line),
+				 index_cases[i].get);
+		mc_store_meta_clear(&m);
+		mc_store_index_free(ix);
+	}
+	write_index(dir, index_cases[0].text);
+	ix = mc_store_index_load(dir);
+	assert_int_equal(mc_store_index_get(ix, "a", &m, &line), 1);
+	assert_int_equal(m.version, 3);
+	assert_int_equal(m.key_type, MC_KEY_EC_P384);
+	assert_int_equal(m.not_before, 100);
+	assert_int_equal(m.not_after, 200);
+	assert_int_equal(m.ari_renew_at, 150);
+	assert_int_equal(m.ari_next_poll, 120);
+	assert_string_equal(m.status, "deployed");
+	assert_string_equal(m.ari_cert_id, "aYhba4dZ.AQ");
+	assert_int_equal(m.n_names, 2);
+	assert_string_equal(m.names[1], "y.example.test");
+	assert_int_equal(strncmp(line, "a 3 ", 4), 0);
+	mc_store_meta_clear(&m);
+	mc_store_index_free(ix);
+}
+
+/* test_index_cycle - written from meta, read back equal; every change of
+ * meta.json or current through the store removes it first. */
+static void
+test_index_cycle(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	struct mc_cert_meta meta, back;
+	struct mc_store_index *ix;
+	char *lines[2];
+	unsigned n = add_version(dir, key, 7, "issued");
+
+	assert_int_equal(mc_store_load_meta(dir, "mail", n, &meta, NULL), 0);
+	lines[0] = mc_store_index_line("mail", &meta);
+	lines[1] = mc_store_index_line("aaa", &meta);
+	assert_non_null(lines[0]);
+	assert_int_equal(mc_store_index_save(dir, lines, 2, NULL), 0);
+	ix = mc_store_index_load(dir);
+	assert_non_null(ix);
+	assert_int_equal(mc_store_index_get(ix, "mail", &back, NULL), 1);
+	assert_int_equal(back.version, n);
+	assert_int_equal(back.not_after, meta.not_after);
+	assert_int_equal(back.not_before, meta.not_before);
+	assert_string_equal(back.ari_cert_id, meta.ari_cert_id);
+	assert_string_equal(back.names[0], "a.example.test");
+	assert_string_equal(back.status, "issued");
+	mc_store_meta_clear(&back);
+	mc_store_index_free(ix);
+	/* a name with a blank cannot be an entry; two entries for one name
+	 * are refused */
+	assert_null(mc_store_index_line("a b", &meta));
+	free(lines[0]); /* save sorted them: "aaa" came first */
+	free(lines[1]);
+	lines[0] = mc_store_index_line("mail", &meta);
+	lines[1] = mc_store_index_line("mail", &meta);
+	assert_int_equal(mc_store_index_save(dir, lines, 2, NULL), -1);
+	assert_int_equal(mc_store_index_save(dir, lines, 1, NULL), 0);
+	snprintf(meta.status, sizeof(meta.status), "revoked");
+	assert_int_equal(mc_store_save_meta(dir, "mail", &meta, NULL), 0);
+	assert_false(index_exists(dir));
+	assert_int_equal(mc_store_index_save(dir, lines, 1, NULL), 0);
+	assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
+	assert_false(index_exists(dir));
+	assert_int_equal(mc_store_index_drop(dir, NULL), 0); /* none: fine */
+	free(lines[0]);
+	free(lines[1]);
+	mc_store_meta_clear(&meta);
+	EVP_PKEY_free(key);
+}
+
 /* test_account_store - key and URL round trip; host from the URL. */
 static void
 test_account_store(void **state)
@@ -282,6 +429,10 @@ main(void)
 						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_damaged_meta,
 						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_index_read, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_index_cycle, tmpdir_setup,
+						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_account_store,
 						tmpdir_setup, tmpdir_teardown),
 	};
