@@ -20,18 +20,6 @@
 #include "mailcert/store.h"
 #include "mailcert/time.h"
 
-/* What this run gathers for the renew index (see store.h): the index read
- * at the start, and an entry per cert for the index written at the end
- * when the old one was missing or anything changed. */
-struct renew_ix {
-	struct mc_store_index *ix; /* NULL: none (or not usable) */
-	char **lines;              /* entries of the next index */
-	bool *owned;               /* lines[i] is ours (else borrowed from ix) */
-	size_t n;
-	size_t cap;
-	bool stale; /* the index on disk is missing or out of date */
-};
-
 struct renew_args {
 	bool force;
 	long jitter; /* seconds; 0 none */
@@ -162,7 +150,7 @@ renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
 		mc_log_warn("%s: %s", cc->name, err.msg);
 }
 
-/* renew_meta_file - cc's current version from its meta.json. */
+/* renew_meta_file - the whole meta.json of cc's current version. */
 static bool
 renew_meta_file(struct cli_run *run, const struct mc_cert_conf *cc,
 		struct mc_cert_meta *meta)
@@ -176,124 +164,32 @@ renew_meta_file(struct cli_run *run, const struct mc_cert_conf *cc,
 				  NULL) == 0;
 }
 
-/* renew_ix_keep - the entry of cc for the next index: the old one's text
- * (line, borrowed) or one made from meta. */
-static void
-renew_ix_keep(struct renew_ix *ri, const struct mc_cert_conf *cc,
-	      const struct mc_cert_meta *meta, const char *line)
-{
-	char **l;
-	bool *o;
-	size_t cap;
-
-	if (ri->n == ri->cap) {
-		cap = ri->cap ? ri->cap * 2 : 64;
-		l = realloc(ri->lines, cap * sizeof(*l));
-		if (l != NULL)
-			ri->lines = l;
-		o = realloc(ri->owned, cap * sizeof(*o));
-		if (o != NULL)
-			ri->owned = o;
-		if (l == NULL || o == NULL)
-			return;
-		ri->cap = cap;
-	}
-	ri->owned[ri->n] = line == NULL;
-	ri->lines[ri->n] = line != NULL ? (char *)line
-					: mc_store_index_line(cc->name, meta);
-	if (ri->lines[ri->n] != NULL)
-		ri->n++;
-	else
-		ri->stale = true; /* not indexable: left out, read next time */
-}
-
-/* renew_current - cc's current version: from the index (*line: its entry)
- * or meta.json (*line NULL); false when there is none. */
-static bool
-renew_current(struct cli_run *run, struct renew_ix *ri,
-	      const struct mc_cert_conf *cc, struct mc_cert_meta *meta,
-	      const char **line)
-{
-	bool have;
-
-	memset(meta, 0, sizeof(*meta));
-	*line = NULL;
-	if (mc_store_index_get(ri->ix, cc->name, meta, line) == 1)
-		return true;
-	have = renew_meta_file(run, cc, meta);
-	if (have)
-		ri->stale = true; /* the index lacks it */
-	return have;
-}
-
 /* renew_decide - whether cc is due now (or forced); fills due and, for an
  * ARI-capable order, the certID the new order replaces. The decision
- * reads the index; an ARI poll and a due cert read the whole meta.json. */
+ * reads the renew index (store.h); an ARI poll and a due cert read the
+ * whole meta.json. */
 static bool
-renew_decide(struct cli_run *run, struct renew_ix *ri,
+renew_decide(struct cli_run *run, struct mc_store_index *ix,
 	     const struct mc_cert_conf *cc, bool force,
 	     struct mc_cert_meta *meta, struct mc_due *due)
 {
-	const char *line = NULL;
-	bool have = renew_current(run, ri, cc, meta, &line);
+	bool have = mc_store_index_current(ix, cc->name, meta, NULL) == 1;
 
-	if (have && !force && renew_ari_wants(cc, meta, time(NULL))) {
-		if (line != NULL)
-			have = renew_meta_file(run, cc, meta);
-		line = NULL;
-		if (have)
-			renew_ari_poll(run, cc, meta);
-		ri->stale = true;
+	if (have && !force && renew_ari_wants(cc, meta, time(NULL)) &&
+	    renew_meta_file(run, cc, meta)) {
+		renew_ari_poll(run, cc, meta);
+		mc_store_meta_clear(meta);
+		have = mc_store_index_current(ix, cc->name, meta, NULL) == 1;
 	}
 	mc_renew_due(cc, have ? meta : NULL, time(NULL), due);
 	if (force && !due->due) {
 		due->due = true;
 		snprintf(due->reason, sizeof(due->reason), "--force");
 	}
-	if (due->due && line != NULL)
+	if (due->due && have)
 		have = renew_meta_file(run, cc, meta);
-	else if (have)
-		renew_ix_keep(ri, cc, meta, line);
 	run->replaces = have && meta->ari_next_poll ? meta->ari_cert_id : NULL;
 	return due->due;
-}
-
-/* renew_ix_after_run - cc was renewed (or tried): its entry from disk. */
-static void
-renew_ix_after_run(struct cli_run *run, struct renew_ix *ri,
-		   const struct mc_cert_conf *cc)
-{
-	struct mc_cert_meta meta;
-
-	memset(&meta, 0, sizeof(meta));
-	ri->stale = true;
-	if (renew_meta_file(run, cc, &meta))
-		renew_ix_keep(ri, cc, &meta, NULL);
-	mc_store_meta_clear(&meta);
-}
-
-/* renew_ix_finish - write the next index when the old one is missing or
- * out of date and every cert was looked at; free ri. */
-static void
-renew_ix_finish(struct cli_run *run, struct renew_ix *ri, bool all)
-{
-	struct mc_err err;
-	size_t i;
-
-	mc_err_clear(&err);
-	if (ri->stale && all &&
-	    mc_store_index_save(run->cfg->state_dir, ri->lines, ri->n, &err) ==
-		    -1)
-		mc_log_warn("renew index: %s (renew reads every meta.json "
-			    "until it can be written)",
-			    err.msg);
-	for (i = 0; i < ri->n; i++)
-		if (ri->owned[i])
-			free(ri->lines[i]);
-	free(ri->lines);
-	free(ri->owned);
-	mc_store_index_free(ri->ix);
-	memset(ri, 0, sizeof(*ri));
 }
 
 /* renew_not_due - remember the earliest upcoming renewal for the summary. */
@@ -319,32 +215,42 @@ static void
 renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 {
 	const struct mc_cert_conf *next = NULL;
-	struct renew_ix ri = {0};
+	struct mc_store_index *ix;
 	struct mc_cert_meta meta;
 	struct mc_due due;
+	struct mc_err err;
 	time_t next_at = 0;
 	char when[64];
 	size_t i;
 
-	ri.ix = mc_store_index_load(run->cfg->state_dir);
-	ri.stale = ri.ix == NULL;
+	mc_err_clear(&err);
+	ix = mc_store_index_open(run->cfg->state_dir, &err);
+	if (ix == NULL) {
+		mc_log_error("renew: %s", err.msg);
+		run->failed++;
+		return;
+	}
 	for (i = 0; i < run->cfg->n_certs; i++) {
 		const struct mc_cert_conf *cc = &run->cfg->certs[i];
 
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
-		if (renew_decide(run, &ri, cc, a->force, &meta, &due)) {
+		if (renew_decide(run, ix, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);
 			cli_run_cert(run, cc);
-			renew_ix_after_run(run, &ri, cc);
+			mc_store_meta_clear(&meta); /* its entry, from disk */
+			(void)mc_store_index_current(ix, cc->name, &meta, NULL);
 		} else {
 			renew_not_due(run, cc, &due, &next, &next_at);
 		}
 		run->replaces = NULL;
 		mc_store_meta_clear(&meta);
 	}
-	renew_ix_finish(run, &ri, a->n_names == 0);
+	if (mc_store_index_save(ix, a->n_names == 0, &err) == -1)
+		mc_log_warn("renew index: %s (meta.json is read instead)",
+			    err.msg);
+	mc_store_index_close(ix);
 	if (run->renewed + run->failed > 0 || run->results != NULL ||
 	    run->cli->verbosity < 0)
 		return;

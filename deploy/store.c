@@ -201,8 +201,7 @@ mc_store_set_current(const char *state_dir, const char *name, unsigned number,
 		return mc_err_errno(err, MC_ERR_SYS, "version %04u of %s",
 				    number, name);
 	if (store_cert_dir(state_dir, name, "current", link, sizeof(link),
-			   err) == -1 ||
-	    mc_store_index_drop(state_dir, err) == -1)
+			   err) == -1)
 		return -1;
 	snprintf(target, sizeof(target), "versions/%04u", number);
 	return mc_fsio_symlink(target, link, err);
@@ -287,8 +286,7 @@ mc_store_save_meta(const char *state_dir, const char *name,
 	char dir[STORE_PATH_MAX];
 
 	if (mc_store_path(state_dir, name, meta->version, NULL, dir,
-			  sizeof(dir), err) == -1 ||
-	    mc_store_index_drop(state_dir, err) == -1)
+			  sizeof(dir), err) == -1)
 		return -1;
 	return store_meta_write(dir, meta, err);
 }

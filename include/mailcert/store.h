@@ -13,9 +13,8 @@
  * Nothing here talks to the network.
  *
  * state_dir/renew-index caches what `renew` needs of every current
- * version (deploy/store_index.c): mc_store_save_meta() and
- * mc_store_set_current() remove it first, so code that changes a meta.json
- * or `current` any other way must call mc_store_index_drop() before.
+ * version (deploy/store_index.c); an entry is used only while the
+ * meta.json it was made from is unchanged (inode, size, mtime).
  *
  * Errors: MC_ERR_SYS (paths with errno text), MC_ERR_INPUT (a damaged
  * meta.json or key file, naming the file).
@@ -106,35 +105,31 @@ int mc_store_path(const char *state_dir, const char *name, unsigned number,
 
 struct mc_store_index;
 
-/* mc_store_index_load - state_dir/renew-index (new, free with
- * mc_store_index_free), or NULL when it is absent or not usable: then
- * read meta.json. Never an error. */
-struct mc_store_index *mc_store_index_load(const char *state_dir);
+/* mc_store_index_open - the renew index of state_dir (new, free with
+ * mc_store_index_close); a missing or unusable file is an empty index.
+ * NULL only when out of memory. */
+struct mc_store_index *mc_store_index_open(const char *state_dir,
+					   struct mc_err *err);
 
-/* mc_store_index_free - free an index; NULL is a no-op. */
-void mc_store_index_free(struct mc_store_index *ix);
+/* mc_store_index_close - free an index; NULL is a no-op. */
+void mc_store_index_close(struct mc_store_index *ix);
 
-/* mc_store_index_get - name's current version from the index: 1 and the
- * fields renew reads (version, names, key_type, not_before, not_after,
- * ari_cert_id, ari_renew_at, ari_next_poll, status) in *meta (free with
- * mc_store_meta_clear) and the entry's text in *line (NULL: not wanted;
- * borrowed until mc_store_index_free); 0 no entry; -1 a malformed entry. */
-int mc_store_index_get(const struct mc_store_index *ix, const char *name,
-		       struct mc_cert_meta *meta, const char **line);
+/* mc_store_index_current - name's current version for renew: from the
+ * index while its entry matches certs/NAME/current/meta.json (no read),
+ * else from meta.json. 1 and the fields renew reads in *meta (version,
+ * names, key_type, not_before, not_after, ari_cert_id, ari_renew_at,
+ * ari_next_poll, status; free with mc_store_meta_clear; load the whole
+ * meta.json before saving it), 0 no current version, -1 err. Also
+ * remembers the entry for the next index: after changing a cert, call
+ * it again for that cert. */
+int mc_store_index_current(struct mc_store_index *ix, const char *name,
+			   struct mc_cert_meta *meta, struct mc_err *err);
 
-/* mc_store_index_line - the index entry of name's current version meta
- * (new string), or NULL when it cannot be written (the cert is then left
- * out and read from meta.json). */
-char *mc_store_index_line(const char *name, const struct mc_cert_meta *meta);
-
-/* mc_store_index_save - replace the index with these entries (sorted here;
- * one per name) atomically. Call under the state lock. */
-int mc_store_index_save(const char *state_dir, char **lines, size_t n,
+/* mc_store_index_save - write the next index (atomically) when the one on
+ * disk is missing or out of date and complete says every configured cert
+ * was asked for. Call under the state lock. */
+int mc_store_index_save(struct mc_store_index *ix, bool complete,
 			struct mc_err *err);
-
-/* mc_store_index_drop - remove the index (and fsync state_dir) before a
- * change it would no longer describe. */
-int mc_store_index_drop(const char *state_dir, struct mc_err *err);
 
 /* mc_store_account_dir - "state_dir/accounts/<host of directory>" (new string). */
 char *mc_store_account_dir(const char *state_dir, const char *directory,

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
@@ -242,148 +243,192 @@ test_store_damaged_meta(void **state)
 
 /* ---- the renew index -------------------------------------------------- */
 
-/* write_index - text as state_dir/renew-index. */
+/* index_path - state_dir/renew-index into buf. */
 static void
-write_index(const char *dir, const char *text)
+index_path(const char *dir, char *buf, size_t size)
 {
-	char path[600];
-
-	snprintf(path, sizeof(path), "%s/renew-index", dir);
-	assert_int_equal(mc_fsio_write(path, text, strlen(text), 0600,
-				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+	snprintf(buf, size, "%s/renew-index", dir);
 }
 
-/* index_exists - whether state_dir/renew-index exists. */
-static bool
-index_exists(const char *dir)
+/* age_meta - set the current meta.json of "mail" 10 s into the past (an
+ * index leaves out a meta.json changed in the last 2 s); its stamp. */
+static void
+age_meta(const char *dir, unsigned n, char *stamp, size_t size)
 {
+	struct timespec ts[2];
 	char path[600];
+	struct stat st;
 
-	snprintf(path, sizeof(path), "%s/renew-index", dir);
-	return access(path, F_OK) == 0;
+	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= 10;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(stamp, size, "%llu %lld %lld", (unsigned long long)st.st_ino,
+		 (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
 }
 
 #define IX_HEAD "mailcert-renew-index 1\n"
+/* "%S": the stamp of mail's meta.json; entries say not_after 12345 */
+#define IX_MAIL "mail %S 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n"
 
 static const struct {
 	const char *label;
 	const char *text;
-	bool loads;
-	const char *name;
-	int get; /* mc_store_index_get for name */
+	bool from_index;
 } index_cases[] = {
-	{ "entry with ARI", IX_HEAD "a 3 ecdsa-p384 100 200 150 120 deployed "
-	  "aYhba4dZ.AQ x.example.test y.example.test\n"
-	  "b 1 rsa-2048 1 2 0 0 - - b.example.test\n", true, "a", 1 },
-	{ "second entry", IX_HEAD "a 3 ecdsa-p384 100 200 150 120 deployed - a.test\n"
-	  "b 1 rsa-2048 1 2 0 0 - - b.example.test\n", true, "b", 1 },
-	{ "no entry", IX_HEAD "a 3 ecdsa-p384 1 2 0 0 - - a.test\n", true, "c", 0 },
-	{ "empty index", IX_HEAD, true, "a", 0 },
-	{ "no names", IX_HEAD "a 3 ecdsa-p256 1 2 0 0 - -\n", true, "a", -1 },
-	{ "bad key type", IX_HEAD "a 3 dsa-1024 1 2 0 0 - - a.test\n", true, "a", -1 },
-	{ "version 0", IX_HEAD "a 0 ecdsa-p256 1 2 0 0 - - a.test\n", true, "a", -1 },
-	{ "negative time", IX_HEAD "a 1 ecdsa-p256 -1 2 0 0 - - a.test\n", true, "a", -1 },
-	{ "number with junk", IX_HEAD "a 1 ecdsa-p256 1 2x 0 0 - - a.test\n", true, "a", -1 },
-	{ "cut short", IX_HEAD "a 1 ecdsa-p256 1 2\n", true, "a", -1 },
-	{ "other header", "mailcert-renew-index 2\na 1 ecdsa-p256 1 2 0 0 - - a.test\n",
-	  false, "a", 0 },
-	{ "no header", "a 1 ecdsa-p256 1 2 0 0 - - a.test\n", false, "a", 0 },
-	{ "unsorted", IX_HEAD "b 1 ecdsa-p256 1 2 0 0 - - b.test\n"
-	  "a 1 ecdsa-p256 1 2 0 0 - - a.test\n", false, "a", 0 },
-	{ "twice", IX_HEAD "a 1 ecdsa-p256 1 2 0 0 - - a.test\n"
-	  "a 2 ecdsa-p256 1 2 0 0 - - a.test\n", false, "a", 0 },
-	{ "last line cut", IX_HEAD "a 1 ecdsa-p256 1 2 0 0 - - a.test", false, "a", 0 },
-	{ "empty file", "", false, "a", 0 },
+	{ "matching entry", IX_HEAD "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - x.test\n" IX_MAIL,
+	  true },
+	{ "only entry", IX_HEAD IX_MAIL, true },
+	{ "other inode", IX_HEAD "mail 1 %s 1 ecdsa-p256 100 12345 0 0 - - a.example.test\n",
+	  false },
+	{ "no entry", IX_HEAD "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - x.test\n", false },
+	{ "no names", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - -\n", false },
+	{ "bad key type", IX_HEAD "mail %S 1 dsa-1024 100 12345 0 0 - - a.test\n", false },
+	{ "version 0", IX_HEAD "mail %S 0 ecdsa-p256 100 12345 0 0 - - a.test\n", false },
+	{ "negative time", IX_HEAD "mail %S 1 ecdsa-p256 -1 12345 0 0 - - a.test\n", false },
+	{ "number with junk", IX_HEAD "mail %S 1 ecdsa-p256 1 12345x 0 0 - - a.test\n", false },
+	{ "other header", "mailcert-renew-index 2\n" IX_MAIL, false },
+	{ "no header", IX_MAIL, false },
+	{ "unsorted", IX_HEAD IX_MAIL "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - x.test\n", false },
+	{ "twice", IX_HEAD IX_MAIL IX_MAIL, false },
+	{ "last line cut", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - a.test", false },
+	{ "empty file", "", false },
 };
 
-/* test_index_read - the index format: good entries, refused files, bad
- * entries (the caller then reads meta.json). */
+/* index_fill - case text with %S replaced by stamp and %s by the stamp's
+ * size and mtime (an inode that is not meta.json's). */
+static void
+index_fill(const char *text, const char *stamp, char *out, size_t size)
+{
+	const char *rest = strchr(stamp, ' ') + 1;
+	size_t o = 0;
+
+	for (; *text != '\0' && o + 1 < size; text++) {
+		if (text[0] == '%' && (text[1] == 'S' || text[1] == 's')) {
+			o += (size_t)snprintf(out + o, size - o, "%s",
+					      text[1] == 'S' ? stamp : rest);
+			text++;
+		} else {
+			out[o++] = *text;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* test_index_read - entries are used only while they match meta.json;
+ * any refused file or entry means reading meta.json. */
 static void
 test_index_read(void **state)
 {
 	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	unsigned n = add_version(dir, key, 9, "issued");
+	char stamp[128], text[1024], path[600];
 	struct mc_store_index *ix;
 	struct mc_cert_meta m;
-	const char *line;
 	size_t i;
 
+	age_meta(dir, n, stamp, sizeof(stamp));
+	index_path(dir, path, sizeof(path));
 	for (i = 0; i < sizeof(index_cases) / sizeof(index_cases[0]); i++) {
 		print_message("index: %s\n", index_cases[i].label);
-		write_index(dir, index_cases[i].text);
-		ix = mc_store_index_load(dir);
-		assert_int_equal(ix != NULL, index_cases[i].loads);
-		memset(&m, 0, sizeof(m));
-		assert_int_equal(mc_store_index_get(ix, index_cases[i].name, &m,
-						    &line),
-				 index_cases[i].get);
+		index_fill(index_cases[i].text, stamp, text, sizeof(text));
+		assert_int_equal(mc_fsio_write(path, text, strlen(text), 0600,
+					       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+		ix = mc_store_index_open(dir, NULL);
+		assert_non_null(ix);
+		assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+		assert_int_equal(m.not_after == 12345, index_cases[i].from_index);
+		assert_int_equal(m.version, n);
+		assert_string_equal(m.names[0], "a.example.test");
 		mc_store_meta_clear(&m);
-		mc_store_index_free(ix);
+		assert_int_equal(mc_store_index_current(ix, "none", &m, NULL), 0);
+		mc_store_index_close(ix);
 	}
-	write_index(dir, index_cases[0].text);
-	ix = mc_store_index_load(dir);
-	assert_int_equal(mc_store_index_get(ix, "a", &m, &line), 1);
-	assert_int_equal(m.version, 3);
-	assert_int_equal(m.key_type, MC_KEY_EC_P384);
-	assert_int_equal(m.not_before, 100);
-	assert_int_equal(m.not_after, 200);
-	assert_int_equal(m.ari_renew_at, 150);
-	assert_int_equal(m.ari_next_poll, 120);
-	assert_string_equal(m.status, "deployed");
-	assert_string_equal(m.ari_cert_id, "aYhba4dZ.AQ");
-	assert_int_equal(m.n_names, 2);
-	assert_string_equal(m.names[1], "y.example.test");
-	assert_int_equal(strncmp(line, "a 3 ", 4), 0);
-	mc_store_meta_clear(&m);
-	mc_store_index_free(ix);
+	EVP_PKEY_free(key);
 }
 
-/* test_index_cycle - written from meta, read back equal; every change of
- * meta.json or current through the store removes it first. */
+/* file_text - the whole of path (static buffer; "" if missing). */
+static const char *
+file_text(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* test_index_cycle - built from meta.json, used while it matches, not
+ * written when nothing changed or not every cert was asked for; a
+ * rewritten meta.json is read again. */
 static void
 test_index_cycle(void **state)
 {
 	const char *dir = *state;
 	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
-	struct mc_cert_meta meta, back;
-	struct mc_store_index *ix;
-	char *lines[2];
 	unsigned n = add_version(dir, key, 7, "issued");
+	struct mc_store_index *ix;
+	struct mc_cert_meta m;
+	char stamp[128], path[600], before[4096];
 
-	assert_int_equal(mc_store_load_meta(dir, "mail", n, &meta, NULL), 0);
-	lines[0] = mc_store_index_line("mail", &meta);
-	lines[1] = mc_store_index_line("aaa", &meta);
-	assert_non_null(lines[0]);
-	assert_int_equal(mc_store_index_save(dir, lines, 2, NULL), 0);
-	ix = mc_store_index_load(dir);
-	assert_non_null(ix);
-	assert_int_equal(mc_store_index_get(ix, "mail", &back, NULL), 1);
-	assert_int_equal(back.version, n);
-	assert_int_equal(back.not_after, meta.not_after);
-	assert_int_equal(back.not_before, meta.not_before);
-	assert_string_equal(back.ari_cert_id, meta.ari_cert_id);
-	assert_string_equal(back.names[0], "a.example.test");
-	assert_string_equal(back.status, "issued");
-	mc_store_meta_clear(&back);
-	mc_store_index_free(ix);
-	/* a name with a blank cannot be an entry; two entries for one name
-	 * are refused */
-	assert_null(mc_store_index_line("a b", &meta));
-	free(lines[0]); /* save sorted them: "aaa" came first */
-	free(lines[1]);
-	lines[0] = mc_store_index_line("mail", &meta);
-	lines[1] = mc_store_index_line("mail", &meta);
-	assert_int_equal(mc_store_index_save(dir, lines, 2, NULL), -1);
-	assert_int_equal(mc_store_index_save(dir, lines, 1, NULL), 0);
-	snprintf(meta.status, sizeof(meta.status), "revoked");
-	assert_int_equal(mc_store_save_meta(dir, "mail", &meta, NULL), 0);
-	assert_false(index_exists(dir));
-	assert_int_equal(mc_store_index_save(dir, lines, 1, NULL), 0);
-	assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
-	assert_false(index_exists(dir));
-	assert_int_equal(mc_store_index_drop(dir, NULL), 0); /* none: fine */
-	free(lines[0]);
-	free(lines[1]);
-	mc_store_meta_clear(&meta);
+	index_path(dir, path, sizeof(path));
+	/* a meta.json of this very second is not indexed yet */
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_string_equal(file_text(path), "mailcert-renew-index 1\n");
+	/* an older one is; a partial run writes nothing */
+	age_meta(dir, n, stamp, sizeof(stamp));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, false, NULL), 0);
+	assert_string_equal(file_text(path), "mailcert-renew-index 1\n");
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_non_null(strstr(file_text(path), stamp));
+	assert_non_null(strstr(file_text(path), " issued "));
+	assert_non_null(strstr(file_text(path), " a.example.test\n"));
+	/* nothing changed: used, not rewritten */
+	snprintf(before, sizeof(before), "%s", file_text(path));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.status, "issued");
+	/* meta.json rewritten (as by `revoke`): read again */
+	assert_int_equal(mc_store_load_meta(dir, "mail", n, &m, NULL), 0);
+	snprintf(m.status, sizeof(m.status), "revoked");
+	assert_int_equal(mc_store_save_meta(dir, "mail", &m, NULL), 0);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.status, "revoked");
+	mc_store_meta_clear(&m);
+	mc_store_index_close(ix);
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.status, "revoked");
+	mc_store_meta_clear(&m);
+	mc_store_index_close(ix);
+	/* a new current version: its own entry */
+	n = add_version(dir, key, 8, "deployed");
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_int_equal(m.version, n);
+	assert_string_equal(m.status, "deployed");
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_string_not_equal(file_text(path), before);
 	EVP_PKEY_free(key);
 }
 
