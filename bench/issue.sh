@@ -3,7 +3,8 @@
 # uacme, dehydrated and acme.sh, on 1, 3 and 100 names, against a loopback
 # Pebble (+ pebble-challtestsrv as its DNS, every name -> 127.0.0.1).
 #
-# Scenarios (each tool's account is registered in an untimed warm-up run):
+# Scenarios (each tool's account is registered, and one issuance made, in
+# an untimed warm-up before its first cell of the scenario):
 #   nosleep  PEBBLE_VA_NOSLEEP=1, the CA file holds only the test CA that
 #            signed Pebble's listener certificate;
 #   sysca    the same, with a system-sized CA file: Debian's
@@ -109,27 +110,25 @@ cmd_of() {
 	local t=$1 n=$2 reg=${3:-} names d arg
 	local -a uns
 	names=$(names_of "$n")
-	d=$S/$t$n
-	d=${d//\*/-builtin}
-	mkdir -p "$d"
+	d=$(tool_dir "$t")
 	case $t in
 	mailcert | mailcert\*)
 		{
 			printf '%s\n' '[global]' "state_dir = $d/state" \
 				"directory = $PEBBLE_DIR_URL" "ca_bundle = $CAFILE" \
 				'contact = mailto:bench@example.test' "hooks_dir = $d/hooks" \
-				'log = stderr' '' "[cert b]" "names = $names" \
+				'log = stderr' '' "[cert b$n]" "names = $names" \
 				'key_type = ecdsa-p256' "http_listen = 127.0.0.1:$HTTP01_PORT"
 			[ "$t" = mailcert ] && echo "webroot = $WEBROOT"
 		} >"$d/mailcert.conf"
-		CMD=("$MAILCERT" -q -c "$d/mailcert.conf" issue b)
+		CMD=("$MAILCERT" -q -c "$d/mailcert.conf" issue "b$n")
 		;;
 	certbot)
 		CMD=(env REQUESTS_CA_BUNDLE="$CAFILE" certbot certonly --webroot -w "$WEBROOT"
 			--server "$PEBBLE_DIR_URL" --config-dir "$d/etc" --work-dir "$d/work"
 			--logs-dir "$d/logs" --non-interactive --agree-tos
 			--register-unsafely-without-email --key-type ecdsa --force-renewal
-			--cert-name b --no-random-sleep-on-renew)
+			--cert-name "b$n" --no-random-sleep-on-renew)
 		for arg in $names; do CMD+=(-d "$arg"); done
 		;;
 	lego)
@@ -169,13 +168,20 @@ cmd_of() {
 	case $reg$t in reguacme | regdehydrated) ;; reg*) CMD=() ;; esac
 }
 
+# tool_dir TOOL - the tool's state in this scenario (made on first use).
+tool_dir() {
+	local d=$S/${1//\*/-builtin}
+	mkdir -p "$d"
+	echo "$d"
+}
+
 # issued_ok TOOL N - a certificate for all N names was written.
 issued_ok() {
-	local d=$S/$1$2 f
-	d=${d//\*/-builtin}
+	local d f
+	d=$(tool_dir "$1")
 	case $1 in
-	mailcert | mailcert\*) f=$d/state/certs/b/current/cert.pem ;;
-	certbot) f=$d/etc/live/b/cert.pem ;;
+	mailcert | mailcert\*) f=$d/state/certs/b$2/current/cert.pem ;;
+	certbot) f=$d/etc/live/b$2/cert.pem ;;
 	lego) f=$d/certificates/n1.bench.test.crt ;;
 	uacme) f=$d/n1.bench.test/cert.pem ;;
 	dehydrated) f=$d/certs/n1.bench.test/cert.pem ;;
@@ -188,9 +194,8 @@ issued_ok() {
 
 # run_once TOOL N - one measured run: "wall cpu rss" or FAIL.
 run_once() {
-	local t=$1 n=$2 d=$S/$1$2 r
-	d=${d//\*/-builtin}
-	mkdir -p "$d"
+	local t=$1 n=$2 d r
+	d=$(tool_dir "$t")
 	touch "$d/.t0"
 	sleep 0.01 # a new mtime for issued_ok
 	cmd_of "$t" "$n"
@@ -206,12 +211,13 @@ run_once() {
 	echo "$w $c $m"
 }
 
-# warm_up TOOL N - account registration and one issuance, untimed; 0 when
-# the issuance worked.
+# warm_up TOOL N - account registration and one issuance, untimed, once per
+# tool and scenario; 0 when the issuance worked.
 warm_up() {
-	local t=$1 n=$2 d=$S/$1$2
-	d=${d//\*/-builtin}
-	mkdir -p "$d"
+	local t=$1 n=$2 d
+	d=$(tool_dir "$t")
+	[ ! -e "$d/.warm" ] || return 0
+	touch "$d/.warm"
 	cmd_of "$t" "$n" reg
 	[ ${#CMD[@]} = 0 ] || python3 "$MEASURE" --out "$d/reg.out" \
 		--err "$d/reg.err" --timeout "$TIMEOUT" -- "${CMD[@]}" >/dev/null

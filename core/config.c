@@ -325,11 +325,12 @@ config_build_certs(const struct cfg_ctx *ctx, struct cfg_raw *raw,
 int
 mc_config_load(const char *path, struct mc_config **out, struct mc_err *err)
 {
-	struct cfg_raw raw = { NULL, 0, 0, NULL, 0 };
+	struct cfg_raw raw;
 	struct cfg_ctx ctx = { path, err };
 	struct mc_config *cfg = NULL;
 	int ret = -1;
 
+	memset(&raw, 0, sizeof(raw));
 	if (config_lex(path, &raw, err) == -1)
 		goto out;
 	cfg = config_new(path, err);

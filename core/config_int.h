@@ -44,12 +44,21 @@ struct cfg_section {
 	size_t n_entries;
 };
 
+/* Section numbers (index + 1; 0 is empty) by kind and name: open
+ * addressing, a power-of-two capacity, grown at half full. */
+struct cfg_index {
+	size_t *slots;
+	size_t cap;
+	size_t used;
+};
+
 struct cfg_raw {
 	struct cfg_section *secs;
 	size_t n_secs;
 	size_t cap_secs;
 	char **files; /* the main file, then the included ones */
 	size_t n_files;
+	struct cfg_index idx; /* while lexing */
 };
 
 /* Where errors point: the file name and the error to fill. */
@@ -86,8 +95,12 @@ const char *config_kind_name(enum cfg_kind kind);
 struct cfg_ctx config_sec_ctx(const struct cfg_ctx *ctx,
     const struct cfg_section *sec);
 
-/* config_lex - read path (and its includes) into raw sections (*raw, free
- * with config_raw_free). */
+/* config_lex_file - read one file, appending its sections to raw
+ * (config_lex.c). */
+int config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err);
+
+/* config_lex - read path and the files it includes into raw sections
+ * (*raw, free with config_raw_free; config_files.c). */
 int config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err);
 
 /* config_section_release - free the entries and name of one raw section

@@ -34,16 +34,14 @@
  * duplicate keys; values are checked later by config.c. The first error
  * stops the reader (it returns NULL, i.e. end of file).
  *
- * include = GLOB in [global] names more files (absolute, glob(3), read in
- * lexical order after the main file, each under the same 1 MiB cap). They
- * may hold [cert] and [target] sections; errors name the file they are
- * in. Section names are kept in a hash table, so finding a duplicate
- * header costs the same for the 1st and the 50,000th section.
+ * config_lex_file() reads one file into the raw sections; config_files.c
+ * reads the main file and its includes. Section names are kept in a hash
+ * table (raw->idx), so finding a duplicate header costs the same for the
+ * 1st and the 50,000th section, whatever file each is in.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,14 +58,6 @@
 #define LEX_MAX_FILE (1024 * 1024)
 #define LEX_MAX_KEY 64
 #define LEX_SHOW 80 /* how much of a bad header an error quotes */
-#define LEX_MAX_FILES 100000 /* included files */
-
-/* Open addressing over section indexes (+1; 0 is empty), by kind and name. */
-struct lex_index {
-	size_t *slots;
-	size_t cap; /* a power of two, or 0 */
-	size_t used;
-};
 
 struct lex {
 	struct cfg_ctx ctx;
@@ -83,7 +73,6 @@ struct lex {
 	bool have_key;   /* inih has a previous key in this section */
 	bool failed;
 	struct cfg_raw *raw;
-	struct lex_index *idx;
 	size_t first_sec; /* sections before this file */
 };
 
@@ -325,7 +314,7 @@ lex_same(const struct cfg_section *s, enum cfg_kind kind, const char *name)
 static size_t
 lex_section_find(const struct lex *lx, enum cfg_kind kind, const char *name)
 {
-	const struct lex_index *ix = lx->idx;
+	const struct cfg_index *ix = &lx->raw->idx;
 	size_t i;
 
 	if (ix->cap == 0)
@@ -339,7 +328,7 @@ lex_section_find(const struct lex *lx, enum cfg_kind kind, const char *name)
 
 /* lex_index_put - record section number n (index+1) in ix. */
 static void
-lex_index_put(struct lex_index *ix, const struct cfg_section *s, size_t n)
+lex_index_put(struct cfg_index *ix, const struct cfg_section *s, size_t n)
 {
 	size_t i = lex_hash(s->kind, s->name) & (ix->cap - 1);
 
@@ -353,7 +342,7 @@ lex_index_put(struct lex_index *ix, const struct cfg_section *s, size_t n)
 static int
 lex_index_add(struct lex *lx)
 {
-	struct lex_index *ix = lx->idx, grown = { NULL, 0, 0 };
+	struct cfg_index *ix = &lx->raw->idx, grown = { NULL, 0, 0 };
 	size_t i;
 
 	if ((ix->used + 1) * 2 > ix->cap) {
@@ -719,6 +708,7 @@ config_raw_free(struct cfg_raw *raw)
 	for (i = 0; i < raw->n_files; i++)
 		free(raw->files[i]);
 	free(raw->files);
+	free(raw->idx.slots);
 	memset(raw, 0, sizeof(*raw));
 }
 
@@ -741,10 +731,9 @@ lex_add_file(struct cfg_raw *raw, const char *path, struct mc_err *err)
 	return files[raw->n_files++];
 }
 
-/* lex_file - read one file, appending its sections to raw. */
-static int
-lex_file(const char *path, struct cfg_raw *raw, struct lex_index *idx,
-    struct mc_err *err)
+/* config_lex_file - read one file, appending its sections to raw. */
+int
+config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err)
 {
 	struct lex lx;
 	int rc, ret = -1;
@@ -753,7 +742,6 @@ lex_file(const char *path, struct cfg_raw *raw, struct lex_index *idx,
 	lx.ctx.path = lex_add_file(raw, path, err);
 	lx.ctx.err = err;
 	lx.raw = raw;
-	lx.idx = idx;
 	lx.first_sec = raw->n_secs;
 	if (lx.ctx.path == NULL || lex_read_file(&lx) == -1)
 		goto out;
@@ -773,103 +761,3 @@ out:
 	return ret;
 }
 
-/* lex_strcmp - qsort comparison of two paths, byte by byte. */
-static int
-lex_strcmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* lex_glob_dir - a pattern that matches nothing must at least name an
- * existing directory (a mistyped one would silently drop its certs). */
-static int
-lex_glob_dir(const struct cfg_ctx *ctx, const struct cfg_entry *e)
-{
-	char dir[4096];
-	size_t meta = strcspn(e->value, "*?["), cut;
-	struct stat st;
-
-	if (e->value[meta] == '\0')
-		return config_fail(ctx, e->line, e->key,
-		    "%.200s does not exist; create it or fix the path", e->value);
-	snprintf(dir, sizeof(dir), "%.*s", (int)meta, e->value);
-	cut = strlen(dir);
-	while (cut > 1 && dir[cut - 1] != '/')
-		cut--;
-	dir[cut] = '\0';
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	return config_fail(ctx, e->line, e->key,
-	    "the directory %s of \"%.80s\" does not exist; create it or fix the "
-	    "path", dir, e->value);
-}
-
-/* lex_glob - the files matching e's pattern, sorted (*g, globfree). */
-static int
-lex_glob(const struct cfg_ctx *ctx, const struct cfg_entry *e, glob_t *g)
-{
-	int rc;
-
-	if (e->value[0] != '/')
-		return config_fail(ctx, e->line, e->key,
-		    "\"%.80s\" is not an absolute path; write it from /, e.g. "
-		    "/etc/mailcert/conf.d/*.conf", e->value);
-	rc = glob(e->value, GLOB_ERR | GLOB_NOSORT, NULL, g);
-	if (rc == GLOB_NOMATCH)
-		return lex_glob_dir(ctx, e); /* an empty conf.d is fine */
-	if (rc == GLOB_ABORTED && lex_glob_dir(ctx, e) == -1)
-		return -1;
-	if (rc != 0)
-		return config_fail(ctx, e->line, e->key,
-		    "cannot read what \"%.80s\" names (%s)", e->value,
-		    rc == GLOB_NOSPACE ? "out of memory" : "a directory is unreadable");
-	if (g->gl_pathc > LEX_MAX_FILES)
-		return config_fail(ctx, e->line, e->key,
-		    "\"%.80s\" names %zu files, more than %d", e->value,
-		    (size_t)g->gl_pathc, LEX_MAX_FILES);
-	qsort(g->gl_pathv, g->gl_pathc, sizeof(char *), lex_strcmp);
-	return 0;
-}
-
-/* lex_includes - read the files of [global] include = GLOB, in order. */
-static int
-lex_includes(struct cfg_raw *raw, struct lex_index *idx, struct mc_err *err)
-{
-	const struct cfg_section *global = NULL;
-	const struct cfg_entry *e;
-	struct cfg_ctx ctx = { raw->files[0], err };
-	glob_t g;
-	size_t i;
-	int ret = 0;
-
-	for (i = 0; i < raw->n_secs && global == NULL; i++)
-		if (raw->secs[i].kind == CFG_GLOBAL)
-			global = &raw->secs[i];
-	e = global != NULL ? config_entry_find(global, "include") : NULL;
-	if (e == NULL || e->value[0] == '\0')
-		return 0;
-	memset(&g, 0, sizeof(g));
-	if (lex_glob(&ctx, e, &g) == -1)
-		ret = -1;
-	for (i = 0; ret == 0 && i < g.gl_pathc; i++)
-		ret = lex_file(g.gl_pathv[i], raw, idx, err);
-	globfree(&g);
-	return ret;
-}
-
-/* config_lex - read path and its includes into raw sections. */
-int
-config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err)
-{
-	struct lex_index idx = { NULL, 0, 0 };
-	int ret = -1;
-
-	memset(raw, 0, sizeof(*raw));
-	if (lex_file(path, raw, &idx, err) == 0 &&
-	    lex_includes(raw, &idx, err) == 0)
-		ret = 0;
-	free(idx.slots);
-	if (ret == -1)
-		config_raw_free(raw);
-	return ret;
-}
