@@ -33,8 +33,12 @@
 
 #define HTTP01_PREFIX "/.well-known/acme-challenge/"
 #define HTTP01_WHAT "http-01 responder"
-#define HTTP01_MAX_CONN 64U     /* connections at once */
-#define HTTP01_MAX_PER_IP 16U   /* connections at once from one address */
+/* Connections at once, in all and from one address. A CA validates every
+ * name of an order at once, from each of its perspectives (Pebble: 3
+ * requests per name from 127.0.0.1): a 100-name order must not find the
+ * door shut. Each costs at most HTTP01_CONN_MEM and HTTP01_IDLE_TIMEOUT. */
+#define HTTP01_MAX_CONN 512U
+#define HTTP01_MAX_PER_IP 512U
 #define HTTP01_IDLE_TIMEOUT 10U /* seconds without traffic */
 #define HTTP01_CONN_MEM                                                        \
 	(32 * 1024) /* bytes of request buffer per connection                  \

@@ -14,7 +14,7 @@
 
 #define LISTEN_WANT                                                            \
 	"want HOST:PORT with an IPv4 address, [IPv6 address] or localhost"
-#define LISTEN_BACKLOG 64
+#define LISTEN_BACKLOG 512 /* a CA validates all names of an order at once */
 #define TOKEN_MAX 256
 
 /* listen_port - parse a decimal port 1-65535; -1 if it is not one. */

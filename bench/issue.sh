@@ -12,8 +12,9 @@
 #   sleep    Pebble's VA sleeping before each validation (its default, a
 #            realistic 0-4 s), the small CA file.
 # Every tool answers http-01 the same way: files in one webroot that one
-# static server (python3 http.server, started once, not timed) serves on
-# Pebble's http-01 port; "mailcert*" is mailcert with its own built-in
+# static server (busybox httpd, started once, not timed; python's
+# http.server made Pebble's multi-perspective validation take ~1 s) serves
+# on Pebble's http-01 port; "mailcert*" is mailcert with its own built-in
 # responder instead (run while the static server is stopped). Pebble's
 # nonce rejection is off here (PEBBLE_WFE_NONCEREJECT=0) so every client
 # gets the same requests; t_nonce_storm and bench/nonce.sh test that.
@@ -49,7 +50,7 @@ SYSCA=/etc/ssl/certs/ca-certificates.crt
 # shellcheck source=../tests/integration/lib.sh
 . "$ROOT/tests/integration/lib.sh"
 
-require_cmd python3 openssl unshare
+require_cmd python3 openssl unshare busybox
 [ -r "$SYSCA" ] || fail "$SYSCA missing (apt-get install ca-certificates)"
 ACMESH=${ACMESH:-$(command -v acme.sh || true)}
 
@@ -74,8 +75,8 @@ names_of() {
 # webroot_start / webroot_stop - the static server for every webroot.
 webroot_start() {
 	mkdir -p "$WEBROOT/.well-known/acme-challenge"
-	bg_start webroot "$TEST_TMP/webroot.log" python3 -m http.server \
-		--bind 127.0.0.1 --directory "$WEBROOT" "$HTTP01_PORT"
+	bg_start webroot "$TEST_TMP/webroot.log" busybox httpd -f \
+		-p "127.0.0.1:$HTTP01_PORT" -h "$WEBROOT"
 	WEBROOT_PID=$BG_PID
 	wait_http "http://127.0.0.1:$HTTP01_PORT/" "$WEBROOT_PID" "static server" \
 		"$TEST_TMP/webroot.log"

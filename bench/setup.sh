@@ -4,8 +4,8 @@
 # use). Not part of CI's setup (scripts/setup.sh): CI runs no benchmark.
 # acme.sh is not packaged in Debian: bench/issue.sh takes ACMESH=PATH.
 set -euo pipefail
-PKGS=(certbot lego uacme dehydrated python3 time strace openssl ca-certificates
-	util-linux curl)
+PKGS=(certbot lego uacme dehydrated busybox python3 time strace openssl
+	ca-certificates util-linux curl)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

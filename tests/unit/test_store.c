@@ -405,6 +405,7 @@ test_index_cycle(void **state)
 	ix = mc_store_index_open(dir, NULL);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	assert_string_equal(m.status, "issued");
+	mc_store_meta_clear(&m);
 	/* meta.json rewritten (as by `revoke`): read again */
 	assert_int_equal(mc_store_load_meta(dir, "mail", n, &m, NULL), 0);
 	snprintf(m.status, sizeof(m.status), "revoked");
