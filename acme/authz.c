@@ -236,9 +236,6 @@ authz_dns_add(struct authz_ctx *ctx, const char *ident, const char *keyauth,
 	char **f, **v, *fqdn, *value;
 	size_t n = strlen(ident) + sizeof("_acme-challenge.");
 
-	if (ctx->conf->dns_hook == NULL || ctx->conf->dns_hook[0] == '\0')
-		return mc_err_set(err, MC_ERR_CONFIG,
-		                  "dns-01 needs a dns_hook");
 	value = acme_dns01_value(keyauth, err);
 	fqdn = malloc(n);
 	f = realloc(ctx->dns_fqdn, (ctx->n_dns + 1) * sizeof(*f));
@@ -258,8 +255,7 @@ authz_dns_add(struct authz_ctx *ctx, const char *ident, const char *keyauth,
 	ctx->dns_fqdn[ctx->n_dns] = fqdn;
 	ctx->dns_value[ctx->n_dns] = value;
 	ctx->n_dns++;
-	return acme_dns01_hook(ctx->conf->dns_hook, "add", fqdn, value,
-	                       ctx->conf->hook_timeout, err);
+	return acme_dns01_publish(ctx->conf, "add", fqdn, value, err);
 }
 
 /* authz_publish - make the key authorization for info visible to the CA. */
@@ -443,9 +439,8 @@ authz_cleanup(struct authz_ctx *ctx)
 	acme_tlsalpn01_stop(ctx->alpn);
 	for (i = 0; i < ctx->n_dns; i++) {
 		mc_err_clear(&e);
-		if (acme_dns01_hook(ctx->conf->dns_hook, "del",
-		                    ctx->dns_fqdn[i], ctx->dns_value[i],
-		                    ctx->conf->hook_timeout, &e) == -1)
+		if (acme_dns01_publish(ctx->conf, "del", ctx->dns_fqdn[i],
+		                       ctx->dns_value[i], &e) == -1)
 			mc_log_warn("dns-01 cleanup of %s: %s",
 			            ctx->dns_fqdn[i], e.msg);
 		free(ctx->dns_fqdn[i]);

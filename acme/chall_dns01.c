@@ -15,6 +15,7 @@
 
 #include "acme/challenge.h"
 #include "mailcert/crypto.h"
+#include "mailcert/dns.h"
 #include "mailcert/log.h"
 #include "mailcert/proc.h"
 
@@ -115,4 +116,26 @@ acme_dns01_hook(const char *hook, const char *op, const char *fqdn,
 out:
 	mc_proc_result_clear(&res);
 	return rc;
+}
+
+/* acme_dns01_publish - the hook, else an RFC 2136 update. */
+int
+acme_dns01_publish(const struct mc_acme_challenge_conf *conf, const char *op,
+                   const char *fqdn, const char *value, struct mc_err *err)
+{
+	struct mc_dns_update_conf up = {conf->nsupdate_server, conf->nsupdate_key,
+	                                0};
+
+	if (conf->dns_hook != NULL && conf->dns_hook[0] != '\0')
+		return acme_dns01_hook(conf->dns_hook, op, fqdn, value,
+		                       conf->hook_timeout, err);
+	if (conf->nsupdate_server == NULL)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		                  "dns-01 needs a dns_hook or nsupdate_server");
+	if (mc_dns_update(&up, strcmp(op, "add") == 0 ? MC_DNS_ADD : MC_DNS_DEL,
+	                  fqdn, "TXT", value, err) == -1) {
+		err->cat = MC_ERR_CHALLENGE;
+		return mc_err_prefix(err, "dns-01 nsupdate");
+	}
+	return 0;
 }

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mailcert/acme.h"
+
 #include "acme/chall_int.h"
 
 #define LISTEN_WANT                                                            \
@@ -156,6 +158,18 @@ acme_listen_open(const char *spec, const char *what, struct mc_err *err)
 		return -1;
 	}
 	return fd;
+}
+
+/* mc_acme_listen_probe - bind and listen on spec once, then close. */
+int
+mc_acme_listen_probe(const char *spec, const char *what, struct mc_err *err)
+{
+	int fd = acme_listen_open(spec, what, err);
+
+	if (fd == -1)
+		return -1;
+	close(fd);
+	return 0;
 }
 
 /* acme_token_ok - whether token is 1-256 base64url characters. */

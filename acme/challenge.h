@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 
+#include "mailcert/acme.h"
 #include "mailcert/err.h"
 
 struct acme_http01;
@@ -65,5 +66,11 @@ char *acme_dns01_value(const char *keyauth, struct mc_err *err);
  * MC_ERR_CHALLENGE error naming the hook and what happened. */
 int acme_dns01_hook(const char *hook, const char *op, const char *fqdn,
 		    const char *value, long timeout, struct mc_err *err);
+
+/* acme_dns01_publish - op ("add"/"del") the TXT record through conf's
+ * dns_hook, or without one through an RFC 2136 update to nsupdate_server
+ * (MC_ERR_CHALLENGE naming the server and what it said). */
+int acme_dns01_publish(const struct mc_acme_challenge_conf *conf, const char *op,
+		       const char *fqdn, const char *value, struct mc_err *err);
 
 #endif

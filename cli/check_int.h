@@ -11,6 +11,8 @@
 #include <jansson.h>
 
 #include "mailcert/check.h"
+#include "mailcert/config.h"
+#include "mailcert/dns.h"
 #include "mailcert/verify.h"
 
 /* One endpoint: its input, the probe and the findings. */
@@ -23,6 +25,8 @@ struct check_ep {
 	struct mc_findings findings;
 	bool failed; /* a local failure: see err */
 	struct mc_err err;
+	const struct mc_dns_conf *dane; /* DANE lookup of this endpoint; NULL none */
+	bool dane_asked;                /* --dane: say when it cannot be tested */
 };
 
 struct check_run {
@@ -31,6 +35,8 @@ struct check_run {
 	struct mc_check_opts copts;
 	int parallel;
 	bool progress; /* progress line on stderr (a TTY) */
+	struct mc_config *cfg;  /* when given or present: resolver, dnssec_anchor */
+	struct mc_dns_conf dns; /* DANE lookups */
 };
 
 /* check_out_json - the JSON document of all endpoints (new reference). */

@@ -118,5 +118,8 @@ int cli_cmd_status(struct cli *cli, int argc, char **argv);
 int cli_cmd_account(struct cli *cli, int argc, char **argv);
 int cli_cmd_check(struct cli *cli, int argc, char **argv);
 int cli_cmd_revoke(struct cli *cli, int argc, char **argv);
+int cli_cmd_tlsa(struct cli *cli, int argc, char **argv);
+int cli_cmd_doctor(struct cli *cli, int argc, char **argv);
+int cli_cmd_import(struct cli *cli, int argc, char **argv);
 
 #endif

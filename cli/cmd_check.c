@@ -43,6 +43,7 @@
  *       "error": "..."                      only after a local failure
  *   }]}
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -53,6 +54,7 @@
 
 #include "check_int.h"
 #include "cli.h"
+#include "mailcert/check_dane.h"
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
 
@@ -69,7 +71,7 @@ struct check_args {
 	const char *trust;
 	const char *from;
 	long warn, crit, parallel, timeout;
-	bool json, nagios, no_fetch;
+	bool json, nagios, no_fetch, dane;
 };
 
 /* check_num - parse a decimal in [min, max]; false when it is not one. */
@@ -118,6 +120,10 @@ check_parse_opt(struct check_args *a, int argc, char **argv, int *i)
 {
 	const char *o = argv[*i], *v = NULL;
 
+	if (strcmp(o, "--dane") == 0) {
+		a->dane = true;
+		return 0;
+	}
 	if (strcmp(o, "--json") == 0 || strcmp(o, "--nagios") == 0 ||
 	    strcmp(o, "--no-fetch") == 0) {
 		a->json |= strcmp(o, "--json") == 0;
@@ -268,6 +274,28 @@ check_outcome_finding(struct check_ep *e)
 	}
 }
 
+/* check_dane - the DANE findings (TLSA at _PORT._tcp.SERVERNAME) when
+ * asked for: smtp:// always, any URL with --dane; not for an IP address. */
+static int
+check_dane(struct check_ep *e)
+{
+	unsigned char bin[16];
+	bool ip = inet_pton(AF_INET, e->servername, bin) == 1 ||
+		  inet_pton(AF_INET6, e->servername, bin) == 1;
+
+	if (e->dane == NULL)
+		return 0;
+	if (ip || e->servername[0] == '\0')
+		return e->dane_asked
+			   ? mc_findings_add(&e->findings, "dane-mismatch", MC_SEV_OK,
+					     true, &e->err, "DANE not tested: %s is "
+					     "an IP address; give --servername "
+					     "with the MX name", e->ep.host)
+			   : 0;
+	return mc_check_dane(e->servername, e->ep.port, e->probe.chain, e->dane,
+			     &e->findings, &e->err);
+}
+
 /* check_one - probe one endpoint and judge it. */
 static void
 check_one(struct check_ep *e, const struct mc_check_opts *base)
@@ -291,7 +319,8 @@ check_one(struct check_ep *e, const struct mc_check_opts *base)
 	if (e->probe.outcome != MC_PROBE_OK)
 		return;
 	if (mc_check_chain(&e->probe, &opts, &e->findings, &e->err) == -1 ||
-	    mc_check_protocols(&e->ep, &opts, &e->findings, &e->err) == -1)
+	    mc_check_protocols(&e->ep, &opts, &e->findings, &e->err) == -1 ||
+	    check_dane(e) == -1)
 		e->failed = true;
 }
 
@@ -373,6 +402,9 @@ check_prepare(struct check_run *run, const struct check_args *a,
 		snprintf(e->servername, sizeof(e->servername), "%s",
 		         a->servername ? a->servername : e->ep.host);
 		e->sni = a->servername != NULL || !e->ep.host_is_ip;
+		e->dane_asked = a->dane;
+		if (a->dane || e->ep.scheme == MC_SCHEME_SMTP)
+			e->dane = &run->dns;
 	}
 	return 0;
 }
@@ -408,6 +440,24 @@ check_run_free(struct check_run *run)
 	}
 	free(run->eps);
 	X509_free(run->copts.expected);
+	mc_config_free(run->cfg);
+}
+
+/* check_config - the config, when given (-c, MAILCERT_CONFIG) or present
+ * at the default path, supplies resolver and dnssec_anchor for DANE. */
+static int
+check_config(struct cli *cli, struct check_run *run, struct mc_err *err)
+{
+	const char *env = getenv("MAILCERT_CONFIG");
+
+	if (cli->config_path == NULL && (env == NULL || env[0] == '\0') &&
+	    !mc_fsio_exists(MC_CONFIG_DEFAULT_PATH))
+		return 0;
+	if (cli_load_config(cli, &run->cfg, err) == -1)
+		return -1;
+	run->dns.resolver = run->cfg->resolver;
+	run->dns.anchor = run->cfg->dnssec_anchor;
+	return 0;
 }
 
 /* check_setup - the run from the parsed arguments. */
@@ -427,6 +477,7 @@ check_setup(struct check_run *run, struct check_args *a, struct mc_err *err)
 	run->copts.now = time(NULL);
 	run->copts.timeout_ms = (int)(a->timeout * 1000);
 	run->copts.fetch = !a->no_fetch;
+	run->dns.timeout = a->timeout;
 	run->parallel = (int)a->parallel;
 	run->progress = isatty(STDERR_FILENO) && !a->nagios;
 	if (a->expect != NULL &&
@@ -452,7 +503,7 @@ cli_cmd_check(struct cli *cli, int argc, char **argv)
 	rc = check_parse_args(&a, argc, argv);
 	if (rc != 0)
 		goto out;
-	if (check_setup(&run, &a, &err) == -1 ||
+	if (check_config(cli, &run, &err) == -1 || check_setup(&run, &a, &err) == -1 ||
 	    check_run_all(&run, &err) == -1) {
 		rc = cli_fail(&err);
 		goto out;

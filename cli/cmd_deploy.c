@@ -1,12 +1,69 @@
 /*
- * cmd_deploy.c - `mailcert deploy NAME`: write the current version to every
- * target, reload, verify; roll back to the previous good version on failure.
+ * cmd_deploy.c - `mailcert deploy NAME [--version N] [--force]`: write the
+ * current (or stored version N) to every target, reload, verify; roll back
+ * to the previous good version on failure. With `tlsa` names, a version
+ * whose key DNS does not pin (secure TLSA 3 1 1) is refused unless --force.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
+#include "mailcert/dane.h"
 #include "mailcert/lock.h"
 #include "mailcert/store.h"
+
+struct deploy_args {
+	char *argv[2];  /* command, NAME: what cli_cert_arg takes */
+	int argc;
+	unsigned version; /* 0: the current one */
+	bool force;
+};
+
+/* deploy_parse - NAME, --version N (deploy only) and --force. */
+static int
+deploy_parse(int argc, char **argv, bool rollback, struct deploy_args *a,
+	     struct mc_err *err)
+{
+	char *end;
+	long v;
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->argv[a->argc++] = argv[0];
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0) {
+			a->force = true;
+		} else if (!rollback && strcmp(argv[i], "--version") == 0 &&
+			   i + 1 < argc) {
+			v = strtol(argv[++i], &end, 10);
+			if (*end != '\0' || v < 1 || v > 9999)
+				return mc_err_set(err, MC_ERR_USAGE, "deploy: --version "
+						  "wants a version number (1-9999)");
+			a->version = (unsigned)v;
+		} else if (argv[i][0] == '-' || a->argc == 2) {
+			return mc_err_set(err, MC_ERR_USAGE, "%s: unexpected \"%s\"",
+					  argv[0], argv[i]);
+		} else {
+			a->argv[a->argc++] = argv[i];
+		}
+	}
+	return 0;
+}
+
+/* deploy_dane_gate - refuse a version whose key DNS does not pin (DANE). */
+static int
+deploy_dane_gate(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		 unsigned version, bool force, struct mc_err *err)
+{
+	if (cc->n_tlsa == 0 || mc_dane_check_version(cfg, cc, version, err) == 0)
+		return 0;
+	if (!force)
+		return -1;
+	fprintf(stderr, "mailcert: --force: deploying anyway: %s\n", err->msg);
+	mc_err_clear(err);
+	return 0;
+}
 
 /* cli_deploy_run - deploy version of cc (prev: rollback target) and report. */
 int
@@ -61,13 +118,15 @@ deploy_command(struct cli *cli, int argc, char **argv, bool rollback)
 	const char *cmd = rollback ? "rollback" : "deploy";
 	struct mc_config *cfg = NULL;
 	const struct mc_cert_conf *cc;
+	struct deploy_args args;
 	struct mc_err err;
-	unsigned cur = 0, prev = 0;
+	unsigned cur = 0, prev = 0, to, back;
 	int lock = -1, rc = 0;
 
 	mc_err_clear(&err);
-	if (cli_load_config(cli, &cfg, &err) == -1 ||
-	    (cc = cli_cert_arg(cfg, cmd, argc, argv, &err)) == NULL ||
+	if (deploy_parse(argc, argv, rollback, &args, &err) == -1 ||
+	    cli_load_config(cli, &cfg, &err) == -1 ||
+	    (cc = cli_cert_arg(cfg, cmd, args.argc, args.argv, &err)) == NULL ||
 	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
 	    deploy_current(cfg, cc, &cur, &prev, &err) == -1)
 		goto fail;
@@ -78,8 +137,11 @@ deploy_command(struct cli *cli, int argc, char **argv, bool rollback)
 			   cc->name, cur);
 		goto fail;
 	}
-	if (cli_deploy_run(cli, cfg, cc, rollback ? prev : cur,
-			   rollback ? cur : prev, NULL, &err) == 0)
+	to = rollback ? prev : args.version ? args.version : cur;
+	back = rollback || (args.version && args.version != cur) ? cur : prev;
+	if (deploy_dane_gate(cfg, cc, to, args.force, &err) == -1)
+		goto fail;
+	if (cli_deploy_run(cli, cfg, cc, to, back, NULL, &err) == 0)
 		goto out;
 fail:
 	rc = cli_fail(&err);

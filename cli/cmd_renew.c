@@ -14,6 +14,7 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "mailcert/dane.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
 #include "mailcert/renew.h"
@@ -210,6 +211,18 @@ renew_not_due(struct cli_run *run, const struct mc_cert_conf *cc,
 				  "due_at", (json_int_t)due->when));
 }
 
+/* renew_dane_tend - DANE work of a cert that is not due (publish the next
+ * key's record, note it in DNS, remove retired records). */
+static void
+renew_dane_tend(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	struct mc_err err;
+
+	mc_err_clear(&err);
+	if (cc->n_tlsa > 0 && mc_dane_tend(run->cfg, cc, &err) == -1)
+		mc_log_warn("%s: DANE: %s", cc->name, err.msg);
+}
+
 /* renew_loop - renew every selected cert that is due. */
 static void
 renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
@@ -243,6 +256,7 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 			(void)mc_store_index_current(ix, cc->name, &meta, NULL);
 		} else {
 			renew_not_due(run, cc, &due, &next, &next_at);
+			renew_dane_tend(run, cc);
 		}
 		run->replaces = NULL;
 		mc_store_meta_clear(&meta);

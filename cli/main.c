@@ -14,13 +14,16 @@
 static const struct cli_command commands[] = {
 	{"issue", "issue NAME... | --all", cli_cmd_issue},
 	{"renew", "renew [NAME...] [--force] [--jitter DURATION]", cli_cmd_renew},
-	{"deploy", "deploy NAME", cli_cmd_deploy},
+	{"deploy", "deploy NAME [--version N] [--force]", cli_cmd_deploy},
 	{"verify", "verify NAME", cli_cmd_verify},
-	{"rollback", "rollback NAME", cli_cmd_rollback},
+	{"rollback", "rollback NAME [--force]", cli_cmd_rollback},
+	{"tlsa", "tlsa NAME", cli_cmd_tlsa},
 	{"status", "status", cli_cmd_status},
 	{"revoke", "revoke NAME [--reason R]", cli_cmd_revoke},
 	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
 	{"check", "check URL... [options]", cli_cmd_check},
+	{"doctor", "doctor [NAME...]", cli_cmd_doctor},
+	{"import", "import certbot [DIR] [--write]", cli_cmd_import},
 };
 
 /* usage - the help text. */

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "mailcert/buf.h"
 #include "mailcert/crypto.h"
+#include "mailcert/dane.h"
 #include "mailcert/hooks.h"
 #include "mailcert/log.h"
 #include "mailcert/store.h"
@@ -47,6 +48,8 @@ issue_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	unsigned cur;
 	EVP_PKEY *key;
 
+	if (cc->n_tlsa > 0) /* DANE: the next key only once DNS pins it */
+		return mc_dane_renewal_key(cfg, cc, err);
 	if (cc->reuse_key &&
 	    mc_store_current(cfg->state_dir, cc->name, &cur, NULL) == 1) {
 		key = mc_store_load_key(cfg->state_dir, cc->name, cur, err);
@@ -69,7 +72,8 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	struct mc_acme_challenge_conf chall = {
 		cc->challenge,	    cc->http_listen, cc->webroot,
 		cc->tls_alpn_listen, cc->dns_hook,    cc->dns_wait,
-		cc->timing.hook_timeout,
+		cc->timing.hook_timeout, run->cfg->nsupdate_server,
+		run->cfg->nsupdate_key,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,
@@ -179,6 +183,20 @@ issue_activate(struct cli_run *run, const struct mc_cert_conf *cc,
 			      err);
 }
 
+/* run_dane_after_live - a verified switch to the next key makes a new one;
+ * a failure there is logged, the deployment stands. */
+static void
+run_dane_after_live(struct cli_run *run, const struct mc_cert_conf *cc,
+		    unsigned version)
+{
+	struct mc_err e;
+
+	mc_err_clear(&e);
+	if (cc->n_tlsa > 0 &&
+	    mc_dane_after_live(run->cfg, cc, version, &e) == -1)
+		mc_log_error("%s: DANE: %s", cc->name, e.msg);
+}
+
 /* issue_one - issue and store one cert. */
 static int
 issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
@@ -203,6 +221,8 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 		    meta.version, meta.serial);
 	issue_report(run, cc, &meta, NULL);
 	rc = issue_activate(run, cc, meta.version, err);
+	if (rc == 0)
+		run_dane_after_live(run, cc, meta.version);
 out:
 	free(meta.ari_cert_id); /* the only member meta owns here */
 	mc_acme_cert_clear(&cert);

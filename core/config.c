@@ -376,6 +376,8 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);
+	config_free_list(cc->tlsa, cc->n_tlsa);
+	free(cc->tlsa_hook);
 }
 
 /* config_free_target - free what a target owns. */
@@ -391,6 +393,7 @@ config_free_target(struct mc_target *t)
 	free(t->owner);
 	free(t->group);
 	free(t->reload);
+	free(t->config);
 }
 
 /* mc_config_free - free a config; NULL is a no-op. The HMAC key is cleansed. */
@@ -418,6 +421,10 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
 	free(cfg->include);
+	free(cfg->resolver);
+	free(cfg->dnssec_anchor);
+	free(cfg->nsupdate_server);
+	free(cfg->nsupdate_key);
 	free(cfg);
 }
 

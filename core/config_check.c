@@ -95,10 +95,11 @@ config_target_finish(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	return 0;
 }
 
-/* check_names - names present; wildcards only with dns-01; dns-01 has a hook. */
+/* check_names - names present; wildcards only with dns-01; dns-01 has a
+ * hook or an nsupdate_server. */
 static int
 check_names(const struct cfg_ctx *ctx, const struct cfg_section *sec,
-    const struct mc_cert_conf *cc)
+    const struct mc_config *cfg, const struct mc_cert_conf *cc)
 {
 	const struct cfg_entry *e;
 	size_t i;
@@ -115,10 +116,11 @@ check_names(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 		    "\"%s\" is a wildcard; wildcards need challenge = dns-01 (with "
 		    "dns_hook)", cc->names[i]);
 	}
-	if (cc->challenge == MC_CHALLENGE_DNS01 && cc->dns_hook == NULL)
+	if (cc->challenge == MC_CHALLENGE_DNS01 && cc->dns_hook == NULL &&
+	    cfg->nsupdate_server == NULL)
 		return config_fail_sec(ctx, sec, "dns_hook",
 		    "missing; challenge = dns-01 needs a hook that publishes the TXT "
-		    "record");
+		    "record (or nsupdate_server in [global])");
 	return 0;
 }
 
@@ -209,7 +211,7 @@ int
 config_cert_check(const struct cfg_ctx *ctx, const struct cfg_section *sec,
     const struct mc_config *cfg, const struct mc_cert_conf *cc)
 {
-	if (check_names(ctx, sec, cc) == -1)
+	if (check_names(ctx, sec, cfg, cc) == -1)
 		return -1;
 	if (check_targets_exist(ctx, sec, cfg, cc) == -1)
 		return -1;

@@ -347,6 +347,56 @@ keys_hostport(const char *s, bool need_port, bool allow_slash)
 	return *p == '\0' ? 0 : -1;
 }
 
+/* mc_hostport_parse - split "HOST[:PORT]" into host and port (0 if none). */
+int
+mc_hostport_parse(const char *text, char *host, size_t size, int *port,
+    struct mc_err *err)
+{
+	size_t h = keys_host(text);
+	const char *p = text + h;
+	long v = 0;
+
+	if (h == 0 || (*p != '\0' && *p != ':') ||
+	    (*p == ':' && (v = keys_port(p + 1, strlen(p + 1))) == -1))
+		return mc_err_set(err, MC_ERR_INPUT,
+		    "\"%.*s\" is not HOST[:PORT]; write e.g. 127.0.0.1:53 or "
+		    "[::1]:53 (port 1 to 65535)", QUOTE_MAX, text);
+	if (text[0] == '[') {
+		text++;
+		h -= 2;
+	}
+	if (h >= size)
+		return mc_err_set(err, MC_ERR_INPUT, "\"%.*s\": host too long",
+		    QUOTE_MAX, text);
+	memcpy(host, text, h);
+	host[h] = '\0';
+	*port = (int)v;
+	return 0;
+}
+
+/* keys_dns_server - ADDR[:PORT] of a DNS server: an IP address, since the
+ * resolver must not depend on DNS to find its server. */
+static int
+keys_dns_server(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	char host[64];
+	unsigned char bin[16];
+	struct mc_err tmp;
+	int port;
+
+	if (strcmp(k->name, "resolver") == 0 && strcmp(e->value, "recursive") == 0)
+		return keys_store(ctx, field(k, base), e->value);
+	if (mc_hostport_parse(e->value, host, sizeof(host), &port, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	if (inet_pton(AF_INET, host, bin) != 1 && inet_pton(AF_INET6, host, bin) != 1)
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not an IP address; write the server's address, e.g. "
+		    "127.0.0.1 or [2001:db8::53]:53%s", QUOTE_MAX, e->value,
+		    strcmp(k->name, "resolver") == 0 ? ", or recursive" : "");
+	return keys_store(ctx, field(k, base), e->value);
+}
+
 /* keys_listen - HOST:PORT for a built-in challenge responder. */
 static int
 keys_listen(const struct cfg_ctx *ctx, const struct cfg_entry *e,
@@ -510,6 +560,28 @@ keys_verify(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	    keys_verify_item, CFG_MAX_LIST);
 }
 
+/* keys_tlsa_item - one TLSA owner name _PORT._tcp.HOST. */
+static int
+keys_tlsa_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const char *word, char **out)
+{
+	struct mc_err tmp;
+
+	*out = mc_tlsa_name_parse(word, &tmp);
+	if (*out == NULL)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	return 0;
+}
+
+/* keys_tlsa - the TLSA names that pin a cert's key. */
+static int
+keys_tlsa(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	return keys_list(ctx, e, field(k, base), (size_t *)(void *)(base + k->count_offset),
+	    keys_tlsa_item, CFG_MAX_LIST);
+}
+
 /* keys_mode - octal mode of files holding the key: within 0640, owner-readable. */
 static int
 keys_mode(const struct cfg_ctx *ctx, const struct cfg_entry *e,
@@ -624,6 +696,10 @@ static const struct cfg_key global_keys[] = {
 	G("verify_timeout", keys_duration, timing.verify_timeout),
 	G("log", keys_log, log),
 	G("include", keys_abs_path, include),
+	G("resolver", keys_dns_server, resolver),
+	G("dnssec_anchor", keys_abs_path, dnssec_anchor),
+	G("nsupdate_server", keys_dns_server, nsupdate_server),
+	G("nsupdate_key", keys_abs_path, nsupdate_key),
 	{ NULL, NULL, 0, 0 },
 };
 
@@ -645,6 +721,8 @@ static const struct cfg_key cert_keys[] = {
 	C("renew_before", keys_renew_before, timing.renew_before),
 	C("hook_timeout", keys_duration, timing.hook_timeout),
 	C("verify_timeout", keys_duration, timing.verify_timeout),
+	CL("tlsa", keys_tlsa, tlsa, n_tlsa),
+	C("tlsa_hook", keys_abs_path, tlsa_hook),
 	{ NULL, NULL, 0, 0 },
 };
 
@@ -660,6 +738,7 @@ static const struct cfg_key target_keys[] = {
 	T("mode", keys_mode, mode),
 	T("allow_symlink", keys_bool, allow_symlink),
 	T("reload", keys_text, reload),
+	T("config", keys_abs_path, config),
 	{ NULL, NULL, 0, 0 },
 };
 

@@ -8,6 +8,7 @@
  * (the command line) may change the category to MC_ERR_USAGE.
  */
 #include <ctype.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -331,5 +332,56 @@ mc_config_expand(const char *path, const char *cert_name, struct mc_err *err)
 		}
 	}
 	out[o] = '\0';
+	return out;
+}
+
+/* tlsa_proto - the length of "_tcp." etc. at s, or 0. */
+static size_t
+tlsa_proto(const char *s)
+{
+	static const char *const protos[] = { "_tcp.", "_udp.", "_sctp." };
+	size_t i;
+
+	for (i = 0; i < sizeof(protos) / sizeof(protos[0]); i++)
+		if (strncasecmp(s, protos[i], strlen(protos[i])) == 0)
+			return strlen(protos[i]);
+	return 0;
+}
+
+/* mc_tlsa_name_parse - check "_PORT._tcp.HOST" and lower-case it (new string). */
+char *
+mc_tlsa_name_parse(const char *text, struct mc_err *err)
+{
+	size_t digits = 0, proto;
+	long port = 0;
+	char *host, *out;
+	size_t size;
+
+	if (text[0] == '_')
+		for (digits = 0; isdigit((unsigned char)text[1 + digits]) && digits < 6;
+		     digits++)
+			port = port * 10 + (text[1 + digits] - '0');
+	proto = digits > 0 && text[1 + digits] == '.' ? tlsa_proto(text + 2 + digits) : 0;
+	if (proto == 0 || port < 1 || port > 65535) {
+		mc_err_set(err, MC_ERR_INPUT,
+		    "\"%.100s\" is not a TLSA name; write _PORT._tcp.HOST, e.g. "
+		    "_25._tcp.mx.example.com", text);
+		return NULL;
+	}
+	host = mc_name_normalize(text + 2 + digits + proto, false, err);
+	if (host == NULL) {
+		mc_err_prefix(err, "TLSA name \"%.100s\"", text);
+		return NULL;
+	}
+	size = strlen(host) + proto + 8;
+	out = malloc(size);
+	if (out == NULL)
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+	else
+		snprintf(out, size, "_%ld.%.*s%s", port, (int)proto,
+		    text + 2 + digits, host);
+	free(host);
+	for (size_t i = 0; out != NULL && out[i] != '\0'; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
 	return out;
 }

@@ -120,15 +120,23 @@ out:
 	return rc;
 }
 
+/* mc_hooks_name_ignored - names never run: dot files, backups, dpkg leftovers. */
+bool
+mc_hooks_name_ignored(const char *name)
+{
+	size_t len = strlen(name);
+
+	return name[0] == '.' || len == 0 || name[len - 1] == '~' ||
+	       strstr(name, ".dpkg-") != NULL;
+}
+
 /* hooks_wanted - whether a directory entry is a hook to run. */
 static int
 hooks_wanted(const char *dir, const char *name, char *path, size_t size)
 {
 	struct stat st;
-	size_t len = strlen(name);
 
-	if (name[0] == '.' || len == 0 || name[len - 1] == '~' ||
-	    strstr(name, ".dpkg-") != NULL)
+	if (mc_hooks_name_ignored(name))
 		return 0;
 	if ((size_t)snprintf(path, size, "%s/%s", dir, name) >= size)
 		return 0;

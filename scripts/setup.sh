@@ -9,11 +9,18 @@ set -euo pipefail
 
 # Build dependencies.
 BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
-	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev)
+	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev
+	libunbound-dev libldns-dev dns-root-data)
 
-# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses.
+# Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
+# certbot (t_import_certbot makes real lineages with it).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin)
+	systemd man-db gnutls-bin certbot)
+
+# The DNSSEC testbed of the DANE tests (tests/integration/dns.sh): Knot DNS
+# signs the test zone and takes RFC 2136 updates, unbound validates. The
+# packages' own system services are not started (policy-rc.d below).
+DNS_PKGS=(knot knot-dnsutils unbound)
 
 # The real mail servers (Postfix, Dovecot, and Exim unpacked beside them)
 # are installed by scripts/setup-mail.sh, called at the end.
@@ -26,7 +33,7 @@ installed() {
 
 main() {
 	local missing=() p
-	for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${MAIL_PKGS[@]}"; do
+	for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${DNS_PKGS[@]}" "${MAIL_PKGS[@]}"; do
 		installed "$p" || missing+=("$p")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then
@@ -49,8 +56,28 @@ install_missing() {
 		sudo=(sudo)
 	fi
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	no_service_start "${sudo[@]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends "${missing[@]}"
+	service_start_restore "${sudo[@]}"
+}
+
+# no_service_start - a policy-rc.d that exits 101, so no package starts a
+# system daemon (knot, unbound) during the install; an existing one is kept.
+POLICY=/usr/sbin/policy-rc.d
+POLICY_OURS=0
+no_service_start() {
+	[ -e "$POLICY" ] && return 0
+	printf '#!/bin/sh\n# setup.sh: no service starts during the install\nexit 101\n' |
+		"$@" tee "$POLICY" >/dev/null
+	"$@" chmod 755 "$POLICY"
+	POLICY_OURS=1
+}
+
+# service_start_restore - remove our policy-rc.d again.
+service_start_restore() {
+	[ "$POLICY_OURS" = 1 ] && "$@" rm -f "$POLICY"
+	POLICY_OURS=0
 }
 
 main "$@"

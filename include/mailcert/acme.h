@@ -62,6 +62,8 @@ struct mc_acme_challenge_conf {
 	const char *dns_hook;        /* executable: HOOK add|del FQDN VALUE */
 	long dns_propagation_wait;   /* seconds to wait after adding TXT records */
 	long hook_timeout;           /* seconds for each dns_hook call */
+	const char *nsupdate_server; /* without dns_hook: RFC 2136 server (ADDR[:PORT]) */
+	const char *nsupdate_key;    /* its TSIG key file, or NULL */
 };
 
 struct mc_acme_order_req {
@@ -176,5 +178,11 @@ int mc_acme_key_change(struct mc_acme *acme, EVP_PKEY *new_key,
 /* mc_acme_account_deactivate - POST {"status":"deactivated"} to the account
  * URL (RFC 8555 7.3.6); MC_ERR_CA unless the CA answers "deactivated". */
 int mc_acme_account_deactivate(struct mc_acme *acme, struct mc_err *err);
+
+/* mc_acme_listen_probe - whether a challenge responder could listen on
+ * spec ("HOST:PORT") now: bind, listen, close. MC_ERR_CONFIG for a bad
+ * address, MC_ERR_SYS (with the errno text, e.g. "Address already in
+ * use") when it cannot be bound. For `mailcert doctor`. */
+int mc_acme_listen_probe(const char *spec, const char *what, struct mc_err *err);
 
 #endif

@@ -65,6 +65,8 @@ struct mc_target {
 	mode_t mode;          /* mode of files holding the key */
 	bool allow_symlink;
 	char *reload;         /* NULL: the type's default */
+	char *config;         /* the daemon's configuration doctor reads
+				 (Postfix dir, Dovecot/Exim file); NULL: the system one */
 	bool declared;        /* from a [target] section (else built in) */
 	int line;             /* line of the section header, 0 if built in */
 };
@@ -89,6 +91,10 @@ struct mc_cert_conf {
 	char **verify; /* endpoint URLs */
 	size_t n_verify;
 	struct mc_timing timing;
+	/* DANE (issue 12) */
+	char **tlsa;     /* TLSA owner names "_PORT._tcp.HOST", lower-cased */
+	size_t n_tlsa;
+	char *tlsa_hook; /* HOOK add|del TLSA_NAME "3 1 1 HEX" */
 	int line;
 };
 
@@ -105,6 +111,11 @@ struct mc_config {
 	char *include; /* glob of more config files, or NULL */
 	enum mc_log_dest log;
 	struct mc_timing timing;
+	/* DNS (issue 12): NULL means the default */
+	char *resolver;        /* ADDR[:PORT], "recursive"; NULL: /etc/resolv.conf */
+	char *dnssec_anchor;   /* NULL: MC_DNS_DEFAULT_ANCHOR */
+	char *nsupdate_server; /* ADDR[:PORT] (port 53 if none) */
+	char *nsupdate_key;    /* TSIG key file (BIND syntax); NULL: unsigned */
 	struct mc_cert_conf *certs;
 	size_t n_certs;
 	struct mc_target *targets;
@@ -132,6 +143,19 @@ int mc_parse_duration(const char *text, long *out, struct mc_err *err);
 /* mc_name_normalize - validate a DNS name (LDH labels, lengths; "*." only if
  * allow_wildcard) and return it lower-cased (new string). */
 char *mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err);
+
+/* mc_hostport_parse - split "HOST[:PORT]" (HOST a DNS name, an IPv4
+ * address or a [bracketed] IPv6 address; port 1-65535) into host (without
+ * brackets, at most size-1 bytes) and *port (0 when absent). The one parser
+ * of that syntax, used by the config loader and at run time. 0 or -1
+ * (MC_ERR_INPUT naming the text). */
+int mc_hostport_parse(const char *text, char *host, size_t size, int *port,
+    struct mc_err *err);
+
+/* mc_tlsa_name_parse - check a TLSA owner name "_PORT._tcp.HOST" (also
+ * _udp, _sctp) and return it lower-cased without a final dot (new string);
+ * NULL and MC_ERR_INPUT saying what is wrong. */
+char *mc_tlsa_name_parse(const char *text, struct mc_err *err);
 
 /* mc_cert_name_valid - whether a cert NAME is a safe file name. */
 bool mc_cert_name_valid(const char *name);

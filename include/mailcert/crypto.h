@@ -30,6 +30,11 @@ EVP_PKEY *mc_key_from_pem(const char *pem, size_t len, struct mc_err *err);
 /* mc_key_load - read a PEM private key file; the file buffer is cleansed. */
 EVP_PKEY *mc_key_load(const char *path, struct mc_err *err);
 
+/* mc_key_from_jwk - a private key from a JSON Web Key (RSA with its CRT
+ * values, or EC P-256/384/521), as certbot stores its account key;
+ * checked pairwise. The caller cleanses json. */
+EVP_PKEY *mc_key_from_jwk(const char *json, size_t len, struct mc_err *err);
+
 /* mc_key_to_pem - append the PKCS#8 PEM of key to out (a secret buffer). */
 int mc_key_to_pem(EVP_PKEY *key, struct mc_buf *out, struct mc_err *err);
 

@@ -16,6 +16,7 @@
 #ifndef MAILCERT_HOOKS_H
 #define MAILCERT_HOOKS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "mailcert/err.h"
@@ -38,6 +39,10 @@ void mc_hooks_envp_free(char **envp);
 /* mc_hooks_run_one - run one hook program; 0 if it exited 0. */
 int mc_hooks_run_one(const char *path, const struct mc_hook_env *env,
 		     long timeout, struct mc_err *err);
+
+/* mc_hooks_name_ignored - whether a hook directory entry of this name is
+ * skipped by name (starts with '.', ends in '~', contains ".dpkg-"). */
+bool mc_hooks_name_ignored(const char *name);
 
 /* mc_hooks_run_event - run hooks_dir/<event>.d/ in order; returns the
  * number of failed hooks (first failure in err), or -1 if the directory

@@ -218,11 +218,12 @@ challtestsrv_start() {
 #   --http-port P    pebble's httpPort (default: a free port)
 #   --tls-port P     pebble's tlsPort (default: a free port)
 #   --validity SECS  certificateValidityPeriod
+#   --dns ADDR:PORT  the DNS server pebble's VA asks (default: challtestsrv)
 #   --nonce-reject PCT  PEBBLE_WFE_NONCEREJECT (Pebble's default: 5)
 #   --va-sleep       let Pebble's VA sleep before validating (its default;
 #                    the tests otherwise set PEBBLE_VA_NOSLEEP=1)
 pebble_start() {
-	local eab="" alt=0 validity=0 cfg logf=$TEST_TMP/pebble.log mport macs
+	local eab="" alt=0 validity=0 cfg logf=$TEST_TMP/pebble.log mport macs dns=""
 	local nonce_reject="" nosleep=1
 	HTTP01_PORT="" TLSALPN01_PORT=""
 	while [ $# -gt 0 ]; do
@@ -232,6 +233,7 @@ pebble_start() {
 		--http-port) HTTP01_PORT=$2 ;;
 		--tls-port) TLSALPN01_PORT=$2 ;;
 		--validity) validity=$2 ;;
+		--dns) dns=$2 ;;
 		--nonce-reject) nonce_reject=$2 ;;
 		--va-sleep) nosleep=0 && shift && continue ;;
 		*) fail "pebble_start: unknown option $1" ;;
@@ -271,7 +273,7 @@ EOF
 		${nonce_reject:+PEBBLE_WFE_NONCEREJECT=$nonce_reject} \
 		$([ "$nosleep" = 1 ] && echo PEBBLE_VA_NOSLEEP=1) \
 		PEBBLE_ALTERNATE_ROOTS="$alt" \
-		pebble -config "$cfg" -dnsserver "127.0.0.1:$DNS_PORT"
+		pebble -config "$cfg" -dnsserver "${dns:-127.0.0.1:$DNS_PORT}"
 	PEBBLE_PID=$BG_PID
 	PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
 	PEBBLE_MGMT=https://127.0.0.1:$mport
@@ -477,12 +479,14 @@ key_type_of() {
 		echo unreadable
 		return
 	}
-	bits=$(printf '%s\n' "$text" | sed -n '1s/.*(\([0-9]*\) bit.*/\1/p')
-	if printf '%s\n' "$text" | grep -q 'ASN1 OID: prime256v1'; then
+	# here-strings, not printf | grep -q: grep -q exits at the first match,
+	# printf then dies of SIGPIPE and pipefail turns the match into a miss.
+	bits=$(sed -n '1s/.*(\([0-9]*\) bit.*/\1/p' <<<"$text")
+	if grep -q 'ASN1 OID: prime256v1' <<<"$text"; then
 		echo ecdsa-p256
-	elif printf '%s\n' "$text" | grep -q 'ASN1 OID: secp384r1'; then
+	elif grep -q 'ASN1 OID: secp384r1' <<<"$text"; then
 		echo ecdsa-p384
-	elif printf '%s\n' "$text" | grep -q '^modulus:'; then
+	elif grep -q '^modulus:' <<<"$text"; then
 		echo "rsa-$bits"
 	else
 		echo "unknown"

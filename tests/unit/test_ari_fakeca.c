@@ -433,7 +433,7 @@ static void
 replaces_row(struct fake *f, size_t i, EVP_PKEY *acct_key, EVP_PKEY *cert_key)
 {
 	struct mc_acme_challenge_conf ch = {MC_CHALLENGE_HTTP01, "127.0.0.1:1",
-					    NULL, NULL, NULL, 0, 5};
+					    NULL, NULL, NULL, 0, 5, NULL, NULL};
 	struct mc_acme_new_account na = {NULL, NULL, NULL, false};
 	struct mc_acme_order_req req = {0};
 	struct mc_acme_account acct = {0};

@@ -362,6 +362,15 @@ check_files_target(const struct mc_config *cfg)
 	assert_string_equal(cert_of(cfg, "mail")->targets[0], "haproxy");
 }
 
+/* check_target_config - `config` is kept per target; NULL means the system one. */
+static void
+check_target_config(const struct mc_config *cfg)
+{
+	assert_string_equal(target_of(cfg, "postfix")->config, "/srv/postfix-out");
+	assert_string_equal(target_of(cfg, "exim")->config, "/etc/exim4/exim4.conf");
+	assert_null(target_of(cfg, "dovecot")->config);
+}
+
 /* check_postfix_own_files - naming files replaces the type's default file set. */
 static void
 check_postfix_own_files(const struct mc_config *cfg)
@@ -472,9 +481,43 @@ check_long_words(const struct mc_config *cfg)
 	assert_string_equal(cc->deploy_hook, "/x;y#z");
 }
 
+/* check_dane - the DNS and DANE keys (issue 12). */
+static void
+check_dane(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_string_equal(cfg->resolver, "127.0.0.1:5353");
+	assert_string_equal(cfg->dnssec_anchor, "/etc/mailcert/anchor.ds");
+	assert_string_equal(cfg->nsupdate_server, "[::1]:53");
+	assert_string_equal(cfg->nsupdate_key, "/etc/mailcert/tsig.key");
+	assert_int_equal(cc->n_tlsa, 2);
+	assert_string_equal(cc->tlsa[0], "_25._tcp.mx1.example.com");
+	assert_string_equal(cc->tlsa[1], "_465._tcp.mx1.example.com");
+	assert_string_equal(cc->tlsa_hook, "/usr/local/bin/tlsa-hook");
+	assert_int_equal(cc->challenge, MC_CHALLENGE_DNS01);
+	assert_null(cc->dns_hook);
+}
+
+/* check_recursive - resolver = recursive; no DNS keys elsewhere. */
+static void
+check_recursive(const struct mc_config *cfg)
+{
+	assert_string_equal(cfg->resolver, "recursive");
+	assert_null(cfg->dnssec_anchor);
+	assert_int_equal(cert_of(cfg, "mail")->n_tlsa, 0);
+}
+
 static char hundred_names[4096];
 
 static const struct good_case good_cases[] = {
+	{ "DNS and DANE keys; dns-01 through nsupdate_server",
+	  "[global]\nresolver = 127.0.0.1:5353\ndnssec_anchor = /etc/mailcert/anchor.ds\n"
+	  "nsupdate_server = [::1]:53\nnsupdate_key = /etc/mailcert/tsig.key\n"
+	  "[cert mail]\nnames = mail.example.com\nchallenge = dns-01\n"
+	  "tlsa = _25._TCP.MX1.example.com. _465._tcp.mx1.example.com\n"
+	  "tlsa_hook = /usr/local/bin/tlsa-hook\n", check_dane },
+	{ "resolver = recursive", "[global]\nresolver = recursive\n" "[cert mail]\nnames = mail.example.com\n", check_recursive },
 	{ "minimal cert and all defaults", "[cert mail]\nnames = mail.example.com\n",
 	  check_minimal },
 	{ "the INTERFACE.md example", example_conf, check_example },
@@ -507,6 +550,9 @@ static const struct good_case good_cases[] = {
 	  "[target exim]\nmode = 0600\nowner = Debian-exim\n"
 	  "[cert mail]\nnames = mail.example.com\ntargets = postfix exim\n",
 	  check_postfix_own_files },
+	{ "daemon configuration of a target",
+	  "[target postfix]\nconfig = /srv/postfix-out\n"
+	  "[target exim]\nconfig = /etc/exim4/exim4.conf\n", check_target_config },
 	{ "boolean spellings",
 	  "[cert a]\nnames = a.example.com\nreuse_key = true\n"
 	  "[cert b]\nnames = b.example.com\nreuse_key = 1\n"
@@ -587,6 +633,36 @@ struct bad_case {
 #define CERT "[cert mail]\nnames = mail.example.com\n"
 
 static const struct bad_case bad_cases[] = {
+	/* DNS and DANE keys */
+	{ "resolver a host name", "[global]\nresolver = ns.example.com\n", MC_ERR_CONFIG,
+	  "@:2: resolver: \"ns.example.com\" is not an IP address; write the server's "
+	  "address, e.g. 127.0.0.1 or [2001:db8::53]:53, or recursive" },
+	{ "resolver bad port", "[global]\nresolver = 127.0.0.1:99999\n", MC_ERR_CONFIG,
+	  "@:2: resolver: \"127.0.0.1:99999\" is not HOST[:PORT]" },
+	{ "nsupdate_server recursive", "[global]\nnsupdate_server = recursive\n",
+	  MC_ERR_CONFIG, "@:2: nsupdate_server: \"recursive\" is not an IP address" },
+	{ "nsupdate_server two words", "[global]\nnsupdate_server = 127.0.0.1 ::1\n",
+	  MC_ERR_CONFIG, "@:2: nsupdate_server: \"127.0.0.1 ::1\" is not HOST[:PORT]" },
+	{ "dnssec_anchor relative", "[global]\ndnssec_anchor = root.key\n", MC_ERR_CONFIG,
+	  "@:2: dnssec_anchor: \"root.key\" is not an absolute path" },
+	{ "nsupdate_key relative", "[global]\nnsupdate_key = k\n", MC_ERR_CONFIG,
+	  "@:2: nsupdate_key: \"k\" is not an absolute path" },
+	{ "tlsa without port", CERT "tlsa = mx.example.com\n", MC_ERR_CONFIG,
+	  "@:3: tlsa: \"mx.example.com\" is not a TLSA name; write _PORT._tcp.HOST" },
+	{ "tlsa port 0", CERT "tlsa = _0._tcp.mx.example.com\n", MC_ERR_CONFIG,
+	  "@:3: tlsa: \"_0._tcp.mx.example.com\" is not a TLSA name" },
+	{ "tlsa port too big", CERT "tlsa = _65536._tcp.mx.example.com\n", MC_ERR_CONFIG,
+	  "is not a TLSA name" },
+	{ "tlsa bad protocol", CERT "tlsa = _25._icmp.mx.example.com\n", MC_ERR_CONFIG,
+	  "is not a TLSA name" },
+	{ "tlsa bad host", CERT "tlsa = _25._tcp.mx..example.com\n", MC_ERR_CONFIG,
+	  "@:3: tlsa: TLSA name \"_25._tcp.mx..example.com\": " },
+	{ "tlsa wildcard host", CERT "tlsa = _25._tcp.*.example.com\n", MC_ERR_CONFIG,
+	  "wildcard" },
+	{ "tlsa twice", CERT "tlsa = _25._tcp.mx.example.com _25._TCP.mx.example.com\n",
+	  MC_ERR_CONFIG, "is listed twice" },
+	{ "tlsa_hook relative", CERT "tlsa_hook = hook\n", MC_ERR_CONFIG,
+	  "@:3: tlsa_hook: \"hook\" is not an absolute path" },
 	/* structure */
 	{ "unknown section", "[global]\n[foo]\n", MC_ERR_CONFIG,
 	  "@:2: [foo]: unknown section; use [global], [cert NAME] or [target NAME]" },
@@ -829,6 +905,8 @@ static const struct bad_case bad_cases[] = {
 	  "@:2: mode: \"0680\" is not an octal mode" },
 	{ "mode letters", "[target postfix]\nmode = rw-r-----\n", MC_ERR_CONFIG,
 	  "@:2: mode: \"rw-r-----\" is not an octal mode" },
+	{ "relative daemon config", "[target dovecot]\nconfig = dovecot.conf\n",
+	  MC_ERR_CONFIG, "@:2: config: \"dovecot.conf\" is not an absolute path" },
 	{ "relative chain_file", "[target postfix]\nchain_file = tls/%n.pem\n",
 	  MC_ERR_CONFIG, "@:2: chain_file: \"tls/%n.pem\" is not an absolute path" },
 	{ "bad percent", "[target postfix]\nchain_file = /etc/%x.pem\n", MC_ERR_CONFIG,
