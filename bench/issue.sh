@@ -209,7 +209,7 @@ run_once() {
 	if [ "$e" != 0 ] || ! issued_ok "$t" "$n"; then
 		log "$t x$n: run failed (exit $e); see $d/last.err"
 		[ "${VERBOSE:-0}" = 0 ] || tail -5 "$d/last.err" >&2
-		echo FAIL
+		if [ "$e" = 124 ]; then echo ">${TIMEOUT}s"; else echo FAIL; fi
 		return
 	fi
 	echo "$w $c $m"
@@ -225,7 +225,7 @@ warm_up() {
 	cmd_of "$t" "$n" reg
 	[ ${#CMD[@]} = 0 ] || python3 "$MEASURE" --out "$d/reg.out" \
 		--err "$d/reg.err" --timeout "$TIMEOUT" -- "${CMD[@]}" >/dev/null
-	[ "$(run_once "$t" "$n")" != FAIL ]
+	case $(run_once "$t" "$n") in FAIL | \>*) return 1 ;; esac
 }
 
 # median_col K - the median of column K of the lines on stdin.
@@ -239,10 +239,13 @@ cell() {
 	local t=$1 n=$2 i runs=$RUNS r out=""
 	[ "$n" -lt 100 ] || runs=$RUNS100
 	tool_present "$t" || { echo absent; return; }
-	warm_up "$t" "$n" || { echo FAIL; return; }
+	if ! warm_up "$t" "$n"; then
+		echo FAIL
+		return
+	fi
 	for ((i = 0; i < runs; i++)); do
 		r=$(run_once "$t" "$n")
-		[ "$r" != FAIL ] || { echo FAIL; return; }
+		case $r in FAIL | \>*) echo "$r"; return ;; esac
 		out+="$r"$'\n'
 	done
 	printf '%.0f %.1f %.1f\n' "$(median_col 1 <<<"$out")" \
@@ -251,6 +254,12 @@ cell() {
 }
 
 declare -A RES
+# the measuring itself (python fork, /usr/bin/time, exec): in every cell
+base=""
+for ((i = 0; i < RUNS; i++)); do
+	base+="$(python3 "$MEASURE" -- true)"$'\n'
+done
+BASE="$(median_col 1 <<<"$base") ms wall, $(median_col 2 <<<"$base") ms CPU"
 log "mailcert: $MAILCERT; peers: $(for t in certbot lego uacme dehydrated; do
 	tool_present $t && printf '%s ' $t; done)acme.sh=${ACMESH:-absent}"
 for sc in $SCENARIOS; do
@@ -273,7 +282,7 @@ done
 # show SC T N - one table cell.
 show() {
 	local v=${RES[$1,$2,$3]:-absent} w c m
-	case $v in FAIL | absent) printf '%22s' "$v"; return ;; esac
+	case $v in FAIL | absent | \>*) printf '%22s' "$v"; return ;; esac
 	read -r w c m <<<"$v"
 	printf '%8s %6s %6s' "$w" "$c" "$m"
 }
@@ -283,6 +292,7 @@ echo "issuance against a loopback Pebble: median of $RUNS runs ($RUNS100 for 100
 echo "per scenario: wall ms, CPU ms (user+sys, the tool and its children), peak RSS MB"
 echo "nosleep: PEBBLE_VA_NOSLEEP=1, small CA file; sysca: the same with the system CA file"
 echo "+ the test CA; sleep: Pebble's VA sleeping (default); mailcert* = built-in http-01"
+echo "(each figure includes the measuring wrapper: 'true' takes $BASE)"
 printf '%-11s %5s' tool names
 for sc in $SCENARIOS; do printf ' | %22s' "$sc"; done
 echo
