@@ -8,12 +8,15 @@
 # the growth fit t(N) = a + b*N + c*N^2 of mailcert's wall time, the ratio
 # t(10k)/t(1k), and the issue-14 targets with PASS/FAIL.
 #
-# mailcert rows: "mailcert" is the steady state (the renew index written by
-# the warm-up run is used: one file read, one stat per meta.json);
+# mailcert rows: "mailcert" is the steady state with one config file
+# holding every [cert] (up to 1 MiB: 10,000 certs fit; the renew index
+# written by the warm-up run is used: one file read, one stat per
+# meta.json); "mc-confd" the same with one config file per cert under
+# conf.d/ (include = .../conf.d/*.conf), as a 10k-50k setup may be; the
+# growth fit is of mc-confd, the one layout every count can have;
 # "mc-cold" removes state_dir/renew-index before each run (every meta.json
-# is read, then the index is written), i.e. the first run after an
-# upgrade or after every cert changed. Each cert has its own config file
-# under conf.d/ (include = .../conf.d/*.conf), as a 10k-50k setup would.
+# is read, then the index is written: the first run after an upgrade or
+# after every cert changed).
 #
 # No CA is needed: one ECDSA test CA and one leaf valid 89 days are made
 # with openssl and hard-linked into every lineage. mailcert gets state_dir
@@ -99,22 +102,37 @@ def x509(*a):
     return subprocess.run(["openssl", "x509", "-in", pki + "/cert.pem", "-noout"] + list(a),
                           capture_output=True, text=True).stdout.strip()
 nb, na = date("startdate"), date("enddate")
+# ext4 allows 65,000 links to one file: each count links to its own copies
+def copies(tag):
+    dst = "%s/pki-%s-%d" % (work, tag, n)
+    os.makedirs(dst)
+    for k in ("privkey", "cert", "chain", "fullchain"):
+        with open("%s/%s.pem" % (pki, k), "rb") as src, open("%s/%s.pem" % (dst, k), "wb") as out:
+            out.write(src.read())
+    os.chmod(dst + "/privkey.pem", 0o600)
+    return dst
 serial = x509("-serial").split("=")[1]
 day_ago = time.time() - 86400
 d = "%s/mc%d" % (work, n)
+mc_pki = copies("mc")
 os.makedirs(d + "/conf.d"); os.makedirs(d + "/hooks"); os.makedirs(d + "/state/certs")
-with open(d + "/mailcert.conf", "w") as f:
-    f.write("[global]\nstate_dir = %s/state\ndirectory = %s\n"
-            "contact = mailto:postmaster@example.test\nhooks_dir = %s/hooks\n"
-            "log = stderr\ninclude = %s/conf.d/*.conf\n" % (d, url, d, d))
+glob_head = ("[global]\nstate_dir = %s/state\ndirectory = %s\n"
+             "contact = mailto:postmaster@example.test\nhooks_dir = %s/hooks\n"
+             "log = stderr\n" % (d, url, d))
+with open(d + "/confd.conf", "w") as f:
+    f.write(glob_head + "include = %s/conf.d/*.conf\n" % d)
+single = open(d + "/single.conf", "w")
+single.write(glob_head)
 for i in range(1, n + 1):
     name = "c%d" % i
+    sec = "[cert %s]\nnames = %s.example.test\nkey_type = ecdsa-p256\n" % (name, name)
     with open("%s/conf.d/%s.conf" % (d, name), "w") as f:
-        f.write("[cert %s]\nnames = %s.example.test\nkey_type = ecdsa-p256\n" % (name, name))
+        f.write(sec)
+    single.write(sec)
     v = "%s/state/certs/%s/versions/0001" % (d, name)
     os.makedirs(v)
     for k in ("privkey", "cert", "chain", "fullchain"):
-        os.link("%s/%s.pem" % (pki, k), "%s/%s.pem" % (v, k))
+        os.link("%s/%s.pem" % (mc_pki, k), "%s/%s.pem" % (v, k))
     with open(v + "/meta.json", "w") as f:
         f.write('{\n  "directory": "%s",\n  "issued_at": %d,\n  "issuer": "bench renew test CA",\n'
                 '  "key_type": "ecdsa-p256",\n  "names": [\n    "%s.example.test"\n  ],\n'
@@ -122,9 +140,13 @@ for i in range(1, n + 1):
                 '  "status": "deployed",\n  "version": 1\n}\n' % (url, nb, name, na, nb, serial))
     os.utime(v + "/meta.json", (day_ago, day_ago))
     os.symlink("versions/0001", "%s/state/certs/%s/current" % (d, name))
+single.close()
+if os.path.getsize(d + "/single.conf") > 1024 * 1024:
+    os.unlink(d + "/single.conf")
 if n > cb_max:
     sys.exit(0)
 c = "%s/cb%d" % (work, n)
+cb_pki = copies("cb")
 acct = os.urandom(16).hex()
 for sub in ("etc/archive", "etc/live", "etc/renewal", "work", "logs"):
     os.makedirs(c + "/" + sub)
@@ -132,7 +154,7 @@ for i in range(1, n + 1):
     name = "c%d.example.test" % i
     os.makedirs("%s/etc/archive/%s" % (c, name)); os.makedirs("%s/etc/live/%s" % (c, name))
     for k in ("cert", "privkey", "chain", "fullchain"):
-        os.link("%s/%s.pem" % (pki, k), "%s/etc/archive/%s/%s1.pem" % (c, name, k))
+        os.link("%s/%s.pem" % (cb_pki, k), "%s/etc/archive/%s/%s1.pem" % (c, name, k))
         os.symlink("../../archive/%s/%s1.pem" % (name, k), "%s/etc/live/%s/%s.pem" % (c, name, k))
     with open("%s/etc/renewal/%s.conf" % (c, name), "w") as f:
         f.write("# renew_before_expiry = 30 days\nversion = 2.1.0\n"
@@ -150,8 +172,9 @@ cmd_of() {
 	local d=$WORK/$1$2
 	case $1 in
 	base) CMD=(true) ;;
-	mc) CMD=("$MAILCERT" -c "$WORK/mc$2/mailcert.conf" renew) ;;
-	mc-cold) CMD=(sh -c 'rm -f "$1/state/renew-index" && exec "$2" -c "$1/mailcert.conf" renew'
+	mc) CMD=("$MAILCERT" -c "$WORK/mc$2/single.conf" renew) ;;
+	mc-confd) CMD=("$MAILCERT" -c "$WORK/mc$2/confd.conf" renew) ;;
+	mc-cold) CMD=(sh -c 'rm -f "$1/state/renew-index" && exec "$2" -c "$1/confd.conf" renew'
 		sh "$WORK/mc$2" "$MAILCERT") ;;
 	cb) CMD=(certbot renew --config-dir "$d/etc" --work-dir "$d/work"
 		--logs-dir "$d/logs" --no-random-sleep-on-renew --non-interactive) ;;
@@ -165,7 +188,7 @@ check_cell() {
 	r=$(python3 "$MEASURE" --out "$out" --err "$errf" -- "${CMD[@]}")
 	[ "${r##* }" = 0 ] || { cat "$out" "$errf" >&2; die "$1 x$2: exit ${r##* }"; }
 	case $1 in
-	mc | mc-cold)
+	mc | mc-confd | mc-cold)
 		[ "$(wc -l <"$out")" -eq 1 ] &&
 			grep -q "nothing due among $2 certificate" "$out" ||
 			{ cat "$out" "$errf" >&2; die "mailcert x$2: not one 'nothing due' line"; }
@@ -218,8 +241,9 @@ declare -A RES
 last_cb=0
 for n in $COUNTS; do
 	setup "$n" || die "setup of $n certs failed"
-	check_cell mc "$n" # writes the index
-	check_cell mc "$n"
+	check_cell mc-confd "$n" # writes the index
+	check_cell mc-confd "$n"
+	[ ! -f "$WORK/mc$n/single.conf" ] || check_cell mc "$n"
 	[ -s "$WORK/mc$n/state/renew-index" ] || die "mailcert x$n wrote no renew index"
 	if [ "$n" -le "$CB_MAX" ]; then
 		check_cell cb "$n"
@@ -227,12 +251,13 @@ for n in $COUNTS; do
 	fi
 done
 last=${COUNTS##* }
-check_no_net mc "$last"
+check_no_net mc-confd "$last"
 [ "$last_cb" = 0 ] || check_no_net cb "$last_cb"
 RES[base0]=$(bench_cell base 0)
 for n in $COUNTS; do
-	for t in mc mc-cold cb; do
+	for t in mc mc-confd mc-cold cb; do
 		[ "$t" != cb ] || [ "$n" -le "$CB_MAX" ] || continue
+		[ "$t" != mc ] || [ -f "$WORK/mc$n/single.conf" ] || continue
 		RES[$t$n]=$(bench_cell "$t" "$n")
 		echo "done $t x$n: ${RES[$t$n]}" >&2
 	done
@@ -254,22 +279,25 @@ printf '%-9s %6s %10s %9s %8s\n' tool count "wall ms" "cpu ms" "RSS MB"
 row base 0 "baseline"
 for n in $COUNTS; do
 	row mc "$n" mailcert
+	row mc-confd "$n" mc-confd
 	row mc-cold "$n" mc-cold
 	row cb "$n" certbot
 done
 fit_args=()
 for n in $COUNTS; do
-	fit_args+=("$n=${RES[mc$n]}=${RES[cb$n]:-}")
+	fit_args+=("$n=${RES[mc-confd$n]}=${RES[cb$n]:-}=${RES[mc$n]:-}")
 done
 python3 - "$CB_MAX" "${fit_args[@]}" <<'PY'
 import sys
 cb_max = int(sys.argv[1])
-mc, cb = {}, {}
+mc, cb, one = {}, {}, {}
 for a in sys.argv[2:]:
-    n, m, c = a.split("=")
+    n, m, c, o = a.split("=")
     mc[int(n)] = [float(x) for x in m.split()]
     if c:
         cb[int(n)] = [float(x) for x in c.split()]
+    if o:
+        one[int(n)] = [float(x) for x in o.split()]
 ns = sorted(mc)
 # least squares t = a + b n + c n^2 on the wall medians (3x3 normal equations)
 rows = [[1.0, n, float(n) ** 2] for n in ns]
@@ -290,19 +318,20 @@ def solve(A, y):
     return [M[i][k] / M[i][i] for i in range(k)]
 if len(ns) >= 3:
     a, b, c = solve(rows, ys)
-    print("\ngrowth fit (wall): t(N) = %.2f ms + %.3f us*N + %.4f ns*N^2" % (a, b * 1000, c * 1e6))
+    print("\ngrowth fit (mc-confd, wall): t(N) = %.2f ms + %.3f us*N + %.4f ns*N^2" % (a, b * 1000, c * 1e6))
     a2, b2 = solve([[1.0, n] for n in ns], ys)
-    print("linear fit (wall): t(N) = %.2f ms + %.3f us*N" % (a2, b2 * 1000))
+    print("linear fit (mc-confd, wall): t(N) = %.2f ms + %.3f us*N" % (a2, b2 * 1000))
 def say(ok, text):
     print("%s  %s" % ("PASS" if ok else "FAIL", text))
 print()
-if 1000 in mc and 10000 in mc:
-    r = mc[10000][0] / mc[1000][0]
-    say(r <= 11, "linear: t(10k)/t(1k) = %.1f <= 11" % r)
-if 10000 in mc:
-    say(mc[10000][0] <= 100, "10,000 certs: %.0f ms <= 100 ms" % mc[10000][0])
-    say(mc[10000][2] < 10240, "10,000 certs: peak RSS %.1f MB < 10 MB" % (mc[10000][2] / 1024))
-if 10000 in mc and 10000 in cb:
-    r = cb[10000][0] / mc[10000][0]
-    say(r >= 150, "10,000 certs: %.0fx faster than certbot (wall) >= 150x" % r)
+for label, t in (("one file", one), ("conf.d", mc)):
+    if 1000 in t and 10000 in t:
+        r = t[10000][0] / t[1000][0]
+        say(r <= 11, "%s: linear: t(10k)/t(1k) = %.1f <= 11" % (label, r))
+    if 10000 in t:
+        say(t[10000][0] <= 100, "%s: 10,000 certs: %.0f ms <= 100 ms" % (label, t[10000][0]))
+        say(t[10000][2] < 10240, "%s: 10,000 certs: peak RSS %.1f MB < 10 MB" % (label, t[10000][2] / 1024))
+    if 10000 in t and 10000 in cb:
+        r = cb[10000][0] / t[10000][0]
+        say(r >= 150, "%s: 10,000 certs: %.0fx faster than certbot (wall) >= 150x" % (label, r))
 PY
