@@ -50,9 +50,12 @@ done
 summary() {
 	local label=$1
 	shift
-	printf '%s\n' "$@" | awk -v l="$label" '
-		{ n++; if ($1 == "ok") ok++; ms[n] = $2; nb += $3 }
-		END { asort(ms); printf "%-10s %3d/%-3d %9d %12d\n", l, ok, n, ms[int((n + 1) / 2)], nb }'
+	local med
+	med=$(printf '%s\n' "$@" | awk '{ print $2 }' | sort -n |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
+	printf '%s\n' "$@" | awk -v l="$label" -v med="$med" '
+		{ n++; if ($1 == "ok") ok++; nb += $3 }
+		END { printf "%-10s %3d/%-3d %9d %12d\n", l, ok, n, med, nb }'
 }
 echo
 echo "nonce storm: Pebble rejects $REJECT% of nonces; each issuance in a fresh state"
