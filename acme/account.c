@@ -1,7 +1,11 @@
 /*
  * account.c - ACME accounts: newAccount (with EAB), lookup, POST-as-GET
- * (RFC 8555 section 7.3).
+ * (RFC 8555 section 7.3); what a failed request means for the account
+ * (the command that fixes it) and the one automatic re-registration after
+ * accountDoesNotExist (RFC 8555 section 7.3.1: newAccount with the same
+ * key creates the account anew when the CA has lost it).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -9,6 +13,7 @@
 #include "acme/acme_int.h"
 #include "acme/jws.h"
 #include "mailcert/crypto.h"
+#include "mailcert/log.h"
 
 /* mc_acme_account_clear - free the members of an account struct. */
 void
@@ -198,4 +203,115 @@ out:
 	json_decref(obj);
 	mc_http_resp_clear(&r);
 	return ret;
+}
+
+/* mc_acme_set_recovery - allow one re-registration (rec copied). */
+void
+mc_acme_set_recovery(struct mc_acme *acme, const struct mc_acme_recovery *rec)
+{
+	if (rec == NULL)
+		memset(&acme->recovery, 0, sizeof(acme->recovery));
+	else
+		acme->recovery = *rec;
+}
+
+/* mc_acme_last_problem - the type of the last error answer. */
+const char *
+mc_acme_last_problem(const struct mc_acme *acme)
+{
+	return acme->last_problem;
+}
+
+/* account_note_problem - remember the problem type (prefix dropped). */
+static void
+account_note_problem(struct mc_acme *acme, const char *type)
+{
+	size_t n = strlen(ACME_PROBLEM);
+
+	if (type != NULL && strncmp(type, ACME_PROBLEM, n) == 0 &&
+	    strlen(type + n) < sizeof(acme->last_problem))
+		snprintf(acme->last_problem, sizeof(acme->last_problem), "%s",
+		         type + n);
+	else
+		acme->last_problem[0] = '\0';
+}
+
+/* account_hint - append to err the command that fixes an account problem
+ * of a kid-signed request: an unknown or a deactivated account. */
+static void
+account_hint(const struct mc_acme *acme, struct mc_err *err)
+{
+	const char *hint = NULL;
+	size_t n;
+
+	if (err == NULL)
+		return;
+	if (strcmp(acme->last_problem, "accountDoesNotExist") == 0)
+		hint = "; the CA does not know this account (was it reset?): "
+		       "run `mailcert account register` to register the key "
+		       "again";
+	else if (strcmp(acme->last_problem, "unauthorized") == 0 &&
+	         strstr(err->msg, "deactivated") != NULL)
+		hint = "; the account is deactivated: run `mailcert account "
+		       "register` to register a new one (with a new key)";
+	n = strlen(err->msg);
+	if (hint != NULL && n < sizeof(err->msg))
+		snprintf(err->msg + n, sizeof(err->msg) - n, "%s", hint);
+}
+
+/* account_reregister - drop the kid and register the key again (once). */
+static int
+account_reregister(struct mc_acme *acme, struct mc_err *err)
+{
+	struct mc_acme_new_account req = acme->recovery.req;
+	struct mc_acme_account acct = {0};
+	char *old = acme->kid;
+	int rc = -1;
+
+	acme->recovered = true;
+	acme->kid = NULL;
+	req.only_return_existing = false;
+	mc_log_warn("the CA no longer knows account %s (accountDoesNotExist); "
+	            "registering the same key again",
+	            old);
+	if (mc_acme_account_new(acme, &req, &acct, err) == -1 ||
+	    acme->recovery.registered(acme->recovery.arg, &acct, err) == -1) {
+		mc_err_prefix(err,
+		              "the CA no longer knows account %s and registering "
+		              "the key again failed (run `mailcert account "
+		              "register` when the CA works again)",
+		              old);
+		goto out;
+	}
+	mc_log_info("registered account %s with the same key (was %s)",
+	            acct.url, old);
+	rc = 0;
+out:
+	if (acme->kid == NULL) { /* keep the old kid: nothing better known */
+		acme->kid = old;
+		old = NULL;
+	}
+	free(old);
+	mc_acme_account_clear(&acct);
+	return rc;
+}
+
+/* acme_account_answer - an error answer into err, or a re-registration. */
+int
+acme_account_answer(struct mc_acme *acme, const char *url, bool use_jwk,
+                    const struct mc_http_resp *r, struct mc_err *err)
+{
+	char *type = acme_problem_type(r->content_type, r->body, r->body_len);
+
+	account_note_problem(acme, type);
+	free(type);
+	if (!use_jwk && acme->kid != NULL &&
+	    strcmp(acme->last_problem, "accountDoesNotExist") == 0 &&
+	    acme->recovery.registered != NULL && !acme->recovered)
+		return account_reregister(acme, err) == 0 ? 1 : -1;
+	acme_problem_error(url, r->status, r->content_type, r->body,
+	                   r->body_len, err);
+	if (!use_jwk)
+		account_hint(acme, err);
+	return -1;
 }

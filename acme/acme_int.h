@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509v3.h>
 
 #include "mailcert/http.h"
 #include "mailcert/acme.h"
@@ -31,6 +32,9 @@ struct acme_dir {
 	char *key_change;   /* NULL if absent */
 	char *renewal_info; /* NULL if absent */
 	char *terms;        /* meta.termsOfService, NULL if absent */
+	bool eab_required;  /* meta.externalAccountRequired */
+	char **profiles;    /* names of meta.profiles (draft-ietf-acme-profiles) */
+	size_t n_profiles;
 };
 
 struct mc_acme {
@@ -45,6 +49,10 @@ struct mc_acme {
 	char *kid;
 	long long deadline; /* mc_now_ms() until which retries and polls may
 	                       go on (the order's); 0: per call */
+	struct mc_acme_recovery recovery; /* .registered NULL: none */
+	bool recovered;                   /* the one re-registration is spent */
+	char last_problem[64]; /* type of the last error answer, no prefix */
+	const struct mc_acme_token_sink *http01_sink; /* fleet; borrowed */
 };
 
 /* --- client.c --- */
@@ -85,6 +93,26 @@ int acme_json_str(const json_t *obj, const char *name, const char *url,
 /* acme_strdup_opt - strdup that keeps NULL; -1 on memory failure. */
 int acme_strdup_opt(const char *s, char **out, struct mc_err *err);
 
+/* --- account.c --- */
+
+/* acme_account_answer - the final error answer r to a request to url: set
+ * err from it (the problem, plus the command that fixes an account
+ * problem of a kid-signed request) and return -1; or, once per client,
+ * when r is accountDoesNotExist for a kid-signed request and recovery is
+ * set, register the account key again and return 1 (send it again). */
+int acme_account_answer(struct mc_acme *acme, const char *url, bool use_jwk,
+                        const struct mc_http_resp *r, struct mc_err *err);
+
+/* --- meta.c --- */
+
+/* acme_meta_parse - the directory's "meta" object (may be NULL) from url
+ * into dir: termsOfService, externalAccountRequired, profiles. */
+int acme_meta_parse(struct acme_dir *dir, const json_t *meta, const char *url,
+                    struct mc_err *err);
+
+/* acme_meta_clear - free what acme_meta_parse stored in dir. */
+void acme_meta_clear(struct acme_dir *dir);
+
 /* --- problem.c --- */
 
 /* acme_problem_error - set err from an error response (MC_ERR_CA, or
@@ -108,6 +136,10 @@ void acme_excerpt(const char *body, size_t len, char *out, size_t size);
 /* acme_csr_der - DER CSR for names signed by key (*der new, OPENSSL_free). */
 int acme_csr_der(EVP_PKEY *key, const char *const *names, size_t n_names,
                  unsigned char **der, size_t *len, struct mc_err *err);
+
+/* acme_san_name - one subjectAltName entry for name: iPAddress when it is an
+ * IP literal (mc_name_ip), else dNSName (new; NULL when out of memory). */
+GENERAL_NAME *acme_san_name(const char *name);
 
 /* acme_csr_b64url - base64url of the DER CSR (new string). */
 char *acme_csr_b64url(EVP_PKEY *key, const char *const *names, size_t n_names,

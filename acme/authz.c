@@ -37,6 +37,8 @@ struct authz_ctx {
 	size_t n_dns;
 	struct authz_pending *pend;
 	size_t n_pend;
+	char **sunk; /* tokens published through conf->http01_sink */
+	size_t n_sunk;
 };
 
 struct authz_info {
@@ -145,9 +147,18 @@ authz_parse(const json_t *obj, const char *url, const char *type,
 	    acme_json_str(id, "value", url, true, false, &info->ident, err) ==
 	        -1)
 		return -1;
+	if (strcmp(idtype, "ip") == 0) { /* RFC 8738 */
+		if (!mc_name_is_ip(info->ident))
+			return mc_err_set(err, MC_ERR_INPUT,
+			                  "%s: identifier value is not an IP "
+			                  "address",
+			                  url);
+		return authz_pick(obj, url, type, info, err);
+	}
 	if (strcmp(idtype, "dns") != 0)
 		return mc_err_set(err, MC_ERR_INPUT,
-		                  "%s: identifier type is not dns", url);
+		                  "%s: identifier type is neither dns nor ip",
+		                  url);
 	if (!authz_name_ok(info->ident))
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s: identifier value is not a DNS name",
@@ -236,6 +247,11 @@ authz_dns_add(struct authz_ctx *ctx, const char *ident, const char *keyauth,
 	char **f, **v, *fqdn, *value;
 	size_t n = strlen(ident) + sizeof("_acme-challenge.");
 
+	if (mc_name_is_ip(ident))
+		return mc_err_set(err, MC_ERR_CONFIG,
+		                  "%s is an IP address, which dns-01 cannot "
+		                  "prove (RFC 8738); use http-01 or tls-alpn-01",
+		                  ident);
 	value = acme_dns01_value(keyauth, err);
 	fqdn = malloc(n);
 	f = realloc(ctx->dns_fqdn, (ctx->n_dns + 1) * sizeof(*f));
@@ -258,6 +274,24 @@ authz_dns_add(struct authz_ctx *ctx, const char *ident, const char *keyauth,
 	return acme_dns01_publish(ctx->conf, "add", fqdn, value, err);
 }
 
+/* authz_sink - publish token through the fleet's sink too. */
+static int
+authz_sink(struct authz_ctx *ctx, const char *token, const char *keyauth,
+           struct mc_err *err)
+{
+	const struct mc_acme_token_sink *sink = ctx->acme->http01_sink;
+	char **v = realloc(ctx->sunk, (ctx->n_sunk + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	ctx->sunk = v;
+	v[ctx->n_sunk] = strdup(token);
+	if (v[ctx->n_sunk] == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	ctx->n_sunk++;
+	return sink->publish(sink->arg, token, keyauth, err);
+}
+
 /* authz_publish - make the key authorization for info visible to the CA. */
 static int
 authz_publish(struct authz_ctx *ctx, const struct authz_info *info,
@@ -276,6 +310,8 @@ authz_publish(struct authz_ctx *ctx, const struct authz_info *info,
 		                                   conf->webroot, err)) == NULL)
 			break;
 		rc = acme_http01_add(ctx->http, info->token, keyauth, err);
+		if (rc == 0 && ctx->acme->http01_sink != NULL)
+			rc = authz_sink(ctx, info->token, keyauth, err);
 		break;
 	case MC_CHALLENGE_TLSALPN01:
 		if (ctx->alpn == NULL &&
@@ -437,6 +473,12 @@ authz_cleanup(struct authz_ctx *ctx)
 
 	acme_http01_stop(ctx->http);
 	acme_tlsalpn01_stop(ctx->alpn);
+	for (i = 0; i < ctx->n_sunk; i++) {
+		ctx->acme->http01_sink->withdraw(ctx->acme->http01_sink->arg,
+		                                 ctx->sunk[i]);
+		free(ctx->sunk[i]);
+	}
+	free(ctx->sunk);
 	for (i = 0; i < ctx->n_dns; i++) {
 		mc_err_clear(&e);
 		if (acme_dns01_publish(ctx->conf, "del", ctx->dns_fqdn[i],

@@ -28,6 +28,7 @@
 
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
+#include "mailcert/acme.h"
 #include "mailcert/fsio.h"
 #include "mailcert/log.h"
 
@@ -60,6 +61,8 @@ struct acme_http01 {
 	char *dir;     /* WEBROOT/.well-known/acme-challenge (webroot mode) */
 	bool made_wk;  /* we created wk */
 	bool made_dir; /* we created dir */
+	char *(*lookup)(void *arg, const char *token); /* fleet: other hosts' */
+	void *lookup_arg;
 };
 
 /* http01_join - a new string "a/b". */
@@ -92,6 +95,15 @@ http01_lookup(struct acme_http01 *h, const char *token)
 			break;
 		}
 	pthread_mutex_unlock(&h->lock);
+	if (keyauth == NULL && h->lookup != NULL) {
+		keyauth = h->lookup(h->lookup_arg, token);
+		if (keyauth != NULL &&
+		    (strlen(keyauth) > HTTP01_KEYAUTH_MAX ||
+		     strchr(keyauth, '\n') != NULL)) {
+			OPENSSL_clear_free(keyauth, strlen(keyauth));
+			keyauth = NULL;
+		}
+	}
 	return keyauth;
 }
 
@@ -398,4 +410,41 @@ acme_http01_stop(struct acme_http01 *h)
 	free(h->dir);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
+}
+
+struct mc_acme_responder {
+	struct acme_http01 *h;
+};
+
+/* mc_acme_http01_serve - a responder answering through lookup. */
+struct mc_acme_responder *
+mc_acme_http01_serve(const char *listen,
+                     char *(*lookup)(void *arg, const char *token), void *arg,
+                     struct mc_err *err)
+{
+	struct mc_acme_responder *r = calloc(1, sizeof(*r));
+
+	if (r == NULL || (r->h = calloc(1, sizeof(*r->h))) == NULL) {
+		free(r);
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&r->h->lock, NULL);
+	r->h->lookup = lookup;
+	r->h->lookup_arg = arg;
+	if (http01_daemon_start(r->h, listen, err) == -1) {
+		mc_acme_http01_serve_stop(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* mc_acme_http01_serve_stop - stop it and free. */
+void
+mc_acme_http01_serve_stop(struct mc_acme_responder *r)
+{
+	if (r == NULL)
+		return;
+	acme_http01_stop(r->h);
+	free(r);
 }

@@ -5,7 +5,9 @@
  * acme_tlsalpn01_add() makes, for each name, a self-signed certificate
  * with a fresh P-256 key, the name as its only SAN and the critical
  * id-pe-acmeIdentifier extension holding the DER OCTET STRING of
- * SHA-256(key authorization). One thread, started by
+ * SHA-256(key authorization). For an IP address (RFC 8738 section 6) the
+ * SAN is the iPAddress and the certificate is chosen by the reverse-DNS
+ * name of the address in SNI ("1.2.0.192.in-addr.arpa", "...ip6.arpa"). One thread, started by
  * acme_tlsalpn01_start(), accepts connections and drives up to
  * ALPN_MAX_CONN non-blocking handshakes at once, each with a total
  * deadline of ALPN_HANDSHAKE_MS. The ClientHello callback refuses a hello
@@ -24,6 +26,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -37,8 +40,10 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "acme/acme_int.h"
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
+#include "mailcert/config.h"
 #include "mailcert/log.h"
 #include "mailcert/time.h"
 
@@ -48,6 +53,7 @@
 #define ALPN_MAX_CONN 16
 #define ALPN_HANDSHAKE_MS 10000
 #define ALPN_NAME_MAX 253
+#define ALPN_REVERSE_MAX 73 /* 32 nibbles with dots, "ip6.arpa", NUL */
 
 struct alpn_name {
 	char *name;
@@ -92,7 +98,8 @@ alpn_offers(const unsigned char *list, size_t len)
 	return -1;
 }
 
-/* alpn_sni - the host name of a server_name extension into buf. */
+/* alpn_sni - the host name of a server_name extension into buf, without
+ * a trailing dot. */
 static int
 alpn_sni(const unsigned char *p, size_t len, char *buf, size_t size)
 {
@@ -104,7 +111,36 @@ alpn_sni(const unsigned char *p, size_t len, char *buf, size_t size)
 	if (n == 0 || n > len - 5 || n >= size || memchr(p + 5, 0, n) != NULL)
 		return -1;
 	memcpy(buf, p + 5, n);
+	if (n > 1 && buf[n - 1] == '.')
+		n--;
 	buf[n] = '\0';
+	return 0;
+}
+
+/* acme_tlsalpn01_sni - the SNI name the CA sends for ident. */
+int
+acme_tlsalpn01_sni(const char *ident, char *buf, size_t size)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char a[16];
+	size_t n = mc_name_ip(ident, a), o = 0, i;
+
+	if (n == 0)
+		return snprintf(buf, size, "%s", ident) < (int)size ? 0 : -1;
+	if (size < ALPN_REVERSE_MAX)
+		return -1;
+	if (n == 4) {
+		snprintf(buf, size, "%u.%u.%u.%u.in-addr.arpa", a[3], a[2],
+		         a[1], a[0]);
+		return 0;
+	}
+	for (i = n; i-- > 0;) {
+		buf[o++] = hex[a[i] & 0x0f];
+		buf[o++] = '.';
+		buf[o++] = hex[a[i] >> 4];
+		buf[o++] = '.';
+	}
+	snprintf(buf + o, size - o, "ip6.arpa");
 	return 0;
 }
 
@@ -380,27 +416,22 @@ alpn_cert_base(X509 *x, const char *name)
 	return ok ? 0 : -1;
 }
 
-/* alpn_cert_san - the single dNSName SAN. */
+/* alpn_cert_san - the single SAN: dNSName, or iPAddress for an address. */
 static int
 alpn_cert_san(X509 *x, const char *name)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-	GENERAL_NAME *gen = GENERAL_NAME_new();
-	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+	GENERAL_NAME *gen = acme_san_name(name);
 	int ok = 0;
 
-	if (gens == NULL || gen == NULL || ia5 == NULL ||
-	    ASN1_STRING_set(ia5, name, (int)strlen(name)) != 1)
+	if (gens == NULL || gen == NULL)
 		goto out;
-	GENERAL_NAME_set0_value(gen, GEN_DNS, ia5);
-	ia5 = NULL;
 	if (sk_GENERAL_NAME_push(gens, gen) == 0)
 		goto out;
 	gen = NULL;
 	ok = X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
 	                       X509V3_ADD_DEFAULT) == 1;
 out:
-	ASN1_IA5STRING_free(ia5);
 	GENERAL_NAME_free(gen);
 	GENERAL_NAMES_free(gens);
 	return ok ? 0 : -1;
@@ -460,7 +491,7 @@ alpn_make(const char *name, const char *keyauth, struct alpn_name *out,
 	return 0;
 }
 
-/* alpn_name_ok - whether name is a plain DNS name (no wildcard). */
+/* alpn_name_ok - whether name is a plain DNS name (no wildcard) or an IP. */
 static bool
 alpn_name_ok(const char *name)
 {
@@ -468,6 +499,8 @@ alpn_name_ok(const char *name)
 
 	if (name == NULL)
 		return false;
+	if (mc_name_is_ip(name))
+		return true;
 	n = strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	                 "0123456789-.");
 	return n > 0 && n <= ALPN_NAME_MAX && name[n] == '\0' &&
@@ -512,6 +545,7 @@ acme_tlsalpn01_add(struct acme_tlsalpn01 *t, const char *name,
                    const char *keyauth, struct mc_err *err)
 {
 	struct alpn_name made = {NULL, NULL, NULL};
+	char sni[ALPN_NAME_MAX + 1];
 	int rc = -1;
 
 	if (!alpn_name_ok(name))
@@ -524,7 +558,10 @@ acme_tlsalpn01_add(struct acme_tlsalpn01 *t, const char *name,
 		                  "tls-alpn-01: empty key "
 		                  "authorization for %s",
 		                  name);
-	made.name = strdup(name);
+	if (acme_tlsalpn01_sni(name, sni, sizeof(sni)) == -1)
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "tls-alpn-01: no SNI name for %s", name);
+	made.name = strdup(sni);
 	if (made.name == NULL) {
 		mc_err_errno(err, MC_ERR_SYS, "out of memory");
 		goto out;

@@ -8,8 +8,9 @@
  * removed again by acme_http01_stop().
  *
  * tls-alpn-01 (RFC 8737): a TLS server on "HOST:PORT" that answers a
- * ClientHello offering ALPN "acme-tls/1" for a registered name (by SNI)
- * with a fresh self-signed certificate carrying that name as its only
+ * ClientHello offering ALPN "acme-tls/1" for a registered name (by SNI;
+ * an IP address by its reverse-DNS name, RFC 8738 section 6) with a fresh
+ * self-signed certificate carrying that name (or address) as its only
  * SAN and the critical id-pe-acmeIdentifier extension (OID
  * 1.3.6.1.5.5.7.1.31) holding the SHA-256 of the key authorization as a
  * DER OCTET STRING; it negotiates "acme-tls/1" and closes.
@@ -51,7 +52,14 @@ void acme_http01_stop(struct acme_http01 *h);
 struct acme_tlsalpn01 *acme_tlsalpn01_start(const char *listen,
 					    struct mc_err *err);
 
-/* acme_tlsalpn01_add - answer for name with the SHA-256 of keyauth. */
+/* acme_tlsalpn01_sni - the SNI name the CA sends for ident into buf (at
+ * least 73 bytes for an address): the name itself, or for an IP address
+ * the reverse-DNS name of RFC 8738 section 6 ("4.3.2.1.in-addr.arpa",
+ * 32 nibbles + "ip6.arpa"); -1 when buf is too small. */
+int acme_tlsalpn01_sni(const char *ident, char *buf, size_t size);
+
+/* acme_tlsalpn01_add - answer for name (a DNS name or an IP address) with
+ * the SHA-256 of keyauth. */
 int acme_tlsalpn01_add(struct acme_tlsalpn01 *t, const char *name,
 		       const char *keyauth, struct mc_err *err);
 

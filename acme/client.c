@@ -261,16 +261,38 @@ client_deadline(const struct mc_acme *acme)
 
 /* client_give_up - the error for an answer that is not retried (again). */
 static int
-client_give_up(const char *url, const struct mc_http_resp *r, int bad_nonces,
+client_give_up(const char *url, const struct mc_http_resp *r,
                struct mc_err *err)
 {
-	acme_problem_error(url, r->status, r->content_type, r->body,
-	                   r->body_len, err);
-	if (bad_nonces > 0 && client_is_bad_nonce(r))
+	return acme_problem_error(url, r->status, r->content_type, r->body,
+	                          r->body_len, err);
+}
+
+/* client_answer - after an error answer r to url: 1 to send again
+ * (badNonce while the deadline allows, 429/503 after Retry-After, or the
+ * account registered again after accountDoesNotExist), else -1 with err
+ * (the problem, the command that fixes an account problem, and how many
+ * badNonce answers came in a row). */
+static int
+client_answer(struct mc_acme *acme, const char *url, bool use_jwk,
+              const struct mc_http_resp *r, int *bad_nonces,
+              long long deadline, struct mc_err *err)
+{
+	if (client_is_bad_nonce(r)) {
+		if (client_retry_bad_nonce(url, ++*bad_nonces, deadline))
+			return 1;
+	} else {
+		*bad_nonces = 0;
+		if (client_retry_later(url, r, deadline))
+			return 1;
+	}
+	if (acme_account_answer(acme, url, use_jwk, r, err) == 1)
+		return 1;
+	if (*bad_nonces > 0)
 		mc_err_prefix(err,
 		              "gave up after %d badNonce answer(s) in a row "
 		              "(deadline reached)",
-		              bad_nonces);
+		              *bad_nonces);
 	return -1;
 }
 
@@ -299,19 +321,9 @@ acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
 			goto out;
 		if (out->status >= 200 && out->status < 300)
 			break;
-		if (client_is_bad_nonce(out)) {
-			if (!client_retry_bad_nonce(url, ++bad_nonces,
-			                            deadline)) {
-				client_give_up(url, out, bad_nonces, err);
-				goto out;
-			}
-			continue;
-		}
-		bad_nonces = 0;
-		if (!client_retry_later(url, out, deadline)) {
-			client_give_up(url, out, 0, err);
+		if (client_answer(acme, url, use_jwk, out, &bad_nonces,
+		                  deadline, err) == -1)
 			goto out;
-		}
 	}
 	if (bad_nonces > 0)
 		mc_log_debug("%s: accepted after %d badNonce answer(s)", url,
@@ -352,7 +364,7 @@ client_get(struct mc_acme *acme, const char *url, struct mc_http_resp *out,
 		if (out->status == 200)
 			return 0;
 		if (!client_retry_later(url, out, deadline))
-			return client_give_up(url, out, 0, err);
+			return client_give_up(url, out, err);
 	}
 }
 
@@ -372,8 +384,7 @@ client_dir_url(const json_t *obj, const char *name, const char *url,
 static int
 client_parse_dir(struct mc_acme *acme, const json_t *d, struct mc_err *err)
 {
-	const char *url = acme->directory, *terms;
-	const json_t *meta = json_object_get(d, "meta");
+	const char *url = acme->directory;
 
 	if (client_dir_url(d, "newNonce", url, true, &acme->dir.new_nonce,
 	                   err) == -1 ||
@@ -388,15 +399,8 @@ client_parse_dir(struct mc_acme *acme, const json_t *d, struct mc_err *err)
 	    client_dir_url(d, "renewalInfo", url, false,
 	                   &acme->dir.renewal_info, err) == -1)
 		return -1;
-	if (meta != NULL && !json_is_object(meta))
-		return mc_err_set(err, MC_ERR_INPUT,
-		                  "%s: field \"meta\" is not an object", url);
-	if (meta != NULL &&
-	    (acme_json_str(meta, "termsOfService", url, false, false, &terms,
-	                   err) == -1 ||
-	     acme_strdup_opt(terms, &acme->dir.terms, err) == -1))
-		return -1;
-	return 0;
+	return acme_meta_parse(&acme->dir, json_object_get(d, "meta"), url,
+	                       err);
 }
 
 /* client_opts - copy the options with their defaults. */
@@ -474,7 +478,7 @@ mc_acme_free(struct mc_acme *acme)
 	free(acme->dir.revoke_cert);
 	free(acme->dir.key_change);
 	free(acme->dir.renewal_info);
-	free(acme->dir.terms);
+	acme_meta_clear(&acme->dir);
 	free(acme->nonce);
 	free(acme->kid);
 	free(acme);
@@ -485,6 +489,14 @@ void
 mc_acme_set_key(struct mc_acme *acme, EVP_PKEY *account_key)
 {
 	acme->key = account_key;
+}
+
+/* mc_acme_set_http01_sink - publish http-01 answers through sink too. */
+void
+mc_acme_set_http01_sink(struct mc_acme *acme,
+                        const struct mc_acme_token_sink *sink)
+{
+	acme->http01_sink = sink;
 }
 
 /* mc_acme_set_kid - the account URL (copied). */

@@ -1,6 +1,7 @@
 /*
  * csr.c - the PKCS#10 request sent to finalize (RFC 8555 section 7.4):
- * every name as a dNSName SAN, CN = the first name when it fits, SHA-256.
+ * every DNS name as a dNSName SAN and every IP address as an iPAddress SAN
+ * (RFC 8738 section 4), CN = the first DNS name when it fits, SHA-256.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,28 +14,50 @@
 
 #define CN_MAX 64
 
+/* acme_san_name - one SAN: iPAddress for an IP literal, else dNSName (new). */
+GENERAL_NAME *
+acme_san_name(const char *name)
+{
+	GENERAL_NAME *gen = GENERAL_NAME_new();
+	ASN1_OCTET_STRING *value = ASN1_OCTET_STRING_new();
+	unsigned char addr[16];
+	size_t alen = mc_name_ip(name, addr);
+	int ok;
+
+	if (gen == NULL || value == NULL) {
+		GENERAL_NAME_free(gen);
+		ASN1_OCTET_STRING_free(value);
+		return NULL;
+	}
+	if (alen != 0)
+		ok = ASN1_OCTET_STRING_set(value, addr, (int)alen);
+	else
+		ok = ASN1_STRING_set(value, name, (int)strlen(name));
+	if (!ok) {
+		GENERAL_NAME_free(gen);
+		ASN1_OCTET_STRING_free(value);
+		return NULL;
+	}
+	/* an IA5String and an OCTET STRING are both ASN1_STRING */
+	GENERAL_NAME_set0_value(gen, alen != 0 ? GEN_IPADD : GEN_DNS, value);
+	return gen;
+}
+
 /* csr_sans - the subjectAltName extension for names (new, or NULL). */
 static X509_EXTENSION *
 csr_sans(const char *const *names, size_t n_names, struct mc_err *err)
 {
 	GENERAL_NAMES *gens = GENERAL_NAMES_new();
 	GENERAL_NAME *gen;
-	ASN1_IA5STRING *ia5;
 	X509_EXTENSION *ext = NULL;
 	size_t i;
 
 	if (gens == NULL)
 		goto fail;
 	for (i = 0; i < n_names; i++) {
-		gen = GENERAL_NAME_new();
-		ia5 = ASN1_IA5STRING_new();
-		if (gen == NULL || ia5 == NULL ||
-		    !ASN1_STRING_set(ia5, names[i], (int)strlen(names[i]))) {
-			GENERAL_NAME_free(gen);
-			ASN1_IA5STRING_free(ia5);
+		gen = acme_san_name(names[i]);
+		if (gen == NULL)
 			goto fail;
-		}
-		GENERAL_NAME_set0_value(gen, GEN_DNS, ia5);
 		if (!sk_GENERAL_NAME_push(gens, gen)) {
 			GENERAL_NAME_free(gen);
 			goto fail;
@@ -51,6 +74,19 @@ fail:
 	return NULL;
 }
 
+/* csr_cn - the first DNS name that fits a CN, or NULL (IP addresses stay
+ * out of the subject). */
+static const char *
+csr_cn(const char *const *names, size_t n_names)
+{
+	size_t i;
+
+	for (i = 0; i < n_names; i++)
+		if (!mc_name_is_ip(names[i]))
+			return strlen(names[i]) <= CN_MAX ? names[i] : NULL;
+	return NULL;
+}
+
 /* csr_build - a signed X509_REQ for names (new, or NULL). */
 static X509_REQ *
 csr_build(EVP_PKEY *key, const char *const *names, size_t n_names,
@@ -60,16 +96,17 @@ csr_build(EVP_PKEY *key, const char *const *names, size_t n_names,
 	X509_NAME *subj = NULL;
 	X509_EXTENSION *san = NULL;
 	STACK_OF(X509_EXTENSION) *exts = sk_X509_EXTENSION_new_null();
+	const char *cn = csr_cn(names, n_names);
 	int ok = 0;
 
 	if (req == NULL || exts == NULL || !X509_REQ_set_version(req, 0) ||
 	    !X509_REQ_set_pubkey(req, key))
 		goto out;
-	if (strlen(names[0]) <= CN_MAX) {
+	if (cn != NULL) {
 		subj = X509_NAME_new();
 		if (subj == NULL ||
 		    !X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC,
-		                                (const unsigned char *)names[0],
+		                                (const unsigned char *)cn,
 		                                -1, -1, 0) ||
 		    !X509_REQ_set_subject_name(req, subj))
 			goto out;

@@ -111,7 +111,9 @@ order_parse(const json_t *obj, const char *url, struct order_obj *o,
 	return 0;
 }
 
-/* order_payload - the newOrder request body (new object). */
+/* order_payload - the newOrder request body (new object): identifiers of
+ * type "ip" (RFC 8738) or "dns", "replaces" (RFC 9773) and "profile"
+ * (draft-ietf-acme-profiles) when set. */
 static json_t *
 order_payload(const struct mc_acme_order_req *req, struct mc_err *err)
 {
@@ -119,15 +121,20 @@ order_payload(const struct mc_acme_order_req *req, struct mc_err *err)
 	size_t i;
 
 	for (i = 0; ids != NULL && i < req->n_names; i++)
-		if (json_array_append_new(ids, json_pack("{s:s, s:s}", "type",
-		                                         "dns", "value",
-		                                         req->names[i])) != 0)
+		if (json_array_append_new(
+		        ids, json_pack("{s:s, s:s}", "type",
+		                       mc_name_is_ip(req->names[i]) ? "ip"
+		                                                    : "dns",
+		                       "value", req->names[i])) != 0)
 			goto fail;
 	p = json_pack("{s:o}", "identifiers", ids);
 	ids = NULL;
 	if (p == NULL || (req->replaces != NULL && req->replaces[0] != '\0' &&
 	                  json_object_set_new(p, "replaces",
 	                                      json_string(req->replaces)) != 0))
+		goto fail;
+	if (req->profile != NULL && req->profile[0] != '\0' &&
+	    json_object_set_new(p, "profile", json_string(req->profile)) != 0)
 		goto fail;
 	return p;
 fail:
@@ -457,7 +464,8 @@ mc_acme_order(struct mc_acme *acme, const struct mc_acme_order_req *req,
 	long long saved = acme->deadline;
 	int rc;
 
-	if (order_check_req(req, err) == -1)
+	if (order_check_req(req, err) == -1 ||
+	    mc_acme_profile_check(acme, req->profile, err) == -1)
 		return -1;
 	mc_err_clear(err);
 	acme->deadline =

@@ -1,6 +1,7 @@
 /*
- * check_int.h - shared between cmd_check.c (arguments, probing, threads)
- * and check_out.c (human, JSON and Nagios output) of `mailcert check`.
+ * check_int.h - shared between cmd_check.c (arguments, configuration,
+ * threads) and check_out.c (human, JSON and Nagios output) of `mailcert
+ * check`.
  */
 #ifndef MAILCERT_CLI_CHECK_INT_H
 #define MAILCERT_CLI_CHECK_INT_H
@@ -15,14 +16,14 @@
 #include "mailcert/dns.h"
 #include "mailcert/verify.h"
 
-/* One endpoint: its input, the probe and the findings. */
+/* One endpoint (or the --file): its input and its report. */
 struct check_ep {
-	const char *url; /* as given (borrowed from argv or the list) */
-	struct mc_endpoint ep;
-	char servername[MC_VERIFY_HOST_MAX]; /* name checked ("" none) */
+	const char *url;  /* as given (borrowed from argv or the list) */
+	const char *file; /* --file PATH, or NULL for an endpoint */
+	char servername[MC_VERIFY_HOST_MAX]; /* name checked, A-label ("" none) */
 	bool sni;                            /* SNI sent */
-	struct mc_probe_result probe;
-	struct mc_findings findings;
+	bool profile_given;                  /* --profile (else the default) */
+	struct mc_check_report rep;
 	bool failed; /* a local failure: see err */
 	struct mc_err err;
 	const struct mc_dns_conf *dane; /* DANE lookup of this endpoint; NULL none */
@@ -32,11 +33,13 @@ struct check_ep {
 struct check_run {
 	struct check_ep *eps;
 	size_t n;
+	struct mc_config *cfg; /* -c, MAILCERT_CONFIG or the default; or NULL */
+	char *pem; /* --file's text (cleansed when freed: it may hold keys) */
+	size_t pem_len;
 	struct mc_check_opts copts;
 	int parallel;
 	bool progress; /* progress line on stderr (a TTY) */
-	struct mc_config *cfg;  /* when given or present: resolver, dnssec_anchor */
-	struct mc_dns_conf dns; /* DANE lookups */
+	struct mc_dns_conf dns; /* DANE lookups (resolver, anchor from cfg) */
 };
 
 /* check_out_json - the JSON document of all endpoints (new reference). */

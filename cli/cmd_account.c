@@ -57,7 +57,16 @@ account_run(struct cli *cli, const struct mc_config *cfg, bool do_register,
 	char fp[65] = "";
 	int rc = -1;
 
-	acme = cli_account_open(cfg, do_register, &key, err);
+	if (do_register) {
+		acme = cli_acme_client(cfg, err);
+		if (acme != NULL &&
+		    cli_account_register(cfg, acme, &key, err) == -1) {
+			mc_acme_free(acme);
+			acme = NULL;
+		}
+	} else {
+		acme = cli_account_open(cfg, false, &key, err);
+	}
 	if (acme == NULL)
 		return -1;
 	if (mc_acme_kid(acme) == NULL) {

@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "mailcert/dane.h"
 #include "mailcert/lock.h"
+#include "mailcert/log.h"
 #include "mailcert/store.h"
 
 struct deploy_args {
@@ -65,6 +66,26 @@ deploy_dane_gate(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return 0;
 }
 
+/* cli_deploy_prune - keep_versions after a verified deployment of version;
+ * never version itself, nor the one current before it (prev, or the
+ * newest good one older than version). */
+void
+cli_deploy_prune(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+	     unsigned version, unsigned prev)
+{
+	unsigned keep = prev, removed = 0;
+	struct mc_err err;
+
+	mc_err_clear(&err);
+	if ((keep == 0 || keep > version) &&
+	    mc_store_previous(cfg->state_dir, cc->name, version, &keep,
+			      NULL) != 1)
+		keep = 0;
+	if (mc_store_prune(cfg->state_dir, cc->name, cfg->keep_versions,
+			   version, keep, &removed, &err) == -1)
+		mc_log_warn("%s: keep_versions: %s", cc->name, err.msg);
+}
+
 /* cli_deploy_run - deploy version of cc (prev: rollback target) and report. */
 int
 cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
@@ -75,6 +96,8 @@ cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
 	int rc;
 
 	rc = mc_deploy_version(cfg, cc, version, prev, &rep, err);
+	cli->hook_failures += rep.hook_failures;
+	cli_last_deploy(cfg, cc, &rep, rc);
 	if (into != NULL)
 		json_object_set_new(into, "deploy", cli_report_json(&rep));
 	else if (cli->json)
@@ -82,8 +105,12 @@ cli_deploy_run(struct cli *cli, const struct mc_config *cfg,
 	else if (cli->verbosity >= 0)
 		cli_report_text(cc->name, &rep);
 	if (rc == 0 && !cli->json && cli->verbosity >= 0)
-		printf("%s: version %04u deployed and verified live\n",
-		       cc->name, version);
+		printf("%s: version %04u %s\n", cc->name, version,
+		       cc->n_verify > 0 ? "deployed and verified live"
+					: "deployed, not verified (no verify "
+					  "endpoints)");
+	if (rc == 0)
+		cli_deploy_prune(cfg, cc, version, prev);
 	mc_deploy_report_clear(&rep);
 	return rc;
 }
@@ -141,8 +168,18 @@ deploy_command(struct cli *cli, int argc, char **argv, bool rollback)
 	back = rollback || (args.version && args.version != cur) ? cur : prev;
 	if (deploy_dane_gate(cfg, cc, to, args.force, &err) == -1)
 		goto fail;
-	if (cli_deploy_run(cli, cfg, cc, to, back, NULL, &err) == 0)
-		goto out;
+	rc = cli_deploy_run(cli, cfg, cc, to, back, NULL, &err);
+	cli_last_attempt(cfg, cc->name, cmd, to, rc == 0 ? NULL : &err);
+	cli_metrics_update(cfg);
+	if (rc == -1)
+		goto fail;
+	if (cli->hook_failures > 0) {
+		fprintf(stderr, "mailcert: %d reload.d hook(s) failed; the "
+				"deployment stays (see the log)\n",
+			cli->hook_failures);
+		rc = 1;
+	}
+	goto out;
 fail:
 	rc = cli_fail(&err);
 out:

@@ -1,8 +1,10 @@
 /*
- * cmd_renew.c - `mailcert renew [NAME...] [--force] [--jitter DURATION]`:
- * for timers and cron. Renews what is due (see renew.h), then deploys,
- * reloads and verifies it; one cert's failure does not stop the others.
- * When nothing is due it prints one line and makes no network request.
+ * cmd_renew.c - `mailcert renew [NAME...] [--force] [--jitter DURATION]
+ * [--dry-run]`: for timers and cron. Renews what is due (see renew.h),
+ * then deploys, reloads and verifies it; one cert's failure does not stop
+ * the others. When nothing is due it prints one line and makes no network
+ * request. --dry-run orders every selected cert from the staging
+ * directory into a throwaway state (dry_run.c) and changes nothing else.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -23,6 +25,7 @@
 
 struct renew_args {
 	bool force;
+	bool dry_run;
 	long jitter; /* seconds; 0 none */
 	char **names;
 	int n_names;
@@ -39,6 +42,8 @@ renew_parse(int argc, char **argv, struct renew_args *a, struct mc_err *err)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--force") == 0) {
 			a->force = true;
+		} else if (strcmp(argv[i], "--dry-run") == 0) {
+			a->dry_run = true;
 		} else if (strcmp(argv[i], "--jitter") == 0 && i + 1 < argc) {
 			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1)
 				return mc_err_set(err, MC_ERR_USAGE,
@@ -93,6 +98,37 @@ renew_check_names(const struct mc_config *cfg, const struct renew_args *a,
 					  "renew: no [cert %s] in %s",
 					  a->names[i], cfg->path);
 	return 0;
+}
+
+/* renew_any_due - whether a selected cert is due now, from the state as
+ * it is (no lock, no network; an ARI poll may find more later): --jitter
+ * sleeps only then, before the lock is taken. Reads the renew index
+ * (never writes it: no lock is held). */
+static bool
+renew_any_due(const struct mc_config *cfg, const struct renew_args *a)
+{
+	struct mc_store_index *ix;
+	struct mc_cert_meta meta;
+	struct mc_due due = {0};
+	bool have;
+	size_t i;
+
+	if (a->force)
+		return true;
+	ix = mc_store_index_open(cfg->state_dir, NULL);
+	if (ix == NULL)
+		return true; /* cannot tell: wait as asked */
+	for (i = 0; i < cfg->n_certs && !due.due; i++) {
+		if (!renew_selected(a, &cfg->certs[i]))
+			continue;
+		have = mc_store_index_current(ix, cfg->certs[i].name, &meta,
+					      NULL) == 1;
+		mc_renew_due(&cfg->certs[i], have ? &meta : NULL,
+			     cfg->directory, time(NULL), &due);
+		mc_store_meta_clear(&meta);
+	}
+	mc_store_index_close(ix);
+	return due.due;
 }
 
 /* renew_ari_window - apply a fresh ARI answer to meta: keep the chosen
@@ -151,43 +187,64 @@ renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
 		mc_log_warn("%s: %s", cc->name, err.msg);
 }
 
-/* renew_meta_file - the whole meta.json of cc's current version. */
+/* renew_meta_file - the whole meta.json of cc's current version (in fleet
+ * mode the fleet's current, not this host's). */
 static bool
 renew_meta_file(struct cli_run *run, const struct mc_cert_conf *cc,
 		struct mc_cert_meta *meta)
 {
 	unsigned cur = 0;
+	bool ok;
 
 	mc_store_meta_clear(meta);
-	return mc_store_current(run->cfg->state_dir, cc->name, &cur, NULL) ==
-		       1 &&
+	if (run->fleet != NULL) /* the fleet's current, not this host's */
+		cur = cli_fleet_shared(run, cc, &ok);
+	else if (mc_store_current(run->cfg->state_dir, cc->name, &cur,
+				  NULL) != 1)
+		cur = 0;
+	return cur != 0 &&
 	       mc_store_load_meta(run->cfg->state_dir, cc->name, cur, meta,
 				  NULL) == 0;
 }
 
+/* renew_meta - what the decision needs of cc's current version: its
+ * renew index entry, or with no index (fleet mode) the whole meta.json. */
+static bool
+renew_meta(struct cli_run *run, struct mc_store_index *ix,
+	   const struct mc_cert_conf *cc, struct mc_cert_meta *meta)
+{
+	if (ix == NULL)
+		return renew_meta_file(run, cc, meta);
+	mc_store_meta_clear(meta);
+	return mc_store_index_current(ix, cc->name, meta, NULL) == 1;
+}
+
 /* renew_decide - whether cc is due now (or forced); fills due and, for an
  * ARI-capable order, the certID the new order replaces. The decision
- * reads the renew index (store.h); an ARI poll and a due cert read the
- * whole meta.json. */
+ * reads the renew index (store.h; ix NULL: none); an ARI poll and a due
+ * cert read the whole meta.json. */
 static bool
 renew_decide(struct cli_run *run, struct mc_store_index *ix,
 	     const struct mc_cert_conf *cc, bool force,
 	     struct mc_cert_meta *meta, struct mc_due *due)
 {
-	bool have = mc_store_index_current(ix, cc->name, meta, NULL) == 1;
+	bool have = renew_meta(run, ix, cc, meta);
 
 	if (have && !force && renew_ari_wants(cc, meta, time(NULL)) &&
-	    renew_meta_file(run, cc, meta)) {
+	    (ix == NULL || renew_meta_file(run, cc, meta))) {
 		renew_ari_poll(run, cc, meta);
-		mc_store_meta_clear(meta);
-		have = mc_store_index_current(ix, cc->name, meta, NULL) == 1;
+		if (ix != NULL) { /* meta.json changed: its new entry */
+			mc_store_meta_clear(meta);
+			have = renew_meta(run, ix, cc, meta);
+		}
 	}
-	mc_renew_due(cc, have ? meta : NULL, time(NULL), due);
+	mc_renew_due(cc, have ? meta : NULL, run->cfg->directory, time(NULL),
+		     due);
 	if (force && !due->due) {
 		due->due = true;
 		snprintf(due->reason, sizeof(due->reason), "--force");
 	}
-	if (due->due && have)
+	if (due->due && have && ix != NULL)
 		have = renew_meta_file(run, cc, meta);
 	run->replaces = have && meta->ari_next_poll ? meta->ari_cert_id : NULL;
 	return due->due;
@@ -211,6 +268,58 @@ renew_not_due(struct cli_run *run, const struct mc_cert_conf *cc,
 				  "due_at", (json_int_t)due->when));
 }
 
+/* renew_fleet_ok - fleet mode: whether cc's sync succeeded (a cert this
+ * host could not sync is never ordered: that would duplicate orders). */
+static bool
+renew_fleet_ok(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	bool ok = true;
+
+	if (run->fleet != NULL)
+		cli_fleet_shared(run, cc, &ok);
+	return ok;
+}
+
+/* renew_fleet_hold - fleet mode: the fleet lock before an order; 0 order,
+ * else not (another host stored a version meanwhile, or an error, counted). */
+static int
+renew_fleet_hold(struct cli_run *run, const struct mc_cert_conf *cc)
+{
+	struct mc_err err;
+	int rc;
+
+	mc_err_clear(&err);
+	rc = cli_fleet_hold(run, cc, &err);
+	if (rc == -1) {
+		if (run->failed++ == 0)
+			run->first_err = err;
+		fprintf(stderr, "mailcert: renew %s: %s\n", cc->name, err.msg);
+	}
+	return rc;
+}
+
+/* renew_fleet_sync - fleet mode: sync every selected cert first; -1 when
+ * the store is unreachable (nothing is ordered then). */
+static int
+renew_fleet_sync(struct cli_run *run, const struct renew_args *a)
+{
+	const struct mc_cert_conf **sel;
+	size_t i, n = 0;
+	int rc;
+
+	if (run->fleet == NULL)
+		return 0;
+	sel = calloc(run->cfg->n_certs + 1, sizeof(*sel));
+	if (sel == NULL)
+		return -1;
+	for (i = 0; i < run->cfg->n_certs; i++)
+		if (renew_selected(a, &run->cfg->certs[i]))
+			sel[n++] = &run->cfg->certs[i];
+	rc = cli_fleet_sync_certs(run, sel, n);
+	free(sel);
+	return rc;
+}
+
 /* renew_dane_tend - DANE work of a cert that is not due (publish the next
  * key's record, note it in DNS, remove retired records). */
 static void
@@ -223,12 +332,37 @@ renew_dane_tend(struct cli_run *run, const struct mc_cert_conf *cc)
 		mc_log_warn("%s: DANE: %s", cc->name, err.msg);
 }
 
+/* renew_dry - a dry run orders every selected cert; it says whether the
+ * cert is due now (from the real state, which it does not change). */
+static void
+renew_dry(struct cli_run *run, const struct mc_config *real,
+	  const struct mc_cert_conf *cc)
+{
+	struct mc_cert_meta meta;
+	struct mc_due due;
+	unsigned cur = 0;
+	bool have;
+
+	memset(&meta, 0, sizeof(meta));
+	have = mc_store_current(real->state_dir, cc->name, &cur, NULL) == 1 &&
+	       mc_store_load_meta(real->state_dir, cc->name, cur, &meta,
+				  NULL) == 0;
+	mc_renew_due(cc, have ? &meta : NULL, real->directory, time(NULL),
+		     &due);
+	if (run->results == NULL && run->cli->verbosity >= 0)
+		printf("%s: due now: %s (%s); the dry run orders it anyway\n",
+		       cc->name, due.due ? "yes" : "no", due.reason);
+	mc_store_meta_clear(&meta);
+	cli_run_cert(run, cc);
+}
+
 /* renew_loop - renew every selected cert that is due. */
 static void
-renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
+renew_loop(struct cli_run *run, const struct mc_config *real,
+	   const struct renew_args *a, size_t *checked)
 {
 	const struct mc_cert_conf *next = NULL;
-	struct mc_store_index *ix;
+	struct mc_store_index *ix = NULL;
 	struct mc_cert_meta meta;
 	struct mc_due due;
 	struct mc_err err;
@@ -237,8 +371,10 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 	size_t i;
 
 	mc_err_clear(&err);
-	ix = mc_store_index_open(run->cfg->state_dir, &err);
-	if (ix == NULL) {
+	/* the index caches this host's versions: not for a dry run's
+	 * throwaway state, nor in fleet mode (the fleet's current decides) */
+	if (run->dry == NULL && run->fleet == NULL &&
+	    (ix = mc_store_index_open(run->cfg->state_dir, &err)) == NULL) {
 		mc_log_error("renew: %s", err.msg);
 		run->failed++;
 		return;
@@ -249,11 +385,20 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
-		if (renew_decide(run, ix, cc, a->force, &meta, &due)) {
+		memset(&meta, 0, sizeof(meta));
+		if (run->dry != NULL)
+			renew_dry(run, real, cc);
+		else if (!renew_fleet_ok(run, cc))
+			(*checked)--; /* its sync failed: reported already */
+		else if (renew_decide(run, ix, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);
-			cli_run_cert(run, cc);
-			mc_store_meta_clear(&meta); /* its entry, from disk */
-			(void)mc_store_index_current(ix, cc->name, &meta, NULL);
+			if (renew_fleet_hold(run, cc) == 0)
+				cli_run_cert(run, cc);
+			if (ix != NULL) { /* its entry, from disk */
+				mc_store_meta_clear(&meta);
+				(void)mc_store_index_current(ix, cc->name,
+							     &meta, NULL);
+			}
 		} else {
 			renew_not_due(run, cc, &due, &next, &next_at);
 			renew_dane_tend(run, cc);
@@ -261,7 +406,7 @@ renew_loop(struct cli_run *run, const struct renew_args *a, size_t *checked)
 		run->replaces = NULL;
 		mc_store_meta_clear(&meta);
 	}
-	if (mc_store_index_save(ix, a->n_names == 0, &err) == -1)
+	if (ix != NULL && mc_store_index_save(ix, a->n_names == 0, &err) == -1)
 		mc_log_warn("renew index: %s (meta.json is read instead)",
 			    err.msg);
 	mc_store_index_close(ix);
@@ -293,18 +438,28 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	renew_jitter(args.jitter);
+	if (!args.dry_run && args.jitter > 0 && renew_any_due(cfg, &args))
+		renew_jitter(args.jitter);
 	lock = mc_lock_take(cfg->state_dir, &err);
-	if (lock == -1) {
+	if (lock == -1 ||
+	    (args.dry_run && cli_dry_begin(cfg, &run.dry, &err) == -1)) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	run.cli = cli;
-	run.cfg = cfg;
+	run.cfg = run.dry ? cli_dry_config(run.dry) : cfg;
+	run.command = "renew";
 	run.results = cli->json ? json_array() : NULL;
-	renew_loop(&run, &args, &checked);
+	/* a dry run never touches the fleet: its state is thrown away */
+	if (run.dry == NULL && cli_fleet_open(&run, &err) == -1) {
+		rc = cli_fail(&err);
+		goto out;
+	}
+	if (renew_fleet_sync(&run, &args) == 0)
+		renew_loop(&run, cfg, &args, &checked);
 	rc = cli_run_finish(&run);
 out:
+	cli_dry_end(run.dry);
 	cli_run_free(&run);
 	mc_lock_release(lock);
 	mc_config_free(cfg);

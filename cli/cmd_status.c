@@ -1,5 +1,8 @@
 /*
- * cmd_status.c - `mailcert status`: one row per configured cert.
+ * cmd_status.c - `mailcert status [--nagios [--warn DAYS] [--crit DAYS] |
+ * --prometheus]`: one row per configured cert (names, key type, version,
+ * not-after, days left, due and why, the last attempt, the last live
+ * check), then the orphaned state; and the metrics file.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,52 +13,80 @@
 
 #include "cli.h"
 #include "mailcert/crypto.h"
-#include "mailcert/renew.h"
-#include "mailcert/store.h"
+#include "mailcert/fsio.h"
+#include "mailcert/log.h"
+#include "mailcert/status.h"
 
-struct status_row {
-	const struct mc_cert_conf *cc;
-	bool have;   /* a current version exists */
-	struct mc_cert_meta meta;
-	struct mc_due due;
-	long days_left;
-	char problem[MC_ERR_MSG_MAX]; /* state that could not be read */
+#define METRICS_MAX (16 * 1024 * 1024)
+
+struct status_args {
+	bool nagios, prometheus;
+	struct mc_status_thresholds th;
 };
 
-/* status_collect - facts of one cert from the store. */
-static void
-status_collect(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-	       time_t now, struct status_row *row)
+/* status_days_arg - a day count for --warn/--crit. */
+static int
+status_days_arg(const char *opt, const char *v, long *out)
 {
-	struct mc_err err;
-	unsigned cur = 0;
-	int found;
+	char *end = NULL;
+	long d;
 
-	memset(row, 0, sizeof(*row));
-	row->cc = cc;
-	mc_err_clear(&err);
-	found = mc_store_current(cfg->state_dir, cc->name, &cur, &err);
-	if (found == 1 &&
-	    mc_store_load_meta(cfg->state_dir, cc->name, cur, &row->meta,
-			       &err) == 0)
-		row->have = true;
-	else if (found != 0)
-		snprintf(row->problem, sizeof(row->problem), "%s", err.msg);
-	mc_renew_due(cc, row->have ? &row->meta : NULL, now, &row->due);
-	if (row->have)
-		row->days_left = (long)((row->meta.not_after - now) / 86400);
+	d = v ? strtol(v, &end, 10) : -1;
+	if (v == NULL || end == v || *end != '\0' || d < 0 || d > 100000)
+		return cli_usage_error("status", "%s needs a number of days",
+				       opt);
+	*out = d;
+	return 0;
 }
 
-/* status_names - the names joined by spaces into buf. */
-static void
-status_names(const struct mc_cert_conf *cc, char *buf, size_t size)
+/* status_parse - the options; 0 or a usage exit code. */
+static int
+status_parse(int argc, char **argv, struct status_args *a)
 {
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	a->th.warn_days = a->th.crit_days = -1;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--nagios") == 0)
+			a->nagios = true;
+		else if (strcmp(argv[i], "--prometheus") == 0)
+			a->prometheus = true;
+		else if (strcmp(argv[i], "--warn") == 0 ||
+			 strcmp(argv[i], "--crit") == 0) {
+			long *slot = argv[i][2] == 'w' ? &a->th.warn_days
+						       : &a->th.crit_days;
+
+			if (status_days_arg(argv[i],
+					    i + 1 < argc ? argv[i + 1] : NULL,
+					    slot) != 0)
+				return 2;
+			i++;
+		} else
+			return cli_usage_error("status", "unexpected \"%s\"",
+					       argv[i]);
+	}
+	if (a->nagios && a->prometheus)
+		return cli_usage_error("status", "--nagios and --prometheus "
+						 "exclude each other");
+	return 0;
+}
+
+/* status_names - the names of a configured row joined into buf
+ * (international names both ways). */
+static void
+status_names(const struct mc_status_row *r, char *buf, size_t size)
+{
+	char one[600];
 	size_t i, len = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < cc->n_names && len + 1 < size; i++)
+	for (i = 0; r->cc != NULL && i < r->cc->n_names && len + 1 < size;
+	     i++) {
+		cli_name_display(r->cc->names[i], one, sizeof(one));
 		len += (size_t)snprintf(buf + len, size - len, "%s%s",
-					i ? " " : "", cc->names[i]);
+					i ? " " : "", one);
+	}
 }
 
 /* status_iso - t as an RFC 3339 UTC string (new JSON reference). */
@@ -67,24 +98,58 @@ status_iso(time_t t)
 	return json_string(mc_time_format(t, MC_TIME_ISO, buf, sizeof(buf)));
 }
 
+/* status_json_last - the last attempt and live check (new reference). */
+static json_t *
+status_json_last(const struct mc_last *l)
+{
+	json_t *o = json_object();
+
+	if (l->at > 0)
+		json_object_set_new(
+			o, "last_attempt",
+			json_pack("{s:o, s:s, s:s, s:i, s:s?}", "at",
+				  status_iso(l->at), "command", l->command,
+				  "result", l->result, "version",
+				  (int)l->version, "error", l->error));
+	if (l->live_at > 0)
+		json_object_set_new(o, "live",
+				    json_pack("{s:o, s:s, s:s}", "at",
+					      status_iso(l->live_at), "result",
+					      l->live, "serial",
+					      l->live_serial));
+	return o;
+}
+
 /* status_json_row - the JSON object of a row (new reference). */
 static json_t *
-status_json_row(const struct status_row *r)
+status_json_row(const struct mc_status_row *r)
 {
 	json_t *o = json_object(), *names = json_array();
 	size_t i;
 
+	json_object_set_new(o, "name", json_string(r->name));
+	json_object_set_new(o, "versions", json_integer((json_int_t)r->n_versions));
+	if (r->problem[0])
+		json_object_set_new(o, "error", json_string(r->problem));
+	if (r->have_last) {
+		json_t *last = status_json_last(&r->last);
+
+		json_object_update(o, last);
+		json_decref(last);
+	}
+	if (r->cc == NULL) {
+		json_decref(names);
+		json_object_set_new(o, "orphaned", json_true());
+		return o;
+	}
 	for (i = 0; i < r->cc->n_names; i++)
 		json_array_append_new(names, json_string(r->cc->names[i]));
-	json_object_set_new(o, "name", json_string(r->cc->name));
 	json_object_set_new(o, "names", names);
 	json_object_set_new(o, "key_type",
 			    json_string(mc_key_type_name(r->cc->key_type)));
 	json_object_set_new(o, "due", json_boolean(r->due.due));
 	json_object_set_new(o, "due_reason", json_string(r->due.reason));
 	json_object_set_new(o, "due_at", status_iso(r->due.when));
-	if (r->problem[0])
-		json_object_set_new(o, "error", json_string(r->problem));
 	if (!r->have)
 		return o;
 	json_object_set_new(o, "version", json_integer(r->meta.version));
@@ -97,66 +162,224 @@ status_json_row(const struct status_row *r)
 	return o;
 }
 
-/* status_text_row - one table row. */
+/* status_attempt_text - "ok 2025-01-02 03:04" or "-" into buf. */
 static void
-status_text_row(const struct status_row *r)
+status_attempt_text(const struct mc_status_row *r, char *buf, size_t size)
 {
-	char names[512], when[64], due[96];
+	char when[64];
 
-	status_names(r->cc, names, sizeof(names));
-	if (!r->have) {
-		printf("%-12s %-10s %-4s %-23s %5s  %-28s %-9s %s\n",
-		       r->cc->name, mc_key_type_name(r->cc->key_type), "-", "-",
-		       "-", "yes (no certificate yet)",
-		       r->problem[0] ? "error" : "-", names);
-		if (r->problem[0])
-			printf("  %s\n", r->problem);
+	if (!r->have_last || r->last.at == 0) {
+		snprintf(buf, size, "-");
 		return;
 	}
-	cli_format_time(r->meta.not_after, when, sizeof(when));
-	snprintf(due, sizeof(due), "%s (%s)", r->due.due ? "yes" : "no",
-		 r->due.reason);
-	printf("%-12s %-10s %04u %-23s %5ld  %-28s %-9s %s\n", r->cc->name,
-	       mc_key_type_name(r->meta.key_type), r->meta.version, when,
-	       r->days_left, due, r->meta.status, names);
+	cli_format_time(r->last.at, when, sizeof(when));
+	snprintf(buf, size, "%s %.16s", r->last.result, when);
 }
 
-/* cli_cmd_status - `status`. */
+/* status_text_row - one table row, then the problem or last error. */
+static void
+status_text_row(const struct mc_status_row *r)
+{
+	char names[512], when[64], due[96], attempt[64];
+	const char *live = r->have_last && r->last.live[0] ? r->last.live : "-";
+
+	status_names(r, names, sizeof(names));
+	status_attempt_text(r, attempt, sizeof(attempt));
+	snprintf(due, sizeof(due), "%s (%s)", r->due.due ? "yes" : "no",
+		 r->due.reason);
+	if (r->have)
+		cli_format_time(r->meta.not_after, when, sizeof(when));
+	else
+		snprintf(when, sizeof(when), "-");
+	printf("%-12s %-10s ", r->name, mc_key_type_name(r->cc->key_type));
+	if (r->have)
+		printf("%04u %-23s %5ld", r->meta.version, when, r->days_left);
+	else
+		printf("%-4s %-23s %5s", "-", "-", "-");
+	printf("  %-28s %-24s %-10s %s\n", due, attempt, live, names);
+	if (r->problem[0])
+		printf("  error: %s\n", r->problem);
+	if (r->have_last && strcmp(r->last.result, "failed") == 0 &&
+	    r->last.error != NULL)
+		printf("  last %s failed: %s\n", r->last.command,
+		       r->last.error);
+}
+
+/* status_text - the table and the orphaned state. */
+static void
+status_text(const struct mc_status *st)
+{
+	size_t i;
+
+	printf("%-12s %-10s %-4s %-23s %5s  %-28s %-24s %-10s %s\n", "CERT",
+	       "KEY", "VER", "NOT AFTER", "DAYS", "DUE", "LAST ATTEMPT",
+	       "LIVE", "NAMES");
+	for (i = 0; i < st->n_rows; i++)
+		if (st->rows[i].cc != NULL)
+			status_text_row(&st->rows[i]);
+	if (st->n_orphans == 0)
+		return;
+	printf("\norphaned state (no [cert] section in the config):\n");
+	for (i = 0; i < st->n_rows; i++)
+		if (st->rows[i].cc == NULL)
+			printf("  %-12s %zu version(s); `mailcert delete %s` "
+			       "removes it\n",
+			       st->rows[i].name, st->rows[i].n_versions,
+			       st->rows[i].name);
+}
+
+/* status_json - every row as a JSON array. */
+static void
+status_json(const struct mc_config *cfg, const struct mc_status *st)
+{
+	json_t *all = json_array();
+	size_t i;
+
+	for (i = 0; i < st->n_rows; i++)
+		json_array_append_new(all, status_json_row(&st->rows[i]));
+	cli_fleet_status(cfg, all); /* fleet mode: "fleet" in each row */
+	cli_print_json(all);
+}
+
+static const char *const nagios_names[] = {
+	[MC_NAGIOS_OK] = "OK",
+	[MC_NAGIOS_WARNING] = "WARNING",
+	[MC_NAGIOS_CRITICAL] = "CRITICAL",
+	[MC_NAGIOS_UNKNOWN] = "UNKNOWN",
+};
+
+/* status_nagios - the status line with perfdata, then one line per cert;
+ * returns the Nagios exit code. */
+static int
+status_nagios(const struct mc_status *st, const struct mc_status_thresholds *th)
+{
+	enum mc_nagios_state worst = MC_NAGIOS_OK, s;
+	char why[256], summary[512] = "", perf[4096] = "";
+	size_t i, slen = 0, plen = 0, shown = 0, certs = 0;
+	long warn_s, crit_s;
+
+	for (i = 0; i < st->n_rows; i++) {
+		const struct mc_status_row *r = &st->rows[i];
+
+		if (r->cc == NULL)
+			continue;
+		certs++;
+		s = mc_status_nagios_row(r, th, st->now, &warn_s, &crit_s, why,
+					 sizeof(why));
+		if (mc_status_nagios_worse(s, worst))
+			worst = s;
+		if (s != MC_NAGIOS_OK && shown++ < 5 && slen < sizeof(summary))
+			slen += (size_t)snprintf(summary + slen,
+						 sizeof(summary) - slen,
+						 "%s%s %s", shown > 1 ? ", " : ": ",
+						 r->name, why);
+		if (r->have && plen < sizeof(perf))
+			plen += (size_t)snprintf(perf + plen, sizeof(perf) - plen,
+						 " '%s_days_left'=%ld;%ld;%ld",
+						 r->name, r->days_left,
+						 warn_s / 86400, crit_s / 86400);
+	}
+	printf("MAILCERT %s - %zu cert%s%s%s%s\n", nagios_names[worst], certs,
+	       certs == 1 ? "" : "s", summary, perf[0] ? " |" : "", perf);
+	for (i = 0; i < st->n_rows; i++) {
+		const struct mc_status_row *r = &st->rows[i];
+
+		if (r->cc == NULL) {
+			printf("%s: orphaned state (no [cert] section)\n",
+			       r->name);
+			continue;
+		}
+		s = mc_status_nagios_row(r, th, st->now, &warn_s, &crit_s, why,
+					 sizeof(why));
+		printf("%s: %s: %s; due: %s (%s)%s%s\n", r->name,
+		       nagios_names[s], why, r->due.due ? "yes" : "no",
+		       r->due.reason, r->problem[0] ? "; " : "", r->problem);
+	}
+	return (int)worst;
+}
+
+/* status_prometheus_text - the metrics text of cfg's state (new). */
+static char *
+status_prometheus_text(const struct mc_config *cfg, struct mc_err *err)
+{
+	struct mc_status st;
+	struct mc_buf b;
+
+	mc_buf_init(&b, METRICS_MAX);
+	if (mc_status_collect(cfg, time(NULL), &st, err) == -1)
+		return NULL;
+	if (mc_status_prometheus(&st, &b, err) == -1) {
+		mc_status_clear(&st);
+		mc_buf_free(&b);
+		return NULL;
+	}
+	mc_status_clear(&st);
+	return mc_buf_take(&b);
+}
+
+/* cli_metrics_update - rewrite metrics_file atomically (0644: the
+ * node exporter's textfile collector runs as another user). */
+void
+cli_metrics_update(const struct mc_config *cfg)
+{
+	struct mc_err err;
+	char *text;
+
+	if (cfg->metrics_file == NULL)
+		return;
+	mc_err_clear(&err);
+	text = status_prometheus_text(cfg, &err);
+	if (text == NULL ||
+	    mc_fsio_write(cfg->metrics_file, text, strlen(text), 0644,
+			  MC_FSIO_KEEP_OWNER, false, &err) == -1)
+		mc_log_warn("metrics_file %s: %s", cfg->metrics_file, err.msg);
+	free(text);
+}
+
+/* status_nagios_fail - an UNKNOWN status line for a failure. */
+static int
+status_nagios_fail(const struct mc_err *err)
+{
+	printf("MAILCERT UNKNOWN - %s\n", err->msg);
+	return MC_NAGIOS_UNKNOWN;
+}
+
+/* cli_cmd_status - `status [--nagios [--warn D] [--crit D] | --prometheus]`. */
 int
 cli_cmd_status(struct cli *cli, int argc, char **argv)
 {
 	struct mc_config *cfg = NULL;
-	struct status_row row;
+	struct status_args a;
+	struct mc_status st;
 	struct mc_err err;
-	json_t *all = NULL;
 	char *text;
-	size_t i;
+	int rc = 0;
 
-	(void)argv;
 	mc_err_clear(&err);
-	if (argc > 1)
-		return cli_usage_error("status", "takes no arguments");
+	memset(&st, 0, sizeof(st));
+	rc = status_parse(argc, argv, &a);
+	if (rc != 0)
+		return a.nagios ? MC_NAGIOS_UNKNOWN : rc;
 	if (cli_load_config(cli, &cfg, &err) == -1)
-		return cli_fail(&err);
-	all = cli->json ? json_array() : NULL;
-	if (all == NULL)
-		printf("%-12s %-10s %-4s %-23s %5s  %-28s %-9s %s\n", "CERT",
-		       "KEY", "VER", "NOT AFTER", "DAYS", "DUE", "LAST RUN",
-		       "NAMES");
-	for (i = 0; i < cfg->n_certs; i++) {
-		status_collect(cfg, &cfg->certs[i], time(NULL), &row);
-		if (all != NULL)
-			json_array_append_new(all, status_json_row(&row));
+		return a.nagios ? status_nagios_fail(&err) : cli_fail(&err);
+	if (a.prometheus) {
+		text = status_prometheus_text(cfg, &err);
+		if (text != NULL)
+			fputs(text, stdout);
 		else
-			status_text_row(&row);
-		mc_store_meta_clear(&row.meta);
-	}
-	if (all != NULL) {
-		text = json_dumps(all, JSON_INDENT(2));
-		printf("%s\n", text ? text : "[]");
+			rc = cli_fail(&err);
 		free(text);
-		json_decref(all);
+	} else if (mc_status_collect(cfg, time(NULL), &st, &err) == -1) {
+		rc = a.nagios ? status_nagios_fail(&err) : cli_fail(&err);
+	} else if (a.nagios) {
+		rc = status_nagios(&st, &a.th);
+	} else if (cli->json) {
+		status_json(cfg, &st);
+	} else {
+		status_text(&st);
+		cli_fleet_status(cfg, NULL);
 	}
+	mc_status_clear(&st);
 	mc_config_free(cfg);
-	return 0;
+	return rc;
 }

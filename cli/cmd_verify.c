@@ -6,7 +6,23 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "mailcert/lock.h"
 #include "mailcert/store.h"
+
+/* verify_record - the outcome in last.json, when no other run holds the
+ * lock (it records its own outcome then). */
+static void
+verify_record(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+	      const struct mc_live_report *live, int rc)
+{
+	int lock = mc_lock_take(cfg->state_dir, NULL);
+
+	if (lock == -1)
+		return;
+	cli_last_live(cfg, cc, live, rc);
+	cli_metrics_update(cfg);
+	mc_lock_release(lock);
+}
 
 /* verify_run - load the current leaf and check it live. */
 static int
@@ -31,6 +47,7 @@ verify_run(struct cli *cli, const struct mc_config *cfg,
 	if (chain == NULL)
 		return -1;
 	rc = mc_deploy_verify_live(cc, sk_X509_value(chain, 0), &live, err);
+	verify_record(cfg, cc, &live, rc);
 	if (cli->json)
 		cli_print_json(cli_report_live_json(&live));
 	else if (cli->verbosity >= 0)

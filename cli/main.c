@@ -12,19 +12,47 @@
 #include "mailcert/log.h"
 
 static const struct cli_command commands[] = {
-	{"issue", "issue NAME... | --all", cli_cmd_issue},
-	{"renew", "renew [NAME...] [--force] [--jitter DURATION]", cli_cmd_renew},
-	{"deploy", "deploy NAME [--version N] [--force]", cli_cmd_deploy},
-	{"verify", "verify NAME", cli_cmd_verify},
-	{"rollback", "rollback NAME [--force]", cli_cmd_rollback},
-	{"tlsa", "tlsa NAME", cli_cmd_tlsa},
-	{"status", "status", cli_cmd_status},
-	{"revoke", "revoke NAME [--reason R]", cli_cmd_revoke},
-	{"account", "account show|register|rollover|deactivate [--yes]", cli_cmd_account},
-	{"check", "check URL... [options]", cli_cmd_check},
-	{"doctor", "doctor [NAME...]", cli_cmd_doctor},
-	{"import", "import certbot [DIR] [--write]", cli_cmd_import},
+	{"issue", "issue NAME... | --all [--no-deploy] [--dry-run]", cli_cmd_issue,
+	 "obtain a certificate now (due or not), then deploy, reload, verify"},
+	{"renew", "renew [NAME...] [--force] [--jitter DURATION] [--dry-run]",
+	 cli_cmd_renew, "renew what is due, deploy, reload, verify (for cron/timers)"},
+	{"deploy", "deploy NAME [--version N] [--force]", cli_cmd_deploy,
+	 "write the current (or stored version N) to every target, reload, verify"},
+	{"verify", "verify NAME", cli_cmd_verify,
+	 "check that every verify endpoint serves the current version"},
+	{"rollback", "rollback NAME [--force]", cli_cmd_rollback,
+	 "make the version current before this one current again"},
+	{"status", "status [--nagios [--warn DAYS] [--crit DAYS] | --prometheus]",
+	 cli_cmd_status, "one row per cert: expiry, due, last attempt, live match"},
+	{"doctor", "doctor [NAME...]", cli_cmd_doctor,
+	 "check the host: do the daemons read mailcert's files; changes nothing"},
+	{"tlsa", "tlsa NAME", cli_cmd_tlsa,
+	 "the DANE TLSA records of the current and the staged next key"},
+	{"revoke",
+	 "revoke NAME [--reason R] [--all-versions] [--with-cert-key] | "
+	 "--cert FILE --key FILE [--directory URL] [--ca-bundle FILE]",
+	 cli_cmd_revoke,
+	 "revoke at the CA, with the account or the certificate's key"},
+	{"delete", "delete NAME [--yes] [--targets]", cli_cmd_delete,
+	 "forget a cert: its state (all versions and keys), with --targets its files"},
+	{"import", "import certbot [DIR] [--write]", cli_cmd_import,
+	 "import certbot lineages (keys, account, hooks) without a new order"},
+	{"account", "account show|register|rollover|deactivate [--yes]",
+	 cli_cmd_account, "the ACME account at the configured directory"},
+	{"check",
+	 "check URL...|--file PEM [--servername NAME] [--profile "
+	 "mx|submission|strict] [--expect FILE] [--trust-bundle FILE] "
+	 "[--warn DAYS] [--crit DAYS] [--json|--nagios] [--from FILE] "
+	 "[--parallel N] [--timeout S] [--no-fetch] [--dane]",
+	 cli_cmd_check,
+	 "diagnose any TLS endpoint or certificate file (no config needed); "
+	 "see mailcert(1)"},
+	{"sync", "sync [NAME...]", cli_cmd_sync,
+	 "fleet mode: deploy and verify here what the shared store holds as current"},
+	{"help", "help [COMMAND]", cli_cmd_help, "this list, or one command's usage"},
 };
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 /* usage - the help text. */
 static void
@@ -34,10 +62,61 @@ usage(FILE *f)
 
 	fprintf(f, "usage: mailcert [-c FILE] [-v] [-q] [--json] COMMAND "
 		   "[ARGS]\n       mailcert --version | --help\n\ncommands:\n");
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+	for (i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "\nconfig: -c FILE, else $MAILCERT_CONFIG, else %s\n",
+	fprintf(f, "\n`mailcert COMMAND --help` says what one command does.\n"
+		   "config: -c FILE, else $MAILCERT_CONFIG, else %s\n",
 		MC_CONFIG_DEFAULT_PATH);
+}
+
+/* command_find - the table row of name, or NULL. */
+static const struct cli_command *
+command_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* command_help - the one line of --help for a command. */
+static int
+command_help(const struct cli_command *c)
+{
+	printf("usage: mailcert %s%s%s\n", c->usage, c->summary ? " - " : "",
+	       c->summary ? c->summary : "");
+	return 0;
+}
+
+/* wants_help - whether a command's arguments ask for --help / -h. */
+static bool
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
+}
+
+/* cli_cmd_help - `help [COMMAND]`: no config needed. */
+int
+cli_cmd_help(struct cli *cli, int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	(void)cli;
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	c = command_find(argv[1]);
+	if (c == NULL || argc > 2)
+		return cli_usage_error("help", "no command \"%s\"", argv[1]);
+	return command_help(c);
 }
 
 /* harden - umask 077 and no core dumps, before any key exists. */
@@ -91,11 +170,14 @@ log_level(int verbosity)
 int
 main(int argc, char **argv)
 {
-	struct cli cli = {NULL, 0, false};
-	size_t i;
+	struct cli cli = {.config_path = NULL};
+	const struct cli_command *cmd;
 	int first;
 
 	harden();
+	/* Whole lines reach stdout at once, so a log or error line on stderr
+	 * never lands inside a table row when both go to one pipe (cron). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	first = parse_global(&cli, argc, argv);
 	if (first == -3) {
 		printf("mailcert %s\n", MAILCERT_VERSION);
@@ -108,10 +190,11 @@ main(int argc, char **argv)
 		return first == -2 ? 0 : 2;
 	}
 	mc_log_init(MC_LOG_STDERR, log_level(cli.verbosity), NULL);
-	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[first], commands[i].name) == 0)
-			return commands[i].run(&cli, argc - first,
-					       argv + first);
+	cmd = command_find(argv[first]);
+	if (cmd != NULL && wants_help(argc - first, argv + first))
+		return command_help(cmd);
+	if (cmd != NULL)
+		return cmd->run(&cli, argc - first, argv + first);
 	fprintf(stderr, "mailcert: unknown command \"%s\"\n", argv[first]);
 	usage(stderr);
 	return 2;

@@ -40,6 +40,21 @@ cli_run_acme(struct cli_run *run, struct mc_err *err)
 				  err);
 }
 
+/* issue_key_compromised - whether key was revoked for keyCompromise in any
+ * version of cc (unreadable state counts as compromised: a new key is
+ * always safe). */
+static bool
+issue_key_compromised(const struct mc_config *cfg,
+		      const struct mc_cert_conf *cc, EVP_PKEY *key)
+{
+	char spki[65];
+
+	if (mc_key_spki_sha256(key, spki, NULL) == -1)
+		return true;
+	return mc_store_key_compromised(cfg->state_dir, cc->name, spki,
+					NULL) != 0;
+}
+
 /* issue_key - the current key (reuse_key, same type) or a new one. */
 static EVP_PKEY *
 issue_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
@@ -55,10 +70,16 @@ issue_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		key = mc_store_load_key(cfg->state_dir, cc->name, cur, err);
 		if (key == NULL)
 			return NULL;
-		if (mc_key_type_of(key) == (int)cc->key_type)
+		if (issue_key_compromised(cfg, cc, key))
+			mc_log_info("%s: the key was revoked for "
+				    "keyCompromise; generating a new key",
+				    cc->name);
+		else if (mc_key_type_of(key) == (int)cc->key_type)
 			return key;
-		mc_log_info("%s: key_type changed; generating a new key",
-			    cc->name);
+		else
+			mc_log_info("%s: key_type changed; generating a new "
+				    "key",
+				    cc->name);
 		EVP_PKEY_free(key);
 	}
 	return mc_key_generate(cc->key_type, err);
@@ -77,7 +98,7 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,
-		cc->preferred_chain, run->replaces, cc->order_timeout,
+		cc->preferred_chain, run->replaces, cc->order_timeout, cc->profile,
 	};
 
 	return mc_acme_order(run->acme, &req, cert, err);
@@ -113,6 +134,7 @@ issue_store(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	if (mc_acme_has_renewal_info(run->acme))
 		meta->ari_next_poll = meta->issued_at; /* poll at the next run */
 	if (mc_store_meta_fill(meta, chain, err) == -1 ||
+	    cli_fleet_store(run, cc, key, chain, meta, err) == -1 ||
 	    mc_store_add_version(run->cfg->state_dir, cc->name, key, chain,
 				 meta, &meta->version, err) == -1)
 		goto out;
@@ -158,8 +180,13 @@ issue_report(struct cli_run *run, const struct mc_cert_conf *cc,
 	if (err != NULL)
 		return;
 	cli_format_time(meta->not_after, when, sizeof(when));
-	printf("%s: issued version %04u, serial %s, valid until %s\n",
-	       cc->name, meta->version, meta->serial, when);
+	if (run->dry != NULL)
+		printf("%s: dry run: the staging CA issued serial %s, valid "
+		       "until %s\n",
+		       cc->name, meta->serial, when);
+	else
+		printf("%s: issued version %04u, serial %s, valid until %s\n",
+		       cc->name, meta->version, meta->serial, when);
 }
 
 /* issue_activate - make a stored version current: through the deploy
@@ -170,12 +197,27 @@ issue_activate(struct cli_run *run, const struct mc_cert_conf *cc,
 {
 	unsigned prev = 0;
 
-	if (cc->n_targets == 0 && cc->n_verify == 0)
-		return mc_store_set_current(run->cfg->state_dir, cc->name,
-					    version, err);
+	if (run->dry != NULL) {
+		cli_dry_report(run, cc, version);
+		return 0;
+	}
+	if (run->no_deploy) {
+		if (run->results == NULL && run->cli->verbosity >= 0)
+			printf("%s: version %04u stored, not deployed "
+			       "(--no-deploy)\n",
+			       cc->name, version);
+		return 0;
+	}
 	if (mc_store_previous(run->cfg->state_dir, cc->name, version, &prev,
 			      err) == -1)
 		return -1;
+	if (cc->n_targets == 0 && cc->n_verify == 0) {
+		if (mc_store_set_current(run->cfg->state_dir, cc->name, version,
+					 err) == -1)
+			return -1;
+		cli_deploy_prune(run->cfg, cc, version, prev);
+		return 0;
+	}
 	return cli_deploy_run(run->cli, run->cfg, cc, version, prev,
 			      run->results ? json_array_get(run->results,
 							    json_array_size(run->results) - 1)
@@ -211,16 +253,21 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 	mc_log_info("%s: ordering a %s certificate for %zu name(s) with %s",
 		    cc->name, mc_key_type_name(cc->key_type), cc->n_names,
 		    mc_challenge_name(cc->challenge));
+	cli_log_idn(cc);
 	key = issue_key(run->cfg, cc, err);
-	if (key == NULL || cli_run_acme(run, err) == -1 || issue_order(run, cc, key, &cert, err) == -1 ||
+	if (key == NULL || cli_run_acme(run, err) == -1 ||
+	    cli_fleet_ready(run, err) == -1 ||
+	    issue_order(run, cc, key, &cert, err) == -1 ||
 	    issue_store(run, cc, key, &cert, &meta, err) == -1) {
 		mc_err_prefix(err, "issue %s", cc->name);
 		goto out;
 	}
 	mc_log_info("%s: stored version %04u (serial %s)", cc->name,
 		    meta.version, meta.serial);
+	run->version = meta.version;
 	issue_report(run, cc, &meta, NULL);
 	rc = issue_activate(run, cc, meta.version, err);
+	cli_fleet_record(run, cc, meta.version, rc, err);
 	if (rc == 0)
 		run_dane_after_live(run, cc, meta.version);
 out:
@@ -240,58 +287,43 @@ run_lineage(const struct cli_run *run, const struct mc_cert_conf *cc,
 		 cc->name);
 }
 
-/* run_names - the names joined by spaces (new string, or NULL). */
-static char *
-run_names(const struct mc_cert_conf *cc)
-{
-	struct mc_buf b;
-	size_t i;
-
-	mc_buf_init(&b, 0);
-	for (i = 0; i < cc->n_names; i++)
-		if (mc_buf_appendf(&b, NULL, "%s%s", i ? " " : "",
-				   cc->names[i]) == -1) {
-			mc_buf_free(&b);
-			return NULL;
-		}
-	return mc_buf_take(&b);
-}
-
-/* run_hooks - run the event's hook directory (and, for deploy, the cert's
- * deploy_hook); failures are counted, never fatal. */
+/* run_hooks - run the event's hooks (for deploy also the cert's
+ * deploy_hook); failures are counted, never fatal. A dry run runs none. */
 static void
 run_hooks(struct cli_run *run, const char *event,
 	  const struct mc_cert_conf *cc, const char *error)
 {
-	struct mc_hook_env env = {event, NULL, NULL, NULL, error};
-	char lineage[4200], *names = cc ? run_names(cc) : NULL;
+	char lineage[4200];
 	struct mc_err err;
 	int failed;
 
-	if (cc != NULL) {
+	if (run->dry != NULL)
+		return;
+	if (cc != NULL)
 		run_lineage(run, cc, lineage, sizeof(lineage));
-		env.cert_name = cc->name;
-		env.names = names;
-		env.lineage = lineage;
-	}
 	mc_err_clear(&err);
-	failed = mc_hooks_run_event(run->cfg->hooks_dir, &env,
-				    cc ? cc->timing.hook_timeout
-				       : run->cfg->timing.hook_timeout,
-				    &err);
+	failed = mc_hooks_run_cert_event(
+		run->cfg->hooks_dir, event, cc, cc ? lineage : NULL, error,
+		cc ? cc->timing.hook_timeout : run->cfg->timing.hook_timeout,
+		&err);
 	if (failed != 0)
 		run->hook_failures += failed < 0 ? 1 : failed;
-	if (cc != NULL && cc->deploy_hook != NULL &&
-	    strcmp(event, "deploy") == 0 &&
-	    mc_hooks_run_one(cc->deploy_hook, &env, cc->timing.hook_timeout,
-			     &err) == -1) {
-		mc_log_error("%s", err.msg);
-		run->hook_failures++;
-	}
-	free(names);
 }
 
-/* cli_run_cert - obtain, store, deploy and verify one cert, with hooks. */
+/* run_record - the attempt in the cert's last.json (not for dry runs). */
+static void
+run_record(struct cli_run *run, const struct mc_cert_conf *cc,
+	   const struct mc_err *failure)
+{
+	if (run->dry == NULL)
+		cli_last_attempt(run->cfg, cc->name,
+				 run->command ? run->command : "issue",
+				 run->version, failure);
+}
+
+/* cli_run_cert - obtain, store, deploy and verify one cert, with hooks:
+ * pre before the first attempt of the run, deploy after a verified
+ * deployment, failure after a failed attempt. */
 int
 cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 {
@@ -302,13 +334,17 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 		run_hooks(run, "pre", NULL, NULL);
 	}
 	mc_err_clear(&one);
+	run->version = 0;
 	if (issue_one(run, cc, &one) == 0) {
 		run->renewed++;
-		run_hooks(run, "deploy", cc, NULL);
+		run_record(run, cc, NULL);
+		if (!run->no_deploy)
+			run_hooks(run, "deploy", cc, NULL);
 		return 0;
 	}
 	if (run->failed++ == 0)
 		run->first_err = one;
+	run_record(run, cc, &one);
 	if (run->results == NULL)
 		fprintf(stderr, "mailcert: %s\n", one.msg);
 	else
@@ -319,21 +355,27 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 	return -1;
 }
 
-/* cli_run_finish - post hooks after a run that renewed something; the
- * exit code of the run. */
+/* cli_run_finish - post hooks after every run that ran pre, whatever its
+ * result (a service stopped in pre is started again); the metrics file;
+ * the exit code of the run. */
 int
 cli_run_finish(struct cli_run *run)
 {
-	if (run->renewed > 0)
+	int hooks;
+
+	if (run->pre_done)
 		run_hooks(run, "post", NULL, NULL);
+	if (run->dry == NULL)
+		cli_metrics_update(run->cfg);
 	if (run->results != NULL)
 		cli_print_json(json_incref(run->results));
 	if (run->failed > 0)
 		return mc_err_exit_code(run->first_err.cat);
-	if (run->hook_failures > 0) {
+	hooks = run->hook_failures + run->cli->hook_failures;
+	if (hooks > 0) {
 		fprintf(stderr, "mailcert: %d hook(s) failed; the deployment "
 				"stays (see the log)\n",
-			run->hook_failures);
+			hooks);
 		return 1;
 	}
 	return 0;
@@ -343,6 +385,7 @@ cli_run_finish(struct cli_run *run)
 void
 cli_run_free(struct cli_run *run)
 {
+	cli_fleet_close(run);
 	json_decref(run->results);
 	mc_acme_free(run->acme);
 	EVP_PKEY_free(run->account_key);

@@ -20,7 +20,7 @@
 #include "core/config_int.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/mailcert"
-#define DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
+#define DEFAULT_DIRECTORY MC_CONFIG_DEFAULT_DIRECTORY
 #define DEFAULT_HOOKS_DIR "/etc/mailcert/hooks"
 #define DEFAULT_HOOK_TIMEOUT (5 * 60)
 #define DEFAULT_VERIFY_TIMEOUT 30
@@ -30,6 +30,8 @@
 #define ORDER_TIMEOUT_MIN 10L
 #define ORDER_TIMEOUT_MAX (24 * 3600L)
 #define DNS_WAIT_MAX 3600L
+#define DEFAULT_KEEP_VERSIONS 5
+#define LE_STAGING_DIRECTORY "https://acme-staging-v02.api.letsencrypt.org/directory"
 
 static const char *const builtin_targets[] = { "postfix", "dovecot", "exim" };
 
@@ -126,6 +128,7 @@ config_new(const char *path, struct mc_err *err)
 	cfg->timing.renew_before = -1;
 	cfg->timing.hook_timeout = DEFAULT_HOOK_TIMEOUT;
 	cfg->timing.verify_timeout = DEFAULT_VERIFY_TIMEOUT;
+	cfg->keep_versions = DEFAULT_KEEP_VERSIONS;
 	return cfg;
 }
 
@@ -153,7 +156,7 @@ config_build_global(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	if (cfg->eab_kid == NULL && cfg->eab_hmac_key != NULL)
 		return config_fail(ctx, hmac->line, "eab_hmac_key",
 		    "set without eab_kid; set both (from the CA) or neither");
-	return 0;
+	return config_check_store(ctx, sec, cfg);
 }
 
 /* config_is_builtin - whether name is postfix, dovecot or exim. */
@@ -373,6 +376,7 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->tls_alpn_listen);
 	free(cc->dns_hook);
 	free(cc->preferred_chain);
+	free(cc->profile);
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);
@@ -421,10 +425,18 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
 	free(cfg->include);
+	free(cfg->store);
+	free(cfg->node);
+	free(cfg->store_key_file);
+	free(cfg->store_ca);
+	free(cfg->store_cert);
+	free(cfg->store_key);
 	free(cfg->resolver);
 	free(cfg->dnssec_anchor);
 	free(cfg->nsupdate_server);
 	free(cfg->nsupdate_key);
+	free(cfg->staging_directory);
+	free(cfg->metrics_file);
 	free(cfg);
 }
 
@@ -449,5 +461,16 @@ mc_config_target(const struct mc_config *cfg, const char *name)
 	for (i = 0; i < cfg->n_targets; i++)
 		if (strcmp(cfg->targets[i].name, name) == 0)
 			return &cfg->targets[i];
+	return NULL;
+}
+
+/* mc_config_staging_directory - the --dry-run directory, or NULL. */
+const char *
+mc_config_staging_directory(const struct mc_config *cfg)
+{
+	if (cfg->staging_directory != NULL)
+		return cfg->staging_directory;
+	if (strcmp(cfg->directory, DEFAULT_DIRECTORY) == 0)
+		return LE_STAGING_DIRECTORY;
 	return NULL;
 }

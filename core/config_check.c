@@ -95,8 +95,8 @@ config_target_finish(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	return 0;
 }
 
-/* check_names - names present; wildcards only with dns-01; dns-01 has a
- * hook or an nsupdate_server. */
+/* check_names - names present; wildcards only with dns-01, IP addresses
+ * never with it; dns-01 has a hook or an nsupdate_server. */
 static int
 check_names(const struct cfg_ctx *ctx, const struct cfg_section *sec,
     const struct mc_config *cfg, const struct mc_cert_conf *cc)
@@ -107,11 +107,16 @@ check_names(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	if (cc->n_names == 0)
 		return config_fail_sec(ctx, sec, "names",
 		    "missing; list the DNS names of this certificate");
+	e = config_entry_find(sec, "names");
 	for (i = 0; i < cc->n_names; i++) {
+		if (cc->challenge == MC_CHALLENGE_DNS01 && mc_name_is_ip(cc->names[i]))
+			return config_fail(ctx, e->line, "names",
+			    "\"%s\" is an IP address, which dns-01 cannot prove (RFC "
+			    "8738); use challenge = http-01 or tls-alpn-01, or put the "
+			    "address in a cert of its own", cc->names[i]);
 		if (strncmp(cc->names[i], "*.", 2) != 0 ||
 		    cc->challenge == MC_CHALLENGE_DNS01)
 			continue;
-		e = config_entry_find(sec, "names");
 		return config_fail(ctx, e->line, "names",
 		    "\"%s\" is a wildcard; wildcards need challenge = dns-01 (with "
 		    "dns_hook)", cc->names[i]);

@@ -138,6 +138,10 @@ int config_target_finish(const struct cfg_ctx *ctx, const struct cfg_section *se
 int config_cert_check(const struct cfg_ctx *ctx, const struct cfg_section *sec,
     const struct mc_config *cfg, const struct mc_cert_conf *cc);
 
+/* config_check_store - the fleet keys of [global] sec fit together. */
+int config_check_store(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    const struct mc_config *cfg);
+
 /* names_challenge_parse - "http-01" etc. (any case) to a challenge; 0 or -1. */
 int names_challenge_parse(const char *text, enum mc_challenge_type *out);
 

@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "mailcert/config.h"
+#include "mailcert/storeurl.h"
 
 #include "core/config_int.h"
 
@@ -102,7 +103,7 @@ keys_https_url(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), e->value);
 }
 
-/* keys_word - one word without blanks (EAB key id). */
+/* keys_word - one word without blanks (EAB key id, ACME profile). */
 static int
 keys_word(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -474,7 +475,8 @@ out:
 	return ret;
 }
 
-/* keys_name_item - one DNS name, normalized (wildcards checked later, with challenge). */
+/* keys_name_item - one DNS name or IP address, normalized (wildcards and
+ * addresses are checked later, with the challenge). */
 static int
 keys_name_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const char *word, char **out)
@@ -533,7 +535,7 @@ keys_verify_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
-/* keys_names - the DNS names of a cert (at most CFG_MAX_NAMES). */
+/* keys_names - the DNS names and IP addresses of a cert (at most CFG_MAX_NAMES). */
 static int
 keys_names(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -630,6 +632,27 @@ keys_account(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), v);
 }
 
+/* keys_keep_versions - how many versions to keep: at least 2 (the current
+ * version and the one before it are never removed). */
+static int
+keys_keep_versions(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	unsigned *slot = field(k, base);
+	size_t i, len = strlen(e->value);
+	long v = len > 0 && len <= 5 ? 0 : -1;
+
+	for (i = 0; v >= 0 && i < len; i++)
+		v = isdigit((unsigned char)e->value[i]) ? v * 10 + (e->value[i] - '0')
+							: -1;
+	if (v < 2 || v > 10000)
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not a number from 2 to 10000; the current version "
+		    "and the one before it are always kept", QUOTE_MAX, e->value);
+	*slot = (unsigned)v;
+	return 0;
+}
+
 static const char *const target_type_names[] = {
 	[MC_TARGET_POSTFIX] = "postfix",
 	[MC_TARGET_DOVECOT] = "dovecot",
@@ -675,6 +698,31 @@ keys_target_type(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
+/* keys_store_url - etcd://HOST:PORT[,HOST:PORT...]/PREFIX (fleet mode). */
+static int
+keys_store_url(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	struct mc_store_url url;
+	struct mc_err tmp;
+
+	if (mc_store_url_parse(e->value, &url, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
+/* keys_node - this host's name in the fleet: a safe key/file name. */
+static int
+keys_node(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+    const struct cfg_key *k, char *base)
+{
+	if (!mc_cert_name_valid(e->value))
+		return config_fail(ctx, e->line, e->key,
+		    "\"%.*s\" is not a node name; use letters, digits, '.', '-' "
+		    "and '_' (e.g. the short hostname)", QUOTE_MAX, e->value);
+	return keys_store(ctx, field(k, base), e->value);
+}
+
 #define G(name, fn, member) { name, fn, offsetof(struct mc_config, member), 0 }
 #define C(name, fn, member) { name, fn, offsetof(struct mc_cert_conf, member), 0 }
 #define CL(name, fn, member, count)                                  \
@@ -696,10 +744,22 @@ static const struct cfg_key global_keys[] = {
 	G("verify_timeout", keys_duration, timing.verify_timeout),
 	G("log", keys_log, log),
 	G("include", keys_abs_path, include),
+	G("store", keys_store_url, store),
+	G("node", keys_node, node),
+	G("store_key_file", keys_abs_path, store_key_file),
+	G("store_ca", keys_abs_path, store_ca),
+	G("store_cert", keys_abs_path, store_cert),
+	G("store_key", keys_abs_path, store_key),
+	G("store_lease", keys_duration, store_lease),
+	G("store_wait", keys_duration, store_wait),
 	G("resolver", keys_dns_server, resolver),
 	G("dnssec_anchor", keys_abs_path, dnssec_anchor),
 	G("nsupdate_server", keys_dns_server, nsupdate_server),
 	G("nsupdate_key", keys_abs_path, nsupdate_key),
+	/* dry runs, pruning, metrics */
+	G("staging_directory", keys_https_url, staging_directory),
+	G("keep_versions", keys_keep_versions, keep_versions),
+	G("metrics_file", keys_abs_path, metrics_file),
 	{ NULL, NULL, 0, 0 },
 };
 
@@ -715,6 +775,7 @@ static const struct cfg_key cert_keys[] = {
 	C("dns_wait", keys_duration, dns_wait),
 	C("order_timeout", keys_duration, order_timeout),
 	C("preferred_chain", keys_text, preferred_chain),
+	C("profile", keys_word, profile),
 	C("deploy_hook", keys_abs_path, deploy_hook),
 	CL("targets", keys_targets, targets, n_targets),
 	CL("verify", keys_verify, verify, n_verify),

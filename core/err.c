@@ -21,7 +21,7 @@ mc_err_clear(struct mc_err *err)
 }
 
 /* err_vset - format the message into err. */
-static void
+__attribute__((format(printf, 3, 0))) static void
 err_vset(struct mc_err *err, enum mc_err_cat cat, const char *fmt, va_list ap)
 {
 	err->cat = cat;

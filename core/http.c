@@ -7,9 +7,11 @@
  * starts from curl_easy_reset(), which keeps both, and sets every option
  * it depends on. Trust comes from http_ca_store(): libcurl is told to load
  * no CA file (CAINFO and CAPATH unset) and the SSL_CTX callback installs
- * the shared store before each new connection's handshake. One transport
- * has one store for its whole life, so a kept-alive connection is only
- * ever reused under the trust it was verified with.
+ * the shared store (and the client certificate, chain and key that
+ * mc_http_new_tls read once) before each new connection's handshake. One
+ * transport has one store and one client identity for its whole life, so
+ * a kept-alive connection is only ever reused under the trust it was
+ * verified with and the identity it showed.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -18,10 +20,12 @@
 #include <strings.h>
 
 #include <curl/curl.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "core/http_int.h"
 #include "mailcert/buf.h"
+#include "mailcert/crypto.h"
 #include "mailcert/http.h"
 
 #define HEADERS_MAX (64 * 1024)
@@ -34,6 +38,8 @@ struct mc_http {
 	CURL *curl;
 	char *ca_path;      /* the CA file (ca_bundle or libcurl's default) */
 	X509_STORE *store;  /* loaded at the first https request */
+	STACK_OF(X509) *client_chain; /* leaf first; NULL: no client cert */
+	EVP_PKEY *client_key;         /* with client_chain */
 };
 
 struct http_ctx {
@@ -87,9 +93,38 @@ http_default_ca(CURL *curl)
 	return strdup(path);
 }
 
-/* mc_http_new - a transport trusting ca_bundle or the system store. */
+/* http_client_load - the client certificate, its chain and key of tls
+ * into h (nothing when tls names none). */
+static int
+http_client_load(struct mc_http *h, const struct mc_http_tls *tls,
+                 struct mc_err *err)
+{
+	if (tls->client_cert == NULL)
+		return 0;
+	if (tls->client_key == NULL)
+		return mc_err_set(err, MC_ERR_CONFIG,
+		                  "%s: a client certificate needs its key",
+		                  tls->client_cert);
+	h->client_chain = mc_x509_chain_load(tls->client_cert, err);
+	if (h->client_chain == NULL ||
+	    (h->client_key = mc_key_load(tls->client_key, err)) == NULL) {
+		if (err != NULL)
+			err->cat = MC_ERR_CONFIG;
+		return mc_err_prefix(err, "client certificate");
+	}
+	if (X509_check_private_key(sk_X509_value(h->client_chain, 0),
+	                           h->client_key) != 1) {
+		ERR_clear_error();
+		return mc_err_set(err, MC_ERR_CONFIG,
+		                  "%s: not the key of the client certificate %s",
+		                  tls->client_key, tls->client_cert);
+	}
+	return 0;
+}
+
+/* mc_http_new_tls - a transport with tls's trust and client identity. */
 struct mc_http *
-mc_http_new(const char *ca_bundle, struct mc_err *err)
+mc_http_new_tls(const struct mc_http_tls *tls, struct mc_err *err)
 {
 	struct mc_http *h;
 
@@ -101,15 +136,28 @@ mc_http_new(const char *ca_bundle, struct mc_err *err)
 		mc_err_set(err, MC_ERR_SYS, "cannot set up curl");
 		return NULL;
 	}
-	h->ca_path = ca_bundle != NULL && ca_bundle[0] != '\0'
-	                 ? strdup(ca_bundle)
+	h->ca_path = tls->ca_file != NULL && tls->ca_file[0] != '\0'
+	                 ? strdup(tls->ca_file)
 	                 : http_default_ca(h->curl);
 	if (h->ca_path == NULL) {
 		mc_http_free(h);
 		mc_err_set(err, MC_ERR_SYS, "out of memory");
 		return NULL;
 	}
+	if (http_client_load(h, tls, err) == -1) {
+		mc_http_free(h);
+		return NULL;
+	}
 	return h;
+}
+
+/* mc_http_new - a transport trusting ca_bundle or the system store. */
+struct mc_http *
+mc_http_new(const char *ca_bundle, struct mc_err *err)
+{
+	struct mc_http_tls tls = {ca_bundle, NULL, NULL};
+
+	return mc_http_new_tls(&tls, err);
 }
 
 /* mc_http_free - close the connections and free. */
@@ -121,6 +169,8 @@ mc_http_free(struct mc_http *http)
 	if (http->curl != NULL)
 		curl_easy_cleanup(http->curl);
 	X509_STORE_free(http->store);
+	sk_X509_pop_free(http->client_chain, X509_free);
+	EVP_PKEY_free(http->client_key);
 	free(http->ca_path);
 	free(http);
 }
@@ -230,7 +280,26 @@ http_write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return n;
 }
 
-/* http_ssl_ctx - install the transport's trust store in a new SSL_CTX. */
+/* http_ssl_client - install the client certificate, chain and key. */
+static int
+http_ssl_client(SSL_CTX *ctx, const struct mc_http *h)
+{
+	int i;
+
+	if (SSL_CTX_use_certificate(ctx, sk_X509_value(h->client_chain, 0)) !=
+	        1 ||
+	    SSL_CTX_use_PrivateKey(ctx, h->client_key) != 1)
+		return -1;
+	for (i = 1; i < sk_X509_num(h->client_chain); i++)
+		if (SSL_CTX_add1_chain_cert(ctx,
+		                            sk_X509_value(h->client_chain, i)) !=
+		    1)
+			return -1;
+	return 0;
+}
+
+/* http_ssl_ctx - install the transport's trust store (and client
+ * identity) in a new SSL_CTX. */
 static CURLcode
 http_ssl_ctx(CURL *curl, void *ssl_ctx, void *userp)
 {
@@ -240,6 +309,10 @@ http_ssl_ctx(CURL *curl, void *ssl_ctx, void *userp)
 	if (h->store == NULL)
 		return CURLE_SSL_CERTPROBLEM;
 	SSL_CTX_set1_cert_store(ssl_ctx, h->store); /* up-refs the store */
+	if (h->client_chain != NULL && http_ssl_client(ssl_ctx, h) == -1) {
+		ERR_clear_error();
+		return CURLE_SSL_CERTPROBLEM;
+	}
 	return CURLE_OK;
 }
 
@@ -253,7 +326,8 @@ http_setup_limits(CURL *c, const struct mc_http_req *req, size_t max_body)
 	rc |= (int)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, schemes);
 	rc |= (int)curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, schemes);
 	rc |= (int)curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION,
-	                            req->allow_http ? 1L : 0L);
+	                            req->allow_http && !req->no_redirects ? 1L
+	                                                                  : 0L);
 	rc |= (int)curl_easy_setopt(c, CURLOPT_MAXREDIRS,
 	                            (long)MC_HTTP_MAX_REDIRS);
 	rc |= (int)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -3,7 +3,9 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -16,13 +18,35 @@ static enum mc_log_dest log_dest = MC_LOG_STDERR;
 static char log_run_id[37];
 static int log_syslog_open;
 
-/* log_resolve - turn MC_LOG_AUTO into a concrete destination. */
+/* log_journal_stderr - whether stderr is the journal stream systemd gave
+ * us: JOURNAL_STREAM is "DEVICE:INODE" of that stream (systemd.exec(5)). */
+static int
+log_journal_stderr(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char tail;
+
+	if (js == NULL ||
+	    sscanf(js, "%llu:%llu%c", &dev, &ino, &tail) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	       (unsigned long long)st.st_ino == ino;
+}
+
+/* log_resolve - turn MC_LOG_AUTO into a concrete destination: stderr on a
+ * TTY, with -v (debug level), or under systemd's journal; else syslog. */
 static enum mc_log_dest
 log_resolve(enum mc_log_dest dest)
 {
 	if (dest != MC_LOG_AUTO)
 		return dest;
-	return isatty(STDERR_FILENO) ? MC_LOG_STDERR : MC_LOG_SYSLOG;
+	if (isatty(STDERR_FILENO) || log_level >= MC_LOG_DEBUG ||
+	    log_journal_stderr())
+		return MC_LOG_STDERR;
+	return MC_LOG_SYSLOG;
 }
 
 /* mc_log_set_dest - change the destination. */
@@ -92,7 +116,9 @@ mc_log(enum mc_log_level level, const char *fmt, ...)
 	if (log_dest == MC_LOG_SYSLOG)
 		syslog(prio[level], "[%s] %s: %s", mc_log_run_id(), tags[level],
 		       line);
-	else
+	else {
+		fflush(stdout); /* what was printed before comes first */
 		fprintf(stderr, "mailcert[%s] %s: %s\n", mc_log_run_id(),
 			tags[level], line);
+	}
 }

@@ -1,18 +1,26 @@
 /*
- * names.c - the small vocabularies of the configuration: DNS names, cert
- * names, durations, key types, challenge types and %n expansion.
+ * names.c - the small vocabularies of the configuration: certificate names
+ * (DNS names and IP addresses, RFC 8738), cert names, durations, key types,
+ * challenge types and %n expansion. International names (U-labels) become
+ * A-labels with libidn2 (IDNA2008, UTS #46 non-transitional mapping):
+ * mc_name_to_alabel() for what goes to the CA and into certificates,
+ * mc_name_to_ulabel() for display.
  *
  * These functions know nothing about files or lines. Their errors are
  * MC_ERR_CONFIG with a message that says what is wrong with the value and
  * what to do; the config parser prepends "FILE:LINE: KEY: ", other callers
  * (the command line) may change the category to MC_ERR_USAGE.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <idn2.h>
 
 #include "mailcert/config.h"
 
@@ -168,7 +176,8 @@ name_check_labels(const char *s, size_t len, struct mc_err *err)
 	}
 	if (name_all_digits(s + last_start, len - last_start))
 		return mc_err_set(err, MC_ERR_CONFIG,
-		    "looks like an IP address; certificates here are for DNS names");
+		    "neither a DNS name nor an IPv4 address; write an address as "
+		    "four decimal parts, e.g. 192.0.2.25");
 	if (labels < 2)
 		return mc_err_set(err, MC_ERR_CONFIG,
 		    "single-label name; public CAs issue only for names like "
@@ -191,7 +200,8 @@ name_check(const char *name, size_t len, bool allow_wildcard, struct mc_err *err
 		    NAME_MAX_LEN);
 	if (memchr(name, ':', len) != NULL)
 		return mc_err_set(err, MC_ERR_CONFIG,
-		    "looks like an IP address; certificates here are for DNS names");
+		    "neither a DNS name nor an IPv6 address; write an address "
+		    "without brackets, port or zone, e.g. 2001:db8::25");
 	if (len >= 2 && name[0] == '*' && name[1] == '.') {
 		if (!allow_wildcard)
 			return mc_err_set(err, MC_ERR_CONFIG,
@@ -201,9 +211,220 @@ name_check(const char *name, size_t len, bool allow_wildcard, struct mc_err *err
 	return name_check_labels(name + off, len - off, err);
 }
 
-/* mc_name_normalize - validate a DNS name and return it lower-cased (new string). */
+/* mc_name_ip - an IPv4 or IPv6 literal into addr; its length (4, 16) or 0. */
+size_t
+mc_name_ip(const char *name, unsigned char addr[16])
+{
+	if (name == NULL)
+		return 0;
+	if (inet_pton(AF_INET, name, addr) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, name, addr) == 1)
+		return 16;
+	return 0;
+}
+
+/* mc_name_is_ip - whether name is an IP address literal. */
+bool
+mc_name_is_ip(const char *name)
+{
+	unsigned char addr[16];
+
+	return mc_name_ip(name, addr) != 0;
+}
+
+/* name_ip_text - the canonical text of an IP literal (new string), or NULL
+ * with err untouched when name is not one. */
+static char *
+name_ip_text(const char *name, bool *is_ip, struct mc_err *err)
+{
+	unsigned char addr[16];
+	char text[INET6_ADDRSTRLEN];
+	size_t n = mc_name_ip(name, addr);
+	char *out;
+
+	*is_ip = n != 0;
+	if (n == 0)
+		return NULL;
+	if (inet_ntop(n == 4 ? AF_INET : AF_INET6, addr, text,
+	    sizeof(text)) == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot format the address");
+		return NULL;
+	}
+	out = strdup(text);
+	if (out == NULL)
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+	return out;
+}
+
+/* name_is_ascii - whether every byte of s is 7-bit. */
+static bool
+name_is_ascii(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s >= 0x80)
+			return false;
+	return true;
+}
+
+/* name_lower_dup - a lower-cased copy of n bytes of s after prefix pre
+ * (new string). */
+static char *
+name_lower_dup(const char *pre, const char *s, size_t n, struct mc_err *err)
+{
+	size_t plen = strlen(pre), i;
+	char *out = malloc(plen + n + 1);
+
+	if (out == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	memcpy(out, pre, plen);
+	for (i = 0; i < n; i++)
+		out[plen + i] = (char)tolower((unsigned char)s[i]);
+	out[plen + n] = '\0';
+	return out;
+}
+
+/* name_idna - name (UTF-8, maybe "*." first) to lower-case A-labels (new
+ * string); NULL and the libidn2 code in *rc when it is not a valid name. */
+static char *
+name_idna(const char *name, int *rc, struct mc_err *err)
+{
+	bool wild = strncmp(name, "*.", 2) == 0;
+	char *ascii = NULL, *out;
+
+	*rc = idn2_to_ascii_8z(wild ? name + 2 : name, &ascii,
+	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
+	if (*rc != IDN2_OK)
+		return NULL;
+	out = name_lower_dup(wild ? "*." : "", ascii, strlen(ascii), err);
+	idn2_free(ascii);
+	if (out == NULL)
+		*rc = IDN2_MALLOC;
+	return out;
+}
+
+/* name_quote - name for a message: bytes that are not printable UTF-8 text
+ * (controls, or any byte >= 0x80 when the text is not UTF-8) as \xNN. */
+static void
+name_quote(const char *name, bool utf8, char *out, size_t size)
+{
+	size_t o = 0;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)name; *p != '\0' && o + 5 < size; p++) {
+		if (*p < 0x20 || *p == 0x7f || (*p >= 0x80 && !utf8))
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+}
+
+/* mc_name_to_alabel - name with U-labels as A-labels, lower-cased (new). */
 char *
-mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err)
+mc_name_to_alabel(const char *name, struct mc_err *err)
+{
+	char q[300], *out;
+	int rc;
+
+	if (name_is_ascii(name))
+		return name_lower_dup("", name, strlen(name), err);
+	out = name_idna(name, &rc, err);
+	if (out != NULL || rc == IDN2_MALLOC)
+		return out;
+	name_quote(name, rc != IDN2_ENCODING_ERROR, q, sizeof(q));
+	mc_err_set(err, MC_ERR_CONFIG,
+	    "\"%s\" is not a valid international name (%s); check the "
+	    "spelling or write its xn-- form", q, idn2_strerror(rc));
+	return NULL;
+}
+
+/* mc_name_check_host - whether an A-label name is a host a client may ask
+ * for: LDH labels, lengths, xn-- labels that decode; one label is enough. */
+int
+mc_name_check_host(const char *name, struct mc_err *err)
+{
+	size_t len = strlen(name), start = 0, i;
+	char q[300], *u = NULL;
+	struct mc_err why;
+	int rc;
+
+	mc_err_clear(&why);
+	if (len == 0)
+		mc_err_set(&why, MC_ERR_CONFIG, "the name is empty");
+	else if (len > NAME_MAX_LEN)
+		mc_err_set(&why, MC_ERR_CONFIG,
+		    "%zu characters; a DNS name has at most %d", len, NAME_MAX_LEN);
+	for (i = 0; why.cat == MC_ERR_NONE && i <= len; i++) {
+		if (i < len && name[i] != '.')
+			continue;
+		if (label_check(name + start, i - start, &why) == -1)
+			break;
+		start = i + 1;
+	}
+	if (why.cat == MC_ERR_NONE && strstr(name, "xn--") != NULL &&
+	    (rc = idn2_to_unicode_8z8z(name, &u, 0)) != IDN2_OK)
+		mc_err_set(&why, MC_ERR_CONFIG, "%s", idn2_strerror(rc));
+	idn2_free(u);
+	if (why.cat == MC_ERR_NONE)
+		return 0;
+	name_quote(name, false, q, sizeof(q));
+	return mc_err_set(err, MC_ERR_CONFIG,
+	    "\"%s\" is not a valid DNS name: %s", q, why.msg);
+}
+
+/* mc_name_to_ulabel - name with A-labels decoded for display (new). */
+char *
+mc_name_to_ulabel(const char *name, struct mc_err *err)
+{
+	bool wild = strncmp(name, "*.", 2) == 0;
+	char *u = NULL, *out;
+	int rc;
+
+	if (strstr(name, "xn--") == NULL && strstr(name, "XN--") == NULL) {
+		out = strdup(name);
+		if (out == NULL)
+			mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return out;
+	}
+	rc = idn2_to_unicode_8z8z(wild ? name + 2 : name, &u, 0);
+	if (rc != IDN2_OK) {
+		mc_err_set(err, MC_ERR_CONFIG, "\"%.253s\": %s", name,
+		    idn2_strerror(rc));
+		return NULL;
+	}
+	out = malloc(strlen(u) + 3);
+	if (out != NULL)
+		snprintf(out, strlen(u) + 3, "%s%s", wild ? "*." : "", u);
+	else
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+	idn2_free(u);
+	return out;
+}
+
+/* name_to_ascii - name itself (ASCII) or its A-label form in *conv (new);
+ * an error without the name (the config parser quotes it). */
+static const char *
+name_to_ascii(const char *name, char **conv, struct mc_err *err)
+{
+	int rc;
+
+	*conv = NULL;
+	if (name_is_ascii(name))
+		return name;
+	*conv = name_idna(name, &rc, err);
+	if (*conv == NULL && rc != IDN2_MALLOC)
+		mc_err_set(err, MC_ERR_CONFIG,
+		    "not a valid international name (%s); check the spelling or "
+		    "write its xn-- form", idn2_strerror(rc));
+	return *conv;
+}
+
+/* name_dns - validate an ASCII DNS name and return it lower-cased. */
+static char *
+name_dns(const char *name, bool allow_wildcard, struct mc_err *err)
 {
 	size_t len, i;
 	char *out;
@@ -221,6 +442,26 @@ mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err)
 	for (i = 0; i < len; i++)
 		out[i] = (char)tolower((unsigned char)name[i]);
 	out[len] = '\0';
+	return out;
+}
+
+/* mc_name_normalize - validate a DNS name (U-labels become A-labels;
+ * returned lower-cased) or an IP address (returned in canonical text
+ * form); a new string. */
+char *
+mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err)
+{
+	char *out, *conv;
+	bool is_ip;
+
+	out = name_ip_text(name, &is_ip, err);
+	if (is_ip)
+		return out;
+	name = name_to_ascii(name, &conv, err);
+	if (name == NULL)
+		return NULL;
+	out = name_dns(name, allow_wildcard, err);
+	free(conv);
 	return out;
 }
 

@@ -46,10 +46,47 @@ renew_threshold(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
 	return meta->not_after - lifetime / 3;
 }
 
+/* renew_state_reason - a reason from the version's own state (revoked,
+ * failed, another directory) into out; false when there is none. */
+static bool
+renew_state_reason(const struct mc_cert_meta *meta, const char *directory,
+		   struct mc_due *out)
+{
+	if (strcmp(meta->status, "revoked") == 0 ||
+	    meta->revocation_reason[0] != '\0') {
+		if (meta->revocation_reason[0] != '\0')
+			snprintf(out->reason, sizeof(out->reason),
+				 "revoked (%.40s)", meta->revocation_reason);
+		else
+			snprintf(out->reason, sizeof(out->reason), "revoked");
+		return true;
+	}
+	if (strcmp(meta->status, "failed") == 0) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "current version failed");
+		return true;
+	}
+	if (directory != NULL && meta->directory != NULL &&
+	    strcmp(directory, meta->directory) != 0) {
+		snprintf(out->reason, sizeof(out->reason),
+			 "directory changed");
+		return true;
+	}
+	return false;
+}
+
+/* mc_renew_key_compromised - whether meta's key was revoked for keyCompromise. */
+bool
+mc_renew_key_compromised(const struct mc_cert_meta *meta)
+{
+	return meta != NULL &&
+	       strcmp(meta->revocation_reason, "keyCompromise") == 0;
+}
+
 /* mc_renew_due - decide whether cc is due now. */
 void
 mc_renew_due(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
-	     time_t now, struct mc_due *out)
+	     const char *directory, time_t now, struct mc_due *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->when = now;
@@ -58,6 +95,8 @@ mc_renew_due(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
 		snprintf(out->reason, sizeof(out->reason), "no certificate yet");
 		return;
 	}
+	if (renew_state_reason(meta, directory, out))
+		return;
 	if (renew_names_differ(cc, meta)) {
 		snprintf(out->reason, sizeof(out->reason), "names changed");
 		return;

@@ -1,6 +1,7 @@
 /*
  * x509.c - parsing and checking certificate chains.
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -10,8 +11,10 @@
 #include <openssl/x509v3.h>
 
 #include "mailcert/crypto.h"
+#include "mailcert/fsio.h"
 
 #define CHAIN_MAX_CERTS 10
+#define CHAIN_FILE_MAX (256 * 1024)
 
 /* mc_x509_chain_parse - every certificate of a PEM text, in order. */
 STACK_OF(X509) *
@@ -48,6 +51,23 @@ fail:
 	return NULL;
 }
 
+/* mc_x509_chain_load - every certificate of a PEM file, in order. */
+STACK_OF(X509) *
+mc_x509_chain_load(const char *path, struct mc_err *err)
+{
+	STACK_OF(X509) *chain;
+	char *pem = NULL;
+	size_t len = 0;
+
+	if (mc_fsio_read(path, CHAIN_FILE_MAX, &pem, &len, err) == -1)
+		return NULL;
+	chain = mc_x509_chain_parse(pem, len, err);
+	free(pem);
+	if (chain == NULL)
+		mc_err_prefix(err, "%s", path);
+	return chain;
+}
+
 /* mc_x509_chain_pem - append PEM of chain[from..] to out. */
 int
 mc_x509_chain_pem(STACK_OF(X509) *chain, int from, struct mc_buf *out,
@@ -75,7 +95,39 @@ out:
 	return rc;
 }
 
-/* mc_x509_sans - the DNS SANs of cert. */
+/* x509_san_text - a dNSName as is, an iPAddress in canonical text (new
+ * string), or NULL for any other SAN, one with an embedded NUL, or a
+ * dNSName holding an address (which proves nothing about that address). */
+static char *
+x509_san_text(const GENERAL_NAME *g)
+{
+	char text[INET6_ADDRSTRLEN];
+	const unsigned char *s;
+	int len;
+	char *v;
+
+	if (g->type == GEN_IPADD) {
+		s = ASN1_STRING_get0_data(g->d.iPAddress);
+		len = ASN1_STRING_length(g->d.iPAddress);
+		if ((len != 4 && len != 16) ||
+		    inet_ntop(len == 4 ? AF_INET : AF_INET6, s, text,
+			      sizeof(text)) == NULL)
+			return NULL;
+		return strdup(text);
+	}
+	if (g->type != GEN_DNS)
+		return NULL;
+	s = ASN1_STRING_get0_data(g->d.dNSName);
+	len = ASN1_STRING_length(g->d.dNSName);
+	v = strndup((const char *)s, (size_t)len);
+	if (v != NULL && (strlen(v) != (size_t)len || mc_name_is_ip(v))) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* mc_x509_sans - the DNS and IP address SANs of cert. */
 int
 mc_x509_sans(X509 *cert, char ***out, size_t *n, struct mc_err *err)
 {
@@ -91,20 +143,9 @@ mc_x509_sans(X509 *cert, char ***out, size_t *n, struct mc_err *err)
 		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
 	}
 	for (i = 0; i < num; i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const unsigned char *s;
-		int len;
-
-		if (g->type != GEN_DNS)
-			continue;
-		s = ASN1_STRING_get0_data(g->d.dNSName);
-		len = ASN1_STRING_length(g->d.dNSName);
-		v[count] = strndup((const char *)s, (size_t)len);
-		if (v[count] == NULL || strlen(v[count]) != (size_t)len) {
-			free(v[count]);
-			continue; /* embedded NUL: not a usable name */
-		}
-		count++;
+		v[count] = x509_san_text(sk_GENERAL_NAME_value(gens, i));
+		if (v[count] != NULL)
+			count++;
 	}
 	GENERAL_NAMES_free(gens);
 	*out = v;
@@ -112,7 +153,7 @@ mc_x509_sans(X509 *cert, char ***out, size_t *n, struct mc_err *err)
 	return 0;
 }
 
-/* check_names - the leaf's DNS SANs are exactly names. */
+/* check_names - the leaf's DNS and IP SANs are exactly names. */
 static int
 check_names(X509 *leaf, const char *const *names, size_t n_names,
 	    struct mc_err *err)

@@ -108,6 +108,7 @@ pipeline_apply(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 			pipeline_note(&rep->targets[i], MC_STEP_WRITE, err);
 			goto out;
 		}
+	rep->hook_failures += mc_deploy_reload_hooks(cfg, cc, version, NULL);
 	for (i = 0; i < cc->n_targets; i++)
 		if (mc_deploy_reload(t[i], RELOAD_TIMEOUT, err) == -1) {
 			pipeline_note(&rep->targets[i], MC_STEP_RELOAD, err);

@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "mailcert/deploy.h"
+#include "mailcert/hooks.h"
 #include "mailcert/log.h"
 #include "mailcert/proc.h"
+#include "mailcert/store.h"
 
 /* reload_default - the built-in command line for t's type. */
 static const char *
@@ -23,9 +25,10 @@ reload_default(const struct mc_target *t)
 	static const char *const own[] = {
 		[MC_TARGET_POSTFIX] = "postfix reload",
 		[MC_TARGET_DOVECOT] = "doveadm reload",
+		/* no --oknodo: a HUP that reaches no Exim is a failure */
 		[MC_TARGET_EXIM] = "start-stop-daemon --stop --signal HUP "
-				   "--quiet --oknodo --pidfile "
-				   "/run/exim4/exim.pid",
+				   "--pidfile /run/exim4/exim.pid "
+				   "--name exim4",
 	};
 
 	if (t->type == MC_TARGET_FILES)
@@ -88,10 +91,29 @@ mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err)
 	mc_proc_describe(&res, timeout, what, sizeof(what));
 	reload_first_line(res.errout && res.errout[0] ? res.errout : res.out,
 			  line, sizeof(line));
-	mc_err_set(err, MC_ERR_DEPLOY, "target %s: reload `%s` %s%s%s",
-		   t->name, argv[0], what, line[0] ? ": " : "", line);
+	mc_err_set(err, MC_ERR_DEPLOY, "target %s: reload `%s` %s%s%s%s",
+		   t->name, argv[0], what, line[0] ? ": " : "", line,
+		   t->reload == NULL ? "; is the daemon running?" : "");
 out:
 	mc_proc_result_clear(&res);
 	mc_proc_argv_free(argv);
 	return rc;
+}
+
+/* mc_deploy_reload_hooks - hooks_dir/reload.d/ for version of cc, after
+ * its files are written and before the daemons reload. */
+int
+mc_deploy_reload_hooks(const struct mc_config *cfg,
+		       const struct mc_cert_conf *cc, unsigned version,
+		       struct mc_err *err)
+{
+	char lineage[4200];
+	int failed;
+
+	if (mc_store_path(cfg->state_dir, cc->name, version, NULL, lineage,
+			  sizeof(lineage), err) == -1)
+		return 1;
+	failed = mc_hooks_run_cert_event(cfg->hooks_dir, "reload", cc, lineage,
+					 NULL, cc->timing.hook_timeout, err);
+	return failed < 0 ? 1 : failed;
 }

@@ -18,7 +18,6 @@
 #include "deploy/store_int.h"
 
 #define STORE_PATH_MAX 4096
-#define CHAIN_FILE_MAX (256 * 1024)
 
 /* store_cert_dir - "state_dir/certs/name[/sub]" into buf. */
 static int
@@ -87,6 +86,19 @@ store_max_version(const char *dir, unsigned *max, struct mc_err *err)
 	return 0;
 }
 
+/* mc_store_last_version - the highest stored version number of name. */
+int
+mc_store_last_version(const char *state_dir, const char *name, unsigned *max,
+		      struct mc_err *err)
+{
+	char dir[STORE_PATH_MAX];
+
+	if (store_cert_dir(state_dir, name, "versions", dir, sizeof(dir),
+			   err) == -1)
+		return -1;
+	return store_max_version(dir, max, err);
+}
+
 /* store_write_files - every file of a version into dir. */
 static int
 store_write_files(const char *dir, EVP_PKEY *key, STACK_OF(X509) *chain,
@@ -146,14 +158,18 @@ mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 	    mc_fsio_mkdirs(vdir, 0700, err) == -1 ||
 	    store_max_version(vdir, &max, err) == -1)
 		return -1;
-	m.version = max + 1;
+	m.version = meta->version ? meta->version : max + 1;
+	mc_store_path(state_dir, name, m.version, NULL, dst, sizeof(dst), NULL);
+	if (mc_fsio_exists(dst))
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "version %04u of %s exists already (%s)",
+				  m.version, name, dst);
 	snprintf(tmp, sizeof(tmp), "%s/.new-%04u.%ld", vdir, m.version,
 		 (long)getpid());
 	if (mkdir(tmp, 0700) == -1)
 		return mc_err_errno(err, MC_ERR_SYS, "cannot create %s", tmp);
 	if (store_write_files(tmp, key, chain, &m, err) == -1)
 		goto fail;
-	mc_store_path(state_dir, name, m.version, NULL, dst, sizeof(dst), NULL);
 	if (rename(tmp, dst) == -1) {
 		mc_err_errno(err, MC_ERR_SYS, "cannot rename %s", tmp);
 		goto fail;
@@ -165,6 +181,19 @@ mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 fail:
 	store_remove_dir(tmp);
 	return -1;
+}
+
+/* mc_store_max_version - the highest version number of name (0: none). */
+int
+mc_store_max_version(const char *state_dir, const char *name, unsigned *max,
+		     struct mc_err *err)
+{
+	char vdir[STORE_PATH_MAX];
+
+	if (store_cert_dir(state_dir, name, "versions", vdir, sizeof(vdir),
+			   err) == -1)
+		return -1;
+	return store_max_version(vdir, max, err);
 }
 
 /* store_remove_dir - remove a flat directory of files (best effort). */
@@ -309,17 +338,10 @@ STACK_OF(X509) *
 mc_store_load_chain(const char *state_dir, const char *name, unsigned number,
 		    struct mc_err *err)
 {
-	char path[STORE_PATH_MAX], *pem = NULL;
-	size_t len = 0;
-	STACK_OF(X509) *chain;
+	char path[STORE_PATH_MAX];
 
 	if (mc_store_path(state_dir, name, number, "fullchain.pem", path,
-			  sizeof(path), err) == -1 ||
-	    mc_fsio_read(path, CHAIN_FILE_MAX, &pem, &len, err) == -1)
+			  sizeof(path), err) == -1)
 		return NULL;
-	chain = mc_x509_chain_parse(pem, len, err);
-	free(pem);
-	if (chain == NULL)
-		mc_err_prefix(err, "%s", path);
-	return chain;
+	return mc_x509_chain_load(path, err);
 }

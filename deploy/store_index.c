@@ -15,13 +15,15 @@
  * within the same clock tick). A missing index, another header, or a
  * line that does not parse: meta.json is read instead.
  *
- * Format (text, one parser: here): "mailcert-renew-index 1", then one line
+ * Format (text, one parser: here): "mailcert-renew-index 2", then one line
  * per cert, sorted by name:
  *
  *   NAME INODE SIZE MTIME_NS VERSION KEY_TYPE NOT_BEFORE NOT_AFTER
- *       ARI_RENEW_AT ARI_NEXT_POLL STATUS ARI_CERT_ID NAME...
+ *       ARI_RENEW_AT ARI_NEXT_POLL STATUS ARI_CERT_ID REVOCATION_REASON
+ *       DIRECTORY NAME...
  *
- * ("-" for an empty STATUS or ARI_CERT_ID).
+ * ("-" for an empty STATUS, ARI_CERT_ID, REVOCATION_REASON or DIRECTORY;
+ * an index of another version is not read).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,9 +40,9 @@
 #include "mailcert/store.h"
 
 #define INDEX_FILE "renew-index"
-#define INDEX_HEADER "mailcert-renew-index 1"
+#define INDEX_HEADER "mailcert-renew-index 2"
 #define INDEX_MAX ((size_t)256 * 1024 * 1024)
-#define INDEX_FIELDS 12 /* before the names */
+#define INDEX_FIELDS 14 /* before the names */
 #define INDEX_FRESH 2   /* seconds */
 
 struct index_stamp {
@@ -253,7 +255,8 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 		if (i != 5 && index_num(w[i], &v[i]) == -1)
 			return -1;
 	if (v[4] <= 0 || v[4] > 9999 || mc_key_type_parse(w[5], &kt) == -1 ||
-	    strlen(w[10]) >= sizeof(m->status))
+	    strlen(w[10]) >= sizeof(m->status) ||
+	    strlen(w[12]) >= sizeof(m->revocation_reason))
 		return -1;
 	s->ino = (unsigned long long)v[1];
 	s->size = v[2];
@@ -267,6 +270,11 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 	if (strcmp(w[10], "-") != 0)
 		snprintf(m->status, sizeof(m->status), "%s", w[10]);
 	if (strcmp(w[11], "-") != 0 && (m->ari_cert_id = strdup(w[11])) == NULL)
+		return -1;
+	if (strcmp(w[12], "-") != 0)
+		snprintf(m->revocation_reason, sizeof(m->revocation_reason),
+			 "%s", w[12]);
+	if (strcmp(w[13], "-") != 0 && (m->directory = strdup(w[13])) == NULL)
 		return -1;
 	return index_names(p, m);
 }
@@ -347,17 +355,25 @@ index_line(const char *name, const struct index_stamp *s,
 
 	if (!index_token_ok(name) || m->n_names == 0 ||
 	    (m->status[0] != '\0' && !index_token_ok(m->status)) ||
-	    (m->ari_cert_id != NULL && !index_token_ok(m->ari_cert_id)))
+	    (m->ari_cert_id != NULL && !index_token_ok(m->ari_cert_id)) ||
+	    (m->revocation_reason[0] != '\0' &&
+	     !index_token_ok(m->revocation_reason)) ||
+	    (m->directory != NULL && !index_token_ok(m->directory)))
 		return NULL;
 	mc_buf_init(&b, 0);
-	bad = mc_buf_appendf(&b, NULL, "%s %llu %lld %lld %u %s %lld %lld %lld %lld %s %s",
+	bad = mc_buf_appendf(&b, NULL,
+			     "%s %llu %lld %lld %u %s %lld %lld %lld %lld %s %s "
+			     "%s %s",
 			     name, s->ino, s->size, s->mtime_ns, m->version,
 			     mc_key_type_name(m->key_type),
 			     (long long)m->not_before, (long long)m->not_after,
 			     (long long)m->ari_renew_at,
 			     (long long)m->ari_next_poll,
 			     m->status[0] ? m->status : "-",
-			     m->ari_cert_id ? m->ari_cert_id : "-");
+			     m->ari_cert_id ? m->ari_cert_id : "-",
+			     m->revocation_reason[0] ? m->revocation_reason
+						     : "-",
+			     m->directory ? m->directory : "-");
 	for (i = 0; bad == 0 && i < m->n_names; i++)
 		bad = index_token_ok(m->names[i])
 			      ? mc_buf_appendf(&b, NULL, " %s", m->names[i])

@@ -94,6 +94,10 @@ meta_to_json(const struct mc_cert_meta *m)
 					   json_integer(m->ari_next_poll));
 	bad |= meta_set_str(o, "status", m->status);
 	bad |= meta_set_str(o, "last_error", m->last_error);
+	bad |= meta_set_str(o, "revocation_reason", m->revocation_reason);
+	if (m->revoked_at)
+		bad |= json_object_set_new(o, "revoked_at",
+					   json_integer(m->revoked_at));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -180,6 +184,9 @@ meta_from_json(json_t *o, struct mc_cert_meta *m)
 	meta_copy(o, "spki_sha256", m->spki_sha256, sizeof(m->spki_sha256));
 	meta_copy(o, "issuer", m->issuer, sizeof(m->issuer));
 	meta_copy(o, "status", m->status, sizeof(m->status));
+	meta_copy(o, "revocation_reason", m->revocation_reason,
+		  sizeof(m->revocation_reason));
+	m->revoked_at = json_integer_value(json_object_get(o, "revoked_at"));
 	m->not_before = json_integer_value(json_object_get(o, "not_before"));
 	m->not_after = json_integer_value(json_object_get(o, "not_after"));
 	m->issued_at = json_integer_value(json_object_get(o, "issued_at"));
@@ -220,6 +227,44 @@ store_meta_read(const char *dir, struct mc_cert_meta *meta, struct mc_err *err)
 				  "%s: missing or malformed fields; restore "
 				  "it from a backup or issue anew",
 				  path);
+	}
+	json_decref(o);
+	*meta = m;
+	return 0;
+}
+
+/* mc_store_meta_text - meta as the text of a meta.json (new string). */
+char *
+mc_store_meta_text(const struct mc_cert_meta *meta, struct mc_err *err)
+{
+	json_t *o = meta_to_json(meta);
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+
+	json_decref(o);
+	if (text == NULL)
+		mc_err_set(err, MC_ERR_SYS, "cannot encode meta.json");
+	return text;
+}
+
+/* mc_store_meta_parse - the text of a meta.json (from where: for errors). */
+int
+mc_store_meta_parse(const char *text, size_t len, const char *where,
+		    struct mc_cert_meta *meta, struct mc_err *err)
+{
+	struct mc_cert_meta m;
+	json_error_t jerr;
+	json_t *o;
+
+	memset(&m, 0, sizeof(m));
+	o = json_loadb(text, len, 0, &jerr);
+	if (o == NULL)
+		return mc_err_set(err, MC_ERR_INPUT, "%s:%d: %s", where,
+				  jerr.line, jerr.text);
+	if (meta_from_json(o, &m) == -1) {
+		json_decref(o);
+		mc_store_meta_clear(&m);
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s: missing or malformed fields", where);
 	}
 	json_decref(o);
 	*meta = m;

@@ -91,11 +91,12 @@ host_account(const struct mc_config *cfg, struct mc_doctor_report *rep)
 {
 	char *dir, path[4200];
 	EVP_PKEY *key = NULL;
-	char *kid = NULL;
+	char *kid = NULL, *status = NULL;
 	struct mc_err err;
 	int found, rc;
 
-	found = mc_store_account_load(cfg->state_dir, cfg->directory, &key, &kid, &err);
+	found = mc_store_account_load(cfg->state_dir, cfg->directory, &key, &kid,
+				      &status, &err);
 	EVP_PKEY_free(key);
 	if (found == -1) {
 		rc = doctor_add(rep, "", "account", "account", MC_DOCTOR_PROBLEM, NULL,
@@ -113,8 +114,16 @@ host_account(const struct mc_config *cfg, struct mc_doctor_report *rep)
 			rc = doctor_add(rep, "", "account", "account", MC_DOCTOR_INFO,
 					"`mailcert account register`", "the account "
 					"key for %s is not registered yet", cfg->directory);
+		else if (rc == 0 && status != NULL &&
+			 (strcmp(status, "deactivated") == 0 ||
+			  strcmp(status, "revoked") == 0))
+			rc = doctor_add(rep, "", "account", "account",
+					MC_DOCTOR_PROBLEM, "`mailcert account register`",
+					"the account %s for %s is %s", kid,
+					cfg->directory, status);
 	}
 	free(kid);
+	free(status);
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mailcert/buf.h"
 #include "mailcert/hooks.h"
 #include "mailcert/log.h"
 #include "mailcert/proc.h"
@@ -206,6 +207,79 @@ mc_hooks_run_event(const char *hooks_dir, const struct mc_hook_env *env,
 	}
 	for (i = 0; i < n; i++)
 		free(names[i]);
+	free(names);
+	return failed;
+}
+
+/* mc_hooks_count - how many hooks hooks_dir/<event>.d/ would run. */
+int
+mc_hooks_count(const char *hooks_dir, const char *event)
+{
+	char dir[4096], path[4400];
+	char **names = NULL;
+	size_t n = 0, i;
+	int count = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s.d", hooks_dir, event);
+	if (hooks_list(dir, &names, &n, NULL) == -1) {
+		free(names);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (names[i] != NULL &&
+		    hooks_wanted(dir, names[i], path, sizeof(path)))
+			count++;
+		free(names[i]);
+	}
+	free(names);
+	return count;
+}
+
+/* hooks_names - cc's names joined by spaces (new string), or NULL. */
+static char *
+hooks_names(const struct mc_cert_conf *cc)
+{
+	struct mc_buf b;
+	size_t i;
+
+	mc_buf_init(&b, 0);
+	for (i = 0; i < cc->n_names; i++)
+		if (mc_buf_appendf(&b, NULL, "%s%s", i ? " " : "",
+				   cc->names[i]) == -1) {
+			mc_buf_free(&b);
+			return NULL;
+		}
+	return mc_buf_take(&b);
+}
+
+/* mc_hooks_run_cert_event - run an event's hooks for cert cc. */
+int
+mc_hooks_run_cert_event(const char *hooks_dir, const char *event,
+			const struct mc_cert_conf *cc, const char *lineage,
+			const char *error, long timeout, struct mc_err *err)
+{
+	struct mc_hook_env env = {event, NULL, NULL, NULL, error};
+	struct mc_err one;
+	char *names = NULL;
+	int failed;
+
+	mc_err_clear(&one);
+	if (cc != NULL) {
+		names = hooks_names(cc);
+		if (names == NULL)
+			return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		env.cert_name = cc->name;
+		env.names = names;
+		env.lineage = lineage;
+	}
+	failed = mc_hooks_run_event(hooks_dir, &env, timeout, err);
+	if (failed >= 0 && cc != NULL && cc->deploy_hook != NULL &&
+	    strcmp(event, "deploy") == 0 &&
+	    mc_hooks_run_one(cc->deploy_hook, &env, timeout, &one) == -1) {
+		mc_log_error("%s", one.msg);
+		if (failed++ == 0 && err != NULL)
+			*err = one;
+	}
 	free(names);
 	return failed;
 }

@@ -90,7 +90,8 @@ account_store(const struct mc_config *cfg, const char *server, EVP_PKEY *key,
 	struct mc_err err;
 	int found;
 
-	found = mc_store_account_load(cfg->state_dir, server, &have, &kid, &err);
+	found = mc_store_account_load(cfg->state_dir, server, &have, &kid, NULL,
+				      &err);
 	if (found == 1) {
 		mc_key_spki_sha256(have, a, NULL);
 		mc_key_spki_sha256(key, b, NULL);

@@ -6,14 +6,27 @@
 #   - Postfix and Dovecot (imapd, pop3d, managesieved) from apt, with
 #     DEBIAN_FRONTEND=noninteractive and Postfix preseeded to "No
 #     configuration". A policy-rc.d that exits 101 is in place during the
-#     install so no package starts a system daemon on 25/143/993/...; any
-#     system instance that is running anyway is stopped afterwards.
+#     install so no package starts a system daemon on 25/143/993/...
 #   - Exim cannot be installed next to Postfix (both are MTAs), so its
 #     packages are fetched with `apt-get download` into
 #     /var/cache/mailcert-test/exim and unpacked with `dpkg-deb -x` into
 #     /opt/mailcert-test/exim; the shared libraries its binary lacks (ldd
 #     "not found") are installed from apt; the Debian-exim user and group
 #     are created when missing.
+#
+# The host's own mail daemons are left alone: a Postfix, Dovecot or Exim
+# that runs keeps running (the tests start private instances on
+# 127.0.0.1 high ports beside it, with their own config, queue and pid
+# files), and nothing is installed that would remove an installed package:
+# every install is simulated first (apt-get -s), and when it would remove
+# anything - on an Exim host, installing Postfix removes Exim - the script
+# refuses and says why, before changing anything.
+#
+#   setup-mail.sh                     install what is missing (as root)
+#   setup-mail.sh --check-install PKG...
+#                                     only the simulation: exit 1 (and say
+#                                     what would go) when installing PKGs
+#                                     would remove a package, else 0
 #
 # Environment: MAILCERT_EXIM_ROOT (default /opt/mailcert-test/exim),
 # MAILCERT_EXIM_CACHE (default /var/cache/mailcert-test/exim).
@@ -78,7 +91,23 @@ policy_restore() {
 	POLICY_OURS=0
 }
 
-# install_apt_pkgs - install the missing apt packages, starting no service.
+# safe_install - refuse (exit 1) when installing PKG... would remove an
+# installed package (on an Exim host: Exim, when Postfix comes in); apt's
+# simulation (apt-get -s) says what an install would do.
+safe_install() {
+	local out gone
+	out=$(LC_ALL=C apt-get -s -o Debug::NoLocking=1 install --no-install-recommends "$@" 2>&1) ||
+		die "apt-get -s install $* failed: $(printf '%s\n' "$out" | tail -n 2)"
+	gone=$(printf '%s\n' "$out" | sed -n 's/^Remv \([^ ]*\).*/\1/p' | tr '\n' ' ')
+	[ -z "${gone// /}" ] && return 0
+	die "installing $* would remove ${gone% } from this host (another MTA, or a
+  package in conflict). This script never removes or replaces the host's
+  mail software. Run the tests on a machine without it (e.g. a container),
+  or install the packages yourself if you mean to replace it."
+}
+
+# install_apt_pkgs - install the missing apt packages, starting no service
+# and removing none.
 install_apt_pkgs() {
 	local missing=() p
 	for p in "${APT_PKGS[@]}"; do
@@ -89,30 +118,33 @@ install_apt_pkgs() {
 		return 0
 	fi
 	say "installing: ${missing[*]}"
+	apt_update
+	safe_install "${missing[@]}"
 	printf '%s\n' \
 		'postfix postfix/main_mailer_type select No configuration' \
 		'postfix postfix/mailname string localhost' | debconf-set-selections
-	apt_update
 	policy_block
 	DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install "${missing[@]}"
 	policy_restore
 }
 
-# stop_system_daemons - stop system postfix/dovecot instances (no systemd here).
-stop_system_daemons() {
-	local pid
+# system_daemons - say which of the host's own mail daemons run; they are
+# left as they are (the tests use private instances beside them).
+system_daemons() {
+	local running=() pid
 	if [ -f /etc/postfix/main.cf ] && postfix status >/dev/null 2>&1; then
-		say "stopping the system postfix"
-		postfix stop >/dev/null 2>&1 || true
+		running+=(postfix)
 	fi
-	if [ -f /run/dovecot/master.pid ]; then
-		pid=$(cat /run/dovecot/master.pid 2>/dev/null || true)
-		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
-			grep -q dovecot "/proc/$pid/comm" 2>/dev/null; then
-			say "stopping the system dovecot (pid $pid)"
-			kill -TERM "$pid" 2>/dev/null || true
-		fi
+	pid=$(cat /run/dovecot/master.pid 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		running+=(dovecot)
 	fi
+	pid=$(cat /run/exim4/exim.pid 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		running+=(exim)
+	fi
+	[ ${#running[@]} -eq 0 ] ||
+		say "this host runs ${running[*]}: left running; the tests use private instances on 127.0.0.1 high ports beside them"
 }
 
 # fetch_exim_debs - download the exim .debs into the cache (once).
@@ -169,6 +201,7 @@ install_exim_deps() {
 	if [ ${#missing[@]} -gt 0 ]; then
 		say "installing exim's libraries: ${missing[*]}"
 		apt_update
+		safe_install "${missing[@]}"
 		DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install "${missing[@]}"
 	fi
 	missing=()
@@ -199,10 +232,17 @@ check_result() {
 }
 
 main() {
+	if [ "${1:-}" = --check-install ]; then
+		shift
+		[ $# -gt 0 ] || die "--check-install needs package names"
+		safe_install "$@"
+		say "installing $* removes nothing"
+		return 0
+	fi
 	[ "$(id -u)" = 0 ] || die "run as root"
 	trap policy_restore EXIT
 	install_apt_pkgs
-	stop_system_daemons
+	system_daemons
 	fetch_exim_debs
 	unpack_exim
 	install_exim_deps

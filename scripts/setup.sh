@@ -4,18 +4,22 @@
 #
 # Idempotent: it asks dpkg what is missing and runs apt-get (update, then
 # install --no-install-recommends) only when something is. Needs root for
-# that (uses sudo when it is not root and sudo exists).
+# that (uses sudo when it is not root and sudo exists). An install that
+# would remove an installed package (the host's MTA) is refused before
+# anything changes; running mail daemons are left alone.
 set -euo pipefail
 
 # Build dependencies.
 BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
-	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev
+	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev libidn2-dev
 	libunbound-dev libldns-dev dns-root-data)
 
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
-# certbot (t_import_certbot makes real lineages with it).
+# certbot (t_import_certbot makes real lineages with it), etcd (three
+# members for the fleet tests; etcdctl to inspect what they hold).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
-	systemd man-db gnutls-bin certbot)
+	systemd man-db gnutls-bin certbot python3-prometheus-client
+	etcd-server etcd-client)
 
 # The DNSSEC testbed of the DANE tests (tests/integration/dns.sh): Knot DNS
 # signs the test zone and takes RFC 2136 updates, unbound validates. The
@@ -56,6 +60,8 @@ install_missing() {
 		sudo=(sudo)
 	fi
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
+	# Never remove the host's own packages (its MTA, say): simulate first.
+	bash "$(dirname "$0")/setup-mail.sh" --check-install "${missing[@]}" || exit 1
 	no_service_start "${sudo[@]}"
 	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
 		apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,13 +1,16 @@
 /*
  * check_chain.c - judge the chain an endpoint served (mc_check_chain).
  *
- * Dates, expires-soon, self-signed, name-mismatch, weak-signature,
- * weak-key and inactive are decided here from the certificates alone;
- * trust and chain completeness come from check_trust.c, revocation from
- * check_revoke.c. A clean chain adds no finding at all.
+ * Dates, expires-soon, self-signed, name-mismatch (RFC 9525: SANs only),
+ * weak-signature, weak-key and inactive are decided here from the
+ * certificates alone; trust and chain completeness come from
+ * check_trust.c, the served order from check_order.c, revocation of the
+ * whole path from check_revoke.c. A clean chain adds no finding at all
+ * (a private CA without revocation URLs adds one ok remark).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -17,6 +20,7 @@
 #include <openssl/x509v3.h>
 
 #include "chain_int.h"
+#include "mailcert/config.h"
 #include "mailcert/crypto.h"
 
 #define DAY 86400L
@@ -153,11 +157,45 @@ chain_is_ip(const char *name)
 	       inet_pton(AF_INET6, name, ip) == 1;
 }
 
-/* check_name - name-mismatch when no SAN (or wildcard, or IP) covers name. */
+/* chain_has_san - whether cert has a DNS or IP subjectAltName. */
+static bool
+chain_has_san(X509 *cert)
+{
+	GENERAL_NAMES *gns;
+	bool found = false;
+	int i;
+
+	gns = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (i = 0; gns != NULL && i < sk_GENERAL_NAME_num(gns); i++) {
+		int type = sk_GENERAL_NAME_value(gns, i)->type;
+
+		found = found || type == GEN_DNS || type == GEN_IPADD;
+	}
+	GENERAL_NAMES_free(gns);
+	return found;
+}
+
+/* chain_show_name - name, and its Unicode form when it has xn-- labels. */
+static void
+chain_show_name(const char *name, char *buf, size_t size)
+{
+	char *u = strstr(name, "xn--") ? mc_name_to_ulabel(name, NULL) : NULL;
+
+	if (u != NULL && strcmp(u, name) != 0)
+		snprintf(buf, size, "%s\" (%s)", name, u);
+	else
+		snprintf(buf, size, "%s\"", name);
+	free(u);
+}
+
+/* check_name - name-mismatch when no SAN (or wildcard, or IP) covers name:
+ * RFC 9525 matching, so the subject CN is never a name, and a wildcard
+ * is only ever a whole left-most label. */
 static int
 check_name(X509 *leaf, const char *name, struct mc_findings *out,
            struct mc_err *err)
 {
+	char shown[600], cn[256];
 	int ok;
 
 	if (name == NULL || name[0] == '\0')
@@ -165,15 +203,29 @@ check_name(X509 *leaf, const char *name, struct mc_findings *out,
 	if (chain_is_ip(name))
 		ok = X509_check_ip_asc(leaf, name, 0);
 	else
-		ok = X509_check_host(leaf, name, 0, 0, NULL);
+		ok = X509_check_host(leaf, name, 0,
+		                     X509_CHECK_FLAG_NEVER_CHECK_SUBJECT |
+		                         X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS,
+		                     NULL);
 	if (ok == 1)
 		return 0;
+	chain_show_name(name, shown, sizeof(shown));
+	if (!chain_has_san(leaf)) {
+		chain_cn(leaf, cn, sizeof(cn));
+		return mc_findings_add(
+		    out, "name-mismatch", MC_SEV_CRITICAL, false, err,
+		    "The certificate has no subjectAltName, only the subject "
+		    "CN \"%s\", and clients (RFC 9525, the CA/Browser Forum "
+		    "rules) never match the CN, so it covers no name at all: "
+		    "issue one with \"%s as a DNS subjectAltName.",
+		    cn, shown);
+	}
 	return mc_findings_add(out, "name-mismatch", MC_SEV_CRITICAL, false,
 	                       err,
-	                       "The certificate does not cover \"%s\" "
-	                       "(no matching subjectAltName): issue one that "
+	                       "The certificate does not cover \"%s (no "
+	                       "matching subjectAltName): issue one that "
 	                       "includes this name.",
-	                       name);
+	                       shown);
 }
 
 /* check_sig - weak-signature for a certificate signed with SHA-1 or MD5. */
@@ -290,22 +342,6 @@ check_each(STACK_OF(X509) * served, time_t now, struct mc_findings *out,
 	return 0;
 }
 
-/* leaf_issuer - the leaf's issuer: from the verified path, else served[1]. */
-static X509 *
-leaf_issuer(STACK_OF(X509) * verified, STACK_OF(X509) * served)
-{
-	X509 *leaf = sk_X509_value(served, 0), *c;
-
-	if (verified != NULL && sk_X509_num(verified) > 1)
-		return sk_X509_value(verified, 1);
-	if (sk_X509_num(served) > 1) {
-		c = sk_X509_value(served, 1);
-		if (X509_check_issued(c, leaf) == X509_V_OK)
-			return c;
-	}
-	return NULL;
-}
-
 /* no_chain - the finding for a handshake that sent no certificate. */
 static int
 no_chain(struct mc_findings *out, struct mc_err *err)
@@ -322,10 +358,10 @@ mc_check_chain(const struct mc_probe_result *probe,
                const struct mc_check_opts *opts, struct mc_findings *out,
                struct mc_err *err)
 {
-	STACK_OF(X509) *served = probe->chain, *verified = NULL;
+	STACK_OF(X509) *served = probe->chain, *verified = NULL, *path = NULL;
 	time_t now = opts->now ? opts->now : time(NULL);
 	X509_STORE *st = NULL;
-	X509 *leaf, *issuer;
+	X509 *leaf;
 	bool self;
 	int rc = -1;
 
@@ -336,7 +372,8 @@ mc_check_chain(const struct mc_probe_result *probe,
 	if (check_each(served, now, out, err) == -1 ||
 	    check_soon(leaf, opts, now, out, err) == -1 ||
 	    check_name(leaf, opts->servername, out, err) == -1 ||
-	    check_expected(leaf, opts->expected, out, err) == -1)
+	    check_expected(leaf, opts->expected, out, err) == -1 ||
+	    chain_order(served, out, err) == -1)
 		goto out;
 	if (self &&
 	    mc_findings_add(out, "self-signed", MC_SEV_CRITICAL, false, err,
@@ -348,12 +385,16 @@ mc_check_chain(const struct mc_probe_result *probe,
 	if (st == NULL ||
 	    chain_trust(served, st, opts, self, &verified, out, err) == -1)
 		goto out;
-	issuer = leaf_issuer(verified, served);
-	if (!self && issuer != NULL &&
-	    chain_revocation(leaf, issuer, st, probe, opts, out, err) == -1)
+	path = verified != NULL ? X509_chain_up_ref(verified)
+	                        : chain_served_path(served, err);
+	if (path == NULL)
+		goto out;
+	if (!self &&
+	    chain_revocation(path, st, probe, opts, out, err) == -1)
 		goto out;
 	rc = 0;
 out:
+	sk_X509_pop_free(path, X509_free);
 	sk_X509_pop_free(verified, X509_free);
 	X509_STORE_free(st);
 	return rc;

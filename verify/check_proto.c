@@ -19,6 +19,9 @@
  * STARTTLS, a foreign protocol or a dead endpoint stops the probing. What
  * could not be probed ends in one not-tested warning per code, never in
  * silence. opts->timeout_ms (<= 0: 10 s) bounds each connection.
+ *
+ * Severity and advice come from check_advice.c: they depend on the
+ * profile (mx, submission, strict) and on the daemon (opts->server).
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +31,7 @@
 #include <openssl/ssl.h>
 
 #include "mailcert/check.h"
+#include "verify/check_int.h"
 #include "verify/hello.h"
 #include "mailcert/time.h"
 
@@ -37,26 +41,13 @@
 #define ALERT_HANDSHAKE_FAILURE 40
 #define ALERT_INSUFFICIENT_SECURITY 71
 
-#define ADVICE_PROTO                                                         \
-	"allow only TLS 1.2 and newer: Postfix smtpd_tls_protocols = "      \
-	">=TLSv1.2 (and smtpd_tls_mandatory_protocols), Dovecot "           \
-	"ssl_min_protocol = TLSv1.2, Exim openssl_options = +no_sslv3 "     \
-	"+no_tlsv1 +no_tlsv1_1 (GnuTLS builds: tls_require_ciphers = "      \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2)"
-
-#define ADVICE_CIPHER                                                        \
-	"Postfix smtpd_tls_exclude_ciphers = aNULL, eNULL, EXPORT, DES, "   \
-	"3DES, RC4 (and smtpd_tls_mandatory_exclude_ciphers), Dovecot "     \
-	"ssl_cipher_list = HIGH:!aNULL:!eNULL:!3DES:!RC4, Exim "            \
-	"tls_require_ciphers without them (GnuTLS builds: NORMAL:"          \
-	"-3DES-CBC:-ARCFOUR-128)"
-
 enum verdict { V_ACCEPTED, V_REJECTED, V_UNTESTED, V_CANNOT_OFFER };
 
 enum { UT_PROTO = 0, UT_CIPHER = 1 };
 
 struct run {
 	const struct mc_endpoint *ep;
+	const struct mc_check_opts *opts;
 	struct mc_probe_opts popts; /* base options of every probe */
 	int timeout_ms;
 	int connected;       /* connections that got through */
@@ -160,7 +151,7 @@ static const struct suite_class classes[] = {
     {"DES", des_suites, N(des_suites)},
     {"EXPORT", export_suites, N(export_suites)},
     {"NULL", null_suites, N(null_suites)},
-    {"anonymous (aNULL)", anon_suites, N(anon_suites)},
+    {"anonymous", anon_suites, N(anon_suites)},
 };
 
 #define ALL_CLASSES ((1u << N(classes)) - 1)
@@ -214,7 +205,7 @@ proto_classify(const struct mc_probe_result *res)
 		return V_UNTESTED;
 	if (proto_local_refusal(res->reason))
 		return V_CANNOT_OFFER;
-	if (strstr(res->reason, "no answer within") != NULL)
+	if (res->timed_out)
 		return V_UNTESTED;
 	return V_REJECTED;
 }
@@ -373,22 +364,25 @@ proto_versions(struct run *r, struct mc_findings *out, struct mc_err *err)
 	enum verdict v[N(versions)];
 	size_t i;
 
+	char advice[600];
+
+	check_advice_protocol(r->opts, advice, sizeof(advice));
 	for (i = 0; i < N(versions); i++) {
 		if (proto_version(r, &versions[i], &v[i], err) == -1)
 			return -1;
 		if (i >= 2 && v[i] == V_ACCEPTED &&
-		    mc_findings_add(out, "weak-protocol", MC_SEV_CRITICAL,
-		                    false, err, "%s is accepted; " ADVICE_PROTO,
-		                    versions[i].name) == -1)
+		    mc_findings_add(out, "weak-protocol",
+		                    check_sev_protocol(r->opts->profile,
+		                                       versions[i].openssl == 0),
+		                    false, err, "%s is accepted: %s.",
+		                    versions[i].name, advice) == -1)
 			return -1;
 	}
 	if (v[0] == V_REJECTED && v[1] == V_REJECTED &&
 	    mc_findings_add(out, "weak-protocol", MC_SEV_CRITICAL, false, err,
-	                    "neither TLS 1.2 nor TLS 1.3 is supported; enable "
-	                    "both (upgrade the server's TLS library, and "
-	                    "check Postfix smtpd_tls_protocols, Dovecot "
-	                    "ssl_min_protocol, Exim openssl_options or "
-	                    "tls_require_ciphers)") == -1)
+	                    "Neither TLS 1.2 nor TLS 1.3 is supported: enable "
+	                    "both (upgrade the server's TLS library and check "
+	                    "its protocol settings).") == -1)
 		return -1;
 	return 0;
 }
@@ -436,7 +430,7 @@ cipher_round(struct run *r, unsigned version, unsigned *mask,
 	                         .extensions = true};
 	struct verify_hello_reply rep;
 	const struct suite *s = NULL;
-	char why[400];
+	char why[400], advice[600];
 	enum verdict v = V_REJECTED;
 	int c, hellos = 0;
 
@@ -454,10 +448,13 @@ cipher_round(struct run *r, unsigned version, unsigned *mask,
 			break;
 		hellos++;
 		*mask &= ~(1u << c);
-		if (mc_findings_add(out, "weak-cipher", MC_SEV_CRITICAL, false,
-		                    err, "%s is accepted; disable %s: "
-		                    ADVICE_CIPHER, s->name,
-		                    classes[c].name) == -1)
+		check_advice_cipher(r->opts, (enum check_cipher_class)c, advice,
+		                    sizeof(advice));
+		if (mc_findings_add(out, "weak-cipher",
+		                    check_sev_cipher(r->opts->profile,
+		                                     (enum check_cipher_class)c),
+		                    false, err, "%s is accepted (%s): %s.",
+		                    s->name, classes[c].name, advice) == -1)
 			return -1;
 	}
 	if (hellos > 0 || v == V_ACCEPTED)
@@ -493,16 +490,16 @@ proto_report_untested(const struct run *r, struct mc_findings *out,
 {
 	if (r->untested[UT_PROTO][0] != '\0' &&
 	    mc_findings_add(out, "weak-protocol", MC_SEV_WARNING, true, err,
-	                    "could not test %s (%s); check the server's "
+	                    "Could not test %s (%s): check the server's "
 	                    "protocol settings by hand or run the check "
-	                    "again",
+	                    "again.",
 	                    r->untested[UT_PROTO], r->why) == -1)
 		return -1;
 	if (r->untested[UT_CIPHER][0] != '\0' &&
 	    mc_findings_add(out, "weak-cipher", MC_SEV_WARNING, true, err,
-	                    "could not test for RC4, 3DES, DES, EXPORT, NULL "
-	                    "and anonymous suites (%s); check the cipher "
-	                    "settings by hand or run the check again",
+	                    "Could not test for RC4, 3DES, DES, EXPORT, NULL "
+	                    "and anonymous suites (%s): check the cipher "
+	                    "settings by hand or run the check again.",
 	                    r->why) == -1)
 		return -1;
 	return 0;
@@ -518,6 +515,7 @@ mc_check_protocols(const struct mc_endpoint *ep,
 
 	memset(&r, 0, sizeof(r));
 	r.ep = ep;
+	r.opts = opts;
 	r.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms
 	                                    : DEFAULT_TIMEOUT_MS;
 	mc_probe_opts_init(&r.popts);

@@ -1,14 +1,21 @@
 /*
- * check_revoke.c - is the served leaf revoked? (CRL first, then OCSP)
+ * check_revoke.c - is any certificate of the path revoked? (CRL first,
+ * then OCSP)
  *
- * CRL: the first http(s) URL of the CRL Distribution Points is fetched
- * (at most MC_FETCH_MAX_CRL bytes, DER or PEM), its signature checked with
- * the issuer's key and its dates with the clock; good CRLs are cached in
+ * RFC 5280 section 6.1.3: every certificate of the path must be
+ * unrevoked, so the leaf and each intermediate are asked about, each
+ * against its own issuer (the trust anchor itself is not). CRL: the first
+ * http(s) URL of the CRL Distribution Points is fetched (at most
+ * MC_FETCH_MAX_CRL bytes, DER or PEM), its signature checked with the
+ * issuer's key and its dates with the clock; good CRLs are cached in
  * memory per URL for the life of the process (thread-safe). OCSP: a
- * stapled response, then the AIA OCSP URL (POST); a response is accepted
- * only when signed by the issuer or by a responder the issuer delegated.
- * A good answer adds nothing; revoked is critical; when no source could
- * answer, one not-tested `revoked` finding (warning) says why.
+ * stapled response (the leaf only), then the AIA OCSP URL (POST); a
+ * response is accepted only when signed by the issuer or by a responder
+ * the issuer delegated. A good answer adds nothing; revoked is critical
+ * and names the certificate; what could not be answered becomes one
+ * not-tested warning ("revocation not tested"), and a path that names no
+ * CRL or OCSP URL at all (a private CA) one ok remark ("revocation not
+ * published").
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -32,9 +39,10 @@ enum rev_status { REV_UNKNOWN = 0, REV_GOOD, REV_REVOKED };
 
 struct rev_state {
 	enum rev_status status;
-	char source[64]; /* "CRL http://...": what answered */
-	char when[32];   /* revocation date */
-	char why[900];   /* what failed, for the not-tested finding */
+	bool published;   /* a CRL DP, an OCSP URL or a staple exists */
+	char source[300]; /* "the CRL at http://...": what answered */
+	char when[32];    /* revocation date */
+	char why[900];    /* what failed, for the not-tested finding */
 };
 
 struct rev_cache_entry {
@@ -97,13 +105,13 @@ rev_cache_put(const char *url, X509_CRL *crl)
 
 /* rev_crl_url - the first http(s) full-name URL of the CRL DPs. */
 static bool
-rev_crl_url(X509 *leaf, char *buf, size_t size)
+rev_crl_url(X509 *cert, char *buf, size_t size)
 {
 	STACK_OF(DIST_POINT) * dps;
 	bool found = false;
 	int i, j;
 
-	dps = X509_get_ext_d2i(leaf, NID_crl_distribution_points, NULL, NULL);
+	dps = X509_get_ext_d2i(cert, NID_crl_distribution_points, NULL, NULL);
 	for (i = 0; dps != NULL && !found && i < sk_DIST_POINT_num(dps); i++) {
 		DIST_POINT *dp = sk_DIST_POINT_value(dps, i);
 		GENERAL_NAMES *gns;
@@ -184,9 +192,9 @@ rev_asn1_date(const ASN1_TIME *t, char *buf, size_t size)
 		mc_time_format(tt, MC_TIME_DAY, buf, size);
 }
 
-/* rev_crl_judge - the leaf's status in a fetched crl of issuer. */
+/* rev_crl_judge - cert's status in a fetched crl of issuer. */
 static void
-rev_crl_judge(X509_CRL *crl, X509 *leaf, X509 *issuer, const char *url,
+rev_crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, const char *url,
               time_t now, struct rev_state *st)
 {
 	const ASN1_TIME *next = X509_CRL_get0_nextUpdate(crl);
@@ -205,8 +213,8 @@ rev_crl_judge(X509_CRL *crl, X509 *leaf, X509 *issuer, const char *url,
 		         "out of date (nextUpdate passed)");
 		return;
 	}
-	snprintf(st->source, sizeof(st->source), "the CRL");
-	if (X509_CRL_get0_by_cert(crl, &entry, leaf) == 1) {
+	snprintf(st->source, sizeof(st->source), "the CRL at %.250s", url);
+	if (X509_CRL_get0_by_cert(crl, &entry, cert) == 1) {
 		st->status = REV_REVOKED;
 		rev_asn1_date(X509_REVOKED_get0_revocationDate(entry), st->when,
 		              sizeof(st->when));
@@ -214,9 +222,9 @@ rev_crl_judge(X509_CRL *crl, X509 *leaf, X509 *issuer, const char *url,
 		st->status = REV_GOOD;
 }
 
-/* rev_by_crl - ask the leaf's CRL (cached per URL). */
+/* rev_by_crl - ask cert's CRL (cached per URL). */
 static void
-rev_by_crl(X509 *leaf, X509 *issuer, const struct mc_check_opts *opts,
+rev_by_crl(X509 *cert, X509 *issuer, const struct mc_check_opts *opts,
            struct rev_state *st)
 {
 	time_t now = opts->now ? opts->now : time(NULL);
@@ -224,8 +232,9 @@ rev_by_crl(X509 *leaf, X509 *issuer, const struct mc_check_opts *opts,
 	char url[1024];
 	bool fresh = false;
 
-	if (!rev_crl_url(leaf, url, sizeof(url)))
+	if (!rev_crl_url(cert, url, sizeof(url)))
 		return;
+	st->published = true;
 	if (!opts->fetch) {
 		rev_note(st, "CRL %s: %s", url, "fetching is disabled");
 		return;
@@ -237,7 +246,7 @@ rev_by_crl(X509 *leaf, X509 *issuer, const struct mc_check_opts *opts,
 	}
 	if (crl == NULL)
 		return;
-	rev_crl_judge(crl, leaf, issuer, url, now, st);
+	rev_crl_judge(crl, cert, issuer, url, now, st);
 	if (fresh && st->status != REV_UNKNOWN)
 		rev_cache_put(url, crl);
 	X509_CRL_free(crl);
@@ -260,7 +269,7 @@ rev_ocsp_status(int status, ASN1_GENERALIZEDTIME *rev,
 		         "the certificate");
 		return;
 	}
-	snprintf(st->source, sizeof(st->source), "%s", source);
+	snprintf(st->source, sizeof(st->source), "%.290s", source);
 	st->status =
 	    status == V_OCSP_CERTSTATUS_REVOKED ? REV_REVOKED : REV_GOOD;
 	if (st->status == REV_REVOKED)
@@ -269,7 +278,7 @@ rev_ocsp_status(int status, ASN1_GENERALIZEDTIME *rev,
 
 /* rev_ocsp_judge - verify an OCSP response (DER) and apply it to st. */
 static void
-rev_ocsp_judge(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
+rev_ocsp_judge(const unsigned char *der, size_t len, X509 *cert, X509 *issuer,
                X509_STORE *store, const char *source, struct rev_state *st)
 {
 	ASN1_GENERALIZEDTIME *rev = NULL, *thisupd = NULL, *nextupd = NULL;
@@ -277,7 +286,7 @@ rev_ocsp_judge(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
 	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
 	OCSP_BASICRESP *bs = NULL;
 	STACK_OF(X509) *certs = sk_X509_new_null();
-	OCSP_CERTID *id = OCSP_cert_to_id(NULL, leaf, issuer);
+	OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
 	int status = -1, reason = -1;
 
 	if (resp == NULL ||
@@ -302,12 +311,12 @@ rev_ocsp_judge(const unsigned char *der, size_t len, X509 *leaf, X509 *issuer,
 	OCSP_RESPONSE_free(resp);
 }
 
-/* rev_ocsp_request - the DER of an OCSP request for leaf (new buffer). */
+/* rev_ocsp_request - the DER of an OCSP request for cert (new buffer). */
 static int
-rev_ocsp_request(X509 *leaf, X509 *issuer, unsigned char **der)
+rev_ocsp_request(X509 *cert, X509 *issuer, unsigned char **der)
 {
 	OCSP_REQUEST *req = OCSP_REQUEST_new();
-	OCSP_CERTID *id = OCSP_cert_to_id(NULL, leaf, issuer);
+	OCSP_CERTID *id = OCSP_cert_to_id(NULL, cert, issuer);
 	int len = -1;
 
 	*der = NULL;
@@ -321,9 +330,9 @@ rev_ocsp_request(X509 *leaf, X509 *issuer, unsigned char **der)
 	return len;
 }
 
-/* rev_by_ocsp_url - POST an OCSP request to the leaf's AIA responder. */
+/* rev_by_ocsp_url - POST an OCSP request to cert's AIA OCSP responder. */
 static void
-rev_by_ocsp_url(X509 *leaf, X509 *issuer, X509_STORE *store,
+rev_by_ocsp_url(X509 *cert, X509 *issuer, X509_STORE *store,
                 const struct mc_check_opts *opts, struct rev_state *st)
 {
 	struct mc_fetch_opts fo = {opts->timeout_ms, MC_FETCH_MAX_OCSP,
@@ -331,16 +340,17 @@ rev_by_ocsp_url(X509 *leaf, X509 *issuer, X509_STORE *store,
 	struct mc_fetch_result res = {0};
 	unsigned char *der = NULL;
 	struct mc_err ferr;
-	char url[1024], code[32];
+	char url[1024], code[32], source[1100];
 	int len;
 
-	if (!chain_aia_url(leaf, NID_ad_OCSP, url, sizeof(url)))
+	if (!chain_aia_url(cert, NID_ad_OCSP, url, sizeof(url)))
 		return;
+	st->published = true;
 	if (!opts->fetch) {
 		rev_note(st, "OCSP %s: %s", url, "fetching is disabled");
 		return;
 	}
-	len = rev_ocsp_request(leaf, issuer, &der);
+	len = rev_ocsp_request(cert, issuer, &der);
 	if (len <= 0) {
 		rev_note(st, "OCSP %s: %s", url, "cannot build the request");
 		return;
@@ -352,44 +362,120 @@ rev_by_ocsp_url(X509 *leaf, X509 *issuer, X509_STORE *store,
 	else if (res.status != 200) {
 		snprintf(code, sizeof(code), "HTTP %ld", res.status);
 		rev_note(st, "OCSP %s: %s", url, code);
-	} else
-		rev_ocsp_judge(res.body, res.len, leaf, issuer, store,
-		               "the OCSP responder", st);
+	} else {
+		snprintf(source, sizeof(source), "the OCSP responder at %s",
+		         url);
+		rev_ocsp_judge(res.body, res.len, cert, issuer, store, source,
+		               st);
+	}
 	mc_fetch_result_clear(&res);
 	OPENSSL_free(der);
 }
 
-/* chain_revocation - revoked (or not-tested revoked) findings for leaf. */
+/* rev_one - the status of cert (depth 0: the leaf) against issuer. */
+static void
+rev_one(X509 *cert, X509 *issuer, int depth, X509_STORE *store,
+        const struct mc_probe_result *probe, const struct mc_check_opts *opts,
+        struct rev_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	rev_by_crl(cert, issuer, opts, st);
+	if (depth == 0 && probe != NULL && probe->ocsp_der != NULL)
+		st->published = true;
+	if (st->status == REV_UNKNOWN && depth == 0 && probe != NULL &&
+	    probe->ocsp_der != NULL)
+		rev_ocsp_judge(probe->ocsp_der, probe->ocsp_len, cert, issuer,
+		               store, "the stapled OCSP response", st);
+	if (st->status == REV_UNKNOWN)
+		rev_by_ocsp_url(cert, issuer, store, opts, st);
+}
+
+/* rev_revoked - the critical finding for one revoked certificate. */
+static int
+rev_revoked(X509 *cert, int depth, const struct rev_state *st,
+            struct mc_findings *out, struct mc_err *err)
+{
+	char cn[256];
+
+	chain_cn(cert, cn, sizeof(cn));
+	if (depth == 0)
+		return mc_findings_add(out, "revoked", MC_SEV_CRITICAL, false,
+		                       err,
+		                       "The certificate \"%s\" was revoked on "
+		                       "%s (according to %s): replace it with a "
+		                       "new certificate now.",
+		                       cn, st->when, st->source);
+	return mc_findings_add(out, "revoked", MC_SEV_CRITICAL, false, err,
+	                       "The intermediate \"%s\" was revoked on %s "
+	                       "(according to %s), so every certificate it "
+	                       "issued is invalid: get a new certificate and "
+	                       "chain from the CA and serve those.",
+	                       cn, st->when, st->source);
+}
+
+/* rev_note_cert - append "\"CN\": text" for one certificate to buf. */
+static void
+rev_note_cert(X509 *cert, const char *text, char *buf, size_t size)
+{
+	size_t len = strlen(buf);
+	char cn[128];
+
+	chain_cn(cert, cn, sizeof(cn));
+	snprintf(buf + len, size - len, "%s\"%s\"%s%.700s", len ? "; " : "",
+	         cn, text[0] ? ": " : "", text);
+}
+
+/* rev_summary - the not-tested warning or the not-published remark. */
+static int
+rev_summary(const char *unknown, const char *unpublished,
+            struct mc_findings *out, struct mc_err *err)
+{
+	if (unknown[0] != '\0')
+		return mc_findings_add(out, "revoked", MC_SEV_WARNING, true, err,
+		                       "Revocation could not be checked for %s. "
+		                       "Make sure the CRL or OCSP URLs answer "
+		                       "from here.",
+		                       unknown);
+	if (unpublished[0] == '\0')
+		return 0;
+	if (mc_findings_add(out, "revoked", MC_SEV_OK, true, err,
+	                    "No CRL or OCSP URL is published for %s (usual "
+	                    "for a private CA): there is no revocation status "
+	                    "to check.",
+	                    unpublished) == -1)
+		return -1;
+	mc_findings_relabel(out, "revocation not published");
+	return 0;
+}
+
+/* chain_revocation - revocation of every certificate of path. */
 int
-chain_revocation(X509 *leaf, X509 *issuer, X509_STORE *store,
+chain_revocation(STACK_OF(X509) * path, X509_STORE *store,
                  const struct mc_probe_result *probe,
                  const struct mc_check_opts *opts, struct mc_findings *out,
                  struct mc_err *err)
 {
+	char unknown[1600] = "", unpublished[600] = "";
 	struct rev_state st;
+	int i, revoked = 0;
 
-	memset(&st, 0, sizeof(st));
-	rev_by_crl(leaf, issuer, opts, &st);
-	if (st.status == REV_UNKNOWN && probe->ocsp_der != NULL)
-		rev_ocsp_judge(probe->ocsp_der, probe->ocsp_len, leaf, issuer,
-		               store, "the stapled OCSP response", &st);
-	if (st.status == REV_UNKNOWN)
-		rev_by_ocsp_url(leaf, issuer, store, opts, &st);
-	if (st.status == REV_GOOD)
-		return 0;
-	if (st.status == REV_REVOKED)
-		return mc_findings_add(out, "revoked", MC_SEV_CRITICAL, false,
-		                       err,
-		                       "The certificate was revoked on %s "
-		                       "(according to %s): replace it with a "
-		                       "new certificate now.",
-		                       st.when, st.source);
-	return mc_findings_add(
-	    out, "revoked", MC_SEV_WARNING, true, err,
-	    "Revocation status could not be determined: "
-	    "%s. Make sure the CRL or OCSP URL answers.",
-	    st.why[0] ? st.why
-	              : "the certificate names no "
-	                "CRL distribution point or OCSP responder, and "
-	                "the server staples no OCSP response");
+	for (i = 0; i + 1 < sk_X509_num(path); i++) {
+		X509 *cert = sk_X509_value(path, i);
+
+		if (X509_self_signed(cert, 0) == 1)
+			break;
+		rev_one(cert, sk_X509_value(path, i + 1), i, store, probe,
+		        opts, &st);
+		if (st.status == REV_REVOKED) {
+			revoked++;
+			if (rev_revoked(cert, i, &st, out, err) == -1)
+				return -1;
+		}
+		if (st.status == REV_UNKNOWN && st.published)
+			rev_note_cert(cert, st.why, unknown, sizeof(unknown));
+		else if (st.status == REV_UNKNOWN)
+			rev_note_cert(cert, "", unpublished,
+			              sizeof(unpublished));
+	}
+	return rev_summary(unknown, revoked ? "" : unpublished, out, err);
 }

@@ -189,6 +189,8 @@ verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
 			               sizeof(res->peer));
 	}
 	freeaddrinfo(list);
+	if (c->fd == -1 && why == ETIMEDOUT)
+		res->timed_out = true;
 	if (c->fd == -1)
 		return verify_fail(
 		    res, MC_PROBE_UNREACHABLE,
@@ -199,25 +201,44 @@ verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
 	return 0;
 }
 
+/* verify_silence - "no answer within N ms", or the budget that ran out. */
+int
+verify_silence(struct verify_conn *c, enum mc_probe_outcome outcome,
+               int waited_ms)
+{
+	c->res->timed_out = true;
+	if (mc_now_ms() >= c->deadline)
+		return verify_fail(c->res, outcome,
+		                   "%s: no answer before the probe's time "
+		                   "budget (%d ms in all) ran out",
+		                   c->stage, c->budget_ms);
+	return verify_fail(c->res, outcome, "%s: no answer within %d ms",
+	                   c->stage, waited_ms);
+}
+
 /* conn_fill - receive more bytes into the buffer; -1 with res set. */
 static int
 conn_fill(struct verify_conn *c)
 {
-	long start = mc_now_ms();
+	int io = c->io_timeout_ms, limit = io;
 	ssize_t n;
 	int rc;
 
+	if (!c->got_data && c->greet_timeout_ms > 0 &&
+	    c->greet_timeout_ms < io)
+		limit = c->greet_timeout_ms;
 	for (;;) {
+		c->io_timeout_ms = limit;
 		rc = verify_conn_wait(c, POLLIN);
+		c->io_timeout_ms = io;
 		if (rc == 0)
-			return verify_fail(c->res, MC_PROBE_UNREACHABLE,
-			                   "%s: no answer within %ld ms",
-			                   c->stage, (long)(mc_now_ms() - start));
+			return verify_silence(c, MC_PROBE_UNREACHABLE, limit);
 		if (rc == -1)
 			break;
 		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
 		if (n > 0) {
 			c->len += (size_t)n;
+			c->got_data = true;
 			return 0;
 		}
 		if (n == 0)
@@ -274,10 +295,12 @@ verify_conn_writeline(struct verify_conn *c, const char *text)
 	if (len >= sizeof(out))
 		abort(); /* our own commands are short */
 	while (off < len) {
-		if (verify_conn_wait(c, POLLOUT) != 1)
+		if (verify_conn_wait(c, POLLOUT) != 1) {
+			c->res->timed_out = true;
 			return verify_fail(c->res, MC_PROBE_UNREACHABLE,
 			                   "%s: cannot send within %d ms",
 			                   c->stage, c->io_timeout_ms);
+		}
 		n = send(c->fd, out + off, len - off, MSG_NOSIGNAL);
 		if (n < 0 && errno != EAGAIN && errno != EINTR)
 			return verify_fail(c->res, MC_PROBE_UNREACHABLE,

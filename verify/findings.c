@@ -1,5 +1,6 @@
 /*
- * findings.c - the list of findings of `check` (see check.h).
+ * findings.c - the list of findings of `check`, their labels, and the
+ * check profiles (see check.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,45 @@ findings_grow(struct mc_findings *f, struct mc_err *err)
 	return 0;
 }
 
+/* What each check looks at, for "<what> not tested" labels. */
+static const struct {
+	const char *code;
+	const char *what;
+} findings_subject[] = {
+    {"revoked", "revocation"},
+    {"weak-protocol", "protocols"},
+    {"weak-cipher", "cipher suites"},
+    {"expired", "validity"},
+    {"not-yet-valid", "validity"},
+    {"expires-soon", "validity"},
+    {"name-mismatch", "names"},
+    {"untrusted", "trust"},
+    {"incomplete-chain", "chain"},
+    {"chain-order", "chain order"},
+    {"inactive", "served certificate"},
+    {"unreachable", "endpoint"},
+    {"dane-mismatch", "DANE"},
+    {"dane-insecure", "DANE"},
+};
+
+/* findings_label - the code, or "<what> not tested". */
+static void
+findings_label(const char *code, bool not_tested, char *buf, size_t size)
+{
+	const char *what = code;
+	size_t i;
+
+	if (!not_tested) {
+		snprintf(buf, size, "%s", code);
+		return;
+	}
+	for (i = 0; i < sizeof(findings_subject) / sizeof(findings_subject[0]);
+	     i++)
+		if (strcmp(code, findings_subject[i].code) == 0)
+			what = findings_subject[i].what;
+	snprintf(buf, size, "%s not tested", what);
+}
+
 /* mc_findings_add - append a finding (text formatted); -1 on memory failure. */
 int
 mc_findings_add(struct mc_findings *f, const char *code,
@@ -40,13 +80,24 @@ mc_findings_add(struct mc_findings *f, const char *code,
 	x = &f->v[f->n];
 	memset(x, 0, sizeof(*x));
 	snprintf(x->code, sizeof(x->code), "%s", code);
+	findings_label(code, not_tested, x->label, sizeof(x->label));
 	x->severity = severity;
 	x->not_tested = not_tested;
+	x->chain = -1;
 	va_start(ap, fmt);
 	vsnprintf(x->text, sizeof(x->text), fmt, ap);
 	va_end(ap);
 	f->n++;
 	return 0;
+}
+
+/* mc_findings_relabel - give the last finding another label. */
+void
+mc_findings_relabel(struct mc_findings *f, const char *label)
+{
+	if (f != NULL && f->n > 0)
+		snprintf(f->v[f->n - 1].label, sizeof(f->v[0].label), "%s",
+		         label);
 }
 
 /* mc_findings_clear - free the findings. */
@@ -87,4 +138,42 @@ mc_severity_name(enum mc_severity s)
 		return "critical";
 	}
 	return "unknown";
+}
+
+static const char *const profile_names[] = {
+    [MC_PROFILE_MX] = "mx",
+    [MC_PROFILE_SUBMISSION] = "submission",
+    [MC_PROFILE_STRICT] = "strict",
+};
+
+/* mc_check_profile_parse - "mx", "submission", "strict"; 0 or -1. */
+int
+mc_check_profile_parse(const char *text, enum mc_check_profile *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(profile_names) / sizeof(profile_names[0]); i++)
+		if (strcmp(text, profile_names[i]) == 0) {
+			*out = (enum mc_check_profile)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* mc_check_profile_name - "mx", "submission", "strict". */
+const char *
+mc_check_profile_name(enum mc_check_profile p)
+{
+	if ((size_t)p >= sizeof(profile_names) / sizeof(profile_names[0]))
+		return "unknown";
+	return profile_names[p];
+}
+
+/* mc_check_profile_default - mx for smtp:// on port 25, else submission. */
+enum mc_check_profile
+mc_check_profile_default(const struct mc_endpoint *ep)
+{
+	if (ep->scheme == MC_SCHEME_SMTP && ep->port == 25)
+		return MC_PROFILE_MX;
+	return MC_PROFILE_SUBMISSION;
 }

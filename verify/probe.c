@@ -23,7 +23,8 @@
 #define DEFAULT_IO_MS 10000 /* > postscreen's 6 s greet wait */
 #define DEFAULT_TOTAL_MS 20000
 
-/* mc_probe_opts_init - defaults: no SNI, 5 s connect, 10 s io, 20 s total. */
+/* mc_probe_opts_init - defaults: no SNI, 5 s connect, 10 s io, 20 s total,
+ * any server key. */
 void
 mc_probe_opts_init(struct mc_probe_opts *opts)
 {
@@ -97,7 +98,7 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
 	res->connect_ms = mc_now_ms() - t;
 	if (mc_verify_scheme_starttls(ep->scheme)) {
 		t = mc_now_ms();
-		if (verify_starttls(c, ep->scheme, opts->ehlo_name) == -1)
+		if (verify_starttls(c, ep, opts) == -1)
 			return 0;
 		res->starttls_ms = mc_now_ms() - t;
 	}
@@ -112,6 +113,29 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
 	verify_tls_goodbye(c, ssl, ep->scheme);
 	res->outcome = MC_PROBE_OK;
 	return 0;
+}
+
+/* probe_no_greeting - a STARTTLS scheme heard nothing at all: perhaps the
+ * port speaks implicit TLS. */
+static bool
+probe_no_greeting(const struct verify_conn *c, const struct mc_endpoint *ep)
+{
+	return mc_verify_scheme_starttls(ep->scheme) && c->res->timed_out &&
+	       !c->got_data && c->fd != -1 &&
+	       c->res->outcome == MC_PROBE_UNREACHABLE &&
+	       strstr(c->stage, "greeting") != NULL;
+}
+
+/* probe_hint_limit - time for verify_implicit_hint: the per-read timeout,
+ * never past the probe's deadline. */
+static int
+probe_hint_limit(const struct verify_conn *c)
+{
+	long left = c->deadline - mc_now_ms();
+
+	if (left <= 0)
+		return 0;
+	return left < c->io_timeout_ms ? (int)left : c->io_timeout_ms;
 }
 
 /* mc_verify_probe - connect, STARTTLS if the scheme says so, handshake. */
@@ -142,10 +166,15 @@ mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
 	}
 	c->fd = -1;
 	c->deadline = start + opts->total_timeout_ms;
+	c->budget_ms = opts->total_timeout_ms;
 	c->io_timeout_ms = opts->io_timeout_ms;
 	c->res = &res;
 	probe_sigpipe_block(&sp);
 	rc = probe_run(c, ssl, ep, opts, err);
+	if (rc == 0 && probe_no_greeting(c, ep)) {
+		verify_conn_close(c); /* a one-at-a-time server waits */
+		verify_implicit_hint(ep, opts, probe_hint_limit(c), &res);
+	}
 	probe_sigpipe_restore(&sp);
 	if (rc == -1)
 		goto out;
@@ -190,6 +219,20 @@ mc_verify_outcome_name(enum mc_probe_outcome outcome)
 	if ((size_t)outcome >= sizeof(names) / sizeof(names[0]))
 		return "unknown";
 	return names[outcome];
+}
+
+/* mc_verify_key_alg_name - "any", "ecdsa", "rsa". */
+const char *
+mc_verify_key_alg_name(enum mc_key_alg alg)
+{
+	switch (alg) {
+	case MC_KEY_ALG_ECDSA:
+		return "ecdsa";
+	case MC_KEY_ALG_RSA:
+		return "rsa";
+	default:
+		return "any";
+	}
 }
 
 /* mc_verify_outcome_transient - whether retrying may help. */

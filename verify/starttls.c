@@ -20,6 +20,7 @@
 
 #define EXCERPT_MAX 100
 #define GOODBYE_TIMEOUT_MS 2000
+#define IMPLICIT_PORT_GREET_MS 3000
 
 struct smtp_reply {
 	int code;
@@ -115,9 +116,10 @@ smtp_line(const char *line, int *code)
 	return line[3] == '-' ? 0 : 1;
 }
 
-/* smtp_reply - read a whole (multi-line) reply into r. */
+/* smtp_reply - read a whole (multi-line) reply into r; the lines of a
+ * greeting also go to verify_greeting. */
 static int
-smtp_reply(struct verify_conn *c, struct smtp_reply *r)
+smtp_reply(struct verify_conn *c, struct smtp_reply *r, bool greeting)
 {
 	int i, last;
 
@@ -129,6 +131,8 @@ smtp_reply(struct verify_conn *c, struct smtp_reply *r)
 		last = smtp_line(r->text, &r->code);
 		if (last == -1)
 			return starttls_garbage(c, r->text);
+		if (greeting)
+			verify_greeting(c->res, r->text);
 		if (i > 0 && r->text[3] != '\0' &&
 		    strcasecmp(r->text + 4, "STARTTLS") == 0)
 			r->starttls = true;
@@ -172,13 +176,14 @@ smtp_dialog(struct verify_conn *c, const char *ehlo_name)
 	char cmd[300];
 
 	c->stage = "SMTP greeting";
-	if (smtp_reply(c, &r) == -1)
+	if (smtp_reply(c, &r, true) == -1)
 		return -1;
 	if (r.code != 220)
 		return smtp_no(c, &r);
 	c->stage = "SMTP EHLO";
 	snprintf(cmd, sizeof(cmd), "EHLO %s", ehlo_name);
-	if (verify_conn_writeline(c, cmd) == -1 || smtp_reply(c, &r) == -1)
+	if (verify_conn_writeline(c, cmd) == -1 ||
+	    smtp_reply(c, &r, false) == -1)
 		return -1;
 	if (r.code == 421)
 		return smtp_no(c, &r);
@@ -190,7 +195,7 @@ smtp_dialog(struct verify_conn *c, const char *ehlo_name)
 	}
 	c->stage = "SMTP STARTTLS";
 	if (verify_conn_writeline(c, "STARTTLS") == -1 ||
-	    smtp_reply(c, &r) == -1)
+	    smtp_reply(c, &r, false) == -1)
 		return -1;
 	if (r.code != 220)
 		return smtp_no(c, &r);
@@ -243,6 +248,7 @@ imap_greeting(struct verify_conn *c, char *line, bool *caps)
 	c->stage = "IMAP greeting";
 	if (verify_conn_readline(c, line, MC_VERIFY_LINE_MAX) == -1)
 		return -1;
+	verify_greeting(c->res, line);
 	if (strncasecmp(line, "* OK", 4) == 0) {
 		*caps = imap_untagged_caps(line);
 		return 0;
@@ -336,6 +342,8 @@ pop3_dialog(struct verify_conn *c)
 
 	c->stage = "POP3 greeting";
 	rc = pop3_status(c, line);
+	if (rc != -1)
+		verify_greeting(c->res, line);
 	if (rc != 0)
 		return rc == 1 ? starttls_refused(c, line) : -1;
 	if (pop3_capa(c, line, &stls) == -1)
@@ -367,6 +375,8 @@ sieve_response(struct verify_conn *c, char *line, bool *caps)
 		if (line[0] == '"') {
 			if (strncasecmp(line, "\"STARTTLS\"", 10) == 0)
 				*caps = true;
+			if (strncasecmp(line, "\"IMPLEMENTATION\"", 16) == 0)
+				verify_greeting(c->res, line);
 			continue;
 		}
 		if (strncasecmp(line, "OK", 2) == 0 &&
@@ -429,14 +439,125 @@ starttls_ehlo_default(int fd, char *out, size_t size)
 	snprintf(out, size, "localhost");
 }
 
+/* verify_greeting - remember the greeting line and the daemon it names. */
+void
+verify_greeting(struct mc_probe_result *res, const char *line)
+{
+	if (res->greeting[0] == '\0')
+		verify_sanitize(line, strlen(line), res->greeting,
+		                sizeof(res->greeting));
+	if (res->server == MC_SERVER_UNKNOWN)
+		res->server = mc_verify_server_kind(line);
+}
+
+/* mc_verify_server_kind - the daemon a greeting line names. */
+enum mc_server_kind
+mc_verify_server_kind(const char *greeting)
+{
+	if (starttls_has_word(greeting, "Postfix"))
+		return MC_SERVER_POSTFIX;
+	if (starttls_has_word(greeting, "Exim"))
+		return MC_SERVER_EXIM;
+	if (starttls_has_word(greeting, "Dovecot"))
+		return MC_SERVER_DOVECOT;
+	return MC_SERVER_UNKNOWN;
+}
+
+/* mc_verify_server_name - "postfix", "exim", "dovecot" or "". */
+const char *
+mc_verify_server_name(enum mc_server_kind kind)
+{
+	switch (kind) {
+	case MC_SERVER_POSTFIX:
+		return "postfix";
+	case MC_SERVER_EXIM:
+		return "exim";
+	case MC_SERVER_DOVECOT:
+		return "dovecot";
+	default:
+		return "";
+	}
+}
+
+/* starttls_refusal - whether line, sent right after the go-ahead, is the
+ * scheme's way of saying no (4xx/5xx, * BYE/NO/BAD, -ERR, NO/BYE). */
+static bool
+starttls_refusal(enum mc_scheme scheme, const char *line)
+{
+	switch (scheme) {
+	case MC_SCHEME_SMTP:
+	case MC_SCHEME_SUBMISSION:
+		return (line[0] == '4' || line[0] == '5') &&
+		       isdigit((unsigned char)line[1]) &&
+		       isdigit((unsigned char)line[2]);
+	case MC_SCHEME_IMAP:
+		return strncasecmp(line, "* BYE", 5) == 0 ||
+		       strncasecmp(line, "* NO", 4) == 0 ||
+		       strncasecmp(line, "* BAD", 5) == 0;
+	case MC_SCHEME_POP3:
+		return strncmp(line, "-ERR", 4) == 0;
+	case MC_SCHEME_SIEVE:
+		return strncasecmp(line, "NO", 2) == 0 ||
+		       strncasecmp(line, "BYE", 3) == 0;
+	default:
+		return false;
+	}
+}
+
+/* starttls_after_goahead - the server sent more than its go-ahead: its
+ * words when they refuse (a Dovecot that cannot load its key says "* BYE
+ * [UNAVAILABLE] TLS initialization failed"), else a protocol error. */
+static int
+starttls_after_goahead(struct verify_conn *c, enum mc_scheme scheme)
+{
+	struct mc_probe_result *res = c->res;
+	char line[MC_VERIFY_LINE_MAX], ex[EXCERPT_MAX];
+	size_t n = 0;
+
+	while (n < c->len && n + 1 < sizeof(line) && c->buf[n] != '\r' &&
+	       c->buf[n] != '\n')
+		n++;
+	memcpy(line, c->buf, n);
+	line[n] = '\0';
+	if (starttls_refusal(scheme, line)) {
+		verify_sanitize(line, n, res->server_text,
+		                sizeof(res->server_text));
+		return verify_fail(res, MC_PROBE_STARTTLS_REFUSED,
+		                   "%s: the server gave its go-ahead and then "
+		                   "said \"%s\" instead of starting TLS",
+		                   c->stage, res->server_text);
+	}
+	verify_sanitize(line, n, ex, sizeof(ex));
+	return verify_fail(res, MC_PROBE_PROTOCOL_ERROR,
+	                   "%s: the server sent data after the TLS "
+	                   "go-ahead (\"%s\"; command injection?)",
+	                   c->stage, ex);
+}
+
+/* starttls_greet_timeout - the wait for the greeting's first byte: the
+ * caller's, and short on the ports of implicit TLS (a STARTTLS URL
+ * pointed there hears nothing). */
+static int
+starttls_greet_timeout(const struct mc_endpoint *ep, int wanted)
+{
+	if ((ep->port == 465 || ep->port == 993 || ep->port == 995) &&
+	    (wanted <= 0 || wanted > IMPLICIT_PORT_GREET_MS))
+		return IMPLICIT_PORT_GREET_MS;
+	return wanted;
+}
+
 /* verify_starttls - run the scheme's STARTTLS dialog up to the go-ahead. */
 int
-verify_starttls(struct verify_conn *c, enum mc_scheme scheme,
-                const char *ehlo_name)
+verify_starttls(struct verify_conn *c, const struct mc_endpoint *ep,
+                const struct mc_probe_opts *opts)
 {
+	const char *ehlo_name = opts->ehlo_name;
+	enum mc_scheme scheme = ep->scheme;
 	char ehlo[300];
 	int rc;
 
+	c->greet_timeout_ms =
+	    starttls_greet_timeout(ep, opts->greeting_timeout_ms);
 	switch (scheme) {
 	case MC_SCHEME_SMTP:
 	case MC_SCHEME_SUBMISSION:
@@ -459,10 +580,7 @@ verify_starttls(struct verify_conn *c, enum mc_scheme scheme,
 		return 0;
 	}
 	if (rc == 0 && c->len > 0)
-		return verify_fail(c->res, MC_PROBE_PROTOCOL_ERROR,
-		                   "%s: the server sent data after the TLS "
-		                   "go-ahead (command injection?)",
-		                   c->stage);
+		return starttls_after_goahead(c, scheme);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -21,6 +22,26 @@
 
 #define GOODBYE_MS 2000         /* wait for the reply to QUIT / LOGOUT */
 #define GOODBYE_MAX_BYTES 16384 /* and read at most this much */
+#define PEEK_MAX 512            /* first bytes kept from the handshake */
+#define PEEK_WAIT_MS 500        /* for the rest of a plain-text line */
+
+/* Signature algorithms of a key-restricted probe (TLS 1.3 and 1.2); SHA-1
+ * and SHA-224 only go out at security level 0. */
+#define SIGALGS_ECDSA                                                        \
+	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ECDSA+SHA224:ECDSA+SHA1"
+#define SIGALGS_RSA                                                          \
+	"rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"      \
+	"rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:"         \
+	"RSA+SHA256:RSA+SHA384:RSA+SHA512:RSA+SHA224:RSA+SHA1"
+/* TLS <= 1.2 suites: drop every other authentication. */
+#define SUITES_NOT_ECDSA ":!aRSA:!aDSS:!aNULL:!PSK:!SRP"
+#define SUITES_NOT_RSA ":!aECDSA:!aDSS:!aNULL:!PSK:!SRP"
+
+/* The first bytes the server sent during the handshake (BIO callback). */
+struct tls_peek {
+	unsigned char buf[PEEK_MAX];
+	size_t len;
+};
 
 /* tls_bad_option - MC_ERR_USAGE for a rejected probe option. */
 static SSL_CTX *
@@ -57,6 +78,29 @@ tls_alpn_wire(const char *list, unsigned char *out, size_t size,
 	return o > 0 ? 0 : -1;
 }
 
+/* tls_key_alg - restrict ctx to one kind of server key (see verify.h). */
+static SSL_CTX *
+tls_key_alg(SSL_CTX *ctx, const struct mc_probe_opts *opts, struct mc_err *err)
+{
+	bool ec = opts->key_alg == MC_KEY_ALG_ECDSA;
+	char list[1024];
+	int n;
+
+	if (opts->key_alg == MC_KEY_ALG_ANY)
+		return ctx;
+	if (opts->key_alg != MC_KEY_ALG_ECDSA && opts->key_alg != MC_KEY_ALG_RSA)
+		return tls_bad_option(ctx, err, "unknown key algorithm");
+	if (!SSL_CTX_set1_sigalgs_list(ctx, ec ? SIGALGS_ECDSA : SIGALGS_RSA))
+		return tls_bad_option(ctx, err, "signature algorithms");
+	n = snprintf(list, sizeof(list), "%s%s",
+	             opts->cipher_list ? opts->cipher_list : "DEFAULT",
+	             ec ? SUITES_NOT_ECDSA : SUITES_NOT_RSA);
+	if (n < 0 || (size_t)n >= sizeof(list) ||
+	    !SSL_CTX_set_cipher_list(ctx, list))
+		return tls_bad_option(ctx, err, "no usable cipher in the list");
+	return ctx;
+}
+
 /* verify_tls_ctx - a client SSL_CTX for opts. */
 SSL_CTX *
 verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err)
@@ -88,7 +132,7 @@ verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err)
 	    (tls_alpn_wire(opts->alpn, alpn, sizeof(alpn), &alen) == -1 ||
 	     SSL_CTX_set_alpn_protos(ctx, alpn, alen) != 0))
 		return tls_bad_option(ctx, err, "bad ALPN protocol list");
-	return ctx;
+	return tls_key_alg(ctx, opts, err);
 }
 
 /* tls_sni_name - whether name may go into SNI (not an IP literal). */
@@ -158,13 +202,109 @@ tls_reasons(int sslerr, char *out, size_t size)
 		snprintf(out, size, "handshake failed (SSL error %d)", sslerr);
 }
 
+/* tls_peek_cb - keep the first bytes read from the socket (BIO callback). */
+static long
+tls_peek_cb(BIO *b, int oper, const char *argp, size_t len, int argi,
+            long argl, int ret, size_t *processed)
+{
+	struct tls_peek *pk = (struct tls_peek *)BIO_get_callback_arg(b);
+	size_t n;
+
+	(void)len;
+	(void)argi;
+	(void)argl;
+	if (oper != (BIO_CB_READ | BIO_CB_RETURN) || ret <= 0 || pk == NULL ||
+	    processed == NULL || argp == NULL)
+		return ret;
+	n = *processed;
+	if (n > sizeof(pk->buf) - pk->len)
+		n = sizeof(pk->buf) - pk->len;
+	memcpy(pk->buf + pk->len, argp, n);
+	pk->len += n;
+	return ret;
+}
+
+/* verify_plain_reply - whether the first bytes are a text line, not TLS. */
+bool
+verify_plain_reply(const unsigned char *buf, size_t len)
+{
+	size_t i, n = len < 8 ? len : 8;
+
+	if (len == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if ((buf[i] < 0x20 || buf[i] >= 0x7f) && buf[i] != '\r' &&
+		    buf[i] != '\n' && buf[i] != '\t')
+			return false;
+	return true;
+}
+
+/* tls_peek_line - OpenSSL stopped after a record header's worth of text:
+ * read the rest of the line from the socket (briefly; leaves room for the
+ * terminating NUL). */
+static void
+tls_peek_line(struct verify_conn *c, struct tls_peek *pk)
+{
+	int io = c->io_timeout_ms;
+	ssize_t n;
+
+	c->io_timeout_ms = io < PEEK_WAIT_MS ? io : PEEK_WAIT_MS;
+	while (pk->len + 1 < sizeof(pk->buf) &&
+	       memchr(pk->buf, '\n', pk->len) == NULL &&
+	       verify_conn_wait(c, POLLIN) == 1) {
+		n = recv(c->fd, pk->buf + pk->len,
+		         sizeof(pk->buf) - 1 - pk->len, 0);
+		if (n <= 0)
+			break;
+		pk->len += (size_t)n;
+	}
+	c->io_timeout_ms = io;
+	if (pk->len >= sizeof(pk->buf))
+		pk->len = sizeof(pk->buf) - 1;
+}
+
+/* tls_plain_text - the server answered the ClientHello in plain text: for
+ * STARTTLS that is a refusal (Dovecot: "* BYE [UNAVAILABLE] TLS
+ * initialization failed"), for implicit TLS a plain-text port. */
+static int
+tls_plain_text(struct verify_conn *c, const struct tls_peek *pk,
+               const struct mc_endpoint *ep)
+{
+	struct mc_probe_result *res = c->res;
+	size_t n = strcspn((const char *)pk->buf, "\r\n");
+
+	if (n > pk->len)
+		n = pk->len;
+	verify_sanitize((const char *)pk->buf, n, res->server_text,
+	                sizeof(res->server_text));
+	if (mc_verify_scheme_starttls(ep->scheme))
+		return verify_fail(res, MC_PROBE_STARTTLS_REFUSED,
+		                   "TLS handshake: after its STARTTLS go-ahead "
+		                   "the server answered in plain text instead "
+		                   "of TLS: \"%s\"",
+		                   res->server_text);
+	return verify_fail(res, MC_PROBE_TLS_FAILED,
+	                   "TLS handshake: the port speaks plain text (\"%s\"): "
+	                   "does it need STARTTLS?",
+	                   res->server_text);
+}
+
 /* tls_fail - TLS_FAILED with the reasons and a hint for a plain-text port. */
 static int
-tls_fail(struct verify_conn *c, int sslerr, const struct mc_endpoint *ep)
+tls_fail(struct verify_conn *c, int sslerr, const struct mc_endpoint *ep,
+         const struct tls_peek *pk)
 {
 	char why[400];
 	const char *hint = "";
 
+	if (pk != NULL && verify_plain_reply(pk->buf, pk->len)) {
+		struct tls_peek z = *pk; /* completed, NUL-terminated */
+
+		tls_peek_line(c, &z);
+		z.buf[z.len] = '\0';
+		ERR_clear_error();
+		return tls_plain_text(c, &z, ep);
+	}
 	tls_reasons(sslerr, why, sizeof(why));
 	if (!mc_verify_scheme_starttls(ep->scheme) &&
 	    (strstr(why, "wrong version number") != NULL ||
@@ -174,18 +314,13 @@ tls_fail(struct verify_conn *c, int sslerr, const struct mc_endpoint *ep)
 	                   why, hint);
 }
 
-/* verify_tls_handshake - TLS client handshake over c; -1 with res set. */
-int
-verify_tls_handshake(struct verify_conn *c, SSL *ssl,
-                     const struct mc_endpoint *ep)
+/* tls_connect - SSL_connect until done; -1 with res set. */
+static int
+tls_connect(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
+            const struct tls_peek *pk)
 {
-	long start = mc_now_ms();
 	int rc, e, ready;
 
-	c->stage = "TLS handshake";
-	ERR_clear_error();
-	if (!SSL_set_fd(ssl, c->fd))
-		return tls_fail(c, SSL_ERROR_SSL, ep);
 	for (;;) {
 		errno = 0;
 		rc = SSL_connect(ssl);
@@ -193,17 +328,41 @@ verify_tls_handshake(struct verify_conn *c, SSL *ssl,
 			return 0;
 		e = SSL_get_error(ssl, rc);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
-			return tls_fail(c, e, ep);
+			return tls_fail(c, e, ep, pk);
 		ready = verify_conn_wait(c, e == SSL_ERROR_WANT_READ ? POLLIN
 		                                                     : POLLOUT);
+		if (ready == 0 && pk->len > 0 &&
+		    verify_plain_reply(pk->buf, pk->len))
+			return tls_fail(c, SSL_ERROR_SSL, ep, pk);
 		if (ready == 0)
-			return verify_fail(c->res, MC_PROBE_TLS_FAILED,
-			                   "TLS handshake: no answer within "
-			                   "%ld ms",
-			                   (long)(mc_now_ms() - start));
+			return verify_silence(c, MC_PROBE_TLS_FAILED,
+			                      c->io_timeout_ms);
 		if (ready == -1)
-			return tls_fail(c, SSL_ERROR_SYSCALL, ep);
+			return tls_fail(c, SSL_ERROR_SYSCALL, ep, pk);
 	}
+}
+
+/* verify_tls_handshake - TLS client handshake over c; -1 with res set. */
+int
+verify_tls_handshake(struct verify_conn *c, SSL *ssl,
+                     const struct mc_endpoint *ep)
+{
+	struct tls_peek pk;
+	BIO *rbio;
+	int rc;
+
+	memset(&pk, 0, sizeof(pk));
+	c->stage = "TLS handshake";
+	ERR_clear_error();
+	if (!SSL_set_fd(ssl, c->fd))
+		return tls_fail(c, SSL_ERROR_SSL, ep, NULL);
+	rbio = SSL_get_rbio(ssl);
+	BIO_set_callback_arg(rbio, (char *)&pk);
+	BIO_set_callback_ex(rbio, tls_peek_cb);
+	rc = tls_connect(c, ssl, ep, &pk);
+	BIO_set_callback_ex(rbio, NULL);
+	BIO_set_callback_arg(rbio, NULL);
+	return rc;
 }
 
 /* verify_tls_capture - copy chain, version, cipher, ALPN, OCSP into res. */
@@ -241,17 +400,24 @@ verify_tls_capture(SSL *ssl, struct mc_probe_result *res, struct mc_err *err)
 	return 0;
 }
 
-/* tls_drain - read and drop what the server sends until it closes. */
+/* tls_drain - read and drop what the server sends until it closes; the
+ * first line goes to first (size >= 2). */
 static void
-tls_drain(struct verify_conn *c, SSL *ssl)
+tls_drain(struct verify_conn *c, SSL *ssl, char *first, size_t size)
 {
 	char buf[1024];
-	size_t total = 0;
+	size_t total = 0, keep;
 	int n, e;
 
+	first[0] = '\0';
 	while (total < GOODBYE_MAX_BYTES) {
 		n = SSL_read(ssl, buf, sizeof(buf));
 		if (n > 0) {
+			keep = total < size - 1 ? size - 1 - total : 0;
+			if (keep > (size_t)n)
+				keep = (size_t)n;
+			memcpy(first + total, buf, keep);
+			first[total + keep] = '\0';
 			total += (size_t)n;
 			continue;
 		}
@@ -273,14 +439,18 @@ verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme)
 {
 	const char *cmd = verify_goodbye(scheme);
 	int io = c->io_timeout_ms;
-	char line[32];
+	char line[32], first[MC_VERIFY_LINE_MAX];
 	int n;
 
 	if (cmd != NULL) {
 		n = snprintf(line, sizeof(line), "%s\r\n", cmd);
 		c->io_timeout_ms = io < GOODBYE_MS ? io : GOODBYE_MS;
-		if (SSL_write(ssl, line, n) == n)
-			tls_drain(c, ssl);
+		if (SSL_write(ssl, line, n) == n) {
+			tls_drain(c, ssl, first, sizeof(first));
+			first[strcspn(first, "\r\n")] = '\0';
+			if (!mc_verify_scheme_starttls(scheme) && first[0])
+				verify_greeting(c->res, first);
+		}
 		c->io_timeout_ms = io;
 	}
 	(void)SSL_shutdown(ssl);

@@ -1,16 +1,19 @@
 /*
  * url.c - endpoint URLs: scheme://HOST[:PORT][/] (INTERFACE.md).
  *
- * HOST is a DNS name, an IPv4 literal or a bracketed IPv6 literal; PORT
+ * HOST is a DNS name (U-labels become A-labels), an IPv4 literal or a
+ * bracketed IPv6 literal; PORT
  * defaults per scheme, except tls:// where it is required. Every error is
  * MC_ERR_USAGE and quotes the (shortened) URL.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "mailcert/config.h"
 #include "mailcert/verify.h"
 
 #define QUOTE_MAX 120
@@ -156,6 +159,29 @@ url_host_check(const char *host, bool ip6, bool *is_ip, const char **why)
 	return 0;
 }
 
+/* url_idn - a host with U-labels in its A-label form, in place (-1 with
+ * the reason in *why when it is no valid name). */
+static int
+url_idn(char *host, size_t size, const char **why)
+{
+	const char *p;
+	char *a;
+
+	for (p = host; *p != '\0' && (unsigned char)*p < 0x80; p++)
+		;
+	if (*p == '\0')
+		return 0;
+	a = mc_name_to_alabel(host, NULL);
+	if (a == NULL || strlen(a) >= size || a[0] == '*') {
+		free(a);
+		*why = "the host is not a valid international domain name";
+		return -1;
+	}
+	snprintf(host, size, "%s", a);
+	free(a);
+	return 0;
+}
+
 /* mc_verify_url_parse - parse an endpoint URL into out. */
 int
 mc_verify_url_parse(const char *url, struct mc_endpoint *out,
@@ -174,7 +200,8 @@ mc_verify_url_parse(const char *url, struct mc_endpoint *out,
 	tail = url_split(rest, ep.host, sizeof(ep.host), &ip6);
 	if (tail == NULL)
 		return url_fail(err, url, "missing or bad host");
-	if (url_host_check(ep.host, ip6, &ep.host_is_ip, &why) == -1)
+	if ((!ip6 && url_idn(ep.host, sizeof(ep.host), &why) == -1) ||
+	    url_host_check(ep.host, ip6, &ep.host_is_ip, &why) == -1)
 		return url_fail(err, url, why);
 	tlen = strlen(tail);
 	if (tlen > 0 && tail[tlen - 1] == '/')

@@ -20,7 +20,10 @@
 struct verify_conn {
 	int fd;        /* -1 when closed */
 	long deadline; /* mc_now_ms() value of the total deadline */
+	int budget_ms; /* the whole probe's time (for messages) */
 	int io_timeout_ms;
+	int greet_timeout_ms; /* > 0: the wait for the first byte */
+	bool got_data;        /* something was received */
 	const char *stage; /* "SMTP greeting": names the step in reasons */
 	struct mc_probe_result *res;
 	char buf[MC_VERIFY_LINE_MAX]; /* received, not yet consumed bytes */
@@ -31,6 +34,11 @@ struct verify_conn {
 /* verify_fail - set res outcome and reason (printf); returns -1. */
 int verify_fail(struct mc_probe_result *res, enum mc_probe_outcome outcome,
                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* verify_silence - the peer did not answer: outcome with "no answer
+ * within N ms" or, when the deadline passed, the budget; returns -1. */
+int verify_silence(struct verify_conn *c, enum mc_probe_outcome outcome,
+                   int waited_ms);
 
 /* verify_sanitize - quote-safe printable excerpt of len bytes of in. */
 void verify_sanitize(const char *in, size_t len, char *out, size_t size);
@@ -53,12 +61,26 @@ int verify_conn_writeline(struct verify_conn *c, const char *text);
 /* verify_conn_close - close the socket (no-op when closed). */
 void verify_conn_close(struct verify_conn *c);
 
+/* verify_greeting - remember the greeting line and the daemon it names. */
+void verify_greeting(struct mc_probe_result *res, const char *line);
+
+/* verify_implicit_hint - after a STARTTLS scheme got no greeting: whether
+ * the port speaks TLS at once (one raw ClientHello, within limit_ms, at
+ * most 2 s); if so, append the implicit-TLS URL to res->reason. */
+void verify_implicit_hint(const struct mc_endpoint *ep,
+                          const struct mc_probe_opts *opts, int limit_ms,
+                          struct mc_probe_result *res);
+
 /* verify_starttls - run the scheme's STARTTLS dialog up to the TLS go-ahead. */
-int verify_starttls(struct verify_conn *c, enum mc_scheme scheme,
-                    const char *ehlo_name);
+int verify_starttls(struct verify_conn *c, const struct mc_endpoint *ep,
+                    const struct mc_probe_opts *opts);
 
 /* verify_goodbye - the plain-text logout command of a scheme, or NULL. */
 const char *verify_goodbye(enum mc_scheme scheme);
+
+/* verify_plain_reply - whether bytes a TLS client received are plain text
+ * (a protocol reply line), not a TLS record. */
+bool verify_plain_reply(const unsigned char *buf, size_t len);
 
 /* verify_tls_ctx - a client SSL_CTX for opts (MC_ERR_USAGE for bad options). */
 SSL_CTX *verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err);
@@ -67,7 +89,9 @@ SSL_CTX *verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err);
 SSL *verify_tls_new(SSL_CTX *ctx, const struct mc_probe_opts *opts,
                     struct mc_err *err);
 
-/* verify_tls_handshake - TLS client handshake over c; -1 with res set. */
+/* verify_tls_handshake - TLS client handshake over c; -1 with res set (a
+ * plain-text answer after a STARTTLS go-ahead is STARTTLS_REFUSED with
+ * the server's text). */
 int verify_tls_handshake(struct verify_conn *c, SSL *ssl,
                          const struct mc_endpoint *ep);
 
@@ -75,7 +99,8 @@ int verify_tls_handshake(struct verify_conn *c, SSL *ssl,
 int verify_tls_capture(SSL *ssl, struct mc_probe_result *res,
                        struct mc_err *err);
 
-/* verify_tls_goodbye - best effort: logout, drain to close, close_notify. */
+/* verify_tls_goodbye - best effort: logout, drain to close, close_notify;
+ * for implicit TLS the first line drained is the greeting. */
 void verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme);
 
 #endif

@@ -54,6 +54,16 @@ struct mc_acme_new_account {
 	bool only_return_existing;
 };
 
+/* Fleet mode: where http-01 answers go besides this host's responder, so
+ * every host can answer the CA (publish before the CA is told, withdraw
+ * when the authorization is done). */
+struct mc_acme_token_sink {
+	int (*publish)(void *arg, const char *token, const char *keyauth,
+		       struct mc_err *err);
+	void (*withdraw)(void *arg, const char *token);
+	void *arg;
+};
+
 struct mc_acme_challenge_conf {
 	enum mc_challenge_type type;
 	const char *http_listen;     /* "HOST:PORT" for the built-in responder */
@@ -75,6 +85,7 @@ struct mc_acme_order_req {
 	const char *replaces;        /* ARI certID, or NULL */
 	long deadline;               /* seconds the order may take, not counting
 	                                the dns-01 propagation wait; 0: 300 */
+	const char *profile;         /* ACME profile, or NULL: the CA's default */
 };
 
 struct mc_acme_cert {
@@ -82,6 +93,18 @@ struct mc_acme_cert {
 	char *cert_url;   /* URL of the chain that was chosen */
 	char *chain_pem;  /* leaf, then intermediates */
 	size_t chain_len;
+};
+
+/* The automatic re-registration of mc_acme_set_recovery: when the CA
+ * answers accountDoesNotExist to a request signed with the kid (a CA reset,
+ * a lost database), the client drops the kid, registers the same key again
+ * with req (newAccount), calls registered (to save the new account) and
+ * sends the request once more. At most once per client, and logged. */
+struct mc_acme_recovery {
+	struct mc_acme_new_account req; /* strings borrowed for the client's life */
+	int (*registered)(void *arg, const struct mc_acme_account *acct,
+			  struct mc_err *err);
+	void *arg;
 };
 
 /* mc_acme_new - fetch the directory (new client, free with mc_acme_free). */
@@ -93,8 +116,23 @@ void mc_acme_free(struct mc_acme *acme);
 /* mc_acme_set_key - the account key used to sign (borrowed until free or the next call). */
 void mc_acme_set_key(struct mc_acme *acme, EVP_PKEY *account_key);
 
+/* mc_acme_set_http01_sink - also publish http-01 answers through sink
+ * (borrowed until free or the next call; NULL: this host only). */
+void mc_acme_set_http01_sink(struct mc_acme *acme,
+			     const struct mc_acme_token_sink *sink);
+
 /* mc_acme_set_kid - the account URL, when known from the state directory (copied). */
 int mc_acme_set_kid(struct mc_acme *acme, const char *kid, struct mc_err *err);
+
+/* mc_acme_set_recovery - allow the one re-registration described above
+ * (rec copied; NULL: none). */
+void mc_acme_set_recovery(struct mc_acme *acme,
+			  const struct mc_acme_recovery *rec);
+
+/* mc_acme_last_problem - the ACME problem type of the last error answer
+ * without "urn:ietf:params:acme:error:" ("unauthorized",
+ * "accountDoesNotExist", ...), "" if none or not an ACME problem. */
+const char *mc_acme_last_problem(const struct mc_acme *acme);
 
 /* mc_acme_kid - the account URL, or NULL before register/lookup. Borrowed. */
 const char *mc_acme_kid(const struct mc_acme *acme);
@@ -104,6 +142,15 @@ const char *mc_acme_terms(const struct mc_acme *acme);
 
 /* mc_acme_has_renewal_info - whether the directory offers renewalInfo (ARI). */
 bool mc_acme_has_renewal_info(const struct mc_acme *acme);
+
+/* mc_acme_eab_required - the directory's meta.externalAccountRequired. */
+bool mc_acme_eab_required(const struct mc_acme *acme);
+
+/* mc_acme_profile_check - 0 when profile (NULL/"": none) may be requested:
+ * the directory's meta.profiles lists it. Else MC_ERR_CONFIG naming the
+ * profiles the CA offers (or that it offers none). No request is made. */
+int mc_acme_profile_check(const struct mc_acme *acme, const char *profile,
+			  struct mc_err *err);
 
 /* mc_acme_account_new - newAccount (agreeing to the ToS), or look it up
  * with only_return_existing; sets the kid; fills *out. */
@@ -165,9 +212,13 @@ int mc_acme_parse_time(const char *text, time_t *out);
 long mc_acme_ari_retry_clamp(long retry_after);
 
 /* mc_acme_revoke - revokeCert for cert (RFC 8555 7.6), signed with the
- * account key (kid); reason is an RFC 5280 CRLReason code (0..10, not 7). */
-int mc_acme_revoke(struct mc_acme *acme, X509 *cert, int reason,
-		   struct mc_err *err);
+ * account key (kid) when cert_key is NULL, else with cert_key (borrowed;
+ * jwk in the header, no account needed: it must be the certificate's key,
+ * MC_ERR_INPUT otherwise); reason is an RFC 5280 CRLReason code (0..10,
+ * not 7). The CA's alreadyRevoked is an MC_ERR_CA error like any other
+ * (mc_acme_last_problem tells it apart). */
+int mc_acme_revoke(struct mc_acme *acme, X509 *cert, EVP_PKEY *cert_key,
+		   int reason, struct mc_err *err);
 
 /* mc_acme_key_change - roll the account over to new_key (RFC 8555 7.3.5).
  * On success the client signs with new_key (borrowed, like
@@ -184,5 +235,20 @@ int mc_acme_account_deactivate(struct mc_acme *acme, struct mc_err *err);
  * address, MC_ERR_SYS (with the errno text, e.g. "Address already in
  * use") when it cannot be bound. For `mailcert doctor`. */
 int mc_acme_listen_probe(const char *spec, const char *what, struct mc_err *err);
+
+/* --- an http-01 responder for answers another host published --- */
+
+struct mc_acme_responder;
+
+/* mc_acme_http01_serve - the built-in http-01 responder on listen
+ * ("HOST:PORT"), answering each token with lookup(arg, token) (a new
+ * string, or NULL: 404); lookup runs in the responder's thread. */
+struct mc_acme_responder *mc_acme_http01_serve(const char *listen,
+					       char *(*lookup)(void *arg,
+							       const char *token),
+					       void *arg, struct mc_err *err);
+
+/* mc_acme_http01_serve_stop - stop it and free; NULL is a no-op. */
+void mc_acme_http01_serve_stop(struct mc_acme_responder *r);
 
 #endif

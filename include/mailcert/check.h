@@ -1,26 +1,35 @@
 /*
- * check.h - diagnose a live mail TLS endpoint (`mailcert check`).
+ * check.h - diagnose a live mail TLS endpoint, or a certificate file
+ * (`mailcert check`).
  *
  * Findings have a stable code (INTERFACE.md: expired, not-yet-valid,
  * expires-soon, self-signed, name-mismatch, untrusted, incomplete-chain,
- * revoked, inactive, weak-protocol, weak-cipher, weak-signature, weak-key,
- * starttls-missing, unreachable), a severity and one sentence that says
- * what is wrong and what to do. A check that could not be made is a
- * finding with not_tested set (severity warning), never silence: "could
- * not determine" is not OK.
+ * chain-order, revoked, inactive, weak-protocol, weak-cipher,
+ * weak-signature, weak-key, starttls-missing, unreachable; DANE adds its
+ * own later), a severity and one sentence that says what is wrong and
+ * what to do. A check that could not be made is a finding with
+ * not_tested set, never silence and never the failure's own name: its
+ * label says "revocation not tested", not "revoked". A severity-ok
+ * finding is a remark (e.g. "revocation not published" for a private CA
+ * whose certificates name no CRL or OCSP URL).
  *
- * Two producers fill one list: mc_check_chain() judges the served chain
- * (dates, names, trust, chain completeness with AIA fetching, revocation
- * by CRL and OCSP, signatures, keys, and the expected leaf), and
- * mc_check_protocols() probes the endpoint for old protocol versions and
- * weak cipher suites, with hand-built ClientHellos where OpenSSL cannot
- * offer what must be probed.
+ * mc_check_endpoint() runs the whole check of one endpoint: the default
+ * probe, ECDSA-only and RSA-only probes (every certificate of a dual
+ * RSA + ECDSA endpoint, deduplicated by SHA-256), mc_check_chain() on
+ * each served chain and mc_check_protocols(). mc_check_pem() runs the
+ * chain checks on a PEM file. Severities of weak protocols and suites
+ * follow the profile (mx, submission, strict; see INTERFACE.md), and the
+ * advice names the daemon the greeting revealed (Postfix, Exim, Dovecot).
+ * Probes run one after another; nothing here is concurrent except that
+ * independent reports may be made on several threads at once.
  *
- * Ownership: struct mc_findings owns its array; clear it with
- * mc_findings_clear(). Options borrow their strings and certificates for
- * the duration of the call. Errors (-1) are only for local failures
- * (MC_ERR_SYS, MC_ERR_CRYPTO, MC_ERR_USAGE for bad options); anything the
- * peer does is a finding.
+ * Ownership: struct mc_findings owns its array (mc_findings_clear());
+ * struct mc_check_report owns its probes' chains and its findings
+ * (mc_check_report_clear()). Options borrow their strings and
+ * certificates for the duration of the call. Errors (-1) are only for
+ * local failures (MC_ERR_SYS, MC_ERR_CRYPTO, MC_ERR_USAGE for bad
+ * options, MC_ERR_INPUT for a PEM file without a certificate); anything
+ * the peer does is a finding.
  */
 #ifndef MAILCERT_CHECK_H
 #define MAILCERT_CHECK_H
@@ -40,11 +49,25 @@ enum mc_severity {
 	MC_SEV_CRITICAL,
 };
 
+/* How strictly weak protocols and suites are judged (INTERFACE.md). */
+enum mc_check_profile {
+	MC_PROFILE_MX = 0,     /* opportunistic SMTP (RFC 7435): TLS 1.0/1.1,
+	                          anonymous suites and 3DES are warnings */
+	MC_PROFILE_SUBMISSION, /* 465, 587, IMAP, POP3, Sieve: TLS 1.0/1.1,
+	                          aNULL and 3DES warnings; SSLv3, RC4, DES,
+	                          EXPORT, NULL critical */
+	MC_PROFILE_STRICT,     /* every weakness is critical */
+};
+
 struct mc_finding {
 	char code[24];      /* "expired", "weak-protocol", ... */
+	char label[48];     /* what summaries show: the code, or e.g.
+	                       "revocation not tested" */
 	enum mc_severity severity;
 	bool not_tested;    /* the check could not be made */
-	char text[512];     /* what is wrong and what to do */
+	int chain;          /* index of the served chain it concerns
+	                       (mc_check_report.served), -1: the endpoint */
+	char text[768];     /* what is wrong and what to do */
 };
 
 struct mc_findings {
@@ -54,7 +77,8 @@ struct mc_findings {
 };
 
 struct mc_check_opts {
-	const char *servername;   /* the name the chain must cover */
+	const char *servername;   /* the name the chain must cover, A-label
+	                             form (mc_name_to_alabel) or an IP */
 	const char *trust_bundle; /* CA file; NULL: the system store */
 	X509 *expected;           /* --expect: the leaf that should be served; NULL: skip */
 	long warn_days;           /* -1: relative to the lifetime */
@@ -62,13 +86,20 @@ struct mc_check_opts {
 	time_t now;
 	int timeout_ms;           /* for each probe and each fetch */
 	bool fetch;               /* allow AIA/CRL/OCSP fetches over the network */
+	enum mc_check_profile profile;
+	enum mc_server_kind server; /* for advice; mc_check_endpoint sets it
+	                               from the greeting */
 };
 
-/* mc_findings_add - append a finding (text formatted); -1 on memory failure. */
+/* mc_findings_add - append a finding (text formatted; label = code, or
+ * "<what> not tested" when not_tested); -1 on memory failure. */
 int mc_findings_add(struct mc_findings *f, const char *code,
 		    enum mc_severity severity, bool not_tested,
 		    struct mc_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
+
+/* mc_findings_relabel - give the last finding another label. */
+void mc_findings_relabel(struct mc_findings *f, const char *label);
 
 /* mc_findings_clear - free the findings. */
 void mc_findings_clear(struct mc_findings *f);
@@ -79,6 +110,15 @@ enum mc_severity mc_findings_worst(const struct mc_findings *f);
 /* mc_severity_name - "ok", "warning", "critical". */
 const char *mc_severity_name(enum mc_severity s);
 
+/* mc_check_profile_parse - "mx", "submission", "strict"; 0 or -1. */
+int mc_check_profile_parse(const char *text, enum mc_check_profile *out);
+
+/* mc_check_profile_name - "mx", "submission", "strict" (static). */
+const char *mc_check_profile_name(enum mc_check_profile p);
+
+/* mc_check_profile_default - mx for smtp:// on port 25, else submission. */
+enum mc_check_profile mc_check_profile_default(const struct mc_endpoint *ep);
+
 /* mc_check_chain - judge a probe's served chain; appends findings. */
 int mc_check_chain(const struct mc_probe_result *probe,
 		   const struct mc_check_opts *opts, struct mc_findings *out,
@@ -87,10 +127,47 @@ int mc_check_chain(const struct mc_probe_result *probe,
 /* mc_check_protocols - probe ep for SSLv3, TLS 1.0, TLS 1.1 (each its own
  * probe), for TLS 1.2 and 1.3 support, and for RC4, 3DES, DES, EXPORT,
  * NULL and anonymous suites; appends weak-protocol / weak-cipher findings
- * (or not-tested ones). */
+ * (or not-tested ones) with the severity of opts->profile. */
 int mc_check_protocols(const struct mc_endpoint *ep,
 		       const struct mc_check_opts *opts,
 		       struct mc_findings *out, struct mc_err *err);
+
+#define MC_CHECK_SERVED_MAX 4
+
+/* One distinct certificate chain an endpoint (or a file) served. */
+struct mc_check_served {
+	struct mc_probe_result probe; /* the first probe that got this
+	                                 leaf: owns chain and OCSP */
+	unsigned key_algs;            /* 1u << enum mc_key_alg of each probe
+	                                 that got it; 0 for a file */
+};
+
+struct mc_check_report {
+	struct mc_endpoint ep;        /* zeroed for a file */
+	enum mc_check_profile profile;
+	enum mc_server_kind server;   /* from the greeting */
+	struct mc_probe_result probe; /* the default probe's outcome,
+	                                 reason, greeting, timing (its chain
+	                                 moved to served[0]) */
+	struct mc_check_served served[MC_CHECK_SERVED_MAX];
+	size_t n_served;
+	struct mc_findings findings;  /* all findings, chain tagged */
+};
+
+/* mc_check_endpoint - the whole check of ep under opts (see above) into
+ * out (clear it with mc_check_report_clear, also after -1). */
+int mc_check_endpoint(const struct mc_endpoint *ep,
+                      const struct mc_check_opts *opts,
+                      struct mc_check_report *out, struct mc_err *err);
+
+/* mc_check_pem - the chain checks of a PEM text (certificates, leaf
+ * first; a private key starts a new chain, as in a Postfix chain file
+ * with an RSA and an ECDSA key) into out. The caller cleanses pem. */
+int mc_check_pem(const char *pem, size_t len, const struct mc_check_opts *opts,
+                 struct mc_check_report *out, struct mc_err *err);
+
+/* mc_check_report_clear - free what out owns and zero it. */
+void mc_check_report_clear(struct mc_check_report *out);
 
 /* A served certificate as `check` shows it (human and JSON output). */
 struct mc_cert_desc {

@@ -23,6 +23,7 @@
 #include "mailcert/log.h"
 
 #define MC_CONFIG_DEFAULT_PATH "/etc/mailcert/mailcert.conf"
+#define MC_CONFIG_DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
 
 enum mc_key_type {
 	MC_KEY_RSA2048 = 0,
@@ -73,7 +74,7 @@ struct mc_target {
 
 struct mc_cert_conf {
 	char *name;
-	char **names; /* lower-cased, validated, no duplicates */
+	char **names; /* DNS names lower-cased or IP addresses (mc_name_normalize), no duplicates */
 	size_t n_names;
 	enum mc_key_type key_type;
 	bool reuse_key;
@@ -85,6 +86,7 @@ struct mc_cert_conf {
 	long dns_wait;         /* seconds to wait after the dns_hook adds; 0 none */
 	long order_timeout;    /* seconds one order may take, after any dns_wait */
 	char *preferred_chain;
+	char *profile;         /* ACME profile for newOrder; NULL: the CA's default */
 	char *deploy_hook;
 	char **targets; /* names of struct mc_target in the config */
 	size_t n_targets;
@@ -111,11 +113,24 @@ struct mc_config {
 	char *include; /* glob of more config files, or NULL */
 	enum mc_log_dest log;
 	struct mc_timing timing;
+	/* fleet (issue 13): store NULL means local only */
+	char *store;          /* etcd://HOST:PORT[,HOST:PORT...]/PREFIX */
+	char *node;           /* this host in the fleet; NULL: the hostname */
+	char *store_key_file; /* 32-byte secret sealing keys (required with store) */
+	char *store_ca;       /* CA file: https to etcd */
+	char *store_cert;     /* client certificate for etcd (with store_key) */
+	char *store_key;
+	long store_lease;     /* seconds of the fleet lock's lease; 0: 10 */
+	long store_wait;      /* seconds a run waits for another host's lock; 0: 15m */
 	/* DNS (issue 12): NULL means the default */
 	char *resolver;        /* ADDR[:PORT], "recursive"; NULL: /etc/resolv.conf */
 	char *dnssec_anchor;   /* NULL: MC_DNS_DEFAULT_ANCHOR */
 	char *nsupdate_server; /* ADDR[:PORT] (port 53 if none) */
 	char *nsupdate_key;    /* TSIG key file (BIND syntax); NULL: unsigned */
+	/* dry runs, pruning, metrics */
+	char *staging_directory; /* NULL: see mc_config_staging_directory */
+	unsigned keep_versions;  /* versions kept after a verified deploy */
+	char *metrics_file;      /* Prometheus textfile; NULL: none */
 	struct mc_cert_conf *certs;
 	size_t n_certs;
 	struct mc_target *targets;
@@ -137,12 +152,45 @@ const struct mc_target *mc_config_target(const struct mc_config *cfg, const char
 /* mc_config_expand - path with every %n replaced by cert_name (new string, caller frees). */
 char *mc_config_expand(const char *path, const char *cert_name, struct mc_err *err);
 
+/* mc_config_staging_directory - the directory for --dry-run: staging_directory,
+ * else Let's Encrypt staging when directory is Let's Encrypt production,
+ * else NULL. Borrowed. */
+const char *mc_config_staging_directory(const struct mc_config *cfg);
+
 /* mc_parse_duration - "90", "30s", "5m", "12h", "30d" into seconds. */
 int mc_parse_duration(const char *text, long *out, struct mc_err *err);
 
-/* mc_name_normalize - validate a DNS name (LDH labels, lengths; "*." only if
- * allow_wildcard) and return it lower-cased (new string). */
+/* mc_name_normalize - validate a certificate name and return it as it goes
+ * to the CA (new string): a DNS name (U-labels converted to A-labels with
+ * mc_name_to_alabel; LDH labels, lengths; "*." only if allow_wildcard)
+ * lower-cased, or an IPv4/IPv6 address (RFC 8738) in its canonical text
+ * form (inet_ntop). */
 char *mc_name_normalize(const char *name, bool allow_wildcard, struct mc_err *err);
+
+/* mc_name_to_alabel - name with its U-labels (bücher.example) converted to
+ * A-labels (xn--bcher-kva.example), lower-cased (new string); IDNA2008
+ * with UTS #46 non-transitional mapping (libidn2); a leading "*." is kept.
+ * An ASCII name passes through lower-cased, unchecked (mc_name_normalize
+ * checks). MC_ERR_CONFIG naming the name when it is no valid IDN. */
+char *mc_name_to_alabel(const char *name, struct mc_err *err);
+
+/* mc_name_to_ulabel - name with every xn-- label decoded to Unicode, for
+ * display (new string); MC_ERR_CONFIG when a label does not decode. */
+char *mc_name_to_ulabel(const char *name, struct mc_err *err);
+
+/* mc_name_ip - if name is an IPv4 (dotted quad) or IPv6 literal, its binary
+ * address into addr and its length (4 or 16); else 0. */
+size_t mc_name_ip(const char *name, unsigned char addr[16]);
+
+/* mc_name_is_ip - whether name is an IP address literal (see mc_name_ip). */
+bool mc_name_is_ip(const char *name);
+
+/* mc_name_check_host - whether name, in A-label form (mc_name_to_alabel),
+ * is a host name a client may ask for (SNI, RFC 9525 matching): LDH labels
+ * of 1..63 characters, 253 in all, xn-- labels that decode (IDNA2008); a
+ * single label passes, a wildcard or an IP address does not. 0, or -1 with
+ * MC_ERR_CONFIG quoting the name and saying what is wrong. */
+int mc_name_check_host(const char *name, struct mc_err *err);
 
 /* mc_hostport_parse - split "HOST[:PORT]" (HOST a DNS name, an IPv4
  * address or a [bracketed] IPv6 address; port 1-65535) into host (without

@@ -47,12 +47,16 @@ int mc_key_spki_sha256(EVP_PKEY *key, char hex[65], struct mc_err *err);
 /* mc_x509_chain_parse - all certificates of a PEM text, in order (>= 1). */
 STACK_OF(X509) *mc_x509_chain_parse(const char *pem, size_t len, struct mc_err *err);
 
+/* mc_x509_chain_load - every certificate of a PEM file (at most 256 KiB),
+ * in order (>= 1); errors name the file. */
+STACK_OF(X509) *mc_x509_chain_load(const char *path, struct mc_err *err);
+
 /* mc_x509_chain_pem - append the PEM of certificates [from, end) of chain to out. */
 int mc_x509_chain_pem(STACK_OF(X509) *chain, int from, struct mc_buf *out,
 		      struct mc_err *err);
 
 /* mc_x509_check_issued - validate a freshly issued chain before storing it:
- * leaf key is key, SANs are exactly names, each certificate is issued and
+ * leaf key is key, SANs (DNS and IP) are exactly names, each certificate is issued and
  * signed by the next, leaf not expired at now. MC_ERR_INPUT on mismatch. */
 int mc_x509_check_issued(STACK_OF(X509) *chain, EVP_PKEY *key,
 			 const char *const *names, size_t n_names, time_t now,
@@ -70,7 +74,9 @@ struct mc_x509_info {
 /* mc_x509_info - the facts status and meta.json need. */
 int mc_x509_info(X509 *cert, struct mc_x509_info *out, struct mc_err *err);
 
-/* mc_x509_sans - the DNS SANs of cert (new array of new strings; free with mc_strv_free). */
+/* mc_x509_sans - the DNS SANs of cert and its IP address SANs in canonical
+ * text form; a dNSName that holds an address literal is left out (new array
+ * of new strings; free with mc_strv_free). */
 int mc_x509_sans(X509 *cert, char ***out, size_t *n, struct mc_err *err);
 
 /* mc_x509_ari_cert_id - RFC 9773 certID: b64url(AKI keyIdentifier) "." b64url(serial DER). */

@@ -36,6 +36,22 @@ int mc_deploy_check(const struct mc_target *t, const char *cert_name,
 int mc_deploy_write(const struct mc_target *t, const char *cert_name,
 		    EVP_PKEY *key, STACK_OF(X509) *chain, struct mc_err *err);
 
+/* mc_deploy_target_files - the paths (%n expanded) of every file target t
+ * writes for cert cert_name (*out new, free with mc_strv_free). */
+int mc_deploy_target_files(const struct mc_target *t, const char *cert_name,
+			   char ***out, size_t *n, struct mc_err *err);
+
+/* mc_deploy_cert_files - the files of every target of cc (*out new, free
+ * with mc_strv_free). */
+int mc_deploy_cert_files(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+			 char ***out, size_t *n, struct mc_err *err);
+
+/* mc_deploy_file_of_cert - 1 when the PEM file at path holds the leaf
+ * certificate (first certificate) or, for a key-only file, the private key
+ * of a stored version of cert name; 0 when not; -1 when unreadable. */
+int mc_deploy_file_of_cert(const char *path, const char *state_dir,
+			   const char *name, struct mc_err *err);
+
 /* mc_deploy_reload_argv - the reload command of t as a NULL-terminated argv
  * (new; free with mc_proc_argv_free): `reload =` split on blanks, else
  * `systemctl reload UNIT` when systemd runs, else the daemon's own command. */
@@ -44,6 +60,15 @@ char **mc_deploy_reload_argv(const struct mc_target *t, struct mc_err *err);
 /* mc_deploy_reload - run the reload command with timeout seconds; a
  * non-zero exit, signal or timeout is MC_ERR_DEPLOY with its stderr. */
 int mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err);
+
+/* mc_deploy_reload_hooks - run hooks_dir/reload.d/ for version of cc (after
+ * its files are written, before the daemons reload: maps built from the
+ * files, e.g. `postmap -F`); returns how many hooks failed (first in err).
+ * A failed hook is reported, never fatal: the live check shows whether
+ * the daemons serve the new certificate. */
+int mc_deploy_reload_hooks(const struct mc_config *cfg,
+			   const struct mc_cert_conf *cc, unsigned version,
+			   struct mc_err *err);
 
 /*
  * The deploy pipeline: write a stored version to every target of a cert,
@@ -98,6 +123,7 @@ struct mc_deploy_report {
 	struct mc_target_row *targets;
 	size_t n_targets;
 	struct mc_live_report live;
+	int hook_failures;        /* reload.d hooks that failed */
 	bool rolled_back;         /* a rollback was attempted */
 	unsigned rollback_version;
 	bool rollback_ok;         /* the previous version is verified live again */

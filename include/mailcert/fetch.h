@@ -5,7 +5,9 @@
  * certificates, CRLs (CRL Distribution Points) and OCSP answers (POST of
  * a DER request). http:// and https:// only, at most 3 redirects (within
  * those schemes), a connect and a total timeout, and a hard cap on the
- * body: a larger answer is an error, never a truncated body.
+ * body: a larger answer is an error, never a truncated body. (fleet/'s
+ * etcd client, with its own CA file and client certificate, uses a
+ * transport of its own: http.h.)
  *
  * Ownership: mc_fetch_result owns `body` (NUL-terminated, the NUL not
  * counted); release it with mc_fetch_result_clear(). Strings in

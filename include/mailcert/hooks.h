@@ -1,7 +1,7 @@
 /*
  * hooks.h - run hook scripts with the documented environment.
  *
- * Hooks are executables in hooks_dir/{pre,deploy,post,failure}.d/, run in
+ * Hooks are executables in hooks_dir/{pre,reload,deploy,post,failure}.d/, run in
  * lexical (byte) order, plus a cert's own deploy_hook. Each is exec'd
  * directly (no shell) with no arguments, stdin /dev/null, a clean
  * environment holding only PATH and the variables of INTERFACE.md, and a
@@ -19,10 +19,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "mailcert/config.h"
 #include "mailcert/err.h"
 
 struct mc_hook_env {
-	const char *event;     /* "pre", "deploy", "post", "failure" */
+	const char *event;     /* "pre", "reload", "deploy", "post", "failure" */
 	const char *cert_name; /* NULL for pre/post */
 	const char *names;     /* space separated, or NULL */
 	const char *lineage;   /* directory with cert.pem chain.pem fullchain.pem privkey.pem */
@@ -49,5 +50,20 @@ bool mc_hooks_name_ignored(const char *name);
  * cannot be read. A missing directory runs nothing. */
 int mc_hooks_run_event(const char *hooks_dir, const struct mc_hook_env *env,
 		       long timeout, struct mc_err *err);
+
+/* mc_hooks_count - how many hooks hooks_dir/<event>.d/ holds that would
+ * run (0 for a missing directory), or -1 when it cannot be read. */
+int mc_hooks_count(const char *hooks_dir, const char *event);
+
+/* mc_hooks_run_cert_event - mc_hooks_run_event for event with the
+ * environment of cert cc (NULL for the run-wide pre and post): its name,
+ * its names and lineage (the directory holding cert.pem, chain.pem,
+ * fullchain.pem and privkey.pem of the version concerned); error for
+ * failure events; for "deploy" also cc's deploy_hook, after the
+ * directory. Returns what mc_hooks_run_event returns (the deploy_hook
+ * counted in). */
+int mc_hooks_run_cert_event(const char *hooks_dir, const char *event,
+			    const struct mc_cert_conf *cc, const char *lineage,
+			    const char *error, long timeout, struct mc_err *err);
 
 #endif

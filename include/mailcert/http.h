@@ -2,18 +2,21 @@
  * http.h - the one HTTP transport of mailcert (core owns libcurl).
  *
  * A struct mc_http is one libcurl handle with its connection cache (HTTP
- * keep-alive), its TLS session cache and one trust store, fixed when the
- * transport is made: ca_bundle, or the system store. The store is read
- * once per process and shared by every transport and thread (core/
- * http_ca.c indexes the file and parses a certificate only when a
- * handshake asks for its subject), so neither a new connection nor a new
- * transport re-reads the CA file.
+ * keep-alive), its TLS session cache, one trust store and optionally one
+ * client certificate, fixed when the transport is made: ca_bundle, or the
+ * system store (mc_http_new); or a CA file, client certificate and key
+ * (mc_http_new_tls, e.g. fleet/'s etcd client). The store is read once
+ * per process and shared by every transport and thread (core/http_ca.c
+ * indexes the file and parses a certificate only when a handshake asks
+ * for its subject), so neither a new connection nor a new transport
+ * re-reads the CA file; the client certificate and key are read once
+ * when the transport is made.
  *
  * Each request says what it may do (struct mc_http_req): https only with
  * no redirects (the ACME CA), or http and https with at most 3 redirects
- * within them (AIA, CRL, OCSP); connect and total timeouts; a hard cap on
- * the body (a larger answer is an error, never a truncated body) and on
- * the headers; request headers. The response keeps the status, the body
+ * within them (AIA, CRL, OCSP) or none (etcd); connect and total
+ * timeouts; a hard cap on the body (a larger answer is an error, never a
+ * truncated body) and on the headers; request headers. The response keeps the status, the body
  * and the headers the ACME code reads: Location, Replay-Nonce,
  * Retry-After, Content-Type and every Link.
  *
@@ -23,13 +26,15 @@
  * transport with the system store, freed when the thread exits.
  *
  * Ownership: responses own their strings (mc_http_resp_clear); request
- * strings are borrowed for the call.
+ * strings are borrowed for the call; the file names of struct mc_http_tls
+ * are copied.
  *
  * Errors: MC_ERR_NET (connect, TLS, timeout, size cap, an https-only
  * request for another scheme; the message is "METHOD URL: reason"),
  * MC_ERR_USAGE (a URL of another scheme than http/https where http is
  * allowed), MC_ERR_CONFIG (the CA file cannot be read or holds no
- * certificate), MC_ERR_SYS (memory). Any HTTP status is a success here:
+ * certificate; the client certificate or key cannot be read or do not
+ * match, naming the file), MC_ERR_SYS (memory). Any HTTP status is a success here:
  * the caller judges resp->status.
  */
 #ifndef MAILCERT_HTTP_H
@@ -52,6 +57,7 @@ struct mc_http_req {
 	const char *const *headers; /* "Name: value" lines, NULL-terminated */
 	bool allow_http;  /* false: https:// only, no redirects; true: http://
 	                     and https://, at most MC_HTTP_MAX_REDIRS redirects */
+	bool no_redirects; /* with allow_http: a redirect is the answer */
 	long connect_timeout_ms; /* <= 0: 10 s */
 	long timeout_ms;         /* whole request; <= 0: 30 s */
 	size_t max_body;         /* body cap in bytes; 0: 1 MiB */
@@ -74,9 +80,23 @@ struct mc_http_resp {
 	size_t n_links;
 };
 
+struct mc_http_tls {
+	const char *ca_file;     /* trust only this PEM file; NULL or "": the
+	                            system store */
+	const char *client_cert; /* PEM certificate (and chain) shown to
+	                            servers that ask; NULL: none */
+	const char *client_key;  /* its PEM private key (with client_cert) */
+};
+
 /* mc_http_new - a transport trusting ca_bundle (NULL or "": the system
  * store); new, free with mc_http_free. */
 struct mc_http *mc_http_new(const char *ca_bundle, struct mc_err *err);
+
+/* mc_http_new_tls - a transport with tls's trust and client certificate
+ * (read now; MC_ERR_CONFIG naming the file when unusable); new, free with
+ * mc_http_free. */
+struct mc_http *mc_http_new_tls(const struct mc_http_tls *tls,
+                                struct mc_err *err);
 
 /* mc_http_free - close the connections and free; NULL is a no-op. */
 void mc_http_free(struct mc_http *http);

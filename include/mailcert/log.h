@@ -1,8 +1,10 @@
 /*
  * log.h - logging for one mailcert run.
  *
- * Every line carries the run's UUID. Output goes to stderr (on a TTY, or
- * when configured) or to syslog (LOG_DAEMON, ident "mailcert"). Never pass
+ * Every line carries the run's UUID. Output goes to stderr or to syslog
+ * (LOG_DAEMON, ident "mailcert"); `log = auto` picks stderr on a TTY, at
+ * debug level (-v) or when stderr is systemd's JOURNAL_STREAM, else
+ * syslog. Before a line goes to stderr, stdout is flushed. Never pass
  * keys, HMAC keys, tokens or key authorizations to these functions: log
  * SPKI fingerprints instead.
  */
@@ -17,7 +19,7 @@ enum mc_log_level {
 };
 
 enum mc_log_dest {
-	MC_LOG_AUTO = 0, /* stderr on a TTY, else syslog */
+	MC_LOG_AUTO = 0, /* stderr on a TTY, with -v, under the journal; else syslog */
 	MC_LOG_STDERR,
 	MC_LOG_SYSLOG,
 };

@@ -2,7 +2,7 @@
  * store.h - the versioned certificate store and the ACME account state.
  *
  * Layout (INTERFACE.md):
- *   state_dir/accounts/<directory host>/account.key (0600), account.json
+ *   state_dir/accounts/<directory host + path>/account.key (0600), account.json
  *   state_dir/certs/<name>/versions/<NNNN>/{privkey.pem (0600), cert.pem,
  *       chain.pem, fullchain.pem, meta.json}
  *   state_dir/certs/<name>/current -> versions/<NNNN>
@@ -52,6 +52,8 @@ struct mc_cert_meta {
 	time_t ari_next_poll;  /* 0: poll at will */
 	char status[16];       /* "issued", "deployed", "failed", "revoked" */
 	char *last_error;      /* NULL unless failed */
+	char revocation_reason[32]; /* RFC 5280 name, e.g. "keyCompromise"; "" none */
+	time_t revoked_at;            /* 0: not revoked by mailcert */
 };
 
 /* mc_store_meta_clear - free the members of meta. */
@@ -63,10 +65,16 @@ int mc_store_meta_fill(struct mc_cert_meta *meta, STACK_OF(X509) *chain,
 		       struct mc_err *err);
 
 /* mc_store_add_version - write a complete new version (not yet current);
- * sets *number. meta->version is ignored. */
+ * sets *number: the next free number, or exactly meta->version when it is
+ * not 0 (fleet mode: the number the fleet gave the version; MC_ERR_INPUT
+ * when that version exists). */
 int mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 			 STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
 			 unsigned *number, struct mc_err *err);
+
+/* mc_store_max_version - the highest version number of name (0: none). */
+int mc_store_max_version(const char *state_dir, const char *name,
+			 unsigned *max, struct mc_err *err);
 
 /* mc_store_set_current - atomically make version number current. */
 int mc_store_set_current(const char *state_dir, const char *name,
@@ -81,9 +89,22 @@ int mc_store_current(const char *state_dir, const char *name, unsigned *number,
 int mc_store_previous(const char *state_dir, const char *name, unsigned number,
 		      unsigned *out, struct mc_err *err);
 
+/* mc_store_last_version - the highest version number stored for name
+ * (*max 0 when there is none; lower numbers may be gone). */
+int mc_store_last_version(const char *state_dir, const char *name,
+			  unsigned *max, struct mc_err *err);
+
 /* mc_store_load_meta - read versions/<number>/meta.json into *meta. */
 int mc_store_load_meta(const char *state_dir, const char *name, unsigned number,
 		       struct mc_cert_meta *meta, struct mc_err *err);
+
+/* mc_store_meta_text - meta as the text of a meta.json (new string). */
+char *mc_store_meta_text(const struct mc_cert_meta *meta, struct mc_err *err);
+
+/* mc_store_meta_parse - the text of a meta.json into *meta (where names
+ * it in errors: MC_ERR_INPUT). */
+int mc_store_meta_parse(const char *text, size_t len, const char *where,
+			struct mc_cert_meta *meta, struct mc_err *err);
 
 /* mc_store_save_meta - rewrite meta.json of meta->version atomically. */
 int mc_store_save_meta(const char *state_dir, const char *name,
@@ -118,8 +139,9 @@ void mc_store_index_close(struct mc_store_index *ix);
  * index while its entry matches certs/NAME/current/meta.json (no read),
  * else from meta.json. 1 and the fields renew reads in *meta (version,
  * names, key_type, not_before, not_after, ari_cert_id, ari_renew_at,
- * ari_next_poll, status; free with mc_store_meta_clear; load the whole
- * meta.json before saving it), 0 no current version, -1 err. Also
+ * ari_next_poll, status, revocation_reason, directory; free with
+ * mc_store_meta_clear; load the whole meta.json before saving it), 0 no
+ * current version, -1 err. Also
  * remembers the entry for the next index: after changing a cert, call
  * it again for that cert. */
 int mc_store_index_current(struct mc_store_index *ix, const char *name,
@@ -131,14 +153,19 @@ int mc_store_index_current(struct mc_store_index *ix, const char *name,
 int mc_store_index_save(struct mc_store_index *ix, bool complete,
 			struct mc_err *err);
 
-/* mc_store_account_dir - "state_dir/accounts/<host of directory>" (new string). */
+/* mc_store_account_dir - "state_dir/accounts/<host>[_<port>]/<path>" of a
+ * directory URL, each path segment file-safe (new string). */
 char *mc_store_account_dir(const char *state_dir, const char *directory,
 			   struct mc_err *err);
 
-/* mc_store_account_load - the account key and URL (*kid may be NULL when
- * not registered yet): 1 found, 0 no key yet, -1 error. */
+/* mc_store_account_load - the account key, URL and status as last seen
+ * ("valid", "deactivated"; status may be NULL when not wanted). *kid and
+ * *status stay NULL when not registered yet. An account of the old
+ * host-only layout that belongs to directory is moved into place first.
+ * 1 found, 0 no key yet, -1 error. */
 int mc_store_account_load(const char *state_dir, const char *directory,
-			  EVP_PKEY **key, char **kid, struct mc_err *err);
+			  EVP_PKEY **key, char **kid, char **status,
+			  struct mc_err *err);
 
 /* mc_store_account_save_key - write account.key (0600). */
 int mc_store_account_save_key(const char *state_dir, const char *directory,
@@ -149,5 +176,84 @@ int mc_store_account_save(const char *state_dir, const char *directory,
 			  const char *url, const char *status,
 			  const char *const *contact, size_t n_contact,
 			  struct mc_err *err);
+
+/*
+ * Listing, pruning and deleting (store_admin.c). Removal never follows a
+ * symlink; a removed version's directory is fsync'ed away with its key.
+ */
+
+/* mc_store_versions - the version numbers of name, ascending (*out new,
+ * NULL when *n is 0; a cert without state has none). */
+int mc_store_versions(const char *state_dir, const char *name, unsigned **out,
+		      size_t *n, struct mc_err *err);
+
+/* mc_store_cert_names - the cert names with state under state_dir/certs,
+ * sorted (*out new; free with mc_strv_free). */
+int mc_store_cert_names(const char *state_dir, char ***out, size_t *n,
+			struct mc_err *err);
+
+/* mc_store_remove_tree - delete parent/name (one path component) and
+ * everything under it, never following a symlink. */
+int mc_store_remove_tree(const char *parent, const char *name,
+			 struct mc_err *err);
+
+/* mc_store_remove_version - delete versions/<number> and its key. */
+int mc_store_remove_version(const char *state_dir, const char *name,
+			    unsigned number, struct mc_err *err);
+
+/* mc_store_remove_cert - delete certs/<name> with every version and key. */
+int mc_store_remove_cert(const char *state_dir, const char *name,
+			 struct mc_err *err);
+
+/* mc_store_any_version - 1 when match(meta, arg) is true for a version of
+ * name (unreadable versions are skipped), 0 when for none, -1 on error. */
+int mc_store_any_version(const char *state_dir, const char *name,
+			 bool (*match)(const struct mc_cert_meta *meta,
+				       const void *arg),
+			 const void *arg, struct mc_err *err);
+
+/* mc_store_key_compromised - 1 when a version of name whose key has the
+ * SPKI hash spki_sha256 was revoked for keyCompromise (never use that key
+ * again), 0 when none was, -1 on error. */
+int mc_store_key_compromised(const char *state_dir, const char *name,
+			     const char *spki_sha256, struct mc_err *err);
+
+/* mc_store_prune - remove the oldest versions older than current until at
+ * most keep versions remain; never current, never prev (the version that
+ * was current before it). *removed: how many went. */
+int mc_store_prune(const char *state_dir, const char *name, unsigned keep,
+		   unsigned current, unsigned prev, unsigned *removed,
+		   struct mc_err *err);
+
+/*
+ * The last attempt and the last live check of a cert (store_last.c):
+ * state_dir/certs/<name>/last.json, rewritten atomically. It records what
+ * `status` and the metrics report even when the attempt did not make a
+ * new version current.
+ */
+struct mc_last {
+	time_t at;           /* of the last attempt; 0: none recorded */
+	char command[16];    /* issue, renew, deploy, rollback */
+	char result[16];     /* "ok" or "failed" */
+	unsigned version;    /* the version it concerned; 0: none stored */
+	char *error;         /* "failed" only */
+	char run_id[40];
+	time_t live_at;      /* of the last live check; 0: none */
+	char live[16];       /* "match", "mismatch", "failed", "unverified" */
+	char live_serial[128];
+	char **files;        /* target files written by the last deploy */
+	size_t n_files;
+};
+
+/* mc_store_last_clear - free the members of last. */
+void mc_store_last_clear(struct mc_last *last);
+
+/* mc_store_load_last - read last.json: 1 and *last, 0 none, -1 error. */
+int mc_store_load_last(const char *state_dir, const char *name,
+		       struct mc_last *last, struct mc_err *err);
+
+/* mc_store_save_last - write last.json atomically. */
+int mc_store_save_last(const char *state_dir, const char *name,
+		       const struct mc_last *last, struct mc_err *err);
 
 #endif

@@ -50,6 +50,29 @@ enum mc_scheme {
 	MC_SCHEME_TLS,        /* any port (required), implicit TLS */
 };
 
+/* Which server key a probe asks for (mc_probe_opts.key_alg). An endpoint
+ * with an RSA and an ECDSA certificate serves the one the ClientHello
+ * allows: ECDSA-only offers only ECDSA signature algorithms (TLS 1.3 and
+ * 1.2) and only ECDSA-authenticated TLS 1.2 suites; RSA-only offers only
+ * RSA (PKCS#1 and PSS) signature algorithms and RSA-authenticated or
+ * RSA key exchange suites. A server without such a certificate fails the
+ * handshake (MC_PROBE_TLS_FAILED). */
+enum mc_key_alg {
+	MC_KEY_ALG_ANY = 0, /* OpenSSL's default ClientHello */
+	MC_KEY_ALG_ECDSA,
+	MC_KEY_ALG_RSA,
+};
+
+/* The daemon behind an endpoint, as its greeting names it (Postfix's
+ * default smtpd_banner, Exim's smtp_banner, Dovecot's login_greeting and
+ * Pigeonhole's IMPLEMENTATION); UNKNOWN when the greeting does not say. */
+enum mc_server_kind {
+	MC_SERVER_UNKNOWN = 0,
+	MC_SERVER_POSTFIX,
+	MC_SERVER_EXIM,
+	MC_SERVER_DOVECOT,
+};
+
 struct mc_endpoint {
 	enum mc_scheme scheme;
 	char host[MC_VERIFY_HOST_MAX]; /* DNS name or IP literal, no [] */
@@ -68,6 +91,9 @@ struct mc_probe_opts {
 	int connect_timeout_ms;   /* per address tried */
 	int io_timeout_ms;        /* per read/write, TLS handshake included */
 	int total_timeout_ms;     /* whole probe; caps the two above */
+	int greeting_timeout_ms;  /* first byte of a STARTTLS greeting; 0:
+	                             io_timeout_ms (at most 3 s on 465, 993
+	                             and 995, where implicit TLS waits) */
 	int min_version;          /* TLS1_VERSION...; 0 = OpenSSL default */
 	int max_version;          /* 0 = OpenSSL default */
 	const char *cipher_list;  /* TLS <= 1.2 cipher list; NULL default */
@@ -75,13 +101,16 @@ struct mc_probe_opts {
 	int security_level;       /* 0..5; -1 = OpenSSL default */
 	bool want_ocsp;           /* ask for a stapled OCSP response */
 	const char *alpn;         /* "a,b" protocols to offer; NULL none */
+	enum mc_key_alg key_alg;  /* restrict the server key; see above */
 };
 
 enum mc_probe_outcome {
 	MC_PROBE_OK = 0,           /* handshake done, chain captured */
 	MC_PROBE_UNREACHABLE,      /* DNS, refused, timeout, closed */
 	MC_PROBE_STARTTLS_MISSING, /* no STARTTLS/STLS offered (or PREAUTH) */
-	MC_PROBE_STARTTLS_REFUSED, /* 454, 421/554 greeting, NO, -ERR, BYE */
+	MC_PROBE_STARTTLS_REFUSED, /* 454, 421/554 greeting, NO, -ERR, BYE;
+	                              or plain text (e.g. "* BYE") instead of
+	                              TLS after the go-ahead */
 	MC_PROBE_TLS_FAILED,       /* handshake failed: OpenSSL reason */
 	MC_PROBE_PROTOCOL_ERROR,   /* the server spoke something else */
 };
@@ -91,7 +120,17 @@ enum mc_probe_outcome {
 struct mc_probe_result {
 	enum mc_probe_outcome outcome;
 	char reason[768];        /* one sentence: step and why; "" when OK */
-	char server_text[256];   /* sanitized reply behind a refusal */
+	char server_text[256];   /* sanitized reply behind a refusal, or
+	                            the plain text a server sent instead
+	                            of TLS after its STARTTLS go-ahead */
+	char greeting[256];      /* sanitized first greeting line ("" if
+	                            none was read) */
+	enum mc_server_kind server; /* from the greeting */
+	bool implicit_tls;       /* a STARTTLS URL got no greeting, and its
+	                            port answered TLS at once */
+	bool timed_out;          /* the peer did not answer in time (the
+	                            reason says whether the per-read timeout
+	                            or the whole probe's budget ran out) */
 	char peer[64];           /* address connected to ("[::1]:25") */
 	STACK_OF(X509) * chain;  /* served chain, leaf first; owned; NULL
 	                            if none was sent (anonymous suites) */
@@ -119,19 +158,32 @@ const char *mc_verify_scheme_name(enum mc_scheme scheme);
 /* mc_verify_scheme_starttls - whether the scheme upgrades a plain session. */
 bool mc_verify_scheme_starttls(enum mc_scheme scheme);
 
-/* mc_probe_opts_init - defaults: no SNI, 5 s connect, 10 s io, 20 s total. */
+/* mc_probe_opts_init - defaults: no SNI, 5 s connect, 10 s io, 20 s total,
+ * any server key. */
 void mc_probe_opts_init(struct mc_probe_opts *opts);
 
 /* mc_verify_probe - connect, STARTTLS if the scheme says so, handshake.
  * Returns 0 with out filled for every outcome (out owns its chain; clear
  * it); -1 only for local failures, with out untouched. One attempt: the
- * caller retries with backoff (see mc_verify_outcome_transient). */
+ * caller retries with backoff (see mc_verify_outcome_transient). When a
+ * STARTTLS scheme gets no greeting (at most 3 s on the implicit-TLS ports
+ * 465, 993 and 995), one more short connection asks whether the port
+ * speaks TLS at once, and the reason then names the implicit-TLS URL. */
 int mc_verify_probe(const struct mc_endpoint *ep,
                     const struct mc_probe_opts *opts,
                     struct mc_probe_result *out, struct mc_err *err);
 
 /* mc_probe_result_clear - free what out owns and zero it (safe twice). */
 void mc_probe_result_clear(struct mc_probe_result *out);
+
+/* mc_verify_server_kind - the daemon a greeting line names. */
+enum mc_server_kind mc_verify_server_kind(const char *greeting);
+
+/* mc_verify_server_name - "postfix", "exim", "dovecot" or "" (static). */
+const char *mc_verify_server_name(enum mc_server_kind kind);
+
+/* mc_verify_key_alg_name - "any", "ecdsa", "rsa" (static). */
+const char *mc_verify_key_alg_name(enum mc_key_alg alg);
 
 /* mc_verify_outcome_name - stable name ("ok", "starttls-missing", ...). */
 const char *mc_verify_outcome_name(enum mc_probe_outcome outcome);

@@ -2,10 +2,12 @@
 """fakeca.py - a misbehaving (and ARI-speaking) ACME CA for mailcert's tests.
 
 This is a hand-written stand-in, used ONLY for the malformed-response
-cases and for ARI: no real CA (Pebble included) misbehaves on demand, and
-Pebble 2.4 has no renewalInfo (RFC 9773) and never refuses "replaces", so
-the tests that need those talk to this one instead (tests/unit/
-test_ari_fakeca.c). Every other test uses Pebble.
+cases, for ARI and for ACME profiles: no real CA (Pebble included)
+misbehaves on demand, Pebble 2.4 has no renewalInfo (RFC 9773), never
+refuses "replaces" and has no profiles (draft-ietf-acme-profiles), and it
+serves one directory path only, so the tests that need those talk to this
+one instead (tests/unit/test_ari_fakeca.c, t_profile.sh, t_account_dirs.sh).
+Every other test uses Pebble.
 
 It is an HTTPS server (stdlib only: http.server + ssl) bound to 127.0.0.1.
 It does not verify JWS signatures or nonces; it parses just enough of the
@@ -41,6 +43,16 @@ requests to answer. --mode selects the misbehaviour:
             time, "always.test" 409 alreadyReplaced every time,
             "other.test" 400 malformed about something else. GET /order-log
             lists the "replaces" value (or null) of every newOrder so far.
+  good      a complete minimal flow that issues a real certificate for the
+            CSR (signed by the fake CA, SANs copied); GET /order-log lists
+            the "profile" value (or null) of every newOrder
+  profiles  "good" with meta.profiles {"classic", "tlsserver"} in the
+            directory; newOrder with another profile answers 400
+            invalidProfile
+
+Every URL may be prefixed with /p/NAME (a second, third... directory on the
+same host: /p/NAME/dir), each with its own account URL (/p/NAME/acct/1)
+and its own newAccount count (GET /p/NAME/acct-count).
 
 With --port 0 the kernel picks the port; --port-file then receives it.
 
@@ -77,6 +89,7 @@ class State:
         self.order_status = "ready"
         self.chain_pem = b""
         self.order_log = []
+        self.accounts = {}
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -91,7 +104,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # ---- helpers -------------------------------------------------------
 
     def base(self):
-        return "https://127.0.0.1:%d" % self.server.server_address[1]
+        return "https://127.0.0.1:%d%s" % (self.server.server_address[1],
+                                           getattr(self, "prefix", ""))
+
+    def split_prefix(self):
+        """split_prefix - strip /p/NAME from self.path into self.prefix."""
+        self.prefix = ""
+        if self.path.startswith("/p/"):
+            rest = self.path[3:]
+            name, _, tail = rest.partition("/")
+            self.prefix = "/p/" + name
+            self.path = "/" + tail
 
     def next_nonce(self):
         st = self.server.state
@@ -151,10 +174,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def directory(self):
         b = self.base()
+        meta = {"termsOfService": b + "/tos"}
+        if self.server.state.args.mode == "profiles":
+            meta["profiles"] = {"classic": "the usual 90 days",
+                                "tlsserver": "serverAuth only, 6 days"}
         return {"newNonce": b + "/nonce", "newAccount": b + "/acct",
                 "newOrder": b + "/order", "revokeCert": b + "/revoke",
                 "keyChange": b + "/keychange",
-                "meta": {"termsOfService": b + "/tos"}} | (
+                "meta": meta} | (
                     {"renewalInfo": b + "/renewal-info"}
                     if self.server.state.args.mode == "ari" else {})
 
@@ -165,6 +192,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         mode = self.server.state.args.mode
+        self.split_prefix()
+        if self.path == "/acct-count":
+            with self.server.state.lock:
+                n = self.server.state.accounts.get(self.prefix, 0)
+            self.send_json(200, {"accounts": n})
+            return
         if self.path == "/dir":
             if mode == "badjson":
                 body = b'{"newNonce": "' + self.base().encode() + b'/nonce", "newAccount": '
@@ -178,7 +211,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if mode == "ari" and self.path.startswith("/renewal-info/"):
             self.renewal_info(self.path[len("/renewal-info/"):])
-        elif mode == "replaces" and self.path == "/order-log":
+        elif mode in ("replaces", "good", "profiles") and self.path == "/order-log":
             with self.server.state.lock:
                 log = list(self.server.state.order_log)
             self.send_json(200, {"replaces": log})
@@ -186,6 +219,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.misbehave_or(self.flow_get)
 
     def do_POST(self):
+        self.split_prefix()
         self.misbehave_or(self.flow_post)
 
     def misbehave_or(self, flow):
@@ -204,7 +238,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.read_jws_payload()
             self.problem(429, "rateLimited", "fakeca: too many requests, retry later",
                          {"Retry-After": "1"})
-        elif mode in ("mismatch", "replaces"):
+        elif mode in ("mismatch", "replaces", "good", "profiles"):
             flow()
         else:
             self.problem(404, "malformed", "fakeca: no such resource")
@@ -234,12 +268,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         b = self.base()
         path = self.path
         if path == "/acct" or path.startswith("/acct/"):
+            if path == "/acct":
+                with st.lock:
+                    st.accounts[self.prefix] = st.accounts.get(self.prefix, 0) + 1
             self.send_json(201 if path == "/acct" else 200,
                            {"status": "valid", "contact": (payload or {}).get("contact", []),
                             "orders": b + "/acct/1/orders"},
                            {"Location": b + "/acct/1"})
         elif path == "/order":
-            if self.refuse_replaces(payload or {}):
+            if self.refuse_replaces(payload or {}) or self.refuse_profile(payload or {}):
                 return
             st.identifiers = (payload or {}).get("identifiers", [])
             st.order_status = "ready"
@@ -252,13 +289,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_json(200, {"type": "http-01", "status": "valid", "url": b + path,
                                  "token": "fakeToken"})
         elif path == "/finalize/1":
-            st.chain_pem = make_mismatched_chain(st.args.workdir, st.identifiers)
+            if st.args.mode in ("good", "profiles"):
+                st.chain_pem = sign_csr(st.args.workdir, (payload or {}).get("csr", ""))
+            else:
+                st.chain_pem = make_mismatched_chain(st.args.workdir, st.identifiers)
             st.order_status = "valid"
             self.send_json(200, self.order_obj(), {"Location": b + "/order/1"})
         elif path == "/cert/1":
             self.send(200, st.chain_pem, "application/pem-certificate-chain")
         else:
             self.problem(404, "malformed", "fakeca: no such resource " + path)
+
+    def refuse_profile(self, payload):
+        """refuse_profile - modes good/profiles: log the profile, refuse an unknown one."""
+        st = self.server.state
+        if st.args.mode not in ("good", "profiles"):
+            return False
+        profile = payload.get("profile")
+        with st.lock:
+            st.order_log.append(profile)
+        offered = self.directory()["meta"].get("profiles", {})
+        if profile is not None and profile not in offered:
+            self.problem(400, "invalidProfile", "fakeca: no profile %r" % profile)
+            return True
+        return False
 
     def refuse_replaces(self, payload):
         """refuse_replaces - mode replaces: log the order, maybe refuse it (True)."""
@@ -346,8 +400,8 @@ def openssl(*argv):
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def make_mismatched_chain(workdir, identifiers):
-    """make_mismatched_chain - leaf (for a fresh, unrelated key) + issuer, as PEM."""
+def fake_ca(workdir):
+    """fake_ca - the self-signed issuer in workdir (made once)."""
     os.makedirs(workdir, exist_ok=True)
     p = lambda name: os.path.join(workdir, name)  # noqa: E731
     if not os.path.exists(p("ca.pem")):
@@ -355,6 +409,24 @@ def make_mismatched_chain(workdir, identifiers):
                 "-nodes", "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "2",
                 "-subj", "/CN=fakeca intermediate",
                 "-addext", "basicConstraints=critical,CA:TRUE")
+    return p
+
+
+def sign_csr(workdir, csr_b64url):
+    """sign_csr - leaf for the CSR (its key and SANs) + issuer, as PEM."""
+    p = fake_ca(workdir)
+    with open(p("req.der"), "wb") as f:
+        f.write(b64url_decode(csr_b64url))
+    openssl("x509", "-req", "-inform", "DER", "-in", p("req.der"), "-CA", p("ca.pem"),
+            "-CAkey", p("ca.key"), "-CAcreateserial", "-days", "2",
+            "-copy_extensions", "copy", "-out", p("leaf.pem"))
+    with open(p("leaf.pem"), "rb") as leaf, open(p("ca.pem"), "rb") as ca:
+        return leaf.read() + ca.read()
+
+
+def make_mismatched_chain(workdir, identifiers):
+    """make_mismatched_chain - leaf (for a fresh, unrelated key) + issuer, as PEM."""
+    p = fake_ca(workdir)
     names = [i.get("value", "") for i in identifiers if isinstance(i, dict)] or ["x.test"]
     with open(p("leaf.cnf"), "w", encoding="ascii") as f:
         f.write("subjectAltName=" + ",".join("DNS:" + n for n in names) + "\n")
@@ -371,7 +443,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--mode", required=True,
                     choices=["500", "429", "badnonce", "badjson", "html", "mismatch", "ari",
-                             "replaces"])
+                             "replaces", "good", "profiles"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)

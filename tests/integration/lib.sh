@@ -212,7 +212,8 @@ challtestsrv_start() {
 	wait_http "$CHALLTESTSRV_MGMT/" "$BG_PID" pebble-challtestsrv "$logf"
 }
 
-# pebble_start - start challtestsrv (once) and pebble. Options:
+# pebble_start - start challtestsrv (once) and pebble, in -strict mode
+# (PEBBLE_STRICT=0 in the environment leaves it out). Options:
 #   --eab KID:KEY    require External Account Binding with this MAC key
 #   --alt-roots N    PEBBLE_ALTERNATE_ROOTS=N
 #   --http-port P    pebble's httpPort (default: a free port)
@@ -223,7 +224,7 @@ challtestsrv_start() {
 #   --va-sleep       let Pebble's VA sleep before validating (its default;
 #                    the tests otherwise set PEBBLE_VA_NOSLEEP=1)
 pebble_start() {
-	local eab="" alt=0 validity=0 cfg logf=$TEST_TMP/pebble.log mport macs dns=""
+	local eab="" alt=0 validity=0 cfg mport macs dns=""
 	local nonce_reject="" nosleep=1
 	HTTP01_PORT="" TLSALPN01_PORT=""
 	while [ $# -gt 0 ]; do
@@ -269,17 +270,34 @@ pebble_start() {
   }
 }
 EOF
-	bg_start pebble "$logf" env PEBBLE_AUTHZREUSE=0 \
-		${nonce_reject:+PEBBLE_WFE_NONCEREJECT=$nonce_reject} \
-		$([ "$nosleep" = 1 ] && echo PEBBLE_VA_NOSLEEP=1) \
-		PEBBLE_ALTERNATE_ROOTS="$alt" \
-		pebble -config "$cfg" -dnsserver "${dns:-127.0.0.1:$DNS_PORT}"
-	PEBBLE_PID=$BG_PID
+	local strict=(-strict) env=(env PEBBLE_AUTHZREUSE=0)
+	[ "${PEBBLE_STRICT:-1}" != 0 ] || strict=()
+	[ -z "$nonce_reject" ] || env+=(PEBBLE_WFE_NONCEREJECT="$nonce_reject")
+	[ "$nosleep" != 1 ] || env+=(PEBBLE_VA_NOSLEEP=1)
+	PEBBLE_CMD=("${env[@]}" PEBBLE_ALTERNATE_ROOTS="$alt"
+		pebble "${strict[@]}" -config "$cfg" -dnsserver "${dns:-127.0.0.1:$DNS_PORT}")
 	PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
 	PEBBLE_MGMT=https://127.0.0.1:$mport
+	pebble_run
+	log "pebble on 127.0.0.1:$PEBBLE_PORT (http-01 port $HTTP01_PORT, tls-alpn-01 port $TLSALPN01_PORT, dns 127.0.0.1:$DNS_PORT)"
+}
+
+# pebble_run - start PEBBLE_CMD (set by pebble_start) and wait until it answers.
+pebble_run() {
+	local logf=$TEST_TMP/pebble.log
+	bg_start pebble "$logf" "${PEBBLE_CMD[@]}"
+	PEBBLE_PID=$BG_PID
 	wait_http "$PEBBLE_DIR_URL" "$PEBBLE_PID" pebble "$logf" --cacert "$PEBBLE_CA"
 	wait_http "$PEBBLE_MGMT/roots/0" "$PEBBLE_PID" pebble "$logf" --cacert "$PEBBLE_CA"
-	log "pebble on 127.0.0.1:$PEBBLE_PORT (http-01 port $HTTP01_PORT, tls-alpn-01 port $TLSALPN01_PORT, dns 127.0.0.1:$DNS_PORT)"
+}
+
+# pebble_restart - stop pebble and start it again on the same ports: a CA
+# that has lost every account, order and certificate (and has new roots).
+pebble_restart() {
+	bg_stop "$PEBBLE_PID"
+	mv "$TEST_TMP/pebble.log" "$TEST_TMP/pebble.log.$PEBBLE_PID"
+	pebble_run
+	log "pebble restarted on 127.0.0.1:$PEBBLE_PORT"
 }
 
 # pebble_stop - stop pebble (not challtestsrv); a later pebble_start starts a fresh one.
@@ -293,6 +311,25 @@ pebble_get() {
 		fail "cannot fetch $PEBBLE_MGMT$1"
 }
 
+# pebble_cert_status SERIAL - Pebble's view of a serial (lower-case hex) as
+# "Status Reason" ("Valid -", "Revoked 1").
+pebble_cert_status() {
+	pebble_get "/cert-status-by-serial/$1" "$TEST_TMP/status.json"
+	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["Status"], o.get("Reason", "-"))' \
+		"$TEST_TMP/status.json"
+}
+
+# dns_hook_script FILE LOG - write FILE, a dns_hook that publishes TXT
+# records in challtestsrv and logs its calls to LOG (mailcert runs hooks
+# with a clean environment, so the URL is baked in).
+dns_hook_script() {
+	cat >"$1" <<HOOK
+#!/bin/sh
+exec "$MC_TESTS_DIR/integration/hooks/challtestsrv-dns.sh" --mgmt "$CHALLTESTSRV_MGMT" --log "$2" "\$@"
+HOOK
+	chmod 755 "$1"
+}
+
 # pebble_fetch_roots - PEBBLE_ROOT (/roots/0) and PEBBLE_INTERMEDIATE (/intermediates/0).
 pebble_fetch_roots() {
 	PEBBLE_ROOT=$TEST_TMP/pebble-root0.pem
@@ -302,7 +339,8 @@ pebble_fetch_roots() {
 }
 
 # fakeca_start - start fakeca.py in MODE (500 429 badjson html mismatch ari
-# replaces); further arguments go to fakeca.py.
+# replaces good profiles); further arguments go to fakeca.py. Its
+# directories: FAKECA_DIR_URL, and FAKECA_URL/p/NAME/dir for any NAME.
 fakeca_start() {
 	local mode=$1 port logf=$TEST_TMP/fakeca-$1.log
 	shift
@@ -314,7 +352,8 @@ fakeca_start() {
 		--workdir "$TEST_TMP/fakeca-$mode" "$@"
 	FAKECA_PID=$BG_PID
 	FAKECA_LOG=$logf
-	FAKECA_DIR_URL=https://127.0.0.1:$port/dir
+	FAKECA_URL=https://127.0.0.1:$port
+	FAKECA_DIR_URL=$FAKECA_URL/dir
 	wait_http "$FAKECA_DIR_URL" "$FAKECA_PID" "fakeca $mode" "$logf" --cacert "$PEBBLE_CA"
 }
 
@@ -439,6 +478,17 @@ cert_dir() {
 	echo "$MC_STATE/certs/$1"
 }
 
+# account_dir - state_dir/accounts/<host>_<port>/<path> of a directory URL
+# (default PEBBLE_DIR_URL); enough of the store's naming for test URLs.
+account_dir() {
+	local rest=${1:-$PEBBLE_DIR_URL} host
+	rest=${rest#https://}
+	host=${rest%%/*}
+	rest=${rest#"$host"}
+	host=${host//:/_}
+	echo "$MC_STATE/accounts/${host,,}${rest%/}"
+}
+
 # version_count - how many versions NAME has in the store (0 if none).
 version_count() {
 	local d
@@ -450,10 +500,11 @@ version_count() {
 	fi
 }
 
-# cert_sans - the DNS SANs of a PEM certificate, sorted, one per line.
+# cert_sans - the DNS and IP address SANs of a PEM certificate, sorted, one
+# per line (IPv6 as openssl prints it: 2001:DB8:0:0:0:0:0:25).
 cert_sans() {
 	openssl x509 -in "$1" -noout -ext subjectAltName 2>/dev/null |
-		tr ',' '\n' | sed -n 's/^ *DNS://p' | sort
+		tr ',' '\n' | sed -n -e 's/^ *DNS://p' -e 's/^ *IP Address://p' | sort
 }
 
 # sorted_words - the arguments sorted, one per line.

@@ -31,7 +31,9 @@
 #                               POSTFIX_PORT_SUB (STARTTLS) POSTFIX_PORT_SMTPS
 #                               (wrapper mode) POSTFIX_PID (master)
 #                               POSTFIX_RELOAD ("postfix -c DIR/etc reload")
-#                               POSTFIX_LOG.
+#                               POSTFIX_LOG. MAIL_POSTFIX_BANNER, when set,
+#                               is the smtpd_banner (default: one that
+#                               does not name Postfix).
 #   postfix_stop [DIR]          postfix -c DIR/etc stop, then KILL by pid.
 #   dovecot_start DIR CERT KEY  Dovecot with DIR/dovecot.conf; ssl_cert = <CERT,
 #                               ssl_key = <KEY. User "test", password
@@ -542,7 +544,7 @@ local_transport = error:no local delivery in a test instance
 biff = no
 maillog_file = $d/log/postfix.log
 maillog_file_prefixes = $d/log
-smtpd_banner = \$myhostname ESMTP mailcert-test
+smtpd_banner = ${MAIL_POSTFIX_BANNER:-\$myhostname ESMTP mailcert-test}
 smtpd_tls_security_level = may
 smtpd_tls_chain_files = $chain
 smtpd_tls_loglevel = 1

@@ -1,7 +1,8 @@
 #!/bin/bash
 # t_account - `account register` creates the account key (0600) and
-# account.json under accounts/<directory host>; `account show` prints the
-# account URL and status; an unreachable CA fails with exit 1.
+# account.json under accounts/<directory host>_<port>/<path> (one account
+# per directory URL); `account show` prints the account URL and status; an
+# unreachable CA fails with exit 1.
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -15,7 +16,8 @@ dirs=($MC_STATE/accounts/127.0.0.1*)
 if [ "${#dirs[@]}" != 1 ] || [ ! -d "${dirs[0]}" ]; then
 	fail "expected one accounts/127.0.0.1* directory, found: ${dirs[*]}"
 fi
-acct=${dirs[0]}
+acct=$(account_dir)
+assert_eq "$acct" "${dirs[0]}/dir" "the account folder is host_port/path"
 assert_file_mode "$acct/account.key" 600
 python3 -m json.tool "$acct/account.json" >/dev/null || fail "account.json is not JSON" "$acct/account.json"
 assert_contains "$acct/account.json" "https://127.0.0.1:$PEBBLE_PORT/my-account/"

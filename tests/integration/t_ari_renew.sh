@@ -1,7 +1,8 @@
 #!/bin/bash
 # t_ari_renew - `renew` with ARI (RFC 9773). Pebble 2.4 has no renewalInfo,
 # so after a real issuance from Pebble the directory is pointed at
-# fakeca.py (the hand-written stand-in CA, mode ari) for the polls:
+# fakeca.py (the hand-written stand-in CA, mode ari) for the polls, and
+# meta.json names it as the issuing directory:
 #   - a window in the future: not due; a random moment inside the window is
 #     kept in meta.json with the next poll after Retry-After (3600 s);
 #   - a second run before that makes no request at all;
@@ -16,12 +17,15 @@ assert_exit 0 "issue from Pebble"
 meta=$MC_STATE/certs/mail/current/meta.json
 grep -q '"ari_cert_id"' "$meta" || fail "meta.json has no ARI certID" "$meta"
 
-# set_next_poll - make the next ARI poll due now.
+# set_next_poll - make the next ARI poll due now, and record the stand-in
+# CA's directory as the one that issued the certificate (a certificate from
+# another directory is due by itself: "directory changed").
 set_next_poll() {
-	python3 - "$meta" <<'PY'
+	python3 - "$meta" "$FAKECA_DIR_URL" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
 m["ari_next_poll"] = 1
+m["directory"] = sys.argv[2]
 m.pop("ari_renew_at", None)
 json.dump(m, open(sys.argv[1], "w"), indent=2)
 PY

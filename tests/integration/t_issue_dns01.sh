@@ -7,14 +7,10 @@
 pebble_start
 pebble_fetch_roots
 hooklog=$TEST_TMP/hook.log
-# mailcert runs hooks with a clean environment: pass the URL by a wrapper.
-cat >"$TEST_TMP/dns-hook" <<HOOK
-#!/bin/sh
-exec "$MC_TESTS_DIR/integration/hooks/challtestsrv-dns.sh" --mgmt "$CHALLTESTSRV_MGMT" --log "$hooklog" "\$@"
-HOOK
+dns_hook_script "$TEST_TMP/dns-hook" "$hooklog"
 printf '#!/bin/sh\necho "hook: no DNS today" >&2\nexit 3\n' >"$TEST_TMP/failing-hook"
 printf '#!/bin/sh\nexit 0\n' >"$TEST_TMP/lying-hook"
-chmod 755 "$TEST_TMP/dns-hook" "$TEST_TMP/failing-hook" "$TEST_TMP/lying-hook"
+chmod 755 "$TEST_TMP/failing-hook" "$TEST_TMP/lying-hook"
 
 NAMES="mail.example.test imap.example.test"
 {

@@ -15,6 +15,6 @@ for ((i = 1; i <= 20; i++)); do
 done
 # shellcheck disable=SC2086
 assert_issued loop $NAMES
-assert_eq "$(version_count loop)" 20 "versions stored"
+assert_eq "$(version_count loop)" 5 "versions kept (keep_versions defaults to 5)"
 rejected=$(grep -c 'badNonce\|bad nonce' "$TEST_TMP/pebble.log" || true)
 log "pebble rejected $rejected nonces on purpose"

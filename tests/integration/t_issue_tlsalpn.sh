@@ -19,7 +19,11 @@ bg_start blocker "$TEST_TMP/blocker.log" python3 -c '
 import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(600)
 ' "$TLSALPN01_PORT"
-sleep 0.3
+for ((i = 0; i < 100; i++)); do
+	port_listening "$TLSALPN01_PORT" && break
+	sleep 0.1
+done
+port_listening "$TLSALPN01_PORT" || fail "the blocker does not listen on $TLSALPN01_PORT" "$TEST_TMP/blocker.log"
 mc_run issue alpn
 assert_exit 1 "tls-alpn-01 port already in use"
 assert_contains "$MC_ERR" "$TLSALPN01_PORT" "the error names the port it could not bind"

@@ -1,5 +1,6 @@
 #!/bin/bash
-# t_renew - `mailcert renew`: nothing due is one line and no network at all;
+# t_renew - `mailcert renew`: nothing due is one line and no network at all
+# (and no --jitter sleep);
 # due by renew_before renews; --force; hooks get exactly the documented
 # environment; a failing hook gives exit 1 but the deployment stays; a
 # hanging hook is killed at hook_timeout; failure hooks get MAILCERT_ERROR;
@@ -26,9 +27,11 @@ mc_run issue mail
 assert_exit 0 "first issue"
 rm -f "$TEST_TMP/events"
 
-# 1. Nothing due: exit 0, one line, no request (the CA address is dead).
+# 1. Nothing due: exit 0, one line, no request (Pebble is stopped, so any
+# request would fail; the directory stays the configured one, since a
+# changed directory makes the cert due).
 free_port dead
-MC_DIRECTORY=https://127.0.0.1:$dead/dir write_config mail "mail.example.test smtp.example.test"
+pebble_stop
 mc_run renew
 assert_exit 0 "renew with nothing due"
 [ "$(wc -l <"$MC_OUT")" = 1 ] || fail "nothing due must print one line" "$MC_OUT"
@@ -38,8 +41,14 @@ assert_contains "$MC_OUT" "nothing due"
 mc_run -q renew
 assert_exit 0 "quiet renew"
 [ ! -s "$MC_OUT" ] || fail "-q renew must print nothing" "$MC_OUT"
+# --jitter sleeps only when something is due (cron runs it twice a day).
+start=$(date +%s)
+MC_RUN_TIMEOUT=30 mc_run -q renew --jitter 1h
+assert_exit 0 "renew --jitter with nothing due"
+[ $(($(date +%s) - start)) -lt 10 ] || fail "--jitter slept although nothing was due"
 
-# 2. Due by renew_before (Pebble issues 5-year certificates).
+# 2. Due by renew_before (Pebble issues 5-year certificates); a new Pebble.
+pebble_start
 write_config mail "mail.example.test smtp.example.test" "renew_before = 3650d"
 mc_run renew
 assert_exit 0 "renew when due"
@@ -100,18 +109,26 @@ assert_file "$TEST_TMP/failure.txt"
 assert_contains "$TEST_TMP/failure.txt" "127.0.0.1:$dead"
 assert_symlink "$(cert_dir mail)/current" versions/0004
 
-# 7. Two concurrent runs: the second exits 4 within a second.
+# 7. Two concurrent runs: the second exits 4 within a second. The first
+# run is held inside its pre hook (it holds the lock by then) until the
+# second has finished, so nothing here races: no probe takes the lock.
 write_config mail "mail.example.test smtp.example.test"
+printf '#!/bin/sh\ntouch %s/holding\nn=0\nwhile [ ! -e %s/release ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done\n' \
+	"$TEST_TMP" "$TEST_TMP" >"$H/pre.d/05-hold"
+chmod 755 "$H/pre.d/05-hold"
 "$MAILCERT" -c "$MC_CONF" renew --force >"$TEST_TMP/bg.out" 2>&1 &
 bgpid=$!
-for ((i = 0; i < 50; i++)); do
-	flock -n "$MC_STATE/lock" true 2>/dev/null || break
-	sleep 0.02
+for ((i = 0; i < 300; i++)); do
+	[ ! -e "$TEST_TMP/holding" ] || break
+	sleep 0.1
 done
+[ -e "$TEST_TMP/holding" ] || fail "the first renew never reached its pre hook" "$TEST_TMP/bg.out"
 start=$(date +%s%N)
 mc_run renew --force
 ms=$((($(date +%s%N) - start) / 1000000))
+touch "$TEST_TMP/release"
 assert_exit 4 "a second concurrent renew"
 [ "$ms" -lt 1000 ] || fail "the second run took $ms ms"
 wait "$bgpid" || fail "the first renew failed" "$TEST_TMP/bg.out"
+rm "$H/pre.d/05-hold"
 log "ok"

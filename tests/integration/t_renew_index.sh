@@ -27,27 +27,38 @@ age_metas() {
 	find "$MC_STATE/certs" -name meta.json -exec touch -d '-1 min' {} +
 }
 
-# conf_dead - the same certs, the CA address dead (any request fails).
-free_port dead
-conf_dead() {
+# conf_certs - the certs (b's names: $1, default both), the CA's directory
+# unchanged (another directory makes every cert due).
+conf_certs() {
 	{
-		conf_global "https://127.0.0.1:$dead/dir"
+		conf_global "$PEBBLE_DIR_URL"
 		conf_cert a "a.example.test"
 		conf_cert b "${1:-b.example.test b2.example.test}"
 	} >"$MC_CONF"
 }
 
+# ca_down / ca_up - stop Pebble (any request fails: a no-op renew must make
+# none), start it again on the same ports (it has lost the account, which
+# mailcert registers again by itself).
+ca_down() {
+	pebble_stop
+	mv "$TEST_TMP/pebble.log" "$TEST_TMP/pebble.log.$PEBBLE_PID"
+}
+ca_up() {
+	pebble_run
+}
+
 # 1. A no-op renew writes the index.
 age_metas
-conf_dead
+ca_down
 mc_run renew
 assert_exit 0 "renew, nothing due"
 assert_contains "$MC_OUT" "nothing due among 2 certificate"
 assert_file "$IX"
 assert_file_mode "$IX" 600
-[ "$(head -1 "$IX")" = "mailcert-renew-index 1" ] || fail "index header" "$IX"
-grep -q '^a [0-9]* [0-9]* [0-9]* 1 ecdsa-p256 .* a\.example\.test$' "$IX" ||
-	fail "index entry of a" "$IX"
+[ "$(head -1 "$IX")" = "mailcert-renew-index 2" ] || fail "index header" "$IX"
+grep -q "^a [0-9]* [0-9]* [0-9]* 1 ecdsa-p256 .* - $PEBBLE_DIR_URL a\.example\.test\$" "$IX" ||
+	fail "index entry of a (with its directory)" "$IX"
 grep -q ' b\.example\.test b2\.example\.test$' "$IX" || fail "index entry of b" "$IX"
 cp "$IX" "$TEST_TMP/index.1"
 
@@ -58,15 +69,11 @@ assert_contains "$MC_OUT" "nothing due among 2 certificate"
 cmp -s "$IX" "$TEST_TMP/index.1" || fail "a no-op run rewrote the index"
 
 # 3. A new version of a: read from its meta.json, indexed again.
-{
-	conf_global "$PEBBLE_DIR_URL"
-	conf_cert a "a.example.test"
-	conf_cert b "b.example.test b2.example.test"
-} >"$MC_CONF"
+ca_up
 mc_run issue a
 assert_exit 0 "issue a again"
 age_metas
-conf_dead
+ca_down
 mc_run renew
 assert_exit 0 "renew after issue"
 grep -q '^a [0-9]* [0-9]* [0-9]* 2 ' "$IX" || fail "the index has a's version 2" "$IX"
@@ -81,7 +88,7 @@ m["not_after"] = int(time.time()) + 86400
 json.dump(m, open(sys.argv[1], "w"), indent=2)
 PY
 mc_run renew
-assert_exit 1 "b is due after its meta.json changed (dead CA)"
+assert_exit 1 "b is due after its meta.json changed (CA down)"
 assert_contains "$MC_ERR" "b: due (1/3 of lifetime left)"
 
 # 5. Damaged or foreign indexes are not trusted; a good one is written.
@@ -94,7 +101,8 @@ json.dump(m, open(sys.argv[1], "w"), indent=2)
 PY
 age_metas
 for bad in 'garbage' 'mailcert-renew-index 9' \
-	"$(printf 'mailcert-renew-index 1\nb 1 2 3 1 ecdsa-p256 1 2 0 0 - - x\na 1 2 3 1 ecdsa-p256 1 2')"; do
+	"$(printf 'mailcert-renew-index 2\nb 1 2 3 1 ecdsa-p256 1 2 0 0 - - - - x\na 1 2 3 1 ecdsa-p256 1 2')" \
+	"$(grep -v '^mailcert-renew-index' "$IX" | sed '1i mailcert-renew-index 1')"; do
 	printf '%s\n' "$bad" >"$IX"
 	mc_run renew
 	assert_exit 0 "renew with a bad index"
@@ -103,7 +111,42 @@ for bad in 'garbage' 'mailcert-renew-index 9' \
 done
 
 # 6. The index never hides a config change: b's names changed -> due.
-conf_dead "b.example.test"
+conf_certs "b.example.test"
 mc_run renew
-assert_exit 1 "b is due after its names changed (dead CA)"
+assert_exit 1 "b is due after its names changed (CA down)"
 assert_contains "$MC_ERR" "b: due (names changed)"
+conf_certs
+
+# 7. Nor another directory (e.g. staging, then production): both due,
+# decided from index entries that are current.
+cp "$IX" "$TEST_TMP/index.7"
+{
+	conf_global "https://127.0.0.1:1/other-dir"
+	conf_cert a "a.example.test"
+	conf_cert b "b.example.test b2.example.test"
+} >"$MC_CONF"
+mc_run renew
+assert_exit 1 "due after the directory changed"
+assert_contains "$MC_ERR" "a: due (directory changed)"
+assert_contains "$MC_ERR" "b: due (directory changed)"
+conf_certs
+
+# 8. Nor a revocation recorded in meta.json: due, and the index entry
+# carries the reason, so the next run (from the index) is due too.
+python3 - "$meta_b" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["status"] = "revoked"
+m["revocation_reason"] = "keyCompromise"
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+age_metas
+mc_run renew
+assert_exit 1 "b is due after its revocation (CA down)"
+assert_contains "$MC_ERR" "b: due (revoked (keyCompromise))"
+grep -q '^b .* revoked [^ ]* keyCompromise ' "$IX" || fail "b's entry lacks its revocation" "$IX"
+mc_run renew
+assert_exit 1 "b is still due, from its index entry"
+assert_contains "$MC_ERR" "b: due (revoked (keyCompromise))"
+! grep -q 'a: due' "$MC_ERR" || fail "a became due" "$MC_ERR"
+

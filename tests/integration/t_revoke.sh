@@ -10,12 +10,6 @@ pebble_start
 write_config mail "mail.example.test smtp.example.test" "challenge = http-01"
 d=$(cert_dir mail)
 
-# status_of SERIAL - Pebble's view of a serial (hex) as "Status Reason".
-status_of() {
-	pebble_get "/cert-status-by-serial/$1" "$TEST_TMP/status.json"
-	python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); print(o["Status"], o.get("Reason", "-"))' \
-		"$TEST_TMP/status.json"
-}
 
 # Usage rows first (no CA contact): exit 2 and a sentence naming the problem.
 # label | args | stderr fragment
@@ -41,14 +35,14 @@ assert_contains "$MC_ERR" "has no certificate to revoke"
 mc_run issue mail
 assert_exit 0 "issue"
 serial=$(openssl x509 -in "$d/current/cert.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
-assert_eq "$(status_of "$serial")" "Valid -" "Pebble's status before revoking"
+assert_eq "$(pebble_cert_status "$serial")" "Valid -" "Pebble's status before revoking"
 
 mc_run revoke mail --reason keyCompromise
 assert_exit 0 "revoke"
 assert_contains "$MC_OUT" "mail: version 0001"
 assert_contains "$MC_OUT" "revoked at the CA, reason keyCompromise"
 [ "$(wc -l <"$MC_OUT")" = 1 ] || fail "revoke must print one line" "$MC_OUT"
-assert_eq "$(status_of "$serial")" "Revoked 1" "Pebble's status after revoking (reason 1)"
+assert_eq "$(pebble_cert_status "$serial")" "Revoked 1" "Pebble's status after revoking (reason 1)"
 python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["status"] != "revoked")' \
 	"$d/current/meta.json" || fail "meta.json status is not \"revoked\"" "$d/current/meta.json"
 
@@ -66,5 +60,5 @@ mc_run --json revoke mail
 assert_exit 0 "revoke --json"
 python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(not (o["version"] == 2 and o["reason"] == "unspecified" and o["status"] == "revoked"))' \
 	"$MC_OUT" || fail "revoke --json output" "$MC_OUT"
-assert_eq "$(status_of "$serial2")" "Revoked 0" "Pebble's status of version 0002"
-assert_eq "$(status_of "$serial")" "Revoked 1" "version 0001 stays revoked"
+assert_eq "$(pebble_cert_status "$serial2")" "Revoked 0" "Pebble's status of version 0002"
+assert_eq "$(pebble_cert_status "$serial")" "Revoked 1" "version 0001 stays revoked"

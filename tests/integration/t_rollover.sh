@@ -20,9 +20,8 @@ assert_exit 2 "rollover with an unknown argument"
 
 mc_run account register
 assert_exit 0 "register"
-# shellcheck disable=SC2206
-dirs=($MC_STATE/accounts/127.0.0.1*)
-acct=${dirs[0]}
+acct=$(account_dir)
+acct_rel=${acct#"$MC_STATE"/}
 assert_file "$acct/account.key"
 url1=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$acct/account.json")
 key1=$(pubkey_of_key "$acct/account.key")
@@ -57,7 +56,7 @@ assert_symlink "$(cert_dir mail)/current" versions/0002
 main_state=$MC_STATE
 cp -a "$MC_STATE" "$TEST_TMP/state-old"
 MC_STATE=$TEST_TMP/state-old
-cp -p "$TEST_TMP/old-account.key" "$MC_STATE/accounts/$(basename "$acct")/account.key"
+cp -p "$TEST_TMP/old-account.key" "$MC_STATE/$acct_rel/account.key"
 write_config mail "mail.example.test" "challenge = http-01"
 mc_run account show
 assert_exit 1 "account show with the old key"
@@ -65,7 +64,7 @@ assert_contains "$MC_ERR" "urn:ietf:params:acme:error:"
 assert_contains_i "$MC_ERR" "unauthorized" "accountDoesNotExist" "JWS verification error"
 mc_run account rollover
 assert_exit 1 "rollover with the old key"
-assert_eq "$(pubkey_of_key "$MC_STATE/accounts/$(basename "$acct")/account.key")" "$key1" \
+assert_eq "$(pubkey_of_key "$MC_STATE/$acct_rel/account.key")" "$key1" \
 	"a failed rollover leaves account.key alone"
 
 # Deactivation.
@@ -88,10 +87,9 @@ python3 -c 'import json,sys; sys.exit(json.load(open(sys.argv[1]))["status"] != 
 	"$acct/account.json" || fail "account.json status is not deactivated" "$acct/account.json"
 
 mc_run issue mail
-assert_exit 1 "issue with a deactivated account"
-assert_contains "$MC_ERR" "urn:ietf:params:acme:error:unauthorized"
-assert_contains_i "$MC_ERR" "deactivated"
+assert_exit 2 "issue with a deactivated account (refused before any request)"
+assert_contains "$MC_ERR" "is deactivated; run \`mailcert account register\`"
 assert_symlink "$(cert_dir mail)/current" versions/0002
 mc_run account deactivate --yes
-assert_exit 1 "deactivate twice"
+assert_exit 2 "deactivate twice"
 assert_contains_i "$MC_ERR" "deactivated"

@@ -1,12 +1,16 @@
 /*
  * test_acme.c - the offline parts of the ACME client: problem documents,
  * JWS (ES256/ES384/RS256, verified with OpenSSL), RFC 7638 thumbprints,
- * EAB, CSRs, Link and Retry-After headers, refused URLs.
+ * EAB, CSRs, Link and Retry-After headers, refused URLs, the transport's
+ * client certificate files.
  */
+#include "tmpdir.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +20,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -23,6 +28,7 @@
 #include "mailcert/http.h"
 #include "acme/jws.h"
 #include "mailcert/crypto.h"
+#include "certgen.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define URL "https://ca.test/acme/x"
@@ -602,6 +608,12 @@ static const struct {
      {NAME65, "b.example.test"},
      2,
      NULL},
+    {"IPv4 only: iPAddress, no CN", MC_KEY_EC_P256, {"192.0.2.25"}, 1, NULL},
+    {"IPv6 first, then a DNS name (the CN)",
+     MC_KEY_RSA2048,
+     {"2001:db8::25", "mail.example.test", "192.0.2.25"},
+     3,
+     "mail.example.test"},
 };
 
 /* csr_check_sans - the request has one extension: SANs equal to names. */
@@ -620,7 +632,18 @@ csr_check_sans(X509_REQ *req, const char *const *names, size_t n)
 	gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
 	assert_int_equal(sk_GENERAL_NAME_num(gens), (int)n);
 	for (i = 0; i < n; i++) {
+		unsigned char addr[16];
+		size_t alen = mc_name_ip(names[i], addr);
+
 		g = sk_GENERAL_NAME_value(gens, (int)i);
+		if (alen != 0) {
+			assert_int_equal(g->type, GEN_IPADD);
+			assert_int_equal(ASN1_STRING_length(g->d.iPAddress),
+			                 (int)alen);
+			assert_memory_equal(
+			    ASN1_STRING_get0_data(g->d.iPAddress), addr, alen);
+			continue;
+		}
 		assert_int_equal(g->type, GEN_DNS);
 		assert_string_equal(
 		    (const char *)ASN1_STRING_get0_data(g->d.dNSName),
@@ -832,6 +855,102 @@ test_http_refuse(void **state)
 	mc_http_free(http);
 }
 
+/* ---- the transport's client certificate (fleet/'s etcd client) ---- */
+
+static const struct {
+	const char *label;
+	const char *cert; /* in the temp dir; NULL: none */
+	const char *key;
+	const char *frag; /* NULL: the transport is made */
+} client_cases[] = {
+    {"no client certificate", NULL, NULL, NULL},
+    {"matching pair", "a.crt", "a.key", NULL},
+    {"leaf and issuer in one file", "chain.crt", "a.key", NULL},
+    {"certificate without its key", "a.crt", NULL, "needs its key"},
+    {"missing certificate file", "none.crt", "a.key", "none.crt"},
+    {"certificate file holding a key", "a.key", "a.key", "a.key"},
+    {"key file that is not PEM", "a.crt", "junk.key", "junk.key"},
+    {"key of another certificate", "a.crt", "b.key",
+     "not the key of the client certificate"},
+};
+
+/* client_write - write one PEM object into dir/name. */
+static void
+client_write(const char *dir, const char *name, X509 *cert, X509 *cert2,
+             EVP_PKEY *key, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	if (cert != NULL)
+		assert_int_equal(PEM_write_X509(f, cert), 1);
+	if (cert2 != NULL)
+		assert_int_equal(PEM_write_X509(f, cert2), 1);
+	if (key != NULL)
+		assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0,
+		                                      NULL, NULL),
+		                 1);
+	if (text != NULL)
+		fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* test_http_client_files - the client certificate and key are read when
+ * the transport is made; unusable files are MC_ERR_CONFIG naming them. */
+static void
+test_http_client_files(void **state)
+{
+	char dir[] = "/tmp/mc-acme-XXXXXX", cert[600], key[600];
+	EVP_PKEY *ka = mc_key_generate(MC_KEY_EC_P256, NULL);
+	EVP_PKEY *kb = mc_key_generate(MC_KEY_EC_P256, NULL);
+	X509 *ca = cg_make("client CA", kb, NULL, NULL, NULL, -60, 3600, 1);
+	X509 *a = cg_make("client", ka, ca, kb, "DNS:client.test", -60, 3600, 2);
+	struct mc_http_tls tls = {0};
+	struct mc_http *http;
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	client_write(dir, "a.crt", a, NULL, NULL, NULL);
+	client_write(dir, "chain.crt", a, ca, NULL, NULL);
+	client_write(dir, "a.key", NULL, NULL, ka, NULL);
+	client_write(dir, "b.key", NULL, NULL, kb, NULL);
+	client_write(dir, "junk.key", NULL, NULL, NULL, "not a key\n");
+	for (i = 0; i < N_OF(client_cases); i++) {
+		print_message("client files: %s\n", client_cases[i].label);
+		snprintf(cert, sizeof(cert), "%s/%s", dir,
+		         client_cases[i].cert ? client_cases[i].cert : "");
+		snprintf(key, sizeof(key), "%s/%s", dir,
+		         client_cases[i].key ? client_cases[i].key : "");
+		tls.client_cert = client_cases[i].cert ? cert : NULL;
+		tls.client_key = client_cases[i].key ? key : NULL;
+		mc_err_clear(&err);
+		http = mc_http_new_tls(&tls, &err);
+		if (client_cases[i].frag == NULL) {
+			if (http == NULL)
+				fail_msg("%s: %s", client_cases[i].label,
+				         err.msg);
+		} else {
+			assert_null(http);
+			assert_int_equal(err.cat, MC_ERR_CONFIG);
+			if (strstr(err.msg, client_cases[i].frag) == NULL)
+				fail_msg("%s: '%s' lacks '%s'",
+				         client_cases[i].label, err.msg,
+				         client_cases[i].frag);
+		}
+		mc_http_free(http);
+	}
+	X509_free(a);
+	X509_free(ca);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	assert_int_equal(td_remove(dir), 0);
+}
+
 int
 main(void)
 {
@@ -849,6 +968,7 @@ main(void)
 	    cmocka_unit_test(test_link),
 	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_http_refuse),
+	    cmocka_unit_test(test_http_client_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

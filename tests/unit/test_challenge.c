@@ -30,12 +30,17 @@
 
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
+#include "mailcert/config.h"
 #include "mailcert/http.h"
 #include "mailcert/proc.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define KA_A "tokA_-1.thumbprintAAAA"
 #define KA_B "tokB.thumbprintBBBB"
+#define KA_C "tokC.thumbprintCCCC"
+#define KA_D "tokD.thumbprintDDDD"
+#define V6_REV                                                                 \
+	"5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
 
 /* free_port - a port on 127.0.0.1 that was free a moment ago. */
 static int
@@ -547,12 +552,23 @@ check_alpn_cert(X509 *cert, const char *name, const char *keyauth)
 	const ASN1_OCTET_STRING *data;
 	int at;
 
+	unsigned char addr[16];
+	size_t alen = mc_name_ip(name, addr);
+
 	gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
 	assert_non_null(gens);
 	assert_int_equal(sk_GENERAL_NAME_num(gens), 1);
 	g = sk_GENERAL_NAME_value(gens, 0);
-	assert_int_equal(g->type, GEN_DNS);
-	assert_string_equal((const char *)ASN1_STRING_get0_data(g->d.dNSName), name);
+	if (alen != 0) { /* RFC 8738 section 6: the address as iPAddress */
+		assert_int_equal(g->type, GEN_IPADD);
+		assert_int_equal(ASN1_STRING_length(g->d.iPAddress), (int)alen);
+		assert_memory_equal(ASN1_STRING_get0_data(g->d.iPAddress), addr,
+				    alen);
+	} else {
+		assert_int_equal(g->type, GEN_DNS);
+		assert_string_equal(
+		    (const char *)ASN1_STRING_get0_data(g->d.dNSName), name);
+	}
 	GENERAL_NAMES_free(gens);
 	at = X509_get_ext_by_OBJ(cert, obj, -1);
 	ASN1_OBJECT_free(obj);
@@ -598,6 +614,15 @@ static const struct {
 	{"no SNI", {NULL, ACME_ALPN, 11, 0}, NULL, NULL},
 	{"TLS 1.1 only", {"mail.example.test", ACME_ALPN, 11, TLS1_1_VERSION},
 	 NULL, NULL},
+	{"IPv4 by reverse name", {"25.2.0.192.in-addr.arpa", ACME_ALPN, 11, 0},
+	 "192.0.2.25", KA_C},
+	{"IPv4 reverse name, trailing dot",
+	 {"25.2.0.192.in-addr.arpa.", ACME_ALPN, 11, 0}, "192.0.2.25", KA_C},
+	{"IPv6 by reverse name", {V6_REV, ACME_ALPN, 11, 0}, "2001:db8::25",
+	 KA_D},
+	{"IPv4 literal as SNI", {"192.0.2.25", ACME_ALPN, 11, 0}, NULL, NULL},
+	{"reverse name of another address",
+	 {"26.2.0.192.in-addr.arpa", ACME_ALPN, 11, 0}, NULL, NULL},
 };
 
 static const struct {
@@ -611,6 +636,7 @@ static const struct {
 	{"NULL name", NULL, KA_A, "not a DNS name"},
 	{"blank in name", "mail example", KA_A, "not a DNS name"},
 	{"leading dot", ".example.test", KA_A, "not a DNS name"},
+	{"bracketed IPv6", "[2001:db8::25]", KA_A, "not a DNS name"},
 	{"empty keyauth", "mail.example.test", "", "empty key authorization"},
 	{"NULL keyauth", "mail.example.test", NULL, "empty key authorization"},
 };
@@ -658,6 +684,8 @@ test_tlsalpn01(void **state)
 	assert_int_equal(acme_tlsalpn01_add(t, "mail.example.test", "stale", &err), 0);
 	assert_int_equal(acme_tlsalpn01_add(t, "mail.example.test", KA_A, &err), 0);
 	assert_int_equal(acme_tlsalpn01_add(t, "imap.example.test", KA_B, &err), 0);
+	assert_int_equal(acme_tlsalpn01_add(t, "192.0.2.25", KA_C, &err), 0);
+	assert_int_equal(acme_tlsalpn01_add(t, "2001:db8::25", KA_D, &err), 0);
 	stall = alpn_connect(port); /* says nothing; must not block the others */
 	assert_true(stall >= 0);
 	alpn_run_cases(port);
@@ -672,6 +700,42 @@ test_tlsalpn01(void **state)
 	acme_tlsalpn01_stop(t);
 	cert = alpn_handshake(port, &mail, proto, sizeof(proto));
 	assert_null(cert);
+}
+
+/* test_tlsalpn01_sni - the SNI name expected for each identifier. */
+static void
+test_tlsalpn01_sni(void **state)
+{
+	static const struct {
+		const char *ident;
+		size_t size;
+		const char *want; /* NULL: -1 */
+	} rows[] = {
+		{"mail.example.test", 254, "mail.example.test"},
+		{"192.0.2.25", 254, "25.2.0.192.in-addr.arpa"},
+		{"10.0.0.1", 73, "1.0.0.10.in-addr.arpa"},
+		{"2001:db8::25", 73, V6_REV},
+		{"::1", 73, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0."
+			    "0.0.0.0.0.ip6.arpa"},
+		{"2001:db8::25", 72, NULL},
+		{"mail.example.test", 5, NULL},
+	};
+	char buf[300];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N_OF(rows); i++) {
+		print_message("tls-alpn-01 SNI: %s (%zu)\n", rows[i].ident,
+			      rows[i].size);
+		if (rows[i].want == NULL) {
+			assert_int_equal(acme_tlsalpn01_sni(rows[i].ident, buf,
+							    rows[i].size), -1);
+			continue;
+		}
+		assert_int_equal(acme_tlsalpn01_sni(rows[i].ident, buf,
+						    rows[i].size), 0);
+		assert_string_equal(buf, rows[i].want);
+	}
 }
 
 /* ---- dns-01 ---- */
@@ -851,6 +915,7 @@ main(void)
 		cmocka_unit_test(test_webroot_existing),
 		cmocka_unit_test(test_webroot_errors),
 		cmocka_unit_test(test_tlsalpn01),
+		cmocka_unit_test(test_tlsalpn01_sni),
 		cmocka_unit_test(test_dns01_value),
 		cmocka_unit_test(test_dns01_hook),
 		cmocka_unit_test(test_dns01_hook_args),

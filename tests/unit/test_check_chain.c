@@ -29,6 +29,7 @@
 
 #define DAY 86400L
 #define SANS "DNS:mail.example.com,DNS:*.wild.example.com,IP:192.0.2.7"
+#define SANS_IDN "DNS:xn--bcher-kva.example,DNS:f*.part.example.com"
 
 enum leaf_kind {
 	L_CLEAN = 0,
@@ -47,9 +48,18 @@ enum leaf_kind {
 	L_K256,
 	L_P384,
 	L_ED25519,
+	L_CNONLY,
+	L_IDN,
 	L_COUNT
 };
-enum served_kind { S_FULL = 0, S_LEAF_ONLY, S_WITH_ROOT, S_NONE };
+enum served_kind {
+	S_FULL = 0,
+	S_LEAF_ONLY,
+	S_WITH_ROOT,
+	S_NONE,
+	S_MISORDER,
+	S_EXTRA
+};
 enum staple_kind { ST_NONE = 0, ST_GOOD, ST_REVOKED, ST_FOREIGN };
 enum expect_kind { E_NONE = 0, E_SAME, E_OTHER };
 
@@ -110,8 +120,8 @@ static const struct chain_case {
      -1, E_NONE, "untrusted", MC_SEV_CRITICAL},
     {"revoked (stapled OCSP)", L_CLEAN, S_FULL, ST_REVOKED, "mail.example.com",
      -1, -1, E_NONE, "revoked", MC_SEV_CRITICAL},
-    {"revocation unknown: no source", L_CLEAN, S_FULL, ST_NONE,
-     "mail.example.com", -1, -1, E_NONE, "revoked:nt", MC_SEV_WARNING},
+    {"revocation not published: a remark", L_CLEAN, S_FULL, ST_NONE,
+     "mail.example.com", -1, -1, E_NONE, "", MC_SEV_OK},
     {"revocation unknown: foreign signer", L_CLEAN, S_FULL, ST_FOREIGN,
      "mail.example.com", -1, -1, E_NONE, "revoked:nt", MC_SEV_WARNING},
     {"SHA-1 leaf", L_SHA1, S_FULL, ST_GOOD, "mail.example.com", -1, -1, E_NONE,
@@ -128,6 +138,20 @@ static const struct chain_case {
      "inactive", MC_SEV_CRITICAL},
     {"expired and wrong name", L_EXPIRED, S_FULL, ST_GOOD, "x.example.org", -1,
      -1, E_NONE, "expired name-mismatch", MC_SEV_CRITICAL},
+    {"CN-only leaf (RFC 9525: no CN-ID)", L_CNONLY, S_FULL, ST_GOOD,
+     "mail.example.com", -1, -1, E_NONE, "name-mismatch", MC_SEV_CRITICAL},
+    {"IDN A-label", L_IDN, S_FULL, ST_GOOD, "xn--bcher-kva.example", -1, -1,
+     E_NONE, "", MC_SEV_OK},
+    {"IDN A-label, other name", L_IDN, S_FULL, ST_GOOD,
+     "xn--bcher-kva.other", -1, -1, E_NONE, "name-mismatch",
+     MC_SEV_CRITICAL},
+    {"partial wildcard f*.part (RFC 9525)", L_IDN, S_FULL, ST_GOOD,
+     "foo.part.example.com", -1, -1, E_NONE, "name-mismatch",
+     MC_SEV_CRITICAL},
+    {"misordered chain", L_CLEAN, S_MISORDER, ST_GOOD, "mail.example.com", -1,
+     -1, E_NONE, "chain-order", MC_SEV_WARNING},
+    {"unrelated extra certificate", L_CLEAN, S_EXTRA, ST_GOOD,
+     "mail.example.com", -1, -1, E_NONE, "chain-order", MC_SEV_WARNING},
 };
 
 /* The fixture: root -> int (-> int_sha1), a foreign root, the leaves. */
@@ -218,8 +242,19 @@ make_leaf(enum leaf_kind k)
 		iss = fx.rsa_inter; /* MD5 exists only with RSA */
 		ikey = fx.rsa_int_key;
 	}
-	fx.leaf[k] = cg_make("mail.example.com", key, iss, ikey, SANS, from, to,
-	                     100 + k);
+	fx.leaf[k] = cg_make("mail.example.com", key, iss, ikey,
+	                     k == L_IDN      ? SANS_IDN
+	                     : k == L_CNONLY ? NULL
+	                                     : SANS,
+	                     from, to, 100 + k);
+	if (k == L_CNONLY) { /* cg_make made a CA of it: a plain leaf again */
+		X509_EXTENSION *bc = X509_delete_ext(
+		    fx.leaf[k],
+		    X509_get_ext_by_NID(fx.leaf[k], NID_basic_constraints, -1));
+
+		X509_EXTENSION_free(bc);
+		resign(fx.leaf[k], ikey, EVP_sha256());
+	}
 	if (k == L_SHA1)
 		resign(fx.leaf[k], ikey, EVP_sha1());
 	if (k == L_MD5)
@@ -347,9 +382,14 @@ build_probe(const struct chain_case *c, struct mc_probe_result *p)
 		X509_up_ref(iss);
 		sk_X509_push(p->chain, iss);
 	}
-	if (c->served == S_WITH_ROOT) {
+	if (c->served == S_WITH_ROOT || c->served == S_MISORDER) {
 		X509_up_ref(fx.root);
-		sk_X509_push(p->chain, fx.root);
+		sk_X509_insert(p->chain, fx.root,
+		               c->served == S_MISORDER ? 1 : -1);
+	}
+	if (c->served == S_EXTRA) {
+		X509_up_ref(fx.foreign);
+		sk_X509_push(p->chain, fx.foreign);
 	}
 	if (c->staple == ST_GOOD || c->staple == ST_REVOKED)
 		p->ocsp_der = make_staple(
@@ -377,11 +417,17 @@ codes_of(const struct mc_findings *f, char *buf, size_t size)
 	const char *v[16];
 	size_t i, n = f->n < 16 ? f->n : 16, len;
 
+	size_t k = 0;
+
 	for (i = 0; i < n; i++) {
-		snprintf(names[i], sizeof(names[i]), "%s%s", f->v[i].code,
+		if (f->v[i].severity == MC_SEV_OK)
+			continue; /* remarks: test_remarks */
+		snprintf(names[k], sizeof(names[k]), "%s%s", f->v[i].code,
 		         f->v[i].not_tested ? ":nt" : "");
-		v[i] = names[i];
+		v[k] = names[k];
+		k++;
 	}
+	n = k;
 	qsort(v, n, sizeof(v[0]), cmp_str);
 	buf[0] = '\0';
 	for (i = 0; i < n; i++) {
@@ -401,7 +447,8 @@ test_chain_cases(void **state)
 		const struct chain_case *c = &cases[i];
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   0,
-		                          1000,          false};
+		                          1000,          false,
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		struct mc_err err;
@@ -445,12 +492,20 @@ test_texts(void **state)
 	    {16, "\"other.example.com\""},
 	    {18, "\"192.0.2.8\""},
 	    {22, "revoked on"},
-	    {23, "could not be determined"},
+	    {24, "could not be checked for \"mail.example.com\": the "
+	         "stapled OCSP response: response signature does not verify"},
 	    {25, "SHA1"},
 	    {28, "RSA 1024"},
 	    {29, "secp256k1"},
 	    {30, "serial"},
 	    {19, "No path to a trusted root"},
+	    {32, "has no subjectAltName, only the subject CN "
+	         "\"mail.example.com\""},
+	    {34, "\"xn--bcher-kva.other\" (b\xc3\xbc"
+	         "cher.other)"},
+	    {36, "the path is \"mail.example.com\" (#1), \"Test "
+	         "Intermediate\" (#3), \"Test Root\" (#2)"},
+	    {37, "also sends \"Foreign Root\" (#3)"},
 	};
 	size_t i;
 
@@ -459,7 +514,8 @@ test_texts(void **state)
 		const struct chain_case *c = &cases[rows[i].row];
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   time(NULL),
-		                          1000,          false};
+		                          1000,          false,
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 
@@ -470,6 +526,51 @@ test_texts(void **state)
 			fail_msg("%s: text lacks \"%s\": %s", c->label,
 			         rows[i].fragment,
 			         f.n ? f.v[0].text : "(none)");
+		mc_findings_clear(&f);
+		mc_probe_result_clear(&p);
+	}
+}
+
+/* test_labels - not-tested findings never carry the failure's name in
+ * their label; a path without any revocation URL is an ok remark. */
+static void
+test_labels(void **state)
+{
+	static const struct {
+		size_t row;
+		const char *label;
+		enum mc_severity sev;
+	} rows[] = {
+	    {23, "revocation not published", MC_SEV_OK},
+	    {24, "revocation not tested", MC_SEV_WARNING},
+	    {22, "revoked", MC_SEV_CRITICAL},
+	};
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const struct chain_case *c = &cases[rows[i].row];
+		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
+		                          -1, -1, time(NULL), 1000, false,
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
+		struct mc_findings f = {0};
+		struct mc_probe_result p;
+		bool seen = false;
+
+		build_probe(c, &p);
+		assert_int_equal(mc_check_chain(&p, &o, &f, NULL), 0);
+		for (j = 0; j < f.n; j++) {
+			if (strcmp(f.v[j].code, "revoked") != 0)
+				continue;
+			if (strcmp(f.v[j].label, rows[i].label) != 0 ||
+			    f.v[j].severity != rows[i].sev)
+				fail_msg("%s: label \"%s\" %s", c->label,
+				         f.v[j].label,
+				         mc_severity_name(f.v[j].severity));
+			seen = true;
+		}
+		if (!seen)
+			fail_msg("%s: no revocation finding", c->label);
 		mc_findings_clear(&f);
 		mc_probe_result_clear(&p);
 	}
@@ -486,7 +587,9 @@ test_bad_bundle(void **state)
 	                          -1,
 	                          0,
 	                          1000,
-	                          false};
+	                          false,
+	                          MC_PROFILE_SUBMISSION,
+	                          MC_SERVER_UNKNOWN};
 	struct mc_findings f = {0};
 	struct mc_probe_result p;
 	struct mc_err err;
@@ -515,7 +618,8 @@ test_thresholds(void **state)
 	    {L_SOON_CRIT, -1, -1, 82 * DAY / 3, 82 * DAY / 10},
 	    {L_SOON_CRIT, 0, 0, 0, 0},
 	};
-	struct mc_check_opts o = {NULL, NULL, NULL, -1, -1, 0, 1000, false};
+	struct mc_check_opts o = {NULL, NULL, NULL, -1, -1, 0, 1000, false,
+	                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
 	long w, c;
 	size_t i;
 
@@ -585,6 +689,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_chain_cases),
 	    cmocka_unit_test(test_texts),
+	    cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_bad_bundle),
 	    cmocka_unit_test(test_thresholds),
 	    cmocka_unit_test(test_findings),

@@ -72,40 +72,41 @@ static const struct server_case openssl_cases[] = {
      3000, 0, {{NULL, 0, false, NULL}}, NULL},
     {"s_server -tls1: TLS 1.0 accepted, no 1.2/1.3", SRV_OPENSSL,
      {"-tls1", "-cipher", "ALL:@SECLEVEL=0", NULL}, 3000, -1,
-     {{"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
-      {"weak-protocol", MC_SEV_CRITICAL, false, "neither TLS 1.2 nor"},
+     {{"weak-protocol", MC_SEV_WARNING, false, "TLS 1.0 is accepted"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "Neither TLS 1.2 nor"},
       {NULL, 0, false, NULL}},
      "TLS 1.1 is accepted"},
     {"s_server -tls1_1: TLS 1.1 accepted", SRV_OPENSSL,
      {"-tls1_1", "-cipher", "ALL:@SECLEVEL=0", NULL}, 3000, -1,
-     {{"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.1 is accepted"},
-      {"weak-protocol", MC_SEV_CRITICAL, false, "neither TLS 1.2 nor"},
+     {{"weak-protocol", MC_SEV_WARNING, false, "TLS 1.1 is accepted"},
+      {"weak-protocol", MC_SEV_CRITICAL, false, "Neither TLS 1.2 nor"},
       {NULL, 0, false, NULL}},
      "TLS 1.0 is accepted"},
     /* security level 0 on the server also enables TLS 1.0 and 1.1 */
     {"s_server aNULL suites: anonymous accepted", SRV_OPENSSL,
      {"-cipher", "aNULL:@SECLEVEL=0", NULL}, 3000, -1,
-     {{"weak-cipher", MC_SEV_CRITICAL, false,
-       "_anon_WITH_AES_128_CBC_SHA is accepted; disable anonymous"},
-      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
+     {{"weak-cipher", MC_SEV_WARNING, false,
+       "_anon_WITH_AES_128_CBC_SHA is accepted (anonymous): disable "
+       "anonymous (aNULL) suites"},
+      {"weak-protocol", MC_SEV_WARNING, false, "TLS 1.0 is accepted"},
       {NULL, 0, false, NULL}},
-     "neither TLS 1.2"},
+     "Neither TLS 1.2"},
     {"s_server NULL-SHA256: NULL accepted", SRV_OPENSSL,
      {"-cipher", "NULL-SHA256:@SECLEVEL=0", "-no_tls1", "-no_tls1_1",
       NULL},
      3000, 1,
      {{"weak-cipher", MC_SEV_CRITICAL, false,
-       "TLS_RSA_WITH_NULL_SHA256 is accepted; disable NULL"},
+       "TLS_RSA_WITH_NULL_SHA256 is accepted (NULL): disable NULL"},
       {NULL, 0, false, NULL}},
      NULL},
     {"closed port: both not tested", SRV_CLOSED, {NULL}, 3000, 2,
-     {{"weak-protocol", MC_SEV_WARNING, true, "could not test"},
-      {"weak-cipher", MC_SEV_WARNING, true, "could not test"},
+     {{"weak-protocol", MC_SEV_WARNING, true, "ould not test"},
+      {"weak-cipher", MC_SEV_WARNING, true, "ould not test"},
       {NULL, 0, false, NULL}},
      "is accepted"},
     {"silent server: both not tested", SRV_SILENT, {NULL}, 300, 2,
      {{"weak-protocol", MC_SEV_WARNING, true, "no answer"},
-      {"weak-cipher", MC_SEV_WARNING, true, "could not test"},
+      {"weak-cipher", MC_SEV_WARNING, true, "ould not test"},
       {NULL, 0, false, NULL}},
      "is accepted"},
     {"SMTP 454 on STARTTLS: both not tested", SRV_SMTP454, {NULL}, 3000, 2,
@@ -121,18 +122,18 @@ static const struct server_case gnutls_cases[] = {
      {{NULL, 0, false, NULL}}, NULL},
     {"gnutls-serv +3DES-CBC +TLS1.0: 3DES and TLS 1.0", SRV_GNUTLS,
      {"--priority", "NORMAL:+3DES-CBC:+VERS-TLS1.0", NULL}, 3000, -1,
-     {{"weak-cipher", MC_SEV_CRITICAL, false,
-       "_WITH_3DES_EDE_CBC_SHA is accepted; disable 3DES"},
-      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
+     {{"weak-cipher", MC_SEV_WARNING, false,
+       "_WITH_3DES_EDE_CBC_SHA is accepted (3DES)"},
+      {"weak-protocol", MC_SEV_WARNING, false, "TLS 1.0 is accepted"},
       {NULL, 0, false, NULL}},
      "RC4_128"},
     /* GnuTLS 3.7's NORMAL still enables TLS 1.0 and 1.1 */
     {"gnutls-serv +ARCFOUR-128: RC4", SRV_GNUTLS,
      {"--priority", "NORMAL:+ARCFOUR-128", NULL}, 3000, 3,
      {{"weak-cipher", MC_SEV_CRITICAL, false,
-       "_WITH_RC4_128_SHA is accepted; disable RC4"},
-      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.1 is accepted"},
-      {"weak-protocol", MC_SEV_CRITICAL, false, "TLS 1.0 is accepted"},
+       "_WITH_RC4_128_SHA is accepted (RC4)"},
+      {"weak-protocol", MC_SEV_WARNING, false, "TLS 1.1 is accepted"},
+      {"weak-protocol", MC_SEV_WARNING, false, "TLS 1.0 is accepted"},
       {NULL, 0, false, NULL}},
      "3DES_EDE"},
 };
@@ -143,6 +144,8 @@ static struct {
 	char key[96];
 	bool netns;
 	long clean_ms; /* time of the modern-server row */
+	enum mc_check_profile profile; /* of run_case (default submission) */
+	enum mc_server_kind server;    /* the daemon advice is for */
 } fx;
 
 /* free_port - a port on 127.0.0.1 that was free a moment ago. */
@@ -338,7 +341,9 @@ check_findings(const struct server_case *tc, const struct mc_findings *f)
 static void
 run_case(const struct server_case *tc)
 {
-	struct mc_check_opts opts = {.warn_days = -1, .crit_days = -1};
+	struct mc_check_opts opts = {.warn_days = -1, .crit_days = -1,
+	                             .profile = fx.profile,
+	                             .server = fx.server};
 	struct mc_findings f = {0};
 	struct mc_endpoint ep;
 	struct mc_err err;
@@ -390,6 +395,76 @@ test_openssl_servers(void **state)
 	print_message("clean TLS 1.2+1.3 server probed in %ld ms\n",
 	              fx.clean_ms);
 	assert_true(fx.clean_ms < 1000); /* target: well under 150 ms */
+}
+
+/* The same server (TLS 1.0 to 1.3, anonymous suites) judged under each
+ * profile, with the advice of the daemon the greeting would name. */
+static const struct {
+	enum mc_check_profile profile;
+	enum mc_server_kind server;
+	struct server_case tc;
+} profile_cases[] = {
+    {MC_PROFILE_MX, MC_SERVER_POSTFIX,
+     {"mx, Postfix: warnings that quote Postfix's defaults", SRV_OPENSSL,
+      {"-cipher", "aNULL:@SECLEVEL=0", NULL}, 3000, -1,
+      {{"weak-cipher", MC_SEV_WARNING, false,
+        "very unlikely that you need to exclude anonymous ciphers"},
+       {"weak-protocol", MC_SEV_WARNING, false,
+        "TLS 1.0 is accepted: Postfix allows it by default"},
+       {"weak-protocol", MC_SEV_WARNING, false, "smtpd_tls_protocols = "},
+       {NULL, 0, false, NULL}},
+      "Dovecot"}},
+    {MC_PROFILE_SUBMISSION, MC_SERVER_DOVECOT,
+     {"submission, Dovecot: warnings with Dovecot's settings", SRV_OPENSSL,
+      {"-cipher", "aNULL:@SECLEVEL=0", NULL}, 3000, -1,
+      {{"weak-cipher", MC_SEV_WARNING, false,
+        "append :!aNULL to ssl_cipher_list"},
+       {"weak-protocol", MC_SEV_WARNING, false,
+        "set ssl_min_protocol = TLSv1.2"},
+       {NULL, 0, false, NULL}},
+      "smtpd_"}},
+    {MC_PROFILE_STRICT, MC_SERVER_EXIM,
+     {"strict, Exim: every weakness critical", SRV_OPENSSL,
+      {"-cipher", "aNULL:@SECLEVEL=0", NULL}, 3000, -1,
+      {{"weak-cipher", MC_SEV_CRITICAL, false,
+        "tls_require_ciphers = NORMAL:-ANON-DH:-ANON-ECDH"},
+       {"weak-protocol", MC_SEV_CRITICAL, false, "+no_tlsv1_1"},
+       {NULL, 0, false, NULL}},
+      "Postfix"}},
+    {MC_PROFILE_MX, MC_SERVER_UNKNOWN,
+     {"mx, unknown daemon: no parameter lists", SRV_OPENSSL,
+      {"-cipher", "aNULL:@SECLEVEL=0", NULL}, 3000, -1,
+      {{"weak-protocol", MC_SEV_WARNING, false,
+        "On port 25 TLS is opportunistic (RFC 7435)"},
+       {NULL, 0, false, NULL}},
+      "smtpd_"}},
+    {MC_PROFILE_MX, MC_SERVER_POSTFIX,
+     {"mx: NULL stays critical", SRV_OPENSSL,
+      {"-cipher", "NULL-SHA256:@SECLEVEL=0", "-no_tls1", "-no_tls1_1",
+       NULL},
+      3000, 1,
+      {{"weak-cipher", MC_SEV_CRITICAL, false,
+        "add eNULL to smtpd_tls_exclude_ciphers"},
+       {NULL, 0, false, NULL}},
+      NULL}},
+};
+
+/* test_profiles - severities and advice per profile and daemon. */
+static void
+test_profiles(void **state)
+{
+	size_t i;
+
+	(void)state;
+	/* aNULL also brings ECDH_anon_WITH_NULL_SHA: counts are open */
+	for (i = 0; i < sizeof(profile_cases) / sizeof(profile_cases[0]);
+	     i++) {
+		fx.profile = profile_cases[i].profile;
+		fx.server = profile_cases[i].server;
+		run_case(&profile_cases[i].tc);
+	}
+	fx.profile = MC_PROFILE_SUBMISSION;
+	fx.server = MC_SERVER_UNKNOWN;
 }
 
 /* test_gnutls_servers - 3DES and RC4 via gnutls-serv (needs the netns). */
@@ -449,6 +524,7 @@ setup(void **state)
 	X509 *cert;
 
 	(void)state;
+	fx.profile = MC_PROFILE_SUBMISSION;
 	fx.netns = unshare(CLONE_NEWNET) == 0 && lo_up() == 0;
 	snprintf(fx.dir, sizeof(fx.dir), "/tmp/mc-check-proto.XXXXXX");
 	if (key == NULL || mkdtemp(fx.dir) == NULL)
@@ -481,6 +557,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_openssl_servers),
+	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_gnutls_servers),
 	};
 

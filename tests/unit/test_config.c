@@ -481,6 +481,20 @@ check_long_words(const struct mc_config *cfg)
 	assert_string_equal(cc->deploy_hook, "/x;y#z");
 }
 
+/* check_ip_profile - IP addresses beside DNS names (canonical form), a profile. */
+static void
+check_ip_profile(const struct mc_config *cfg)
+{
+	const struct mc_cert_conf *cc = cert_of(cfg, "mail");
+
+	assert_int_equal(cc->n_names, 3);
+	assert_string_equal(cc->names[0], "mail.example.com");
+	assert_string_equal(cc->names[1], "192.0.2.25");
+	assert_string_equal(cc->names[2], "2001:db8::25");
+	assert_string_equal(cc->profile, "tlsserver");
+	assert_null(cert_of(cfg, "other")->profile);
+}
+
 /* check_dane - the DNS and DANE keys (issue 12). */
 static void
 check_dane(const struct mc_config *cfg)
@@ -576,6 +590,10 @@ static const struct good_case good_cases[] = {
 	  "[cert mail]\nnames = mail.example.com\nrenew_before = auto\n",
 	  check_durations },
 	{ "empty file", "", check_empty },
+	{ "IP addresses and a profile",
+	  "[cert mail]\nnames = mail.example.com 192.0.2.25 2001:DB8:0::25\n"
+	  "challenge = tls-alpn-01\nprofile = tlsserver\n"
+	  "[cert other]\nnames = other.example.com\nprofile =\n", check_ip_profile },
 	{ "words longer than a line of inih",
 	  "[cert mail]\nwebroot = " PATH260 "\nnames = a.example.com " NAME253
 	  " b.example.com\ndeploy_hook = /x;y#z\n", check_long_words },
@@ -757,10 +775,23 @@ static const struct bad_case bad_cases[] = {
 	  "label \"mail-\" starts or ends with '-'" },
 	{ "empty label", "[cert mail]\nnames = mail..example.com\n", MC_ERR_CONFIG,
 	  "@:2: names: \"mail..example.com\": empty label" },
-	{ "IPv4 literal", "[cert mail]\nnames = 192.0.2.1\n", MC_ERR_CONFIG,
-	  "@:2: names: \"192.0.2.1\": looks like an IP address" },
-	{ "IPv6 literal", "[cert mail]\nnames = ::1\n", MC_ERR_CONFIG,
-	  "@:2: names: \"::1\": looks like an IP address" },
+	{ "bad IPv4 literal", "[cert mail]\nnames = 192.0.2.300\n", MC_ERR_CONFIG,
+	  "@:2: names: \"192.0.2.300\": neither a DNS name nor an IPv4 address" },
+	{ "bracketed IPv6", "[cert mail]\nnames = [::1]\n", MC_ERR_CONFIG,
+	  "@:2: names: \"[::1]\": neither a DNS name nor an IPv6 address" },
+	{ "IPv4 with dns-01", "[cert mail]\nnames = mail.example.com 192.0.2.1\n"
+	  "challenge = dns-01\ndns_hook = /bin/h\n", MC_ERR_CONFIG,
+	  "@:2: names: \"192.0.2.1\" is an IP address, which dns-01 cannot prove" },
+	{ "IPv6 with dns-01", "[cert mail]\nchallenge = dns-01\ndns_hook = /bin/h\n"
+	  "names = 2001:DB8::25\n", MC_ERR_CONFIG,
+	  "@:4: names: \"2001:db8::25\" is an IP address, which dns-01 cannot prove" },
+	{ "same address twice", "[cert mail]\nnames = 2001:db8::1 2001:DB8:0::1\n",
+	  MC_ERR_CONFIG, "@:2: names: \"2001:db8::1\" is listed twice" },
+	{ "bad U-label", "[cert mail]\nnames = \xe2\x98\x83.example\n", MC_ERR_CONFIG,
+	  "@:2: names: \"\xe2\x98\x83.example\": not a valid international name" },
+	{ "U-label twice", "[cert mail]\nnames = xn--bcher-kva.example "
+	  "b\xc3\xbc" "cher.example\n", MC_ERR_CONFIG,
+	  "@:2: names: \"xn--bcher-kva.example\" is listed twice" },
 	{ "single label", "[cert mail]\nnames = localhost\n", MC_ERR_CONFIG,
 	  "@:2: names: \"localhost\": single-label name" },
 	{ "duplicate name after lower-casing",
@@ -788,6 +819,8 @@ static const struct bad_case bad_cases[] = {
 	  "@:1: [cert mail]: dns_hook: missing; challenge = dns-01 needs a hook" },
 	{ "relative dns_hook", CERT "challenge = dns-01\ndns_hook = hooks/dns\n",
 	  MC_ERR_CONFIG, "@:4: dns_hook: \"hooks/dns\" is not an absolute path" },
+	{ "profile of two words", CERT "profile = tls server\n", MC_ERR_CONFIG,
+	  "@:3: profile: must be one word" },
 	{ "relative webroot", CERT "webroot = var/www\n", MC_ERR_CONFIG,
 	  "@:3: webroot: \"var/www\" is not an absolute path; write it from /" },
 	{ "relative deploy_hook", CERT "deploy_hook = ./x\n", MC_ERR_CONFIG,
@@ -811,6 +844,20 @@ static const struct bad_case bad_cases[] = {
 	  "(tls:// needs the port)" },
 	{ "verify without host", CERT "verify = smtp://\n", MC_ERR_CONFIG,
 	  "@:3: verify: \"smtp://\" needs a host" },
+	/* dry runs, pruning, metrics */
+	{ "keep_versions 1", "[global]\nkeep_versions = 1\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"1\" is not a number from 2 to 10000; the current "
+	  "version and the one before it are always kept" },
+	{ "keep_versions not a number", "[global]\nkeep_versions = five\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"five\" is not a number from 2 to 10000" },
+	{ "keep_versions huge", "[global]\nkeep_versions = 99999999\n", MC_ERR_CONFIG,
+	  "@:2: keep_versions: \"99999999\" is not a number" },
+	{ "staging_directory not https", "[global]\nstaging_directory = http://x/dir\n",
+	  MC_ERR_CONFIG, "@:2: staging_directory: \"http://x/dir\" is not an https:// URL" },
+	{ "relative metrics_file", "[global]\nmetrics_file = mailcert.prom\n",
+	  MC_ERR_CONFIG, "@:2: metrics_file: \"mailcert.prom\" is not an absolute path" },
+	{ "keep_versions in a cert", CERT "keep_versions = 3\n", MC_ERR_CONFIG,
+	  "@:3: keep_versions: unknown key" },
 	{ "verify port too big", CERT "verify = imaps://127.0.0.1:70000\n", MC_ERR_CONFIG,
 	  "@:3: verify: \"imaps://127.0.0.1:70000\" needs a host" },
 	{ "verify with a path", CERT "verify = smtp://127.0.0.1/x\n", MC_ERR_CONFIG,
@@ -1032,8 +1079,8 @@ test_secret_not_echoed(void **state)
 		"[global]\neab_kid = k\neab_hmac_key = SeCrEt+SeCrEt/SeCrEt\n",
 		"[global]\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n",
 		"[global]\neab_kid = k\neab_hmac_key = SeCrEt\n",
-		"[global]\neab_kid = k\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n"
-		"eab_hmac_key = SeCrEtSeCrEtSeCrEt\n",
+		("[global]\neab_kid = k\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n"
+		 "eab_hmac_key = SeCrEtSeCrEtSeCrEt\n"), /* one text */
 		"[global]\neab_hmac_kee = SeCrEtSeCrEtSeCrEt\n",
 	};
 	struct mc_err err;
@@ -1162,10 +1209,33 @@ static const struct name_case name_cases[] = {
 	{ "", false, NULL, "empty name" },
 	{ ".", false, NULL, "empty name" },
 	{ "localhost", false, NULL, "single-label name" },
-	{ "192.0.2.1", false, NULL, "looks like an IP address" },
-	{ "2001:db8::1", false, NULL, "looks like an IP address" },
-	{ "[::1]", false, NULL, "looks like an IP address" },
-	{ "b\xc3\xbc" "cher.example", false, NULL, "IDNA (xn--) form" },
+	{ "192.0.2.1", false, "192.0.2.1", NULL },
+	{ "2001:db8::1", false, "2001:db8::1", NULL },
+	{ "2001:DB8:0:0:0:0:0:1", false, "2001:db8::1", NULL },
+	{ "::ffff:192.0.2.1", false, "::ffff:192.0.2.1", NULL },
+	{ "::1", true, "::1", NULL },
+	{ "[::1]", false, NULL, "nor an IPv6 address; write an address without brackets" },
+	{ "fe80::1%eth0", false, NULL, "nor an IPv6 address" },
+	{ "2001:db8::1:25", false, "2001:db8::1:25", NULL },
+	{ "192.0.2.1:25", false, NULL, "nor an IPv6 address" },
+	{ "127.1", false, NULL, "neither a DNS name nor an IPv4 address" },
+	{ "192.0.2.256", false, NULL, "nor an IPv4 address" },
+	{ "192.0.2.1.", false, NULL, "nor an IPv4 address" },
+	{ "*.192.0.2.1", true, NULL, "nor an IPv4 address" },
+	{ "b\xc3\xbc" "cher.example", false, "xn--bcher-kva.example", NULL },
+	{ "B\xc3\x9c" "CHER.Example.", false, "xn--bcher-kva.example", NULL },
+	{ "*.b\xc3\xbc" "cher.example", true, "*.xn--bcher-kva.example", NULL },
+	{ "*.b\xc3\xbc" "cher.example", false, NULL, "wildcards need challenge" },
+	{ "fa\xc3\x9f.de", false, "xn--fa-hia.de", NULL },
+	{ "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e.jp", false, "xn--wgv71a119e.jp", NULL },
+	{ "\xe2\x98\x83.example", false, NULL, "not a valid international name "
+	  "(string contains a disallowed character)" },
+	{ "\xff.example", false, NULL, "not a valid international name (string "
+	  "encoding error)" },
+	{ "a\xe2\x80\x8d" "b.example", false, NULL, "not a valid international name" },
+	{ "-\xc3\xbc.example", false, NULL, "not a valid international name" },
+	{ "\xc3\xbc", false, NULL, "single-label name" },
+	{ "a..\xc3\xbc", false, NULL, "empty label" },
 	{ "a b.example.com", false, NULL, "character other than" },
 };
 
@@ -1196,6 +1266,56 @@ test_name_normalize(void **state)
 		if (strstr(err.msg, c->frag) == NULL)
 			fail_msg("\"%s\": %s lacks %s", c->in, err.msg, c->frag);
 	}
+}
+
+/* test_name_idn - mc_name_to_alabel and mc_name_to_ulabel on their table. */
+static void
+test_name_idn(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *alabel; /* NULL: must fail */
+		const char *ulabel; /* of the A-label form */
+		const char *frag;   /* of the error */
+	} rows[] = {
+		{ "b\xc3\xbc" "cher.example", "xn--bcher-kva.example",
+		  "b\xc3\xbc" "cher.example", NULL },
+		{ "*.B\xc3\x9c" "cher.Example", "*.xn--bcher-kva.example",
+		  "*.b\xc3\xbc" "cher.example", NULL },
+		{ "Mail.Example.COM", "mail.example.com", "mail.example.com", NULL },
+		{ "XN--BCHER-KVA.example", "xn--bcher-kva.example",
+		  "b\xc3\xbc" "cher.example", NULL },
+		{ "192.0.2.1", "192.0.2.1", "192.0.2.1", NULL },
+		{ "\xe2\x98\x83.example", NULL, NULL,
+		  "\"\xe2\x98\x83.example\" is not a valid international name" },
+		{ "\xff\x01.example", NULL, NULL,
+		  "\"\\xff\\x01.example\" is not a valid international name" },
+	};
+	struct mc_err err;
+	char *a, *u;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		mc_err_clear(&err);
+		a = mc_name_to_alabel(rows[i].in, &err);
+		if (rows[i].alabel == NULL) {
+			assert_null(a);
+			assert_int_equal(err.cat, MC_ERR_CONFIG);
+			if (strstr(err.msg, rows[i].frag) == NULL)
+				fail_msg("%s lacks %s", err.msg, rows[i].frag);
+			continue;
+		}
+		assert_non_null(a);
+		assert_string_equal(a, rows[i].alabel);
+		u = mc_name_to_ulabel(a, &err);
+		assert_non_null(u);
+		assert_string_equal(u, rows[i].ulabel);
+		free(a);
+		free(u);
+	}
+	assert_null(mc_name_to_ulabel("xn--zz.example", &err));
+	assert_int_equal(err.cat, MC_ERR_CONFIG);
 }
 
 struct cert_name_case {
@@ -1506,6 +1626,49 @@ test_include_cap(void **state)
 	}
 }
 
+/* test_dry_run_keys - keep_versions, metrics_file and the staging
+ * directory a dry run uses. */
+static void
+test_dry_run_keys(void **state)
+{
+	static const struct {
+		const char *label, *text, *staging;
+		unsigned keep;
+	} rows[] = {
+		{ "defaults: Let's Encrypt production -> staging", "[global]\n",
+		  "https://acme-staging-v02.api.letsencrypt.org/directory", 5 },
+		{ "explicit staging wins",
+		  "[global]\nstaging_directory = https://ca.example.test/staging\n"
+		  "keep_versions = 2\n",
+		  "https://ca.example.test/staging", 2 },
+		{ "another CA, no staging: none",
+		  "[global]\ndirectory = https://ca.example.test/dir\nkeep_versions = 10000\n",
+		  NULL, 10000 },
+	};
+	struct mc_config *cfg;
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		cfg = load_text(rows[i].text, &err);
+		if (cfg == NULL)
+			fail_msg("%s: %s", rows[i].label, err.msg);
+		if (rows[i].staging == NULL)
+			assert_null(mc_config_staging_directory(cfg));
+		else
+			assert_string_equal(mc_config_staging_directory(cfg),
+			    rows[i].staging);
+		assert_int_equal(cfg->keep_versions, rows[i].keep);
+		assert_null(cfg->metrics_file);
+		mc_config_free(cfg);
+	}
+	cfg = load_text("[global]\nmetrics_file = /var/lib/node/mailcert.prom\n", &err);
+	assert_non_null(cfg);
+	assert_string_equal(cfg->metrics_file, "/var/lib/node/mailcert.prom");
+	mc_config_free(cfg);
+}
+
 /* setup - a private temporary directory and the generated configs. */
 static int
 setup(void **state)
@@ -1549,10 +1712,12 @@ main(void)
 		cmocka_unit_test(test_secret_not_echoed),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_name_idn),
 		cmocka_unit_test(test_name_normalize),
 		cmocka_unit_test(test_cert_name_valid),
 		cmocka_unit_test(test_expand),
 		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_dry_run_keys),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -204,6 +204,53 @@ test_check_issued(void **state)
 	}
 }
 
+/* test_check_issued_ip - IP address SANs (RFC 8738) beside a DNS name. */
+static void
+test_check_issued_ip(void **state)
+{
+	static const char *const names[] = {"a.example.test", "2001:db8::25",
+					    "192.0.2.25"};
+	static const struct {
+		const char *label;
+		const char *sans;
+		const char *fragment; /* NULL: accepted */
+	} rows[] = {
+		{"exact", "DNS:a.example.test,IP:2001:DB8:0::25,IP:192.0.2.25",
+		 NULL},
+		{"other order", "IP:192.0.2.25,DNS:a.example.test,IP:2001:db8::25",
+		 NULL},
+		{"address missing", "DNS:a.example.test,IP:2001:db8::25",
+		 "does not cover 192.0.2.25"},
+		{"extra address",
+		 "DNS:a.example.test,IP:2001:db8::25,IP:192.0.2.25,IP:192.0.2.26",
+		 "192.0.2.26, which was not requested"},
+		{"address as a dNSName",
+		 "DNS:a.example.test,IP:2001:db8::25,DNS:192.0.2.25",
+		 "does not cover 192.0.2.25"},
+	};
+	struct chain_fixture *f = *state;
+	struct mc_err err;
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		STACK_OF(X509) *chain = sk_X509_new_null();
+		X509 *leaf = cg_make("leaf", f->leaf_key, f->inter, f->int_key,
+				     rows[i].sans, -60, 86400, 4);
+
+		sk_X509_push(chain, leaf);
+		sk_X509_push(chain, f->inter);
+		mc_err_clear(&err);
+		print_message("case: %s\n", rows[i].label);
+		assert_int_equal(mc_x509_check_issued(chain, f->leaf_key, names,
+						      3, time(NULL), &err),
+				 rows[i].fragment == NULL ? 0 : -1);
+		if (rows[i].fragment != NULL)
+			assert_non_null(strstr(err.msg, rows[i].fragment));
+		sk_X509_free(chain);
+		X509_free(leaf);
+	}
+}
+
 /* test_info_and_cert_id - serial, fingerprint and the ARI certID. */
 static void
 test_info_and_cert_id(void **state)
@@ -236,6 +283,8 @@ main(void)
 		cmocka_unit_test(test_b64url_bad),
 		cmocka_unit_test(test_key_types),
 		cmocka_unit_test_setup_teardown(test_check_issued, chain_setup,
+						chain_teardown),
+		cmocka_unit_test_setup_teardown(test_check_issued_ip, chain_setup,
 						chain_teardown),
 		cmocka_unit_test_setup_teardown(test_info_and_cert_id,
 						chain_setup, chain_teardown),

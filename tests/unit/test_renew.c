@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -13,6 +14,8 @@
 
 #define DAY 86400L
 #define NOW 1800000000L
+#define CONF_DIR "https://acme.example.test/directory"
+#define OTHER_DIR "https://acme-staging.example.test/directory"
 
 static const struct {
 	const char *label;
@@ -23,23 +26,56 @@ static const struct {
 	long ari_at;        /* relative to now; 0 none */
 	int names_differ;
 	int key_differs;
+	const char *status;     /* meta.json status */
+	const char *revoked;    /* revocation_reason, "" none */
+	const char *directory;  /* of the version; NULL: not recorded */
 	int due;
 	const char *reason;
 } cases[] = {
-	{"no certificate", 0, 0, 0, -1, 0, 0, 0, 1, "no certificate yet"},
-	{"names changed", 1, 90 * DAY, 80 * DAY, -1, 0, 1, 0, 1, "names changed"},
-	{"key type changed", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 1, 1, "key type changed"},
-	{"auto, fresh", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, 0, "1/3 of lifetime left"},
-	{"auto, one third left", 1, 90 * DAY, 30 * DAY, -1, 0, 0, 0, 1, "1/3 of lifetime left"},
-	{"auto, just before a third", 1, 90 * DAY, 30 * DAY + 1, -1, 0, 0, 0, 0, "1/3 of lifetime left"},
-	{"auto, short-lived fresh", 1, 6 * DAY, 4 * DAY, -1, 0, 0, 0, 0, "1/2 of lifetime left"},
-	{"auto, short-lived half", 1, 6 * DAY, 3 * DAY, -1, 0, 0, 0, 1, "1/2 of lifetime left"},
-	{"fixed 30d, 31 left", 1, 90 * DAY, 31 * DAY, 30 * DAY, 0, 0, 0, 0, "renew_before"},
-	{"fixed 30d, 29 left", 1, 90 * DAY, 29 * DAY, 30 * DAY, 0, 0, 0, 1, "renew_before"},
-	{"ARI window reached", 1, 90 * DAY, 80 * DAY, -1, -10, 0, 0, 1, "ARI window"},
-	{"ARI window ahead", 1, 90 * DAY, 20 * DAY, -1, 100, 0, 0, 0, "ARI window"},
-	{"fixed beats ARI", 1, 90 * DAY, 80 * DAY, 30 * DAY, -10, 0, 0, 0, "renew_before"},
-	{"expired", 1, 90 * DAY, -DAY, -1, 0, 0, 0, 1, "1/3 of lifetime left"},
+	{"no certificate", 0, 0, 0, -1, 0, 0, 0, "issued", "", CONF_DIR,
+	 1, "no certificate yet"},
+	{"names changed", 1, 90 * DAY, 80 * DAY, -1, 0, 1, 0, "issued", "", CONF_DIR,
+	 1, "names changed"},
+	{"key type changed", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 1, "issued", "", CONF_DIR,
+	 1, "key type changed"},
+	{"auto, fresh", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, "issued", "", CONF_DIR,
+	 0, "1/3 of lifetime left"},
+	{"auto, one third left", 1, 90 * DAY, 30 * DAY, -1, 0, 0, 0, "issued", "", CONF_DIR,
+	 1, "1/3 of lifetime left"},
+	{"auto, just before a third", 1, 90 * DAY, 30 * DAY + 1, -1, 0, 0, 0, "issued", "", CONF_DIR,
+	 0, "1/3 of lifetime left"},
+	{"auto, short-lived fresh", 1, 6 * DAY, 4 * DAY, -1, 0, 0, 0, "issued", "", CONF_DIR,
+	 0, "1/2 of lifetime left"},
+	{"auto, short-lived half", 1, 6 * DAY, 3 * DAY, -1, 0, 0, 0, "issued", "", CONF_DIR,
+	 1, "1/2 of lifetime left"},
+	{"fixed 30d, 31 left", 1, 90 * DAY, 31 * DAY, 30 * DAY, 0, 0, 0, "issued", "", CONF_DIR,
+	 0, "renew_before"},
+	{"fixed 30d, 29 left", 1, 90 * DAY, 29 * DAY, 30 * DAY, 0, 0, 0, "issued", "", CONF_DIR,
+	 1, "renew_before"},
+	{"ARI window reached", 1, 90 * DAY, 80 * DAY, -1, -10, 0, 0, "issued", "", CONF_DIR,
+	 1, "ARI window"},
+	{"ARI window ahead", 1, 90 * DAY, 20 * DAY, -1, 100, 0, 0, "issued", "", CONF_DIR,
+	 0, "ARI window"},
+	{"fixed beats ARI", 1, 90 * DAY, 80 * DAY, 30 * DAY, -10, 0, 0, "issued", "", CONF_DIR,
+	 0, "renew_before"},
+	{"expired", 1, 90 * DAY, -DAY, -1, 0, 0, 0, "issued", "", CONF_DIR,
+	 1, "1/3 of lifetime left"},
+	{"revoked, any reason", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, "revoked", "",
+	 CONF_DIR, 1, "revoked"},
+	{"revoked for keyCompromise", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, "revoked",
+	 "keyCompromise", CONF_DIR, 1, "revoked (keyCompromise)"},
+	{"revocation recorded, status not", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0,
+	 "deployed", "superseded", CONF_DIR, 1, "revoked (superseded)"},
+	{"revoked beats names changed", 1, 90 * DAY, 80 * DAY, -1, 0, 1, 0,
+	 "revoked", "", CONF_DIR, 1, "revoked"},
+	{"current version failed", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, "failed", "",
+	 CONF_DIR, 1, "current version failed"},
+	{"directory changed (staging to production)", 1, 90 * DAY, 80 * DAY, -1, 0,
+	 0, 0, "deployed", "", OTHER_DIR, 1, "directory changed"},
+	{"directory not recorded", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, "deployed",
+	 "", NULL, 0, "1/3 of lifetime left"},
+	{"deployed, same directory", 1, 90 * DAY, 80 * DAY, -1, 0, 0, 0, "deployed",
+	 "", CONF_DIR, 0, "1/3 of lifetime left"},
 };
 
 /* test_due_table - every row of the table. */
@@ -69,9 +105,41 @@ test_due_table(void **state)
 		meta.not_after = NOW + cases[i].left;
 		meta.not_before = meta.not_after - cases[i].lifetime;
 		meta.ari_renew_at = cases[i].ari_at ? NOW + cases[i].ari_at : 0;
-		mc_renew_due(&cc, cases[i].have_meta ? &meta : NULL, NOW, &due);
+		snprintf(meta.status, sizeof(meta.status), "%s", cases[i].status);
+		snprintf(meta.revocation_reason, sizeof(meta.revocation_reason),
+			 "%s", cases[i].revoked);
+		meta.directory = (char *)cases[i].directory;
+		mc_renew_due(&cc, cases[i].have_meta ? &meta : NULL, CONF_DIR, NOW,
+			     &due);
 		assert_int_equal(due.due, cases[i].due);
 		assert_string_equal(due.reason, cases[i].reason);
+	}
+}
+
+/* test_key_compromised - only keyCompromise forbids the key. */
+static void
+test_key_compromised(void **state)
+{
+	static const struct {
+		const char *reason;
+		bool compromised;
+	} rows[] = {
+		{"", false},
+		{"keyCompromise", true},
+		{"superseded", false},
+		{"unspecified", false},
+	};
+	struct mc_cert_meta meta;
+	size_t i;
+
+	(void)state;
+	assert_false(mc_renew_key_compromised(NULL));
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&meta, 0, sizeof(meta));
+		snprintf(meta.revocation_reason, sizeof(meta.revocation_reason),
+			 "%s", rows[i].reason);
+		assert_int_equal(mc_renew_key_compromised(&meta),
+				 rows[i].compromised);
 	}
 }
 
@@ -80,6 +148,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_due_table),
+		cmocka_unit_test(test_key_compromised),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

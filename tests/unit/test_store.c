@@ -270,32 +270,50 @@ age_meta(const char *dir, unsigned n, char *stamp, size_t size)
 		 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
 }
 
-#define IX_HEAD "mailcert-renew-index 1\n"
+#define IX_HEAD "mailcert-renew-index 2\n"
 /* "%S": the stamp of mail's meta.json; entries say not_after 12345 */
-#define IX_MAIL "mail %S 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n"
+#define IX_MAIL "mail %S 1 ecdsa-p256 100 12345 0 0 issued - - - a.example.test\n"
+#define IX_AAA "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - - - x.test\n"
 
 static const struct {
 	const char *label;
 	const char *text;
 	bool from_index;
+	const char *reason;    /* revocation_reason from the index */
+	const char *directory; /* NULL: none */
 } index_cases[] = {
-	{ "matching entry", IX_HEAD "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - x.test\n" IX_MAIL,
-	  true },
-	{ "only entry", IX_HEAD IX_MAIL, true },
-	{ "other inode", IX_HEAD "mail 1 %s 1 ecdsa-p256 100 12345 0 0 - - a.example.test\n",
-	  false },
-	{ "no entry", IX_HEAD "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - x.test\n", false },
-	{ "no names", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - -\n", false },
-	{ "bad key type", IX_HEAD "mail %S 1 dsa-1024 100 12345 0 0 - - a.test\n", false },
-	{ "version 0", IX_HEAD "mail %S 0 ecdsa-p256 100 12345 0 0 - - a.test\n", false },
-	{ "negative time", IX_HEAD "mail %S 1 ecdsa-p256 -1 12345 0 0 - - a.test\n", false },
-	{ "number with junk", IX_HEAD "mail %S 1 ecdsa-p256 1 12345x 0 0 - - a.test\n", false },
-	{ "other header", "mailcert-renew-index 2\n" IX_MAIL, false },
-	{ "no header", IX_MAIL, false },
-	{ "unsorted", IX_HEAD IX_MAIL "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - x.test\n", false },
-	{ "twice", IX_HEAD IX_MAIL IX_MAIL, false },
-	{ "last line cut", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - a.test", false },
-	{ "empty file", "", false },
+	{ "matching entry", IX_HEAD IX_AAA IX_MAIL, true, "", NULL },
+	{ "only entry", IX_HEAD IX_MAIL, true, "", NULL },
+	{ "revoked, with reason and directory",
+	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - keyCompromise "
+		  "https://ca.test/dir a.example.test\n",
+	  true, "keyCompromise", "https://ca.test/dir" },
+	{ "other inode", IX_HEAD "mail 1 %s 1 ecdsa-p256 100 12345 0 0 - - - - a.example.test\n",
+	  false, "", NULL },
+	{ "no entry", IX_HEAD IX_AAA, false, "", NULL },
+	{ "no names", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - -\n", false, "", NULL },
+	{ "bad key type", IX_HEAD "mail %S 1 dsa-1024 100 12345 0 0 - - - - a.test\n", false,
+	  "", NULL },
+	{ "version 0", IX_HEAD "mail %S 0 ecdsa-p256 100 12345 0 0 - - - - a.test\n", false,
+	  "", NULL },
+	{ "negative time", IX_HEAD "mail %S 1 ecdsa-p256 -1 12345 0 0 - - - - a.test\n", false,
+	  "", NULL },
+	{ "number with junk", IX_HEAD "mail %S 1 ecdsa-p256 1 12345x 0 0 - - - - a.test\n",
+	  false, "", NULL },
+	{ "reason too long",
+	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - "
+		  "aReasonNameLongerThanAnyThatRfc5280Has - a.test\n",
+	  false, "", NULL },
+	{ "a line of version 1 (no reason, no directory)",
+	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n", false, "",
+	  NULL },
+	{ "other header", "mailcert-renew-index 1\n" IX_MAIL, false, "", NULL },
+	{ "no header", IX_MAIL, false, "", NULL },
+	{ "unsorted", IX_HEAD IX_MAIL IX_AAA, false, "", NULL },
+	{ "twice", IX_HEAD IX_MAIL IX_MAIL, false, "", NULL },
+	{ "last line cut", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - - a.test", false,
+	  "", NULL },
+	{ "empty file", "", false, "", NULL },
 };
 
 /* index_fill - case text with %S replaced by stamp and %s by the stamp's
@@ -344,6 +362,15 @@ test_index_read(void **state)
 		assert_int_equal(m.not_after == 12345, index_cases[i].from_index);
 		assert_int_equal(m.version, n);
 		assert_string_equal(m.names[0], "a.example.test");
+		if (index_cases[i].from_index) {
+			assert_string_equal(m.revocation_reason,
+					    index_cases[i].reason);
+			if (index_cases[i].directory == NULL)
+				assert_null(m.directory);
+			else
+				assert_string_equal(m.directory,
+						    index_cases[i].directory);
+		}
 		mc_store_meta_clear(&m);
 		assert_int_equal(mc_store_index_current(ix, "none", &m, NULL), 0);
 		mc_store_index_close(ix);
@@ -387,14 +414,14 @@ test_index_cycle(void **state)
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
-	assert_string_equal(file_text(path), "mailcert-renew-index 1\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
 	/* an older one is; a partial run writes nothing */
 	age_meta(dir, n, stamp, sizeof(stamp));
 	ix = mc_store_index_open(dir, NULL);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, false, NULL), 0);
-	assert_string_equal(file_text(path), "mailcert-renew-index 1\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	assert_non_null(strstr(file_text(path), stamp));
@@ -409,15 +436,38 @@ test_index_cycle(void **state)
 	/* meta.json rewritten (as by `revoke`): read again */
 	assert_int_equal(mc_store_load_meta(dir, "mail", n, &m, NULL), 0);
 	snprintf(m.status, sizeof(m.status), "revoked");
+	snprintf(m.revocation_reason, sizeof(m.revocation_reason),
+		 "keyCompromise");
+	free(m.directory);
+	m.directory = strdup("https://ca.test/dir");
 	assert_int_equal(mc_store_save_meta(dir, "mail", &m, NULL), 0);
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	assert_string_equal(m.status, "revoked");
+	assert_string_equal(m.revocation_reason, "keyCompromise");
 	mc_store_meta_clear(&m);
 	mc_store_index_close(ix);
 	ix = mc_store_index_open(dir, NULL);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	assert_string_equal(m.status, "revoked");
+	mc_store_meta_clear(&m);
+	mc_store_index_close(ix);
+	/* indexed again once old enough: the reason and the directory too
+	 * (renew decides "revoked" and "directory changed" from them) */
+	age_meta(dir, n, stamp, sizeof(stamp));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_non_null(strstr(file_text(path), " revoked "));
+	assert_non_null(strstr(file_text(path),
+			       " keyCompromise https://ca.test/dir "
+			       "a.example.test\n"));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.revocation_reason, "keyCompromise");
+	assert_string_equal(m.directory, "https://ca.test/dir");
 	mc_store_meta_clear(&m);
 	mc_store_index_close(ix);
 	/* a new current version: its own entry */
@@ -433,31 +483,169 @@ test_index_cycle(void **state)
 	EVP_PKEY_free(key);
 }
 
-/* test_account_store - key and URL round trip; host from the URL. */
+/* test_account_store - key, URL and status round trip. */
 static void
 test_account_store(void **state)
 {
 	const char *dir = *state;
 	const char *url = "https://127.0.0.1:14000/dir";
 	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL), *back = NULL;
-	char *kid = NULL, *adir, path[600];
+	char *kid = NULL, *status = NULL, *adir, path[600];
 	struct stat st;
 
-	assert_int_equal(mc_store_account_load(dir, url, &back, &kid, NULL), 0);
+	assert_int_equal(mc_store_account_load(dir, url, &back, &kid, &status,
+					       NULL), 0);
 	assert_int_equal(mc_store_account_save_key(dir, url, key, NULL), 0);
 	adir = mc_store_account_dir(dir, url, NULL);
-	assert_non_null(strstr(adir, "/accounts/127.0.0.1_14000"));
 	snprintf(path, sizeof(path), "%s/account.key", adir);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(mc_store_account_load(dir, url, &back, &kid, &status,
+					       NULL), 1);
+	assert_null(kid);
+	assert_null(status);
+	EVP_PKEY_free(back);
 	assert_int_equal(mc_store_account_save(dir, url, "https://ca/acct/1",
-					       "valid", NULL, 0, NULL), 0);
-	assert_int_equal(mc_store_account_load(dir, url, &back, &kid, NULL), 1);
+					       "deactivated", NULL, 0, NULL), 0);
+	assert_int_equal(mc_store_account_load(dir, url, &back, &kid, &status,
+					       NULL), 1);
 	assert_string_equal(kid, "https://ca/acct/1");
+	assert_string_equal(status, "deactivated");
 	assert_int_equal(EVP_PKEY_eq(back, key), 1);
 	free(adir);
 	free(kid);
+	free(status);
 	EVP_PKEY_free(back);
+	EVP_PKEY_free(key);
+}
+
+/* test_account_dir - one folder per directory URL (host + path). */
+static void
+test_account_dir(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *want; /* after state_dir; NULL: error */
+	} rows[] = {
+		{"https://127.0.0.1:14000/dir", "/accounts/127.0.0.1_14000/dir"},
+		{"https://acme-v02.api.letsencrypt.org/directory",
+		 "/accounts/acme-v02.api.letsencrypt.org/directory"},
+		{"https://CA.Example:8443/acme/directory/",
+		 "/accounts/ca.example_8443/acme/directory"},
+		{"https://ca.example/", "/accounts/ca.example"},
+		{"https://ca.example", "/accounts/ca.example"},
+		{"https://ca.example/a//b", "/accounts/ca.example/a/b"},
+		{"https://ca.example/../x", "/accounts/ca.example/%2E%2E/x"},
+		{"https://ca.example/./x", "/accounts/ca.example/%2E/x"},
+		{"https://ca.example/a b/%41", "/accounts/ca.example/a%20b/%2541"},
+		{"https://[::1]:14000/dir", "/accounts/___1__14000/dir"},
+		{"https://ca.example/dir?tenant=a",
+		 "/accounts/ca.example/dir/%3Ftenant%3Da"},
+		{"https://ca.example/dir#frag", "/accounts/ca.example/dir"},
+		{"https://.ca.example/dir", "/accounts/_ca.example/dir"},
+		{"https:///dir", NULL},
+		{"not a url", NULL},
+	};
+	struct mc_err err;
+	char *got;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("account dir: %s\n", rows[i].url);
+		mc_err_clear(&err);
+		got = mc_store_account_dir("/s", rows[i].url, &err);
+		if (rows[i].want == NULL) {
+			assert_null(got);
+			assert_int_equal(err.cat, MC_ERR_CONFIG);
+			continue;
+		}
+		assert_non_null(got);
+		assert_string_equal(got + 2, rows[i].want);
+		free(got);
+	}
+}
+
+/* old_account - an account in the host-only layout: accounts/<host>. */
+static void
+old_account(const char *dir, const char *host, const char *json_dir,
+	    EVP_PKEY *key)
+{
+	char path[600], text[600];
+	struct mc_buf pem;
+
+	snprintf(path, sizeof(path), "%s/accounts/%s", dir, host);
+	assert_int_equal(mc_fsio_mkdirs(path, 0700, NULL), 0);
+	snprintf(path, sizeof(path), "%s/accounts/%s/account.key", dir, host);
+	mc_buf_init(&pem, 0);
+	assert_int_equal(mc_key_to_pem(key, &pem, NULL), 0);
+	assert_int_equal(mc_fsio_write(path, pem.data, pem.len, 0600,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+	mc_buf_clear_free(&pem);
+	if (json_dir == NULL)
+		return;
+	snprintf(path, sizeof(path), "%s/accounts/%s/account.json", dir, host);
+	if (json_dir[0] == '\0')
+		snprintf(text, sizeof(text), "{\"url\": \"https://ca/acct/7\"}");
+	else
+		snprintf(text, sizeof(text),
+			 "{\"url\": \"https://ca/acct/7\", \"directory\": "
+			 "\"%s\"}", json_dir);
+	assert_int_equal(mc_fsio_write(path, text, strlen(text), 0600,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+}
+
+/* test_account_migrate - the host-only layout moves to the URL layout when
+ * the account is this directory's (or says nothing), and only then. */
+static void
+test_account_migrate(void **state)
+{
+	static const struct {
+		const char *label;
+		const char *host;     /* old folder */
+		const char *json_dir; /* NULL: no account.json; "": no directory */
+		const char *url;      /* the directory used now */
+		int found;            /* mc_store_account_load */
+		bool kid;             /* the URL comes along */
+		bool stays;           /* the old key is still in the old folder */
+	} rows[] = {
+		{"names this directory", "ca1_14000", "https://ca1:14000/dir",
+		 "https://ca1:14000/dir", 1, true, false},
+		{"names no directory", "ca2", "", "https://ca2/acme/dir", 1,
+		 true, false},
+		{"no account.json", "ca3", NULL, "https://ca3/dir", 1, false,
+		 false},
+		{"names another path", "ca4", "https://ca4/other",
+		 "https://ca4/dir", 0, false, true},
+		{"old case kept", "CA5", "https://CA5/dir", "https://CA5/dir", 1,
+		 true, false},
+		{"root directory: same folder", "ca6", "https://ca6/",
+		 "https://ca6/", 1, true, true},
+	};
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL), *back;
+	char *kid, *status, old[600];
+	size_t i;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		print_message("migrate: %s\n", rows[i].label);
+		old_account(dir, rows[i].host, rows[i].json_dir, key);
+		back = NULL;
+		kid = status = NULL;
+		assert_int_equal(mc_store_account_load(dir, rows[i].url, &back,
+						       &kid, &status, NULL),
+				 rows[i].found);
+		snprintf(old, sizeof(old), "%s/accounts/%s/account.key", dir,
+			 rows[i].host);
+		if (rows[i].found == 1) {
+			assert_int_equal(EVP_PKEY_eq(back, key), 1);
+			assert_true(rows[i].kid ? kid != NULL : kid == NULL);
+		}
+		assert_true(mc_fsio_exists(old) == rows[i].stays);
+		free(kid);
+		free(status);
+		EVP_PKEY_free(back);
+	}
 	EVP_PKEY_free(key);
 }
 
@@ -480,6 +668,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_index_cycle, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_account_store,
+						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test(test_account_dir),
+		cmocka_unit_test_setup_teardown(test_account_migrate,
 						tmpdir_setup, tmpdir_teardown),
 	};
 

@@ -332,8 +332,9 @@ test_tls_s_server(void **state)
  * read a line that must start with prefix, "P<ms>" pause, "X<n>" send n
  * bytes without a newline, "L<n>" send n lines "220-x", "Q" fail if the
  * client has already sent something (postscreen's pregreet test), "T" TLS
- * accept (then read the goodbye line), "C" close at once. After the last step
- * it reads until the client closes (at most 5 s).
+ * accept (then read the goodbye line), "H" read whatever the client sends
+ * next (its ClientHello) without answering it, "C" close at once. After the
+ * last step it reads until the client closes (at most 5 s).
  */
 struct stand_in {
 	int listen_fd;
@@ -413,6 +414,8 @@ si_step(struct stand_in *si, int fd, const char *step)
 		return 1;
 	case 'C':
 		return 1;
+	case 'H':
+		return read(fd, line, sizeof(line)) <= 0;
 	case 'Q':
 		if (poll(&pfd, 1, 0) == 1) {
 			snprintf(si->mismatch, sizeof(si->mismatch),
@@ -554,8 +557,40 @@ static const struct {
      {"S220 mail.test\r\n", "REHLO ", EHLO_OK, "RSTARTTLS",
       "S220 go ahead\r\n250 injected\r\n"},
      MC_PROBE_PROTOCOL_ERROR,
-     "sent data after the TLS go-ahead",
+     "sent data after the TLS go-ahead (\"250 injected\"; command injection?)",
      NULL},
+    {"smtp: 454 right after the go-ahead",
+     "smtp",
+     {"S220 mail.test\r\n", "REHLO ", EHLO_OK, "RSTARTTLS",
+      "S220 go ahead\r\n454 4.7.0 TLS not available\r\n"},
+     MC_PROBE_STARTTLS_REFUSED,
+     "gave its go-ahead and then said \"454 4.7.0 TLS not available\"",
+     "454 4.7.0 TLS not available"},
+    {"imap: BYE in the packet of the go-ahead (Dovecot without its key)",
+     "imap",
+     {"S* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n",
+      "Rb STARTTLS",
+      "Sb OK Begin TLS negotiation now.\r\n* BYE [UNAVAILABLE] TLS "
+      "initialization failed.\r\n",
+      "C"},
+     MC_PROBE_STARTTLS_REFUSED,
+     "instead of starting TLS",
+     "* BYE [UNAVAILABLE] TLS initialization failed."},
+    {"imap: BYE as the answer to the ClientHello",
+     "imap",
+     {"S* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n",
+      "Rb STARTTLS", "Sb OK Begin TLS negotiation now.\r\n", "H",
+      "S* BYE [UNAVAILABLE] TLS initialization failed.\r\n", "C"},
+     MC_PROBE_STARTTLS_REFUSED,
+     "answered in plain text instead of TLS: \"* BYE [UNAVAILABLE]",
+     "* BYE [UNAVAILABLE] TLS initialization failed."},
+    {"pop3: -ERR as the answer to the ClientHello",
+     "pop3",
+     {"S+OK POP3 ready\r\n", "RCAPA", "S+OK\r\nSTLS\r\n.\r\n", "RSTLS",
+      "S+OK Begin TLS\r\n", "H", "S-ERR [SYS/TEMP] TLS failed\r\n"},
+     MC_PROBE_STARTTLS_REFUSED,
+     "answered in plain text",
+     "-ERR [SYS/TEMP] TLS failed"},
     {"smtp: closed after the go-ahead",
      "smtp",
      {"S220 mail.test\r\n", "REHLO ", EHLO_OK, "RSTARTTLS", "S220 go\r\n", "C"},
@@ -663,15 +698,16 @@ static const struct {
      "smtps",
      {"S220 mail.test ESMTP\r\n"},
      MC_PROBE_TLS_FAILED,
-     "does it need STARTTLS?",
+     "plain text (\"220 mail.test ESMTP\"): does it need STARTTLS?",
      NULL},
 };
 
-/* run_dialog - probe a stand-in playing row i; checks its script too. */
+/* run_script - probe a stand-in playing steps; checks its script too. */
 static void
-run_dialog(size_t i, struct mc_probe_result *res)
+run_script(const char *label, const char *scheme, const char *const *steps,
+           struct mc_probe_result *res)
 {
-	struct stand_in si = {.steps = dialog_cases[i].steps};
+	struct stand_in si = {.steps = steps};
 	struct mc_probe_opts opts;
 	struct mc_err err;
 	unsigned short port;
@@ -684,13 +720,21 @@ run_dialog(size_t i, struct mc_probe_result *res)
 	opts.total_timeout_ms = 5000;
 	opts.ehlo_name = "client.test";
 	mc_err_clear(&err);
-	if (probe_url(dialog_cases[i].scheme, port, &opts, res, &err) != 0)
-		fail_msg("%s: %s", dialog_cases[i].label, err.msg);
+	if (probe_url(scheme, port, &opts, res, &err) != 0)
+		fail_msg("%s: %s", label, err.msg);
 	pthread_join(th, NULL);
 	close(si.listen_fd);
 	if (si.mismatch[0] != '\0')
-		fail_msg("%s: stand-in: %s (reason: %s)", dialog_cases[i].label,
-		         si.mismatch, res->reason);
+		fail_msg("%s: stand-in: %s (reason: %s)", label, si.mismatch,
+		         res->reason);
+}
+
+/* run_dialog - probe a stand-in playing dialog row i. */
+static void
+run_dialog(size_t i, struct mc_probe_result *res)
+{
+	run_script(dialog_cases[i].label, dialog_cases[i].scheme,
+	           dialog_cases[i].steps, res);
 }
 
 /* test_dialogs - every STARTTLS dialog and misbehaviour against stand-ins. */
@@ -739,7 +783,10 @@ static const struct {
     {"silent SMTP server: read timeout", "smtp", SILENT, 400, 5000,
      MC_PROBE_UNREACHABLE, "SMTP greeting: no answer within", 350, 1500},
     {"silent POP3 server: total deadline", "pop3", SILENT, 5000, 300,
-     MC_PROBE_UNREACHABLE, "POP3 greeting: no answer within", 250, 1200},
+     MC_PROBE_UNREACHABLE,
+     "POP3 greeting: no answer before the probe's time budget (300 ms in "
+     "all) ran out",
+     250, 1200},
     {"silent TLS server: handshake timeout", "tls", SILENT, 400, 5000,
      MC_PROBE_TLS_FAILED, "TLS handshake: no answer within", 350, 1500},
 };
@@ -780,6 +827,8 @@ test_timeouts(void **state)
 			         mc_verify_outcome_name(res.outcome),
 			         res.reason, res.total_ms);
 		assert_null(res.chain);
+		assert_int_equal(res.timed_out,
+		                 timeout_cases[i].peer == SILENT);
 		mc_probe_result_clear(&res);
 	}
 }
@@ -855,6 +904,161 @@ test_leaf_helpers(void **state)
 	assert_non_null(strstr(err.msg, "does not fit"));
 }
 
+/* test_implicit_hint - imap:// pointed at a port that speaks TLS at once:
+ * no greeting, then the hint names the implicit-TLS URL. */
+static void
+test_implicit_hint(void **state)
+{
+	struct mc_probe_opts opts;
+	struct mc_probe_result res;
+	struct mc_err err;
+	char want[64];
+
+	(void)state;
+	mc_probe_opts_init(&opts);
+	opts.io_timeout_ms = 500;
+	opts.total_timeout_ms = 5000;
+	mc_err_clear(&err);
+	assert_int_equal(probe_url("imap", fx.port, &opts, &res, &err), 0);
+	snprintf(want, sizeof(want), "use imaps://127.0.0.1:%u", fx.port);
+	if (res.outcome != MC_PROBE_UNREACHABLE ||
+	    strstr(res.reason, "IMAP greeting: no answer within 500 ms") ==
+	        NULL ||
+	    strstr(res.reason, want) == NULL || res.total_ms > 2500 ||
+	    !res.implicit_tls)
+		fail_msg("%s after %ld ms", res.reason, res.total_ms);
+	mc_probe_result_clear(&res);
+}
+
+static const struct {
+	const char *line;
+	enum mc_server_kind kind;
+} greeting_cases[] = {
+    {"220 mx.example.com ESMTP Postfix (Debian/GNU)", MC_SERVER_POSTFIX},
+    {"220-mx.example.com ESMTP Postfix", MC_SERVER_POSTFIX},
+    {"220 mx.example.com ESMTP Exim 4.96 Mon, 01 Jan 2026 10:00:00 +0000",
+     MC_SERVER_EXIM},
+    {"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot (Debian) ready.",
+     MC_SERVER_DOVECOT},
+    {"+OK Dovecot (Debian) ready.", MC_SERVER_DOVECOT},
+    {"\"IMPLEMENTATION\" \"Dovecot (Debian) Pigeonhole\"",
+     MC_SERVER_DOVECOT},
+    {"220 mail.test ESMTP mailcert-test", MC_SERVER_UNKNOWN},
+    {"220 postfixed.example.com ESMTP", MC_SERVER_UNKNOWN},
+    {"", MC_SERVER_UNKNOWN},
+};
+
+/* test_server_kind - the daemon from its greeting, and from a dialog. */
+static void
+test_server_kind(void **state)
+{
+	const char *const steps[] = {
+	    "S220-mx.test ESMTP\r\n", "S220 mx.test ESMTP Exim 4.96\r\n",
+	    "REHLO ", EHLO_OK, "RSTARTTLS", "S220 go\r\n", "T", NULL};
+	struct mc_probe_result res;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(greeting_cases) / sizeof(greeting_cases[0]);
+	     i++)
+		if (mc_verify_server_kind(greeting_cases[i].line) !=
+		    greeting_cases[i].kind)
+			fail_msg("\"%s\"", greeting_cases[i].line);
+	assert_string_equal(mc_verify_server_name(MC_SERVER_EXIM), "exim");
+	assert_string_equal(mc_verify_server_name(MC_SERVER_UNKNOWN), "");
+	run_script("greeting", "smtp", steps, &res);
+	assert_int_equal(res.outcome, MC_PROBE_OK);
+	assert_int_equal(res.server, MC_SERVER_EXIM);
+	assert_string_equal(res.greeting, "220-mx.test ESMTP");
+	mc_probe_result_clear(&res);
+}
+
+/* dual_server - s_server with an RSA and an ECDSA certificate (TLS 1.3
+ * allowed, or TLS 1.2 only); its pid, port in *port. */
+static pid_t
+dual_server(const char *dir, bool tls12, unsigned short *port)
+{
+	char accept[32], rc[128], rk[128], ec[128], ek[128];
+	char *argv[] = {"timeout", "60", "openssl", "s_server", "-quiet",
+	                "-accept", accept, "-cert", rc, "-key", rk, "-dcert",
+	                ec, "-dkey", ek, tls12 ? "-no_tls1_3" : NULL, NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid = 0;
+	int fd;
+
+	snprintf(rc, sizeof(rc), "%s/rsa.pem", dir);
+	snprintf(rk, sizeof(rk), "%s/rsa.key", dir);
+	snprintf(ec, sizeof(ec), "%s/c1.pem", dir);
+	snprintf(ek, sizeof(ek), "%s/k1.pem", dir);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	fd = loopback_listener(port);
+	close(fd);
+	snprintf(accept, sizeof(accept), "127.0.0.1:%u", *port);
+	assert_int_equal(posix_spawnp(&pid, "timeout", &fa, NULL, argv,
+	                              environ),
+	                 0);
+	posix_spawn_file_actions_destroy(&fa);
+	assert_int_equal(wait_listening(*port), 0);
+	return pid;
+}
+
+/* test_key_alg - ECDSA-only and RSA-only probes get the two certificates
+ * of a dual endpoint (TLS 1.3 and TLS 1.2); a server without an RSA
+ * certificate fails the RSA-only handshake. */
+static void
+test_key_alg(void **state)
+{
+	EVP_PKEY *rsa = EVP_RSA_gen(2048);
+	X509 *rsa_leaf = cg_make("rsa.test", rsa, NULL, NULL, "DNS:rsa.test",
+	                         -60, 86400, 3003);
+	char path[128];
+	struct mc_probe_opts opts;
+	struct mc_probe_result res;
+	struct mc_err err;
+	unsigned short port;
+	int tls12, alg;
+	pid_t pid;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/rsa.pem", fx.dir);
+	write_pem(path, rsa_leaf, NULL);
+	snprintf(path, sizeof(path), "%s/rsa.key", fx.dir);
+	write_pem(path, NULL, rsa);
+	for (tls12 = 0; tls12 <= 1; tls12++) {
+		pid = dual_server(fx.dir, tls12, &port);
+		for (alg = MC_KEY_ALG_ECDSA; alg <= MC_KEY_ALG_RSA; alg++) {
+			mc_probe_opts_init(&opts);
+			opts.key_alg = (enum mc_key_alg)alg;
+			assert_int_equal(
+			    probe_url("tls", port, &opts, &res, &err), 0);
+			if (res.outcome != MC_PROBE_OK)
+				fail_msg("%s, TLS 1.%d: %s",
+				         mc_verify_key_alg_name(opts.key_alg),
+				         tls12 ? 2 : 3, res.reason);
+			assert_true(mc_verify_leaf_matches(
+			    sk_X509_value(res.chain, 0),
+			    alg == MC_KEY_ALG_RSA ? rsa_leaf : fx.leaf1));
+			assert_string_equal(res.protocol,
+			                    tls12 ? "TLSv1.2" : "TLSv1.3");
+			mc_probe_result_clear(&res);
+		}
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
+	mc_probe_opts_init(&opts);
+	opts.key_alg = MC_KEY_ALG_RSA;
+	assert_int_equal(probe_url("tls", fx.port, &opts, &res, &err), 0);
+	assert_int_equal(res.outcome, MC_PROBE_TLS_FAILED);
+	mc_probe_result_clear(&res);
+	snprintf(path, sizeof(path), "%s/rsa.pem", fx.dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/rsa.key", fx.dir);
+	unlink(path);
+	X509_free(rsa_leaf);
+	EVP_PKEY_free(rsa);
+}
+
 int
 main(void)
 {
@@ -864,6 +1068,9 @@ main(void)
 	    cmocka_unit_test(test_timeouts),
 	    cmocka_unit_test(test_bad_opts),
 	    cmocka_unit_test(test_leaf_helpers),
+	    cmocka_unit_test(test_implicit_hint),
+	    cmocka_unit_test(test_server_kind),
+	    cmocka_unit_test(test_key_alg),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
