@@ -48,6 +48,7 @@ struct cli_run {
 	int failed;
 	int hook_failures;
 	bool pre_done;
+	bool interrupted;         /* the lock says the run before was killed */
 	struct mc_err first_err;
 	struct cli_fleet *fleet;  /* NULL: local only */
 	const char *command;      /* "issue" or "renew", for the record */
@@ -67,6 +68,13 @@ int cli_run_acme(struct cli_run *run, struct mc_err *err);
 /* cli_run_cert - obtain, store, deploy and verify one cert, with hooks;
  * a failure is printed, recorded and passed to the failure hooks. */
 int cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc);
+
+/* cli_run_converge - converge cc before anything else (deploy.h) and
+ * print what was done; a failure is recorded, printed and hooked like a
+ * cert's failure. -1 with *stop: nothing more may be done for cc in this
+ * run (its state is broken). */
+int cli_run_converge(struct cli_run *run, const struct mc_cert_conf *cc,
+		     enum mc_converge_mode mode, bool *stop);
 
 /* cli_run_finish - post hooks, JSON output; returns the exit code. */
 int cli_run_finish(struct cli_run *run);
@@ -116,6 +124,21 @@ void cli_report_live_text(const char *cert, const struct mc_live_report *live);
 /* cli_report_json / cli_report_live_json - the same as JSON (new references). */
 json_t *cli_report_json(const struct mc_deploy_report *rep);
 json_t *cli_report_live_json(const struct mc_live_report *live);
+
+/* cli_converge_text / cli_converge_json - what convergence did (an
+ * interrupted deployment, drift, a finish or repair); _eventful: whether
+ * there is anything to say. */
+void cli_converge_text(const char *cert, const struct mc_converge_report *rep);
+json_t *cli_converge_json(const struct mc_converge_report *rep);
+bool cli_converge_eventful(const struct mc_converge_report *rep);
+
+/* cli_status_drift_text / _json - for `status`: targets of cc that differ
+ * from version cur, and an interrupted deployment (changes nothing). */
+void cli_status_drift_text(const struct mc_config *cfg,
+			   const struct mc_cert_conf *cc, unsigned cur);
+void cli_status_drift_json(const struct mc_config *cfg,
+			   const struct mc_cert_conf *cc, unsigned cur,
+			   json_t *o);
 
 /* cli_print_json - print v on stdout and release it. */
 void cli_print_json(json_t *v);

@@ -6,7 +6,8 @@
  *
  * Without --yes it asks on a terminal and refuses elsewhere. A target
  * file is removed only when it holds one of the cert's stored
- * certificates or keys (never a symlink, never another cert's file).
+ * certificates or keys (never another cert's file; never a symlink but
+ * those mailcert made into a target's set, whose directory goes too).
  */
 #include <errno.h>
 #include <libgen.h>
@@ -116,10 +117,12 @@ delete_confirm(const struct delete_args *a, const char *state_dir,
 }
 
 /* delete_one_file - remove path when it holds one of name's certificates
- * or keys; anything else stays, with a warning. */
-static void
+ * or keys (true); anything else stays, with a warning. A link mailcert
+ * made into a target's set (deploy.h) is judged by what it points at; its
+ * set directory is noted in setdir (else setdir is ""). */
+static bool
 delete_one_file(const struct mc_config *cfg, const char *name,
-		const char *path, bool quiet)
+		const char *path, bool quiet, char *setdir, size_t size)
 {
 	struct mc_err err;
 	struct stat st;
@@ -127,27 +130,31 @@ delete_one_file(const struct mc_config *cfg, const char *name,
 	int mine;
 
 	mc_err_clear(&err);
+	setdir[0] = '\0';
 	if (lstat(path, &st) == -1) {
 		if (errno != ENOENT)
 			fprintf(stderr, "mailcert: %s: %s; left alone\n", path,
 				strerror(errno));
-		return;
+		return false;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st.st_mode) &&
+	    !(S_ISLNK(st.st_mode) &&
+	      mc_deploy_set_of_link(path, name, setdir, size))) {
 		fprintf(stderr, "mailcert: %s is not a regular file; left "
 				"alone\n",
 			path);
-		return;
+		return false;
 	}
 	mine = mc_deploy_file_of_cert(path, cfg->state_dir, name, &err);
 	if (mine != 1) {
 		fprintf(stderr, "mailcert: %s %s; left alone\n", path,
 			mine == 0 ? "holds no certificate or key of this cert"
 				  : err.msg);
-		return;
+		return false;
 	}
 	copy = strdup(path);
-	if (unlink(path) == -1)
+	mine = unlink(path) == 0;
+	if (!mine)
 		fprintf(stderr, "mailcert: cannot remove %s: %s\n", path,
 			strerror(errno));
 	else if (!quiet)
@@ -155,9 +162,23 @@ delete_one_file(const struct mc_config *cfg, const char *name,
 	if (copy != NULL)
 		mc_fsio_fsync_dir(dirname(copy), NULL);
 	free(copy);
+	return mine;
 }
 
-/* delete_run - confirm, remove the target files, then the state. */
+/* delete_index - the index of s among the n strings of v, or n. */
+static size_t
+delete_index(char **v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			break;
+	return i;
+}
+
+/* delete_run - confirm, remove the target files (and the set directories
+ * of our links), then the state. */
 static int
 delete_run(struct cli *cli, const struct mc_config *cfg,
 	   const struct delete_args *a, struct mc_err *err)
@@ -166,8 +187,9 @@ delete_run(struct cli *cli, const struct mc_config *cfg,
 	size_t n_files = 0, n_versions = 0, i;
 	unsigned *versions = NULL;
 	int rc = -1;
-
-	char dir[4200];
+	char dir[4200], set[4400] = "", **sets = NULL;
+	bool *keep = NULL, gone;
+	size_t n_sets = 0, j;
 
 	snprintf(dir, sizeof(dir), "%s/certs/%s", cfg->state_dir, a->name);
 	if (!mc_fsio_exists(dir))
@@ -182,8 +204,26 @@ delete_run(struct cli *cli, const struct mc_config *cfg,
 					err) == -1) ||
 	    delete_confirm(a, cfg->state_dir, n_versions, n_files, err) == -1)
 		goto out;
-	for (i = 0; i < n_files; i++)
-		delete_one_file(cfg, a->name, files[i], cli->verbosity < 0);
+	sets = calloc(n_files + 1, sizeof(*sets));
+	keep = calloc(n_files + 1, sizeof(*keep));
+	if (sets == NULL || keep == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n_files; i++) {
+		gone = delete_one_file(cfg, a->name, files[i],
+				       cli->verbosity < 0, set, sizeof(set));
+		if (set[0] == '\0')
+			continue;
+		j = delete_index(sets, n_sets, set);
+		if (j == n_sets && (sets[n_sets] = strdup(set)) != NULL)
+			n_sets++;
+		if (j < n_sets)
+			keep[j] = keep[j] || !gone; /* a link left alone keeps its set */
+	}
+	for (i = 0; i < n_sets; i++)
+		if (!keep[i] && mc_deploy_remove_set(sets[i], err) == -1)
+			goto out;
 	if (mc_store_remove_cert(cfg->state_dir, a->name, err) == -1)
 		goto out;
 	if (cli->verbosity >= 0)
@@ -195,6 +235,8 @@ delete_run(struct cli *cli, const struct mc_config *cfg,
 			a->name, cfg->path);
 	rc = 0;
 out:
+	free(keep);
+	mc_strv_free(sets, n_sets);
 	mc_strv_free(files, n_files);
 	return rc;
 }

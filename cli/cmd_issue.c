@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
+#include "mailcert/store.h"
 
 struct issue_args {
 	bool all, no_deploy, dry_run;
@@ -96,7 +97,9 @@ issue_fleet_run(struct cli_run *run, const struct mc_cert_conf *cc)
 	fprintf(stderr, "mailcert: issue %s: %s\n", cc->name, err.msg);
 }
 
-/* cli_cmd_issue - `issue NAME... | --all [--no-deploy] [--dry-run]`. */
+/* cli_cmd_issue - `issue NAME... | --all [--no-deploy] [--dry-run]`: each
+ * cert after finishing what an interrupted run left (its deployment then
+ * writes every target). */
 int
 cli_cmd_issue(struct cli *cli, int argc, char **argv)
 {
@@ -106,6 +109,7 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	struct cli_run run;
 	struct mc_err err;
 	size_t n = 0, i;
+	bool stop;
 	int lock = -1, rc;
 
 	memset(&run, 0, sizeof(run));
@@ -115,7 +119,8 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (cli_load_config(cli, &cfg, &err) == -1 ||
 	    issue_select(cfg, &args, &sel, &n, &err) == -1 ||
-	    (lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
+	    (lock = mc_lock_take_run(cfg->state_dir, &run.interrupted,
+				     &err)) == -1 ||
 	    (args.dry_run && cli_dry_begin(cfg, &run.dry, &err) == -1)) {
 		rc = cli_fail(&err);
 		goto out;
@@ -138,9 +143,14 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	if (run.dry == NULL && run.interrupted)
+		mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
 	if (cli_fleet_sync_certs(&run, sel, n) == 0)
 		for (i = 0; i < n; i++)
-			issue_fleet_run(&run, sel[i]);
+			if (cli_run_converge(&run, sel[i], MC_CONVERGE_JOURNAL,
+					     &stop) == 0 ||
+			    !stop)
+				issue_fleet_run(&run, sel[i]);
 	rc = cli_run_finish(&run);
 out:
 	cli_dry_end(run.dry);

@@ -1,10 +1,12 @@
 /*
  * cmd_renew.c - `mailcert renew [NAME...] [--force] [--jitter DURATION]
- * [--dry-run]`: for timers and cron. Renews what is due (see renew.h),
- * then deploys, reloads and verifies it; one cert's failure does not stop
- * the others. When nothing is due it prints one line and makes no network
- * request. --dry-run orders every selected cert from the staging
- * directory into a throwaway state (dry_run.c) and changes nothing else.
+ * [--dry-run]`: for timers and cron. First finishes what an earlier run
+ * left undone and repairs targets that differ from `current` (deploy.h),
+ * then renews what is due (see renew.h), deploys, reloads and verifies
+ * it; one cert's failure does not stop the others. When nothing is due it
+ * prints one line and makes no network request. --dry-run orders every
+ * selected cert from the staging directory into a throwaway state
+ * (dry_run.c) and changes nothing else.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -356,7 +358,9 @@ renew_dry(struct cli_run *run, const struct mc_config *real,
 	cli_run_cert(run, cc);
 }
 
-/* renew_loop - renew every selected cert that is due. */
+/* renew_loop - for every selected cert: converge (finish an interrupted
+ * deployment, repair targets that differ from current), then renew it
+ * when due. */
 static void
 renew_loop(struct cli_run *run, const struct mc_config *real,
 	   const struct renew_args *a, size_t *checked)
@@ -368,6 +372,7 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 	struct mc_err err;
 	time_t next_at = 0;
 	char when[64];
+	bool stop;
 	size_t i;
 
 	mc_err_clear(&err);
@@ -386,6 +391,10 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			continue;
 		(*checked)++;
 		memset(&meta, 0, sizeof(meta));
+		if (run->dry == NULL &&
+		    cli_run_converge(run, cc, MC_CONVERGE_REPAIR, &stop) == -1 &&
+		    stop)
+			continue; /* nothing is ordered on a broken state */
 		if (run->dry != NULL)
 			renew_dry(run, real, cc);
 		else if (!renew_fleet_ok(run, cc))
@@ -440,7 +449,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 	}
 	if (!args.dry_run && args.jitter > 0 && renew_any_due(cfg, &args))
 		renew_jitter(args.jitter);
-	lock = mc_lock_take(cfg->state_dir, &err);
+	lock = mc_lock_take_run(cfg->state_dir, &run.interrupted, &err);
 	if (lock == -1 ||
 	    (args.dry_run && cli_dry_begin(cfg, &run.dry, &err) == -1)) {
 		rc = cli_fail(&err);
@@ -455,6 +464,8 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	if (run.dry == NULL && run.interrupted)
+		mc_store_clean_accounts(cfg->state_dir, NULL, NULL);
 	if (renew_fleet_sync(&run, &args) == 0)
 		renew_loop(&run, cfg, &args, &checked);
 	rc = cli_run_finish(&run);

@@ -205,9 +205,17 @@ status_text_row(const struct mc_status_row *r)
 		       r->last.error);
 }
 
-/* status_text - the table and the orphaned state. */
+/* status_drift_version - the version a row's targets are compared with. */
+static unsigned
+status_drift_version(const struct mc_status_row *r)
+{
+	return r->have ? r->meta.version : 0;
+}
+
+/* status_text - the table (with the drift of each cert's targets under
+ * its row) and the orphaned state. */
 static void
-status_text(const struct mc_status *st)
+status_text(const struct mc_config *cfg, const struct mc_status *st)
 {
 	size_t i;
 
@@ -215,8 +223,11 @@ status_text(const struct mc_status *st)
 	       "KEY", "VER", "NOT AFTER", "DAYS", "DUE", "LAST ATTEMPT",
 	       "LIVE", "NAMES");
 	for (i = 0; i < st->n_rows; i++)
-		if (st->rows[i].cc != NULL)
+		if (st->rows[i].cc != NULL) {
 			status_text_row(&st->rows[i]);
+			cli_status_drift_text(cfg, st->rows[i].cc,
+					      status_drift_version(&st->rows[i]));
+		}
 	if (st->n_orphans == 0)
 		return;
 	printf("\norphaned state (no [cert] section in the config):\n");
@@ -228,15 +239,21 @@ status_text(const struct mc_status *st)
 			       st->rows[i].name);
 }
 
-/* status_json - every row as a JSON array. */
+/* status_json - every row as a JSON array, with each target's drift. */
 static void
 status_json(const struct mc_config *cfg, const struct mc_status *st)
 {
-	json_t *all = json_array();
+	json_t *all = json_array(), *o;
 	size_t i;
 
-	for (i = 0; i < st->n_rows; i++)
-		json_array_append_new(all, status_json_row(&st->rows[i]));
+	for (i = 0; i < st->n_rows; i++) {
+		o = status_json_row(&st->rows[i]);
+		if (o != NULL && st->rows[i].cc != NULL)
+			cli_status_drift_json(cfg, st->rows[i].cc,
+					      status_drift_version(&st->rows[i]),
+					      o);
+		json_array_append_new(all, o);
+	}
 	cli_fleet_status(cfg, all); /* fleet mode: "fleet" in each row */
 	cli_print_json(all);
 }
@@ -376,7 +393,7 @@ cli_cmd_status(struct cli *cli, int argc, char **argv)
 	} else if (cli->json) {
 		status_json(cfg, &st);
 	} else {
-		status_text(&st);
+		status_text(cfg, &st);
 		cli_fleet_status(cfg, NULL);
 	}
 	mc_status_clear(&st);

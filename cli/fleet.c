@@ -253,7 +253,7 @@ fleet_sync_version(struct cli_run *run, const struct mc_cert_conf *cc,
 		return 0; /* in sync and proven */
 	if (have == 1 && local != v)
 		prev = local;
-	else if (mc_store_previous(run->cfg->state_dir, cc->name, v, &prev,
+	else if (mc_store_prior(run->cfg->state_dir, cc->name, v, &prev,
 	                           err) == -1)
 		return -1;
 	if (have == 1 && local == v)

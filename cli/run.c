@@ -208,8 +208,8 @@ issue_activate(struct cli_run *run, const struct mc_cert_conf *cc,
 			       cc->name, version);
 		return 0;
 	}
-	if (mc_store_previous(run->cfg->state_dir, cc->name, version, &prev,
-			      err) == -1)
+	/* roll back only to what was live: the version current until now */
+	if (mc_store_current(run->cfg->state_dir, cc->name, &prev, err) == -1)
 		return -1;
 	if (cc->n_targets == 0 && cc->n_verify == 0) {
 		if (mc_store_set_current(run->cfg->state_dir, cc->name, version,
@@ -321,6 +321,23 @@ run_record(struct cli_run *run, const struct mc_cert_conf *cc,
 				 run->version, failure);
 }
 
+/* run_failure - record, print and hook the failure of one cert. */
+static void
+run_failure(struct cli_run *run, const struct mc_cert_conf *cc,
+	    const struct mc_err *one)
+{
+	if (run->failed++ == 0)
+		run->first_err = *one;
+	run_record(run, cc, one);
+	if (run->results == NULL)
+		fprintf(stderr, "mailcert: %s\n", one->msg);
+	else
+		issue_report(run, cc, NULL, one);
+	if (!mc_log_is_stderr())
+		mc_log_error("%s", one->msg);
+	run_hooks(run, "failure", cc, one->msg);
+}
+
 /* cli_run_cert - obtain, store, deploy and verify one cert, with hooks:
  * pre before the first attempt of the run, deploy after a verified
  * deployment, failure after a failed attempt. */
@@ -342,17 +359,60 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 			run_hooks(run, "deploy", cc, NULL);
 		return 0;
 	}
-	if (run->failed++ == 0)
-		run->first_err = one;
-	run_record(run, cc, &one);
-	if (run->results == NULL)
-		fprintf(stderr, "mailcert: %s\n", one.msg);
-	else
-		issue_report(run, cc, NULL, &one);
-	if (!mc_log_is_stderr())
-		mc_log_error("%s", one.msg);
-	run_hooks(run, "failure", cc, one.msg);
+	run_failure(run, cc, &one);
 	return -1;
+}
+
+/* run_converge_report - print (or add to the JSON results) what
+ * convergence did, when it did anything. */
+static void
+run_converge_report(struct cli_run *run, const struct mc_cert_conf *cc,
+		    const struct mc_converge_report *rep, bool ok)
+{
+	json_t *o;
+
+	if (!cli_converge_eventful(rep))
+		return;
+	if (run->results != NULL) {
+		o = json_pack("{s:s, s:b}", "name", cc->name, "ok", ok);
+		if (o != NULL)
+			json_object_set_new(o, "converge",
+					    cli_converge_json(rep));
+		json_array_append_new(run->results, o);
+	} else if (run->cli->verbosity >= 0) {
+		cli_converge_text(cc->name, rep);
+	}
+}
+
+/* cli_run_converge - finish, repair and clean up before anything else. */
+int
+cli_run_converge(struct cli_run *run, const struct mc_cert_conf *cc,
+		 enum mc_converge_mode mode, bool *stop)
+{
+	struct mc_converge_report rep;
+	struct mc_err err;
+	int rc;
+
+	*stop = false;
+	if (run->dry != NULL)
+		return 0; /* a dry run changes nothing: not even this */
+	mc_err_clear(&err);
+	rc = mc_deploy_converge(run->cfg, cc, mode, run->interrupted, &rep,
+				&err);
+	*stop = rep.stop;
+	run_converge_report(run, cc, &rep, rc == 0);
+	run->version = rep.deployed_version;
+	if (rep.deployed) {
+		run->cli->hook_failures += rep.deploy.hook_failures;
+		cli_last_deploy(run->cfg, cc, &rep.deploy, rc);
+	}
+	if (rc == -1)
+		run_failure(run, cc, &err);
+	else if (rep.deployed)
+		run_hooks(run, "deploy", cc, NULL);
+	run->version = 0;
+	mc_converge_report_clear(&rep);
+	return rc;
 }
 
 /* cli_run_finish - post hooks after every run that ran pre, whatever its

@@ -147,7 +147,8 @@ lex_read_file(struct lex *lx)
 	ssize_t n;
 	int fd, ret = -1;
 
-	fd = open(lx->ctx.path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO must be refused below, not waited on */
+	fd = open(lx->ctx.path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1)
 		return mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot open",
 		    lx->ctx.path);

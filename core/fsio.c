@@ -93,7 +93,8 @@ fsio_check_target(int dfd, const char *base, const char *path,
 	return 0;
 }
 
-/* fsio_write_temp - create, own, fill and fsync the temp file. */
+/* fsio_write_temp - create, own, fill and fsync the temp file (unlinked
+ * again on failure). */
 static int
 fsio_write_temp(int dfd, const char *tmp, const char *path, const void *data,
 		size_t len, mode_t mode, struct mc_fsio_owner owner,
@@ -126,6 +127,8 @@ fsio_write_temp(int dfd, const char *tmp, const char *path, const void *data,
 out:
 	if (close(fd) == -1 && rc == 0)
 		rc = mc_err_errno(err, MC_ERR_SYS, "cannot write %s", path);
+	if (rc == -1)
+		unlinkat(dfd, tmp, 0);
 	return rc;
 }
 
@@ -135,12 +138,75 @@ mc_fsio_abort(struct mc_fsio_pending *p)
 {
 	if (p == NULL || p->dfd < 0)
 		return;
-	unlinkat(p->dfd, p->tmp, 0);
+	if (p->tmp[0] != '\0')
+		unlinkat(p->dfd, p->tmp, 0);
 	close(p->dfd);
 	free(p->dir);
 	free(p->base);
 	p->dfd = -1;
 	p->dir = p->base = NULL;
+}
+
+/* fsio_pending_init - p with its own copy of dfd and the names. */
+static int
+fsio_pending_init(struct mc_fsio_pending *p, int dfd, const char *dirpath,
+		  const char *base, struct mc_err *err)
+{
+	memset(p, 0, sizeof(*p));
+	p->dfd = fcntl(dfd, F_DUPFD_CLOEXEC, 0);
+	p->dir = strdup(dirpath);
+	p->base = strdup(base);
+	if (p->dfd != -1 && p->dir != NULL && p->base != NULL)
+		return 0;
+	mc_err_errno(err, MC_ERR_SYS, "cannot prepare a write in %s", dirpath);
+	if (p->dfd != -1)
+		close(p->dfd);
+	free(p->dir);
+	free(p->base);
+	memset(p, 0, sizeof(*p));
+	p->dfd = -1;
+	return -1;
+}
+
+/* mc_fsio_stage_at - write data to a synced temp file beside base in dfd. */
+int
+mc_fsio_stage_at(int dfd, const char *dirpath, const char *base,
+		 const void *data, size_t len, mode_t mode,
+		 struct mc_fsio_owner owner, bool allow_symlink,
+		 struct mc_fsio_pending *p, struct mc_err *err)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/%s", dirpath, base);
+	if (fsio_pending_init(p, dfd, dirpath, base, err) == -1)
+		return -1;
+	if (fsio_check_target(p->dfd, base, path, allow_symlink, err) == -1)
+		goto fail;
+	fsio_temp_name(base, p->tmp, sizeof(p->tmp));
+	if (fsio_write_temp(p->dfd, p->tmp, path, data, len, mode, owner,
+			    err) == 0)
+		return 0;
+	p->tmp[0] = '\0'; /* fsio_write_temp removed it */
+fail:
+	mc_fsio_abort(p);
+	return -1;
+}
+
+/* mc_fsio_stage_symlink_at - make the temp link that commit renames over base. */
+int
+mc_fsio_stage_symlink_at(int dfd, const char *dirpath, const char *base,
+			 const char *target, struct mc_fsio_pending *p,
+			 struct mc_err *err)
+{
+	if (fsio_pending_init(p, dfd, dirpath, base, err) == -1)
+		return -1;
+	fsio_temp_name(base, p->tmp, sizeof(p->tmp));
+	if (symlinkat(target, p->dfd, p->tmp) == 0)
+		return 0;
+	mc_err_errno(err, MC_ERR_SYS, "cannot create a link in %s", dirpath);
+	p->tmp[0] = '\0';
+	mc_fsio_abort(p);
+	return -1;
 }
 
 /* mc_fsio_stage - write data to a synced temp file beside path. */
@@ -149,31 +215,34 @@ mc_fsio_stage(const char *path, const void *data, size_t len, mode_t mode,
 	      struct mc_fsio_owner owner, bool allow_symlink,
 	      struct mc_fsio_pending *p, struct mc_err *err)
 {
+	char *dir = NULL, *base = NULL;
+	int dfd = -1, rc = -1;
+
 	memset(p, 0, sizeof(*p));
 	p->dfd = -1;
-	if (fsio_split(path, &p->dir, &p->base, err) == -1)
+	if (fsio_split(path, &dir, &base, err) == -1)
 		return -1;
-	p->dfd = open(p->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (p->dfd == -1) {
-		mc_err_errno(err, MC_ERR_SYS, "cannot open directory %s",
-			     p->dir);
-		goto fail;
-	}
-	if (fsio_check_target(p->dfd, p->base, path, allow_symlink, err) == -1)
-		goto fail;
-	fsio_temp_name(p->base, p->tmp, sizeof(p->tmp));
-	if (fsio_write_temp(p->dfd, p->tmp, path, data, len, mode, owner,
-			    err) == 0)
-		return 0;
-fail:
-	if (p->dfd == -1) {
-		free(p->dir);
-		free(p->base);
-		p->dir = p->base = NULL;
-		return -1;
-	}
-	mc_fsio_abort(p);
-	return -1;
+	dfd = mc_fsio_open_dir(dir, false, 0, MC_FSIO_KEEP_OWNER, err);
+	if (dfd != -1)
+		rc = mc_fsio_stage_at(dfd, dir, base, data, len, mode, owner,
+				      allow_symlink, p, err);
+	if (dfd != -1)
+		close(dfd);
+	free(dir);
+	free(base);
+	return rc;
+}
+
+/* mc_fsio_create_at - a new, complete, synced file name in dfd. */
+int
+mc_fsio_create_at(int dfd, const char *dirpath, const char *name,
+		  const void *data, size_t len, mode_t mode,
+		  struct mc_fsio_owner owner, struct mc_err *err)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/%s", dirpath, name);
+	return fsio_write_temp(dfd, name, path, data, len, mode, owner, err);
 }
 
 /* mc_fsio_commit - rename the staged file over its final name, sync the
@@ -226,11 +295,15 @@ mc_fsio_read(const char *path, size_t max, char **out, size_t *len,
 	ssize_t n;
 	int fd, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1)
 		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", path);
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		mc_err_set(err, MC_ERR_INPUT, "%s is not a regular file", path);
+		mc_err_set(err, MC_ERR_INPUT,
+			   "%s is not a regular file (a FIFO, device or "
+			   "directory?); replace it with the file it should be",
+			   path);
 		goto out;
 	}
 	if ((size_t)st.st_size > max) {
@@ -283,79 +356,22 @@ mc_fsio_fsync_dir(const char *path, struct mc_err *err)
 	return 0;
 }
 
-/* fsio_mkdir_one - create one directory unless it exists as one. */
-static int
-fsio_mkdir_one(const char *path, mode_t mode, struct mc_err *err)
-{
-	struct stat st;
-
-	if (mkdir(path, mode) == 0) {
-		if (chmod(path, mode) == -1) /* the umask does not apply */
-			return mc_err_errno(err, MC_ERR_SYS, "cannot chmod %s",
-					    path);
-		return 0;
-	}
-	if (errno != EEXIST)
-		return mc_err_errno(err, MC_ERR_SYS,
-				    "cannot create directory %s", path);
-	if (lstat(path, &st) == -1)
-		return mc_err_errno(err, MC_ERR_SYS, "%s", path);
-	if (!S_ISDIR(st.st_mode))
-		return mc_err_set(err, MC_ERR_INPUT,
-				  "%s exists and is not a directory", path);
-	return 0;
-}
-
-/* mc_fsio_mkdirs - create path and missing parents. */
-int
-mc_fsio_mkdirs(const char *path, mode_t mode, struct mc_err *err)
-{
-	char *p = strdup(path), *s;
-	int rc = -1;
-
-	if (p == NULL)
-		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) == 0) {
-			chmod(p, 0755); /* the umask does not apply */
-		} else if (errno != EEXIST) {
-			mc_err_errno(err, MC_ERR_SYS,
-				     "cannot create directory %s", p);
-			goto out;
-		}
-		*s = '/';
-	}
-	rc = fsio_mkdir_one(p, mode, err);
-out:
-	free(p);
-	return rc;
-}
-
 /* mc_fsio_symlink - atomically point link at target. */
 int
 mc_fsio_symlink(const char *target, const char *link, struct mc_err *err)
 {
-	char *dir = NULL, *base = NULL, tmp[300], tpath[4400];
-	int rc = -1;
+	struct mc_fsio_pending p;
+	char *dir = NULL, *base = NULL;
+	int dfd, rc = -1;
 
 	if (fsio_split(link, &dir, &base, err) == -1)
 		return -1;
-	fsio_temp_name(base, tmp, sizeof(tmp));
-	snprintf(tpath, sizeof(tpath), "%s/%s", dir, tmp);
-	if (symlink(target, tpath) == -1) {
-		mc_err_errno(err, MC_ERR_SYS, "cannot create link %s", tpath);
-		goto out;
-	}
-	if (rename(tpath, link) == -1) {
-		mc_err_errno(err, MC_ERR_SYS, "cannot switch %s", link);
-		unlink(tpath);
-		goto out;
-	}
-	rc = mc_fsio_fsync_dir(dir, err);
-out:
+	dfd = mc_fsio_open_dir(dir, false, 0, MC_FSIO_KEEP_OWNER, err);
+	if (dfd != -1 &&
+	    mc_fsio_stage_symlink_at(dfd, dir, base, target, &p, err) == 0)
+		rc = mc_fsio_commit(&p, err);
+	if (dfd != -1)
+		close(dfd);
 	free(dir);
 	free(base);
 	return rc;

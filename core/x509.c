@@ -220,6 +220,41 @@ check_links(STACK_OF(X509) *chain, struct mc_err *err)
 	return 0;
 }
 
+/* mc_x509_check_usable - key matches leaf, and leaf is valid at now. */
+int
+mc_x509_check_usable(X509 *leaf, EVP_PKEY *key, time_t now, struct mc_err *err)
+{
+	char when[64];
+	time_t not_before, not_after;
+
+	if (leaf == NULL)
+		return mc_err_set(err, MC_ERR_INPUT, "the chain is empty");
+	if (key == NULL || EVP_PKEY_eq(X509_get0_pubkey(leaf), key) != 1) {
+		ERR_clear_error();
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the private key does not match the "
+				  "certificate's public key");
+	}
+	if (mc_time_asn1(X509_get0_notBefore(leaf), &not_before) == -1 ||
+	    mc_time_asn1(X509_get0_notAfter(leaf), &not_after) == -1)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the certificate's validity dates are unreadable");
+	if (not_before > now + MC_X509_CLOCK_SKEW)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the certificate is not valid before %s, more "
+				  "than %d minutes from now (check this host's "
+				  "clock, and the CA's)",
+				  mc_time_format(not_before, MC_TIME_HUMAN, when,
+						 sizeof(when)),
+				  MC_X509_CLOCK_SKEW / 60);
+	if (not_after <= now)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "the certificate expired at %s",
+				  mc_time_format(not_after, MC_TIME_HUMAN, when,
+						 sizeof(when)));
+	return 0;
+}
+
 /* mc_x509_check_issued - validate a freshly issued chain. */
 int
 mc_x509_check_issued(STACK_OF(X509) *chain, EVP_PKEY *key,
@@ -227,27 +262,15 @@ mc_x509_check_issued(STACK_OF(X509) *chain, EVP_PKEY *key,
 		     struct mc_err *err)
 {
 	X509 *leaf = sk_X509_value(chain, 0);
-	time_t not_after;
 
-	if (leaf == NULL)
-		return mc_err_set(err, MC_ERR_INPUT, "the chain is empty");
-	if (EVP_PKEY_eq(X509_get0_pubkey(leaf), key) != 1) {
-		ERR_clear_error();
-		return mc_err_set(err, MC_ERR_INPUT,
-				  "the certificate's public key does not match our key");
-	}
+	if (mc_x509_check_usable(leaf, key, now, err) == -1)
+		return -1;
 	if (check_names(leaf, names, n_names, err) == -1)
 		return -1;
 	if (sk_X509_num(chain) < 2)
 		return mc_err_set(err, MC_ERR_INPUT,
 				  "the CA sent no intermediate certificate");
-	if (check_links(chain, err) == -1)
-		return -1;
-	if (mc_time_asn1(X509_get0_notAfter(leaf), &not_after) == -1 ||
-	    not_after <= now)
-		return mc_err_set(err, MC_ERR_INPUT,
-				  "the certificate has already expired");
-	return 0;
+	return check_links(chain, err);
 }
 
 /* hex_of - lower-case hex of data into out (size >= 2 * len + 1). */

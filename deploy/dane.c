@@ -525,7 +525,7 @@ mc_dane_after_live(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	rc = 0;
 	if (strcmp(spki, d.next_spki) != 0)
 		goto out;
-	if (mc_store_previous(cfg->state_dir, cc->name, version, &prev, NULL) == 1 &&
+	if (mc_store_prior(cfg->state_dir, cc->name, version, &prev, NULL) == 1 &&
 	    dane_version_spki(cfg, cc, prev, old, NULL) == 0 && strcmp(old, spki) != 0)
 		dane_retire_add(&d, old);
 	mc_log_info("%s: switched to the next key (SPKI %s), live; making a new "

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "mailcert/crypto.h"
 #include "mailcert/deploy.h"
 #include "mailcert/log.h"
 #include "mailcert/store.h"
@@ -81,43 +84,95 @@ pipeline_note(struct mc_target_row *row, enum mc_target_step step,
 	snprintf(row->detail, sizeof(row->detail), "%.500s", err->msg);
 }
 
-/* pipeline_apply - check, write and reload every target with version. */
+/* One pipeline run over the targets of a cert. */
+struct pipe {
+	const struct mc_config *cfg;
+	const struct mc_cert_conf *cc;
+	const struct mc_target **t;
+	struct mc_deploy_report *rep;
+};
+
+/* pipeline_load - key and chain of version, fit to be served now. */
 static int
-pipeline_apply(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-	       const struct mc_target **t, unsigned version,
-	       struct mc_deploy_report *rep, STACK_OF(X509) **chain_out,
-	       bool *changed, struct mc_err *err)
+pipeline_load(const struct pipe *p, unsigned version, EVP_PKEY **key,
+	      STACK_OF(X509) **chain, struct mc_err *err)
 {
-	EVP_PKEY *key = mc_store_load_key(cfg->state_dir, cc->name, version, err);
+	const char *sd = p->cfg->state_dir, *name = p->cc->name;
+
+	*key = mc_store_load_key(sd, name, version, err);
+	*chain = *key ? mc_store_load_chain(sd, name, version, err) : NULL;
+	if (*chain != NULL &&
+	    mc_x509_check_usable(sk_X509_value(*chain, 0), *key, time(NULL),
+				 err) == 0)
+		return 0;
+	if (*chain != NULL)
+		mc_err_prefix(err, "version %04u (privkey.pem, fullchain.pem)",
+			      version);
+	EVP_PKEY_free(*key);
+	sk_X509_pop_free(*chain, X509_free);
+	*key = NULL;
+	*chain = NULL;
+	return -1;
+}
+
+/* pipeline_switch - check and stage every target, then switch them all:
+ * nothing a daemon reads changes unless every target could be staged. */
+static int
+pipeline_switch(const struct pipe *p, unsigned version, EVP_PKEY *key,
+		STACK_OF(X509) *chain, struct mc_err *err)
+{
+	struct mc_deploy_staged **st;
+	size_t i, n = p->cc->n_targets;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		if (mc_deploy_check(p->t[i], p->cc->name, err) == -1) {
+			pipeline_note(&p->rep->targets[i], MC_STEP_CHECK, err);
+			return -1;
+		}
+	st = calloc(n + 1, sizeof(*st));
+	if (st == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	for (i = 0; i < n && rc == 0; i++)
+		if ((rc = mc_deploy_stage(p->t[i], p->cc->name, version, key,
+					  chain, &st[i], err)) == -1)
+			pipeline_note(&p->rep->targets[i], MC_STEP_WRITE, err);
+	for (i = 0; i < n; i++) {
+		if (rc == -1) {
+			mc_deploy_abort(st[i]);
+		} else if (mc_deploy_commit(st[i], &p->rep->changed, err) == -1) {
+			pipeline_note(&p->rep->targets[i], MC_STEP_WRITE, err);
+			rc = -1;
+		}
+	}
+	free(st);
+	return rc;
+}
+
+/* pipeline_apply - switch every target to version and reload them. */
+static int
+pipeline_apply(const struct pipe *p, unsigned version,
+	       STACK_OF(X509) **chain_out, struct mc_err *err)
+{
+	EVP_PKEY *key = NULL;
 	STACK_OF(X509) *chain = NULL;
 	size_t i;
 	int rc = -1;
 
-	if (key == NULL ||
-	    (chain = mc_store_load_chain(cfg->state_dir, cc->name, version,
-					 err)) == NULL)
+	if (pipeline_load(p, version, &key, &chain, err) == -1 ||
+	    pipeline_switch(p, version, key, chain, err) == -1)
 		goto out;
-	for (i = 0; i < cc->n_targets; i++)
-		if (mc_deploy_check(t[i], cc->name, err) == -1) {
-			pipeline_note(&rep->targets[i], MC_STEP_CHECK, err);
-			goto out;
-		}
-	*changed = true;
-	for (i = 0; i < cc->n_targets; i++)
-		if (mc_deploy_write(t[i], cc->name, key, chain, err) == -1) {
-			pipeline_note(&rep->targets[i], MC_STEP_WRITE, err);
-			goto out;
-		}
-	rep->hook_failures += mc_deploy_reload_hooks(cfg, cc, version, NULL);
-	for (i = 0; i < cc->n_targets; i++)
-		if (mc_deploy_reload(t[i], RELOAD_TIMEOUT, err) == -1) {
-			pipeline_note(&rep->targets[i], MC_STEP_RELOAD, err);
+	p->rep->hook_failures +=
+		mc_deploy_reload_hooks(p->cfg, p->cc, version, NULL);
+	for (i = 0; i < p->cc->n_targets; i++)
+		if (mc_deploy_reload(p->t[i], RELOAD_TIMEOUT, err) == -1) {
+			pipeline_note(&p->rep->targets[i], MC_STEP_RELOAD, err);
 			goto out;
 		}
 	rc = 0;
 out:
 	EVP_PKEY_free(key);
-	if (rc == 0 && chain_out != NULL)
+	if (rc == 0)
 		*chain_out = chain;
 	else
 		sk_X509_pop_free(chain, X509_free);
@@ -126,119 +181,198 @@ out:
 
 /* pipeline_run - apply version and verify it live. */
 static int
-pipeline_run(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-	     const struct mc_target **t, unsigned version,
-	     struct mc_deploy_report *rep, bool *changed, struct mc_err *err)
+pipeline_run(const struct pipe *p, unsigned version, struct mc_err *err)
 {
 	STACK_OF(X509) *chain = NULL;
 	int rc;
 
-	mc_log_info("%s: deploying version %04u to %zu target(s)", cc->name,
-		    version, cc->n_targets);
-	if (pipeline_apply(cfg, cc, t, version, rep, &chain, changed, err) ==
-	    -1)
+	mc_log_info("%s: deploying version %04u to %zu target(s)", p->cc->name,
+		    version, p->cc->n_targets);
+	if (pipeline_apply(p, version, &chain, err) == -1)
 		return -1;
-	free(rep->live.rows);
-	memset(&rep->live, 0, sizeof(rep->live));
-	rc = mc_deploy_verify_live(cc, sk_X509_value(chain, 0), &rep->live,
-				   err);
+	free(p->rep->live.rows);
+	memset(&p->rep->live, 0, sizeof(p->rep->live));
+	rc = mc_deploy_verify_live(p->cc, sk_X509_value(chain, 0),
+				   &p->rep->live, err);
 	sk_X509_pop_free(chain, X509_free);
 	return rc;
 }
 
 /* pipeline_mark - set status (and error) in a version's meta.json. */
 static void
-pipeline_mark(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-	      unsigned version, const char *status, const char *error)
+pipeline_mark(const struct pipe *p, unsigned version, const char *status,
+	      const char *error)
 {
+	const char *sd = p->cfg->state_dir, *name = p->cc->name;
 	struct mc_cert_meta meta;
 
-	if (mc_store_load_meta(cfg->state_dir, cc->name, version, &meta,
-			       NULL) == -1)
+	if (mc_store_load_meta(sd, name, version, &meta, NULL) == -1)
 		return;
 	snprintf(meta.status, sizeof(meta.status), "%s", status);
 	free(meta.last_error);
 	meta.last_error = error ? strdup(error) : NULL;
-	if (mc_store_save_meta(cfg->state_dir, cc->name, &meta, NULL) == -1)
+	if (mc_store_save_meta(sd, name, &meta, NULL) == -1)
 		mc_log_warn("%s: cannot record status %s in version %04u",
-			    cc->name, status, version);
+			    name, status, version);
 	mc_store_meta_clear(&meta);
+}
+
+/* pipeline_journal - record the deployment in progress (op, to, from). */
+static int
+pipeline_journal(const struct pipe *p, const char *op, unsigned to,
+		 unsigned from, struct mc_err *err)
+{
+	struct mc_store_journal j;
+
+	memset(&j, 0, sizeof(j));
+	snprintf(j.op, sizeof(j.op), "%s", op);
+	j.to = to;
+	j.from = from;
+	j.started = time(NULL);
+	j.pid = (long)getpid();
+	return mc_store_journal_write(p->cfg->state_dir, p->cc->name, &j, err);
+}
+
+/* pipeline_settle - the version is live and verified: record it, make it
+ * current (back: as a rollback, keeping its prior), close the journal. */
+static int
+pipeline_settle(const struct pipe *p, unsigned version, bool back,
+		struct mc_err *err)
+{
+	const char *sd = p->cfg->state_dir, *name = p->cc->name;
+
+	pipeline_mark(p, version, "deployed", NULL);
+	if ((back ? mc_store_set_current_back(sd, name, version, err)
+		  : mc_store_set_current(sd, name, version, err)) == -1)
+		return -1;
+	return mc_store_journal_clear(sd, name, err);
 }
 
 /* pipeline_rollback - put prev back everywhere and verify it. */
 static void
-pipeline_rollback(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		  const struct mc_target **t, unsigned version, unsigned prev,
-		  struct mc_deploy_report *rep, const struct mc_err *cause)
+pipeline_rollback(const struct pipe *p, unsigned version, unsigned prev,
+		  const struct mc_err *cause)
 {
 	struct mc_deploy_report again;
+	struct pipe back = *p;
 	struct mc_err err;
-	bool changed = false;
 
-	pipeline_mark(cfg, cc, version, "failed", cause->msg);
-	rep->rolled_back = true;
-	rep->rollback_version = prev;
-	if (prev == 0) {
-		snprintf(rep->rollback_error, sizeof(rep->rollback_error),
-			 "there is no previous version to roll back to");
-		return;
-	}
+	pipeline_mark(p, version, "failed", cause->msg);
+	p->rep->rolled_back = true;
+	p->rep->rollback_version = prev;
 	memset(&again, 0, sizeof(again));
 	mc_err_clear(&err);
-	again.targets = calloc(cc->n_targets + 1, sizeof(*again.targets));
-	if (again.targets != NULL &&
-	    pipeline_run(cfg, cc, t, prev, &again, &changed, &err) == 0 &&
-	    mc_store_set_current(cfg->state_dir, cc->name, prev, &err) == 0)
-		rep->rollback_ok = true;
-	else
-		snprintf(rep->rollback_error, sizeof(rep->rollback_error), "%s",
-			 err.msg[0] ? err.msg : "out of memory");
+	again.targets = calloc(p->cc->n_targets + 1, sizeof(*again.targets));
+	back.rep = &again;
+	if (again.targets == NULL)
+		mc_err_set(&err, MC_ERR_SYS, "out of memory");
+	else if (pipeline_journal(p, "rollback", prev, 0, &err) == 0 &&
+		 pipeline_run(&back, prev, &err) == 0 &&
+		 pipeline_settle(&back, prev, true, &err) == 0)
+		p->rep->rollback_ok = true;
+	if (!p->rep->rollback_ok)
+		snprintf(p->rep->rollback_error, sizeof(p->rep->rollback_error),
+			 "%s", err.msg);
 	mc_deploy_report_clear(&again);
 }
 
-/* pipeline_explain - the final error message after a rollback. */
+/* pipeline_explain - the final error message of a failed deployment. */
 static void
 pipeline_explain(const struct mc_cert_conf *cc, unsigned version,
-		 const struct mc_deploy_report *rep, struct mc_err *err)
+		 unsigned prev, bool repair, const struct mc_deploy_report *rep,
+		 struct mc_err *err)
 {
-	if (rep->rollback_ok)
+	if (!rep->changed)
+		mc_err_prefix(err, "%s: version %04u was not deployed; nothing "
+				   "was changed",
+			      cc->name, version);
+	else if (repair)
+		mc_err_prefix(err, "%s: version %04u was written again but is "
+				   "not verified live; the next run tries again",
+			      cc->name, version);
+	else if (prev == 0)
+		mc_err_prefix(err, "%s: version %04u failed and there is no "
+				   "version that was live before it to go back "
+				   "to: the targets hold version %04u, not "
+				   "verified; the next run tries again",
+			      cc->name, version, version);
+	else if (rep->rollback_ok)
 		mc_err_prefix(err, "%s: version %04u failed and was rolled "
 				   "back; version %04u is live and verified again",
 			      cc->name, version, rep->rollback_version);
 	else
 		mc_err_prefix(err, "%s: version %04u failed, and ROLLBACK "
 				   "FAILED (%s); the daemons may serve a broken "
-				   "or unverified certificate: fix this by hand",
-			      cc->name, version, rep->rollback_error);
+				   "or unverified certificate: fix this by hand "
+				   "(the next run tries version %04u again)",
+			      cc->name, version, rep->rollback_error, prev);
 }
 
-/* mc_deploy_version - the whole pipeline for one version. */
+/* What a pipeline run is for. */
+enum pipe_op {
+	PIPE_DEPLOY,   /* a version becomes current (its prior is recorded) */
+	PIPE_BACK,     /* a rollback: the version becomes current again */
+	PIPE_REPAIR,   /* current again; no rollback, no failed mark */
+};
+
+/* pipeline_go - the whole pipeline (see deploy.h). */
+static int
+pipeline_go(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+	    unsigned version, unsigned prev, enum pipe_op op,
+	    struct mc_deploy_report *rep, struct mc_err *err)
+{
+	static const char *const ops[] = {"deploy", "rollback", "repair"};
+	struct pipe p = {cfg, cc, NULL, rep};
+	bool repair = op == PIPE_REPAIR;
+	int rc = -1;
+
+	memset(rep, 0, sizeof(*rep));
+	rep->version = version;
+	if (repair)
+		prev = 0;
+	if (pipeline_targets(cfg, cc, rep, &p.t, err) == -1)
+		return -1;
+	if (pipeline_journal(&p, ops[op], version, prev, err) == -1)
+		goto out;
+	if (pipeline_run(&p, version, err) == 0) {
+		rc = pipeline_settle(&p, version, op != PIPE_DEPLOY, err);
+		goto out;
+	}
+	if (!rep->changed)
+		mc_store_journal_clear(cfg->state_dir, cc->name, NULL);
+	else if (prev != 0)
+		pipeline_rollback(&p, version, prev, err);
+	else if (!repair)
+		pipeline_mark(&p, version, "failed", err->msg);
+	pipeline_explain(cc, version, prev, repair, rep, err);
+out:
+	free(p.t);
+	return rc;
+}
+
+/* mc_deploy_version - deploy version, rolling back to prev on failure. */
 int
 mc_deploy_version(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		  unsigned version, unsigned prev, struct mc_deploy_report *rep,
 		  struct mc_err *err)
 {
-	const struct mc_target **t = NULL;
-	bool changed = false;
-	int rc = -1;
+	return pipeline_go(cfg, cc, version, prev, PIPE_DEPLOY, rep, err);
+}
 
-	memset(rep, 0, sizeof(*rep));
-	rep->version = version;
-	if (pipeline_targets(cfg, cc, rep, &t, err) == -1)
-		return -1;
-	if (pipeline_run(cfg, cc, t, version, rep, &changed, err) == 0) {
-		pipeline_mark(cfg, cc, version, "deployed", NULL);
-		rc = mc_store_set_current(cfg->state_dir, cc->name, version,
-					  err);
-		goto out;
-	}
-	if (!changed) {
-		mc_err_prefix(err, "%s: nothing was changed", cc->name);
-		goto out;
-	}
-	pipeline_rollback(cfg, cc, t, version, prev, rep, err);
-	pipeline_explain(cc, version, rep, err);
-out:
-	free(t);
-	return rc;
+/* mc_deploy_rollback - deploy version as a rollback from prev. */
+int
+mc_deploy_rollback(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		   unsigned version, unsigned prev,
+		   struct mc_deploy_report *rep, struct mc_err *err)
+{
+	return pipeline_go(cfg, cc, version, prev, PIPE_BACK, rep, err);
+}
+
+/* mc_deploy_repair - deploy version again, without a rollback. */
+int
+mc_deploy_repair(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		 unsigned version, struct mc_deploy_report *rep,
+		 struct mc_err *err)
+{
+	return pipeline_go(cfg, cc, version, 0, PIPE_REPAIR, rep, err);
 }

@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,9 @@ mc_store_last_version(const char *state_dir, const char *name, unsigned *max,
 		return -1;
 	return store_max_version(dir, max, err);
 }
+
+static int store_not_a_link(const char *state_dir, const char *name,
+			    const char *link, mode_t mode, struct mc_err *err);
 
 /* store_write_files - every file of a version into dir. */
 static int
@@ -216,19 +220,112 @@ store_remove_dir(const char *dir)
 	rmdir(dir);
 }
 
-/* mc_store_set_current - atomically make version number current. */
-int
-mc_store_set_current(const char *state_dir, const char *name, unsigned number,
-		     struct mc_err *err)
+/* store_link_version - the version a link "versions/NNNN" names: 1 and
+ * *number, 0 if there is no link; a directory or file there instead of a
+ * link is an error with the way to fix it. */
+static int
+store_link_version(const char *state_dir, const char *name, const char *which,
+		   unsigned *number, struct mc_err *err)
+{
+	char link[STORE_PATH_MAX], target[64];
+	struct stat st;
+	ssize_t n;
+	unsigned v;
+
+	if (store_cert_dir(state_dir, name, which, link, sizeof(link), err) ==
+	    -1)
+		return -1;
+	if (lstat(link, &st) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", link);
+	}
+	if (!S_ISLNK(st.st_mode))
+		return store_not_a_link(state_dir, name, link, st.st_mode, err);
+	n = readlink(link, target, sizeof(target) - 1);
+	if (n == -1)
+		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", link);
+	target[n] = '\0';
+	v = strncmp(target, "versions/", 9) == 0 ? store_parse_number(target + 9)
+						  : 0;
+	if (v == 0)
+		return mc_err_set(err, MC_ERR_INPUT,
+				  "%s points at %s, not at a version; point it "
+				  "at one: ln -sfn versions/NNNN %s",
+				  link, target, link);
+	*number = v;
+	return 1;
+}
+
+/* store_not_a_link - the error for a copied `current` (cp -r, a backup
+ * restored without links): name the path and the command that fixes it. */
+static int
+store_not_a_link(const char *state_dir, const char *name, const char *link,
+		 mode_t mode, struct mc_err *err)
+{
+	char vdir[STORE_PATH_MAX];
+	struct mc_cert_meta meta;
+	unsigned v = 0;
+
+	if (S_ISDIR(mode) && store_meta_read(link, &meta, NULL) == 0) {
+		v = meta.version;
+		mc_store_meta_clear(&meta);
+	}
+	if (v == 0 && store_cert_dir(state_dir, name, "versions", vdir,
+				     sizeof(vdir), NULL) == 0)
+		store_max_version(vdir, &v, NULL);
+	return mc_err_set(err, MC_ERR_INPUT,
+			  "%s is a %s, not a symbolic link to a version (was "
+			  "the state directory copied without its links?); "
+			  "mailcert stops here so that nothing is ordered or "
+			  "deployed twice: fix it with `rm -r %s && ln -s "
+			  "versions/%04u %s` (check that version %04u is the "
+			  "one you want)",
+			  link, S_ISDIR(mode) ? "directory" : "file", link, v,
+			  link, v);
+}
+
+/* store_record_prior - note in number's meta.json that cur was current
+ * when number was made current. */
+static int
+store_record_prior(const char *state_dir, const char *name, unsigned number,
+		   unsigned cur, struct mc_err *err)
+{
+	struct mc_cert_meta meta;
+	int rc = 0;
+
+	if (mc_store_load_meta(state_dir, name, number, &meta, err) == -1)
+		return -1;
+	meta.prior = cur; /* written even when unchanged: one fixed sequence */
+	rc = mc_store_save_meta(state_dir, name, &meta, err);
+	mc_store_meta_clear(&meta);
+	return rc;
+}
+
+/* store_switch - make version number current (recording its prior when
+ * forward). */
+static int
+store_switch(const char *state_dir, const char *name, unsigned number,
+	     bool forward, struct mc_err *err)
 {
 	char link[STORE_PATH_MAX], target[32], check[STORE_PATH_MAX];
 	struct stat st;
+	unsigned cur = 0;
+	int found;
 
 	mc_store_path(state_dir, name, number, NULL, check, sizeof(check),
 		      NULL);
 	if (stat(check, &st) == -1 || !S_ISDIR(st.st_mode))
 		return mc_err_errno(err, MC_ERR_SYS, "version %04u of %s",
 				    number, name);
+	found = store_link_version(state_dir, name, "current", &cur, err);
+	if (found == -1)
+		return -1;
+	if (found == 1 && cur == number)
+		return 0;
+	if (found == 1 && forward &&
+	    store_record_prior(state_dir, name, number, cur, err) == -1)
+		return -1;
 	if (store_cert_dir(state_dir, name, "current", link, sizeof(link),
 			   err) == -1)
 		return -1;
@@ -236,60 +333,76 @@ mc_store_set_current(const char *state_dir, const char *name, unsigned number,
 	return mc_fsio_symlink(target, link, err);
 }
 
+/* mc_store_set_current - make version number current (a deployment). */
+int
+mc_store_set_current(const char *state_dir, const char *name, unsigned number,
+		     struct mc_err *err)
+{
+	return store_switch(state_dir, name, number, true, err);
+}
+
+/* mc_store_set_current_back - make version number current (a rollback). */
+int
+mc_store_set_current_back(const char *state_dir, const char *name,
+			  unsigned number, struct mc_err *err)
+{
+	return store_switch(state_dir, name, number, false, err);
+}
+
 /* mc_store_current - the version `current` points at. */
 int
 mc_store_current(const char *state_dir, const char *name, unsigned *number,
 		 struct mc_err *err)
 {
-	char link[STORE_PATH_MAX], target[64];
-	ssize_t n;
-	unsigned v;
-
-	if (store_cert_dir(state_dir, name, "current", link, sizeof(link),
-			   err) == -1)
-		return -1;
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", link);
-	}
-	target[n] = '\0';
-	v = strncmp(target, "versions/", 9) == 0 ? store_parse_number(target + 9)
-						  : 0;
-	if (v == 0)
-		return mc_err_set(err, MC_ERR_INPUT,
-				  "%s points at %s, not at a version", link,
-				  target);
-	*number = v;
-	return 1;
+	return store_link_version(state_dir, name, "current", number, err);
 }
 
-/* mc_store_previous - the newest good (not failed, not revoked) version before number. */
+/* store_newest_deployed - the newest version below cur marked deployed. */
+static int
+store_newest_deployed(const char *state_dir, const char *name, unsigned cur,
+		      unsigned *out)
+{
+	char dir[STORE_PATH_MAX];
+	struct mc_cert_meta meta;
+	unsigned v;
+	bool deployed;
+
+	for (v = cur - 1; v >= 1 && cur > 0; v--) {
+		mc_store_path(state_dir, name, v, NULL, dir, sizeof(dir), NULL);
+		if (!mc_fsio_exists(dir) || store_meta_read(dir, &meta, NULL) == -1)
+			continue;
+		deployed = strcmp(meta.status, "deployed") == 0;
+		mc_store_meta_clear(&meta);
+		if (deployed) {
+			*out = v;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* mc_store_prior - the version that was current before cur became current. */
 int
-mc_store_previous(const char *state_dir, const char *name, unsigned number,
-		  unsigned *out, struct mc_err *err)
+mc_store_prior(const char *state_dir, const char *name, unsigned cur,
+	       unsigned *out, struct mc_err *err)
 {
 	char dir[STORE_PATH_MAX];
 	struct mc_cert_meta meta;
 	unsigned v;
 
-	for (v = number - 1; v >= 1 && number > 0; v--) {
-		mc_store_path(state_dir, name, v, NULL, dir, sizeof(dir), NULL);
-		if (!mc_fsio_exists(dir))
-			continue;
-		if (store_meta_read(dir, &meta, NULL) == -1)
-			continue;
-		if (strcmp(meta.status, "failed") != 0 &&
-		    strcmp(meta.status, "revoked") != 0) {
-			mc_store_meta_clear(&meta);
-			*out = v;
-			return 1;
-		}
-		mc_store_meta_clear(&meta);
-	}
-	(void)err;
-	return 0;
+	if (cur == 0)
+		return 0;
+	if (mc_store_load_meta(state_dir, name, cur, &meta, err) == -1)
+		return -1;
+	v = meta.prior;
+	mc_store_meta_clear(&meta);
+	if (v == 0)
+		return store_newest_deployed(state_dir, name, cur, out);
+	mc_store_path(state_dir, name, v, NULL, dir, sizeof(dir), NULL);
+	if (v == cur || !mc_fsio_exists(dir))
+		return 0;
+	*out = v;
+	return 1;
 }
 
 /* mc_store_load_meta - read a version's meta.json. */

@@ -4,7 +4,16 @@
 #ifndef MAILCERT_DEPLOY_STORE_INT_H
 #define MAILCERT_DEPLOY_STORE_INT_H
 
+#include <sys/types.h>
+
+#include <jansson.h>
+
 #include "mailcert/store.h"
+
+/* store_json_write - encode o (taken: released here, NULL allowed: an
+ * encoding failure) and write it to path atomically with mode. */
+int store_json_write(const char *path, json_t *o, mode_t mode,
+		     struct mc_err *err);
 
 /* store_meta_write - write dir/meta.json atomically. */
 int store_meta_write(const char *dir, const struct mc_cert_meta *meta,

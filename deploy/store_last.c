@@ -12,6 +12,7 @@
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
 #include "mailcert/store.h"
+#include "deploy/store_int.h"
 
 #define LAST_MAX (256 * 1024)
 #define LAST_FILES_MAX 256
@@ -74,9 +75,7 @@ int
 mc_store_save_last(const char *state_dir, const char *name,
 		   const struct mc_last *last, struct mc_err *err)
 {
-	char path[4200], *text;
-	json_t *o;
-	int rc;
+	char path[4200];
 
 	if (last_path(state_dir, name, path, sizeof(path), err) == -1)
 		return -1;
@@ -84,15 +83,7 @@ mc_store_save_last(const char *state_dir, const char *name,
 	if (mc_fsio_mkdirs(path, 0700, err) == -1)
 		return -1;
 	path[strlen(path)] = '/';
-	o = last_to_json(last);
-	text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	json_decref(o);
-	if (text == NULL)
-		return mc_err_set(err, MC_ERR_SYS, "cannot encode %s", path);
-	rc = mc_fsio_write(path, text, strlen(text), 0600, MC_FSIO_KEEP_OWNER,
-			   false, err);
-	free(text);
-	return rc;
+	return store_json_write(path, last_to_json(last), 0600, err);
 }
 
 /* last_copy - a string member into a fixed buffer ("" when absent). */

@@ -94,6 +94,8 @@ meta_to_json(const struct mc_cert_meta *m)
 					   json_integer(m->ari_next_poll));
 	bad |= meta_set_str(o, "status", m->status);
 	bad |= meta_set_str(o, "last_error", m->last_error);
+	if (m->prior)
+		bad |= json_object_set_new(o, "prior", json_integer(m->prior));
 	bad |= meta_set_str(o, "revocation_reason", m->revocation_reason);
 	if (m->revoked_at)
 		bad |= json_object_set_new(o, "revoked_at",
@@ -105,24 +107,31 @@ meta_to_json(const struct mc_cert_meta *m)
 	return o;
 }
 
+/* store_json_write - encode o and write it to path atomically. */
+int
+store_json_write(const char *path, json_t *o, mode_t mode, struct mc_err *err)
+{
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	int rc;
+
+	json_decref(o);
+	if (text == NULL)
+		return mc_err_set(err, MC_ERR_SYS, "cannot encode %s", path);
+	rc = mc_fsio_write(path, text, strlen(text), mode, MC_FSIO_KEEP_OWNER,
+			   false, err);
+	free(text);
+	return rc;
+}
+
 /* store_meta_write - write meta.json into dir atomically. */
 int
 store_meta_write(const char *dir, const struct mc_cert_meta *meta,
 		 struct mc_err *err)
 {
 	char path[4200];
-	json_t *o = meta_to_json(meta);
-	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
-	int rc;
 
-	json_decref(o);
-	if (text == NULL)
-		return mc_err_set(err, MC_ERR_SYS, "cannot encode meta.json");
 	snprintf(path, sizeof(path), "%s/meta.json", dir);
-	rc = mc_fsio_write(path, text, strlen(text), 0644, MC_FSIO_KEEP_OWNER,
-			   false, err);
-	free(text);
-	return rc;
+	return store_json_write(path, meta_to_json(meta), 0644, err);
 }
 
 /* meta_dup - a copy of a JSON string member, or NULL. */
@@ -198,6 +207,7 @@ meta_from_json(json_t *o, struct mc_cert_meta *m)
 	m->cert_url = meta_dup(o, "cert_url");
 	m->ari_cert_id = meta_dup(o, "ari_cert_id");
 	m->last_error = meta_dup(o, "last_error");
+	m->prior = (unsigned)json_integer_value(json_object_get(o, "prior"));
 	return m->not_after > 0 ? 0 : -1;
 }
 

@@ -16,10 +16,11 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
 # certbot (t_import_certbot makes real lineages with it), etcd (three
-# members for the fleet tests; etcdctl to inspect what they hold).
+# members for the fleet tests; etcdctl to inspect what they hold), strace
+# (the kill -9 sweeps and the symlink race: syscall injection).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
 	systemd man-db gnutls-bin certbot python3-prometheus-client
-	etcd-server etcd-client)
+	etcd-server etcd-client strace)
 
 # The DNSSEC testbed of the DANE tests (tests/integration/dns.sh): Knot DNS
 # signs the test zone and takes RFC 2136 updates, unbound validates. The

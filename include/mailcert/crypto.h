@@ -55,9 +55,18 @@ STACK_OF(X509) *mc_x509_chain_load(const char *path, struct mc_err *err);
 int mc_x509_chain_pem(STACK_OF(X509) *chain, int from, struct mc_buf *out,
 		      struct mc_err *err);
 
+/* How far ahead of this host's clock a notBefore may lie (seconds). */
+#define MC_X509_CLOCK_SKEW 300
+
+/* mc_x509_check_usable - the leaf can be served at now with key: key is
+ * the leaf's key, notBefore at most MC_X509_CLOCK_SKEW ahead, notAfter not
+ * passed. MC_ERR_INPUT saying which. */
+int mc_x509_check_usable(X509 *leaf, EVP_PKEY *key, time_t now,
+			 struct mc_err *err);
+
 /* mc_x509_check_issued - validate a freshly issued chain before storing it:
- * leaf key is key, SANs (DNS and IP) are exactly names, each certificate is issued and
- * signed by the next, leaf not expired at now. MC_ERR_INPUT on mismatch. */
+ * mc_x509_check_usable, SANs (DNS and IP) are exactly names, each
+ * certificate is issued and signed by the next. MC_ERR_INPUT on mismatch. */
 int mc_x509_check_issued(STACK_OF(X509) *chain, EVP_PKEY *key,
 			 const char *const *names, size_t n_names, time_t now,
 			 struct mc_err *err);

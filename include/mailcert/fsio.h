@@ -2,7 +2,8 @@
  * fsio.h - durable, atomic file writes and careful reads.
  *
  * Every file mailcert writes goes through mc_fsio_write(): the directory is
- * opened without following links, a temp file ".<name>.<random>" is
+ * opened as mc_fsio_open_dir() below says, a temp file ".<name>.<random>"
+ * (12 hex digits, see mc_fsio_is_temp) is
  * created with O_EXCL|O_NOFOLLOW and its final mode, chown'ed and chmod'ed
  * before any byte is written, written, fsync'ed, renamed over the final
  * name, and the directory is fsync'ed. On any failure the temp file is
@@ -15,6 +16,7 @@
 #ifndef MAILCERT_FSIO_H
 #define MAILCERT_FSIO_H
 
+#include <dirent.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -33,10 +35,9 @@ struct mc_fsio_owner {
 int mc_fsio_write(const char *path, const void *data, size_t len, mode_t mode,
 		  struct mc_fsio_owner owner, bool allow_symlink, struct mc_err *err);
 
-/* A staged write: the temp file is complete and synced, not yet renamed.
- * Staging several files and then committing them back to back makes the
- * moment where a reader sees a mix of old and new files as short as two
- * renames (used for a key and its certificate in separate files). */
+/* A staged write: the temp file (or link) is complete and synced, not yet
+ * renamed. Staging everything first means a full disk or a refused file
+ * fails before anything a reader sees has changed. */
 struct mc_fsio_pending {
 	int dfd;
 	char *dir;
@@ -56,14 +57,91 @@ int mc_fsio_commit(struct mc_fsio_pending *p, struct mc_err *err);
 /* mc_fsio_abort - unlink the staged temp file; safe on a released p. */
 void mc_fsio_abort(struct mc_fsio_pending *p);
 
+/* mc_fsio_stage_at - mc_fsio_stage for the file base in the open directory
+ * dfd (dirpath only names it in messages); p keeps its own descriptor. */
+int mc_fsio_stage_at(int dfd, const char *dirpath, const char *base,
+		     const void *data, size_t len, mode_t mode,
+		     struct mc_fsio_owner owner, bool allow_symlink,
+		     struct mc_fsio_pending *p, struct mc_err *err);
+
+/* mc_fsio_stage_symlink_at - stage a symbolic link base -> target in dfd: the
+ * temp link ".<base>.<random>" is made now, mc_fsio_commit renames it over
+ * base (replacing a file or link there, never a directory). */
+int mc_fsio_stage_symlink_at(int dfd, const char *dirpath, const char *base,
+			     const char *target, struct mc_fsio_pending *p,
+			     struct mc_err *err);
+
+/* mc_fsio_create_at - create the new file name in dfd (O_EXCL, never
+ * following a link) with owner and mode set before any byte is written,
+ * write data and fsync it. For files of a directory no reader knows yet;
+ * the caller fsyncs the directory. */
+int mc_fsio_create_at(int dfd, const char *dirpath, const char *name,
+		      const void *data, size_t len, mode_t mode,
+		      struct mc_fsio_owner owner, struct mc_err *err);
+
 /* mc_fsio_read - read a whole regular file of at most max bytes into a new
- * NUL-terminated buffer (*out, caller frees; *len without the NUL). */
+ * NUL-terminated buffer (*out, caller frees; *len without the NUL). The
+ * file is opened with O_NONBLOCK, so a FIFO or device at path is refused
+ * (MC_ERR_INPUT) instead of blocking. */
 int mc_fsio_read(const char *path, size_t max, char **out, size_t *len,
 		 struct mc_err *err);
 
+/*
+ * Directories. mc_fsio_open_dir() walks path one component at a time from
+ * "/" (or the working directory) with openat(O_DIRECTORY|O_NOFOLLOW), so no
+ * step resolves a path a second time. A parent component that is a
+ * symbolic link is followed only when the directory holding it belongs to
+ * root (or to us) and nobody else may write it: nobody but its owner can
+ * have swapped it in. The last component is never followed. A missing component is made with mkdirat() and opened again with
+ * O_NOFOLLOW; if what is there then is not a directory we own, someone
+ * swapped it in between and the walk fails. Mode and owner are set with
+ * fchmod/fchown on that descriptor, only on directories made here (the
+ * umask does not apply): existing directories are never changed.
+ */
+
+/* mc_fsio_open_dir - open directory path (an O_DIRECTORY descriptor, the
+ * caller closes it) as described above; with create, missing components
+ * are made: the last with mode and owner, the others 0755. -1 on error. */
+int mc_fsio_open_dir(const char *path, bool create, mode_t mode,
+		     struct mc_fsio_owner owner, struct mc_err *err);
+
+/* mc_fsio_subdir - one step of the walk: open (with create: make when
+ * missing, with mode and owner; *made says so, may be NULL) directory name
+ * in dfd. dirpath names dfd in messages. Returns a descriptor or -1. */
+int mc_fsio_subdir(int dfd, const char *dirpath, const char *name, bool create,
+		   mode_t mode, struct mc_fsio_owner owner, bool *made,
+		   struct mc_err *err);
+
 /* mc_fsio_mkdirs - create path and missing parents with mode (existing
- * directories are left alone); refuses a symlink as the last component. */
+ * directories are left alone): mc_fsio_open_dir with create. */
 int mc_fsio_mkdirs(const char *path, mode_t mode, struct mc_err *err);
+
+/* mc_fsio_remove_flat_at - remove directory name in dfd and the files and
+ * links in it (not following links; a subdirectory makes it fail).
+ * 0 also when name does not exist. */
+int mc_fsio_remove_flat_at(int dfd, const char *name, struct mc_err *err);
+
+/* mc_fsio_dirstream - a directory stream over a copy of the open
+ * directory dfd, at its start (closedir it; dfd stays open), or NULL. */
+DIR *mc_fsio_dirstream(int dfd);
+
+/* mc_fsio_is_temp - whether name is one of our temporary files for base:
+ * exactly "." base "." and 12 lower-case hex digits; base NULL: for any
+ * base (only for directories that hold nothing but ours). */
+bool mc_fsio_is_temp(const char *name, const char *base);
+
+/* mc_fsio_remove_temps - unlink our temporary files (regular files and
+ * links, never directories) for any of the n bases (n 0: any base) in dfd;
+ * *removed (may be NULL) is increased by their number. */
+int mc_fsio_remove_temps(int dfd, const char *dirpath,
+			 const char *const *bases, size_t n, unsigned *removed,
+			 struct mc_err *err);
+
+/* mc_fsio_remove_temps_at - the same in directory name of dfd (AT_FDCWD:
+ * a path), opened without following a link; 0 when it is not there. */
+int mc_fsio_remove_temps_at(int dfd, const char *name,
+			    const char *const *bases, size_t n,
+			    unsigned *removed, struct mc_err *err);
 
 /* mc_fsio_symlink - atomically point link at target (temp link + rename +
  * directory fsync). */

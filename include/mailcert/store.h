@@ -6,11 +6,17 @@
  *   state_dir/certs/<name>/versions/<NNNN>/{privkey.pem (0600), cert.pem,
  *       chain.pem, fullchain.pem, meta.json}
  *   state_dir/certs/<name>/current -> versions/<NNNN>
+ *   state_dir/certs/<name>/journal.json  (0600; a deployment in progress)
  *
- * A version directory is written completely under a temporary name, every
- * file fsync'ed, then renamed into place; `current` is switched last with
- * an atomic symlink rename. A crash leaves the previous version current.
- * Nothing here talks to the network.
+ * A version directory is written completely under a temporary name
+ * (versions/.new-NNNN.PID), every file fsync'ed, then renamed into place;
+ * `current` is switched last with an atomic symlink rename, after the
+ * new version's meta.json recorded the version it replaces ("prior"), so
+ * that rollbacks walk back the way deployments went. A crash leaves the
+ * previous version current. `current` must be a symbolic link: a
+ * directory there (a state dir copied with cp -r) is an MC_ERR_INPUT error
+ * that names the path and the command that fixes it, so nothing is ordered
+ * or deployed on top of it. Nothing here talks to the network.
  *
  * state_dir/renew-index caches what `renew` needs of every current
  * version (deploy/store_index.c); an entry is used only while the
@@ -52,6 +58,9 @@ struct mc_cert_meta {
 	time_t ari_next_poll;  /* 0: poll at will */
 	char status[16];       /* "issued", "deployed", "failed", "revoked" */
 	char *last_error;      /* NULL unless failed */
+	unsigned prior;        /* the version current when a deployment made
+				  this one current (0: none): what rollback
+				  goes back to */
 	char revocation_reason[32]; /* RFC 5280 name, e.g. "keyCompromise"; "" none */
 	time_t revoked_at;            /* 0: not revoked by mailcert */
 };
@@ -76,18 +85,66 @@ int mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 int mc_store_max_version(const char *state_dir, const char *name,
 			 unsigned *max, struct mc_err *err);
 
-/* mc_store_set_current - atomically make version number current. */
+/* mc_store_set_current - atomically make version number current; when
+ * it replaces another, number's meta.json records that one as its prior
+ * first. */
 int mc_store_set_current(const char *state_dir, const char *name,
 			 unsigned number, struct mc_err *err);
+
+/* mc_store_set_current_back - the same for a rollback: number becomes
+ * current again and keeps its prior, so a further rollback goes further
+ * back. */
+int mc_store_set_current_back(const char *state_dir, const char *name,
+			      unsigned number, struct mc_err *err);
 
 /* mc_store_current - the current version: 1 and *number, 0 if none, -1 error. */
 int mc_store_current(const char *state_dir, const char *name, unsigned *number,
 		     struct mc_err *err);
 
-/* mc_store_previous - the newest version before number that is not marked
- * failed or revoked: 1 and *out, 0 if none, -1 error. */
-int mc_store_previous(const char *state_dir, const char *name, unsigned number,
-		      unsigned *out, struct mc_err *err);
+/* mc_store_prior - the version that was current before cur became
+ * current (cur's prior; for state written before priors were recorded:
+ * the newest version below cur that was verified live, status
+ * "deployed"): 1 and *out, 0 if none, -1 error. The caller judges its
+ * status (revoked, failed). */
+int mc_store_prior(const char *state_dir, const char *name, unsigned cur,
+		   unsigned *out, struct mc_err *err);
+
+/*
+ * The deployment journal: written (atomically) before the first file of a
+ * target changes and removed once the outcome is settled - verified live,
+ * or rolled back and verified. Finding it means a run was interrupted.
+ */
+struct mc_store_journal {
+	char op[16];     /* "deploy", "rollback", "repair" */
+	unsigned to;     /* the version being made live */
+	unsigned from;   /* the version to go back to if that fails; 0: none */
+	time_t started;
+	long pid;
+};
+
+/* mc_store_journal_read - 1 and *j, 0 if there is none, -1 error. */
+int mc_store_journal_read(const char *state_dir, const char *name,
+			  struct mc_store_journal *j, struct mc_err *err);
+
+/* mc_store_journal_write - write journal.json atomically (0600). */
+int mc_store_journal_write(const char *state_dir, const char *name,
+			   const struct mc_store_journal *j, struct mc_err *err);
+
+/* mc_store_journal_clear - remove journal.json (durably); 0 if absent. */
+int mc_store_journal_clear(const char *state_dir, const char *name,
+			   struct mc_err *err);
+
+/* mc_store_clean - remove what interrupted runs left in the state of cert
+ * name: versions/.new-NNNN.PID directories and our ".FILE.<12 hex>" temp
+ * files (some hold private keys) in the cert's directory and versions.
+ * Only names of exactly our patterns; call it under the lock. *removed
+ * (may be NULL) is increased by their number. */
+int mc_store_clean(const char *state_dir, const char *name, unsigned *removed,
+		   struct mc_err *err);
+
+/* mc_store_clean_accounts - the same for the temp files of accounts/. */
+int mc_store_clean_accounts(const char *state_dir, unsigned *removed,
+			    struct mc_err *err);
 
 /* mc_store_last_version - the highest version number stored for name
  * (*max 0 when there is none; lower numbers may be gone). */

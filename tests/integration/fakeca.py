@@ -37,6 +37,9 @@ requests to answer. --mode selects the misbehaviour:
             start), "empty" (start == end), "badtime" (not RFC 3339),
             "nowindow" (no suggestedWindow), "badjson"; anything else 404,
             or with --ari-default past|future a window in 2020 or 2030
+  future    the mismatch flow, but the certificate is for the CSR's key
+            and only valid from 300 days ahead (notBefore in the future;
+            Pebble always issues from now)
   replaces  the mismatch flow, but newOrder refuses a "replaces" field by the
             first identifier: "replaced.test" 409 alreadyReplaced the first
             time, "malformed.test" 400 malformed naming "replaces" the first
@@ -68,6 +71,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 
 PROBLEM = "application/problem+json"
 
@@ -238,7 +242,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.read_jws_payload()
             self.problem(429, "rateLimited", "fakeca: too many requests, retry later",
                          {"Retry-After": "1"})
-        elif mode in ("mismatch", "replaces", "good", "profiles"):
+        elif mode in ("mismatch", "replaces", "good", "profiles", "future"):
             flow()
         else:
             self.problem(404, "malformed", "fakeca: no such resource")
@@ -288,6 +292,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         elif path.startswith("/chall/"):
             self.send_json(200, {"type": "http-01", "status": "valid", "url": b + path,
                                  "token": "fakeToken"})
+        elif path == "/finalize/1" and st.args.mode == "future":
+            st.chain_pem = make_future_chain(st.args.workdir, st.identifiers,
+                                             (payload or {}).get("csr", ""))
+            st.order_status = "valid"
+            self.send_json(200, self.order_obj(), {"Location": b + "/order/1"})
         elif path == "/finalize/1":
             if st.args.mode in ("good", "profiles"):
                 st.chain_pem = sign_csr(st.args.workdir, (payload or {}).get("csr", ""))
@@ -438,12 +447,43 @@ def make_mismatched_chain(workdir, identifiers):
         return leaf.read() + ca.read()
 
 
+def make_future_chain(workdir, identifiers, csr_b64):
+    """make_future_chain - the CSR signed with notBefore 300 days ahead
+    (openssl ca: openssl x509 in OpenSSL 3.0 cannot set notBefore)."""
+    p = fake_ca(workdir)
+    names = [i.get("value", "") for i in identifiers if isinstance(i, dict)] or ["x.test"]
+    with open(p("leaf.cnf"), "w", encoding="ascii") as f:
+        f.write("subjectAltName=" + ",".join("DNS:" + n for n in names) + "\n")
+    with open(p("req.der"), "wb") as f:
+        f.write(b64url_decode(csr_b64))
+    openssl("req", "-inform", "DER", "-in", p("req.der"), "-out", p("req.pem"))
+    with open(p("index.txt"), "w", encoding="ascii"):
+        pass
+    with open(p("ca.cnf"), "w", encoding="ascii") as f:
+        f.write("[ca]\ndefault_ca = fake\n[fake]\ndatabase = %s\n"
+                "new_certs_dir = %s\nserial = %s\ndefault_md = sha256\n"
+                "policy = anything\nunique_subject = no\n"
+                "[anything]\ncommonName = optional\n"
+                % (p("index.txt"), workdir, p("serial")))
+    with open(p("serial"), "w", encoding="ascii") as f:
+        f.write("%032x\n" % int.from_bytes(os.urandom(15), "big"))
+    start = time.gmtime(time.time() + 300 * 86400)
+    end = time.gmtime(time.time() + 400 * 86400)
+    openssl("ca", "-batch", "-config", p("ca.cnf"), "-cert", p("ca.pem"),
+            "-keyfile", p("ca.key"), "-in", p("req.pem"), "-out", p("future.pem"),
+            "-extfile", p("leaf.cnf"), "-notext", "-subj", "/CN=future",
+            "-startdate", time.strftime("%Y%m%d%H%M%SZ", start),
+            "-enddate", time.strftime("%Y%m%d%H%M%SZ", end))
+    with open(p("future.pem"), "rb") as leaf, open(p("ca.pem"), "rb") as ca:
+        return leaf.read() + ca.read()
+
+
 def main():
     """main - parse arguments and serve until killed."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--mode", required=True,
                     choices=["500", "429", "badnonce", "badjson", "html", "mismatch", "ari",
-                             "replaces", "good", "profiles"])
+                             "replaces", "good", "profiles", "future"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)

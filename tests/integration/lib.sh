@@ -451,7 +451,7 @@ assert_no_path() {
 assert_file_mode() {
 	local m
 	assert_file "$1"
-	m=$(stat -c '%a' "$1")
+	m=$(stat -L -c '%a' "$1")
 	[ "$m" = "$2" ] || fail "$1 has mode $m, expected $2"
 }
 

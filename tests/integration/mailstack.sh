@@ -10,6 +10,13 @@
 #   mailstack_targets [POSTFIX_RELOAD [DOVECOT_RELOAD [EXIM_RELOAD]]]
 #                          print [target postfix|dovecot|exim] sections
 #                          (an empty argument keeps the daemon's reload)
+#   mailstack_loaded DAEMON
+#                          ask DAEMON (postfix, dovecot, exim) which key and
+#                          certificate files its configuration names (postconf,
+#                          doveconf, exim -bP), read them as it would on its
+#                          next start or reload, and print "ok SHA" (SHA: the
+#                          leaf's SHA-256) when the key matches the leaf, else
+#                          "mismatch ..." or "unreadable ..." (returns 1)
 # Sets MAILSTACK_TLS and MAILSTACK_URLS (all ten STARTTLS and implicit-TLS
 # endpoints, space separated).
 
@@ -45,4 +52,45 @@ mailstack_targets() {
 		"key_file = $t/dovecot/%n.key" "reload = ${2:-$DOVECOT_RELOAD}" ""
 	printf '%s\n' "[target exim]" "cert_file = $t/exim/%n.crt" \
 		"key_file = $t/exim/%n.key" "reload = ${3:-$EXIM_RELOAD}" ""
+}
+
+# mailstack_files - "CERTFILE KEYFILE" that DAEMON's configuration names
+# (the key file is the certificate file when the key is in it).
+mailstack_files() {
+	local cert key
+	case $1 in
+	postfix)
+		cert=$(postconf -c "$POSTFIX_DIR/etc" -h smtpd_tls_chain_files | tr ', ' '\n\n' | sed -n '/./{p;q}')
+		key=$cert ;;
+	dovecot)
+		cert=$(doveconf -c "$DOVECOT_CONF" -h ssl_cert)
+		key=$(doveconf -c "$DOVECOT_CONF" -h ssl_key)
+		cert=${cert#<} key=${key#<} ;;
+	exim)
+		cert=$("$MAIL_EXIM_BIN" -C "$EXIM_CONF" -bP -n tls_certificate 2>/dev/null)
+		key=$("$MAIL_EXIM_BIN" -C "$EXIM_CONF" -bP -n tls_privatekey 2>/dev/null)
+		[ -n "$key" ] || key=$cert ;;
+	*) mail_fail "mailstack_files: unknown daemon $1" ;;
+	esac
+	printf '%s %s\n' "$cert" "$key"
+}
+
+# mailstack_loaded - the pair DAEMON would load now (see the header).
+mailstack_loaded() {
+	local cert key kpub cpub
+	read -r cert key < <(mailstack_files "$1")
+	kpub=$(openssl pkey -in "$key" -pubout -outform DER 2>/dev/null | sha256sum | cut -c1-64)
+	cpub=$(openssl x509 -in "$cert" -noout -pubkey 2>/dev/null |
+		openssl pkey -pubin -outform DER 2>/dev/null | sha256sum | cut -c1-64)
+	# sha256 of empty input: the file had no key or no certificate
+	if [ "$kpub" = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 ] ||
+		[ "$cpub" = e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 ]; then
+		echo "unreadable $cert $key"
+		return 1
+	fi
+	if [ "$kpub" != "$cpub" ]; then
+		echo "mismatch key $key (spki ${kpub:0:12}) vs cert $cert (spki ${cpub:0:12})"
+		return 1
+	fi
+	echo "ok $(mail_cert_sha256 "$cert")"
 }

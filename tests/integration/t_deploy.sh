@@ -56,7 +56,7 @@ assert_symlink "$(cert_dir mail)/current" versions/0001
 all_serve "$(current_sha)"
 assert_file_mode "$TLS/postfix/mail.pem" 600
 assert_file_mode "$TLS/exim/mail.key" 640
-[ "$(stat -c %G "$TLS/exim/mail.key")" = Debian-exim ] || fail "exim key not group Debian-exim"
+[ "$(stat -L -c %G "$TLS/exim/mail.key")" = Debian-exim ] || fail "exim key not group Debian-exim"
 openssl pkey -in "$TLS/postfix/mail.pem" -noout 2>/dev/null || fail "postfix chain file has no key first"
 
 # 2. A second issuance replaces the certificate everywhere.

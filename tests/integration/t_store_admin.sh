@@ -68,6 +68,7 @@ assert_exit 0 "delete mail --yes --targets"
 assert_no_path "$(cert_dir mail)"
 assert_no_path "$FILES/mail.crt"
 assert_no_path "$FILES/mail.key"
+assert_no_path "$FILES/.mailcert.mail.plain" "the set directory of mail's target files (keys)"
 assert_contains "$MC_ERR" "[cert mail] is still in"
 
 # An orphan (section gone): its files come from the recorded deployment;
@@ -83,6 +84,7 @@ assert_exit 0 "delete old --yes --targets"
 assert_no_path "$(cert_dir old)"
 assert_no_path "$FILES/old.crt"
 assert_file "$FILES/old.key"
+[ -d "$FILES/.mailcert.old.plain" ] || fail "the set holding the key left alone was removed"
 assert_contains "$MC_ERR" "$FILES/old.key holds no certificate or key of this cert; left alone"
 mc_run status
 assert_not_contains "$MC_OUT" "orphaned state"

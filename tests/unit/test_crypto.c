@@ -145,7 +145,11 @@ chain_teardown(void **state)
 	return 0;
 }
 
-enum leaf_variant { LEAF_GOOD, LEAF_OTHER_KEY, LEAF_EXPIRED, LEAF_WRONG_SIGNER };
+enum leaf_variant {
+	LEAF_GOOD, LEAF_OTHER_KEY, LEAF_EXPIRED, LEAF_WRONG_SIGNER,
+	LEAF_FUTURE,  /* notBefore an hour ahead */
+	LEAF_SKEWED,  /* notBefore two minutes ahead: within the tolerance */
+};
 
 static const struct {
 	const char *label;
@@ -158,14 +162,32 @@ static const struct {
 } chain_cases[] = {
 	{"good", LEAF_GOOD, "DNS:a.example.test,DNS:b.example.test", 1, 0, 0, NULL},
 	{"good, SAN order differs", LEAF_GOOD, "DNS:b.example.test,DNS:a.example.test", 1, 0, 0, NULL},
-	{"not our key", LEAF_OTHER_KEY, "DNS:a.example.test,DNS:b.example.test", 1, 0, -1, "does not match our key"},
+	{"not our key", LEAF_OTHER_KEY, "DNS:a.example.test,DNS:b.example.test", 1, 0, -1, "does not match the certificate"},
 	{"missing name", LEAF_GOOD, "DNS:a.example.test", 1, 0, -1, "does not cover b.example.test"},
 	{"extra name", LEAF_GOOD, "DNS:a.example.test,DNS:b.example.test,DNS:c.example.test", 1, 0, -1, "c.example.test, which was not requested"},
 	{"no intermediate", LEAF_GOOD, "DNS:a.example.test,DNS:b.example.test", 0, 0, -1, "no intermediate"},
-	{"wrong order", LEAF_GOOD, "DNS:a.example.test,DNS:b.example.test", 1, 1, -1, "does not match our key"},
+	{"wrong order", LEAF_GOOD, "DNS:a.example.test,DNS:b.example.test", 1, 1, -1, "does not match the certificate"},
 	{"signed by another key", LEAF_WRONG_SIGNER, "DNS:a.example.test,DNS:b.example.test", 1, 0, -1, "does not verify"},
 	{"expired", LEAF_EXPIRED, "DNS:a.example.test,DNS:b.example.test", 1, 0, -1, "expired"},
+	{"notBefore an hour ahead", LEAF_FUTURE, "DNS:a.example.test,DNS:b.example.test", 1, 0, -1, "is not valid before"},
+	{"notBefore 2 minutes ahead", LEAF_SKEWED, "DNS:a.example.test,DNS:b.example.test", 1, 0, 0, NULL},
 };
+
+/* leaf_not_before - the notBefore offset (seconds from now) of a variant. */
+static long
+leaf_not_before(enum leaf_variant v)
+{
+	switch (v) {
+	case LEAF_EXPIRED:
+		return -7200;
+	case LEAF_FUTURE:
+		return 3600;
+	case LEAF_SKEWED:
+		return 120;
+	default:
+		return -60;
+	}
+}
 
 /* test_check_issued - the table of issued chains. */
 static void
@@ -182,7 +204,7 @@ test_check_issued(void **state)
 		X509 *leaf = cg_make(
 			"leaf", v == LEAF_OTHER_KEY ? f->other_key : f->leaf_key,
 			f->inter, v == LEAF_WRONG_SIGNER ? f->other_key : f->int_key,
-			chain_cases[i].sans, v == LEAF_EXPIRED ? -7200 : -60,
+			chain_cases[i].sans, leaf_not_before(v),
 			v == LEAF_EXPIRED ? -3600 : 86400, 3);
 
 		if (chain_cases[i].reversed)

@@ -164,9 +164,10 @@ make_chain(EVP_PKEY *key, long serial)
 	return chain;
 }
 
-/* add_version - store one version of cert "mail" and make it current. */
+/* store_version - store one version of cert "mail"; current with make_current. */
 static unsigned
-add_version(const char *dir, EVP_PKEY *key, long serial, const char *status)
+store_version(const char *dir, EVP_PKEY *key, long serial, const char *status,
+	      bool make_current)
 {
 	static char *names[] = {"a.example.test"};
 	STACK_OF(X509) *chain = make_chain(key, serial);
@@ -181,10 +182,18 @@ add_version(const char *dir, EVP_PKEY *key, long serial, const char *status)
 	assert_int_equal(mc_store_meta_fill(&meta, chain, NULL), 0);
 	assert_int_equal(mc_store_add_version(dir, "mail", key, chain, &meta,
 					      &n, NULL), 0);
-	assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
+	if (make_current)
+		assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
 	free(meta.ari_cert_id);
 	sk_X509_pop_free(chain, X509_free);
 	return n;
+}
+
+/* add_version - store one version of cert "mail" and make it current. */
+static unsigned
+add_version(const char *dir, EVP_PKEY *key, long serial, const char *status)
+{
+	return store_version(dir, key, serial, status, true);
 }
 
 /* test_store_versions - numbering, files, modes, current, previous. */
@@ -199,13 +208,15 @@ test_store_versions(void **state)
 	unsigned cur = 0, prev = 0;
 
 	assert_int_equal(mc_store_current(dir, "mail", &cur, NULL), 0);
+	assert_int_equal(mc_store_prior(dir, "mail", 0, &prev, NULL), 0);
 	assert_int_equal(add_version(dir, key, 10, "deployed"), 1);
-	assert_int_equal(add_version(dir, key, 11, "failed"), 2);
+	assert_int_equal(store_version(dir, key, 11, "failed", false), 2);
 	assert_int_equal(add_version(dir, key, 12, "issued"), 3);
 	assert_int_equal(mc_store_current(dir, "mail", &cur, NULL), 1);
 	assert_int_equal(cur, 3);
-	assert_int_equal(mc_store_previous(dir, "mail", 3, &prev, NULL), 1);
-	assert_int_equal(prev, 1); /* 2 is marked failed */
+	/* 2 was stored but never current: rollback must not pick it */
+	assert_int_equal(mc_store_prior(dir, "mail", 3, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
 	mc_store_path(dir, "mail", 3, "privkey.pem", path, sizeof(path), NULL);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
@@ -218,6 +229,80 @@ test_store_versions(void **state)
 	assert_non_null(meta.ari_cert_id);
 	mc_store_meta_clear(&meta);
 	EVP_PKEY_free(back);
+	EVP_PKEY_free(key);
+}
+
+/* test_store_prior - each switch records what it replaced; rollbacks walk
+ * back along that and keep it; a state from before priors were recorded
+ * falls back to the newest version verified live. */
+static void
+test_store_prior(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	struct mc_cert_meta meta;
+	unsigned prev = 0;
+
+	add_version(dir, key, 1, "deployed");              /* 1 current */
+	store_version(dir, key, 2, "issued", false);       /* 2 never live */
+	add_version(dir, key, 3, "deployed");              /* 3 current */
+	add_version(dir, key, 4, "deployed");              /* 4 current */
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 3);
+	/* rollback 4 -> 3, then further back 3 -> 1 (2 was never live) */
+	assert_int_equal(mc_store_set_current_back(dir, "mail", 3, NULL), 0);
+	assert_int_equal(mc_store_prior(dir, "mail", 3, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
+	assert_int_equal(mc_store_set_current_back(dir, "mail", 1, NULL), 0);
+	assert_int_equal(mc_store_prior(dir, "mail", 1, &prev, NULL), 0);
+	/* a deployment of 4 again records 1 as what it replaced */
+	assert_int_equal(mc_store_set_current(dir, "mail", 4, NULL), 0);
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
+	/* the same version again changes nothing */
+	assert_int_equal(mc_store_set_current(dir, "mail", 4, NULL), 0);
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
+	/* an old state without priors: the newest deployed version below */
+	assert_int_equal(mc_store_load_meta(dir, "mail", 4, &meta, NULL), 0);
+	meta.prior = 0;
+	assert_int_equal(mc_store_save_meta(dir, "mail", &meta, NULL), 0);
+	mc_store_meta_clear(&meta);
+	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
+	assert_int_equal(prev, 3);
+	EVP_PKEY_free(key);
+}
+
+/* test_store_current_copied - `current` as a directory (cp -r) is an error
+ * that names the path and the fix. */
+static void
+test_store_current_copied(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	char link[600], src[700], dst[700], *text = NULL;
+	struct mc_err err;
+	unsigned cur = 0;
+	size_t len = 0;
+
+	add_version(dir, key, 1, "deployed");
+	add_version(dir, key, 2, "deployed");
+	/* what `cp -r` of the state makes of the link: a copy of version 1 */
+	snprintf(link, sizeof(link), "%s/certs/mail/current", dir);
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(mkdir(link, 0700), 0);
+	mc_store_path(dir, "mail", 1, "meta.json", src, sizeof(src), NULL);
+	snprintf(dst, sizeof(dst), "%s/meta.json", link);
+	assert_int_equal(mc_fsio_read(src, 1 << 20, &text, &len, NULL), 0);
+	assert_int_equal(mc_fsio_write(dst, text, len, 0644, MC_FSIO_KEEP_OWNER,
+				       false, NULL), 0);
+	free(text);
+	assert_int_equal(mc_store_current(dir, "mail", &cur, &err), -1);
+	assert_int_equal(err.cat, MC_ERR_INPUT);
+	assert_non_null(strstr(err.msg, link));
+	assert_non_null(strstr(err.msg, "not a symbolic link"));
+	assert_non_null(strstr(err.msg, "ln -s versions/0001"));
+	assert_int_equal(mc_store_set_current(dir, "mail", 2, &err), -1);
 	EVP_PKEY_free(key);
 }
 
@@ -660,6 +745,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_lock, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_versions,
+						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_prior, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_current_copied,
 						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_damaged_meta,
 						tmpdir_setup, tmpdir_teardown),
