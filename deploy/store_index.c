@@ -468,6 +468,7 @@ int
 mc_store_index_save(struct mc_store_index *ix, bool complete,
 		    struct mc_err *err)
 {
+	static const char *const base = INDEX_FILE;
 	char path[4200], *text;
 	size_t len = 0;
 	int rc;
@@ -478,6 +479,10 @@ mc_store_index_save(struct mc_store_index *ix, bool complete,
 	if (text == NULL)
 		return mc_err_set(err, MC_ERR_SYS,
 				  "cannot build the renew index");
+	/* a run killed while writing it left a temporary file (we hold
+	 * the lock: none is being written now) */
+	(void)mc_fsio_remove_temps_at(AT_FDCWD, ix->state_dir, &base, 1, NULL,
+				      NULL);
 	snprintf(path, sizeof(path), "%s/" INDEX_FILE, ix->state_dir);
 	rc = mc_fsio_write(path, text, len, 0600, MC_FSIO_KEEP_OWNER, false,
 			   err);

@@ -206,7 +206,8 @@ int mc_store_index_current(struct mc_store_index *ix, const char *name,
 
 /* mc_store_index_save - write the next index (atomically) when the one on
  * disk is missing or out of date and complete says every configured cert
- * was asked for. Call under the state lock. */
+ * was asked for (removing a temporary file a killed run left of it).
+ * Call under the state lock. */
 int mc_store_index_save(struct mc_store_index *ix, bool complete,
 			struct mc_err *err);
 

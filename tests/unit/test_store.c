@@ -490,7 +490,7 @@ test_index_cycle(void **state)
 	unsigned n = add_version(dir, key, 7, "issued");
 	struct mc_store_index *ix;
 	struct mc_cert_meta m;
-	char stamp[128], path[600], before[4096];
+	char stamp[128], path[600], tmp[600], before[4096];
 
 	index_path(dir, path, sizeof(path));
 	/* a meta.json of this very second is not indexed yet */
@@ -555,8 +555,12 @@ test_index_cycle(void **state)
 	assert_string_equal(m.directory, "https://ca.test/dir");
 	mc_store_meta_clear(&m);
 	mc_store_index_close(ix);
-	/* a new current version: its own entry */
+	/* a new current version: its own entry; the temporary file of an
+	 * index write that was killed is removed by the next write */
 	n = add_version(dir, key, 8, "deployed");
+	snprintf(tmp, sizeof(tmp), "%s/.renew-index.0123456789ab", dir);
+	assert_int_equal(mc_fsio_write(tmp, "half", 4, 0600,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
 	ix = mc_store_index_open(dir, NULL);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	assert_int_equal(m.version, n);
@@ -565,6 +569,7 @@ test_index_cycle(void **state)
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	assert_string_not_equal(file_text(path), before);
+	assert_int_equal(access(tmp, F_OK), -1);
 	EVP_PKEY_free(key);
 }
 
