@@ -179,8 +179,15 @@ key_parse(struct key_lexer *lx, struct tsig_key *key, struct mc_err *err)
 	if (strlen(tok) >= sizeof(key->name) - 1 || tok[0] == '\0')
 		return mc_err_set(err, MC_ERR_CONFIG, "nsupdate_key %s:%zu: bad key name",
 				  lx->path, lx->line);
-	snprintf(key->name, sizeof(key->name), "%s%s", tok,
-		 tok[strlen(tok) - 1] == '.' ? "" : ".");
+	{
+		size_t n = strlen(tok);
+
+		/* n < sizeof(key->name) - 1: room for a final dot and the NUL */
+		memcpy(key->name, tok, n);
+		if (tok[n - 1] != '.')
+			key->name[n++] = '.';
+		key->name[n] = '\0';
+	}
 	if (lex_expect(lx, "{", tok, err) == -1)
 		return -1;
 	for (;;) {

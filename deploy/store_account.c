@@ -57,8 +57,8 @@ static int
 account_host_name(const char *url, bool keep_case, char *out, size_t size,
 		  struct mc_err *err)
 {
-	const char *p;
-	size_t n, i;
+	const char *p = NULL;
+	size_t n = 0, i;
 
 	if (account_authority(url, &p, &n, err) == -1)
 		return -1;
@@ -115,8 +115,8 @@ account_append_seg(struct mc_buf *b, const char *s, size_t n)
 static int
 account_path_segs(const char *url, struct mc_buf *b, struct mc_err *err)
 {
-	const char *p, *path_end, *end;
-	size_t n, seg;
+	const char *p = NULL, *path_end, *end;
+	size_t n = 0, seg;
 
 	if (account_authority(url, &p, &n, err) == -1)
 		return -1;

@@ -166,7 +166,7 @@ proto_untested(struct run *r, int which, const char *item, const char *why)
 	if (strstr(list, item) == NULL)
 		snprintf(list + len, sizeof(r->untested[which]) - len, "%s%s",
 		         len > 0 ? ", " : "", item);
-	if (r->why[0] == '\0')
+	if (r->why[0] == '\0' && why != r->why)
 		snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
