@@ -150,3 +150,13 @@ assert_exit 1 "b is still due, from its index entry"
 assert_contains "$MC_ERR" "b: due (revoked (keyCompromise))"
 ! grep -q 'a: due' "$MC_ERR" || fail "a became due" "$MC_ERR"
 
+
+# 9. A rollback makes another version current: never the indexed one.
+grep -q '^a [0-9]* [0-9]* [0-9]* 2 ' "$IX" || fail "a's version 2 is indexed" "$IX"
+mc_run rollback a
+assert_exit 0 "rollback a to version 1"
+age_metas
+mc_run renew
+assert_exit 1 "renew after the rollback (b still due)"
+! grep -q 'a: due' "$MC_ERR" || fail "a became due after its rollback" "$MC_ERR"
+grep -q '^a [0-9]* [0-9]* [0-9]* 1 ' "$IX" || fail "the index has a's version 1 after the rollback" "$IX"
