@@ -312,7 +312,7 @@ static int
 index_lookup(struct mc_store_index *ix, const char *name,
 	     struct mc_cert_meta *m)
 {
-	struct index_stamp want, have;
+	struct index_stamp want = {0}, have = {0};
 	char key[80], *kp = key, *copy;
 	char *const *hit;
 	int rc;
@@ -390,7 +390,7 @@ int
 mc_store_index_current(struct mc_store_index *ix, const char *name,
 		       struct mc_cert_meta *meta, struct mc_err *err)
 {
-	struct index_stamp s;
+	struct index_stamp s = {0};
 	unsigned cur = 0;
 	bool stamped;
 	int rc;
