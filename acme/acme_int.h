@@ -66,8 +66,9 @@ int acme_http(struct mc_acme *acme, const char *method, const char *url,
 /* acme_post - signed POST of payload (NULL: POST-as-GET) to url with the
  * kid (or the jwk when use_jwk); retries badNonce (with the nonce of the
  * error answer) and 429/503 with Retry-After while the deadline allows; a
- * non-2xx answer becomes the problem error. out must be zeroed; the
- * caller clears it. */
+ * non-2xx answer becomes the problem error; a pending SIGTERM/SIGINT is
+ * MC_ERR_INTERRUPTED before anything is sent (mailcert/interrupt.h). out
+ * must be zeroed; the caller clears it. */
 int acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
               bool use_jwk, const char *accept, struct mc_http_resp *out,
               struct mc_err *err);
@@ -84,8 +85,9 @@ json_t *acme_parse_object(const char *url, const char *body, size_t len,
                           struct mc_err *err);
 
 /* acme_json_str - obj[name] as a borrowed string; NULL when absent and
- * optional; -1 with MC_ERR_INPUT naming url and field when wrong. https
- * demands an https:// URL. */
+ * optional; -1 with MC_ERR_INPUT naming url and field when wrong (not a
+ * string, over 4096 bytes, a control character). https demands an
+ * https:// URL. */
 int acme_json_str(const json_t *obj, const char *name, const char *url,
                   bool required, bool https, const char **out,
                   struct mc_err *err);

@@ -2,11 +2,15 @@
  * authz.c - satisfy the authorizations of an order (RFC 8555 7.5, 7.5.1):
  * pick the configured challenge, publish the key authorization through a
  * responder (acme/challenge.h), tell the CA, poll until valid or invalid.
- * Responders are stopped and DNS records deleted on every path.
+ * Only identifiers of the order are answered: an authorization for any
+ * other name is refused before a hook or responder sees it. Responders
+ * are stopped and DNS records deleted on every path, also after SIGTERM
+ * (the next request fails with MC_ERR_INTERRUPTED, mailcert/interrupt.h).
  */
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "acme/acme_int.h"
 #include "acme/challenge.h"
@@ -28,6 +32,7 @@ struct authz_pending {
 
 struct authz_ctx {
 	struct mc_acme *acme;
+	const struct mc_acme_order_req *req;
 	const struct mc_acme_challenge_conf *conf;
 	const char *type; /* "http-01", ... */
 	struct acme_http01 *http;
@@ -44,6 +49,7 @@ struct authz_ctx {
 struct authz_info {
 	const char *status;
 	const char *ident;
+	bool wildcard;         /* the authorization is for "*." + ident */
 	const char *chall_url; /* of the configured type; NULL if none */
 	const char *token;
 };
@@ -163,7 +169,36 @@ authz_parse(const json_t *obj, const char *url, const char *type,
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s: identifier value is not a DNS name",
 		                  url);
+	info->wildcard = json_is_true(json_object_get(obj, "wildcard"));
 	return authz_pick(obj, url, type, info, err);
+}
+
+/* authz_ordered - whether the authorization's identifier is one we
+ * ordered (a wildcard authorization names the base domain, RFC 8555 7.1.4;
+ * IP addresses compare as addresses, whatever their spelling). */
+static bool
+authz_ordered(const struct mc_acme_order_req *req,
+              const struct authz_info *info)
+{
+	unsigned char want[16], have[16];
+	size_t i, len = mc_name_ip(info->ident, have);
+
+	for (i = 0; i < req->n_names; i++) {
+		const char *n = req->names[i];
+
+		if (len > 0) {
+			if (mc_name_ip(n, want) == len &&
+			    memcmp(want, have, len) == 0)
+				return true;
+			continue;
+		}
+		if (info->wildcard && strncmp(n, "*.", 2) == 0 &&
+		    strcasecmp(n + 2, info->ident) == 0)
+			return true;
+		if (!info->wildcard && strcasecmp(n, info->ident) == 0)
+			return true;
+	}
+	return false;
 }
 
 /* authz_redact - replace every occurrence of token in line by "<token>"
@@ -363,6 +398,13 @@ authz_prepare(struct authz_ctx *ctx, const char *url, struct mc_err *err)
 		mc_err_prefix(err, "authorization");
 		goto out;
 	}
+	if (!authz_ordered(ctx->req, &info)) {
+		mc_err_set(err, MC_ERR_CA,
+		           "authorization %s is for %s%s, which this order did "
+		           "not ask for; nothing was published for it",
+		           url, info.wildcard ? "*." : "", info.ident);
+		goto out;
+	}
 	if (strcmp(info.status, "valid") == 0) {
 		mc_log_debug("authorization for %s is already valid",
 		             info.ident);
@@ -527,6 +569,7 @@ acme_authorize(struct mc_acme *acme, const struct mc_acme_order_req *req,
 		return mc_err_set(err, MC_ERR_CONFIG,
 		                  "no challenge configuration");
 	ctx.acme = acme;
+	ctx.req = req;
 	ctx.conf = req->challenge;
 	ctx.type = mc_challenge_name(req->challenge->type);
 	for (i = 0; i < n_authz; i++)

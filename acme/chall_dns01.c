@@ -19,8 +19,6 @@
 #include "mailcert/log.h"
 #include "mailcert/proc.h"
 
-#define DNS01_LINE_MAX 200 /* characters of the hook's output in an error */
-
 /* acme_dns01_value - base64url(SHA-256(keyauth)), a new string. */
 char *
 acme_dns01_value(const char *keyauth, struct mc_err *err)
@@ -42,26 +40,6 @@ acme_dns01_value(const char *keyauth, struct mc_err *err)
 	value = mc_b64url(md, n, err);
 	OPENSSL_cleanse(md, sizeof(md));
 	return value;
-}
-
-/* dns01_first_line - the first non-empty line of text, control characters
- * replaced, at most DNS01_LINE_MAX characters, into buf. */
-static void
-dns01_first_line(const char *text, char *buf, size_t size)
-{
-	size_t i = 0;
-
-	buf[0] = '\0';
-	if (text == NULL)
-		return;
-	text += strspn(text, "\r\n");
-	for (; text[i] != '\0' && text[i] != '\n' && i < DNS01_LINE_MAX &&
-	       i + 1 < size;
-	     i++)
-		buf[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f
-		             ? ' '
-		             : text[i];
-	buf[i] = '\0';
 }
 
 /* dns01_check - the arguments a hook call needs. */
@@ -93,7 +71,7 @@ acme_dns01_hook(const char *hook, const char *op, const char *fqdn,
 {
 	const char *argv[] = {hook, op, fqdn, value, NULL};
 	struct mc_proc_result res;
-	char what[128], line[DNS01_LINE_MAX + 1];
+	char what[MC_PROC_EXCERPT_MAX + 128];
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -104,15 +82,13 @@ acme_dns01_hook(const char *hook, const char *op, const char *fqdn,
 	if (mc_proc_run(argv, NULL, timeout, &res, err) == -1)
 		return mc_err_prefix(err, "dns-01 hook %s %s %s", hook, op,
 		                     fqdn);
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		rc = 0;
 		goto out;
 	}
-	mc_proc_describe(&res, timeout, what, sizeof(what));
-	dns01_first_line(res.errout && res.errout[0] ? res.errout : res.out,
-	                 line, sizeof(line));
-	mc_err_set(err, MC_ERR_CHALLENGE, "dns-01 hook %s %s %s %s%s%s", hook,
-	           op, fqdn, what, line[0] ? ": " : "", line);
+	mc_proc_summary(&res, timeout, what, sizeof(what));
+	mc_err_set(err, MC_ERR_CHALLENGE, "dns-01 hook %s %s %s %s", hook, op,
+	           fqdn, what);
 out:
 	mc_proc_result_clear(&res);
 	return rc;

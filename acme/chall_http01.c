@@ -3,10 +3,20 @@
  *
  * Built-in responder: libmicrohttpd with its own polling thread on a socket
  * we bind ourselves (so bind errors carry errno), with limits on
- * connections (total and per IP), per-connection memory and idle time.
+ * connections, per-connection memory and idle time. Who may hold a
+ * connection is decided by the guard shared with the tls-alpn-01
+ * responder (chall_guard.c): libmicrohttpd tells us of every connection
+ * (MHD_OPTION_NOTIFY_CONNECTION), the request handler marks the headers
+ * complete, and a small watchdog thread shuts down connections whose
+ * headers did not arrive within ACME_GUARD_DEADLINE_MS (libmicrohttpd's
+ * own timeout is an idle timeout, which a byte every few seconds defeats).
+ * Shutting a socket down makes libmicrohttpd close it in its own thread;
+ * it tells us (CLOSED, under our mutex) before it closes the descriptor,
+ * so we never touch a descriptor that was reused.
  * It answers GET/HEAD /.well-known/acme-challenge/<token> for a registered
- * token with 200 text/plain and the key authorization, everything else
- * with 404. The token table is shared with that thread under a mutex.
+ * token with 200 text/plain and the key authorization ("Connection:
+ * close": one request per connection), everything else with 404. The
+ * token table is shared with that thread under a mutex.
  *
  * Webroot mode: WEBROOT must exist; .well-known/ and acme-challenge/ are
  * created (0755) when missing; each token becomes a 0644 file written with
@@ -14,13 +24,16 @@
  * directories we created (if they are empty by then).
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h> /* CLOCK_REALTIME for the watchdog's timed wait */
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -31,16 +44,12 @@
 #include "mailcert/acme.h"
 #include "mailcert/fsio.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
 #define HTTP01_PREFIX "/.well-known/acme-challenge/"
 #define HTTP01_WHAT "http-01 responder"
-/* Connections at once, in all and from one address. A CA validates every
- * name of an order at once, from each of its perspectives (Pebble: 3
- * requests per name from 127.0.0.1): a 100-name order must not find the
- * door shut. Each costs at most HTTP01_CONN_MEM and HTTP01_IDLE_TIMEOUT. */
-#define HTTP01_MAX_CONN 512U
-#define HTTP01_MAX_PER_IP 512U
-#define HTTP01_IDLE_TIMEOUT 10U /* seconds without traffic */
+#define HTTP01_IDLE_TIMEOUT 3U /* seconds without traffic (libmicrohttpd) */
+#define HTTP01_WATCH_MS 200     /* how often the watchdog looks */
 #define HTTP01_CONN_MEM                                                        \
 	(32 * 1024) /* bytes of request buffer per connection                  \
 	             */
@@ -61,9 +70,105 @@ struct acme_http01 {
 	char *dir;     /* WEBROOT/.well-known/acme-challenge (webroot mode) */
 	bool made_wk;  /* we created wk */
 	bool made_dir; /* we created dir */
+	pthread_mutex_t glock;  /* guards guard and stopping */
+	pthread_cond_t gwake;   /* wakes the watchdog to stop */
+	struct acme_guard guard;
+	pthread_t watchdog;
+	bool watching;          /* watchdog started */
+	bool stopping;
 	char *(*lookup)(void *arg, const char *token); /* fleet: other hosts' */
 	void *lookup_arg;
 };
+
+/* http01_conn_fd - the socket of a libmicrohttpd connection, or -1. */
+static int
+http01_conn_fd(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	return ci != NULL ? ci->connect_fd : -1;
+}
+
+/* http01_admit - a new connection: let the guard decide, shut down the
+ * connections it gives up (libmicrohttpd then closes them). */
+static void
+http01_admit(struct acme_http01 *h, struct MHD_Connection *conn, int fd)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+	unsigned char key[ACME_GUARD_KEY];
+	int victims[2], nv, i;
+
+	acme_guard_key(sa,
+	               sa != NULL && sa->sa_family == AF_INET6
+	                   ? sizeof(struct sockaddr_in6)
+	                   : sizeof(struct sockaddr_in),
+	               key);
+	pthread_mutex_lock(&h->glock);
+	nv = acme_guard_admit(&h->guard, fd, key, mc_now_ms(), victims);
+	if (nv == -1)
+		shutdown(fd, SHUT_RDWR);
+	for (i = 0; i < nv; i++)
+		shutdown(victims[i], SHUT_RDWR);
+	pthread_mutex_unlock(&h->glock);
+	if (nv > 0)
+		mc_log_debug("%s: closing %d unfinished connection(s) to make "
+		             "room",
+		             HTTP01_WHAT, nv);
+}
+
+/* http01_notify - libmicrohttpd's connection start/close callback. */
+static void
+http01_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+              enum MHD_ConnectionNotificationCode toe)
+{
+	struct acme_http01 *h = cls;
+	int fd = http01_conn_fd(conn);
+
+	(void)socket_context;
+	if (fd == -1)
+		return;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		http01_admit(h, conn, fd);
+		return;
+	}
+	pthread_mutex_lock(&h->glock); /* before libmicrohttpd closes fd */
+	acme_guard_drop(&h->guard, fd);
+	pthread_mutex_unlock(&h->glock);
+}
+
+/* http01_watchdog - shut down connections past the header deadline. */
+static void *
+http01_watchdog(void *arg)
+{
+	struct acme_http01 *h = arg;
+	int fds[ACME_GUARD_MAX];
+	struct timespec until;
+	size_t n, i;
+
+	pthread_mutex_lock(&h->glock);
+	while (!h->stopping) {
+		n = acme_guard_expired(&h->guard, mc_now_ms(), fds,
+		                       ACME_GUARD_MAX);
+		for (i = 0; i < n; i++)
+			shutdown(fds[i], SHUT_RDWR);
+		if (n > 0)
+			mc_log_debug("%s: closed %zu connection(s) without "
+			             "request headers after %d ms",
+			             HTTP01_WHAT, n, ACME_GUARD_DEADLINE_MS);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += HTTP01_WATCH_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&h->gwake, &h->glock, &until);
+	}
+	pthread_mutex_unlock(&h->glock);
+	return NULL;
+}
 
 /* http01_join - a new string "a/b". */
 static char *
@@ -127,6 +232,7 @@ http01_reply(struct MHD_Connection *conn, char *body)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 	                        "text/plain");
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	ret = MHD_queue_response(conn, body ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND,
 	                         resp);
 	MHD_destroy_response(resp);
@@ -149,6 +255,9 @@ http01_answer(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	}
 	*con_cls = h;
+	pthread_mutex_lock(&h->glock); /* the headers are complete */
+	acme_guard_done(&h->guard, http01_conn_fd(conn));
+	pthread_mutex_unlock(&h->glock);
 	if ((strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
 	     strcmp(method, MHD_HTTP_METHOD_HEAD) == 0) &&
 	    strncmp(url, HTTP01_PREFIX, strlen(HTTP01_PREFIX)) == 0 &&
@@ -176,13 +285,15 @@ http01_daemon_start(struct acme_http01 *h, const char *listen,
 	h->daemon = MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
 	    http01_answer, h, MHD_OPTION_LISTEN_SOCKET, fd,
-	    MHD_OPTION_CONNECTION_LIMIT, HTTP01_MAX_CONN,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP01_MAX_PER_IP,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ACME_GUARD_MAX,
 	    MHD_OPTION_CONNECTION_TIMEOUT, HTTP01_IDLE_TIMEOUT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP01_CONN_MEM,
-	    MHD_OPTION_END);
+	    MHD_OPTION_NOTIFY_CONNECTION, http01_notify, h, MHD_OPTION_END);
+	if (h->daemon != NULL &&
+	    pthread_create(&h->watchdog, NULL, http01_watchdog, h) == 0)
+		h->watching = true;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (h->daemon == NULL)
+	if (h->daemon == NULL || !h->watching)
 		return mc_err_set(err, MC_ERR_SYS,
 		                  "%s: libmicrohttpd cannot "
 		                  "serve on %s",
@@ -262,6 +373,8 @@ acme_http01_start(const char *listen, const char *webroot, struct mc_err *err)
 		return NULL;
 	}
 	pthread_mutex_init(&h->lock, NULL);
+	pthread_mutex_init(&h->glock, NULL);
+	pthread_cond_init(&h->gwake, NULL);
 	if (webroot != NULL && webroot[0] != '\0')
 		rc = http01_webroot_prepare(h, webroot, err);
 	else
@@ -394,6 +507,13 @@ acme_http01_stop(struct acme_http01 *h)
 
 	if (h == NULL)
 		return;
+	if (h->watching) {
+		pthread_mutex_lock(&h->glock);
+		h->stopping = true;
+		pthread_cond_signal(&h->gwake);
+		pthread_mutex_unlock(&h->glock);
+		pthread_join(h->watchdog, NULL);
+	}
 	if (h->daemon != NULL)
 		MHD_stop_daemon(
 		    h->daemon); /* joins its thread, closes the socket */
@@ -408,6 +528,8 @@ acme_http01_stop(struct acme_http01 *h)
 	free(h->tok);
 	free(h->wk);
 	free(h->dir);
+	pthread_cond_destroy(&h->gwake);
+	pthread_mutex_destroy(&h->glock);
 	pthread_mutex_destroy(&h->lock);
 	free(h);
 }

@@ -7,11 +7,15 @@
  * id-pe-acmeIdentifier extension holding the DER OCTET STRING of
  * SHA-256(key authorization). For an IP address (RFC 8738 section 6) the
  * SAN is the iPAddress and the certificate is chosen by the reverse-DNS
- * name of the address in SNI ("1.2.0.192.in-addr.arpa", "...ip6.arpa"). One thread, started by
- * acme_tlsalpn01_start(), accepts connections and drives up to
- * ALPN_MAX_CONN non-blocking handshakes at once, each with a total
- * deadline of ALPN_HANDSHAKE_MS. The ClientHello callback refuses a hello
- * without ALPN "acme-tls/1" (no_application_protocol) or with an SNI name
+ * name of the address in SNI ("1.2.0.192.in-addr.arpa", "...ip6.arpa"). One
+ * thread, started by acme_tlsalpn01_start(), accepts connections and drives
+ * their non-blocking handshakes, each with a total deadline of
+ * ACME_GUARD_DEADLINE_MS; who may hold a connection is decided by the
+ * guard shared with the http-01 responder (chall_guard.c: per-address
+ * limits, the greediest address evicted first), so idle connections from
+ * one address cannot keep a validator out. The ClientHello callback
+ * refuses a hello without ALPN "acme-tls/1" (no_application_protocol) or
+ * with an SNI name
  * we do not hold (unrecognized_name) before any certificate is sent; the
  * ALPN callback then selects "acme-tls/1". After the handshake the
  * connection is closed. The thread blocks all signals (SIGPIPE from a
@@ -30,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bn.h>
@@ -50,8 +53,6 @@
 #define ALPN_WHAT "tls-alpn-01 responder"
 #define ALPN_PROTO "acme-tls/1"
 #define ALPN_OID "1.3.6.1.5.5.7.1.31" /* id-pe-acmeIdentifier */
-#define ALPN_MAX_CONN 16
-#define ALPN_HANDSHAKE_MS 10000
 #define ALPN_NAME_MAX 253
 #define ALPN_REVERSE_MAX 73 /* 32 nibbles with dots, "ip6.arpa", NUL */
 
@@ -70,6 +71,7 @@ struct acme_tlsalpn01 {
 	pthread_mutex_t lock; /* guards names and n_names */
 	struct alpn_name *names;
 	size_t n_names;
+	struct acme_guard guard; /* the thread's only */
 };
 
 struct alpn_conn {
@@ -205,14 +207,32 @@ alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 	return SSL_TLSEXT_ERR_OK;
 }
 
-/* alpn_conn_close - free one connection. */
+/* alpn_conn_close - free one connection and forget it in the guard. */
 static void
-alpn_conn_close(struct alpn_conn *c)
+alpn_conn_close(struct acme_tlsalpn01 *t, struct alpn_conn *c)
 {
+	acme_guard_drop(&t->guard, c->fd);
 	SSL_free(c->ssl);
 	close(c->fd);
 	c->ssl = NULL;
 	c->fd = -1;
+}
+
+/* alpn_evict - close the connection on fd that the guard gave up. */
+static void
+alpn_evict(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n, int fd)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (c[i].fd == fd) {
+			mc_log_debug("%s: closing an unfinished connection to "
+			             "make room",
+			             ALPN_WHAT);
+			alpn_conn_close(t, &c[i]);
+			c[i] = c[--*n];
+			return;
+		}
 }
 
 /* alpn_step - advance one handshake; true when the connection is done. */
@@ -244,25 +264,51 @@ alpn_step(struct alpn_conn *c)
 	return true;
 }
 
+/* alpn_admit - let the guard decide on fd: close its victims; false when
+ * fd itself is refused (closed). */
+static bool
+alpn_admit(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n, int fd,
+           const struct sockaddr_storage *ss, socklen_t len)
+{
+	unsigned char key[ACME_GUARD_KEY];
+	int victims[2], nv, i;
+
+	acme_guard_key((const struct sockaddr *)ss, len, key);
+	nv = acme_guard_admit(&t->guard, fd, key, mc_now_ms(), victims);
+	if (nv == -1) {
+		close(fd);
+		return false;
+	}
+	for (i = 0; i < nv; i++)
+		alpn_evict(t, c, n, victims[i]);
+	return true;
+}
+
 /* alpn_accept - take one new connection into c[*n] and start it. */
 static void
 alpn_accept(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n)
 {
-	struct alpn_conn *nc = &c[*n];
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct alpn_conn *nc;
+	int fd;
 
-	nc->fd = accept4(t->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (nc->fd == -1)
+	fd = accept4(t->fd, (struct sockaddr *)&ss, &len,
+	             SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -1 || !alpn_admit(t, c, n, fd, &ss, len))
 		return;
+	nc = &c[*n];
+	nc->fd = fd;
 	nc->ssl = SSL_new(t->ctx);
 	if (nc->ssl == NULL || SSL_set_fd(nc->ssl, nc->fd) != 1) {
 		ERR_clear_error();
-		alpn_conn_close(nc);
+		alpn_conn_close(t, nc);
 		return;
 	}
 	SSL_set_accept_state(nc->ssl);
-	nc->deadline = mc_now_ms() + ALPN_HANDSHAKE_MS;
+	nc->deadline = mc_now_ms() + ACME_GUARD_DEADLINE_MS;
 	if (alpn_step(nc))
-		alpn_conn_close(nc);
+		alpn_conn_close(t, nc);
 	else
 		(*n)++;
 }
@@ -277,7 +323,7 @@ alpn_poll_set(struct acme_tlsalpn01 *t, const struct alpn_conn *c, size_t n,
 	size_t i;
 
 	pfd[0] = (struct pollfd){.fd = t->wake[0], .events = POLLIN};
-	pfd[1] = (struct pollfd){.fd = n < ALPN_MAX_CONN ? t->fd : -1,
+	pfd[1] = (struct pollfd){.fd = n < ACME_GUARD_MAX ? t->fd : -1,
 	                         .events = POLLIN};
 	for (i = 0; i < n; i++) {
 		pfd[i + 2] =
@@ -295,8 +341,8 @@ static void *
 alpn_thread(void *arg)
 {
 	struct acme_tlsalpn01 *t = arg;
-	struct alpn_conn c[ALPN_MAX_CONN];
-	struct pollfd pfd[ALPN_MAX_CONN + 2];
+	struct alpn_conn c[ACME_GUARD_MAX];
+	struct pollfd pfd[ACME_GUARD_MAX + 2];
 	size_t n = 0, i, kept;
 	int ms;
 
@@ -315,14 +361,14 @@ alpn_thread(void *arg)
 			    !alpn_step(&c[i]))
 				c[kept++] = c[i];
 			else
-				alpn_conn_close(&c[i]);
+				alpn_conn_close(t, &c[i]);
 		}
 		n = kept;
 		if (pfd[1].revents != 0)
 			alpn_accept(t, c, &n);
 	}
 	for (i = 0; i < n; i++)
-		alpn_conn_close(&c[i]);
+		alpn_conn_close(t, &c[i]);
 	return NULL;
 }
 

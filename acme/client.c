@@ -48,6 +48,7 @@ acme_http(struct mc_acme *acme, const char *method, const char *url,
 	req.connect_timeout_ms = acme->connect_ms;
 	req.timeout_ms = acme->request_ms;
 	req.max_body = acme->max_response;
+	req.interruptible = true; /* SIGTERM: no new request to the CA */
 	return mc_http_request(acme->http, &req, out, err);
 }
 
@@ -89,6 +90,17 @@ acme_parse_object(const char *url, const char *body, size_t len,
 	return o;
 }
 
+/* client_has_control - whether s holds a C0 control character or DEL
+ * (a status, URL, token or identifier never does). */
+static bool
+client_has_control(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* acme_json_str - a validated string member (see acme_int.h). */
 int
 acme_json_str(const json_t *obj, const char *name, const char *url,
@@ -117,6 +129,10 @@ acme_json_str(const json_t *obj, const char *name, const char *url,
 	if (strlen(s) > 4096)
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s: field \"%s\" is too long", url, name);
+	if (client_has_control(s))
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "%s: field \"%s\" holds a control character",
+		                  url, name);
 	*out = s;
 	return 0;
 }

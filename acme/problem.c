@@ -2,50 +2,36 @@
  * problem.c - RFC 7807 problem documents and other CA error bodies as one
  * error line.
  */
-#include <ctype.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "acme/acme_int.h"
+#include "mailcert/text.h"
 
 #define PROBLEM_FIELD_MAX 400
+#define EXCERPT_SCAN 4096 /* bytes of a body looked at for an excerpt */
 #define SUBPROBLEMS_MAX 16
 
-/* acme_excerpt - a short printable excerpt of body: tags dropped, space
- * collapsed. */
+/* acme_excerpt - a short printable excerpt of body: HTML tags dropped,
+ * then the one sanitizer (mailcert/text.h). */
 void
 acme_excerpt(const char *body, size_t len, char *out, size_t size)
 {
+	char text[EXCERPT_SCAN] = "";
 	size_t i, o = 0;
-	bool in_tag = false, space = true;
+	bool in_tag = false;
 
-	if (size == 0)
-		return;
-	for (i = 0; i < len && o + 4 < size; i++) {
-		unsigned char c = (unsigned char)body[i];
-
-		if (c == '<') {
+	for (i = 0; i < len && o < sizeof(text); i++) {
+		if (body[i] == '<')
 			in_tag = true;
-			continue;
+		if (!in_tag)
+			text[o++] = body[i];
+		else if (body[i] == '>') {
+			in_tag = false;
+			text[o++] = ' '; /* a tag separates words */
 		}
-		if (in_tag) {
-			in_tag = c != '>';
-			c = ' ';
-		}
-		if (c < 0x20 || c >= 0x7f || isspace(c))
-			c = ' ';
-		if (c == ' ' && space)
-			continue;
-		space = c == ' ';
-		out[o++] = (char)c;
 	}
-	while (o > 0 && out[o - 1] == ' ')
-		o--;
-	if (i < len && o + 4 <= size) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
+	mc_text_excerpt(text, o, out, size, 0);
 }
 
 /* problem_str - a sanitized string member of obj, or dflt. */

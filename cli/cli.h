@@ -43,11 +43,13 @@ struct cli_run {
 	struct mc_acme *acme;     /* opened on first use */
 	EVP_PKEY *account_key;
 	json_t *results;          /* --json: array of per-cert objects */
-	const char *replaces;     /* ARI certID for the next order, or NULL */
+	const char *replaces[MC_KEY_TYPES_MAX]; /* ARI certID the next order of
+				     each key type replaces, or NULL */
 	int renewed;
 	int failed;
 	int hook_failures;
 	bool pre_done;
+	bool signalled;           /* a failure said "interrupted by SIG..." */
 	bool interrupted;         /* the lock says the run before was killed */
 	struct mc_err first_err;
 	struct cli_fleet *fleet;  /* NULL: local only */
@@ -197,8 +199,8 @@ int cli_fleet_sync_certs(struct cli_run *run,
 
 /* cli_fleet_store - number and store a new version in the fleet (fenced). */
 int cli_fleet_store(struct cli_run *run, const struct mc_cert_conf *cc,
-		    EVP_PKEY *key, STACK_OF(X509) *chain,
-		    struct mc_cert_meta *meta, struct mc_err *err);
+		    const struct mc_pairs *pairs, struct mc_cert_meta *meta,
+		    struct mc_err *err);
 
 /* cli_fleet_record - record this node's outcome of deploying version. */
 void cli_fleet_record(struct cli_run *run, const struct mc_cert_conf *cc,

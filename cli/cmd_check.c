@@ -467,7 +467,7 @@ check_prepare(struct check_run *run, const struct check_args *a,
 		e->url = a->urls[i];
 		e->profile_given = a->profile != NULL;
 		mc_err_clear(&e->err);
-		if (mc_verify_url_parse(e->url, &e->rep.ep, err) == -1)
+		if (mc_addr_endpoint_parse(e->url, &e->rep.ep, err) == -1)
 			return -1;
 		if (sn[0] != '\0')
 			snprintf(e->servername, sizeof(e->servername), "%s",

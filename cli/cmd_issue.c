@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
 #include "mailcert/store.h"
@@ -117,6 +118,7 @@ cli_cmd_issue(struct cli *cli, int argc, char **argv)
 	rc = issue_parse(argc, argv, &args);
 	if (rc != 0)
 		return rc;
+	mc_interrupt_catch(); /* SIGTERM: clean up, then exit 1 */
 	if (cli_load_config(cli, &cfg, &err) == -1 ||
 	    issue_select(cfg, &args, &sel, &n, &err) == -1 ||
 	    (lock = mc_lock_take_run(cfg->state_dir, &run.interrupted,

@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "mailcert/dane.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/lock.h"
 #include "mailcert/log.h"
 #include "mailcert/renew.h"
@@ -47,9 +48,10 @@ renew_parse(int argc, char **argv, struct renew_args *a, struct mc_err *err)
 		} else if (strcmp(argv[i], "--dry-run") == 0) {
 			a->dry_run = true;
 		} else if (strcmp(argv[i], "--jitter") == 0 && i + 1 < argc) {
-			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1)
-				return mc_err_set(err, MC_ERR_USAGE,
-						  "renew: --jitter: %s", err->msg);
+			if (mc_parse_duration(argv[++i], &a->jitter, err) == -1) {
+				err->cat = MC_ERR_USAGE;
+				return mc_err_prefix(err, "renew: --jitter");
+			}
 		} else if (argv[i][0] == '-') {
 			return mc_err_set(err, MC_ERR_USAGE,
 					  "renew: unknown option %s", argv[i]);
@@ -72,7 +74,7 @@ renew_jitter(long seconds)
 	RAND_bytes((unsigned char *)&r, sizeof(r));
 	wait = (long)(r % (unsigned long)seconds);
 	mc_log_info("sleeping %lds (--jitter)", wait);
-	mc_sleep_ms(wait * 1000LL);
+	mc_sleep_ms(wait * 1000LL); /* a SIGTERM/SIGINT ends it */
 }
 
 /* renew_selected - whether cc is among the names (all when none given). */
@@ -133,60 +135,111 @@ renew_any_due(const struct mc_config *cfg, const struct renew_args *a)
 	return due.due;
 }
 
-/* renew_ari_window - apply a fresh ARI answer to meta: keep the chosen
- * moment while it lies inside the window, else pick a new one. */
+/* renew_ari_window - apply a fresh ARI answer to a leaf's facts: keep the
+ * chosen moment while it lies inside the window, else pick a new one. */
 static void
-renew_ari_window(const struct mc_cert_conf *cc, struct mc_cert_meta *meta,
+renew_ari_window(const struct mc_cert_conf *cc, struct mc_cert_meta *leaf,
 		 const struct mc_acme_ari *ari, time_t now)
 {
 	char when[64];
 
-	if (meta->ari_renew_at < ari->start || meta->ari_renew_at >= ari->end) {
+	if (leaf->ari_renew_at < ari->start || leaf->ari_renew_at >= ari->end) {
 		if (mc_acme_ari_pick(ari->start, ari->end, NULL,
-				     &meta->ari_renew_at, NULL) == -1)
-			meta->ari_renew_at = ari->start;
-		cli_format_time(meta->ari_renew_at, when, sizeof(when));
-		mc_log_info("%s: ARI window; renewing at %s", cc->name, when);
+				     &leaf->ari_renew_at, NULL) == -1)
+			leaf->ari_renew_at = ari->start;
+		cli_format_time(leaf->ari_renew_at, when, sizeof(when));
+		mc_log_info("%s: ARI window (%s); renewing at %s", cc->name,
+			    mc_key_type_name(leaf->key_type), when);
 	}
-	meta->ari_next_poll = now + mc_acme_ari_retry_clamp(ari->retry_after);
+	leaf->ari_next_poll = now + mc_acme_ari_retry_clamp(ari->retry_after);
 }
 
-/* renew_ari_wants - whether cc's renewalInfo is to be asked now: ARI in
- * use (renew_before auto) and the last answer's Retry-After has passed. */
+/* renew_ari_leaf_wants - whether one leaf's renewalInfo is to be asked
+ * now: it has a certID and its last answer's Retry-After has passed. */
 static bool
-renew_ari_wants(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
-		time_t now)
+renew_ari_leaf_wants(const struct mc_cert_meta *leaf, time_t now)
 {
-	return meta->ari_cert_id != NULL && meta->ari_next_poll != 0 &&
-	       now >= meta->ari_next_poll && cc->timing.renew_before < 0;
+	return leaf != NULL && leaf->ari_cert_id != NULL &&
+	       leaf->ari_next_poll != 0 && now >= leaf->ari_next_poll;
 }
 
-/* renew_ari_poll - ask the CA's renewalInfo for cc's current certificate
- * when renew_ari_wants; a failure only delays the next poll (the threshold
- * still applies). meta must be the whole meta.json: it is saved. */
-static void
-renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
-	       struct mc_cert_meta *meta)
+/* renew_ari_poll_leaf - ask renewalInfo for one leaf when its last
+ * answer's Retry-After has passed; whether anything changed. A failure
+ * only delays the next poll (the threshold still applies). */
+static bool
+renew_ari_poll_leaf(struct cli_run *run, const struct mc_cert_conf *cc,
+		    struct mc_cert_meta *leaf)
 {
 	struct mc_acme_ari ari;
 	struct mc_err err;
 	time_t now = time(NULL);
 
-	if (!renew_ari_wants(cc, meta, now))
-		return;
+	if (!renew_ari_leaf_wants(leaf, now))
+		return false;
 	memset(&ari, 0, sizeof(ari));
 	mc_err_clear(&err);
 	if (cli_run_client(run, &err) == 0 &&
-	    mc_acme_renewal_info(run->acme, meta->ari_cert_id, &ari, &err) == 0)
-		renew_ari_window(cc, meta, &ari, now);
+	    mc_acme_renewal_info(run->acme, leaf->ari_cert_id, &ari, &err) == 0)
+		renew_ari_window(cc, leaf, &ari, now);
 	else {
 		mc_log_warn("%s: renewalInfo: %s; asking again later", cc->name,
 			    err.msg);
-		meta->ari_next_poll = now + MC_ACME_ARI_RETRY_DEFAULT;
+		leaf->ari_next_poll = now + MC_ACME_ARI_RETRY_DEFAULT;
 	}
 	mc_acme_ari_clear(&ari);
-	if (mc_store_save_meta(run->cfg->state_dir, cc->name, meta, &err) == -1)
+	return true;
+}
+
+/* renew_ari_wants - whether cc's renewalInfo is to be asked now: ARI in
+ * use (renew_before auto) and a leaf of the current version (both of a
+ * dual one) wants it. */
+static bool
+renew_ari_wants(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
+		time_t now)
+{
+	return cc->timing.renew_before < 0 &&
+	       (renew_ari_leaf_wants(meta, now) ||
+		renew_ari_leaf_wants(meta->second, now));
+}
+
+/* renew_ari_poll - ARI for each certificate of cc's current version (both
+ * of a dual one), saved in its meta.json. */
+static void
+renew_ari_poll(struct cli_run *run, const struct mc_cert_conf *cc,
+	       struct mc_cert_meta *meta)
+{
+	struct mc_err err;
+	bool polled;
+
+	if (cc->timing.renew_before >= 0)
+		return;
+	polled = renew_ari_poll_leaf(run, cc, meta);
+	if (meta->second != NULL && renew_ari_poll_leaf(run, cc, meta->second))
+		polled = true;
+	mc_err_clear(&err);
+	if (polled &&
+	    mc_store_save_meta(run->cfg->state_dir, cc->name, meta, &err) == -1)
 		mc_log_warn("%s: %s", cc->name, err.msg);
+}
+
+/* renew_replaces - for each key type of cc, the ARI certID of the current
+ * certificate of the same algorithm the new order replaces (borrowed from
+ * meta), or NULL. */
+static void
+renew_replaces(struct cli_run *run, const struct mc_cert_conf *cc,
+	       const struct mc_cert_meta *meta)
+{
+	const struct mc_cert_meta *leaf;
+	size_t k, i;
+
+	for (k = 0; k < MC_KEY_TYPES_MAX; k++)
+		run->replaces[k] = NULL;
+	for (k = 0; k < cc->n_key_types; k++)
+		for (i = 0; (leaf = mc_store_meta_leaf(meta, i)) != NULL; i++)
+			if (mc_key_type_is_ec(leaf->key_type) ==
+				    mc_key_type_is_ec(cc->key_types[k]) &&
+			    leaf->ari_next_poll != 0)
+				run->replaces[k] = leaf->ari_cert_id;
 }
 
 /* renew_meta_file - the whole meta.json of cc's current version (in fleet
@@ -222,7 +275,7 @@ renew_meta(struct cli_run *run, struct mc_store_index *ix,
 }
 
 /* renew_decide - whether cc is due now (or forced); fills due and, for an
- * ARI-capable order, the certID the new order replaces. The decision
+ * ARI-capable order, the certIDs the new orders replace. The decision
  * reads the renew index (store.h; ix NULL: none); an ARI poll and a due
  * cert read the whole meta.json. */
 static bool
@@ -248,7 +301,8 @@ renew_decide(struct cli_run *run, struct mc_store_index *ix,
 	}
 	if (due->due && have && ix != NULL)
 		have = renew_meta_file(run, cc, meta);
-	run->replaces = have && meta->ari_next_poll ? meta->ari_cert_id : NULL;
+	if (have)
+		renew_replaces(run, cc, meta);
 	return due->due;
 }
 
@@ -387,6 +441,8 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 	for (i = 0; i < run->cfg->n_certs; i++) {
 		const struct mc_cert_conf *cc = &run->cfg->certs[i];
 
+		if (mc_interrupt_pending())
+			return; /* cli_run_finish reports it */
 		if (!renew_selected(a, cc))
 			continue;
 		(*checked)++;
@@ -412,7 +468,7 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			renew_not_due(run, cc, &due, &next, &next_at);
 			renew_dane_tend(run, cc);
 		}
-		run->replaces = NULL;
+		memset(run->replaces, 0, sizeof(run->replaces));
 		mc_store_meta_clear(&meta);
 	}
 	if (ix != NULL && mc_store_index_save(ix, a->n_names == 0, &err) == -1)
@@ -441,6 +497,7 @@ cli_cmd_renew(struct cli *cli, int argc, char **argv)
 
 	memset(&run, 0, sizeof(run));
 	mc_err_clear(&err);
+	mc_interrupt_catch(); /* SIGTERM: clean up, then exit 1 */
 	if (renew_parse(argc, argv, &args, &err) == -1 ||
 	    cli_load_config(cli, &cfg, &err) == -1 ||
 	    renew_check_names(cfg, &args, &err) == -1) {

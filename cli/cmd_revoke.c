@@ -260,33 +260,43 @@ revoke_hint(const struct revoker *rv, struct mc_err *err)
 		revoke_add_hint(rv, err);
 }
 
-/* revoke_send - revoke the leaf of version meta->version at its CA. */
+/* revoke_send - revoke the leaves of version meta->version at its CA
+ * (both of a dual version); *any: at least one was revoked (then the
+ * version is marked revoked even when the other failed). */
 static int
-revoke_send(struct revoker *rv, const struct mc_cert_meta *meta,
+revoke_send(struct revoker *rv, const struct mc_cert_meta *meta, bool *any,
 	    struct mc_err *err)
 {
 	const char *dir = meta->directory != NULL && meta->directory[0]
 			      ? meta->directory
 			      : rv->cfg->directory;
-	STACK_OF(X509) *chain = NULL;
-	EVP_PKEY *key = NULL;
+	struct mc_pairs pairs;
+	size_t i;
 	int rc = -1;
 
+	*any = false;
+	memset(&pairs, 0, sizeof(pairs));
 	if (revoke_client(rv, dir, err) == -1 ||
-	    (chain = mc_store_load_chain(rv->cfg->state_dir, rv->opts->name,
-					 meta->version, err)) == NULL ||
-	    (rv->opts->with_cert_key &&
-	     (key = mc_store_load_key(rv->cfg->state_dir, rv->opts->name,
-				      meta->version, err)) == NULL))
-		goto out;
-	rc = mc_acme_revoke(rv->acme, sk_X509_value(chain, 0), key,
-			    revoke_reasons[rv->opts->reason].code, err);
+	    (rv->opts->with_cert_key
+		     ? mc_store_load_pairs(rv->cfg->state_dir, rv->opts->name,
+					   meta->version, &pairs, err)
+		     : mc_store_load_chains(rv->cfg->state_dir, rv->opts->name,
+					    meta->version, &pairs, err)) == -1)
+		return -1;
+	for (i = 0, rc = 0; i < pairs.n && rc == 0; i++) {
+		rc = mc_acme_revoke(rv->acme, sk_X509_value(pairs.p[i].chain, 0),
+				    pairs.p[i].key,
+				    revoke_reasons[rv->opts->reason].code, err);
+		if (rc == 0)
+			*any = true;
+		else if (pairs.n > 1)
+			mc_err_prefix(err, "the %s certificate%s",
+				      mc_key_type_name(pairs.p[i].type),
+				      *any ? " (the other one IS revoked)" : "");
+	}
 	if (rc == -1)
 		revoke_hint(rv, err);
-out:
-	if (chain != NULL)
-		sk_X509_pop_free(chain, X509_free);
-	EVP_PKEY_free(key);
+	mc_pairs_clear(&pairs);
 	return rc;
 }
 
@@ -312,7 +322,8 @@ static int
 revoke_version(struct revoker *rv, struct mc_cert_meta *meta,
 	       struct mc_err *err)
 {
-	bool all = rv->opts->all_versions;
+	bool all = rv->opts->all_versions, any = false;
+	struct mc_err mark;
 
 	if (all && strcmp(meta->status, "revoked") == 0) {
 		revoke_print(rv, meta, "already revoked", NULL);
@@ -322,7 +333,9 @@ revoke_version(struct revoker *rv, struct mc_cert_meta *meta,
 		revoke_print(rv, meta, "expired, not revoked", NULL);
 		return 0;
 	}
-	if (revoke_send(rv, meta, err) == -1) {
+	if (revoke_send(rv, meta, &any, err) == -1) {
+		if (any) /* half a unit is revoked: the unit is */
+			revoke_mark(rv, meta, &mark);
 		if (!all || rv->acme == NULL ||
 		    strcmp(mc_acme_last_problem(rv->acme), "alreadyRevoked") !=
 			0)

@@ -120,6 +120,37 @@ status_json_last(const struct mc_last *l)
 	return o;
 }
 
+/* status_key_types_json - the configured key types (new reference). */
+static json_t *
+status_key_types_json(const struct mc_cert_conf *cc)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < cc->n_key_types; i++)
+		json_array_append_new(a, json_string(mc_key_type_name(
+					      cc->key_types[i])));
+	return a;
+}
+
+/* status_leaves_json - one object per certificate of the current version
+ * (two for a dual version; new reference). */
+static json_t *
+status_leaves_json(const struct mc_cert_meta *meta)
+{
+	const struct mc_cert_meta *m;
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; (m = mc_store_meta_leaf(meta, i)) != NULL; i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:o, s:o}",
+			"key_type", mc_key_type_name(m->key_type), "serial",
+			m->serial, "spki_sha256", m->spki_sha256, "not_before",
+			status_iso(m->not_before), "not_after",
+			status_iso(m->not_after)));
+	return a;
+}
+
 /* status_json_row - the JSON object of a row (new reference). */
 static json_t *
 status_json_row(const struct mc_status_row *r)
@@ -147,6 +178,7 @@ status_json_row(const struct mc_status_row *r)
 	json_object_set_new(o, "names", names);
 	json_object_set_new(o, "key_type",
 			    json_string(mc_key_type_name(r->cc->key_type)));
+	json_object_set_new(o, "key_types", status_key_types_json(r->cc));
 	json_object_set_new(o, "due", json_boolean(r->due.due));
 	json_object_set_new(o, "due_reason", json_string(r->due.reason));
 	json_object_set_new(o, "due_at", status_iso(r->due.when));
@@ -156,10 +188,24 @@ status_json_row(const struct mc_status_row *r)
 	json_object_set_new(o, "serial", json_string(r->meta.serial));
 	json_object_set_new(o, "issuer", json_string(r->meta.issuer));
 	json_object_set_new(o, "not_before", status_iso(r->meta.not_before));
-	json_object_set_new(o, "not_after", status_iso(r->meta.not_after));
+	json_object_set_new(o, "not_after", status_iso(
+		mc_store_meta_earliest(&r->meta)->not_after));
 	json_object_set_new(o, "days_left", json_integer(r->days_left));
+	json_object_set_new(o, "certificates", status_leaves_json(&r->meta));
 	json_object_set_new(o, "last_result", json_string(r->meta.status));
 	return o;
+}
+
+/* status_key_text - "ecdsa-p256", or "ecdsa-p256+rsa-2048" (dual). */
+static void
+status_key_text(const struct mc_cert_conf *cc, char *buf, size_t size)
+{
+	size_t i;
+
+	mc_key_types_text(cc->key_types, cc->n_key_types, buf, size);
+	for (i = 0; buf[i] != '\0'; i++)
+		if (buf[i] == ' ')
+			buf[i] = '+';
 }
 
 /* status_attempt_text - "ok 2025-01-02 03:04" or "-" into buf. */
@@ -180,7 +226,7 @@ status_attempt_text(const struct mc_status_row *r, char *buf, size_t size)
 static void
 status_text_row(const struct mc_status_row *r)
 {
-	char names[512], when[64], due[96], attempt[64];
+	char names[512], when[64], due[96], attempt[64], key[64];
 	const char *live = r->have_last && r->last.live[0] ? r->last.live : "-";
 
 	status_names(r, names, sizeof(names));
@@ -188,10 +234,12 @@ status_text_row(const struct mc_status_row *r)
 	snprintf(due, sizeof(due), "%s (%s)", r->due.due ? "yes" : "no",
 		 r->due.reason);
 	if (r->have)
-		cli_format_time(r->meta.not_after, when, sizeof(when));
+		cli_format_time(mc_store_meta_earliest(&r->meta)->not_after,
+				when, sizeof(when));
 	else
 		snprintf(when, sizeof(when), "-");
-	printf("%-12s %-10s ", r->name, mc_key_type_name(r->cc->key_type));
+	status_key_text(r->cc, key, sizeof(key));
+	printf("%-12s %-10s ", r->name, key);
 	if (r->have)
 		printf("%04u %-23s %5ld", r->meta.version, when, r->days_left);
 	else

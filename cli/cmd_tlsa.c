@@ -10,34 +10,45 @@
 #include "mailcert/dane.h"
 #include "mailcert/lock.h"
 
-/* tlsa_print - the zone-file lines (or JSON) of the records. */
+/* tlsa_print_key - the lines (or JSON objects, into arr) of one key. */
+static void
+tlsa_print_key(struct cli *cli, const struct mc_cert_conf *cc,
+	       const char *which, enum mc_key_type type, const char *spki,
+	       json_t *arr)
+{
+	char rec[80];
+	size_t i;
+
+	if (spki[0] == '\0')
+		return;
+	snprintf(rec, sizeof(rec), "3 1 1 %s", spki);
+	if (!cli->json)
+		printf("; %s: %s %s key, SPKI SHA-256 %s\n", cc->name, which,
+		       mc_key_type_name(type), spki);
+	for (i = 0; i < cc->n_tlsa; i++) {
+		if (!cli->json)
+			printf("%s. IN TLSA %s\n", cc->tlsa[i], rec);
+		else
+			json_array_append_new(arr, json_pack(
+				"{s:s, s:s, s:s, s:s, s:s}", "name", cc->tlsa[i],
+				"key", which, "key_type", mc_key_type_name(type),
+				"spki_sha256", spki, "record", rec));
+	}
+}
+
+/* tlsa_print - the zone-file lines (or JSON) of the records: the current
+ * keys, then the next keys (dual certificates: both key types each). */
 static void
 tlsa_print(struct cli *cli, const struct mc_cert_conf *cc,
 	   const struct mc_dane_records *r)
 {
-	const char *which[2] = { "current", "next" };
-	const char *spki[2] = { r->current, r->next };
 	json_t *arr = json_array();
-	char rec[80];
-	size_t i, k;
+	size_t k;
 
-	for (k = 0; k < 2; k++) {
-		if (spki[k][0] == '\0')
-			continue;
-		snprintf(rec, sizeof(rec), "3 1 1 %s", spki[k]);
-		if (!cli->json)
-			printf("; %s: %s key, SPKI SHA-256 %s\n", cc->name, which[k],
-			       spki[k]);
-		for (i = 0; i < cc->n_tlsa; i++) {
-			if (!cli->json)
-				printf("%s. IN TLSA %s\n", cc->tlsa[i], rec);
-			else
-				json_array_append_new(arr, json_pack(
-					"{s:s, s:s, s:s, s:s}", "name", cc->tlsa[i],
-					"key", which[k], "spki_sha256", spki[k],
-					"record", rec));
-		}
-	}
+	for (k = 0; k < r->n; k++)
+		tlsa_print_key(cli, cc, "current", r->type[k], r->current[k], arr);
+	for (k = 0; k < r->n; k++)
+		tlsa_print_key(cli, cc, "next", r->type[k], r->next[k], arr);
 	if (cli->json)
 		cli_print_json(json_pack("{s:s, s:o}", "cert", cc->name, "records", arr));
 	else
@@ -66,7 +77,7 @@ cli_cmd_tlsa(struct cli *cli, int argc, char **argv)
 	if ((lock = mc_lock_take(cfg->state_dir, &err)) == -1 ||
 	    mc_dane_records(cfg, cc, &recs, &err) == -1)
 		goto fail;
-	if (recs.current[0] == '\0') {
+	if (recs.n == 0) {
 		mc_err_set(&err, MC_ERR_USAGE, "tlsa: %s has no certificate yet; run "
 			   "`mailcert issue %s` first", cc->name, cc->name);
 		goto fail;

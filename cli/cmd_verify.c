@@ -1,6 +1,7 @@
 /*
  * cmd_verify.c - `mailcert verify NAME`: does every endpoint serve the
- * current version, for each name by SNI and once without SNI?
+ * current version, for each name by SNI and once without SNI (unless
+ * verify_without_sni = no), for each key type of the cert?
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ verify_run(struct cli *cli, const struct mc_config *cfg,
 	   const struct mc_cert_conf *cc, struct mc_err *err)
 {
 	struct mc_live_report live = {0};
-	STACK_OF(X509) *chain = NULL;
+	struct mc_pairs pairs;
 	unsigned cur = 0;
 	int found, rc = -1;
 
@@ -43,17 +44,17 @@ verify_run(struct cli *cli, const struct mc_config *cfg,
 	if (cc->n_verify == 0)
 		return mc_err_set(err, MC_ERR_USAGE,
 				  "[cert %s] has no verify endpoints", cc->name);
-	chain = mc_store_load_chain(cfg->state_dir, cc->name, cur, err);
-	if (chain == NULL)
+	if (mc_store_load_chains(cfg->state_dir, cc->name, cur, &pairs, err) ==
+	    -1)
 		return -1;
-	rc = mc_deploy_verify_live(cc, sk_X509_value(chain, 0), &live, err);
+	rc = mc_deploy_verify_live(cc, &pairs, &live, err);
 	verify_record(cfg, cc, &live, rc);
 	if (cli->json)
 		cli_print_json(cli_report_live_json(&live));
 	else if (cli->verbosity >= 0)
 		cli_report_live_text(cc->name, &live);
 	free(live.rows);
-	sk_X509_pop_free(chain, X509_free);
+	mc_pairs_clear(&pairs);
 	return rc;
 }
 

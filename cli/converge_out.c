@@ -128,7 +128,8 @@ status_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 			    found == -1 ? NULL : err) == -1)
 		found = -1;
 	for (i = 0; i < rep->n_drift; i++)
-		rep->n_bad += rep->drift[i].state != MC_DRIFT_OK;
+		rep->n_bad += rep->drift[i].state != MC_DRIFT_OK &&
+			      rep->drift[i].state != MC_DRIFT_KEYTYPES;
 	return found == -1 ? -1 : 0;
 }
 

@@ -164,10 +164,10 @@ dry_target(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	int ok;
 
 	mc_err_clear(&err);
-	if (t == NULL || mc_deploy_target_files(t, cc->name, &files, &n,
+	if (t == NULL || mc_deploy_target_files(t, cc, &files, &n,
 						&err) == -1)
 		return;
-	ok = mc_deploy_check(t, cc->name, &err) == 0;
+	ok = mc_deploy_check(t, cc, &err) == 0;
 	if (!(t->type == MC_TARGET_FILES && t->reload == NULL))
 		argv = mc_deploy_reload_argv(t, NULL);
 	for (i = 0; argv != NULL && argv[i] != NULL && len < sizeof(reload); i++)

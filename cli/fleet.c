@@ -287,17 +287,14 @@ static int
 fleet_seed_push(struct cli_run *run, const struct mc_cert_conf *cc,
                 struct mc_cert_meta *meta, struct mc_err *err)
 {
-	const char *sd = run->cfg->state_dir;
-	EVP_PKEY *key = mc_store_load_key(sd, cc->name, meta->version, err);
-	STACK_OF(X509) *chain = NULL;
+	struct mc_pairs pairs;
 	int rc = -1;
 
-	if (key != NULL &&
-	    (chain = mc_store_load_chain(sd, cc->name, meta->version, err)) !=
-	        NULL)
-		rc = mc_fleet_push(run->fleet->f, cc->name, key, chain, meta, err);
-	sk_X509_pop_free(chain, X509_free);
-	EVP_PKEY_free(key);
+	memset(&pairs, 0, sizeof(pairs));
+	if (mc_store_load_pairs(run->cfg->state_dir, cc->name, meta->version,
+	                        &pairs, err) == 0)
+		rc = mc_fleet_push(run->fleet->f, cc->name, &pairs, meta, err);
+	mc_pairs_clear(&pairs);
 	return rc;
 }
 
@@ -516,8 +513,8 @@ cli_fleet_sync_certs(struct cli_run *run,
  * the fenced push (with the account, if it is new). Sets meta->version. */
 int
 cli_fleet_store(struct cli_run *run, const struct mc_cert_conf *cc,
-                EVP_PKEY *key, STACK_OF(X509) *chain,
-                struct mc_cert_meta *meta, struct mc_err *err)
+                const struct mc_pairs *pairs, struct mc_cert_meta *meta,
+                struct mc_err *err)
 {
 	struct mc_fleet *f;
 	unsigned next = 0;
@@ -529,7 +526,7 @@ cli_fleet_store(struct cli_run *run, const struct mc_cert_conf *cc,
 	    mc_fleet_next_version(f, cc->name, &next, err) == -1)
 		return -1;
 	meta->version = next;
-	if (mc_fleet_push(f, cc->name, key, chain, meta, err) == -1) {
+	if (mc_fleet_push(f, cc->name, pairs, meta, err) == -1) {
 		meta->version = 0;
 		return mc_err_prefix(err, "the new certificate (serial %s) is "
 		                          "not kept",

@@ -15,22 +15,44 @@ static const char *const step_names[] = {
 	[MC_STEP_RELOAD] = "reload failed",
 };
 
-/* cli_report_live_text - the live table. */
+/* report_expected - "serial S" or, with several key types, "ecdsa
+ * serial S, rsa serial R" (from the rows) into buf. */
+static void
+report_expected(const struct mc_live_report *live, char *buf, size_t size)
+{
+	size_t i, len = 0, keys = 0;
+
+	if (live->n_keys < 2) {
+		snprintf(buf, size, "serial %s", live->expected_serial);
+		return;
+	}
+	buf[0] = '\0';
+	for (i = 0; i < live->n_rows && keys < live->n_keys && len < size;
+	     i++, keys++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s serial %s",
+					i ? ", " : "", live->rows[i].key,
+					live->rows[i].expected_serial);
+}
+
+/* cli_report_live_text - the live table (with a key column when the cert
+ * has several key types). */
 void
 cli_report_live_text(const char *cert, const struct mc_live_report *live)
 {
+	char expected[400];
 	size_t i;
 
 	if (live->n_rows == 0)
 		return;
-	printf("%s: live check, expected serial %s\n", cert,
-	       live->expected_serial);
+	report_expected(live, expected, sizeof(expected));
+	printf("%s: live check, expected %s\n", cert, expected);
 	for (i = 0; i < live->n_rows; i++) {
 		const struct mc_live_row *r = &live->rows[i];
 
-		printf("  %-34s %-28s %-16s %5ldms", r->url,
-		       r->sni[0] ? r->sni : "(no SNI)",
-		       mc_live_outcome_name(r->outcome), r->ms);
+		printf("  %-34s %-28s ", r->url, r->sni[0] ? r->sni : "(no SNI)");
+		if (live->n_keys > 1)
+			printf("%-6s ", r->key);
+		printf("%-16s %5ldms", mc_live_outcome_name(r->outcome), r->ms);
 		if (r->outcome != MC_LIVE_MATCH)
 			printf("  %s%s%s", r->detail,
 			       r->served_sha256[0] ? " sha256 " : "",
@@ -71,10 +93,12 @@ cli_report_live_json(const struct mc_live_report *live)
 		const struct mc_live_row *r = &live->rows[i];
 
 		json_array_append_new(
-			a, json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:I}",
+			a, json_pack("{s:s, s:s?, s:s, s:s, s:s, s:s, s:s, "
+				     "s:s, s:I}",
 				     "url", r->url, "sni",
-				     r->sni[0] ? r->sni : NULL, "result",
-				     mc_live_outcome_name(r->outcome),
+				     r->sni[0] ? r->sni : NULL, "key", r->key,
+				     "expected_serial", r->expected_serial,
+				     "result", mc_live_outcome_name(r->outcome),
 				     "served_serial", r->served_serial,
 				     "served_sha256", r->served_sha256,
 				     "detail", r->detail, "ms",

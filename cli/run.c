@@ -16,6 +16,7 @@
 #include "mailcert/crypto.h"
 #include "mailcert/dane.h"
 #include "mailcert/hooks.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
 #include "mailcert/store.h"
 
@@ -55,40 +56,60 @@ issue_key_compromised(const struct mc_config *cfg,
 					NULL) != 0;
 }
 
-/* issue_key - the current key (reuse_key, same type) or a new one. */
+/* issue_current_key - the current version's key of type (reuse_key),
+ * unless it was revoked for keyCompromise; NULL when there is none. */
+static EVP_PKEY *
+issue_current_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		  enum mc_key_type type)
+{
+	struct mc_pairs pairs;
+	EVP_PKEY *key = NULL;
+	unsigned cur;
+	size_t i;
+
+	memset(&pairs, 0, sizeof(pairs));
+	if (mc_store_current(cfg->state_dir, cc->name, &cur, NULL) != 1 ||
+	    mc_store_load_pairs(cfg->state_dir, cc->name, cur, &pairs, NULL) == -1)
+		return NULL;
+	for (i = 0; i < pairs.n && key == NULL; i++)
+		if (mc_key_type_of(pairs.p[i].key) == (int)type) {
+			key = pairs.p[i].key;
+			pairs.p[i].key = NULL;
+		}
+	mc_pairs_clear(&pairs);
+	if (key == NULL)
+		mc_log_info("%s: no current %s key (key_type changed); generating "
+			    "a new key", cc->name, mc_key_type_name(type));
+	else if (issue_key_compromised(cfg, cc, key)) {
+		mc_log_info("%s: the %s key was revoked for keyCompromise; "
+			    "generating a new key", cc->name, mc_key_type_name(type));
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
+	return key;
+}
+
+/* issue_key - the key of cc's key type number slot: the DANE renewal key,
+ * the current key of that type (reuse_key), or a new one. */
 static EVP_PKEY *
 issue_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-	  struct mc_err *err)
+	  size_t slot, struct mc_err *err)
 {
-	unsigned cur;
+	enum mc_key_type type = cc->key_types[slot];
 	EVP_PKEY *key;
 
 	if (cc->n_tlsa > 0) /* DANE: the next key only once DNS pins it */
-		return mc_dane_renewal_key(cfg, cc, err);
-	if (cc->reuse_key &&
-	    mc_store_current(cfg->state_dir, cc->name, &cur, NULL) == 1) {
-		key = mc_store_load_key(cfg->state_dir, cc->name, cur, err);
-		if (key == NULL)
-			return NULL;
-		if (issue_key_compromised(cfg, cc, key))
-			mc_log_info("%s: the key was revoked for "
-				    "keyCompromise; generating a new key",
-				    cc->name);
-		else if (mc_key_type_of(key) == (int)cc->key_type)
-			return key;
-		else
-			mc_log_info("%s: key_type changed; generating a new "
-				    "key",
-				    cc->name);
-		EVP_PKEY_free(key);
-	}
-	return mc_key_generate(cc->key_type, err);
+		return mc_dane_renewal_key(cfg, cc, slot, err);
+	if (cc->reuse_key && (key = issue_current_key(cfg, cc, type)) != NULL)
+		return key;
+	return mc_key_generate(type, err);
 }
 
-/* issue_order - run the ACME order for cc with key; fills *cert. */
+/* issue_order - run the ACME order for cc's key type slot with key;
+ * fills *cert. */
 static int
-issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
-	    struct mc_acme_cert *cert, struct mc_err *err)
+issue_order(struct cli_run *run, const struct mc_cert_conf *cc, size_t slot,
+	    EVP_PKEY *key, struct mc_acme_cert *cert, struct mc_err *err)
 {
 	struct mc_acme_challenge_conf chall = {
 		cc->challenge,	    cc->http_listen, cc->webroot,
@@ -98,50 +119,120 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,
-		cc->preferred_chain, run->replaces, cc->order_timeout, cc->profile,
+		cc->preferred_chain, run->replaces[slot], cc->order_timeout,
+		cc->profile,
 	};
 
-	return mc_acme_order(run->acme, &req, cert, err);
+	if (mc_cert_dual(cc))
+		mc_log_info("%s: ordering the %s certificate", cc->name,
+			    mc_key_type_name(cc->key_types[slot]));
+	if (mc_acme_order(run->acme, &req, cert, err) == -1)
+		return mc_err_prefix(err, "%s order", mc_key_type_name(
+							cc->key_types[slot]));
+	return 0;
 }
 
-/* issue_store - check the chain and store it as the new current version. */
-static int
-issue_store(struct cli_run *run, const struct mc_cert_conf *cc, EVP_PKEY *key,
-	    const struct mc_acme_cert *cert, struct mc_cert_meta *meta,
-	    struct mc_err *err)
+/* issue_chain - the chain of an order, checked against its key and cc's
+ * names (new stack). */
+static STACK_OF(X509) *
+issue_chain(const struct mc_cert_conf *cc, EVP_PKEY *key,
+	    const struct mc_acme_cert *cert, struct mc_err *err)
 {
 	STACK_OF(X509) *chain;
-	int rc = -1;
 
 	chain = mc_x509_chain_parse(cert->chain_pem, cert->chain_len, err);
-	if (chain == NULL)
-		return mc_err_prefix(err, "certificate from %s", cert->cert_url);
+	if (chain == NULL) {
+		mc_err_prefix(err, "certificate from %s", cert->cert_url);
+		return NULL;
+	}
 	if (mc_x509_check_issued(chain, key, (const char *const *)cc->names,
-				 cc->n_names, time(NULL), err) == -1) {
-		mc_err_prefix(err, "certificate from %s refused, nothing "
-				   "stored",
-			      cert->cert_url);
-		goto out;
+				 cc->n_names, time(NULL), err) == 0)
+		return chain;
+	mc_err_prefix(err, "certificate from %s refused, nothing stored",
+		      cert->cert_url);
+	sk_X509_pop_free(chain, X509_free);
+	return NULL;
+}
+
+/* issue_facts - the certificate facts of one order into m (meta itself
+ * or its second; ari_cert_id is m's, the URLs are borrowed). */
+static int
+issue_facts(struct cli_run *run, enum mc_key_type type,
+	    const struct mc_acme_cert *cert, STACK_OF(X509) *chain,
+	    struct mc_cert_meta *m, struct mc_err *err)
+{
+	m->key_type = type;
+	m->order_url = cert->order_url;
+	m->cert_url = cert->cert_url;
+	if (mc_acme_has_renewal_info(run->acme))
+		m->ari_next_poll = time(NULL); /* poll at the next run */
+	return mc_store_meta_fill(m, chain, err);
+}
+
+/* issue_store - check each chain and store them as one new version. */
+static int
+issue_store(struct cli_run *run, const struct mc_cert_conf *cc,
+	    struct mc_pairs *pairs, const struct mc_acme_cert *certs,
+	    struct mc_cert_meta *meta, struct mc_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < pairs->n; i++) {
+		pairs->p[i].chain = issue_chain(cc, pairs->p[i].key, &certs[i],
+						err);
+		if (pairs->p[i].chain == NULL)
+			return -1;
 	}
 	meta->names = cc->names;
 	meta->n_names = cc->n_names;
-	meta->key_type = cc->key_type;
 	meta->issued_at = time(NULL);
 	meta->directory = run->cfg->directory;
-	meta->order_url = cert->order_url;
-	meta->cert_url = cert->cert_url;
 	snprintf(meta->status, sizeof(meta->status), "issued");
-	if (mc_acme_has_renewal_info(run->acme))
-		meta->ari_next_poll = meta->issued_at; /* poll at the next run */
-	if (mc_store_meta_fill(meta, chain, err) == -1 ||
-	    cli_fleet_store(run, cc, key, chain, meta, err) == -1 ||
-	    mc_store_add_version(run->cfg->state_dir, cc->name, key, chain,
-				 meta, &meta->version, err) == -1)
-		goto out;
-	rc = 0;
-out:
-	sk_X509_pop_free(chain, X509_free);
-	return rc;
+	if (pairs->n > 1 && (meta->second = calloc(1, sizeof(*meta))) == NULL)
+		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
+	for (i = 0; i < pairs->n; i++)
+		if (issue_facts(run, pairs->p[i].type, &certs[i],
+				pairs->p[i].chain, i == 0 ? meta : meta->second,
+				err) == -1)
+			return -1;
+	if (cli_fleet_store(run, cc, pairs, meta, err) == -1 ||
+	    mc_store_add_version(run->cfg->state_dir, cc->name, pairs, meta,
+				 &meta->version, err) == -1)
+		return -1;
+	return 0;
+}
+
+/* issue_meta_free - what issue_store made meta own (the rest is borrowed). */
+static void
+issue_meta_free(struct mc_cert_meta *meta)
+{
+	free(meta->ari_cert_id);
+	if (meta->second != NULL)
+		free(meta->second->ari_cert_id);
+	free(meta->second);
+	meta->second = NULL;
+}
+
+/* issue_second_json - the second pair of a dual version (new reference). */
+static json_t *
+issue_second_json(const struct mc_cert_meta *meta)
+{
+	return json_pack("{s:s, s:s, s:I}", "key_type",
+			 mc_key_type_name(meta->second->key_type), "serial",
+			 meta->second->serial, "not_after",
+			 (json_int_t)meta->second->not_after);
+}
+
+/* issue_serials - "serial S" or "serials S (ecdsa-p256), R (rsa-2048)". */
+static void
+issue_serials(const struct mc_cert_meta *meta, char *buf, size_t size)
+{
+	if (meta->second == NULL)
+		snprintf(buf, size, "serial %s", meta->serial);
+	else
+		snprintf(buf, size, "serials %s (%s), %s (%s)", meta->serial,
+			 mc_key_type_name(meta->key_type), meta->second->serial,
+			 mc_key_type_name(meta->second->key_type));
 }
 
 /* issue_report - one line (or one JSON object) about an issued cert. */
@@ -149,7 +240,7 @@ static void
 issue_report(struct cli_run *run, const struct mc_cert_conf *cc,
 	     const struct mc_cert_meta *meta, const struct mc_err *err)
 {
-	char when[64];
+	char when[64], serials[400];
 	json_t *o;
 
 	if (run->results != NULL) {
@@ -173,6 +264,9 @@ issue_report(struct cli_run *run, const struct mc_cert_conf *cc,
 			json_object_set_new(o, "not_after",
 					    json_integer(meta->not_after));
 			json_object_set_new(o, "renewed", json_true());
+			if (meta->second != NULL)
+				json_object_set_new(o, "second",
+						    issue_second_json(meta));
 		}
 		json_array_append_new(run->results, o);
 		return;
@@ -180,13 +274,14 @@ issue_report(struct cli_run *run, const struct mc_cert_conf *cc,
 	if (err != NULL)
 		return;
 	cli_format_time(meta->not_after, when, sizeof(when));
+	issue_serials(meta, serials, sizeof(serials));
 	if (run->dry != NULL)
-		printf("%s: dry run: the staging CA issued serial %s, valid "
+		printf("%s: dry run: the staging CA issued %s, valid "
 		       "until %s\n",
-		       cc->name, meta->serial, when);
+		       cc->name, serials, when);
 	else
-		printf("%s: issued version %04u, serial %s, valid until %s\n",
-		       cc->name, meta->version, meta->serial, when);
+		printf("%s: issued version %04u, %s, valid until %s\n",
+		       cc->name, meta->version, serials, when);
 }
 
 /* issue_activate - make a stored version current: through the deploy
@@ -239,31 +334,74 @@ run_dane_after_live(struct cli_run *run, const struct mc_cert_conf *cc,
 		mc_log_error("%s: DANE: %s", cc->name, e.msg);
 }
 
+/* issue_orders - a key and an order per key type of cc: every order must
+ * succeed (a certificate already issued for one type is not kept when
+ * another fails: the unit is one). */
+static int
+issue_orders(struct cli_run *run, const struct mc_cert_conf *cc,
+	     struct mc_pairs *pairs, struct mc_acme_cert *certs,
+	     struct mc_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < cc->n_key_types; i++) {
+		pairs->p[i].type = cc->key_types[i];
+		pairs->p[i].key = issue_key(run->cfg, cc, i, err);
+		pairs->n = i + 1;
+		if (pairs->p[i].key == NULL)
+			return -1;
+	}
+	if (cli_run_acme(run, err) == -1 || cli_fleet_ready(run, err) == -1)
+		return -1;
+	for (i = 0; i < pairs->n; i++) {
+		if (issue_order(run, cc, i, pairs->p[i].key, &certs[i], err) == 0)
+			continue;
+		if (i > 0)
+			mc_err_prefix(err, "the %s certificate issued before is "
+				      "not kept (both or neither)",
+				      mc_key_type_name(pairs->p[0].type));
+		return -1;
+	}
+	return 0;
+}
+
+/* issue_log_order - the info line before ordering cc. */
+static void
+issue_log_order(const struct mc_cert_conf *cc)
+{
+	char types[64];
+
+	mc_key_types_text(cc->key_types, cc->n_key_types, types, sizeof(types));
+	mc_log_info("%s: ordering %s %s certificate%s for %zu name(s) with %s",
+		    cc->name, mc_cert_dual(cc) ? "dual" : "a", types,
+		    mc_cert_dual(cc) ? "s" : "", cc->n_names,
+		    mc_challenge_name(cc->challenge));
+}
+
 /* issue_one - issue and store one cert. */
 static int
 issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 	  struct mc_err *err)
 {
-	struct mc_acme_cert cert = {0};
+	struct mc_acme_cert certs[MC_KEY_TYPES_MAX];
 	struct mc_cert_meta meta;
-	EVP_PKEY *key;
+	struct mc_pairs pairs;
+	size_t i;
 	int rc = -1;
 
 	memset(&meta, 0, sizeof(meta));
-	mc_log_info("%s: ordering a %s certificate for %zu name(s) with %s",
-		    cc->name, mc_key_type_name(cc->key_type), cc->n_names,
-		    mc_challenge_name(cc->challenge));
+	memset(&pairs, 0, sizeof(pairs));
+	memset(certs, 0, sizeof(certs));
+	issue_log_order(cc);
 	cli_log_idn(cc);
-	key = issue_key(run->cfg, cc, err);
-	if (key == NULL || cli_run_acme(run, err) == -1 ||
-	    cli_fleet_ready(run, err) == -1 ||
-	    issue_order(run, cc, key, &cert, err) == -1 ||
-	    issue_store(run, cc, key, &cert, &meta, err) == -1) {
+	if (issue_orders(run, cc, &pairs, certs, err) == -1 ||
+	    issue_store(run, cc, &pairs, certs, &meta, err) == -1) {
 		mc_err_prefix(err, "issue %s", cc->name);
 		goto out;
 	}
-	mc_log_info("%s: stored version %04u (serial %s)", cc->name,
-		    meta.version, meta.serial);
+	mc_log_info("%s: stored version %04u (serial %s%s%s)", cc->name,
+		    meta.version, meta.serial, meta.second ? " and " : "",
+		    meta.second ? meta.second->serial : "");
 	run->version = meta.version;
 	issue_report(run, cc, &meta, NULL);
 	rc = issue_activate(run, cc, meta.version, err);
@@ -271,9 +409,10 @@ issue_one(struct cli_run *run, const struct mc_cert_conf *cc,
 	if (rc == 0)
 		run_dane_after_live(run, cc, meta.version);
 out:
-	free(meta.ari_cert_id); /* the only member meta owns here */
-	mc_acme_cert_clear(&cert);
-	EVP_PKEY_free(key);
+	issue_meta_free(&meta);
+	for (i = 0; i < MC_KEY_TYPES_MAX; i++)
+		mc_acme_cert_clear(&certs[i]);
+	mc_pairs_clear(&pairs);
 	return rc;
 }
 
@@ -293,17 +432,26 @@ static void
 run_hooks(struct cli_run *run, const char *event,
 	  const struct mc_cert_conf *cc, const char *error)
 {
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
 	char lineage[4200];
 	struct mc_err err;
+	unsigned cur;
+	size_t n = 0;
 	int failed;
 
 	if (run->dry != NULL)
 		return;
 	if (cc != NULL)
 		run_lineage(run, cc, lineage, sizeof(lineage));
+	if (cc == NULL ||
+	    mc_store_current(run->cfg->state_dir, cc->name, &cur, NULL) != 1 ||
+	    mc_store_key_types(run->cfg->state_dir, cc->name, cur, types, &n,
+			       NULL) == -1)
+		n = 0; /* the configured ones */
 	mc_err_clear(&err);
 	failed = mc_hooks_run_cert_event(
-		run->cfg->hooks_dir, event, cc, cc ? lineage : NULL, error,
+		run->cfg->hooks_dir, event, cc, cc ? lineage : NULL, types, n,
+		error,
 		cc ? cc->timing.hook_timeout : run->cfg->timing.hook_timeout,
 		&err);
 	if (failed != 0)
@@ -328,6 +476,8 @@ run_failure(struct cli_run *run, const struct mc_cert_conf *cc,
 {
 	if (run->failed++ == 0)
 		run->first_err = *one;
+	if (one->cat == MC_ERR_INTERRUPTED)
+		run->signalled = true;
 	run_record(run, cc, one);
 	if (run->results == NULL)
 		fprintf(stderr, "mailcert: %s\n", one->msg);
@@ -346,6 +496,8 @@ cli_run_cert(struct cli_run *run, const struct mc_cert_conf *cc)
 {
 	struct mc_err one;
 
+	if (mc_interrupt_pending())
+		return -1; /* stopping: cli_run_finish reports it once */
 	if (!run->pre_done) {
 		run->pre_done = true;
 		run_hooks(run, "pre", NULL, NULL);
@@ -415,6 +567,23 @@ cli_run_converge(struct cli_run *run, const struct mc_cert_conf *cc,
 	return rc;
 }
 
+/* run_interrupted - record a pending signal as the run's failure (once). */
+static void
+run_interrupted(struct cli_run *run)
+{
+	struct mc_err e;
+
+	mc_err_clear(&e);
+	if (run->signalled || mc_interrupt_check(&e) == 0)
+		return;
+	run->signalled = true;
+	if (run->failed++ == 0)
+		run->first_err = e;
+	fprintf(stderr, "mailcert: %s\n", e.msg);
+	if (!mc_log_is_stderr())
+		mc_log_error("%s", e.msg);
+}
+
 /* cli_run_finish - post hooks after every run that ran pre, whatever its
  * result (a service stopped in pre is started again); the metrics file;
  * the exit code of the run. */
@@ -423,6 +592,7 @@ cli_run_finish(struct cli_run *run)
 {
 	int hooks;
 
+	run_interrupted(run);
 	if (run->pre_done)
 		run_hooks(run, "post", NULL, NULL);
 	if (run->dry == NULL)

@@ -128,6 +128,7 @@ config_new(const char *path, struct mc_err *err)
 	cfg->timing.renew_before = -1;
 	cfg->timing.hook_timeout = DEFAULT_HOOK_TIMEOUT;
 	cfg->timing.verify_timeout = DEFAULT_VERIFY_TIMEOUT;
+	cfg->timing.verify_without_sni = true;
 	cfg->keep_versions = DEFAULT_KEEP_VERSIONS;
 	return cfg;
 }
@@ -261,6 +262,8 @@ config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
 
 	memset(cc, 0, sizeof(*cc));
 	cc->key_type = MC_KEY_EC_P256;
+	cc->key_types[0] = MC_KEY_EC_P256;
+	cc->n_key_types = 1;
 	cc->reuse_key = false;
 	cc->challenge = MC_CHALLENGE_HTTP01;
 	cc->order_timeout = DEFAULT_ORDER_TIMEOUT;
@@ -315,6 +318,7 @@ config_build_certs(const struct cfg_ctx *ctx, struct cfg_raw *raw,
 			return -1;
 		if (config_apply(&sctx, sec, cc) == -1)
 			return -1;
+		cc->key_type = cc->key_types[0];
 		if (config_cert_bounds(&sctx, sec, cc) == -1)
 			return -1;
 		if (config_cert_check(&sctx, sec, cfg, cc) == -1)
@@ -380,6 +384,7 @@ config_free_cert(struct mc_cert_conf *cc)
 	free(cc->deploy_hook);
 	config_free_list(cc->targets, cc->n_targets);
 	config_free_list(cc->verify, cc->n_verify);
+	free(cc->endpoints);
 	config_free_list(cc->tlsa, cc->n_tlsa);
 	free(cc->tlsa_hook);
 }

@@ -71,6 +71,7 @@ config_target_finish(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 		any = any || check_file(t, i) != NULL;
 	if (!any && check_type_defaults(t, ctx->err) == -1)
 		return -1;
+	t->default_files = !any && t->type != MC_TARGET_FILES;
 	if (t->type == MC_TARGET_EXIM && check_set(&t->group, EXIM_GROUP, ctx->err) == -1)
 		return -1;
 	if (t->mode == 0)
@@ -172,6 +173,68 @@ check_collide(const struct cfg_ctx *ctx, int line, const struct written *w,
 	return 0;
 }
 
+/* check_dual_k - with two key types, every file path of every target of
+ * cc names %k (the defaults get it): each key type needs its own files. */
+static int
+check_dual_k(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    const struct mc_config *cfg, const struct mc_cert_conf *cc)
+{
+	const struct cfg_entry *e = config_entry_find(sec, "key_type");
+	char *a, *b;
+	bool same;
+	size_t i, j;
+
+	for (i = 0; mc_cert_dual(cc) && i < cc->n_targets; i++) {
+		const struct mc_target *t = mc_config_target(cfg, cc->targets[i]);
+
+		for (j = 0; j < FILE_KEYS; j++) {
+			if (check_file(t, j) == NULL)
+				continue;
+			a = mc_target_expand(t, check_file(t, j), "n", cc->key_types[0],
+			    true, ctx->err);
+			b = a ? mc_target_expand(t, check_file(t, j), "n",
+			    cc->key_types[1], true, ctx->err) : NULL;
+			same = b != NULL && strcmp(a, b) == 0;
+			free(a);
+			free(b);
+			if (b == NULL)
+				return -1;
+			if (same)
+				return config_fail(ctx, e->line, "key_type",
+				    "two key types need their own files, but target %s "
+				    "has %s = %s without %%k; put %%k (ecdsa or rsa) in "
+				    "it, e.g. %%n.%%k.pem", t->name, file_keys[j],
+				    check_file(t, j));
+		}
+	}
+	return 0;
+}
+
+/* check_add_paths - the files target t writes for cc's key type kt into
+ * w (from *n on), each checked against those before. */
+static int
+check_add_paths(const struct cfg_ctx *ctx, int line,
+    const struct mc_cert_conf *cc, const struct mc_target *t,
+    enum mc_key_type kt, struct written *w, size_t *n)
+{
+	size_t j;
+
+	for (j = 0; j < FILE_KEYS; j++) {
+		if (check_file(t, j) == NULL)
+			continue;
+		w[*n].path = mc_target_expand(t, check_file(t, j), cc->name, kt,
+		    mc_cert_dual(cc), ctx->err);
+		if (w[*n].path == NULL)
+			return -1;
+		w[*n].target = t->name;
+		w[*n].key = file_keys[j];
+		(*n)++;
+		if (check_collide(ctx, line, w, *n - 1, &w[*n - 1]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* check_paths - no two target files of cc are the same path. */
 static int
 check_paths(const struct cfg_ctx *ctx, const struct cfg_section *sec,
@@ -179,30 +242,20 @@ check_paths(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 {
 	struct written *w;
 	const struct cfg_entry *e = config_entry_find(sec, "targets");
-	size_t i, j, n = 0;
+	size_t i, k, n = 0;
 	int ret = -1;
 
-	w = calloc(cc->n_targets * FILE_KEYS + 1, sizeof(*w));
+	if (e == NULL)
+		return 0;
+	w = calloc(cc->n_targets * FILE_KEYS * MC_KEY_TYPES_MAX + 1, sizeof(*w));
 	if (w == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
-	for (i = 0; i < cc->n_targets; i++) {
-		const struct mc_target *t = mc_config_target(cfg, cc->targets[i]);
-
-		for (j = 0; j < FILE_KEYS; j++) {
-			if (check_file(t, j) == NULL)
-				continue;
-			w[n].path = mc_config_expand(check_file(t, j), cc->name, ctx->err);
-			if (w[n].path == NULL)
+	for (i = 0; i < cc->n_targets; i++)
+		for (k = 0; k < cc->n_key_types; k++)
+			if (check_add_paths(ctx, e->line, cc,
+			    mc_config_target(cfg, cc->targets[i]), cc->key_types[k],
+			    w, &n) == -1)
 				goto out;
-			w[n].target = t->name;
-			w[n].key = file_keys[j];
-			if (check_collide(ctx, e->line, w, n, &w[n]) == -1) {
-				n++;
-				goto out;
-			}
-			n++;
-		}
-	}
 	ret = 0;
 out:
 	for (i = 0; i < n; i++)
@@ -219,6 +272,8 @@ config_cert_check(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	if (check_names(ctx, sec, cfg, cc) == -1)
 		return -1;
 	if (check_targets_exist(ctx, sec, cfg, cc) == -1)
+		return -1;
+	if (check_dual_k(ctx, sec, cfg, cc) == -1)
 		return -1;
 	return check_paths(ctx, sec, cfg, cc);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "mailcert/addr.h"
 #include "mailcert/config.h"
 #include "mailcert/storeurl.h"
 
@@ -73,7 +74,7 @@ keys_abs_path(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), e->value);
 }
 
-/* keys_target_path - an absolute path in which '%' may only start %n or %%. */
+/* keys_target_path - an absolute path in which '%' may only start %n, %k or %%. */
 static int
 keys_target_path(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
@@ -81,7 +82,7 @@ keys_target_path(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	struct mc_err tmp;
 	char *probe;
 
-	probe = mc_config_expand(e->value, "x", &tmp);
+	probe = mc_config_expand_key(e->value, "x", "x", &tmp);
 	if (probe == NULL)
 		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
 	free(probe);
@@ -237,15 +238,36 @@ keys_log(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
-/* keys_key_type - rsa-2048 ... ecdsa-p384. */
+/* keys_key_types - one key type, or two: one ECDSA and one RSA (dual). */
 static int
-keys_key_type(const struct cfg_ctx *ctx, const struct cfg_entry *e,
+keys_key_types(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
 {
-	if (mc_key_type_parse(e->value, field(k, base)) == -1)
+	enum mc_key_type *types = field(k, base), got[MC_KEY_TYPES_MAX + 1];
+	char word[64];
+	const char *p = e->value;
+	size_t n = 0, len;
+
+	while (*(p += strspn(p, " \t,")) != '\0') {
+		len = strcspn(p, " \t,");
+		snprintf(word, sizeof(word), "%.*s", (int)len, p);
+		p += len;
+		if (n == MC_KEY_TYPES_MAX || len >= sizeof(word) ||
+		    mc_key_type_parse(word, &got[n]) == -1)
+			return config_fail(ctx, e->line, e->key,
+			    "\"%.*s\" is not a key type or a pair of them; use one "
+			    "of rsa-2048 rsa-3072 rsa-4096 ecdsa-p256 ecdsa-p384, or "
+			    "one ECDSA and one RSA type for dual certificates "
+			    "(e.g. ecdsa-p256 rsa-2048)", QUOTE_MAX, e->value);
+		n++;
+	}
+	if (n == 2 && mc_key_type_is_ec(got[0]) == mc_key_type_is_ec(got[1]))
 		return config_fail(ctx, e->line, e->key,
-		    "\"%.*s\" is not a key type; use one of rsa-2048 rsa-3072 rsa-4096 "
-		    "ecdsa-p256 ecdsa-p384", QUOTE_MAX, e->value);
+		    "\"%.*s\": two key types must be one ECDSA and one RSA type "
+		    "(dual certificates, e.g. ecdsa-p256 rsa-2048)", QUOTE_MAX,
+		    e->value);
+	memcpy(types, got, n * sizeof(got[0]));
+	*(size_t *)(void *)(base + k->count_offset) = n;
 	return 0;
 }
 
@@ -285,96 +307,6 @@ keys_bool(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	    "\"%.*s\" is not yes or no; write yes or no", QUOTE_MAX, e->value);
 }
 
-/* keys_port - parse a port 1..65535 from s (digits only); -1 if bad. */
-static long
-keys_port(const char *s, size_t len)
-{
-	long port = 0;
-	size_t i;
-
-	if (len == 0 || len > 5)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		port = port * 10 + (s[i] - '0');
-	}
-	return port >= 1 && port <= 65535 ? port : -1;
-}
-
-/* keys_host - check HOST (name, IPv4 or [IPv6]) at s; return its length or 0. */
-static size_t
-keys_host(const char *s)
-{
-	char addr[64];
-	unsigned char bin[16];
-	size_t n;
-
-	if (*s == '[') {
-		n = strcspn(s, "]");
-		if (s[n] != ']' || n - 1 >= sizeof(addr))
-			return 0;
-		memcpy(addr, s + 1, n - 1);
-		addr[n - 1] = '\0';
-		if (inet_pton(AF_INET6, addr, bin) != 1)
-			return 0;
-		return n + 1;
-	}
-	for (n = 0; isalnum((unsigned char)s[n]) || s[n] == '.' || s[n] == '-'; n++)
-		;
-	return n;
-}
-
-/* keys_hostport - check "HOST[:PORT][/]" (port required if need_port); 0 or -1. */
-static int
-keys_hostport(const char *s, bool need_port, bool allow_slash)
-{
-	size_t h = keys_host(s), plen;
-	const char *p = s + h;
-
-	if (h == 0)
-		return -1;
-	if (*p == ':') {
-		p++;
-		plen = strcspn(p, "/");
-		if (keys_port(p, plen) == -1)
-			return -1;
-		p += plen;
-	} else if (need_port) {
-		return -1;
-	}
-	if (allow_slash && *p == '/')
-		p++;
-	return *p == '\0' ? 0 : -1;
-}
-
-/* mc_hostport_parse - split "HOST[:PORT]" into host and port (0 if none). */
-int
-mc_hostport_parse(const char *text, char *host, size_t size, int *port,
-    struct mc_err *err)
-{
-	size_t h = keys_host(text);
-	const char *p = text + h;
-	long v = 0;
-
-	if (h == 0 || (*p != '\0' && *p != ':') ||
-	    (*p == ':' && (v = keys_port(p + 1, strlen(p + 1))) == -1))
-		return mc_err_set(err, MC_ERR_INPUT,
-		    "\"%.*s\" is not HOST[:PORT]; write e.g. 127.0.0.1:53 or "
-		    "[::1]:53 (port 1 to 65535)", QUOTE_MAX, text);
-	if (text[0] == '[') {
-		text++;
-		h -= 2;
-	}
-	if (h >= size)
-		return mc_err_set(err, MC_ERR_INPUT, "\"%.*s\": host too long",
-		    QUOTE_MAX, text);
-	memcpy(host, text, h);
-	host[h] = '\0';
-	*port = (int)v;
-	return 0;
-}
-
 /* keys_dns_server - ADDR[:PORT] of a DNS server: an IP address, since the
  * resolver must not depend on DNS to find its server. */
 static int
@@ -398,15 +330,17 @@ keys_dns_server(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return keys_store(ctx, field(k, base), e->value);
 }
 
-/* keys_listen - HOST:PORT for a built-in challenge responder. */
+/* keys_listen - HOST:PORT for a built-in challenge responder, checked by
+ * the parser the responder itself uses. */
 static int
 keys_listen(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
 {
-	if (keys_hostport(e->value, true, false) == -1)
-		return config_fail(ctx, e->line, e->key,
-		    "\"%.*s\" is not HOST:PORT; write e.g. 0.0.0.0:80 or [::]:80 "
-		    "(port 1 to 65535)", QUOTE_MAX, e->value);
+	struct mc_listen_addr la;
+	struct mc_err tmp;
+
+	if (mc_addr_listen_parse(e->value, &la, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
 	return keys_store(ctx, field(k, base), e->value);
 }
 
@@ -505,30 +439,16 @@ keys_target_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	return 0;
 }
 
-/* keys_verify_item - one endpoint URL: SCHEME://HOST[:PORT][/]. */
+/* keys_verify_item - one endpoint URL, checked by the parser verify uses. */
 static int
 keys_verify_item(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const char *word, char **out)
 {
-	static const char *const schemes[] = { "smtp", "submission", "smtps", "imap",
-		"imaps", "pop3", "pop3s", "sieve", "tls" };
-	const char *sep = strstr(word, "://");
-	size_t i, slen;
+	struct mc_endpoint ep;
+	struct mc_err tmp;
 
-	slen = sep != NULL ? (size_t)(sep - word) : 0;
-	for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-		if (slen == strlen(schemes[i]) && strncasecmp(word, schemes[i], slen) == 0)
-			break;
-	if (sep == NULL || i == sizeof(schemes) / sizeof(schemes[0]))
-		return config_fail(ctx, e->line, e->key,
-		    "\"%.*s\" is not an endpoint URL; use smtp, submission, smtps, "
-		    "imap, imaps, pop3, pop3s, sieve or tls://HOST:PORT",
-		    QUOTE_MAX, word);
-	if (keys_hostport(sep + 3, strcmp(schemes[i], "tls") == 0, true) == -1)
-		return config_fail(ctx, e->line, e->key,
-		    "\"%.*s\" needs a host and an optional port 1 to 65535%s",
-		    QUOTE_MAX, word, strcmp(schemes[i], "tls") == 0 ?
-		    " (tls:// needs the port)" : "");
+	if (mc_addr_endpoint_parse(word, &ep, &tmp) == -1)
+		return config_fail(ctx, e->line, e->key, "%s", tmp.msg);
 	*out = strdup(word);
 	if (*out == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
@@ -553,13 +473,29 @@ keys_targets(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	    keys_target_item, CFG_MAX_LIST);
 }
 
-/* keys_verify - the endpoint URLs of a cert. */
+/* keys_verify - the endpoint URLs of a cert, kept as written (verify) and
+ * parsed (endpoints), so nothing at run time parses them again. */
 static int
 keys_verify(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     const struct cfg_key *k, char *base)
 {
-	return keys_list(ctx, e, field(k, base), (size_t *)(void *)(base + k->count_offset),
-	    keys_verify_item, CFG_MAX_LIST);
+	struct mc_cert_conf *cc = (struct mc_cert_conf *)(void *)base;
+	size_t i;
+
+	if (k->offset != offsetof(struct mc_cert_conf, verify))
+		abort(); /* the parser of [cert] verify only */
+	if (keys_list(ctx, e, &cc->verify, &cc->n_verify, keys_verify_item,
+	    CFG_MAX_LIST) == -1)
+		return -1;
+	free(cc->endpoints);
+	cc->endpoints = calloc(cc->n_verify + 1, sizeof(*cc->endpoints));
+	if (cc->endpoints == NULL)
+		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
+	for (i = 0; i < cc->n_verify; i++)
+		if (mc_addr_endpoint_parse(cc->verify[i], &cc->endpoints[i],
+		    ctx->err) == -1)
+			abort(); /* keys_verify_item accepted it */
+	return 0;
 }
 
 /* keys_tlsa_item - one TLSA owner name _PORT._tcp.HOST. */
@@ -742,6 +678,7 @@ static const struct cfg_key global_keys[] = {
 	G("hooks_dir", keys_abs_path, hooks_dir),
 	G("hook_timeout", keys_duration, timing.hook_timeout),
 	G("verify_timeout", keys_duration, timing.verify_timeout),
+	G("verify_without_sni", keys_bool, timing.verify_without_sni),
 	G("log", keys_log, log),
 	G("include", keys_abs_path, include),
 	G("store", keys_store_url, store),
@@ -765,7 +702,7 @@ static const struct cfg_key global_keys[] = {
 
 static const struct cfg_key cert_keys[] = {
 	CL("names", keys_names, names, n_names),
-	C("key_type", keys_key_type, key_type),
+	CL("key_type", keys_key_types, key_types, n_key_types),
 	C("reuse_key", keys_bool, reuse_key),
 	C("challenge", keys_challenge, challenge),
 	C("http_listen", keys_listen, http_listen),
@@ -782,6 +719,7 @@ static const struct cfg_key cert_keys[] = {
 	C("renew_before", keys_renew_before, timing.renew_before),
 	C("hook_timeout", keys_duration, timing.hook_timeout),
 	C("verify_timeout", keys_duration, timing.verify_timeout),
+	C("verify_without_sni", keys_bool, timing.verify_without_sni),
 	CL("tlsa", keys_tlsa, tlsa, n_tlsa),
 	C("tlsa_hook", keys_abs_path, tlsa_hook),
 	{ NULL, NULL, 0, 0 },

@@ -204,7 +204,8 @@ lex_next_line(struct lex *lx)
 		lx->pos = lx->len;
 	}
 	lx->lineno++;
-	if (lx->lineno == 1 && memcmp(line, "\xEF\xBB\xBF", 3) == 0)
+	/* the line is NUL-terminated: strncmp stops there, memcmp would not */
+	if (lx->lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
 		line += 3;
 	lex_rtrim(line);
 	return line;

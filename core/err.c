@@ -1,5 +1,7 @@
 /*
- * err.c - error reporting: categories, messages, context prefixes.
+ * err.c - error reporting: categories, messages, context prefixes. Every
+ * message passes mc_text_scrub(), so no control character from any source
+ * reaches an error text, a log line, JSON or MAILCERT_ERROR.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -9,6 +11,7 @@
 #include <openssl/err.h>
 
 #include "mailcert/err.h"
+#include "mailcert/text.h"
 
 /* mc_err_clear - reset err to "no error". */
 void
@@ -21,11 +24,12 @@ mc_err_clear(struct mc_err *err)
 }
 
 /* err_vset - format the message into err. */
-__attribute__((format(printf, 3, 0))) static void
+static void __attribute__((format(printf, 3, 0)))
 err_vset(struct mc_err *err, enum mc_err_cat cat, const char *fmt, va_list ap)
 {
 	err->cat = cat;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	mc_text_scrub(err->msg); /* no control character ever leaves here */
 }
 
 /* err_append - append text to the message, truncating at the cap. */
@@ -37,6 +41,7 @@ err_append(struct mc_err *err, const char *text)
 	if (len + 1 >= sizeof(err->msg))
 		return;
 	snprintf(err->msg + len, sizeof(err->msg) - len, "%s", text);
+	mc_text_scrub(err->msg + len);
 }
 
 /* mc_err_set - set category and message. */
@@ -111,6 +116,7 @@ mc_err_prefix(struct mc_err *err, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, err->msg, sizeof(old));
 	snprintf(err->msg, sizeof(err->msg), "%s: ", ctx);
+	mc_text_scrub(err->msg);
 	err_append(err, old);
 	if (err->cat == MC_ERR_NONE)
 		err->cat = MC_ERR_SYS;
@@ -147,7 +153,7 @@ mc_err_cat_name(enum mc_err_cat cat)
 		[MC_ERR_CA] = "ca",           [MC_ERR_CHALLENGE] = "challenge",
 		[MC_ERR_INPUT] = "input",     [MC_ERR_DEPLOY] = "deploy",
 		[MC_ERR_HOOK] = "hook",       [MC_ERR_VERIFY] = "verify",
-		[MC_ERR_LOCKED] = "locked",
+		[MC_ERR_LOCKED] = "locked",   [MC_ERR_INTERRUPTED] = "interrupted",
 	};
 
 	if ((size_t)cat >= sizeof(names) / sizeof(names[0]))

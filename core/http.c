@@ -27,6 +27,7 @@
 #include "mailcert/buf.h"
 #include "mailcert/crypto.h"
 #include "mailcert/http.h"
+#include "mailcert/interrupt.h"
 
 #define HEADERS_MAX (64 * 1024)
 #define HEADER_VALUE_MAX 4096
@@ -475,7 +476,8 @@ mc_http_request(struct mc_http *http, const struct mc_http_req *req,
 	ctx.resp = out;
 	mc_buf_init(&ctx.body, req->max_body > 0 ? req->max_body
 	                                         : DEFAULT_MAX_BODY);
-	if (http_check_url(http, req, err) == -1)
+	if ((req->interruptible && mc_interrupt_check(err) == -1) ||
+	    http_check_url(http, req, err) == -1)
 		goto out;
 	hdrs = http_headers(req);
 	if (hdrs == NULL || http_setup(http, req, hdrs, &ctx, errbuf) == -1) {

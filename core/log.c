@@ -1,5 +1,6 @@
 /*
- * log.c - run-tagged logging to stderr or syslog.
+ * log.c - run-tagged logging to stderr or syslog; every line is scrubbed
+ * of control characters (mailcert/text.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <uuid/uuid.h>
 
 #include "mailcert/log.h"
+#include "mailcert/text.h"
 
 static enum mc_log_level log_level = MC_LOG_INFO;
 static enum mc_log_dest log_dest = MC_LOG_STDERR;
@@ -113,6 +115,7 @@ mc_log(enum mc_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	mc_text_scrub(line); /* one line, whatever the arguments held */
 	if (log_dest == MC_LOG_SYSLOG)
 		syslog(prio[level], "[%s] %s: %s", mc_log_run_id(), tags[level],
 		       line);

@@ -54,6 +54,33 @@ mc_key_type_name(enum mc_key_type type)
 	return key_type_names[type];
 }
 
+/* mc_key_type_alg - "ecdsa" or "rsa". */
+const char *
+mc_key_type_alg(enum mc_key_type type)
+{
+	return mc_key_type_is_ec(type) ? "ecdsa" : "rsa";
+}
+
+/* mc_key_type_is_ec - whether type is an ECDSA type. */
+bool
+mc_key_type_is_ec(enum mc_key_type type)
+{
+	return type == MC_KEY_EC_P256 || type == MC_KEY_EC_P384;
+}
+
+/* mc_key_types_text - the key types as configured, space separated. */
+void
+mc_key_types_text(const enum mc_key_type *types, size_t n, char *buf,
+    size_t size)
+{
+	size_t i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "",
+		    mc_key_type_name(types[i]));
+}
+
 /* mc_key_type_parse - a configuration word (any case) to a key type; 0 or -1. */
 int
 mc_key_type_parse(const char *text, enum mc_key_type *out)
@@ -515,65 +542,6 @@ mc_parse_duration(const char *text, long *out, struct mc_err *err)
 		    "\"%s\" is too large for a duration", text);
 	*out = value * unit;
 	return 0;
-}
-
-/* expand_len - the length of path after expansion, or -1 on a bad '%'. */
-static long
-expand_len(const char *path, size_t name_len, struct mc_err *err)
-{
-	size_t n = 0;
-	const char *p;
-
-	for (p = path; *p != '\0'; p++) {
-		if (*p != '%') {
-			n++;
-			continue;
-		}
-		p++;
-		if (*p == 'n')
-			n += name_len;
-		else if (*p == '%')
-			n++;
-		else
-			return mc_err_set(err, MC_ERR_CONFIG,
-			    "\"%s\": only %%n (the cert name) and %%%% may follow '%%'",
-			    path);
-	}
-	return (long)n;
-}
-
-/* mc_config_expand - path with %n replaced by cert_name and %% by % (new string). */
-char *
-mc_config_expand(const char *path, const char *cert_name, struct mc_err *err)
-{
-	size_t name_len = strlen(cert_name), o = 0;
-	const char *p;
-	long len;
-	char *out;
-
-	len = expand_len(path, name_len, err);
-	if (len < 0)
-		return NULL;
-	out = malloc((size_t)len + 1);
-	if (out == NULL) {
-		mc_err_set(err, MC_ERR_SYS, "out of memory");
-		return NULL;
-	}
-	for (p = path; *p != '\0'; p++) {
-		if (*p != '%') {
-			out[o++] = *p;
-			continue;
-		}
-		p++;
-		if (*p == 'n') {
-			memcpy(out + o, cert_name, name_len);
-			o += name_len;
-		} else {
-			out[o++] = '%';
-		}
-	}
-	out[o] = '\0';
-	return out;
 }
 
 /* tlsa_proto - the length of "_tcp." etc. at s, or 0. */

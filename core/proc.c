@@ -14,7 +14,7 @@
  * child is gone, descendants that still hold the pipes get PROC_DRAIN_MS
  * more before we stop reading.
  */
-#define _GNU_SOURCE 1 /* posix_spawn_file_actions_addclosefrom_np */
+#define _GNU_SOURCE 1 /* posix_spawn_file_actions_addclosefrom_np, sigabbrev_np */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -33,6 +33,7 @@
 #include "mailcert/buf.h"
 #include "mailcert/proc.h"
 #include "mailcert/time.h"
+#include "mailcert/text.h"
 
 #if defined(__GLIBC__) &&                                                      \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
@@ -375,19 +376,58 @@ mc_proc_result_clear(struct mc_proc_result *res)
 	res->errout = NULL;
 }
 
-/* mc_proc_describe - what happened to the child, in words. */
-void
-mc_proc_describe(const struct mc_proc_result *res, long timeout, char *buf,
-                 size_t size)
+/* mc_proc_failed - whether the child did not exit with status 0. */
+bool
+mc_proc_failed(const struct mc_proc_result *res)
 {
+	return res->timed_out || res->signaled || res->exit_code != 0;
+}
+
+/* proc_what - what happened to the child, in words, into buf. */
+static size_t
+proc_what(const struct mc_proc_result *res, long timeout, char *buf,
+          size_t size)
+{
+	const char *abbrev = NULL;
+	int n;
+
+	if (res->signaled && !res->timed_out)
+		abbrev = sigabbrev_np(res->term_signal);
+	if (res->timed_out)
+		n = snprintf(buf, size, "timed out after %lds", timeout);
+	else if (res->signaled)
+		n = snprintf(buf, size, "killed by signal %d%s%s%s",
+		             res->term_signal, abbrev ? " (SIG" : "",
+		             abbrev ? abbrev : "", abbrev ? ")" : "");
+	else
+		n = snprintf(buf, size, "exited with status %d", res->exit_code);
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* mc_proc_summary - what happened, and an excerpt of what it said. */
+void
+mc_proc_summary(const struct mc_proc_result *res, long timeout, char *buf,
+                size_t size)
+{
+	const char *text = res->errout;
+	size_t n, room;
+
 	if (size == 0)
 		return;
-	if (res->timed_out)
-		snprintf(buf, size, "timed out after %lds", timeout);
-	else if (res->signaled)
-		snprintf(buf, size, "killed by signal %d", res->term_signal);
-	else
-		snprintf(buf, size, "exited with status %d", res->exit_code);
+	n = proc_what(res, timeout, buf, size);
+	if (text == NULL || text[strspn(text, " \t\r\n")] == '\0')
+		text = res->out; /* nothing on stderr: stdout may say why */
+	if (text == NULL || text[strspn(text, " \t\r\n")] == '\0' ||
+	    n + 3 >= size)
+		return;
+	room = size - n - 2;
+	if (room > MC_PROC_EXCERPT_MAX + 1)
+		room = MC_PROC_EXCERPT_MAX + 1;
+	memcpy(buf + n, ": ", 2);
+	mc_text_excerpt(text, strlen(text), buf + n + 2, room,
+	                MC_TEXT_LINES | MC_TEXT_TAIL);
 }
 
 /* proc_count - the number of blank-separated words of s. */

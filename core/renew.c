@@ -83,11 +83,39 @@ mc_renew_key_compromised(const struct mc_cert_meta *meta)
 	       strcmp(meta->revocation_reason, "keyCompromise") == 0;
 }
 
-/* mc_renew_due - decide whether cc is due now. */
+/* renew_types_differ - whether the configured key types differ from the
+ * version's (their number, or a type, in order). */
+static bool
+renew_types_differ(const struct mc_cert_conf *cc,
+		   const struct mc_cert_meta *meta)
+{
+	size_t n = meta->second != NULL ? 2 : 1;
+
+	return cc->n_key_types != n || cc->key_types[0] != meta->key_type ||
+	       (n == 2 && cc->key_types[1] != meta->second->key_type);
+}
+
+/* renew_leaf_when - when one leaf of the version is due, and why. */
+static time_t
+renew_leaf_when(const struct mc_cert_conf *cc, const struct mc_cert_meta *leaf,
+		char *reason, size_t size)
+{
+	if (leaf->ari_renew_at > 0 && cc->timing.renew_before < 0) {
+		snprintf(reason, size, "ARI window");
+		return leaf->ari_renew_at;
+	}
+	return renew_threshold(cc, leaf, reason, size);
+}
+
+/* mc_renew_due - decide whether cc is due now: the earliest moment of
+ * its leaves (a dual version is due when either certificate is). */
 void
 mc_renew_due(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
 	     const char *directory, time_t now, struct mc_due *out)
 {
+	char reason[sizeof(out->reason)];
+	time_t when;
+
 	memset(out, 0, sizeof(*out));
 	out->when = now;
 	out->due = true;
@@ -101,16 +129,18 @@ mc_renew_due(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
 		snprintf(out->reason, sizeof(out->reason), "names changed");
 		return;
 	}
-	if (cc->key_type != meta->key_type) {
+	if (renew_types_differ(cc, meta)) {
 		snprintf(out->reason, sizeof(out->reason), "key type changed");
 		return;
 	}
-	if (meta->ari_renew_at > 0 && cc->timing.renew_before < 0) {
-		snprintf(out->reason, sizeof(out->reason), "ARI window");
-		out->when = meta->ari_renew_at;
-	} else {
-		out->when = renew_threshold(cc, meta, out->reason,
-					    sizeof(out->reason));
+	out->when = renew_leaf_when(cc, meta, out->reason, sizeof(out->reason));
+	if (meta->second != NULL) {
+		when = renew_leaf_when(cc, meta->second, reason, sizeof(reason));
+		if (when < out->when) {
+			out->when = when;
+			snprintf(out->reason, sizeof(out->reason), "%.40s (%s)",
+				 reason, mc_key_type_name(meta->second->key_type));
+		}
 	}
 	out->due = now >= out->when;
 }

@@ -37,7 +37,7 @@ converge_clean(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	for (i = 0; i < cc->n_targets; i++) {
 		t = mc_config_target(cfg, cc->targets[i]);
 		if (t != NULL)
-			mc_deploy_clean(t, cc->name, &rep->removed, NULL);
+			mc_deploy_clean(t, cc, &rep->removed, NULL);
 	}
 	if (rep->removed > 0)
 		mc_log_info("%s: removed %u file(s) or directories left by an "
@@ -45,7 +45,8 @@ converge_clean(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 			    cc->name, rep->removed);
 }
 
-/* drift_holds - the newest stored version whose leaf has sha256 (0: none). */
+/* drift_holds - the newest stored version whose (first) leaf has sha256
+ * (0: none). */
 static unsigned
 drift_holds(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	    const char *sha256, unsigned newest)
@@ -66,35 +67,60 @@ drift_holds(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return 0;
 }
 
+/* drift_keytypes - rows for targets whose version holds other key types
+ * than cc asks for: nothing to compare (the files follow the
+ * configuration), a renewal orders the key types configured. */
+static void
+drift_keytypes(const struct mc_cert_conf *cc, unsigned version,
+	       const struct mc_pairs *pairs, struct mc_drift_row *r)
+{
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
+	char have[64], want[64];
+	size_t i;
+
+	for (i = 0; i < pairs->n && i < MC_KEY_TYPES_MAX; i++)
+		types[i] = pairs->p[i].type;
+	mc_key_types_text(types, pairs->n, have, sizeof(have));
+	mc_key_types_text(cc->key_types, cc->n_key_types, want, sizeof(want));
+	for (i = 0; i < cc->n_targets; i++) {
+		snprintf(r[i].target, sizeof(r[i].target), "%s", cc->targets[i]);
+		r[i].state = MC_DRIFT_KEYTYPES;
+		snprintf(r[i].detail, sizeof(r[i].detail),
+			 "version %04u holds %s, key_type is %s: the next "
+			 "renewal orders it",
+			 version, have, want);
+	}
+}
+
 /* mc_deploy_drift - every target of cc against stored version. */
 int
 mc_deploy_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		unsigned version, struct mc_drift_row **rows, size_t *n,
 		struct mc_err *err)
 {
-	EVP_PKEY *key = mc_store_load_key(cfg->state_dir, cc->name, version, err);
-	STACK_OF(X509) *chain = NULL;
 	struct mc_drift_row *r = NULL;
 	const struct mc_target *t;
+	struct mc_pairs pairs;
 	unsigned newest = version;
 	size_t i;
 	int rc = -1;
 
+	memset(&pairs, 0, sizeof(pairs));
 	mc_store_max_version(cfg->state_dir, cc->name, &newest, NULL);
-	if (key == NULL ||
-	    (chain = mc_store_load_chain(cfg->state_dir, cc->name, version,
-					 err)) == NULL)
+	if (mc_store_load_pairs(cfg->state_dir, cc->name, version, &pairs,
+				err) == -1)
 		goto out;
 	r = calloc(cc->n_targets + 1, sizeof(*r));
 	if (r == NULL) {
 		mc_err_errno(err, MC_ERR_SYS, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < cc->n_targets; i++) {
+	if (pairs.n != cc->n_key_types)
+		drift_keytypes(cc, version, &pairs, r);
+	for (i = 0; pairs.n == cc->n_key_types && i < cc->n_targets; i++) {
 		t = mc_config_target(cfg, cc->targets[i]);
 		if (t == NULL ||
-		    mc_deploy_target_drift(t, cc->name, key, chain, &r[i],
-					   err) == -1)
+		    mc_deploy_target_drift(t, cc, &pairs, &r[i], err) == -1)
 			goto out;
 		if (r[i].state == MC_DRIFT_OTHER)
 			r[i].holds = drift_holds(cfg, cc, r[i].leaf_sha256,
@@ -106,8 +132,7 @@ mc_deploy_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	rc = 0;
 out:
 	free(r);
-	EVP_PKEY_free(key);
-	sk_X509_pop_free(chain, X509_free);
+	mc_pairs_clear(&pairs);
 	return rc;
 }
 
@@ -171,6 +196,11 @@ converge_report_drift(const struct mc_cert_conf *cc, unsigned cur,
 		r = &rep->drift[i];
 		if (r->state == MC_DRIFT_OK)
 			continue;
+		if (r->state == MC_DRIFT_KEYTYPES) { /* renewal's job */
+			mc_log_info("%s: target %s: %s", cc->name, r->target,
+				    r->detail);
+			continue;
+		}
 		rep->n_bad++;
 		if (r->holds != 0 && r->holds != cur)
 			mc_log_warn("%s: target %s holds version %04u, %s than "

@@ -324,21 +324,16 @@ static char *
 daemon_query(const char *const *argv, struct mc_err *err)
 {
 	struct mc_proc_result res;
-	char what[128], *out = NULL;
-	const char *msg;
-	size_t n;
+	char what[MC_PROC_EXCERPT_MAX + 128], *out = NULL;
 
 	if (mc_proc_run(argv, NULL, QUERY_TIMEOUT, &res, err) == -1)
 		return NULL;
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		out = res.out;
 		res.out = NULL;
 	} else {
-		mc_proc_describe(&res, QUERY_TIMEOUT, what, sizeof(what));
-		msg = res.errout[0] != '\0' ? res.errout : res.out;
-		n = strcspn(msg, "\n");
-		mc_err_set(err, MC_ERR_DEPLOY, "`%s` %s%s%.*s", argv[0], what,
-			   n ? ": " : "", (int)(n > 300 ? 300 : n), msg);
+		mc_proc_summary(&res, QUERY_TIMEOUT, what, sizeof(what));
+		mc_err_set(err, MC_ERR_DEPLOY, "`%s` %s", argv[0], what);
 	}
 	mc_proc_result_clear(&res);
 	return out;
@@ -366,17 +361,18 @@ query_postfix(const char *dir, struct mc_err *err)
 	return daemon_query(argv, err);
 }
 
-/* query_dovecot - doveconf [-c FILE] [-f lname=NAME] with the 2.3 and 2.4
- * names; when a Dovecot refuses names it does not know, the 2.4 ones. */
+/* query_dovecot - doveconf [-c FILE] [-f FILTER] with the 2.3 and 2.4
+ * names; when a Dovecot refuses names it does not know, the 2.4 ones.
+ * FILTER is lname=NAME (2.3) or local_name=NAME (2.4): a local_name
+ * block, the certificate a client asking for NAME by SNI gets. */
 static char *
-query_dovecot(const char *file, const char *lname, struct mc_err *err)
+query_dovecot(const char *file, const char *filter, struct mc_err *err)
 {
 	const char *argv[24] = {"doveconf"};
 	static const char *const names[] = {
 		"base_dir", "ssl", "ssl_cert", "ssl_key", "ssl_alt_cert",
 		"ssl_alt_key", "ssl_server_cert_file", "ssl_server_key_file",
 		"ssl_server_alt_cert_file", "ssl_server_alt_key_file"};
-	char filter[300];
 	size_t n = 1, i, first;
 	char *out;
 
@@ -384,8 +380,7 @@ query_dovecot(const char *file, const char *lname, struct mc_err *err)
 		argv[n++] = "-c";
 		argv[n++] = file;
 	}
-	if (lname != NULL) {
-		snprintf(filter, sizeof(filter), "lname=%s", lname);
+	if (filter != NULL) {
 		argv[n++] = "-f";
 		argv[n++] = filter;
 	}
@@ -481,9 +476,9 @@ daemon_where(const struct mc_target *t, const char *text)
 	return strdup(buf);
 }
 
-/* daemon_conf_query - run t's tool (for Dovecot with lname when set). */
+/* daemon_conf_query - run t's tool (for Dovecot with filter when set). */
 static int
-daemon_conf_query(const struct mc_target *t, const char *lname,
+daemon_conf_query(const struct mc_target *t, const char *filter,
 		  struct mc_daemon_conf *out, struct mc_err *err)
 {
 	char *text = NULL, *where = NULL;
@@ -497,7 +492,7 @@ daemon_conf_query(const struct mc_target *t, const char *lname,
 		text = query_postfix(t->config, err);
 		break;
 	case MC_TARGET_DOVECOT:
-		text = query_dovecot(t->config, lname, err);
+		text = query_dovecot(t->config, filter, err);
 		break;
 	case MC_TARGET_EXIM:
 		text = query_exim(t->config, err);
@@ -530,7 +525,12 @@ mc_daemon_conf_read(const struct mc_target *t, struct mc_daemon_conf *out,
 /* daemon_conf_read_lname - Dovecot's settings for local_name lname. */
 int
 daemon_conf_read_lname(const struct mc_target *t, const char *lname,
-		       struct mc_daemon_conf *out, struct mc_err *err)
+		       int version, struct mc_daemon_conf *out,
+		       struct mc_err *err)
 {
-	return daemon_conf_query(t, lname, out, err);
+	char filter[300];
+
+	snprintf(filter, sizeof(filter), "%s=%s",
+		 version == 24 ? "local_name" : "lname", lname);
+	return daemon_conf_query(t, filter, out, err);
 }

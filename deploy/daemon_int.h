@@ -7,8 +7,9 @@
 #include "mailcert/daemon.h"
 
 /* daemon_conf_read_lname - Dovecot's settings inside local_name lname
- * (doveconf -f lname=NAME). */
+ * (doveconf -f lname=NAME for 2.3, -f local_name=NAME for 2.4). */
 int daemon_conf_read_lname(const struct mc_target *t, const char *lname,
-			   struct mc_daemon_conf *out, struct mc_err *err);
+			   int version, struct mc_daemon_conf *out,
+			   struct mc_err *err);
 
 #endif

@@ -18,16 +18,24 @@
 #define SNI_MAP_MAX (4 * 1024 * 1024)
 #define PID_FILE_MAX 64
 
-/* The files a target writes for one cert, after %n expansion ("" unset). */
+/* The files a target writes for one key type of a cert, after %n and %k
+ * expansion ("" unset). */
 struct want {
 	char chain[PATH_LEN]; /* key + leaf + intermediates */
 	char cert[PATH_LEN];  /* leaf + intermediates (or the chain file) */
 	char key[PATH_LEN];   /* key (or the chain file) */
 };
 
-/* judge_expand - expand template (may be NULL) into buf. */
+/* Those of every key type of the cert (two: dual certificates). */
+struct wants {
+	struct want w[MC_KEY_TYPES_MAX];
+	size_t n;
+};
+
+/* judge_expand - expand template (may be NULL) of t for key type kt. */
 static int
-judge_expand(const char *template, const char *cert_name, char *buf,
+judge_expand(const struct mc_target *t, const char *template,
+	     const struct mc_cert_conf *cc, enum mc_key_type kt, char *buf,
 	     size_t size, struct mc_err *err)
 {
 	char *p;
@@ -35,7 +43,7 @@ judge_expand(const char *template, const char *cert_name, char *buf,
 	buf[0] = '\0';
 	if (template == NULL)
 		return 0;
-	p = mc_config_expand(template, cert_name, err);
+	p = mc_target_expand(t, template, cc->name, kt, mc_cert_dual(cc), err);
 	if (p == NULL)
 		return -1;
 	if (strlen(p) >= size) {
@@ -48,17 +56,17 @@ judge_expand(const char *template, const char *cert_name, char *buf,
 	return 0;
 }
 
-/* judge_want - the files of t for cert_name. */
+/* judge_want_one - the files of t for key type kt of cc. */
 static int
-judge_want(const struct mc_target *t, const char *cert_name, struct want *w,
-	   struct mc_err *err)
+judge_want_one(const struct mc_target *t, const struct mc_cert_conf *cc,
+	       enum mc_key_type kt, struct want *w, struct mc_err *err)
 {
 	const char *chain = t->chain_file ? t->chain_file : t->combined_file;
 	const char *cert = t->cert_file ? t->cert_file : t->fullchain_file;
 
-	if (judge_expand(chain, cert_name, w->chain, PATH_LEN, err) == -1 ||
-	    judge_expand(cert, cert_name, w->cert, PATH_LEN, err) == -1 ||
-	    judge_expand(t->key_file, cert_name, w->key, PATH_LEN, err) == -1)
+	if (judge_expand(t, chain, cc, kt, w->chain, PATH_LEN, err) == -1 ||
+	    judge_expand(t, cert, cc, kt, w->cert, PATH_LEN, err) == -1 ||
+	    judge_expand(t, t->key_file, cc, kt, w->key, PATH_LEN, err) == -1)
 		return -1;
 	if (w->cert[0] == '\0')
 		snprintf(w->cert, PATH_LEN, "%s", w->chain);
@@ -70,41 +78,91 @@ judge_want(const struct mc_target *t, const char *cert_name, struct want *w,
 	return 0;
 }
 
-/* judge_line - append the line "name = pre A[sep B]" to v. */
-static void
-judge_line(struct mc_daemon_verdict *v, const char *name, const char *pre,
-	   const char *a, const char *b)
+/* judge_want - the files of t for every key type of cc. */
+static int
+judge_want(const struct mc_target *t, const struct mc_cert_conf *cc,
+	   struct wants *ws, struct mc_err *err)
 {
-	if (v->n_lines == MC_DAEMON_LINES_MAX)
-		return;
-	snprintf(v->lines[v->n_lines++], sizeof(v->lines[0]), "%s = %s%.512s%s%.512s",
-		 name, pre, a, b ? ", " : "", b ? b : "");
+	size_t k;
+
+	memset(ws, 0, sizeof(*ws));
+	for (k = 0; k < cc->n_key_types && k < MC_KEY_TYPES_MAX; k++) {
+		if (judge_want_one(t, cc, cc->key_types[k], &ws->w[k], err) == -1)
+			return -1;
+		ws->n = k + 1;
+	}
+	return 0;
 }
 
-/* judge_lines - the lines for w on a daemon of type (Dovecot: version). */
+/* judge_line - append "name = pre ITEM[sep pre ITEM...]" (n items) to v. */
 static void
-judge_lines(enum mc_target_type type, int version, const struct want *w,
+judge_line(struct mc_daemon_verdict *v, const char *name, const char *pre,
+	   const char *sep, const char *const *items, size_t n)
+{
+	size_t i, len, size = sizeof(v->lines[0]);
+	char *l;
+
+	if (v->n_lines == MC_DAEMON_LINES_MAX)
+		return;
+	l = v->lines[v->n_lines++];
+	len = (size_t)snprintf(l, size, "%s = ", name);
+	for (i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(l + len, size - len, "%s%s%.512s",
+					i ? sep : "", pre, items[i]);
+}
+
+/* judge_pair_lines - "CERT = ..." and "KEY = ..." for the pair of ws at
+ * slot (Dovecot: the main and the alt settings). */
+static void
+judge_pair_lines(struct mc_daemon_verdict *v, const struct wants *ws,
+		 size_t slot, const char *cert, const char *key,
+		 const char *pre)
+{
+	const char *c = ws->w[slot].cert, *k = ws->w[slot].key;
+
+	judge_line(v, cert, pre, "", &c, 1);
+	judge_line(v, key, pre, "", &k, 1);
+}
+
+/* judge_lines - the lines for ws on a daemon of type (Dovecot: version):
+ * Postfix one chain file per key type, Dovecot ssl_cert (+ ssl_alt_cert),
+ * Exim certificate and key lists. */
+static void
+judge_lines(enum mc_target_type type, int version, const struct wants *ws,
 	    struct mc_daemon_verdict *v)
 {
+	const char *a[2 * MC_KEY_TYPES_MAX], *b[MC_KEY_TYPES_MAX];
+	size_t i, n = 0;
+
 	switch (type) {
 	case MC_TARGET_POSTFIX:
-		if (w->chain[0] != '\0')
-			judge_line(v, "smtpd_tls_chain_files", "", w->chain, NULL);
-		else
-			judge_line(v, "smtpd_tls_chain_files", "", w->key, w->cert);
+		for (i = 0; i < ws->n; i++) {
+			if (ws->w[i].chain[0] == '\0')
+				a[n++] = ws->w[i].key;
+			a[n++] = ws->w[i].chain[0] ? ws->w[i].chain : ws->w[i].cert;
+		}
+		judge_line(v, "smtpd_tls_chain_files", "", ", ", a, n);
 		break;
 	case MC_TARGET_DOVECOT:
-		if (version == 24) {
-			judge_line(v, "ssl_server_cert_file", "", w->cert, NULL);
-			judge_line(v, "ssl_server_key_file", "", w->key, NULL);
-		} else {
-			judge_line(v, "ssl_cert", "<", w->cert, NULL);
-			judge_line(v, "ssl_key", "<", w->key, NULL);
-		}
+		judge_pair_lines(v, ws, 0, version == 24 ? "ssl_server_cert_file"
+							 : "ssl_cert",
+				 version == 24 ? "ssl_server_key_file" : "ssl_key",
+				 version == 24 ? "" : "<");
+		if (ws->n > 1)
+			judge_pair_lines(v, ws, 1,
+					 version == 24 ? "ssl_server_alt_cert_file"
+						       : "ssl_alt_cert",
+					 version == 24 ? "ssl_server_alt_key_file"
+						       : "ssl_alt_key",
+					 version == 24 ? "" : "<");
 		break;
 	case MC_TARGET_EXIM:
-		judge_line(v, "tls_certificate", "", w->cert, NULL);
-		judge_line(v, "tls_privatekey", "", w->key, NULL);
+		for (i = 0; i < ws->n; i++) {
+			a[i] = ws->w[i].cert;
+			b[i] = ws->w[i].key;
+		}
+		judge_line(v, "tls_certificate", "", " : ", a, ws->n);
+		judge_line(v, "tls_privatekey", "", " : ", b, ws->n);
 		break;
 	case MC_TARGET_FILES:
 		break;
@@ -123,9 +181,9 @@ judge_listed(const struct mc_daemon_conf *c, const char *path)
 	return false;
 }
 
-/* judge_reads - whether c's files include w's. */
+/* judge_reads_one - whether c's files include w's. */
 static bool
-judge_reads(const struct mc_daemon_conf *c, const struct want *w)
+judge_reads_one(const struct mc_daemon_conf *c, const struct want *w)
 {
 	size_t i;
 
@@ -139,10 +197,40 @@ judge_reads(const struct mc_daemon_conf *c, const struct want *w)
 	return false;
 }
 
-/* judge_sni_map - whether the Postfix SNI map source names w's files on
- * one line (NAME FILE[, FILE]). */
+/* judge_reads - whether c's files include those of every key type. */
 static bool
-judge_sni_map(const struct mc_daemon_conf *c, const struct want *w)
+judge_reads(const struct mc_daemon_conf *c, const struct wants *ws)
+{
+	size_t k;
+
+	for (k = 0; k < ws->n; k++)
+		if (!judge_reads_one(c, &ws->w[k]))
+			return false;
+	return ws->n > 0;
+}
+
+/* judge_sni_line - whether one line of an SNI map names the files of
+ * every key type. */
+static bool
+judge_sni_line(const char *line, const struct wants *ws)
+{
+	const struct want *w;
+	size_t k;
+
+	for (k = 0; k < ws->n; k++) {
+		w = &ws->w[k];
+		if (!((w->chain[0] != '\0' && strstr(line, w->chain) != NULL) ||
+		      (strstr(line, w->key) != NULL &&
+		       strstr(line, w->cert) != NULL)))
+			return false;
+	}
+	return ws->n > 0;
+}
+
+/* judge_sni_map - whether the Postfix SNI map source names ws's files on
+ * one line (NAME FILE[, FILE...]). */
+static bool
+judge_sni_map(const struct mc_daemon_conf *c, const struct wants *ws)
 {
 	char *text = NULL, *line;
 	size_t len = 0;
@@ -157,8 +245,7 @@ judge_sni_map(const struct mc_daemon_conf *c, const struct want *w)
 		line += line[0] == '\n';
 		end = line + strcspn(line, "\n");
 		*end = '\0';
-		found = (w->chain[0] != '\0' && strstr(line, w->chain) != NULL) ||
-			(strstr(line, w->key) != NULL && strstr(line, w->cert) != NULL);
+		found = judge_sni_line(line, ws);
 		*end = end == text + len ? '\0' : '\n';
 		line = end == text + len ? NULL : end;
 	}
@@ -220,29 +307,29 @@ judge_describe(const struct mc_daemon_conf *c, struct mc_daemon_verdict *v)
 
 /* mc_daemon_lines - the lines that make a daemon of t's type read t's files. */
 int
-mc_daemon_lines(const struct mc_target *t, const char *cert_name,
+mc_daemon_lines(const struct mc_target *t, const struct mc_cert_conf *cc,
 		int dovecot_version, struct mc_daemon_verdict *v,
 		struct mc_err *err)
 {
-	struct want w;
+	struct wants ws;
 
-	if (judge_want(t, cert_name, &w, err) == -1)
+	if (judge_want(t, cc, &ws, err) == -1)
 		return -1;
 	v->n_lines = 0;
-	judge_lines(t->type, dovecot_version, &w, v);
+	judge_lines(t->type, dovecot_version, &ws, v);
 	return 0;
 }
 
-/* mc_daemon_judge - whether conf reads t's files for cert_name. */
+/* mc_daemon_judge - whether conf reads t's files for cc. */
 int
-mc_daemon_judge(const struct mc_target *t, const char *cert_name,
+mc_daemon_judge(const struct mc_target *t, const struct mc_cert_conf *cc,
 		const struct mc_daemon_conf *conf, struct mc_daemon_verdict *v,
 		struct mc_err *err)
 {
-	struct want w;
+	struct wants w;
 
 	memset(v, 0, sizeof(*v));
-	if (judge_want(t, cert_name, &w, err) == -1)
+	if (judge_want(t, cc, &w, err) == -1)
 		return -1;
 	snprintf(v->where, sizeof(v->where), "%s", conf->where ? conf->where : "");
 	judge_describe(conf, v);
@@ -270,20 +357,21 @@ mc_daemon_judge(const struct mc_target *t, const char *cert_name,
 	return 0;
 }
 
-/* judge_local_names - Dovecot 2.3: whether a local_name block of one of
- * cc's names reads the files (SNI). */
+/* judge_local_names - Dovecot: whether a local_name block of one of cc's
+ * names reads the files (SNI). */
 static void
 judge_local_names(const struct mc_target *t, const struct mc_cert_conf *cc,
-		  struct mc_daemon_verdict *v)
+		  int version, struct mc_daemon_verdict *v)
 {
 	struct mc_daemon_verdict sni;
 	struct mc_daemon_conf c;
 	size_t i;
 
 	for (i = 0; i < cc->n_names; i++) {
-		if (daemon_conf_read_lname(t, cc->names[i], &c, NULL) == -1)
+		if (daemon_conf_read_lname(t, cc->names[i], version, &c, NULL) ==
+		    -1)
 			return;
-		if (mc_daemon_judge(t, cc->name, &c, &sni, NULL) == 0 &&
+		if (mc_daemon_judge(t, cc, &c, &sni, NULL) == 0 &&
 		    sni.state == MC_DAEMON_READS) {
 			*v = sni;
 			v->via_sni = true;
@@ -311,10 +399,10 @@ mc_daemon_target_check(const struct mc_target *t, const struct mc_cert_conf *cc,
 	}
 	if (mc_daemon_conf_read(t, &c, err) == -1)
 		return -1;
-	rc = mc_daemon_judge(t, cc->name, &c, v, err);
+	rc = mc_daemon_judge(t, cc, &c, v, err);
 	if (rc == 0 && v->state != MC_DAEMON_READS && !c.tls_off &&
-	    t->type == MC_TARGET_DOVECOT && c.dovecot_version == 23)
-		judge_local_names(t, cc, v);
+	    t->type == MC_TARGET_DOVECOT)
+		judge_local_names(t, cc, c.dovecot_version, v);
 	mc_daemon_conf_clear(&c);
 	return rc;
 }

@@ -10,6 +10,13 @@
  *                   "after": TIME } ] }      old records to remove
  * A lost or damaged dane.json costs time (the gate waits again), never
  * safety: every decision re-reads DNS.
+ *
+ * Dual certificates: each key type has its own next key and state, the
+ * first key type's as above, the second's in next-ALG.key and
+ * dane-ALG.json (ALG: ecdsa or rsa). Each runs the same lifecycle on its
+ * own: its records are published beside the other's at every tlsa name
+ * (a sender may negotiate either certificate), and a version is deployed
+ * only when DNS pins both of its keys.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,11 +36,12 @@
 
 #define DANE_PATH_MAX 4200
 #define DANE_STATE_MAX (256 * 1024)
-#define DANE_HOOK_LINE 200
 
 struct dane {
 	const struct mc_config *cfg;
 	const struct mc_cert_conf *cc;
+	size_t slot;              /* which key type of cc */
+	enum mc_key_type type;    /* cc->key_types[slot] */
 	struct mc_dns *dns; /* opened on first use */
 	json_t *st;         /* dane.json */
 	EVP_PKEY *next;
@@ -41,13 +49,18 @@ struct dane {
 	bool warned;
 };
 
-/* dane_path - "state_dir/certs/NAME/FILE" into buf. */
+/* dane_path - "state_dir/certs/NAME/FILE" (FILE of d's key type:
+ * mc_pair_file) into buf. */
 static int
 dane_path(const struct dane *d, const char *file, char *buf, size_t size,
 	  struct mc_err *err)
 {
-	int n = snprintf(buf, size, "%s/certs/%s/%s", d->cfg->state_dir,
-			 d->cc->name, file);
+	char own[64];
+	int n;
+
+	mc_pair_file(file, file[0] ? d->slot : 0, d->type, own, sizeof(own));
+	n = snprintf(buf, size, "%s/certs/%s/%s", d->cfg->state_dir,
+		     d->cc->name, own);
 
 	if (n < 0 || (size_t)n >= size)
 		return mc_err_set(err, MC_ERR_SYS, "%s: state path too long", d->cc->name);
@@ -136,24 +149,19 @@ dane_hook(const struct mc_cert_conf *cc, const char *op, const char *name,
 {
 	const char *argv[] = { cc->tlsa_hook, op, name, record, NULL };
 	struct mc_proc_result res;
-	char what[128], line[DANE_HOOK_LINE + 1];
-	const char *out;
-	size_t n;
+	char what[MC_PROC_EXCERPT_MAX + 128];
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
 	if (mc_proc_run(argv, NULL, cc->timing.hook_timeout, &res, err) == -1)
 		return mc_err_prefix(err, "tlsa_hook %s %s", op, name);
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		rc = 0;
 		goto out;
 	}
-	mc_proc_describe(&res, cc->timing.hook_timeout, what, sizeof(what));
-	out = res.errout && res.errout[0] ? res.errout : res.out ? res.out : "";
-	n = strcspn(out, "\n");
-	snprintf(line, sizeof(line), "%.*s", (int)(n > DANE_HOOK_LINE ? DANE_HOOK_LINE : n), out);
-	mc_err_set(err, MC_ERR_HOOK, "tlsa_hook %s %s %s \"%s\" %s%s%s", cc->tlsa_hook,
-		   op, name, record, what, line[0] ? ": " : "", line);
+	mc_proc_summary(&res, cc->timing.hook_timeout, what, sizeof(what));
+	mc_err_set(err, MC_ERR_HOOK, "tlsa_hook %s %s %s \"%s\" %s", cc->tlsa_hook,
+		   op, name, record, what);
 out:
 	mc_proc_result_clear(&res);
 	return rc;
@@ -198,7 +206,7 @@ dane_key_load(struct dane *d, struct mc_err *err)
 	d->next = mc_key_load(path, err);
 	if (d->next == NULL)
 		return mc_err_prefix(err, "%s: next.key", d->cc->name);
-	if (mc_key_type_of(d->next) != (int)d->cc->key_type) {
+	if (mc_key_type_of(d->next) != (int)d->type) {
 		mc_log_info("%s: key_type changed; making a new next key", d->cc->name);
 		EVP_PKEY_free(d->next);
 		d->next = NULL;
@@ -216,7 +224,7 @@ dane_key_make(struct dane *d, struct mc_err *err)
 
 	mc_buf_init(&pem, 0);
 	EVP_PKEY_free(d->next);
-	d->next = mc_key_generate(d->cc->key_type, err);
+	d->next = mc_key_generate(d->type, err);
 	if (d->next == NULL || dane_path(d, "next.key", path, sizeof(path), err) == -1 ||
 	    dane_path(d, "", dir, sizeof(dir), err) == -1 ||
 	    mc_fsio_mkdirs(dir, 0700, err) == -1 ||
@@ -243,7 +251,8 @@ dane_next(struct dane *d, struct mc_err *err)
 	if (d->next == NULL) {
 		if (dane_key_make(d, err) == -1)
 			return -1;
-		mc_log_info("%s: made the next key (for the DANE rollover)", d->cc->name);
+		mc_log_info("%s: made the next %s key (for the DANE rollover)",
+			    d->cc->name, mc_key_type_name(d->type));
 	}
 	if (mc_key_spki_sha256(d->next, d->next_spki, err) == -1)
 		return -1;
@@ -374,14 +383,24 @@ dane_observe(struct dane *d, bool *open)
 		d->warned = true;
 }
 
-/* dane_open - the shared start: config, state, next key (published). */
-static int
-dane_open(struct dane *d, const struct mc_config *cfg,
-	  const struct mc_cert_conf *cc, struct mc_err *err)
+/* dane_init - d for key type slot of cc, nothing loaded. */
+static void
+dane_init(struct dane *d, const struct mc_config *cfg,
+	  const struct mc_cert_conf *cc, size_t slot)
 {
 	memset(d, 0, sizeof(*d));
 	d->cfg = cfg;
 	d->cc = cc;
+	d->slot = slot;
+	d->type = cc->key_types[slot];
+}
+
+/* dane_open - the shared start: config, state, next key (published). */
+static int
+dane_open(struct dane *d, const struct mc_config *cfg,
+	  const struct mc_cert_conf *cc, size_t slot, struct mc_err *err)
+{
+	dane_init(d, cfg, cc, slot);
 	if (dane_state_load(d, err) == -1 || dane_next(d, err) == -1)
 		return -1;
 	dane_publish_next(d);
@@ -407,59 +426,65 @@ dane_close(struct dane *d, int rc, struct mc_err *err)
 	return rc;
 }
 
-/* dane_current_key - the current version's key: 1 and *out, 0 when there
- * is none to keep (no version yet, or key_type changed), -1 error. */
+/* dane_current_key - the current version's key of d's type: 1 and *out,
+ * 0 when there is none to keep (no version yet, or key_type changed), -1
+ * error. */
 static int
-dane_current_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		 EVP_PKEY **out, struct mc_err *err)
+dane_current_key(const struct dane *d, EVP_PKEY **out, struct mc_err *err)
 {
+	const char *sd = d->cfg->state_dir, *name = d->cc->name;
+	struct mc_pairs pairs;
 	unsigned cur;
-	EVP_PKEY *key;
-	int found = mc_store_current(cfg->state_dir, cc->name, &cur, err);
+	size_t i;
+	int found = mc_store_current(sd, name, &cur, err);
 
 	if (found != 1)
 		return found;
-	key = mc_store_load_key(cfg->state_dir, cc->name, cur, err);
-	if (key == NULL)
+	if (mc_store_load_pairs(sd, name, cur, &pairs, err) == -1)
 		return -1;
-	if (mc_key_type_of(key) != (int)cc->key_type) {
-		mc_log_warn("%s: key_type changed; the new key breaks the TLSA "
-			    "records of the current one", cc->name);
-		EVP_PKEY_free(key);
-		return 0;
-	}
-	*out = key;
-	return 1;
+	for (i = 0, found = 0; i < pairs.n && found == 0; i++)
+		if (mc_key_type_of(pairs.p[i].key) == (int)d->type) {
+			*out = pairs.p[i].key;
+			pairs.p[i].key = NULL;
+			found = 1;
+		}
+	mc_pairs_clear(&pairs);
+	if (found == 0)
+		mc_log_warn("%s: key_type changed; the new %s key breaks the TLSA "
+			    "records of the current one", name,
+			    mc_key_type_name(d->type));
+	return found;
 }
 
 /* mc_dane_renewal_key - the next key when the gate is open, else the current. */
 EVP_PKEY *
 mc_dane_renewal_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		    struct mc_err *err)
+		    size_t slot, struct mc_err *err)
 {
 	struct dane d;
 	EVP_PKEY *key = NULL;
 	bool open = false;
 	int have;
 
-	if (dane_open(&d, cfg, cc, err) == -1) {
+	if (dane_open(&d, cfg, cc, slot, err) == -1) {
 		dane_close(&d, -1, NULL);
 		return NULL;
 	}
-	have = dane_current_key(cfg, cc, &key, err);
+	have = dane_current_key(&d, &key, err);
 	if (have == 1)
 		dane_observe(&d, &open);
 	if (have == 1 && open) {
 		EVP_PKEY_free(key);
 		key = d.next;
 		EVP_PKEY_up_ref(key);
-		mc_log_info("%s: the next key's TLSA is published and secure at "
-			    "every tlsa name: switching to it", cc->name);
+		mc_log_info("%s: the next %s key's TLSA is published and secure "
+			    "at every tlsa name: switching to it", cc->name,
+			    mc_key_type_name(d.type));
 	} else if (have == 1) {
-		mc_log_info("%s: renewing with the current key (DANE stays valid)",
-			    cc->name);
+		mc_log_info("%s: renewing with the current %s key (DANE stays "
+			    "valid)", cc->name, mc_key_type_name(d.type));
 	} else if (have == 0) {
-		key = mc_key_generate(cc->key_type, err);
+		key = mc_key_generate(d.type, err);
 	}
 	if (dane_close(&d, have == -1 ? -1 : 0, err) == -1) {
 		EVP_PKEY_free(key);
@@ -468,21 +493,29 @@ mc_dane_renewal_key(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return key;
 }
 
-/* dane_version_spki - the SPKI hash of a stored version's key. */
+/* dane_version_spki - the SPKI hash of a stored version's key of type's
+ * algorithm ("" when the version has none: it holds other key types). */
 static int
 dane_version_spki(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		  unsigned version, char spki[65], struct mc_err *err)
+		  unsigned version, enum mc_key_type type, char spki[65],
+		  struct mc_err *err)
 {
+	const struct mc_cert_meta *m;
 	struct mc_cert_meta meta;
+	size_t i;
 
 	memset(&meta, 0, sizeof(meta));
+	spki[0] = '\0';
 	if (mc_store_load_meta(cfg->state_dir, cc->name, version, &meta, err) == -1)
 		return -1;
-	snprintf(spki, 65, "%s", meta.spki_sha256);
+	for (i = 0; (m = mc_store_meta_leaf(&meta, i)) != NULL; i++)
+		if (mc_key_type_is_ec(m->key_type) == mc_key_type_is_ec(type))
+			snprintf(spki, 65, "%s", m->spki_sha256);
 	mc_store_meta_clear(&meta);
 	if (strlen(spki) != 64)
-		return mc_err_set(err, MC_ERR_INPUT, "%s: version %04u has no SPKI "
-				  "hash in meta.json", cc->name, version);
+		return mc_err_set(err, MC_ERR_INPUT, "%s: version %04u has no %s "
+				  "key's SPKI hash in meta.json", cc->name,
+				  version, mc_key_type_alg(type));
 	return 0;
 }
 
@@ -509,27 +542,29 @@ dane_retire_add(struct dane *d, const char *spki)
 	}
 }
 
-/* mc_dane_after_live - rotate the next key after a verified switch to it. */
-int
-mc_dane_after_live(const struct mc_config *cfg, const struct mc_cert_conf *cc,
-		   unsigned version, struct mc_err *err)
+/* dane_after_live_one - rotate key type slot's next key after a
+ * verified switch to it. */
+static int
+dane_after_live_one(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		    size_t slot, unsigned version, struct mc_err *err)
 {
 	char spki[65], old[65] = "";
 	unsigned prev = 0;
 	struct dane d;
 	int rc = -1;
 
-	if (dane_open(&d, cfg, cc, err) == -1 ||
-	    dane_version_spki(cfg, cc, version, spki, err) == -1)
+	if (dane_open(&d, cfg, cc, slot, err) == -1 ||
+	    dane_version_spki(cfg, cc, version, d.type, spki, err) == -1)
 		goto out;
 	rc = 0;
 	if (strcmp(spki, d.next_spki) != 0)
 		goto out;
 	if (mc_store_prior(cfg->state_dir, cc->name, version, &prev, NULL) == 1 &&
-	    dane_version_spki(cfg, cc, prev, old, NULL) == 0 && strcmp(old, spki) != 0)
+	    dane_version_spki(cfg, cc, prev, d.type, old, NULL) == 0 &&
+	    strcmp(old, spki) != 0)
 		dane_retire_add(&d, old);
-	mc_log_info("%s: switched to the next key (SPKI %s), live; making a new "
-		    "next key", cc->name, spki);
+	mc_log_info("%s: switched to the next %s key (SPKI %s), live; making "
+		    "a new next key", cc->name, mc_key_type_name(d.type), spki);
 	rc = -1;
 	if (dane_key_make(&d, err) == -1 || dane_next(&d, err) == -1)
 		goto out;
@@ -537,6 +572,20 @@ mc_dane_after_live(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	rc = 0;
 out:
 	return dane_close(&d, rc, err);
+}
+
+/* mc_dane_after_live - the same for every key type of cc. */
+int
+mc_dane_after_live(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		   unsigned version, struct mc_err *err)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < cc->n_key_types; i++)
+		if (dane_after_live_one(cfg, cc, i, version, err) == -1)
+			rc = -1;
+	return rc;
 }
 
 /* dane_retire_due - remove the retired records whose time has come. */
@@ -575,7 +624,8 @@ dane_retire_due(struct dane *d)
 	}
 }
 
-/* mc_dane_tend - publish, observe and retire when nothing is due. */
+/* mc_dane_tend - publish, observe and retire when nothing is due (each
+ * key type on its own). */
 int
 mc_dane_tend(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	     struct mc_err *err)
@@ -583,17 +633,22 @@ mc_dane_tend(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	struct dane d;
 	unsigned cur;
 	bool open;
-	int rc = -1;
+	size_t i;
+	int rc = 0;
 
 	if (mc_store_current(cfg->state_dir, cc->name, &cur, err) != 1)
 		return 0;
-	if (dane_open(&d, cfg, cc, err) == -1)
-		goto out;
-	dane_retire_due(&d);
-	dane_observe(&d, &open);
-	rc = 0;
-out:
-	return dane_close(&d, rc, err);
+	for (i = 0; i < cc->n_key_types; i++) {
+		if (dane_open(&d, cfg, cc, i, err) == 0) {
+			dane_retire_due(&d);
+			dane_observe(&d, &open);
+			rc = dane_close(&d, 0, err) == -1 ? -1 : rc;
+		} else {
+			dane_close(&d, -1, err);
+			rc = -1;
+		}
+	}
+	return rc;
 }
 
 /* dane_check_names - every tlsa name pins spki securely; else err lists why. */
@@ -620,58 +675,80 @@ dane_check_names(struct dane *d, const char *spki, struct mc_err *err)
 	return rc;
 }
 
-/* mc_dane_check_version - whether DNS pins the key of version securely. */
+/* mc_dane_check_version - whether DNS pins every key of version securely. */
 int
 mc_dane_check_version(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		      unsigned version, struct mc_err *err)
 {
+	const struct mc_cert_meta *m;
+	struct mc_cert_meta meta;
 	struct dane d;
-	char spki[65];
-	int rc = -1;
+	size_t i;
+	int rc = 0;
 
-	memset(&d, 0, sizeof(d));
-	d.cfg = cfg;
-	d.cc = cc;
 	if (cc->n_tlsa == 0)
 		return 0;
-	if (dane_version_spki(cfg, cc, version, spki, err) == -1)
-		goto out;
-	if (dane_check_names(&d, spki, err) == -1) {
-		mc_err_prefix(err, "%s: version %04u (key SPKI %s) has no DNSSEC-secure "
-			      "TLSA 3 1 1 record at every tlsa name, refused: publish "
-			      "the record, wait for the TTL and try again, or use "
-			      "--force", cc->name, version, spki);
-		goto out;
+	if (mc_store_load_meta(cfg->state_dir, cc->name, version, &meta, err) == -1)
+		return -1;
+	dane_init(&d, cfg, cc, 0);
+	for (i = 0; rc == 0 && (m = mc_store_meta_leaf(&meta, i)) != NULL; i++) {
+		if (strlen(m->spki_sha256) != 64)
+			rc = mc_err_set(err, MC_ERR_INPUT, "%s: version %04u has "
+					"no SPKI hash in meta.json", cc->name,
+					version);
+		else if (dane_check_names(&d, m->spki_sha256, err) == -1)
+			rc = mc_err_prefix(err, "%s: version %04u (%s key SPKI "
+					   "%s) has no DNSSEC-secure TLSA 3 1 1 "
+					   "record at every tlsa name, refused: "
+					   "publish the record, wait for the TTL "
+					   "and try again, or use --force",
+					   cc->name, version,
+					   mc_key_type_name(m->key_type),
+					   m->spki_sha256);
 	}
-	rc = 0;
-out:
+	mc_store_meta_clear(&meta);
 	mc_dns_free(d.dns);
 	return rc;
 }
 
-/* mc_dane_records - the current and next key's SPKI hashes. */
+/* dane_records_one - current and next SPKI of key type slot into out. */
+static int
+dane_records_one(const struct mc_config *cfg, const struct mc_cert_conf *cc,
+		 unsigned cur, size_t slot, struct mc_dane_records *out,
+		 struct mc_err *err)
+{
+	struct dane d;
+	int rc = -1;
+
+	dane_init(&d, cfg, cc, slot);
+	out->type[slot] = d.type;
+	if (dane_version_spki(cfg, cc, cur, d.type, out->current[slot], NULL) ==
+	    -1)
+		out->current[slot][0] = '\0'; /* key_type changed since */
+	if (dane_state_load(&d, err) == -1 || dane_next(&d, err) == -1)
+		goto out;
+	snprintf(out->next[slot], sizeof(out->next[slot]), "%s", d.next_spki);
+	rc = 0;
+out:
+	return dane_close(&d, rc, err);
+}
+
+/* mc_dane_records - the current and next key's SPKI hashes per key type. */
 int
 mc_dane_records(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		struct mc_dane_records *out, struct mc_err *err)
 {
-	struct dane d;
 	unsigned cur;
-	int found, rc = -1;
+	size_t i;
+	int found;
 
-	memset(&d, 0, sizeof(d));
 	memset(out, 0, sizeof(*out));
-	d.cfg = cfg;
-	d.cc = cc;
 	found = mc_store_current(cfg->state_dir, cc->name, &cur, err);
-	if (found == -1 || (found == 1 && dane_version_spki(cfg, cc, cur,
-							    out->current, err) == -1))
-		return -1;
-	if (found == 0)
-		return 0;
-	if (dane_state_load(&d, err) == -1 || dane_next(&d, err) == -1)
-		goto out;
-	snprintf(out->next, sizeof(out->next), "%s", d.next_spki);
-	rc = 0;
-out:
-	return dane_close(&d, rc, err);
+	if (found != 1)
+		return found;
+	out->n = cc->n_key_types;
+	for (i = 0; i < cc->n_key_types; i++)
+		if (dane_records_one(cfg, cc, cur, i, out, err) == -1)
+			return -1;
+	return 0;
 }

@@ -18,11 +18,12 @@
 
 #define DRIFT_FILE_MAX (1024 * 1024)
 
-/* What the files of a target hold, as far as they could be read. */
+/* What the files of a target hold, as far as they could be read: per
+ * pair slot (key type) the first key and leaf found. */
 struct held {
-	EVP_PKEY *key;     /* the first key found */
-	X509 *leaf;        /* the first leaf found */
-	bool mixed;        /* two files disagree, or the key is not the leaf's */
+	EVP_PKEY *key[MC_KEY_TYPES_MAX];
+	X509 *leaf[MC_KEY_TYPES_MAX];
+	bool mixed;        /* two files disagree, or a key is not its leaf's */
 	bool unreadable;
 	bool differs;      /* some file is not byte for byte the version's */
 	char detail[512];
@@ -38,6 +39,7 @@ mc_drift_state_name(enum mc_drift_state s)
 		[MC_DRIFT_OTHER] = "other",
 		[MC_DRIFT_MIXED] = "mixed",
 		[MC_DRIFT_UNREADABLE] = "unreadable",
+		[MC_DRIFT_KEYTYPES] = "keytypes",
 	};
 
 	if ((size_t)s >= sizeof(names) / sizeof(names[0]))
@@ -45,9 +47,11 @@ mc_drift_state_name(enum mc_drift_state s)
 	return names[s];
 }
 
-/* held_key - note the key of a file; a second, different key is mixed. */
+/* held_key - note the key of a file of slot; a second, different key is
+ * mixed. */
 static void
-held_key(struct held *h, const char *path, const char *text, size_t len)
+held_key(struct held *h, size_t slot, const char *path, const char *text,
+	 size_t len)
 {
 	EVP_PKEY *k = mc_key_from_pem(text, len, NULL);
 
@@ -56,18 +60,20 @@ held_key(struct held *h, const char *path, const char *text, size_t len)
 		h->unreadable = true;
 		snprintf(h->detail, sizeof(h->detail), "%s holds no private key",
 			 path);
-	} else if (h->key == NULL) {
-		h->key = k;
+	} else if (h->key[slot] == NULL) {
+		h->key[slot] = k;
 		return;
-	} else if (EVP_PKEY_eq(h->key, k) != 1) {
+	} else if (EVP_PKEY_eq(h->key[slot], k) != 1) {
 		h->mixed = true;
 	}
 	EVP_PKEY_free(k);
 }
 
-/* held_leaf - note the leaf of a file; a second, different leaf is mixed. */
+/* held_leaf - note the leaf of a file of slot; a second, different leaf
+ * is mixed. */
 static void
-held_leaf(struct held *h, const char *path, const char *text, size_t len)
+held_leaf(struct held *h, size_t slot, const char *path, const char *text,
+	  size_t len)
 {
 	STACK_OF(X509) *chain = mc_x509_chain_parse(text, len, NULL);
 	X509 *leaf = chain ? sk_X509_shift(chain) : NULL;
@@ -77,10 +83,10 @@ held_leaf(struct held *h, const char *path, const char *text, size_t len)
 		h->unreadable = true;
 		snprintf(h->detail, sizeof(h->detail),
 			 "%s holds no certificate", path);
-	} else if (h->leaf == NULL) {
-		h->leaf = leaf;
+	} else if (h->leaf[slot] == NULL) {
+		h->leaf[slot] = leaf;
 		return;
-	} else if (X509_cmp(h->leaf, leaf) != 0) {
+	} else if (X509_cmp(h->leaf[slot], leaf) != 0) {
 		h->mixed = true;
 	}
 	X509_free(leaf);
@@ -89,8 +95,8 @@ held_leaf(struct held *h, const char *path, const char *text, size_t len)
 /* drift_file - read file i of p and compare it with the version's bytes;
  * returns MC_DRIFT_MISSING/UNREADABLE for a file that cannot be read. */
 static enum mc_drift_state
-drift_file(const struct tplan *p, size_t i, EVP_PKEY *key,
-	   STACK_OF(X509) *chain, struct held *h)
+drift_file(const struct tplan *p, size_t i, const struct mc_pairs *pairs,
+	   struct held *h)
 {
 	const struct tfile *f = &p->f[i];
 	struct mc_buf want;
@@ -109,32 +115,43 @@ drift_file(const struct tplan *p, size_t i, EVP_PKEY *key,
 		return MC_DRIFT_UNREADABLE;
 	}
 	mc_buf_init(&want, 0);
-	if (tcontent(f->kind, key, chain, &want, NULL) == -1 ||
+	if (tcontent(f, pairs, &want, NULL) == -1 ||
 	    want.len != len || CRYPTO_memcmp(want.data, text, len) != 0)
 		h->differs = true;
 	mc_buf_clear_free(&want);
 	if (f->has_key)
-		held_key(h, f->path, text, len);
+		held_key(h, f->slot, f->path, text, len);
 	if (tkind_has_chain(f->kind))
-		held_leaf(h, f->path, text, len);
+		held_leaf(h, f->slot, f->path, text, len);
 	OPENSSL_clear_free(text, len);
 	return MC_DRIFT_OK;
 }
 
+/* drift_pair_mixed - whether the key of slot is not its leaf's. */
+static bool
+drift_pair_mixed(const struct held *h, size_t slot)
+{
+	bool mixed = h->key[slot] != NULL && h->leaf[slot] != NULL &&
+		     EVP_PKEY_eq(X509_get0_pubkey(h->leaf[slot]),
+				 h->key[slot]) != 1;
+
+	ERR_clear_error();
+	return mixed;
+}
+
 /* drift_judge - the state of a target from what its files hold. */
 static enum mc_drift_state
-drift_judge(struct held *h, struct mc_drift_row *row)
+drift_judge(struct held *h, size_t n_slots, struct mc_drift_row *row)
 {
 	struct mc_x509_info info;
+	size_t i;
 
-	if (h->leaf != NULL && mc_x509_info(h->leaf, &info, NULL) == 0)
+	if (h->leaf[0] != NULL && mc_x509_info(h->leaf[0], &info, NULL) == 0)
 		memcpy(row->leaf_sha256, info.sha256, sizeof(row->leaf_sha256));
 	if (h->unreadable)
 		return MC_DRIFT_UNREADABLE;
-	if (h->key != NULL && h->leaf != NULL &&
-	    EVP_PKEY_eq(X509_get0_pubkey(h->leaf), h->key) != 1)
-		h->mixed = true;
-	ERR_clear_error();
+	for (i = 0; i < n_slots && i < MC_KEY_TYPES_MAX; i++)
+		h->mixed = h->mixed || drift_pair_mixed(h, i);
 	if (h->mixed) {
 		snprintf(h->detail, sizeof(h->detail),
 			 "its key and certificate files do not belong "
@@ -147,12 +164,13 @@ drift_judge(struct held *h, struct mc_drift_row *row)
 	return MC_DRIFT_OTHER;
 }
 
-/* mc_deploy_target_drift - compare t's files with key and chain. */
+/* mc_deploy_target_drift - compare t's files with the pairs of a version. */
 int
-mc_deploy_target_drift(const struct mc_target *t, const char *cert_name,
-		       EVP_PKEY *key, STACK_OF(X509) *chain,
-		       struct mc_drift_row *row, struct mc_err *err)
+mc_deploy_target_drift(const struct mc_target *t, const struct mc_cert_conf *cc,
+		       const struct mc_pairs *pairs, struct mc_drift_row *row,
+		       struct mc_err *err)
 {
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
 	struct held h;
 	struct tplan p;
 	enum mc_drift_state st = MC_DRIFT_OK;
@@ -161,16 +179,20 @@ mc_deploy_target_drift(const struct mc_target *t, const char *cert_name,
 	memset(row, 0, sizeof(*row));
 	memset(&h, 0, sizeof(h));
 	snprintf(row->target, sizeof(row->target), "%s", t->name);
-	if (tplan_init(&p, t, cert_name, false, err) == -1)
+	for (i = 0; i < pairs->n && i < MC_KEY_TYPES_MAX; i++)
+		types[i] = pairs->p[i].type;
+	if (tplan_init(&p, t, cc, types, pairs->n, false, err) == -1)
 		return -1;
 	for (i = 0; i < p.n && st == MC_DRIFT_OK; i++)
-		st = drift_file(&p, i, key, chain, &h);
+		st = drift_file(&p, i, pairs, &h);
 	if (st == MC_DRIFT_OK)
-		st = drift_judge(&h, row);
+		st = drift_judge(&h, pairs->n, row);
 	row->state = st;
 	snprintf(row->detail, sizeof(row->detail), "%s", h.detail);
-	EVP_PKEY_free(h.key);
-	X509_free(h.leaf);
+	for (i = 0; i < MC_KEY_TYPES_MAX; i++) {
+		EVP_PKEY_free(h.key[i]);
+		X509_free(h.leaf[i]);
+	}
 	tplan_clear(&p);
 	return 0;
 }

@@ -1,6 +1,10 @@
 /*
  * live.c - prove that every verify endpoint serves the deployed leaf, for
- * each name by SNI and once without SNI, retrying until verify_timeout.
+ * each name by SNI and once without SNI (unless verify_without_sni = no),
+ * for each key type of the cert with a probe that offers only that key
+ * type's signature algorithms (so the RSA certificate of a dual endpoint
+ * is proven too, not only the ECDSA one a default ClientHello gets),
+ * retrying until verify_timeout.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -38,28 +42,66 @@ live_outcome(enum mc_probe_outcome o)
 	}
 }
 
-/* live_rows - one row per endpoint and name (plus one without SNI). */
-static int
-live_rows(const struct mc_cert_conf *cc, struct mc_live_report *live,
-	  struct mc_endpoint **eps, struct mc_err *err)
-{
-	size_t per = cc->n_names + 1, i, j, r = 0;
+/* What one row probes: the endpoint, the key type allowed, the leaf
+ * expected. */
+struct live_probe {
+	struct mc_endpoint ep;
+	enum mc_key_alg alg;
+	X509 *want; /* borrowed from the pairs */
+};
 
-	live->rows = calloc(cc->n_verify * per + 1, sizeof(*live->rows));
-	*eps = calloc(cc->n_verify * per + 1, sizeof(**eps));
-	if (live->rows == NULL || *eps == NULL)
+/* live_alg - the probe restriction of a key type. */
+static enum mc_key_alg
+live_alg(enum mc_key_type type)
+{
+	return mc_key_type_is_ec(type) ? MC_KEY_ALG_ECDSA : MC_KEY_ALG_RSA;
+}
+
+/* live_row_init - row r for endpoint ep, SNI sni ("": none), pair pair. */
+static int
+live_row_init(struct mc_live_row *row, struct live_probe *pr,
+	      const struct mc_endpoint *ep, const char *sni,
+	      const struct mc_pair *pair, struct mc_err *err)
+{
+	struct mc_x509_info info;
+
+	pr->ep = *ep;
+	pr->alg = live_alg(pair->type);
+	pr->want = sk_X509_value(pair->chain, 0);
+	if (pr->want == NULL || mc_x509_info(pr->want, &info, err) == -1)
+		return mc_err_set(err, MC_ERR_INPUT, "no %s leaf to verify",
+				  mc_key_type_alg(pair->type));
+	snprintf(row->url, sizeof(row->url), "%s", ep->url);
+	snprintf(row->sni, sizeof(row->sni), "%s", sni);
+	snprintf(row->key, sizeof(row->key), "%s", mc_key_type_alg(pair->type));
+	memcpy(row->expected_serial, info.serial, sizeof(info.serial));
+	row->outcome = MC_LIVE_UNREACHABLE;
+	return 0;
+}
+
+/* live_rows - one row per endpoint, name (plus one without SNI unless
+ * verify_without_sni = no) and key type. */
+static int
+live_rows(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
+	  struct mc_live_report *live, struct live_probe **prs,
+	  struct mc_err *err)
+{
+	size_t per = cc->n_names + (cc->timing.verify_without_sni ? 1 : 0);
+	size_t total = cc->n_verify * per * pairs->n, i, j, k, r = 0;
+
+	live->rows = calloc(total + 1, sizeof(*live->rows));
+	*prs = calloc(total + 1, sizeof(**prs));
+	if (live->rows == NULL || *prs == NULL)
 		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
 	for (i = 0; i < cc->n_verify; i++) {
-		if (mc_verify_url_parse(cc->verify[i], &(*eps)[r], err) == -1)
-			return mc_err_prefix(err, "cert %s: verify", cc->name);
-		for (j = 0; j < per; j++, r++) {
-			(*eps)[r] = (*eps)[r - j];
-			snprintf(live->rows[r].url, sizeof(live->rows[r].url),
-				 "%s", (*eps)[r].url);
-			snprintf(live->rows[r].sni, sizeof(live->rows[r].sni),
-				 "%s", j < cc->n_names ? cc->names[j] : "");
-			live->rows[r].outcome = MC_LIVE_UNREACHABLE;
-		}
+		for (j = 0; j < per; j++)
+			for (k = 0; k < pairs->n; k++, r++)
+				if (live_row_init(&live->rows[r], &(*prs)[r],
+						  &cc->endpoints[i], /* parsed at load */
+						  j < cc->n_names ? cc->names[j]
+								  : "",
+						  &pairs->p[k], err) == -1)
+					return -1;
 	}
 	live->n_rows = r;
 	return 0;
@@ -67,8 +109,8 @@ live_rows(const struct mc_cert_conf *cc, struct mc_live_report *live,
 
 /* live_probe_row - probe one row once and record what was served. */
 static int
-live_probe_row(const struct mc_endpoint *ep, struct mc_live_row *row,
-	       X509 *expected, long budget_ms, struct mc_err *err)
+live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
+	       long budget_ms, struct mc_err *err)
 {
 	struct mc_probe_opts opts;
 	struct mc_probe_result res;
@@ -77,10 +119,11 @@ live_probe_row(const struct mc_endpoint *ep, struct mc_live_row *row,
 
 	mc_probe_opts_init(&opts);
 	opts.servername = row->sni[0] ? row->sni : NULL;
+	opts.key_alg = pr->alg;
 	if (budget_ms < opts.total_timeout_ms)
 		opts.total_timeout_ms = budget_ms < 500 ? 500 : (int)budget_ms;
 	memset(&res, 0, sizeof(res));
-	if (mc_verify_probe(ep, &opts, &res, err) == -1)
+	if (mc_verify_probe(&pr->ep, &opts, &res, err) == -1)
 		return -1;
 	row->outcome = live_outcome(res.outcome);
 	row->ms = res.total_ms;
@@ -92,10 +135,11 @@ live_probe_row(const struct mc_endpoint *ep, struct mc_live_row *row,
 		memcpy(row->served_sha256, info.sha256, sizeof(info.sha256));
 	}
 	if (row->outcome == MC_LIVE_MATCH &&
-	    (leaf == NULL || !mc_verify_leaf_matches(leaf, expected))) {
+	    (leaf == NULL || !mc_verify_leaf_matches(leaf, pr->want))) {
 		row->outcome = MC_LIVE_INACTIVE;
 		snprintf(row->detail, sizeof(row->detail),
-			 "serves serial %s, not the deployed certificate",
+			 "serves %s serial %s, not the deployed certificate",
+			 row->key,
 			 row->served_serial[0] ? row->served_serial : "(none)");
 	}
 	mc_probe_result_clear(&res);
@@ -104,8 +148,8 @@ live_probe_row(const struct mc_endpoint *ep, struct mc_live_row *row,
 
 /* live_round - probe every row that does not match yet; count mismatches. */
 static int
-live_round(struct mc_endpoint *eps, struct mc_live_report *live,
-	   X509 *expected, long long deadline, size_t *bad, struct mc_err *err)
+live_round(const struct live_probe *prs, struct mc_live_report *live,
+	   long long deadline, size_t *bad, struct mc_err *err)
 {
 	size_t i;
 
@@ -113,7 +157,7 @@ live_round(struct mc_endpoint *eps, struct mc_live_report *live,
 	for (i = 0; i < live->n_rows; i++) {
 		if (live->rows[i].outcome == MC_LIVE_MATCH)
 			continue;
-		if (live_probe_row(&eps[i], &live->rows[i], expected,
+		if (live_probe_row(&prs[i], &live->rows[i],
 				   (long)(deadline - mc_now_ms()), err) == -1)
 			return -1;
 		if (live->rows[i].outcome != MC_LIVE_MATCH)
@@ -131,45 +175,49 @@ live_fail(const struct mc_live_report *live, size_t bad, struct mc_err *err)
 	while (r->outcome == MC_LIVE_MATCH)
 		r++;
 	return mc_err_set(err, MC_ERR_VERIFY,
-			  "%zu of %zu live checks failed; first: %s (%s%s): "
-			  "%s: %.300s (expected serial %s)",
+			  "%zu of %zu live checks failed; first: %s (%s%s, %s "
+			  "key): %s: %.300s (expected serial %s)",
 			  bad, live->n_rows, r->url, r->sni[0] ? "SNI " : "no SNI",
-			  r->sni, mc_live_outcome_name(r->outcome), r->detail,
-			  live->expected_serial);
+			  r->sni, r->key, mc_live_outcome_name(r->outcome),
+			  r->detail, r->expected_serial);
 }
 
-/* mc_deploy_verify_live - check every endpoint × name until all match. */
+/* mc_deploy_verify_live - check every endpoint x name x key type until
+ * all match. */
 int
-mc_deploy_verify_live(const struct mc_cert_conf *cc, X509 *expected,
+mc_deploy_verify_live(const struct mc_cert_conf *cc,
+		      const struct mc_pairs *pairs,
 		      struct mc_live_report *live, struct mc_err *err)
 {
-	struct mc_endpoint *eps = NULL;
+	struct live_probe *prs = NULL;
 	struct mc_x509_info info;
 	long long deadline = mc_now_ms() + cc->timing.verify_timeout * 1000;
 	long backoff = LIVE_BACKOFF_MIN_MS;
 	size_t bad = 0;
 	int rc = -1;
 
-	if (mc_x509_info(expected, &info, err) == -1)
+	if (pairs->n == 0 ||
+	    mc_x509_info(sk_X509_value(pairs->p[0].chain, 0), &info, err) == -1)
 		return -1;
 	memcpy(live->expected_serial, info.serial, sizeof(info.serial));
 	memcpy(live->expected_sha256, info.sha256, sizeof(info.sha256));
-	if (live_rows(cc, live, &eps, err) == -1)
+	live->n_keys = pairs->n;
+	if (live_rows(cc, pairs, live, &prs, err) == -1)
 		goto out;
 	for (;;) {
-		if (live_round(eps, live, expected, deadline, &bad, err) == -1)
+		if (live_round(prs, live, deadline, &bad, err) == -1)
 			goto out;
 		if (bad == 0 || mc_now_ms() + backoff >= deadline)
 			break;
 		mc_log_debug("%s: %zu live check(s) not yet matching; retrying "
 			     "in %ld ms",
 			     cc->name, bad, backoff);
-		mc_sleep_ms(backoff);
+		mc_sleep_ms_full(backoff); /* a deploy is checked to the end */
 		backoff = backoff * 2 > LIVE_BACKOFF_MAX_MS ? LIVE_BACKOFF_MAX_MS
 							    : backoff * 2;
 	}
 	rc = bad == 0 ? 0 : live_fail(live, bad, err);
 out:
-	free(eps);
+	free(prs);
 	return rc;
 }

@@ -92,41 +92,68 @@ struct pipe {
 	struct mc_deploy_report *rep;
 };
 
-/* pipeline_load - key and chain of version, fit to be served now. */
+/* pipeline_fits - version holds as many key types as cc wants (the
+ * targets' files follow the configuration: one pair per key type). */
 static int
-pipeline_load(const struct pipe *p, unsigned version, EVP_PKEY **key,
-	      STACK_OF(X509) **chain, struct mc_err *err)
+pipeline_fits(const struct pipe *p, unsigned version,
+	      const struct mc_pairs *pairs, struct mc_err *err)
+{
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
+	char have[64], want[64];
+	size_t i;
+
+	if (pairs->n == p->cc->n_key_types)
+		return 0;
+	for (i = 0; i < pairs->n && i < MC_KEY_TYPES_MAX; i++)
+		types[i] = pairs->p[i].type;
+	mc_key_types_text(types, pairs->n, have, sizeof(have));
+	mc_key_types_text(p->cc->key_types, p->cc->n_key_types, want,
+			  sizeof(want));
+	return mc_err_set(err, MC_ERR_INPUT,
+			  "version %04u holds %s, but key_type is %s: its "
+			  "files do not fit the targets; order anew (`mailcert "
+			  "renew --force %s`) or set key_type back",
+			  version, have, want, p->cc->name);
+}
+
+/* pipeline_load - the pairs of version, fit to be served now. */
+static int
+pipeline_load(const struct pipe *p, unsigned version, struct mc_pairs *pairs,
+	      struct mc_err *err)
 {
 	const char *sd = p->cfg->state_dir, *name = p->cc->name;
+	size_t i;
 
-	*key = mc_store_load_key(sd, name, version, err);
-	*chain = *key ? mc_store_load_chain(sd, name, version, err) : NULL;
-	if (*chain != NULL &&
-	    mc_x509_check_usable(sk_X509_value(*chain, 0), *key, time(NULL),
-				 err) == 0)
-		return 0;
-	if (*chain != NULL)
-		mc_err_prefix(err, "version %04u (privkey.pem, fullchain.pem)",
-			      version);
-	EVP_PKEY_free(*key);
-	sk_X509_pop_free(*chain, X509_free);
-	*key = NULL;
-	*chain = NULL;
-	return -1;
+	if (mc_store_load_pairs(sd, name, version, pairs, err) == -1)
+		return -1;
+	for (i = 0; i < pairs->n; i++) {
+		if (mc_x509_check_usable(sk_X509_value(pairs->p[i].chain, 0),
+					 pairs->p[i].key, time(NULL), err) == 0)
+			continue;
+		mc_err_prefix(err, "version %04u (%s key and certificate)",
+			      version, mc_key_type_alg(pairs->p[i].type));
+		mc_pairs_clear(pairs);
+		return -1;
+	}
+	if (pipeline_fits(p, version, pairs, err) == -1) {
+		mc_pairs_clear(pairs);
+		return -1;
+	}
+	return 0;
 }
 
 /* pipeline_switch - check and stage every target, then switch them all:
  * nothing a daemon reads changes unless every target could be staged. */
 static int
-pipeline_switch(const struct pipe *p, unsigned version, EVP_PKEY *key,
-		STACK_OF(X509) *chain, struct mc_err *err)
+pipeline_switch(const struct pipe *p, unsigned version,
+		const struct mc_pairs *pairs, struct mc_err *err)
 {
 	struct mc_deploy_staged **st;
 	size_t i, n = p->cc->n_targets;
 	int rc = 0;
 
 	for (i = 0; i < n; i++)
-		if (mc_deploy_check(p->t[i], p->cc->name, err) == -1) {
+		if (mc_deploy_check(p->t[i], p->cc, err) == -1) {
 			pipeline_note(&p->rep->targets[i], MC_STEP_CHECK, err);
 			return -1;
 		}
@@ -134,8 +161,8 @@ pipeline_switch(const struct pipe *p, unsigned version, EVP_PKEY *key,
 	if (st == NULL)
 		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
 	for (i = 0; i < n && rc == 0; i++)
-		if ((rc = mc_deploy_stage(p->t[i], p->cc->name, version, key,
-					  chain, &st[i], err)) == -1)
+		if ((rc = mc_deploy_stage(p->t[i], p->cc, version, pairs, &st[i],
+					  err)) == -1)
 			pipeline_note(&p->rep->targets[i], MC_STEP_WRITE, err);
 	for (i = 0; i < n; i++) {
 		if (rc == -1) {
@@ -149,52 +176,49 @@ pipeline_switch(const struct pipe *p, unsigned version, EVP_PKEY *key,
 	return rc;
 }
 
-/* pipeline_apply - switch every target to version and reload them. */
+/* pipeline_apply - switch every target to version and reload them; the
+ * pairs stay in *pairs for the live check. */
 static int
-pipeline_apply(const struct pipe *p, unsigned version,
-	       STACK_OF(X509) **chain_out, struct mc_err *err)
+pipeline_apply(const struct pipe *p, unsigned version, struct mc_pairs *pairs,
+	       struct mc_err *err)
 {
-	EVP_PKEY *key = NULL;
-	STACK_OF(X509) *chain = NULL;
 	size_t i;
-	int rc = -1;
 
-	if (pipeline_load(p, version, &key, &chain, err) == -1 ||
-	    pipeline_switch(p, version, key, chain, err) == -1)
-		goto out;
+	if (pipeline_load(p, version, pairs, err) == -1)
+		return -1;
+	if (pipeline_switch(p, version, pairs, err) == -1)
+		return -1;
 	p->rep->hook_failures +=
 		mc_deploy_reload_hooks(p->cfg, p->cc, version, NULL);
 	for (i = 0; i < p->cc->n_targets; i++)
 		if (mc_deploy_reload(p->t[i], RELOAD_TIMEOUT, err) == -1) {
 			pipeline_note(&p->rep->targets[i], MC_STEP_RELOAD, err);
-			goto out;
+			return -1;
 		}
-	rc = 0;
-out:
-	EVP_PKEY_free(key);
-	if (rc == 0)
-		*chain_out = chain;
-	else
-		sk_X509_pop_free(chain, X509_free);
-	return rc;
+	return 0;
 }
 
 /* pipeline_run - apply version and verify it live. */
 static int
 pipeline_run(const struct pipe *p, unsigned version, struct mc_err *err)
 {
-	STACK_OF(X509) *chain = NULL;
+	struct mc_pairs pairs;
 	int rc;
 
+	memset(&pairs, 0, sizeof(pairs));
 	mc_log_info("%s: deploying version %04u to %zu target(s)", p->cc->name,
 		    version, p->cc->n_targets);
-	if (pipeline_apply(p, version, &chain, err) == -1)
-		return -1;
-	free(p->rep->live.rows);
-	memset(&p->rep->live, 0, sizeof(p->rep->live));
-	rc = mc_deploy_verify_live(p->cc, sk_X509_value(chain, 0),
-				   &p->rep->live, err);
-	sk_X509_pop_free(chain, X509_free);
+	rc = pipeline_apply(p, version, &pairs, err);
+	for (size_t i = 0; i < pairs.n; i++) { /* the check needs the leaves */
+		EVP_PKEY_free(pairs.p[i].key);
+		pairs.p[i].key = NULL;
+	}
+	if (rc == 0) {
+		free(p->rep->live.rows);
+		memset(&p->rep->live, 0, sizeof(p->rep->live));
+		rc = mc_deploy_verify_live(p->cc, &pairs, &p->rep->live, err);
+	}
+	mc_pairs_clear(&pairs);
 	return rc;
 }
 

@@ -54,22 +54,12 @@ mc_deploy_reload_argv(const struct mc_target *t, struct mc_err *err)
 	return mc_proc_split(cmd, err);
 }
 
-/* reload_first_line - the first line of text into buf. */
-static void
-reload_first_line(const char *text, char *buf, size_t size)
-{
-	size_t n = text ? strcspn(text, "\n") : 0;
-
-	snprintf(buf, size, "%.*s", (int)(n < size ? n : size - 1),
-		 text ? text : "");
-}
-
 /* mc_deploy_reload - run the reload command of t. */
 int
 mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err)
 {
 	struct mc_proc_result res;
-	char **argv, what[128], line[256];
+	char **argv, what[MC_PROC_EXCERPT_MAX + 128];
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -84,15 +74,13 @@ mc_deploy_reload(const struct mc_target *t, long timeout, struct mc_err *err)
 		mc_err_prefix(err, "target %s: reload", t->name);
 		goto out;
 	}
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		rc = 0;
 		goto out;
 	}
-	mc_proc_describe(&res, timeout, what, sizeof(what));
-	reload_first_line(res.errout && res.errout[0] ? res.errout : res.out,
-			  line, sizeof(line));
-	mc_err_set(err, MC_ERR_DEPLOY, "target %s: reload `%s` %s%s%s%s",
-		   t->name, argv[0], what, line[0] ? ": " : "", line,
+	mc_proc_summary(&res, timeout, what, sizeof(what));
+	mc_err_set(err, MC_ERR_DEPLOY, "target %s: reload `%s` %s%s", t->name,
+		   argv[0], what,
 		   t->reload == NULL ? "; is the daemon running?" : "");
 out:
 	mc_proc_result_clear(&res);
@@ -107,13 +95,19 @@ mc_deploy_reload_hooks(const struct mc_config *cfg,
 		       const struct mc_cert_conf *cc, unsigned version,
 		       struct mc_err *err)
 {
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
 	char lineage[4200];
+	size_t n = 0;
 	int failed;
 
 	if (mc_store_path(cfg->state_dir, cc->name, version, NULL, lineage,
 			  sizeof(lineage), err) == -1)
 		return 1;
+	if (mc_store_key_types(cfg->state_dir, cc->name, version, types, &n,
+			       NULL) == -1)
+		n = 0; /* the configured ones */
 	failed = mc_hooks_run_cert_event(cfg->hooks_dir, "reload", cc, lineage,
-					 NULL, cc->timing.hook_timeout, err);
+					 types, n, NULL,
+					 cc->timing.hook_timeout, err);
 	return failed < 0 ? 1 : failed;
 }

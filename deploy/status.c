@@ -51,7 +51,9 @@ status_row(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		snprintf(row->problem, sizeof(row->problem), "%s", err.msg);
 	row->n_versions = status_versions(cfg, name);
 	if (row->have)
-		row->days_left = (long)((row->meta.not_after - now) / DAY);
+		row->days_left =
+			(long)((mc_store_meta_earliest(&row->meta)->not_after -
+				now) / DAY);
 	if (cc != NULL)
 		mc_renew_due(cc, row->have ? &row->meta : NULL, cfg->directory,
 			     now, &row->due);
@@ -140,7 +142,8 @@ status_thresholds(const struct mc_status_row *r,
 		  const struct mc_status_thresholds *th, long *warn_s,
 		  long *crit_s)
 {
-	long life = (long)(r->meta.not_after - r->meta.not_before);
+	const struct mc_cert_meta *e = mc_store_meta_earliest(&r->meta);
+	long life = (long)(e->not_after - e->not_before);
 
 	*warn_s = th->warn_days >= 0 ? th->warn_days * DAY : life / 6;
 	*crit_s = th->crit_days >= 0 ? th->crit_days * DAY : life / 10;
@@ -169,7 +172,9 @@ mc_status_nagios_row(const struct mc_status_row *r,
 		     const struct mc_status_thresholds *th, time_t now,
 		     long *warn_s, long *crit_s, char *why, size_t size)
 {
-	long left = r->have ? (long)(r->meta.not_after - now) : 0;
+	long left = r->have ? (long)(mc_store_meta_earliest(&r->meta)->not_after -
+				     now)
+			    : 0;
 	bool last = r->have_last;
 
 	*warn_s = *crit_s = 0;
@@ -225,11 +230,11 @@ struct prom_family {
 	bool (*value)(const struct mc_status_row *r, double *v);
 };
 
-/* prom_not_after - expiry of the current version. */
+/* prom_not_after - expiry of the current version (its earlier leaf). */
 static bool
 prom_not_after(const struct mc_status_row *r, double *v)
 {
-	*v = (double)r->meta.not_after;
+	*v = (double)mc_store_meta_earliest(&r->meta)->not_after;
 	return r->have;
 }
 

@@ -103,10 +103,11 @@ mc_store_last_version(const char *state_dir, const char *name, unsigned *max,
 static int store_not_a_link(const char *state_dir, const char *name,
 			    const char *link, mode_t mode, struct mc_err *err);
 
-/* store_write_files - every file of a version into dir. */
+/* store_write_pair - the files of pair slot (key, cert, chain,
+ * fullchain; mc_pair_file names them) into dir. */
 static int
-store_write_files(const char *dir, EVP_PKEY *key, STACK_OF(X509) *chain,
-		  const struct mc_cert_meta *meta, struct mc_err *err)
+store_write_pair(const char *dir, const struct mc_pair *pair, size_t slot,
+		 struct mc_err *err)
 {
 	static const struct {
 		const char *file;
@@ -114,26 +115,29 @@ store_write_files(const char *dir, EVP_PKEY *key, STACK_OF(X509) *chain,
 	} parts[] = {{"cert.pem", 0, 1}, {"chain.pem", 1, -1},
 		     {"fullchain.pem", 0, -1}};
 	struct mc_buf pem;
-	char path[2 * STORE_PATH_MAX];
+	char path[2 * STORE_PATH_MAX], file[64];
 	size_t i;
 	int rc = -1;
 
 	mc_buf_init(&pem, 0);
-	snprintf(path, sizeof(path), "%s/privkey.pem", dir);
-	if (mc_key_to_pem(key, &pem, err) == -1 ||
+	mc_pair_file("privkey.pem", slot, pair->type, file, sizeof(file));
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (mc_key_to_pem(pair->key, &pem, err) == -1 ||
 	    mc_fsio_write(path, pem.data, pem.len, 0600, MC_FSIO_KEEP_OWNER,
 			  false, err) == -1)
 		goto out;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		STACK_OF(X509) *slice = sk_X509_new_null();
-		int j, to = parts[i].to < 0 ? sk_X509_num(chain) : parts[i].to;
+		int j, to = parts[i].to < 0 ? sk_X509_num(pair->chain)
+					    : parts[i].to;
 
 		for (j = parts[i].from; slice && j < to; j++)
-			sk_X509_push(slice, sk_X509_value(chain, j));
+			sk_X509_push(slice, sk_X509_value(pair->chain, j));
 		mc_buf_clear_free(&pem);
 		rc = slice ? mc_x509_chain_pem(slice, 0, &pem, err) : -1;
 		sk_X509_free(slice);
-		snprintf(path, sizeof(path), "%s/%s", dir, parts[i].file);
+		mc_pair_file(parts[i].file, slot, pair->type, file, sizeof(file));
+		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		if (rc == -1 ||
 		    mc_fsio_write(path, pem.data, pem.len, 0644,
 				  MC_FSIO_KEEP_OWNER, false, err) == -1) {
@@ -141,17 +145,35 @@ store_write_files(const char *dir, EVP_PKEY *key, STACK_OF(X509) *chain,
 			goto out;
 		}
 	}
-	rc = store_meta_write(dir, meta, err);
+	rc = 0;
 out:
 	mc_buf_clear_free(&pem);
 	return rc;
 }
 
+/* store_write_files - every file of a version into dir. */
+static int
+store_write_files(const char *dir, const struct mc_pairs *pairs,
+		  const struct mc_cert_meta *meta, struct mc_err *err)
+{
+	size_t i;
+
+	if (pairs->n == 0 || pairs->n > MC_KEY_TYPES_MAX ||
+	    (pairs->n > 1) != (meta->second != NULL))
+		return mc_err_set(err, MC_ERR_INPUT, "a version holds one pair, "
+				  "or two with the second described");
+	for (i = 0; i < pairs->n; i++)
+		if (store_write_pair(dir, &pairs->p[i], i, err) == -1)
+			return -1;
+	return store_meta_write(dir, meta, err);
+}
+
 /* mc_store_add_version - write a complete new version. */
 int
-mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
-		     STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
-		     unsigned *number, struct mc_err *err)
+mc_store_add_version(const char *state_dir, const char *name,
+		     const struct mc_pairs *pairs,
+		     const struct mc_cert_meta *meta, unsigned *number,
+		     struct mc_err *err)
 {
 	char vdir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32], dst[STORE_PATH_MAX];
 	struct mc_cert_meta m = *meta;
@@ -172,7 +194,7 @@ mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
 		 (long)getpid());
 	if (mkdir(tmp, 0700) == -1)
 		return mc_err_errno(err, MC_ERR_SYS, "cannot create %s", tmp);
-	if (store_write_files(tmp, key, chain, &m, err) == -1)
+	if (store_write_files(tmp, pairs, &m, err) == -1)
 		goto fail;
 	if (rename(tmp, dst) == -1) {
 		mc_err_errno(err, MC_ERR_SYS, "cannot rename %s", tmp);
@@ -457,4 +479,103 @@ mc_store_load_chain(const char *state_dir, const char *name, unsigned number,
 			  sizeof(path), err) == -1)
 		return NULL;
 	return mc_x509_chain_load(path, err);
+}
+
+/* mc_pairs_clear - free the keys and chains of pairs. */
+void
+mc_pairs_clear(struct mc_pairs *pairs)
+{
+	size_t i;
+
+	if (pairs == NULL)
+		return;
+	for (i = 0; i < pairs->n && i < MC_KEY_TYPES_MAX; i++) {
+		EVP_PKEY_free(pairs->p[i].key);
+		sk_X509_pop_free(pairs->p[i].chain, X509_free);
+	}
+	memset(pairs, 0, sizeof(*pairs));
+}
+
+/* store_load_pair - key (with_key) and fullchain of pair slot of a version. */
+static int
+store_load_pair(const char *state_dir, const char *name, unsigned number,
+		size_t slot, bool with_key, struct mc_pair *pair,
+		struct mc_err *err)
+{
+	char path[STORE_PATH_MAX], file[64];
+
+	mc_pair_file("privkey.pem", slot, pair->type, file, sizeof(file));
+	if (with_key &&
+	    (mc_store_path(state_dir, name, number, file, path, sizeof(path),
+			   err) == -1 ||
+	     (pair->key = mc_key_load(path, err)) == NULL))
+		return -1;
+	mc_pair_file("fullchain.pem", slot, pair->type, file, sizeof(file));
+	if (mc_store_path(state_dir, name, number, file, path, sizeof(path),
+			  err) == -1 ||
+	    (pair->chain = mc_x509_chain_load(path, err)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* mc_store_key_types - the key types of a version. */
+int
+mc_store_key_types(const char *state_dir, const char *name, unsigned number,
+		   enum mc_key_type types[MC_KEY_TYPES_MAX], size_t *n,
+		   struct mc_err *err)
+{
+	struct mc_cert_meta meta;
+	size_t i;
+
+	if (mc_store_load_meta(state_dir, name, number, &meta, err) == -1)
+		return -1;
+	*n = mc_store_meta_pairs(&meta);
+	for (i = 0; i < *n; i++)
+		types[i] = mc_store_meta_leaf(&meta, i)->key_type;
+	mc_store_meta_clear(&meta);
+	return 0;
+}
+
+/* store_load_pairs - every pair of a version (keys with with_key). */
+static int
+store_load_pairs(const char *state_dir, const char *name, unsigned number,
+		 bool with_key, struct mc_pairs *out, struct mc_err *err)
+{
+	struct mc_cert_meta meta;
+	struct mc_pairs got;
+	size_t i;
+	int rc = 0;
+
+	memset(&got, 0, sizeof(got));
+	if (mc_store_load_meta(state_dir, name, number, &meta, err) == -1)
+		return -1;
+	got.n = mc_store_meta_pairs(&meta);
+	for (i = 0; i < got.n; i++)
+		got.p[i].type = mc_store_meta_leaf(&meta, i)->key_type;
+	mc_store_meta_clear(&meta);
+	for (i = 0; i < got.n && rc == 0; i++)
+		rc = store_load_pair(state_dir, name, number, i, with_key,
+				     &got.p[i], err);
+	if (rc == -1) {
+		mc_pairs_clear(&got);
+		return -1;
+	}
+	*out = got;
+	return 0;
+}
+
+/* mc_store_load_pairs - every pair of a version. */
+int
+mc_store_load_pairs(const char *state_dir, const char *name, unsigned number,
+		    struct mc_pairs *out, struct mc_err *err)
+{
+	return store_load_pairs(state_dir, name, number, true, out, err);
+}
+
+/* mc_store_load_chains - every pair of a version, without the keys. */
+int
+mc_store_load_chains(const char *state_dir, const char *name, unsigned number,
+		     struct mc_pairs *out, struct mc_err *err)
+{
+	return store_load_pairs(state_dir, name, number, false, out, err);
 }

@@ -319,8 +319,15 @@ mc_store_any_version(const char *state_dir, const char *name,
 static bool
 admin_compromised(const struct mc_cert_meta *meta, const void *spki)
 {
-	return strcmp(meta->spki_sha256, spki) == 0 &&
-	       strcmp(meta->revocation_reason, "keyCompromise") == 0;
+	const struct mc_cert_meta *m;
+	size_t i;
+
+	if (strcmp(meta->revocation_reason, "keyCompromise") != 0)
+		return false;
+	for (i = 0; (m = mc_store_meta_leaf(meta, i)) != NULL; i++)
+		if (strcmp(m->spki_sha256, spki) == 0)
+			return true;
+	return false;
 }
 
 /* mc_store_key_compromised - whether a version of name with the key spki

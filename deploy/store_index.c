@@ -13,7 +13,9 @@
  * meta.json changed less than INDEX_FRESH seconds before the index is
  * written is left out (its mtime could still be shared by a second change
  * within the same clock tick). A missing index, another header, or a
- * line that does not parse: meta.json is read instead.
+ * line that does not parse: meta.json is read instead. A dual version
+ * (two certificates, meta->second) has no entry: renew reads its
+ * meta.json.
  *
  * Format (text, one parser: here): "mailcert-renew-index 2", then one line
  * per cert, sorted by name:
@@ -354,6 +356,7 @@ index_line(const char *name, const struct index_stamp *s,
 	int bad;
 
 	if (!index_token_ok(name) || m->n_names == 0 ||
+	    m->second != NULL || /* dual: read from meta.json */
 	    (m->status[0] != '\0' && !index_token_ok(m->status)) ||
 	    (m->ari_cert_id != NULL && !index_token_ok(m->ari_cert_id)) ||
 	    (m->revocation_reason[0] != '\0' &&

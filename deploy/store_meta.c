@@ -25,7 +25,34 @@ mc_store_meta_clear(struct mc_cert_meta *meta)
 	free(meta->cert_url);
 	free(meta->ari_cert_id);
 	free(meta->last_error);
+	if (meta->second != NULL) {
+		mc_store_meta_clear(meta->second);
+		free(meta->second);
+	}
 	memset(meta, 0, sizeof(*meta));
+}
+
+/* mc_store_meta_leaf - the facts of pair slot (0: meta, 1: second). */
+const struct mc_cert_meta *
+mc_store_meta_leaf(const struct mc_cert_meta *meta, size_t slot)
+{
+	return slot == 0 ? meta : slot == 1 ? meta->second : NULL;
+}
+
+/* mc_store_meta_earliest - the leaf that expires first. */
+const struct mc_cert_meta *
+mc_store_meta_earliest(const struct mc_cert_meta *meta)
+{
+	if (meta->second != NULL && meta->second->not_after < meta->not_after)
+		return meta->second;
+	return meta;
+}
+
+/* mc_store_meta_pairs - 1, or 2 for a dual version. */
+size_t
+mc_store_meta_pairs(const struct mc_cert_meta *meta)
+{
+	return meta->second != NULL ? 2 : 1;
 }
 
 /* mc_store_meta_fill - certificate facts of the chain into meta. */
@@ -62,18 +89,12 @@ meta_set_str(json_t *o, const char *key, const char *value)
 	return json_object_set_new(o, key, json_string(value));
 }
 
-/* meta_to_json - the JSON object of meta (new reference). */
-static json_t *
-meta_to_json(const struct mc_cert_meta *m)
+/* meta_facts_json - the certificate facts of m into o; nonzero on error. */
+static int
+meta_facts_json(json_t *o, const struct mc_cert_meta *m)
 {
-	json_t *o = json_object(), *names = json_array();
-	size_t i;
-	int bad = (o == NULL || names == NULL);
+	int bad = 0;
 
-	for (i = 0; !bad && i < m->n_names; i++)
-		bad |= json_array_append_new(names, json_string(m->names[i]));
-	bad |= json_object_set_new(o, "names", names);
-	bad |= json_object_set_new(o, "version", json_integer(m->version));
 	bad |= meta_set_str(o, "key_type", mc_key_type_name(m->key_type));
 	bad |= meta_set_str(o, "serial", m->serial);
 	bad |= meta_set_str(o, "sha256", m->sha256);
@@ -81,8 +102,6 @@ meta_to_json(const struct mc_cert_meta *m)
 	bad |= meta_set_str(o, "issuer", m->issuer);
 	bad |= json_object_set_new(o, "not_before", json_integer(m->not_before));
 	bad |= json_object_set_new(o, "not_after", json_integer(m->not_after));
-	bad |= json_object_set_new(o, "issued_at", json_integer(m->issued_at));
-	bad |= meta_set_str(o, "directory", m->directory);
 	bad |= meta_set_str(o, "order_url", m->order_url);
 	bad |= meta_set_str(o, "cert_url", m->cert_url);
 	bad |= meta_set_str(o, "ari_cert_id", m->ari_cert_id);
@@ -92,6 +111,24 @@ meta_to_json(const struct mc_cert_meta *m)
 	if (m->ari_next_poll)
 		bad |= json_object_set_new(o, "ari_next_poll",
 					   json_integer(m->ari_next_poll));
+	return bad;
+}
+
+/* meta_to_json - the JSON object of meta (new reference). */
+static json_t *
+meta_to_json(const struct mc_cert_meta *m)
+{
+	json_t *o = json_object(), *names = json_array(), *second = NULL;
+	size_t i;
+	int bad = (o == NULL || names == NULL);
+
+	for (i = 0; !bad && i < m->n_names; i++)
+		bad |= json_array_append_new(names, json_string(m->names[i]));
+	bad |= json_object_set_new(o, "names", names);
+	bad |= json_object_set_new(o, "version", json_integer(m->version));
+	bad |= meta_facts_json(o, m);
+	bad |= json_object_set_new(o, "issued_at", json_integer(m->issued_at));
+	bad |= meta_set_str(o, "directory", m->directory);
 	bad |= meta_set_str(o, "status", m->status);
 	bad |= meta_set_str(o, "last_error", m->last_error);
 	if (m->prior)
@@ -100,6 +137,11 @@ meta_to_json(const struct mc_cert_meta *m)
 	if (m->revoked_at)
 		bad |= json_object_set_new(o, "revoked_at",
 					   json_integer(m->revoked_at));
+	if (m->second != NULL) {
+		second = json_object();
+		bad |= second == NULL || meta_facts_json(second, m->second);
+		bad |= json_object_set_new(o, "second", second);
+	}
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -175,40 +217,65 @@ meta_names(json_t *o, struct mc_cert_meta *m)
 	return 0;
 }
 
-/* meta_from_json - the fields of o into m. */
+/* meta_facts_from_json - the certificate facts of o into m. */
 static int
-meta_from_json(json_t *o, struct mc_cert_meta *m)
+meta_facts_from_json(json_t *o, struct mc_cert_meta *m)
 {
 	const char *kts = json_string_value(json_object_get(o, "key_type"));
 	enum mc_key_type kt;
 
-	if (!json_is_object(o) || meta_names(o, m) == -1)
-		return -1;
-	m->version = (unsigned)json_integer_value(json_object_get(o, "version"));
-	if (kts == NULL || mc_key_type_parse(kts, &kt) == -1)
+	if (!json_is_object(o) || kts == NULL || mc_key_type_parse(kts, &kt) == -1)
 		return -1;
 	m->key_type = kt;
 	meta_copy(o, "serial", m->serial, sizeof(m->serial));
 	meta_copy(o, "sha256", m->sha256, sizeof(m->sha256));
 	meta_copy(o, "spki_sha256", m->spki_sha256, sizeof(m->spki_sha256));
 	meta_copy(o, "issuer", m->issuer, sizeof(m->issuer));
+	m->not_before = json_integer_value(json_object_get(o, "not_before"));
+	m->not_after = json_integer_value(json_object_get(o, "not_after"));
+	m->ari_renew_at = json_integer_value(json_object_get(o, "ari_renew_at"));
+	m->ari_next_poll =
+		json_integer_value(json_object_get(o, "ari_next_poll"));
+	m->order_url = meta_dup(o, "order_url");
+	m->cert_url = meta_dup(o, "cert_url");
+	m->ari_cert_id = meta_dup(o, "ari_cert_id");
+	return m->not_after > 0 ? 0 : -1;
+}
+
+/* meta_second_from_json - the "second" object of o (if any) into m. */
+static int
+meta_second_from_json(json_t *o, struct mc_cert_meta *m)
+{
+	json_t *s = json_object_get(o, "second");
+
+	if (s == NULL)
+		return 0;
+	m->second = calloc(1, sizeof(*m->second));
+	if (m->second == NULL || meta_facts_from_json(s, m->second) == -1)
+		return -1;
+	return mc_key_type_is_ec(m->key_type) !=
+			       mc_key_type_is_ec(m->second->key_type)
+		       ? 0
+		       : -1;
+}
+
+/* meta_from_json - the fields of o into m. */
+static int
+meta_from_json(json_t *o, struct mc_cert_meta *m)
+{
+	if (!json_is_object(o) || meta_names(o, m) == -1 ||
+	    meta_facts_from_json(o, m) == -1)
+		return -1;
+	m->version = (unsigned)json_integer_value(json_object_get(o, "version"));
 	meta_copy(o, "status", m->status, sizeof(m->status));
 	meta_copy(o, "revocation_reason", m->revocation_reason,
 		  sizeof(m->revocation_reason));
 	m->revoked_at = json_integer_value(json_object_get(o, "revoked_at"));
-	m->not_before = json_integer_value(json_object_get(o, "not_before"));
-	m->not_after = json_integer_value(json_object_get(o, "not_after"));
 	m->issued_at = json_integer_value(json_object_get(o, "issued_at"));
-	m->ari_renew_at = json_integer_value(json_object_get(o, "ari_renew_at"));
-	m->ari_next_poll =
-		json_integer_value(json_object_get(o, "ari_next_poll"));
 	m->directory = meta_dup(o, "directory");
-	m->order_url = meta_dup(o, "order_url");
-	m->cert_url = meta_dup(o, "cert_url");
-	m->ari_cert_id = meta_dup(o, "ari_cert_id");
 	m->last_error = meta_dup(o, "last_error");
 	m->prior = (unsigned)json_integer_value(json_object_get(o, "prior"));
-	return m->not_after > 0 ? 0 : -1;
+	return meta_second_from_json(o, m);
 }
 
 /* store_meta_read - parse dir/meta.json into *meta. */

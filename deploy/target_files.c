@@ -13,34 +13,33 @@
 #include "mailcert/deploy.h"
 #include "mailcert/fsio.h"
 #include "mailcert/store.h"
+#include "deploy/targets_int.h"
 
 #define TARGET_FILE_MAX (1024 * 1024)
 
 /* mc_deploy_target_files - the expanded paths of every file of t. */
 int
-mc_deploy_target_files(const struct mc_target *t, const char *cert_name,
+mc_deploy_target_files(const struct mc_target *t, const struct mc_cert_conf *cc,
 		       char ***out, size_t *n, struct mc_err *err)
 {
-	const char *const paths[] = {t->chain_file, t->combined_file,
-				     t->cert_file, t->fullchain_file,
-				     t->key_file};
-	size_t count = 0, i;
-	char **v = calloc(sizeof(paths) / sizeof(paths[0]) + 1, sizeof(*v));
+	struct tplan p;
+	size_t i;
+	char **v;
 
-	if (v == NULL)
+	if (tplan_init_cc(&p, t, cc, false, err) == -1)
+		return -1;
+	v = calloc(p.n + 1, sizeof(*v));
+	if (v == NULL) {
+		tplan_clear(&p);
 		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
-	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		if (paths[i] == NULL)
-			continue;
-		v[count] = mc_config_expand(paths[i], cert_name, err);
-		if (v[count] == NULL) {
-			mc_strv_free(v, count);
-			return -1;
-		}
-		count++;
 	}
+	for (i = 0; i < p.n; i++) {
+		v[i] = p.f[i].path; /* taken */
+		p.f[i].path = NULL;
+	}
+	*n = p.n;
+	tplan_clear(&p);
 	*out = v;
-	*n = count;
 	return 0;
 }
 
@@ -59,7 +58,7 @@ mc_deploy_cert_files(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		t = mc_config_target(cfg, cc->targets[i]);
 		if (t == NULL)
 			continue;
-		if (mc_deploy_target_files(t, cc->name, &one, &k, err) == -1)
+		if (mc_deploy_target_files(t, cc, &one, &k, err) == -1)
 			goto fail;
 		grown = realloc(all, (count + k + 1) * sizeof(char *));
 		if (grown == NULL) {
@@ -120,13 +119,19 @@ struct file_fact {
 	bool is_key;
 };
 
-/* target_fact_matches - whether a version's meta has the file's fact. */
+/* target_fact_matches - whether a version's meta (either pair) has the
+ * file's fact. */
 static bool
 target_fact_matches(const struct mc_cert_meta *meta, const void *arg)
 {
 	const struct file_fact *f = arg;
+	const struct mc_cert_meta *m;
+	size_t i;
 
-	return strcmp(f->is_key ? meta->spki_sha256 : meta->sha256, f->hex) == 0;
+	for (i = 0; (m = mc_store_meta_leaf(meta, i)) != NULL; i++)
+		if (strcmp(f->is_key ? m->spki_sha256 : m->sha256, f->hex) == 0)
+			return true;
+	return false;
 }
 
 /* mc_deploy_file_of_cert - whether path holds a stored version's leaf or

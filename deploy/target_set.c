@@ -4,12 +4,15 @@
  *
  * Beside the first file that holds the key lives the set directory
  * .mailcert.<cert>.<target>/ with one complete version directory
- * vNNNN.<random>/ (a file per kind: key_file, cert_file, ...) and the link
- * `live` -> vNNNN.<random>. Each configured path is a link to
- * .mailcert.<cert>.<target>/live/<kind> (absolute when it lives in another
- * directory). Switching a deployment is one rename of `live`, so a daemon
- * that opens the key and the certificate can only ever see both old or
- * both new, whenever mailcert is killed.
+ * vNNNN.<random>/ (a file per kind: key_file, cert_file, ...; for the
+ * second key type of a dual certificate key_file-ALG, cert_file-ALG, ...)
+ * and the link `live` -> vNNNN.<random>. Each configured path is a link
+ * to .mailcert.<cert>.<target>/live/<member> (absolute when it lives in
+ * another directory). Switching a deployment is one rename of `live`, so
+ * a daemon that opens the keys and the certificates can only ever see all
+ * old or all new, whenever mailcert is killed. The first key type keeps
+ * the plain member names, so the links of a target that was single-key
+ * before stay valid (and hold the first key type) after it turns dual.
  *
  * The first deployment to paths that are still regular files (or missing)
  * converts them without changing what a daemon reads: a snapshot version
@@ -95,7 +98,7 @@ set_live_target(int set_fd, char *buf, size_t size)
  * snapshot is set), all synced. */
 static int
 set_write_version(struct mc_deploy_staged *s, const char *name, bool snapshot,
-		  EVP_PKEY *key, STACK_OF(X509) *chain, struct mc_err *err)
+		  const struct mc_pairs *pairs, struct mc_err *err)
 {
 	const struct tplan *p = &s->plan;
 	char where[4400], *old;
@@ -111,7 +114,7 @@ set_write_version(struct mc_deploy_staged *s, const char *name, bool snapshot,
 	for (i = 0; i < p->n && rc == 0; i++) {
 		mc_buf_init(&data, 0);
 		if (!snapshot) {
-			rc = tcontent(p->f[i].kind, key, chain, &data, err);
+			rc = tcontent(&p->f[i], pairs, &data, err);
 		} else if (mc_fsio_read(p->f[i].path, SET_FILE_MAX, &old, &len,
 					NULL) == 0) {
 			rc = mc_buf_append(&data, old, len, err);
@@ -120,10 +123,9 @@ set_write_version(struct mc_deploy_staged *s, const char *name, bool snapshot,
 			continue; /* missing now: missing in the snapshot */
 		}
 		if (rc == 0)
-			rc = mc_fsio_create_at(vfd, where,
-					       tkind_key(p->f[i].kind), data.data,
-					       data.len, tfile_mode(p, i),
-					       p->owner, err);
+			rc = mc_fsio_create_at(vfd, where, p->f[i].member,
+					       data.data, data.len,
+					       tfile_mode(p, i), p->owner, err);
 		mc_buf_clear_free(&data);
 	}
 	if (rc == 0 && fsync(vfd) == -1)
@@ -162,7 +164,7 @@ set_stage_links(struct mc_deploy_staged *s, int *fds, struct mc_err *err)
 {
 	const struct tplan *p = &s->plan;
 	char text[4400], live[64], where[4400];
-	bool link[TKINDS], any = false;
+	bool link[TFILES], any = false;
 	size_t i;
 
 	for (i = 0; i < p->n; i++) {
@@ -173,8 +175,7 @@ set_stage_links(struct mc_deploy_staged *s, int *fds, struct mc_err *err)
 	if (any && !set_live_target(s->set_fd, live, sizeof(live))) {
 		set_path(p, where, sizeof(where));
 		set_version_name(0, s->snapshot, sizeof(s->snapshot));
-		if (set_write_version(s, s->snapshot, true, NULL, NULL, err) ==
-			    -1 ||
+		if (set_write_version(s, s->snapshot, true, NULL, err) == -1 ||
 		    mc_fsio_stage_symlink_at(s->set_fd, where, "live",
 					     s->snapshot, &s->live_snapshot,
 					     err) == -1)
@@ -193,16 +194,16 @@ set_stage_links(struct mc_deploy_staged *s, int *fds, struct mc_err *err)
 
 /* tset_stage - everything a switch of the set needs, nothing switched. */
 int
-tset_stage(struct mc_deploy_staged *s, unsigned version, EVP_PKEY *key,
-	   STACK_OF(X509) *chain, struct mc_err *err)
+tset_stage(struct mc_deploy_staged *s, unsigned version,
+	   const struct mc_pairs *pairs, struct mc_err *err)
 {
 	struct tplan *p = &s->plan;
 	char where[4400];
-	int fds[TKINDS];
+	int fds[TFILES];
 	size_t i;
 	int rc = -1;
 
-	for (i = 0; i < TKINDS; i++)
+	for (i = 0; i < TFILES; i++)
 		fds[i] = -1;
 	for (i = 0; i < p->n; i++)
 		if ((fds[i] = tdir_open(p, i, err)) == -1)
@@ -214,7 +215,7 @@ tset_stage(struct mc_deploy_staged *s, unsigned version, EVP_PKEY *key,
 		goto out;
 	set_path(p, where, sizeof(where));
 	set_version_name(version, s->version, sizeof(s->version));
-	if (set_write_version(s, s->version, false, key, chain, err) == -1 ||
+	if (set_write_version(s, s->version, false, pairs, err) == -1 ||
 	    mc_fsio_stage_symlink_at(s->set_fd, where, "live", s->version,
 				     &s->live, err) == -1)
 		goto out;
@@ -287,7 +288,7 @@ tset_abort(struct mc_deploy_staged *s)
 
 	mc_fsio_abort(&s->live_snapshot);
 	mc_fsio_abort(&s->live);
-	for (i = 0; i < TKINDS; i++)
+	for (i = 0; i < TFILES; i++)
 		mc_fsio_abort(&s->links[i]);
 	if (s->set_fd == -1)
 		return;

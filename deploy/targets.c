@@ -87,15 +87,24 @@ targets_owner(const struct mc_target *t, struct mc_fsio_owner *o,
 	return 0;
 }
 
-/* tfile_set - fill f for kind k from the expanded path (taken). */
+/* tfile_set - fill f for kind k of pair slot (type) from the expanded
+ * path (taken). */
 static int
-tfile_set(struct tfile *f, int k, char *path, struct mc_err *err)
+tfile_set(struct tfile *f, int k, size_t slot, enum mc_key_type type,
+	  char *path, struct mc_err *err)
 {
 	char *a = strdup(path), *b = strdup(path);
 
 	f->kind = k;
+	f->slot = slot;
+	f->type = type;
 	f->path = path;
 	f->has_key = kinds[k].content != C_CHAIN;
+	if (slot == 0)
+		snprintf(f->member, sizeof(f->member), "%s", kinds[k].key);
+	else
+		snprintf(f->member, sizeof(f->member), "%s-%s", kinds[k].key,
+			 mc_key_type_alg(type));
 	f->dir = a ? strdup(dirname(a)) : NULL;
 	f->base = b ? strdup(basename(b)) : NULL;
 	free(a);
@@ -105,39 +114,64 @@ tfile_set(struct tfile *f, int k, char *path, struct mc_err *err)
 	return 0;
 }
 
-/* tplan_init - expand the files of t for cert. */
-int
-tplan_init(struct tplan *p, const struct mc_target *t, const char *cert,
-	   bool owner, struct mc_err *err)
+/* tplan_add - the files of t for pair slot of type. */
+static int
+tplan_add(struct tplan *p, const struct mc_cert_conf *cc, size_t slot,
+	  enum mc_key_type type, struct mc_err *err)
 {
 	char *path;
 	size_t k;
 
+	for (k = 0; k < TKINDS; k++) {
+		if (kind_path(p->t, k) == NULL)
+			continue;
+		path = mc_target_expand(p->t, kind_path(p->t, k), cc->name, type,
+					mc_cert_dual(cc), err);
+		if (path == NULL)
+			return -1;
+		if (tfile_set(&p->f[p->n++], (int)k, slot, type, path, err) ==
+		    -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* tplan_init - expand the files of t for cert cc and key types. */
+int
+tplan_init(struct tplan *p, const struct mc_target *t,
+	   const struct mc_cert_conf *cc, const enum mc_key_type *types,
+	   size_t n, bool owner, struct mc_err *err)
+{
+	size_t k;
+
 	memset(p, 0, sizeof(*p));
 	p->t = t;
-	p->cert = cert;
+	p->cert = cc->name;
 	p->owner = MC_FSIO_KEEP_OWNER;
 	if (owner && targets_owner(t, &p->owner, err) == -1)
 		return -1;
-	for (k = 0; k < TKINDS; k++) {
-		if (kind_path(t, k) == NULL)
-			continue;
-		path = mc_config_expand(kind_path(t, k), cert, err);
-		if (path == NULL || tfile_set(&p->f[p->n++], (int)k, path,
-					      err) == -1) {
+	for (k = 0; k < n && k < MC_KEY_TYPES_MAX; k++)
+		if (tplan_add(p, cc, k, types[k], err) == -1) {
 			tplan_clear(p);
 			return -1;
 		}
-	}
 	if (p->n == 0)
 		return mc_err_set(err, MC_ERR_DEPLOY,
 				  "target %s has no file to write", t->name);
 	for (k = p->n; k > 0; k--)
 		if (p->f[k - 1].has_key)
 			p->anchor = k - 1;
-	snprintf(p->set_name, sizeof(p->set_name), ".mailcert.%s.%s", cert,
+	snprintf(p->set_name, sizeof(p->set_name), ".mailcert.%s.%s", cc->name,
 		 t->name);
 	return 0;
+}
+
+/* tplan_init_cc - tplan_init with cc's own key types. */
+int
+tplan_init_cc(struct tplan *p, const struct mc_target *t,
+	      const struct mc_cert_conf *cc, bool owner, struct mc_err *err)
+{
+	return tplan_init(p, t, cc, cc->key_types, cc->n_key_types, owner, err);
 }
 
 /* tplan_clear - free the paths. */
@@ -168,11 +202,10 @@ tlink_text(const struct tplan *p, size_t i, char *buf, size_t size)
 	const struct tfile *a = &p->f[p->anchor];
 
 	if (strcmp(p->f[i].dir, a->dir) == 0)
-		snprintf(buf, size, "%s/live/%s", p->set_name,
-			 kinds[p->f[i].kind].key);
+		snprintf(buf, size, "%s/live/%s", p->set_name, p->f[i].member);
 	else
 		snprintf(buf, size, "%s/%s/live/%s", a->dir, p->set_name,
-			 kinds[p->f[i].kind].key);
+			 p->f[i].member);
 }
 
 /* tlink_read - the link at file i's path, and the text it must have
@@ -237,16 +270,21 @@ tdir_open(const struct tplan *p, size_t i, struct mc_err *err)
 				err);
 }
 
-/* tcontent - the bytes of a file kind. */
+/* tcontent - the bytes of file f from its pair. */
 int
-tcontent(int kind, EVP_PKEY *key, STACK_OF(X509) *chain, struct mc_buf *out,
-	 struct mc_err *err)
+tcontent(const struct tfile *f, const struct mc_pairs *pairs,
+	 struct mc_buf *out, struct mc_err *err)
 {
-	enum content c = kinds[kind].content;
+	enum content c = kinds[f->kind].content;
+	const struct mc_pair *pair;
 
-	if (c != C_CHAIN && mc_key_to_pem(key, out, err) == -1)
+	if (f->slot >= pairs->n)
+		return mc_err_set(err, MC_ERR_INPUT, "no %s key in this version",
+				  mc_key_type_alg(f->type));
+	pair = &pairs->p[f->slot];
+	if (c != C_CHAIN && mc_key_to_pem(pair->key, out, err) == -1)
 		return -1;
-	if (c != C_KEY && mc_x509_chain_pem(chain, 0, out, err) == -1)
+	if (c != C_KEY && mc_x509_chain_pem(pair->chain, 0, out, err) == -1)
 		return -1;
 	return 0;
 }
@@ -305,7 +343,7 @@ static int
 targets_check_file(const struct tplan *p, size_t i, struct mc_err *err)
 {
 	const struct mc_target *t = p->t;
-	const char *key = kinds[p->f[i].kind].key, *path = p->f[i].path;
+	const char *key = p->f[i].member, *path = p->f[i].path;
 	struct stat st;
 
 	if (lstat(path, &st) == 0) {
@@ -330,14 +368,14 @@ targets_check_file(const struct tplan *p, size_t i, struct mc_err *err)
 
 /* mc_deploy_check - validate target t without changing anything. */
 int
-mc_deploy_check(const struct mc_target *t, const char *cert_name,
+mc_deploy_check(const struct mc_target *t, const struct mc_cert_conf *cc,
 		struct mc_err *err)
 {
 	struct tplan p;
 	size_t i;
 	int rc = 0;
 
-	if (tplan_init(&p, t, cert_name, true, err) == -1)
+	if (tplan_init_cc(&p, t, cc, true, err) == -1)
 		return -1;
 	for (i = 0; i < p.n && rc == 0; i++)
 		rc = targets_check_file(&p, i, err);
@@ -347,7 +385,7 @@ mc_deploy_check(const struct mc_target *t, const char *cert_name,
 
 /* single_stage - a one-file target: the temp file beside it. */
 static int
-single_stage(struct mc_deploy_staged *s, EVP_PKEY *key, STACK_OF(X509) *chain,
+single_stage(struct mc_deploy_staged *s, const struct mc_pairs *pairs,
 	     struct mc_err *err)
 {
 	const struct tplan *p = &s->plan;
@@ -357,7 +395,7 @@ single_stage(struct mc_deploy_staged *s, EVP_PKEY *key, STACK_OF(X509) *chain,
 
 	mc_buf_init(&data, 0);
 	dfd = tdir_open(p, 0, err);
-	if (dfd == -1 || tcontent(f->kind, key, chain, &data, err) == -1)
+	if (dfd == -1 || tcontent(f, pairs, &data, err) == -1)
 		goto out;
 	rc = mc_fsio_stage_at(dfd, f->dir, f->base, data.data, data.len,
 			      tfile_mode(p, 0), p->owner,
@@ -380,29 +418,41 @@ staged_free(struct mc_deploy_staged *s)
 	free(s);
 }
 
+/* pairs_types - the key types of pairs into types. */
+static void
+pairs_types(const struct mc_pairs *pairs, enum mc_key_type *types)
+{
+	size_t i;
+
+	for (i = 0; i < pairs->n && i < MC_KEY_TYPES_MAX; i++)
+		types[i] = pairs->p[i].type;
+}
+
 /* mc_deploy_stage - write everything a switch of t needs, changing
  * nothing a daemon reads. */
 int
-mc_deploy_stage(const struct mc_target *t, const char *cert_name,
-		unsigned version, EVP_PKEY *key, STACK_OF(X509) *chain,
+mc_deploy_stage(const struct mc_target *t, const struct mc_cert_conf *cc,
+		unsigned version, const struct mc_pairs *pairs,
 		struct mc_deploy_staged **out, struct mc_err *err)
 {
 	struct mc_deploy_staged *s = calloc(1, sizeof(*s));
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
 	int rc;
 
 	if (s == NULL)
 		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
 	s->set_fd = -1;
 	s->single.dfd = s->live.dfd = s->live_snapshot.dfd = -1;
-	for (size_t i = 0; i < TKINDS; i++)
+	for (size_t i = 0; i < TFILES; i++)
 		s->links[i].dfd = -1;
-	if (tplan_init(&s->plan, t, cert_name, true, err) == -1) {
+	pairs_types(pairs, types);
+	if (tplan_init(&s->plan, t, cc, types, pairs->n, true, err) == -1) {
 		free(s);
 		return mc_err_prefix(err, "target %s", t->name);
 	}
 	s->set = s->plan.n > 1;
-	rc = s->set ? tset_stage(s, version, key, chain, err)
-		    : single_stage(s, key, chain, err);
+	rc = s->set ? tset_stage(s, version, pairs, err)
+		    : single_stage(s, pairs, err);
 	if (rc == -1) {
 		mc_err_prefix(err, "target %s", t->name);
 		mc_deploy_abort(s);
@@ -445,13 +495,13 @@ mc_deploy_abort(struct mc_deploy_staged *s)
 
 /* mc_deploy_write - stage and commit t. */
 int
-mc_deploy_write(const struct mc_target *t, const char *cert_name,
-		EVP_PKEY *key, STACK_OF(X509) *chain, struct mc_err *err)
+mc_deploy_write(const struct mc_target *t, const struct mc_cert_conf *cc,
+		const struct mc_pairs *pairs, struct mc_err *err)
 {
 	struct mc_deploy_staged *s = NULL;
 	bool changed = false;
 
-	if (mc_deploy_stage(t, cert_name, 0, key, chain, &s, err) == -1)
+	if (mc_deploy_stage(t, cc, 0, pairs, &s, err) == -1)
 		return -1;
 	return mc_deploy_commit(s, &changed, err);
 }
@@ -459,15 +509,15 @@ mc_deploy_write(const struct mc_target *t, const char *cert_name,
 /* mc_deploy_clean - remove our stale temp files beside t's files and the
  * unused versions of its set. */
 int
-mc_deploy_clean(const struct mc_target *t, const char *cert_name,
+mc_deploy_clean(const struct mc_target *t, const struct mc_cert_conf *cc,
 		unsigned *removed, struct mc_err *err)
 {
-	const char *bases[TKINDS];
+	const char *bases[TFILES];
 	struct tplan p;
 	size_t i, j, n;
 	int dfd;
 
-	if (tplan_init(&p, t, cert_name, false, err) == -1)
+	if (tplan_init_cc(&p, t, cc, false, err) == -1)
 		return -1;
 	for (i = 0; i < p.n; i++) {
 		for (j = n = 0; j < p.n; j++)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mailcert/crypto.h"
 #include "mailcert/daemon.h"
 #include "mailcert/deploy.h"
 #include "mailcert/doctor.h"
@@ -92,34 +93,31 @@ doctor_reload_hint(const struct mc_target *t)
 	}
 }
 
-/* doctor_missing_files - whether any file of t for cert is absent. */
+/* doctor_missing_files - whether any file of t for cc is absent. */
 static bool
-doctor_missing_files(const struct mc_target *t, const char *cert)
+doctor_missing_files(const struct mc_target *t, const struct mc_cert_conf *cc)
 {
-	const char *const tpl[] = {t->chain_file, t->cert_file, t->key_file,
-				   t->fullchain_file, t->combined_file};
+	char **files = NULL;
 	bool missing = false;
-	size_t i;
-	char *p;
+	size_t i, n = 0;
 
-	for (i = 0; i < 5 && !missing; i++) {
-		if (tpl[i] == NULL)
-			continue;
-		p = mc_config_expand(tpl[i], cert, NULL);
-		missing = p == NULL || !mc_fsio_exists(p);
-		free(p);
-	}
+	if (mc_deploy_target_files(t, cc, &files, &n, NULL) == -1)
+		return true;
+	for (i = 0; i < n && !missing; i++)
+		missing = !mc_fsio_exists(files[i]);
+	mc_strv_free(files, n);
 	return missing;
 }
 
 /* doctor_fix_lines - the fix text for a daemon that reads other files. */
 static void
-doctor_fix_lines(const struct mc_target *t, const char *cert,
+doctor_fix_lines(const struct mc_target *t, const struct mc_cert_conf *cc,
 		 const struct mc_daemon_verdict *v, char *fix, size_t size)
 {
+	const char *cert = cc->name;
 	size_t i, len = 0;
 
-	if (doctor_missing_files(t, cert))
+	if (doctor_missing_files(t, cc))
 		len += (size_t)snprintf(fix + len, size - len,
 			"first write the files (`mailcert issue %s`, or `mailcert "
 			"deploy %s` when a version is stored): a daemon cannot "
@@ -166,7 +164,7 @@ doctor_daemon_config(const struct mc_target *t, const struct mc_cert_conf *cc,
 	case MC_DAEMON_READS_OTHER:
 		break;
 	}
-	doctor_fix_lines(t, cc->name, &v, fix, sizeof(fix));
+	doctor_fix_lines(t, cc, &v, fix, sizeof(fix));
 	return doctor_add(rep, cc->name, subject, "daemon-config", MC_DOCTOR_PROBLEM,
 			  fix, "%s %s: it reads %s", d, v.tls_off ? "offers no TLS "
 			  "(turned off in its configuration)" : "does not read "
@@ -212,12 +210,12 @@ doctor_target_files(const struct mc_target *t, const struct mc_cert_conf *cc,
 	struct mc_err err;
 
 	snprintf(subject, sizeof(subject), "target %s", t->name);
-	if (mc_deploy_check(t, cc->name, &err) == -1)
+	if (mc_deploy_check(t, cc, &err) == -1)
 		return doctor_add(rep, cc->name, subject, "target-files",
 				  MC_DOCTOR_PROBLEM, NULL, "%s", err.msg);
 	return doctor_add(rep, cc->name, subject, "target-files", MC_DOCTOR_OK, NULL,
 			  "its files can be written%s",
-			  doctor_missing_files(t, cc->name) ? " (not written yet)" : "");
+			  doctor_missing_files(t, cc) ? " (not written yet)" : "");
 }
 
 /* doctor_seen - whether name is in seen[0..n); else add it. */

@@ -327,14 +327,15 @@ host_current_leaf(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 	return leaf;
 }
 
-/* host_endpoint - probe one endpoint once (SNI: the first name). */
+/* host_endpoint - probe one endpoint once (SNI: the first name; a probe
+ * that offers only the first key type). */
 static int
-host_endpoint(const struct mc_cert_conf *cc, const char *url, X509 *current,
-	      unsigned cur, struct mc_doctor_report *rep)
+host_endpoint(const struct mc_cert_conf *cc, const char *url,
+	      const struct mc_endpoint *ep, X509 *current, unsigned cur,
+	      struct mc_doctor_report *rep)
 {
 	struct mc_probe_result res;
 	struct mc_probe_opts opts;
-	struct mc_endpoint ep;
 	struct mc_x509_info info;
 	char subject[400], fix[300];
 	struct mc_err err;
@@ -342,14 +343,14 @@ host_endpoint(const struct mc_cert_conf *cc, const char *url, X509 *current,
 	int rc;
 
 	snprintf(subject, sizeof(subject), "verify %s", url);
-	if (mc_verify_url_parse(url, &ep, &err) == -1)
-		return doctor_add(rep, cc->name, subject, "endpoint", MC_DOCTOR_PROBLEM,
-				  NULL, "%s", err.msg);
 	mc_probe_opts_init(&opts);
 	opts.servername = cc->names[0];
 	opts.total_timeout_ms = PROBE_TIMEOUT_MS;
+	/* the first key type's certificate (a dual endpoint serves both) */
+	opts.key_alg = mc_key_type_is_ec(cc->key_type) ? MC_KEY_ALG_ECDSA
+						      : MC_KEY_ALG_RSA;
 	memset(&res, 0, sizeof(res));
-	if (mc_verify_probe(&ep, &opts, &res, &err) == -1)
+	if (mc_verify_probe(ep, &opts, &res, &err) == -1)
 		return doctor_add(rep, cc->name, subject, "endpoint", MC_DOCTOR_PROBLEM,
 				  NULL, "%s", err.msg);
 	leaf = res.chain ? sk_X509_value(res.chain, 0) : NULL;
@@ -392,7 +393,8 @@ doctor_endpoints(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 				  "no verify endpoints: a deploy cannot be proven live");
 	current = host_current_leaf(cfg, cc, &cur);
 	for (i = 0; i < cc->n_verify && rc == 0; i++)
-		rc = host_endpoint(cc, cc->verify[i], current, cur, rep);
+		rc = host_endpoint(cc, cc->verify[i], &cc->endpoints[i], current,
+				   cur, rep); /* parsed when the config loaded */
 	X509_free(current);
 	return rc;
 }

@@ -10,6 +10,7 @@
 #include "fleet/fleet_int.h"
 #include "mailcert/crypto.h"
 #include "mailcert/log.h"
+#include "mailcert/text.h"
 #include "mailcert/time.h"
 
 #define ETCD_CODE_UNAVAILABLE 14
@@ -179,10 +180,13 @@ etcd_error(const char *member, const struct mc_http_resp *res,
 	long long code = etcd_num(o, "code");
 	bool retry = res->status >= 500 || code == ETCD_CODE_UNAVAILABLE ||
 	             code == ETCD_CODE_DEADLINE;
+	char text[200];
 
+	if (msg == NULL)
+		msg = "(no message)";
+	mc_text_excerpt(msg, strlen(msg), text, sizeof(text), 0);
 	mc_err_set(err, retry ? MC_ERR_NET : MC_ERR_INPUT,
-	           "etcd member %s: HTTP %ld: %.200s", member, res->status,
-	           msg != NULL ? msg : "(no message)");
+	           "etcd member %s: HTTP %ld: %s", member, res->status, text);
 	json_decref(o);
 	return retry;
 }
@@ -239,7 +243,7 @@ etcd_call(struct fleet_etcd *e, const char *path, json_t *req, json_t **resp,
 	 * leader is replaced within an election timeout */
 	for (k = 0; k <= n && rc == 1; k++) {
 		if (k == n)
-			mc_sleep_ms(ETCD_RETRY_PAUSE_MS);
+			mc_sleep_ms_full(ETCD_RETRY_PAUSE_MS);
 		rc = etcd_try(e, (start + k) % n, path, body, resp, err);
 		if (rc == 0)
 			atomic_store(&e->cur, (int)((start + k) % n));

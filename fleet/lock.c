@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "fleet/fleet_int.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
 #include "mailcert/time.h"
 
@@ -184,7 +185,8 @@ lock_wait_step(struct mc_fleet *f, long long deadline, const char *holder,
 		                  "the fleet lock is held by %s; waited %lds "
 		                  "(store_wait) without getting it",
 		                  holder, wait);
-	mc_sleep_ms(LOCK_POLL_MS);
+	if (mc_sleep_ms(LOCK_POLL_MS) == -1) /* SIGTERM: stop waiting */
+		return mc_interrupt_check(err);
 	return 0;
 }
 

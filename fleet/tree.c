@@ -48,52 +48,75 @@ tree_seal_key(struct mc_fleet *f, EVP_PKEY *key, const char *role,
 	return rc;
 }
 
-/* tree_push_ops - the puts of a version and of current (new array). */
+/* tree_push_pair - the puts of pair slot of version v: its fullchain and
+ * its sealed key (role "privkey", or "privkey-ALG" for a second pair). */
 static int
-tree_push_ops(struct mc_fleet *f, const char *cert, EVP_PKEY *key,
-              STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
-              json_t *ops, struct mc_err *err)
+tree_push_pair(struct mc_fleet *f, const char *cert, unsigned v,
+               const struct mc_pair *pair, size_t slot, json_t *ops,
+               struct mc_err *err)
 {
-	struct mc_cert_meta shared = *meta;
-	char k[FLEET_KEY_MAX + 1], cur[16], *text = NULL;
+	char k[FLEET_KEY_MAX + 1], file[64], role[32];
 	unsigned char *sealed = NULL;
 	size_t sealed_len = 0;
 	struct mc_buf pem;
 	int rc = -1;
 
 	mc_buf_init(&pem, 0);
+	mc_pair_file(ROLE_PRIVKEY, slot, pair->type, role, sizeof(role));
+	if (mc_x509_chain_pem(pair->chain, 0, &pem, err) == -1 ||
+	    tree_seal_key(f, pair->key, role, cert, v, &sealed, &sealed_len,
+	                  err) == -1)
+		goto out;
+	mc_pair_file("fullchain.pem", slot, pair->type, file, sizeof(file));
+	if (tree_version_key(f, cert, v, file, k, sizeof(k), err) == -1)
+		goto out;
+	json_array_append_new(ops, etcd_op_put(k, pem.data, pem.len, 0));
+	mc_pair_file("privkey.sealed", slot, pair->type, file, sizeof(file));
+	tree_version_key(f, cert, v, file, k, sizeof(k), NULL);
+	json_array_append_new(ops, etcd_op_put(k, sealed, sealed_len, 0));
+	rc = 0;
+out:
+	free(sealed);
+	mc_buf_free(&pem);
+	return rc;
+}
+
+/* tree_push_ops - the puts of a version and of current (new array). */
+static int
+tree_push_ops(struct mc_fleet *f, const char *cert,
+              const struct mc_pairs *pairs, const struct mc_cert_meta *meta,
+              json_t *ops, struct mc_err *err)
+{
+	struct mc_cert_meta shared = *meta;
+	char k[FLEET_KEY_MAX + 1], cur[16], *text = NULL;
+	size_t i;
+	int rc = -1;
+
 	snprintf(shared.status, sizeof(shared.status), "issued");
 	shared.last_error = NULL; /* what one host saw stays on that host */
 	text = mc_store_meta_text(&shared, err);
-	if (text == NULL || mc_x509_chain_pem(chain, 0, &pem, err) == -1 ||
-	    tree_seal_key(f, key, ROLE_PRIVKEY, cert, meta->version, &sealed,
-	                  &sealed_len, err) == -1)
-		goto out;
-	if (tree_version_key(f, cert, meta->version, "meta.json", k, sizeof(k),
+	if (text == NULL ||
+	    tree_version_key(f, cert, meta->version, "meta.json", k, sizeof(k),
 	                     err) == -1)
 		goto out;
 	json_array_append_new(ops, etcd_op_put(k, text, strlen(text), 0));
-	tree_version_key(f, cert, meta->version, "fullchain.pem", k, sizeof(k),
-	                 NULL);
-	json_array_append_new(ops, etcd_op_put(k, pem.data, pem.len, 0));
-	tree_version_key(f, cert, meta->version, "privkey.sealed", k, sizeof(k),
-	                 NULL);
-	json_array_append_new(ops, etcd_op_put(k, sealed, sealed_len, 0));
+	for (i = 0; i < pairs->n; i++)
+		if (tree_push_pair(f, cert, meta->version, &pairs->p[i], i, ops,
+		                   err) == -1)
+			goto out;
 	fleet_key(f, k, sizeof(k), NULL, "certs/%s/current", cert);
 	snprintf(cur, sizeof(cur), "%04u", meta->version);
 	json_array_append_new(ops, etcd_op_put(k, cur, strlen(cur), 0));
 	rc = 0;
 out:
 	free(text);
-	free(sealed);
-	mc_buf_free(&pem);
 	return rc;
 }
 
 /* mc_fleet_push - store a version and make it current (one fenced txn). */
 int
-mc_fleet_push(struct mc_fleet *f, const char *cert, EVP_PKEY *key,
-              STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
+mc_fleet_push(struct mc_fleet *f, const char *cert,
+              const struct mc_pairs *pairs, const struct mc_cert_meta *meta,
               struct mc_err *err)
 {
 	json_t *ops = json_array();
@@ -101,7 +124,7 @@ mc_fleet_push(struct mc_fleet *f, const char *cert, EVP_PKEY *key,
 
 	if (ops == NULL)
 		return mc_err_set(err, MC_ERR_SYS, "out of memory");
-	if (tree_push_ops(f, cert, key, chain, meta, ops, err) == -1) {
+	if (tree_push_ops(f, cert, pairs, meta, ops, err) == -1) {
 		json_decref(ops);
 		return -1;
 	}
@@ -145,31 +168,31 @@ tree_open_key(struct mc_fleet *f, const struct fleet_kv *kv, const char *role,
 	return key;
 }
 
-/* tree_check_version - the parts of a shared version agree: the key
- * matches the leaf, meta.json describes this leaf. */
+/* tree_check_pair - a pair of a shared version agrees with itself and
+ * with its facts in meta.json (the key matches the leaf, the leaf is the
+ * one described). */
 static int
-tree_check_version(const char *cert, unsigned v, EVP_PKEY *key,
-                   STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
-                   struct mc_err *err)
+tree_check_pair(const char *cert, unsigned v, const struct mc_pair *pair,
+                const struct mc_cert_meta *facts_want, struct mc_err *err)
 {
 	struct mc_cert_meta facts;
 	int same;
 
-	if (X509_check_private_key(sk_X509_value(chain, 0), key) != 1)
+	if (X509_check_private_key(sk_X509_value(pair->chain, 0), pair->key) != 1)
 		return mc_err_set(err, MC_ERR_INPUT,
-		                  "%s version %04u in the store: the key does not "
-		                  "match the certificate",
-		                  cert, v);
+		                  "%s version %04u in the store: the %s key does not "
+		                  "match its certificate",
+		                  cert, v, mc_key_type_alg(pair->type));
 	memset(&facts, 0, sizeof(facts));
-	if (mc_store_meta_fill(&facts, chain, err) == -1)
+	if (mc_store_meta_fill(&facts, pair->chain, err) == -1)
 		return -1;
-	same = strcmp(facts.sha256, meta->sha256) == 0;
+	same = strcmp(facts.sha256, facts_want->sha256) == 0;
 	free(facts.ari_cert_id);
 	if (!same)
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s version %04u in the store: meta.json does not "
-		                  "describe its certificate",
-		                  cert, v);
+		                  "describe its %s certificate",
+		                  cert, v, mc_key_type_alg(pair->type));
 	return 0;
 }
 
@@ -200,35 +223,64 @@ tree_local_same(const struct mc_fleet *f, const char *cert, unsigned v,
 	                  cert, v, dir, v, cert);
 }
 
+/* tree_pull_pair - pair slot of shared version v from kvs into *pair. */
+static int
+tree_pull_pair(struct mc_fleet *f, const char *cert, unsigned v,
+               const struct fleet_kvs *kvs, size_t slot,
+               const struct mc_cert_meta *facts, struct mc_pair *pair,
+               struct mc_err *err)
+{
+	char cfile[64], kfile[64], role[32];
+	const struct fleet_kv *c, *k;
+
+	pair->type = facts->key_type;
+	mc_pair_file("fullchain.pem", slot, pair->type, cfile, sizeof(cfile));
+	mc_pair_file("privkey.sealed", slot, pair->type, kfile, sizeof(kfile));
+	mc_pair_file(ROLE_PRIVKEY, slot, pair->type, role, sizeof(role));
+	c = tree_find(kvs, cfile);
+	k = tree_find(kvs, kfile);
+	if (c == NULL || k == NULL)
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "%s version %04u is incomplete in the store "
+		                  "(meta.json, %s and %s are needed)",
+		                  cert, v, cfile, kfile);
+	pair->chain = mc_x509_chain_parse((const char *)c->value, c->value_len,
+	                                  err);
+	if (pair->chain == NULL)
+		return mc_err_prefix(err, "%s version %04u in the store", cert, v);
+	pair->key = tree_open_key(f, k, role, cert, v, err);
+	if (pair->key == NULL)
+		return -1;
+	return tree_check_pair(cert, v, pair, facts, err);
+}
+
 /* tree_pull_parts - parse the parts of shared version v into the outs. */
 static int
 tree_pull_parts(struct mc_fleet *f, const char *cert, unsigned v,
                 const struct fleet_kvs *kvs, struct mc_cert_meta *meta,
-                STACK_OF(X509) **chain, EVP_PKEY **key, struct mc_err *err)
+                struct mc_pairs *pairs, struct mc_err *err)
 {
-	const struct fleet_kv *m = tree_find(kvs, "meta.json"),
-	                      *c = tree_find(kvs, "fullchain.pem"),
-	                      *k = tree_find(kvs, "privkey.sealed");
+	const struct fleet_kv *m = tree_find(kvs, "meta.json");
 	char where[300];
+	size_t i;
 
 	snprintf(where, sizeof(where), "%s version %04u meta.json in the store",
 	         cert, v);
-	if (m == NULL || c == NULL || k == NULL)
+	if (m == NULL)
 		return mc_err_set(err, MC_ERR_INPUT,
 		                  "%s version %04u is incomplete in the store "
-		                  "(meta.json, fullchain.pem and privkey.sealed are "
-		                  "needed)",
+		                  "(no meta.json)",
 		                  cert, v);
 	if (mc_store_meta_parse((const char *)m->value, m->value_len, where, meta,
 	                        err) == -1)
 		return -1;
-	*chain = mc_x509_chain_parse((const char *)c->value, c->value_len, err);
-	if (*chain == NULL)
-		return mc_err_prefix(err, "%s version %04u in the store", cert, v);
-	*key = tree_open_key(f, k, ROLE_PRIVKEY, cert, v, err);
-	if (*key == NULL)
-		return -1;
-	return tree_check_version(cert, v, *key, *chain, meta, err);
+	for (i = 0; i < mc_store_meta_pairs(meta); i++) {
+		pairs->n = i + 1;
+		if (tree_pull_pair(f, cert, v, kvs, i, mc_store_meta_leaf(meta, i),
+		                   &pairs->p[i], err) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 /* mc_fleet_pull - copy shared version number of cert into the local state. */
@@ -238,18 +290,18 @@ mc_fleet_pull(struct mc_fleet *f, const char *cert, unsigned number,
 {
 	struct fleet_kvs kvs = {0};
 	struct mc_cert_meta meta;
-	STACK_OF(X509) *chain = NULL;
-	EVP_PKEY *key = NULL;
+	struct mc_pairs pairs;
 	char prefix[FLEET_KEY_MAX + 1];
 	unsigned got = 0;
 	int rc = -1;
 
 	memset(&meta, 0, sizeof(meta));
+	memset(&pairs, 0, sizeof(pairs));
 	if (fleet_key(f, prefix, sizeof(prefix), err, "certs/%s/versions/%04u/",
 	              cert, number) == -1 ||
 	    fleet_note(f, etcd_range(&f->etcd, prefix, true, false, &kvs, err),
 	               err) == -1 ||
-	    tree_pull_parts(f, cert, number, &kvs, &meta, &chain, &key, err) == -1)
+	    tree_pull_parts(f, cert, number, &kvs, &meta, &pairs, err) == -1)
 		goto out;
 	rc = tree_local_same(f, cert, number, meta.sha256, err);
 	if (rc != 0) {
@@ -257,7 +309,7 @@ mc_fleet_pull(struct mc_fleet *f, const char *cert, unsigned number,
 		goto out;
 	}
 	meta.version = number;
-	rc = mc_store_add_version(f->cfg->state_dir, cert, key, chain, &meta, &got,
+	rc = mc_store_add_version(f->cfg->state_dir, cert, &pairs, &meta, &got,
 	                          err);
 	if (rc == 0)
 		mc_log_info("%s: version %04u (serial %s) pulled from the fleet",
@@ -266,8 +318,7 @@ out:
 	if (rc == -1)
 		mc_err_prefix(err, "pull %s version %04u", cert, number);
 	mc_store_meta_clear(&meta);
-	sk_X509_pop_free(chain, X509_free);
-	EVP_PKEY_free(key);
+	mc_pairs_clear(&pairs);
 	etcd_kvs_clear(&kvs);
 	return rc;
 }

@@ -34,6 +34,34 @@ hooks_var(const char *name, const char *value, const char *file,
 	return s;
 }
 
+/* hooks_key_vars - MAILCERT_<ALG>_{CERT,KEY,CHAIN,FULLCHAIN}_FILE of each
+ * key type of env into envp from *o on. */
+static int
+hooks_key_vars(const struct mc_hook_env *env, char **envp, size_t *o,
+	       struct mc_err *err)
+{
+	static const char *const vars[][2] = {
+		{"CERT", "cert.pem"}, {"KEY", "privkey.pem"},
+		{"CHAIN", "chain.pem"}, {"FULLCHAIN", "fullchain.pem"}};
+	char name[64], file[64];
+	size_t k, i;
+
+	for (k = 0; env->lineage != NULL && k < env->n_key_types &&
+		    k < MC_KEY_TYPES_MAX; k++)
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+			snprintf(name, sizeof(name), "MAILCERT_%s_%s_FILE",
+				 mc_key_type_is_ec(env->key_types[k]) ? "ECDSA"
+								      : "RSA",
+				 vars[i][0]);
+			mc_pair_file(vars[i][1], k, env->key_types[k], file,
+				     sizeof(file));
+			envp[*o] = hooks_var(name, env->lineage, file, err);
+			if (envp[(*o)++] == NULL)
+				return -1;
+		}
+	return 0;
+}
+
 /* mc_hooks_envp - the environment for env. */
 char **
 mc_hooks_envp(const struct mc_hook_env *env, struct mc_err *err)
@@ -54,7 +82,7 @@ mc_hooks_envp(const struct mc_hook_env *env, struct mc_err *err)
 		{"RENEWED_DOMAINS", env->names, NULL},
 	};
 	size_t n = sizeof(vars) / sizeof(vars[0]), i, o = 0;
-	char **envp = calloc(n + 2, sizeof(char *));
+	char **envp = calloc(n + 2 + 4 * MC_KEY_TYPES_MAX, sizeof(char *));
 
 	if (envp == NULL || (envp[o++] = strdup(HOOK_PATH)) == NULL)
 		goto fail;
@@ -66,6 +94,8 @@ mc_hooks_envp(const struct mc_hook_env *env, struct mc_err *err)
 		if (envp[o++] == NULL)
 			goto fail;
 	}
+	if (hooks_key_vars(env, envp, &o, err) == -1)
+		goto fail;
 	return envp;
 fail:
 	if (envp == NULL || o <= 1)
@@ -95,7 +125,7 @@ mc_hooks_run_one(const char *path, const struct mc_hook_env *env,
 	const char *argv[] = {path, NULL};
 	struct mc_proc_result res;
 	char **envp = mc_hooks_envp(env, err);
-	char what[128];
+	char what[MC_PROC_EXCERPT_MAX + 128];
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -107,14 +137,12 @@ mc_hooks_run_one(const char *path, const struct mc_hook_env *env,
 		mc_err_prefix(err, "%s hook", env->event);
 		goto out;
 	}
-	if (!res.signaled && !res.timed_out && res.exit_code == 0) {
+	if (!mc_proc_failed(&res)) {
 		rc = 0;
 		goto out;
 	}
-	mc_proc_describe(&res, timeout, what, sizeof(what));
-	mc_err_set(err, MC_ERR_HOOK, "%s hook %s %s%s%.200s", env->event, path,
-		   what, res.errout && res.errout[0] ? ": " : "",
-		   res.errout ? res.errout : "");
+	mc_proc_summary(&res, timeout, what, sizeof(what));
+	mc_err_set(err, MC_ERR_HOOK, "%s hook %s %s", env->event, path, what);
 out:
 	mc_proc_result_clear(&res);
 	mc_hooks_envp_free(envp);
@@ -256,13 +284,17 @@ hooks_names(const struct mc_cert_conf *cc)
 int
 mc_hooks_run_cert_event(const char *hooks_dir, const char *event,
 			const struct mc_cert_conf *cc, const char *lineage,
+			const enum mc_key_type *types, size_t n,
 			const char *error, long timeout, struct mc_err *err)
 {
-	struct mc_hook_env env = {event, NULL, NULL, NULL, error};
+	struct mc_hook_env env;
 	struct mc_err one;
 	char *names = NULL;
 	int failed;
 
+	memset(&env, 0, sizeof(env));
+	env.event = event;
+	env.error = error;
 	mc_err_clear(&one);
 	if (cc != NULL) {
 		names = hooks_names(cc);
@@ -271,6 +303,12 @@ mc_hooks_run_cert_event(const char *hooks_dir, const char *event,
 		env.cert_name = cc->name;
 		env.names = names;
 		env.lineage = lineage;
+		if (n == 0 || types == NULL) {
+			types = cc->key_types;
+			n = cc->n_key_types;
+		}
+		env.n_key_types = n < MC_KEY_TYPES_MAX ? n : MC_KEY_TYPES_MAX;
+		memcpy(env.key_types, types, env.n_key_types * sizeof(*types));
 	}
 	failed = mc_hooks_run_event(hooks_dir, &env, timeout, err);
 	if (failed >= 0 && cc != NULL && cc->deploy_hook != NULL &&

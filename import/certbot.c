@@ -136,8 +136,9 @@ lineage_store(const struct mc_config *cfg, const char *name, struct lineage *l,
 	meta.issued_at = time(NULL);
 	meta.directory = (char *)certbot_conf_get(&l->conf, "renewalparams", "server");
 	snprintf(meta.status, sizeof(meta.status), "imported");
-	rc = mc_store_add_version(cfg->state_dir, name, l->key, l->chain, &meta,
-				  &num, err);
+	rc = mc_store_add_version(cfg->state_dir, name,
+				  &(struct mc_pairs){{{l->type, l->key, l->chain}}, 1},
+				  &meta, &num, err);
 	meta.names = NULL;
 	meta.n_names = 0;
 	meta.directory = NULL;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mailcert/addr.h"
 #include "mailcert/buf.h"
 #include "mailcert/daemon.h"
 
@@ -141,6 +142,28 @@ section_hooks(struct mc_buf *b, const struct certbot_conf *c)
 			      "hooks_dir/post.d/)\n", post);
 }
 
+/* section_listen - http_listen from certbot's standalone address and
+ * port, checked by the parser the config loader uses (an address mailcert
+ * cannot listen on becomes a comment and the default). */
+static void
+section_listen(struct mc_buf *b, const char *addr, const char *port)
+{
+	struct mc_listen_addr la;
+	char spec[320];
+
+	if (addr == NULL || addr[0] == '\0')
+		addr = "0.0.0.0";
+	snprintf(spec, sizeof(spec), strchr(addr, ':') != NULL ? "[%.200s]:%.20s"
+								: "%.200s:%.20s",
+		 addr, port != NULL && port[0] != '\0' ? port : "80");
+	if (mc_addr_listen_parse(spec, &la, NULL) == -1) {
+		mc_buf_appendf(b, NULL, "; certbot listened on %s, which is not "
+			      "an address mailcert can listen on\n", spec);
+		snprintf(spec, sizeof(spec), "0.0.0.0:80");
+	}
+	mc_buf_appendf(b, NULL, "challenge = http-01\nhttp_listen = %s\n", spec);
+}
+
 /* section_challenge - the challenge lines from certbot's authenticator. */
 static void
 section_challenge(struct mc_buf *b, const struct certbot_conf *c)
@@ -158,9 +181,7 @@ section_challenge(struct mc_buf *b, const struct certbot_conf *c)
 			      root[0] ? "" : "; certbot's webroot is not recorded: ",
 			      root[0] ? root : "/var/www/html");
 	} else if (strcmp(auth, "standalone") == 0) {
-		mc_buf_appendf(b, NULL, "challenge = http-01\nhttp_listen = %s:%s\n",
-			      addr && addr[0] && strchr(addr, ':') == NULL ? addr : "0.0.0.0",
-			      port ? port : "80");
+		section_listen(b, addr, port);
 	} else if (strncmp(auth, "dns", 3) == 0) {
 		mc_buf_appendf(b, NULL, "; certbot used the %s plugin: write a dns_hook "
 			      "script (HOOK add|del FQDN VALUE), then uncomment:\n"

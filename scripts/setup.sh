@@ -14,6 +14,11 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev libidn2-dev
 	libunbound-dev libldns-dev dns-root-data)
 
+# The clang build and the libFuzzer targets (tests/fuzz, bench/fuzz.sh):
+# libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev, which
+# clang only recommends; llvm-14 has llvm-symbolizer for readable traces.
+FUZZ_PKGS=(clang libclang-rt-14-dev llvm-14)
+
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
 # certbot (t_import_certbot makes real lineages with it), etcd (three
 # members for the fleet tests; etcdctl to inspect what they hold), strace
@@ -38,7 +43,7 @@ installed() {
 
 main() {
 	local missing=() p
-	for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}" "${DNS_PKGS[@]}" "${MAIL_PKGS[@]}"; do
+	for p in "${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}" "${TEST_PKGS[@]}" "${DNS_PKGS[@]}" "${MAIL_PKGS[@]}"; do
 		installed "$p" || missing+=("$p")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then

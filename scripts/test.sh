@@ -4,16 +4,23 @@
 #   1. scripts/setup.sh (installs what is missing)
 #   2. scripts/build.sh --asan (build/ and build-asan/)
 #   3. the banned-function check over our .c/.h files
-#   4. ctest in build-asan/ (ASan+UBSan: unit and integration tests)
-#   5. ctest in build/ (--output-on-failure)
-# The last line printed is ctest's summary of step 5 ("100% tests passed,
+#   4. the whole tree compiled with clang too (build-clang/, no tests run)
+#   5. the libFuzzer targets built with clang and run FUZZ_SECONDS (20) s
+#      each (bench/fuzz.sh; build-fuzz/); a crash fails the run
+#   6. ctest in build-asan/ (ASan+UBSan: unit and integration tests)
+#   7. ctest in build/ (--output-on-failure)
+# The last line printed is ctest's summary of step 7 ("100% tests passed,
 # 0 tests failed out of N"); the exit status is non-zero if any step failed.
-# Set SKIP_SETUP=1 to skip step 1, SKIP_ASAN=1 to skip the sanitizer run.
+# Set SKIP_SETUP=1 to skip step 1, SKIP_ASAN=1 to skip the sanitizer run,
+# SKIP_CLANG=1 to skip steps 4 and 5.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD_DIR=${BUILD_DIR:-$ROOT/build}
 ASAN_BUILD_DIR=${ASAN_BUILD_DIR:-$ROOT/build-asan}
+CLANG_BUILD_DIR=${CLANG_BUILD_DIR:-$ROOT/build-clang}
+FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 export BUILD_DIR ASAN_BUILD_DIR
 status=0
 
@@ -73,6 +80,21 @@ if banned_check; then
 else
 	echo "banned functions: FOUND (see above)"
 	status=1
+fi
+
+if [ "${SKIP_CLANG:-0}" != 1 ]; then
+	step "clang: compile the whole tree ($CLANG_BUILD_DIR)"
+	if CC=clang cmake -S "$ROOT" -B "$CLANG_BUILD_DIR" -DMAILCERT_INTEGRATION=OFF \
+		>/dev/null && cmake --build "$CLANG_BUILD_DIR" -j "$(nproc 2>/dev/null || echo 2)" \
+		>"$CLANG_BUILD_DIR/build.log" 2>&1; then
+		echo "clang build: ok"
+	else
+		tail -n 40 "$CLANG_BUILD_DIR/build.log"
+		echo "clang build: FAILED"
+		status=1
+	fi
+	step "fuzz: libFuzzer targets, ${FUZZ_SECONDS}s each ($FUZZ_BUILD_DIR)"
+	bash "$ROOT/bench/fuzz.sh" --build "$FUZZ_BUILD_DIR" --seconds "$FUZZ_SECONDS" || status=1
 fi
 
 if [ "${SKIP_ASAN:-0}" != 1 ]; then

@@ -56,6 +56,11 @@ void chain_cn(X509 *cert, char *buf, size_t size);
 /* chain_key_name - "RSA 2048", "EC P-256", "Ed25519" ... into buf. */
 void chain_key_name(EVP_PKEY *key, char *buf, size_t size);
 
+/* chain_uri_http - copy a certificate's URI into buf when it is an
+ * http(s) URL of printable ASCII without spaces (a server's bytes: no
+ * control character reaches a fetch or a message); false otherwise. */
+bool chain_uri_http(const ASN1_IA5STRING *uri, char *buf, size_t size);
+
 /* chain_aia_url - the first http(s) URL of access method nid (NID_ad_OCSP,
  * NID_ad_ca_issuers) in cert's AIA into buf; false if none. */
 bool chain_aia_url(X509 *cert, int nid, char *buf, size_t size);

@@ -11,8 +11,10 @@
 
 #include "chain_int.h"
 #include "mailcert/crypto.h"
+#include "mailcert/text.h"
 
-/* describe_gn - "DNS:name" / "IP:addr" of one general name, or "". */
+/* describe_gn - "DNS:name" / "IP:addr" of one general name, or "" (a
+ * name with control characters or bad UTF-8 shows them as '?'). */
 static void
 describe_gn(const GENERAL_NAME *gn, char *buf, size_t size)
 {
@@ -24,7 +26,11 @@ describe_gn(const GENERAL_NAME *gn, char *buf, size_t size)
 	if (gn->type == GEN_DNS) {
 		p = ASN1_STRING_get0_data(gn->d.dNSName);
 		len = ASN1_STRING_length(gn->d.dNSName);
-		snprintf(buf, size, "DNS:%.*s", len, (const char *)p);
+		/* the server's bytes: the one sanitizer (JSON-safe UTF-8) */
+		snprintf(buf, size, "DNS:");
+		if (size > 4 && len > 0)
+			mc_text_excerpt((const char *)p, (size_t)len, buf + 4,
+			                size - 4, 0);
 	} else if (gn->type == GEN_IPADD) {
 		p = ASN1_STRING_get0_data(gn->d.iPAddress);
 		len = ASN1_STRING_length(gn->d.iPAddress);

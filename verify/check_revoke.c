@@ -126,13 +126,7 @@ rev_crl_url(X509 *cert, char *buf, size_t size)
 			if (gn->type != GEN_URI)
 				continue;
 			u = gn->d.uniformResourceIdentifier;
-			if (u->length <= 0 || (size_t)u->length >= size)
-				continue;
-			memcpy(buf, u->data, (size_t)u->length);
-			buf[u->length] = '\0';
-			found = strlen(buf) == (size_t)u->length &&
-			        (strncmp(buf, "http://", 7) == 0 ||
-			         strncmp(buf, "https://", 8) == 0);
+			found = chain_uri_http(u, buf, size);
 		}
 	}
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);

@@ -107,6 +107,23 @@ out:
 	return rc;
 }
 
+/* chain_uri_http - uri as a clean http(s) URL in buf, or false. */
+bool
+chain_uri_http(const ASN1_IA5STRING *uri, char *buf, size_t size)
+{
+	int i;
+
+	if (uri == NULL || uri->length <= 0 || (size_t)uri->length >= size)
+		return false;
+	for (i = 0; i < uri->length; i++)
+		if (uri->data[i] <= 0x20 || uri->data[i] >= 0x7f)
+			return false;
+	memcpy(buf, uri->data, (size_t)uri->length);
+	buf[uri->length] = '\0';
+	return strncmp(buf, "http://", 7) == 0 ||
+	       strncmp(buf, "https://", 8) == 0;
+}
+
 /* chain_aia_url - the first http(s) URL of access method nid in AIA. */
 bool
 chain_aia_url(X509 *cert, int nid, char *buf, size_t size)
@@ -124,13 +141,7 @@ chain_aia_url(X509 *cert, int nid, char *buf, size_t size)
 		    ad->location->type != GEN_URI)
 			continue;
 		uri = ad->location->d.uniformResourceIdentifier;
-		if (uri->length <= 0 || (size_t)uri->length >= size ||
-		    memchr(uri->data, '\0', (size_t)uri->length) != NULL)
-			continue;
-		memcpy(buf, uri->data, (size_t)uri->length);
-		buf[uri->length] = '\0';
-		if (strncmp(buf, "http://", 7) == 0 ||
-		    strncmp(buf, "https://", 8) == 0) {
+		if (chain_uri_http(uri, buf, size)) {
 			found = true;
 			break;
 		}

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mailcert/text.h"
 #include "verify/verify_int.h"
 #include "mailcert/time.h"
 
@@ -35,29 +36,6 @@ verify_fail(struct mc_probe_result *res, enum mc_probe_outcome outcome,
 	vsnprintf(res->reason, sizeof(res->reason), fmt, ap);
 	va_end(ap);
 	return -1;
-}
-
-/* verify_sanitize - printable excerpt: " as ', others as ?, "..." if cut. */
-void
-verify_sanitize(const char *in, size_t len, char *out, size_t size)
-{
-	size_t i, o = 0;
-
-	if (size == 0)
-		return;
-	for (i = 0; i < len && o + 4 < size; i++) {
-		unsigned char ch = (unsigned char)in[i];
-
-		if (ch == '"')
-			out[o++] = '\''; /* excerpts are quoted with " */
-		else
-			out[o++] = (ch >= 0x20 && ch < 0x7f) ? (char)ch : '?';
-	}
-	if (i < len && o + 3 < size) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
 }
 
 /* conn_timeout - ms to wait now: min(limit, time left), 0 if past. */
@@ -262,8 +240,8 @@ verify_conn_readline(struct verify_conn *c, char *line, size_t size)
 
 	while ((nl = memchr(c->buf, '\n', c->len)) == NULL) {
 		if (c->len == sizeof(c->buf)) {
-			verify_sanitize(c->buf, c->len, excerpt,
-			                sizeof(excerpt));
+			mc_text_excerpt(c->buf, c->len, excerpt,
+			                sizeof(excerpt), MC_TEXT_QUOTE);
 			return verify_fail(c->res, MC_PROBE_PROTOCOL_ERROR,
 			                   "%s: line longer than %d bytes: "
 			                   "\"%s\"",

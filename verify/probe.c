@@ -96,7 +96,7 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
 	if (verify_conn_open(c, ep, opts, res) == -1)
 		return 0;
 	res->connect_ms = mc_now_ms() - t;
-	if (mc_verify_scheme_starttls(ep->scheme)) {
+	if (mc_addr_scheme_starttls(ep->scheme)) {
 		t = mc_now_ms();
 		if (verify_starttls(c, ep, opts) == -1)
 			return 0;
@@ -120,7 +120,7 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
 static bool
 probe_no_greeting(const struct verify_conn *c, const struct mc_endpoint *ep)
 {
-	return mc_verify_scheme_starttls(ep->scheme) && c->res->timed_out &&
+	return mc_addr_scheme_starttls(ep->scheme) && c->res->timed_out &&
 	       !c->got_data && c->fd != -1 &&
 	       c->res->outcome == MC_PROBE_UNREACHABLE &&
 	       strstr(c->stage, "greeting") != NULL;

@@ -50,7 +50,7 @@ verify_rawconn_open(const struct mc_endpoint *ep,
 	c->res = res;
 	if (verify_conn_open(c, ep, opts, res) == -1)
 		goto out;
-	if (mc_verify_scheme_starttls(ep->scheme) &&
+	if (mc_addr_scheme_starttls(ep->scheme) &&
 	    verify_starttls(c, ep, opts) == -1)
 		goto out;
 	if (c->len > 0) {

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "mailcert/text.h"
 #include "verify/verify_int.h"
 
 #define EXCERPT_MAX 100
@@ -34,7 +35,7 @@ starttls_garbage(struct verify_conn *c, const char *line)
 {
 	char ex[EXCERPT_MAX];
 
-	verify_sanitize(line, strlen(line), ex, sizeof(ex));
+	mc_text_excerpt(line, strlen(line), ex, sizeof(ex), MC_TEXT_QUOTE);
 	return verify_fail(c->res, MC_PROBE_PROTOCOL_ERROR,
 	                   "%s: unexpected reply \"%s\"", c->stage, ex);
 }
@@ -45,8 +46,8 @@ starttls_refused(struct verify_conn *c, const char *line)
 {
 	struct mc_probe_result *res = c->res;
 
-	verify_sanitize(line, strlen(line), res->server_text,
-	                sizeof(res->server_text));
+	mc_text_excerpt(line, strlen(line), res->server_text,
+	                sizeof(res->server_text), MC_TEXT_QUOTE);
 	return verify_fail(res, MC_PROBE_STARTTLS_REFUSED,
 	                   "%s: the server refused: \"%s\"", c->stage,
 	                   res->server_text);
@@ -159,8 +160,8 @@ smtp_ehlo_rejected(struct verify_conn *c, const struct smtp_reply *r)
 {
 	struct mc_probe_result *res = c->res;
 
-	verify_sanitize(r->text, strlen(r->text), res->server_text,
-	                sizeof(res->server_text));
+	mc_text_excerpt(r->text, strlen(r->text), res->server_text,
+	                sizeof(res->server_text), MC_TEXT_QUOTE);
 	starttls_goodbye(c, "QUIT");
 	return verify_fail(res, MC_PROBE_STARTTLS_MISSING,
 	                   "%s: the server rejected EHLO (\"%s\"), so it "
@@ -444,8 +445,8 @@ void
 verify_greeting(struct mc_probe_result *res, const char *line)
 {
 	if (res->greeting[0] == '\0')
-		verify_sanitize(line, strlen(line), res->greeting,
-		                sizeof(res->greeting));
+		mc_text_excerpt(line, strlen(line), res->greeting,
+		                sizeof(res->greeting), MC_TEXT_QUOTE);
 	if (res->server == MC_SERVER_UNKNOWN)
 		res->server = mc_verify_server_kind(line);
 }
@@ -520,14 +521,14 @@ starttls_after_goahead(struct verify_conn *c, enum mc_scheme scheme)
 	memcpy(line, c->buf, n);
 	line[n] = '\0';
 	if (starttls_refusal(scheme, line)) {
-		verify_sanitize(line, n, res->server_text,
-		                sizeof(res->server_text));
+		mc_text_excerpt(line, n, res->server_text,
+		                sizeof(res->server_text), MC_TEXT_QUOTE);
 		return verify_fail(res, MC_PROBE_STARTTLS_REFUSED,
 		                   "%s: the server gave its go-ahead and then "
 		                   "said \"%s\" instead of starting TLS",
 		                   c->stage, res->server_text);
 	}
-	verify_sanitize(line, n, ex, sizeof(ex));
+	mc_text_excerpt(line, n, ex, sizeof(ex), MC_TEXT_QUOTE);
 	return verify_fail(res, MC_PROBE_PROTOCOL_ERROR,
 	                   "%s: the server sent data after the TLS "
 	                   "go-ahead (\"%s\"; command injection?)",

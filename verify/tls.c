@@ -17,6 +17,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "mailcert/text.h"
 #include "verify/verify_int.h"
 #include "mailcert/time.h"
 
@@ -275,9 +276,9 @@ tls_plain_text(struct verify_conn *c, const struct tls_peek *pk,
 
 	if (n > pk->len)
 		n = pk->len;
-	verify_sanitize((const char *)pk->buf, n, res->server_text,
-	                sizeof(res->server_text));
-	if (mc_verify_scheme_starttls(ep->scheme))
+	mc_text_excerpt((const char *)pk->buf, n, res->server_text,
+	                sizeof(res->server_text), MC_TEXT_QUOTE);
+	if (mc_addr_scheme_starttls(ep->scheme))
 		return verify_fail(res, MC_PROBE_STARTTLS_REFUSED,
 		                   "TLS handshake: after its STARTTLS go-ahead "
 		                   "the server answered in plain text instead "
@@ -306,7 +307,7 @@ tls_fail(struct verify_conn *c, int sslerr, const struct mc_endpoint *ep,
 		return tls_plain_text(c, &z, ep);
 	}
 	tls_reasons(sslerr, why, sizeof(why));
-	if (!mc_verify_scheme_starttls(ep->scheme) &&
+	if (!mc_addr_scheme_starttls(ep->scheme) &&
 	    (strstr(why, "wrong version number") != NULL ||
 	     strstr(why, "packet length too long") != NULL))
 		hint = " (the port speaks plain text: does it need STARTTLS?)";
@@ -448,7 +449,7 @@ verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme)
 		if (SSL_write(ssl, line, n) == n) {
 			tls_drain(c, ssl, first, sizeof(first));
 			first[strcspn(first, "\r\n")] = '\0';
-			if (!mc_verify_scheme_starttls(scheme) && first[0])
+			if (!mc_addr_scheme_starttls(scheme) && first[0])
 				verify_greeting(c->res, first);
 		}
 		c->io_timeout_ms = io;

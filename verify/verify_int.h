@@ -40,9 +40,6 @@ int verify_fail(struct mc_probe_result *res, enum mc_probe_outcome outcome,
 int verify_silence(struct verify_conn *c, enum mc_probe_outcome outcome,
                    int waited_ms);
 
-/* verify_sanitize - quote-safe printable excerpt of len bytes of in. */
-void verify_sanitize(const char *in, size_t len, char *out, size_t size);
-
 /* verify_conn_open - resolve and connect to ep within the timeouts. */
 int verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
                      const struct mc_probe_opts *opts,

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "mailcert/addr.h"
 #include "mailcert/err.h"
 #include "mailcert/log.h"
 
@@ -33,6 +34,11 @@ enum mc_key_type {
 	MC_KEY_EC_P384,
 };
 
+/* A cert has one key type, or two - one ECDSA and one RSA - for dual
+ * certificates: two orders, one version holding both pairs, deployed,
+ * switched and verified as one unit. */
+#define MC_KEY_TYPES_MAX 2
+
 enum mc_challenge_type {
 	MC_CHALLENGE_HTTP01 = 0,
 	MC_CHALLENGE_TLSALPN01,
@@ -46,11 +52,13 @@ enum mc_target_type {
 	MC_TARGET_FILES,
 };
 
-/* Durations are in seconds. renew_before: -1 means "auto". */
+/* The renewal and verification keys a [cert] may override. Durations are
+ * in seconds. renew_before: -1 means "auto". */
 struct mc_timing {
 	long renew_before;
 	long hook_timeout;
 	long verify_timeout;
+	bool verify_without_sni; /* probe each endpoint without SNI too */
 };
 
 struct mc_target {
@@ -64,6 +72,9 @@ struct mc_target {
 	char *owner;          /* NULL: root */
 	char *group;          /* NULL: root */
 	mode_t mode;          /* mode of files holding the key */
+	bool default_files;   /* the paths are the type's defaults (with two
+				 key types they get ".%k" before the
+				 extension: mc_target_expand) */
 	bool allow_symlink;
 	char *reload;         /* NULL: the type's default */
 	char *config;         /* the daemon's configuration doctor reads
@@ -76,10 +87,12 @@ struct mc_cert_conf {
 	char *name;
 	char **names; /* DNS names lower-cased or IP addresses (mc_name_normalize), no duplicates */
 	size_t n_names;
-	enum mc_key_type key_type;
+	enum mc_key_type key_type; /* the first of key_types */
+	enum mc_key_type key_types[MC_KEY_TYPES_MAX]; /* one, or one EC and one RSA */
+	size_t n_key_types;
 	bool reuse_key;
 	enum mc_challenge_type challenge;
-	char *http_listen;     /* "HOST:PORT" */
+	char *http_listen;     /* "HOST:PORT" (checked by mc_addr_listen_parse) */
 	char *webroot;         /* NULL: use the built-in responder */
 	char *tls_alpn_listen; /* "HOST:PORT" */
 	char *dns_hook;
@@ -90,7 +103,8 @@ struct mc_cert_conf {
 	char *deploy_hook;
 	char **targets; /* names of struct mc_target in the config */
 	size_t n_targets;
-	char **verify; /* endpoint URLs */
+	char **verify; /* endpoint URLs as written */
+	struct mc_endpoint *endpoints; /* verify[i] parsed (n_verify of them) */
 	size_t n_verify;
 	struct mc_timing timing;
 	/* DANE (issue 12) */
@@ -149,8 +163,26 @@ const struct mc_cert_conf *mc_config_cert(const struct mc_config *cfg, const cha
 /* mc_config_target - the target named name (declared or built in), or NULL. Borrowed. */
 const struct mc_target *mc_config_target(const struct mc_config *cfg, const char *name);
 
-/* mc_config_expand - path with every %n replaced by cert_name (new string, caller frees). */
+/* mc_config_expand - path with every %n replaced by cert_name (new string,
+ * caller frees); a %k is an error (use mc_config_expand_key). */
 char *mc_config_expand(const char *path, const char *cert_name, struct mc_err *err);
+
+/* mc_config_expand_key - the same with every %k replaced by alg ("ecdsa"
+ * or "rsa", mc_key_type_alg; NULL: %k is an error). */
+char *mc_config_expand_key(const char *path, const char *cert_name,
+			   const char *alg, struct mc_err *err);
+
+/* mc_target_expand - the path of target t's file template tmpl (one of
+ * t's path fields) for cert cert_name and its key type kt: with dual (the
+ * cert has two key types) a default path gets ".%k" before its extension
+ * (/etc/postfix/tls/%n.pem -> /etc/postfix/tls/%n.%k.pem); then %n and %k
+ * are expanded (new string). */
+char *mc_target_expand(const struct mc_target *t, const char *tmpl,
+		       const char *cert_name, enum mc_key_type kt, bool dual,
+		       struct mc_err *err);
+
+/* mc_cert_dual - whether cc has two key types (dual certificates). */
+bool mc_cert_dual(const struct mc_cert_conf *cc);
 
 /* mc_config_staging_directory - the directory for --dry-run: staging_directory,
  * else Let's Encrypt staging when directory is Let's Encrypt production,
@@ -192,14 +224,6 @@ bool mc_name_is_ip(const char *name);
  * MC_ERR_CONFIG quoting the name and saying what is wrong. */
 int mc_name_check_host(const char *name, struct mc_err *err);
 
-/* mc_hostport_parse - split "HOST[:PORT]" (HOST a DNS name, an IPv4
- * address or a [bracketed] IPv6 address; port 1-65535) into host (without
- * brackets, at most size-1 bytes) and *port (0 when absent). The one parser
- * of that syntax, used by the config loader and at run time. 0 or -1
- * (MC_ERR_INPUT naming the text). */
-int mc_hostport_parse(const char *text, char *host, size_t size, int *port,
-    struct mc_err *err);
-
 /* mc_tlsa_name_parse - check a TLSA owner name "_PORT._tcp.HOST" (also
  * _udp, _sctp) and return it lower-cased without a final dot (new string);
  * NULL and MC_ERR_INPUT saying what is wrong. */
@@ -211,6 +235,24 @@ bool mc_cert_name_valid(const char *name);
 /* mc_key_type_name / mc_key_type_parse - "ecdsa-p256" etc. */
 const char *mc_key_type_name(enum mc_key_type type);
 int mc_key_type_parse(const char *text, enum mc_key_type *out);
+
+/* mc_key_type_alg - the algorithm of a key type: "ecdsa" or "rsa" (what
+ * %k expands to, and the suffix of a dual version's second files). */
+const char *mc_key_type_alg(enum mc_key_type type);
+
+/* mc_key_type_is_ec - whether type is an ECDSA type. */
+bool mc_key_type_is_ec(enum mc_key_type type);
+
+/* mc_key_types_text - "ecdsa-p256" or "ecdsa-p256 rsa-2048" into buf. */
+void mc_key_types_text(const enum mc_key_type *types, size_t n, char *buf,
+		       size_t size);
+
+/* mc_pair_file - the name of file base ("privkey.pem", "cert.pem",
+ * "chain.pem", "fullchain.pem") of the pair at slot in a stored version:
+ * slot 0 (the first key type) as base, slot 1 with "-ALG" before ".pem"
+ * ("privkey-rsa.pem"), into buf. */
+void mc_pair_file(const char *base, size_t slot, enum mc_key_type type,
+		  char *buf, size_t size);
 
 /* mc_challenge_name - "http-01" etc. */
 const char *mc_challenge_name(enum mc_challenge_type type);

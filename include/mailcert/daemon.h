@@ -38,7 +38,7 @@
 #include "mailcert/err.h"
 
 #define MC_DAEMON_FILES_MAX 8 /* files or pairs kept per setting */
-#define MC_DAEMON_LINES_MAX 4
+#define MC_DAEMON_LINES_MAX 6
 
 /* One certificate a daemon loads: cert file and key file (equal when one
  * file holds both, e.g. a Postfix chain file). */
@@ -93,15 +93,17 @@ int mc_daemon_conf_read(const struct mc_target *t, struct mc_daemon_conf *out,
 /* mc_daemon_conf_clear - free what conf owns and zero it. */
 void mc_daemon_conf_clear(struct mc_daemon_conf *conf);
 
-/* mc_daemon_judge - whether conf reads t's files for cert cert_name; the
- * lines to add when not. Pure (no child, no file read but the SNI map). */
-int mc_daemon_judge(const struct mc_target *t, const char *cert_name,
+/* mc_daemon_judge - whether conf reads t's files for cert cc (those of
+ * every key type: dual certificates need both pairs read - Postfix chain
+ * files, Dovecot ssl_cert and ssl_alt_cert, Exim lists); the lines to add
+ * when not. Pure (no child, no file read but the SNI map). */
+int mc_daemon_judge(const struct mc_target *t, const struct mc_cert_conf *cc,
 		    const struct mc_daemon_conf *conf,
 		    struct mc_daemon_verdict *v, struct mc_err *err);
 
 /* mc_daemon_lines - the configuration lines that make a daemon of t's type
- * read t's files for cert_name (Dovecot: version 23 or 24) into v. */
-int mc_daemon_lines(const struct mc_target *t, const char *cert_name,
+ * read t's files for cert cc (Dovecot: version 23 or 24) into v. */
+int mc_daemon_lines(const struct mc_target *t, const struct mc_cert_conf *cc,
 		    int dovecot_version, struct mc_daemon_verdict *v,
 		    struct mc_err *err);
 

@@ -17,6 +17,11 @@
  *   - deploying or rolling back to a version whose key has no secure
  *     matching record at every tlsa name is refused (mc_dane_check_version).
  *
+ * Dual certificates: each key type runs this lifecycle on its own (the
+ * second's files are next-ALG.key and dane-ALG.json); both keys' records
+ * are published at every tlsa name, and a version is deployed only when
+ * DNS pins both of its keys.
+ *
  * Records are read through the validating resolver of mailcert/dns.h only.
  * Errors: MC_ERR_DEPLOY for a refused version (the message names every
  * missing record and where), the categories of dns.h, store.h and hooks.
@@ -33,15 +38,17 @@
 #include "mailcert/config.h"
 #include "mailcert/err.h"
 
-/* mc_dane_renewal_key - the key a renewal of cc uses: the next key when the
- * gate is open, else the current key (same type), else (no version yet) a
- * new key. Makes and publishes next.key when there is none. New reference. */
+/* mc_dane_renewal_key - the key a renewal of cc's key type number slot
+ * uses: the next key when the gate is open, else the current key of that
+ * type, else (no version yet, or key_type changed) a new key. Makes and
+ * publishes that type's next key when there is none. New reference. */
 EVP_PKEY *mc_dane_renewal_key(const struct mc_config *cfg,
-			      const struct mc_cert_conf *cc, struct mc_err *err);
+			      const struct mc_cert_conf *cc, size_t slot,
+			      struct mc_err *err);
 
-/* mc_dane_after_live - after version of cc was verified live: when its key
- * is the next key, make and publish a new next key and schedule the
- * removal of the old key's records. */
+/* mc_dane_after_live - after version of cc was verified live: for each
+ * key type whose key is its next key, make and publish a new next key and
+ * schedule the removal of the old key's records. */
 int mc_dane_after_live(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		       unsigned version, struct mc_err *err);
 
@@ -52,20 +59,24 @@ int mc_dane_tend(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		 struct mc_err *err);
 
 /* mc_dane_check_version - 0 when every tlsa name of cc has a secure TLSA
- * RRset with the record of version's key; else -1 (MC_ERR_DEPLOY naming the
- * missing records, or the lookup error, e.g. a bogus answer). */
+ * RRset with the record of each key of version; else -1 (MC_ERR_DEPLOY
+ * naming the missing records, or the lookup error, e.g. a bogus answer). */
 int mc_dane_check_version(const struct mc_config *cfg,
 			  const struct mc_cert_conf *cc, unsigned version,
 			  struct mc_err *err);
 
-/* The 3 1 1 records of a cert (mailcert tlsa). */
+/* The 3 1 1 records of a cert (mailcert tlsa), per key type. */
 struct mc_dane_records {
-	char current[65]; /* SPKI SHA-256 hex of the current key; "" if none */
-	char next[65];    /* of the next key; "" if none */
+	size_t n;                              /* key types (0: no version) */
+	enum mc_key_type type[MC_KEY_TYPES_MAX];
+	char current[MC_KEY_TYPES_MAX][65]; /* SPKI SHA-256 hex of the current
+					       key of that type; "" if none */
+	char next[MC_KEY_TYPES_MAX][65];    /* of the next key; "" if none */
 };
 
-/* mc_dane_records - the current and next key's SPKI hashes (makes next.key
- * when there is none and the cert has a current version). */
+/* mc_dane_records - the current and next key's SPKI hashes of each key
+ * type (makes a next key when there is none and the cert has a current
+ * version). */
 int mc_dane_records(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		    struct mc_dane_records *out, struct mc_err *err);
 

@@ -6,6 +6,9 @@
  *   chain_file, combined_file: key, then leaf, then intermediates
  *   cert_file, fullchain_file: leaf, then intermediates
  *   key_file:                  key
+ * once per key type of the cert: with two (dual certificates) every path
+ * names %k (ecdsa, rsa) and each key type goes to its own files; the
+ * files of both pairs form one set, switched at once.
  * Files holding the key get the target's mode (0600, or 0640 with a
  * group); the others 0644. Owner and group apply to all of them.
  *
@@ -44,19 +47,22 @@
 
 #include "mailcert/config.h"
 #include "mailcert/err.h"
+#include "mailcert/store.h"
 
-/* mc_deploy_check - check target t for cert cert_name without changing anything. */
-int mc_deploy_check(const struct mc_target *t, const char *cert_name,
+/* mc_deploy_check - check target t for cert cc (its key types) without
+ * changing anything. */
+int mc_deploy_check(const struct mc_target *t, const struct mc_cert_conf *cc,
 		    struct mc_err *err);
 
 /* A target's new files, written and synced, not yet what the daemon reads. */
 struct mc_deploy_staged;
 
-/* mc_deploy_stage - write every new file of t for version (its number names
- * the set's version directory; 0 if none) without changing what a daemon
- * reads; *out is the caller's until commit or abort. */
-int mc_deploy_stage(const struct mc_target *t, const char *cert_name,
-		    unsigned version, EVP_PKEY *key, STACK_OF(X509) *chain,
+/* mc_deploy_stage - write every new file of t for the pairs of version
+ * of cert cc (its number names the set's version directory; 0 if none)
+ * without changing what a daemon reads; *out is the caller's until commit
+ * or abort. */
+int mc_deploy_stage(const struct mc_target *t, const struct mc_cert_conf *cc,
+		    unsigned version, const struct mc_pairs *pairs,
 		    struct mc_deploy_staged **out, struct mc_err *err);
 
 /* mc_deploy_commit - switch the staged files in (one rename per path for
@@ -69,15 +75,16 @@ int mc_deploy_commit(struct mc_deploy_staged *s, bool *changed,
 /* mc_deploy_abort - remove what the stage wrote; release s; NULL: no-op. */
 void mc_deploy_abort(struct mc_deploy_staged *s);
 
-/* mc_deploy_write - stage and commit: key and chain (leaf first) to every
- * file of t. */
-int mc_deploy_write(const struct mc_target *t, const char *cert_name,
-		    EVP_PKEY *key, STACK_OF(X509) *chain, struct mc_err *err);
+/* mc_deploy_write - stage and commit: each pair's key and chain (leaf
+ * first) to its files of t. */
+int mc_deploy_write(const struct mc_target *t, const struct mc_cert_conf *cc,
+		    const struct mc_pairs *pairs, struct mc_err *err);
 
-/* mc_deploy_target_files - the paths (%n expanded) of every file target t
- * writes for cert cert_name (*out new, free with mc_strv_free). */
-int mc_deploy_target_files(const struct mc_target *t, const char *cert_name,
-			   char ***out, size_t *n, struct mc_err *err);
+/* mc_deploy_target_files - the paths (%n and %k expanded) of every file
+ * target t writes for cert cc (*out new, free with mc_strv_free). */
+int mc_deploy_target_files(const struct mc_target *t,
+			   const struct mc_cert_conf *cc, char ***out,
+			   size_t *n, struct mc_err *err);
 
 /* mc_deploy_cert_files - the files of every target of cc (*out new, free
  * with mc_strv_free). */
@@ -103,7 +110,7 @@ int mc_deploy_remove_set(const char *setdir, struct mc_err *err);
 /* mc_deploy_clean - remove what interrupted runs left beside t's files:
  * our ".FILE.<12 hex>" temp files (exactly the names of t's files) and the
  * set's unused version directories (some hold keys). Under the lock. */
-int mc_deploy_clean(const struct mc_target *t, const char *cert_name,
+int mc_deploy_clean(const struct mc_target *t, const struct mc_cert_conf *cc,
 		    unsigned *removed, struct mc_err *err);
 
 /*
@@ -116,6 +123,9 @@ enum mc_drift_state {
 	MC_DRIFT_OTHER,      /* a matching pair of another certificate */
 	MC_DRIFT_MIXED,      /* key and certificate do not belong together */
 	MC_DRIFT_UNREADABLE, /* not a regular file, or not PEM */
+	MC_DRIFT_KEYTYPES,   /* the version holds other key types than the
+				configuration asks for (one vs two): a
+				renewal orders them; not repaired */
 };
 
 struct mc_drift_row {
@@ -126,13 +136,16 @@ struct mc_drift_row {
 	char detail[512];
 };
 
-/* mc_drift_state_name - "ok", "missing", "other", "mixed", "unreadable". */
+/* mc_drift_state_name - "ok", "missing", "other", "mixed", "unreadable",
+ * "keytypes". */
 const char *mc_drift_state_name(enum mc_drift_state s);
 
-/* mc_deploy_target_drift - compare t's files with key and chain; fills
- * *row (holds stays 0). -1 only for internal errors. */
-int mc_deploy_target_drift(const struct mc_target *t, const char *cert_name,
-			   EVP_PKEY *key, STACK_OF(X509) *chain,
+/* mc_deploy_target_drift - compare t's files with the pairs of a version
+ * of cc (each pair its files: a matching pair per key type); fills *row
+ * (holds stays 0). -1 only for internal errors. */
+int mc_deploy_target_drift(const struct mc_target *t,
+			   const struct mc_cert_conf *cc,
+			   const struct mc_pairs *pairs,
 			   struct mc_drift_row *row, struct mc_err *err);
 
 /* mc_deploy_reload_argv - the reload command of t as a NULL-terminated argv
@@ -156,11 +169,14 @@ int mc_deploy_reload_hooks(const struct mc_config *cfg,
 /*
  * The deploy pipeline (pipeline.c): the version is checked first (its key
  * matches its leaf, notBefore at most MC_X509_CLOCK_SKEW ahead, not
- * expired), then every target; the journal (store.h) is written; every
- * target is staged, then switched; each daemon is reloaded; then every
- * verify endpoint must serve the new leaf, for each name by SNI and once
- * without SNI (retrying with backoff up to verify_timeout, since daemons
- * reload asynchronously). If something fails before any target changed,
+ * expired - for each pair of a dual certificate, and it must hold as many
+ * key types as the cert is configured with), then every target; the
+ * journal (store.h) is written; every target is staged (both pairs), then
+ * switched; each daemon is reloaded; then every verify endpoint must
+ * serve the new leaf, for each name by SNI and once without SNI (unless
+ * verify_without_sni = no), and for each key type with a probe that
+ * offers only that type's signature algorithms (retrying with backoff up
+ * to verify_timeout, since daemons reload asynchronously). If something fails before any target changed,
  * the error says "nothing was changed" and nothing is rolled back. If it
  * fails after, the version that was current before (prev) is written back,
  * reloaded and verified, `current` points at it again, and the failed
@@ -184,6 +200,8 @@ enum mc_live_outcome {
 struct mc_live_row {
 	char url[320];
 	char sni[256]; /* "" = without SNI */
+	char key[8];   /* the key type the probe allowed: "ecdsa" or "rsa" */
+	char expected_serial[128]; /* of the leaf of that key type */
 	enum mc_live_outcome outcome;
 	char served_serial[128];
 	char served_sha256[65];
@@ -192,8 +210,9 @@ struct mc_live_row {
 };
 
 struct mc_live_report {
-	char expected_serial[128];
+	char expected_serial[128]; /* of the first key type's leaf */
 	char expected_sha256[65];
+	size_t n_keys;             /* key types checked (2: dual) */
 	struct mc_live_row *rows;
 	size_t n_rows;
 };
@@ -292,9 +311,12 @@ int mc_deploy_drift(const struct mc_config *cfg, const struct mc_cert_conf *cc,
 		    unsigned version, struct mc_drift_row **rows, size_t *n,
 		    struct mc_err *err);
 
-/* mc_deploy_verify_live - only the live check of cert cc against expected
- * (the leaf), with retries up to cc's verify_timeout; fills *live. */
-int mc_deploy_verify_live(const struct mc_cert_conf *cc, X509 *expected,
+/* mc_deploy_verify_live - only the live check of cert cc against the
+ * leaves of pairs (keys may be NULL: mc_store_load_chains), every endpoint
+ * x name (and no SNI unless verify_without_sni = no) x key type, with
+ * retries up to cc's verify_timeout; fills *live. */
+int mc_deploy_verify_live(const struct mc_cert_conf *cc,
+			  const struct mc_pairs *pairs,
 			  struct mc_live_report *live, struct mc_err *err);
 
 #endif

@@ -30,6 +30,7 @@ enum mc_err_cat {
 	MC_ERR_HOOK,      /* a hook failed or timed out (exit 1) */
 	MC_ERR_VERIFY,    /* a live endpoint does not serve ours (exit 3) */
 	MC_ERR_LOCKED,    /* another run holds the lock (exit 4) */
+	MC_ERR_INTERRUPTED, /* SIGTERM/SIGINT/SIGHUP: stopped, cleaned up (exit 1) */
 };
 
 #define MC_ERR_MSG_MAX 2048

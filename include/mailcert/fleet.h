@@ -111,10 +111,11 @@ int mc_fleet_pull(struct mc_fleet *f, const char *cert, unsigned number,
 int mc_fleet_next_version(struct mc_fleet *f, const char *cert,
                           unsigned *out, struct mc_err *err);
 
-/* mc_fleet_push - store version meta->version of cert (key sealed) and
- * make it the shared current, in one fenced txn (needs the lock). */
-int mc_fleet_push(struct mc_fleet *f, const char *cert, EVP_PKEY *key,
-                  STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
+/* mc_fleet_push - store version meta->version of cert (every pair: its
+ * fullchain and its key, sealed) and make it the shared current, in one
+ * fenced txn (needs the lock). */
+int mc_fleet_push(struct mc_fleet *f, const char *cert,
+                  const struct mc_pairs *pairs, const struct mc_cert_meta *meta,
                   struct mc_err *err);
 
 /* mc_fleet_record - write what this node deployed of cert. */

@@ -28,6 +28,12 @@ struct mc_hook_env {
 	const char *names;     /* space separated, or NULL */
 	const char *lineage;   /* directory with cert.pem chain.pem fullchain.pem privkey.pem */
 	const char *error;     /* failure only */
+	/* the key types of the version in lineage (0: unknown): each gets
+	 * MAILCERT_ECDSA_* or MAILCERT_RSA_* (CERT, KEY, CHAIN, FULLCHAIN
+	 * _FILE) naming its files there (mc_pair_file); the plain
+	 * MAILCERT_*_FILE and RENEWED_LINEAGE are the first key type's */
+	enum mc_key_type key_types[MC_KEY_TYPES_MAX];
+	size_t n_key_types;
 };
 
 /* mc_hooks_envp - the environment for env (new NULL-terminated array;
@@ -58,12 +64,14 @@ int mc_hooks_count(const char *hooks_dir, const char *event);
 /* mc_hooks_run_cert_event - mc_hooks_run_event for event with the
  * environment of cert cc (NULL for the run-wide pre and post): its name,
  * its names and lineage (the directory holding cert.pem, chain.pem,
- * fullchain.pem and privkey.pem of the version concerned); error for
- * failure events; for "deploy" also cc's deploy_hook, after the
- * directory. Returns what mc_hooks_run_event returns (the deploy_hook
- * counted in). */
+ * fullchain.pem and privkey.pem of the version concerned, and of a dual
+ * version the second key type's files) whose key types are types[0..n)
+ * (n 0: cc's); error for failure events; for "deploy" also cc's
+ * deploy_hook, after the directory. Returns what mc_hooks_run_event
+ * returns (the deploy_hook counted in). */
 int mc_hooks_run_cert_event(const char *hooks_dir, const char *event,
 			    const struct mc_cert_conf *cc, const char *lineage,
+			    const enum mc_key_type *types, size_t n,
 			    const char *error, long timeout, struct mc_err *err);
 
 #endif

@@ -29,7 +29,8 @@
  * strings are borrowed for the call; the file names of struct mc_http_tls
  * are copied.
  *
- * Errors: MC_ERR_NET (connect, TLS, timeout, size cap, an https-only
+ * Errors: MC_ERR_INTERRUPTED (an interruptible request after SIGTERM or
+ * SIGINT, nothing sent), MC_ERR_NET (connect, TLS, timeout, size cap, an https-only
  * request for another scheme; the message is "METHOD URL: reason"),
  * MC_ERR_USAGE (a URL of another scheme than http/https where http is
  * allowed), MC_ERR_CONFIG (the CA file cannot be read or holds no
@@ -61,6 +62,10 @@ struct mc_http_req {
 	long connect_timeout_ms; /* <= 0: 10 s */
 	long timeout_ms;         /* whole request; <= 0: 30 s */
 	size_t max_body;         /* body cap in bytes; 0: 1 MiB */
+	bool interruptible; /* a pending SIGTERM/SIGINT (mailcert/interrupt.h)
+	                       is MC_ERR_INTERRUPTED before anything is sent
+	                       (the ACME client; not etcd, whose lock must
+	                       still be released) */
 };
 
 struct mc_http_link {

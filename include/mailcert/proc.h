@@ -38,10 +38,20 @@ int mc_proc_run(const char *const *argv, const char *const *envp, long timeout,
 /* mc_proc_result_clear - free the captured output. */
 void mc_proc_result_clear(struct mc_proc_result *res);
 
-/* mc_proc_describe - "exited with status 3", "killed by signal 9",
- * "timed out after 5s" into buf. */
-void mc_proc_describe(const struct mc_proc_result *res, long timeout, char *buf,
-		      size_t size);
+/* mc_proc_failed - whether the child did not exit with status 0 (a
+ * signal, the timeout or a non-zero status). */
+bool mc_proc_failed(const struct mc_proc_result *res);
+
+#define MC_PROC_EXCERPT_MAX 300 /* characters of output in a summary */
+
+/* mc_proc_summary - the one way to say why a child failed, into buf:
+ * "exited with status 3", "killed by signal 9 (SIGKILL)" or "timed out
+ * after 5s", then ": " and a sanitized excerpt of its stderr (or, when
+ * that is empty, its stdout): one line, lines joined by " | ", at most
+ * MC_PROC_EXCERPT_MAX characters, head and tail kept when cut
+ * (mailcert/text.h). Callers prefix what ran ("deploy hook /x: "). */
+void mc_proc_summary(const struct mc_proc_result *res, long timeout,
+                     char *buf, size_t size);
 
 /* mc_proc_split - split a command line on blanks into a NULL-terminated argv
  * (no quoting, no expansion; new array, free with mc_proc_argv_free). */

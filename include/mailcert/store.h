@@ -5,6 +5,11 @@
  *   state_dir/accounts/<directory host + path>/account.key (0600), account.json
  *   state_dir/certs/<name>/versions/<NNNN>/{privkey.pem (0600), cert.pem,
  *       chain.pem, fullchain.pem, meta.json}
+ *   a dual version (two key types) also holds the second pair as
+ *       privkey-ALG.pem (0600), cert-ALG.pem, chain-ALG.pem and
+ *       fullchain-ALG.pem (ALG: ecdsa or rsa, mc_pair_file); the plain
+ *       names are always the first key type's, so a single-key version
+ *       is exactly as before and certbot-style readers see one pair
  *   state_dir/certs/<name>/current -> versions/<NNNN>
  *   state_dir/certs/<name>/journal.json  (0600; a deployment in progress)
  *
@@ -63,7 +68,44 @@ struct mc_cert_meta {
 				  goes back to */
 	char revocation_reason[32]; /* RFC 5280 name, e.g. "keyCompromise"; "" none */
 	time_t revoked_at;            /* 0: not revoked by mailcert */
+	struct mc_cert_meta *second;  /* a dual version: the second pair's
+					 certificate facts (key_type, serial,
+					 hashes, issuer, validity, order and
+					 cert URL, ARI); NULL otherwise. Owned
+					 (freed by mc_store_meta_clear); in
+					 meta.json as "second" */
 };
+
+/* One private key and its certificate chain (leaf first). */
+struct mc_pair {
+	enum mc_key_type type;
+	EVP_PKEY *key;
+	STACK_OF(X509) *chain;
+};
+
+/* The pairs of a version: one, or two for a dual certificate, in the
+ * order of its key types (p[1] is what meta->second describes). */
+struct mc_pairs {
+	struct mc_pair p[MC_KEY_TYPES_MAX];
+	size_t n;
+};
+
+/* mc_pairs_clear - free the keys and chains of pairs and zero it. */
+void mc_pairs_clear(struct mc_pairs *pairs);
+
+/* mc_store_meta_leaf - the facts of pair slot of meta (slot 0: meta
+ * itself, 1: meta->second), or NULL. Borrowed. */
+const struct mc_cert_meta *mc_store_meta_leaf(const struct mc_cert_meta *meta,
+					      size_t slot);
+
+/* mc_store_meta_pairs - how many pairs the version of meta holds (1 or 2). */
+size_t mc_store_meta_pairs(const struct mc_cert_meta *meta);
+
+/* mc_store_meta_earliest - the facts of the leaf of meta that expires
+ * first (meta itself for a single-key version): a dual version is as
+ * old as its older certificate. Borrowed. */
+const struct mc_cert_meta *
+mc_store_meta_earliest(const struct mc_cert_meta *meta);
 
 /* mc_store_meta_clear - free the members of meta. */
 void mc_store_meta_clear(struct mc_cert_meta *meta);
@@ -73,13 +115,15 @@ void mc_store_meta_clear(struct mc_cert_meta *meta);
 int mc_store_meta_fill(struct mc_cert_meta *meta, STACK_OF(X509) *chain,
 		       struct mc_err *err);
 
-/* mc_store_add_version - write a complete new version (not yet current);
+/* mc_store_add_version - write a complete new version (not yet current)
+ * holding pairs (one, or two with meta->second describing the second);
  * sets *number: the next free number, or exactly meta->version when it is
  * not 0 (fleet mode: the number the fleet gave the version; MC_ERR_INPUT
  * when that version exists). */
-int mc_store_add_version(const char *state_dir, const char *name, EVP_PKEY *key,
-			 STACK_OF(X509) *chain, const struct mc_cert_meta *meta,
-			 unsigned *number, struct mc_err *err);
+int mc_store_add_version(const char *state_dir, const char *name,
+			 const struct mc_pairs *pairs,
+			 const struct mc_cert_meta *meta, unsigned *number,
+			 struct mc_err *err);
 
 /* mc_store_max_version - the highest version number of name (0: none). */
 int mc_store_max_version(const char *state_dir, const char *name,
@@ -174,6 +218,23 @@ EVP_PKEY *mc_store_load_key(const char *state_dir, const char *name,
 /* mc_store_load_chain - leaf and intermediates of a version (fullchain.pem). */
 STACK_OF(X509) *mc_store_load_chain(const char *state_dir, const char *name,
 				    unsigned number, struct mc_err *err);
+
+/* mc_store_load_pairs - every pair of a version (its meta.json says how
+ * many and of which types) into *out (clear with mc_pairs_clear). */
+int mc_store_load_pairs(const char *state_dir, const char *name,
+			unsigned number, struct mc_pairs *out,
+			struct mc_err *err);
+
+/* mc_store_key_types - the key types of a version (from meta.json), in
+ * order, into types[0..*n). */
+int mc_store_key_types(const char *state_dir, const char *name,
+		       unsigned number, enum mc_key_type types[MC_KEY_TYPES_MAX],
+		       size_t *n, struct mc_err *err);
+
+/* mc_store_load_chains - the same without the private keys (key NULL). */
+int mc_store_load_chains(const char *state_dir, const char *name,
+			 unsigned number, struct mc_pairs *out,
+			 struct mc_err *err);
 
 /* mc_store_path - "state_dir/certs/name/versions/NNNN[/file]" into buf. */
 int mc_store_path(const char *state_dir, const char *name, unsigned number,

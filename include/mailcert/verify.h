@@ -2,9 +2,9 @@
  * verify.h - connect to a live mail endpoint and fetch what it serves.
  *
  * The connection layer shared by `mailcert verify` and `mailcert check`:
- * parse an endpoint URL (INTERFACE.md), connect with timeouts, speak the
- * STARTTLS dialog of the protocol (SMTP, IMAP, POP3, ManageSieve) or go
- * straight to TLS, run one TLS handshake with verification OFF, and report
+ * given an endpoint (parsed by mc_addr_endpoint_parse, mailcert/addr.h),
+ * connect with timeouts, speak the STARTTLS dialog of the protocol (SMTP,
+ * IMAP, POP3, ManageSieve) or go straight to TLS, run one TLS handshake with verification OFF, and report
  * the served chain, protocol, cipher, stapled OCSP and ALPN. Judging what
  * was served (trust, names, dates, weak settings) is the caller's job.
  *
@@ -14,8 +14,8 @@
  * with mc_probe_result_clear(). X509 arguments are borrowed.
  *
  * Errors: the -1 / struct mc_err path is for problems on OUR side only:
- * MC_ERR_USAGE for a bad URL or bad probe options (e.g. an unknown cipher
- * name), MC_ERR_SYS / MC_ERR_CRYPTO for local failures. Whatever the peer
+ * MC_ERR_USAGE for bad probe options (e.g. an unknown cipher name),
+ * MC_ERR_SYS / MC_ERR_CRYPTO for local failures. Whatever the peer
  * does (refused, silent, garbage, 454, TLS alert) is not an error: the
  * probe returns 0 and says so in result->outcome and result->reason.
  *
@@ -32,23 +32,12 @@
 
 #include <openssl/x509.h>
 
+#include "mailcert/addr.h"
 #include "mailcert/err.h"
 
 #define MC_VERIFY_LINE_MAX 4096 /* bytes per server line, CRLF included */
 #define MC_VERIFY_LINES_MAX 100 /* lines per server reply */
-#define MC_VERIFY_HOST_MAX 256
-
-enum mc_scheme {
-	MC_SCHEME_SMTP = 0,   /* 25, STARTTLS */
-	MC_SCHEME_SUBMISSION, /* 587, STARTTLS */
-	MC_SCHEME_SMTPS,      /* 465, implicit TLS */
-	MC_SCHEME_IMAP,       /* 143, STARTTLS */
-	MC_SCHEME_IMAPS,      /* 993 */
-	MC_SCHEME_POP3,       /* 110, STLS */
-	MC_SCHEME_POP3S,      /* 995 */
-	MC_SCHEME_SIEVE,      /* 4190, STARTTLS */
-	MC_SCHEME_TLS,        /* any port (required), implicit TLS */
-};
+#define MC_VERIFY_HOST_MAX MC_ADDR_HOST_MAX
 
 /* Which server key a probe asks for (mc_probe_opts.key_alg). An endpoint
  * with an RSA and an ECDSA certificate serves the one the ClientHello
@@ -71,14 +60,6 @@ enum mc_server_kind {
 	MC_SERVER_POSTFIX,
 	MC_SERVER_EXIM,
 	MC_SERVER_DOVECOT,
-};
-
-struct mc_endpoint {
-	enum mc_scheme scheme;
-	char host[MC_VERIFY_HOST_MAX]; /* DNS name or IP literal, no [] */
-	unsigned short port;           /* explicit or the scheme's default */
-	bool host_is_ip;               /* IPv4 or IPv6 literal */
-	char url[MC_VERIFY_HOST_MAX + 32]; /* canonical scheme://host:port */
 };
 
 /* Start from mc_probe_opts_init(); `check` may then ask for e.g.
@@ -145,18 +126,6 @@ struct mc_probe_result {
 	long handshake_ms; /* TLS handshake */
 	long total_ms;
 };
-
-/* mc_verify_url_parse - parse an endpoint URL (MC_ERR_USAGE naming it).
- * Config readers may turn the category into MC_ERR_CONFIG and prefix
- * file:line; both exit 2. */
-int mc_verify_url_parse(const char *url, struct mc_endpoint *out,
-                        struct mc_err *err);
-
-/* mc_verify_scheme_name - "smtp", "imaps", ... (static string). */
-const char *mc_verify_scheme_name(enum mc_scheme scheme);
-
-/* mc_verify_scheme_starttls - whether the scheme upgrades a plain session. */
-bool mc_verify_scheme_starttls(enum mc_scheme scheme);
 
 /* mc_probe_opts_init - defaults: no SNI, 5 s connect, 10 s io, 20 s total,
  * any server key. */

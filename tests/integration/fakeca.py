@@ -37,6 +37,11 @@ requests to answer. --mode selects the misbehaviour:
             start), "empty" (start == end), "badtime" (not RFC 3339),
             "nowindow" (no suggestedWindow), "badjson"; anything else 404,
             or with --ari-default past|future a window in 2020 or 2030
+  extra-authz  the mismatch flow, but the order's first authorization is
+            for "unordered.example.org", a name the client did not ask for,
+            and every authorization is pending (dns-01, http-01, tls-alpn-01
+            offered) until its challenge is POSTed: a client must refuse it
+            before any hook or responder publishes anything for it
   future    the mismatch flow, but the certificate is for the CSR's key
             and only valid from 300 days ahead (notBefore in the future;
             Pebble always issues from now)
@@ -93,6 +98,7 @@ class State:
         self.order_status = "ready"
         self.chain_pem = b""
         self.order_log = []
+        self.responded = set()
         self.accounts = {}
 
 
@@ -242,7 +248,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.read_jws_payload()
             self.problem(429, "rateLimited", "fakeca: too many requests, retry later",
                          {"Retry-After": "1"})
-        elif mode in ("mismatch", "replaces", "good", "profiles", "future"):
+        elif mode in ("mismatch", "replaces", "good", "profiles", "extra-authz", "future"):
             flow()
         else:
             self.problem(404, "malformed", "fakeca: no such resource")
@@ -255,11 +261,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.problem(405, "malformed", "fakeca: use POST")
 
+    def authz_identifiers(self):
+        """authz_identifiers - the identifier of each authorization, in order."""
+        st = self.server.state
+        if st.args.mode == "extra-authz":
+            return [{"type": "dns", "value": "unordered.example.org"}] + st.identifiers
+        return st.identifiers
+
     def order_obj(self):
         st = self.server.state
         b = self.base()
+        n_authz = len(self.authz_identifiers())
         obj = {"status": st.order_status, "identifiers": st.identifiers,
-               "authorizations": [b + "/authz/%d" % i for i in range(len(st.identifiers))],
+               "authorizations": [b + "/authz/%d" % i for i in range(n_authz)],
                "finalize": b + "/finalize/1",
                "expires": "2099-01-01T00:00:00Z"}
         if st.order_status == "valid":
@@ -283,14 +297,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.refuse_replaces(payload or {}) or self.refuse_profile(payload or {}):
                 return
             st.identifiers = (payload or {}).get("identifiers", [])
-            st.order_status = "ready"
+            st.order_status = "pending" if st.args.mode == "extra-authz" else "ready"
+            st.responded = set()
             self.send_json(201, self.order_obj(), {"Location": b + "/order/1"})
         elif path == "/order/1":
             self.send_json(200, self.order_obj(), {"Location": b + "/order/1"})
         elif path.startswith("/authz/"):
             self.authz(int(path.rsplit("/", 1)[1]))
         elif path.startswith("/chall/"):
-            self.send_json(200, {"type": "http-01", "status": "valid", "url": b + path,
+            parts = path.split("/")
+            if len(parts) > 3:  # /chall/<index>/<type>: the client says it is ready
+                st.responded.add(int(parts[2]))
+                if len(st.responded) >= len(self.authz_identifiers()):
+                    st.order_status = "ready"
+            self.send_json(200, {"type": parts[3] if len(parts) > 3 else "http-01",
+                                 "status": "valid", "url": b + path,
                                  "token": "fakeToken"})
         elif path == "/finalize/1" and st.args.mode == "future":
             st.chain_pem = make_future_chain(st.args.workdir, st.identifiers,
@@ -391,8 +412,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def authz(self, index):
         st = self.server.state
-        if index >= len(st.identifiers):
+        idents = self.authz_identifiers()
+        if index >= len(idents):
             self.problem(404, "malformed", "fakeca: no such authorization")
+            return
+        if st.args.mode == "extra-authz":
+            status = "valid" if index in st.responded else "pending"
+            self.send_json(200, {
+                "status": status, "identifier": idents[index],
+                "expires": "2099-01-01T00:00:00Z",
+                "challenges": [{"type": t, "status": status,
+                                "url": self.base() + "/chall/%d/%s" % (index, t),
+                                "token": "fakeToken%d%s" % (index, t[:4])}
+                               for t in ("dns-01", "http-01", "tls-alpn-01")]})
             return
         self.send_json(200, {
             "status": "valid", "identifier": st.identifiers[index],
@@ -483,7 +515,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--mode", required=True,
                     choices=["500", "429", "badnonce", "badjson", "html", "mismatch", "ari",
-                             "replaces", "good", "profiles", "future"])
+                             "replaces", "good", "profiles", "extra-authz", "future"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)

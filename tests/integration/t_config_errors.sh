@@ -75,6 +75,20 @@ names = other.example.test"
 	"line without =|-|$G
 @@this line has no equals sign
 $C"
+	"verify URL the runtime refuses (empty label)|verify|$G
+$C
+@@verify = smtp://a..b:25"
+	"verify URL with an underscore-only label|verify|$G
+$C
+@@verify = smtp://127.0.0.1:25 imaps://host_.example..test"
+	"listen address with a host name|http_listen|$G
+[cert mail]
+names = mail.example.test
+challenge = http-01
+@@http_listen = host.name:80"
+	"tls-alpn listen address with a host name|tls_alpn_listen|$G
+$C
+@@tls_alpn_listen = mail.example.test:443"
 )
 n=0
 for c in "${CASES[@]}"; do
@@ -98,7 +112,7 @@ for c in "${CASES[@]}"; do
 	sed "s|$MC_CONF||g" "$MC_ERR" >"$MC_ERR.nofile"
 	assert_contains "$MC_ERR.nofile" "$key" "$label: the message names the key"
 done
-[ "$n" -ge 17 ] || fail "only $n cases ran"
+[ "$n" -ge 21 ] || fail "only $n cases ran"
 
 # A config file that does not exist: exit 2, the message names the file.
 MC_CONF=$TEST_TMP/no-such-file.conf
@@ -125,7 +139,34 @@ mc_run status
 assert_exit 2 "a cert in two included files"
 assert_contains "$MC_ERR" "$TEST_TMP/conf.d/30-dup.conf:1: [cert a]: appears twice (first at $TEST_TMP/conf.d/10-a.conf:1)"
 rm "$TEST_TMP/conf.d/30-dup.conf"
+# the endpoint and listen-address parser (core/addr.c) at load, in an
+# included file too: FILE:LINE of that file and the key
+printf '%s\n' '[cert d]' 'names = d.example.test' 'verify = smtp://a..b:25' \
+	>"$TEST_TMP/conf.d/40-url.conf"
+mc_run status
+assert_exit 2 "a bad verify URL in an included file"
+assert_contains "$MC_ERR" "$TEST_TMP/conf.d/40-url.conf:3" "the bad URL: included file and line"
+assert_contains "$MC_ERR" "verify" "the bad URL: the key"
+printf '%s\n' '[cert d]' 'names = d.example.test' 'challenge = http-01' \
+	'http_listen = host.name:80' >"$TEST_TMP/conf.d/40-url.conf"
+mc_run status
+assert_exit 2 "a listen address with a host name in an included file"
+assert_contains "$MC_ERR" "$TEST_TMP/conf.d/40-url.conf:4" "the bad listen address: included file and line"
+assert_contains "$MC_ERR" "http_listen" "the bad listen address: the key"
+rm "$TEST_TMP/conf.d/40-url.conf"
 mc_run status
 assert_exit 0 "certs from two included files"
 assert_contains "$MC_OUT" "a.example.test"
 assert_contains "$MC_OUT" "b.example.test"
+
+# Bad command-line durations: exit 2 and one clean message (the message was
+# once formatted into itself: "renew: --jitter: renew: --jitter: ration...").
+printf '%s\n' "$G" >"$TEST_TMP/jitter.conf"
+MC_CONF=$TEST_TMP/jitter.conf
+for bad in BAD 5x 99999999999999999999d; do
+	mc_run renew --jitter "$bad"
+	assert_exit 2 "renew --jitter $bad"
+	assert_contains "$MC_ERR" "renew: --jitter: \"$bad\" is " "--jitter $bad: the message quotes the value"
+	n=$(grep -o -- '--jitter' "$MC_ERR" | wc -l)
+	assert_eq "$n" 1 "--jitter $bad: the option is named once"
+done

@@ -49,3 +49,19 @@ assert_exit 1 "dns_hook does not publish the record"
 assert_contains "$MC_ERR" "mail.example.test" "the error names the identifier"
 assert_contains "$MC_ERR" "dns-01" "the error names the challenge type"
 assert_no_path "$(cert_dir lying)/current"
+
+# A CA that puts an identifier into the order's authorizations that was not
+# ordered: the run fails naming it, and the dns hook is never called for it
+# (nor for anything else of that order). fakeca.py stands in: no real CA
+# does this on demand.
+fakeca_start extra-authz
+: >"$hooklog"
+{
+	conf_global "$FAKECA_DIR_URL"
+	conf_cert scoped "$NAMES" "challenge = dns-01" "dns_hook = $TEST_TMP/dns-hook"
+} >"$MC_CONF"
+mc_run issue scoped
+assert_exit 1 "an authorization for an unordered identifier"
+assert_contains "$MC_ERR" "unordered.example.org, which this order did not ask for"
+assert_not_contains "$hooklog" "unordered" "the hook was called for an unordered name"
+assert_no_path "$(cert_dir scoped)/current"

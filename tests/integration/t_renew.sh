@@ -63,6 +63,10 @@ cat >"$TEST_TMP/env.expect" <<EOT
 MAILCERT_CERT_FILE=$lineage/cert.pem
 MAILCERT_CERT_NAME=mail
 MAILCERT_CHAIN_FILE=$lineage/chain.pem
+MAILCERT_ECDSA_CERT_FILE=$lineage/cert.pem
+MAILCERT_ECDSA_CHAIN_FILE=$lineage/chain.pem
+MAILCERT_ECDSA_FULLCHAIN_FILE=$lineage/fullchain.pem
+MAILCERT_ECDSA_KEY_FILE=$lineage/privkey.pem
 MAILCERT_EVENT=deploy
 MAILCERT_FULLCHAIN_FILE=$lineage/fullchain.pem
 MAILCERT_KEY_FILE=$lineage/privkey.pem

@@ -68,9 +68,9 @@ static const struct {
     {"no detail", 500, "application/problem+json",
      "{\"type\":\"urn:ietf:params:acme:error:serverInternal\"}", MC_ERR_CA,
      "HTTP 500: urn:ietf:params:acme:error:serverInternal: (no detail)", NULL},
-    {"control characters", 400, "application/problem+json",
+    {"control characters (one sanitizer: BEL is ?)", 400, "application/problem+json",
      "{\"type\":\"t\",\"detail\":\"line one\\nline\\u0007two\"}", MC_ERR_CA,
-     "t: line one line two", NULL},
+     "t: line one line?two", NULL},
     {"HTML error page", 502, "text/html",
      "<html><head><title>502 Bad "
      "Gateway</title></head>\n<body>nginx</body></html>",
@@ -951,11 +951,65 @@ test_http_client_files(void **state)
 	assert_int_equal(td_remove(dir), 0);
 }
 
+/* test_json_str - string members the CA sends: control characters,
+ * wrong types, long values and non-https URLs are refused by name. */
+static void
+test_json_str(void **state)
+{
+	static const struct {
+		const char *label;
+		const char *json;
+		bool https;
+		const char *frag; /* NULL: accepted */
+	} rows[] = {
+		{"plain", "{\"v\":\"valid\"}", false, NULL},
+		{"https URL", "{\"v\":\"https://ca.example/a\"}", true, NULL},
+		{"UTF-8", "{\"v\":\"caf\\u00e9\"}", false, NULL},
+		{"newline", "{\"v\":\"valid\\nstatus\"}", false,
+		 "field \"v\" holds a control character"},
+		{"escape", "{\"v\":\"https://x/\\u001b[2J\"}", true,
+		 "holds a control character"},
+		{"DEL", "{\"v\":\"a\\u007f\"}", false, "holds a control"},
+		{"not a string", "{\"v\":5}", false, "is not a string"},
+		{"http URL", "{\"v\":\"http://ca.example/a\"}", true,
+		 "is not an https:// URL"},
+	};
+	struct mc_err err;
+	const char *out;
+	json_t *o;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N_OF(rows); i++) {
+		o = json_loads(rows[i].json, 0, NULL);
+		assert_non_null(o);
+		mc_err_clear(&err);
+		out = NULL;
+		if (rows[i].frag == NULL) {
+			if (acme_json_str(o, "v", "https://ca.example/u", true,
+					  rows[i].https, &out, &err) != 0)
+				fail_msg("%s: %s", rows[i].label, err.msg);
+			assert_non_null(out);
+		} else {
+			assert_int_equal(acme_json_str(o, "v",
+						       "https://ca.example/u",
+						       true, rows[i].https, &out,
+						       &err),
+					 -1);
+			assert_int_equal(err.cat, MC_ERR_INPUT);
+			if (strstr(err.msg, rows[i].frag) == NULL)
+				fail_msg("%s: %s", rows[i].label, err.msg);
+		}
+		json_decref(o);
+	}
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_problem),
+	    cmocka_unit_test(test_json_str),
 	    cmocka_unit_test(test_problem_huge),
 	    cmocka_unit_test(test_problem_type),
 	    cmocka_unit_test(test_jws_sign),

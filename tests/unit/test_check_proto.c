@@ -357,7 +357,7 @@ run_case(const struct server_case *tc)
 	pid = start_case(tc, &port, &lfd, pipefd[0]);
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%u",
 	         tc->kind == SRV_SMTP454 ? "smtp" : "tls", port);
-	assert_int_equal(mc_verify_url_parse(url, &ep, &err), 0);
+	assert_int_equal(mc_addr_endpoint_parse(url, &ep, &err), 0);
 	opts.timeout_ms = tc->timeout_ms;
 	opts.now = time(NULL);
 	clock_gettime(CLOCK_MONOTONIC, &t0);

@@ -422,6 +422,13 @@ check_endpoints(const struct mc_config *cfg)
 	assert_string_equal(cc->verify[1], "imaps://[::1]:993");
 	assert_string_equal(cc->verify[2], "tls://127.0.0.1:8443");
 	assert_string_equal(cc->verify[3], "sieve://127.0.0.1/");
+	/* parsed at load, by the parser verify uses */
+	assert_non_null(cc->endpoints);
+	assert_string_equal(cc->endpoints[0].url, "smtp://mail.example.com:25");
+	assert_int_equal(cc->endpoints[1].scheme, MC_SCHEME_IMAPS);
+	assert_string_equal(cc->endpoints[1].host, "::1");
+	assert_int_equal(cc->endpoints[2].port, 8443);
+	assert_string_equal(cc->endpoints[3].url, "sieve://127.0.0.1:4190");
 	assert_string_equal(cc->http_listen, "[::]:8080");
 	assert_string_equal(cc->tls_alpn_listen, "[::1]:5001");
 }
@@ -809,8 +816,31 @@ static const struct bad_case bad_cases[] = {
 	  "dns_hook = /bin/h\n", MC_ERR_CONFIG, "'*' is allowed only" },
 	/* cert keys */
 	{ "bad key type", CERT "key_type = ecdsa-p521\n", MC_ERR_CONFIG,
-	  "@:3: key_type: \"ecdsa-p521\" is not a key type; use one of rsa-2048 rsa-3072 "
-	  "rsa-4096 ecdsa-p256 ecdsa-p384" },
+	  "@:3: key_type: \"ecdsa-p521\" is not a key type or a pair of them; use "
+	  "one of rsa-2048 rsa-3072 rsa-4096 ecdsa-p256 ecdsa-p384, or one ECDSA and "
+	  "one RSA type" },
+	{ "two RSA key types", CERT "key_type = rsa-2048 rsa-4096\n", MC_ERR_CONFIG,
+	  "@:3: key_type: \"rsa-2048 rsa-4096\": two key types must be one ECDSA and "
+	  "one RSA type" },
+	{ "two ECDSA key types", CERT "key_type = ecdsa-p256, ecdsa-p384\n",
+	  MC_ERR_CONFIG, "@:3: key_type: \"ecdsa-p256, ecdsa-p384\": two key types" },
+	{ "three key types", CERT "key_type = ecdsa-p256 rsa-2048 rsa-4096\n",
+	  MC_ERR_CONFIG, "@:3: key_type: \"ecdsa-p256 rsa-2048 rsa-4096\" is not a key "
+	  "type or a pair of them" },
+	{ "dual with a path without %k",
+	  "[target pf]\ntype = postfix\nchain_file = /etc/pf/%n.pem\n\n"
+	  "[cert mail]\nnames = a.example.com\nkey_type = ecdsa-p256 rsa-2048\n"
+	  "targets = pf\n", MC_ERR_CONFIG,
+	  "@:7: key_type: two key types need their own files, but target pf has "
+	  "chain_file = /etc/pf/%n.pem without %k" },
+	{ "dual, %k in one path only",
+	  "[target dc]\ntype = dovecot\ncert_file = /d/%n.%k.crt\nkey_file = /d/%n.key\n\n"
+	  "[cert mail]\nnames = a.example.com\nkey_type = rsa-2048 ecdsa-p256\n"
+	  "targets = dc\n", MC_ERR_CONFIG, "target dc has key_file = /d/%n.key without %k" },
+	{ "bad %-escape", "[target f]\ntype = files\ncert_file = /d/%n.%x.pem\n",
+	  MC_ERR_CONFIG, "only %n (the cert name), %k (the key algorithm: ecdsa or rsa)" },
+	{ "bad verify_without_sni", CERT "verify_without_sni = sometimes\n",
+	  MC_ERR_CONFIG, "@:3: verify_without_sni: \"sometimes\" is not yes or no" },
 	{ "bad challenge", CERT "challenge = http-02\n", MC_ERR_CONFIG,
 	  "@:3: challenge: \"http-02\" is not a challenge type; use one of http-01" },
 	{ "bad boolean", CERT "reuse_key = maybe\n", MC_ERR_CONFIG,
@@ -826,24 +856,31 @@ static const struct bad_case bad_cases[] = {
 	{ "relative deploy_hook", CERT "deploy_hook = ./x\n", MC_ERR_CONFIG,
 	  "@:3: deploy_hook: \"./x\" is not an absolute path" },
 	{ "listen without port", CERT "http_listen = 0.0.0.0\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"0.0.0.0\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"0.0.0.0\": no :PORT; write HOST:PORT" },
 	{ "listen port 0", CERT "http_listen = 0.0.0.0:0\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"0.0.0.0:0\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"0.0.0.0:0\": the port must be 1 to 65535" },
 	{ "listen port 65536", CERT "tls_alpn_listen = 127.0.0.1:65536\n", MC_ERR_CONFIG,
-	  "@:3: tls_alpn_listen: \"127.0.0.1:65536\" is not HOST:PORT" },
+	  "@:3: tls_alpn_listen: listen address \"127.0.0.1:65536\": the port must be" },
 	{ "listen IPv6 without brackets", CERT "http_listen = ::1:80\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"::1:80\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"::1:80\": an IPv6 address needs brackets" },
 	{ "listen bad IPv6", CERT "http_listen = [fe80::zz]:80\n", MC_ERR_CONFIG,
-	  "@:3: http_listen: \"[fe80::zz]:80\" is not HOST:PORT" },
+	  "@:3: http_listen: listen address \"[fe80::zz]:80\": the bracketed host is not an "
+	  "IPv6 address" },
+	{ "listen on a host name", CERT "http_listen = host.name:80\n", MC_ERR_CONFIG,
+	  "@:3: http_listen: listen address \"host.name:80\": the host is not an IPv4 "
+	  "address or localhost (host names are not resolved for listening)" },
+	{ "tls-alpn listen on a host name", CERT "tls_alpn_listen = mail.example.com:443\n",
+	  MC_ERR_CONFIG, "@:3: tls_alpn_listen: listen address \"mail.example.com:443\": "
+	  "the host is not an IPv4 address" },
 	{ "verify bad scheme", CERT "verify = https://127.0.0.1\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"https://127.0.0.1\" is not an endpoint URL" },
+	  "@:3: verify: endpoint URL \"https://127.0.0.1\": unknown or missing scheme; use "
+	  "SCHEME://HOST[:PORT]" },
 	{ "verify without scheme", CERT "verify = 127.0.0.1:25\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"127.0.0.1:25\" is not an endpoint URL" },
+	  "@:3: verify: endpoint URL \"127.0.0.1:25\": unknown or missing scheme" },
 	{ "verify tls without port", CERT "verify = tls://127.0.0.1\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"tls://127.0.0.1\" needs a host and an optional port 1 to 65535 "
-	  "(tls:// needs the port)" },
+	  "@:3: verify: endpoint URL \"tls://127.0.0.1\": tls:// needs a port" },
 	{ "verify without host", CERT "verify = smtp://\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"smtp://\" needs a host" },
+	  "@:3: verify: endpoint URL \"smtp://\": missing or bad host" },
 	/* dry runs, pruning, metrics */
 	{ "keep_versions 1", "[global]\nkeep_versions = 1\n", MC_ERR_CONFIG,
 	  "@:2: keep_versions: \"1\" is not a number from 2 to 10000; the current "
@@ -859,11 +896,18 @@ static const struct bad_case bad_cases[] = {
 	{ "keep_versions in a cert", CERT "keep_versions = 3\n", MC_ERR_CONFIG,
 	  "@:3: keep_versions: unknown key" },
 	{ "verify port too big", CERT "verify = imaps://127.0.0.1:70000\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"imaps://127.0.0.1:70000\" needs a host" },
+	  "@:3: verify: endpoint URL \"imaps://127.0.0.1:70000\": the port must be 1 to "
+	  "65535" },
 	{ "verify with a path", CERT "verify = smtp://127.0.0.1/x\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"smtp://127.0.0.1/x\" needs a host" },
+	  "@:3: verify: endpoint URL \"smtp://127.0.0.1/x\": junk after the host" },
 	{ "verify user info", CERT "verify = smtp://u@127.0.0.1\n", MC_ERR_CONFIG,
-	  "@:3: verify: \"smtp://u@127.0.0.1\" needs a host" },
+	  "@:3: verify: endpoint URL \"smtp://u@127.0.0.1\": the host is not a DNS name or "
+	  "an IP address" },
+	{ "verify empty label (the runtime once refused it after writing)",
+	  CERT "verify = smtp://127.0.0.1:25 smtp://a..b:25\n", MC_ERR_CONFIG,
+	  "@:3: verify: endpoint URL \"smtp://a..b:25\": the host is not a DNS name" },
+	{ "verify label ending in a hyphen", CERT "verify = imaps://mail-.example.com\n",
+	  MC_ERR_CONFIG, "@:3: verify: endpoint URL \"imaps://mail-.example.com\": the host" },
 	{ "unknown target", CERT "targets = postfix nginx\n", MC_ERR_CONFIG,
 	  "@:3: targets: \"nginx\" is neither a [target] section nor postfix, dovecot or "
 	  "exim; add [target nginx] or remove it" },
@@ -957,7 +1001,7 @@ static const struct bad_case bad_cases[] = {
 	{ "relative chain_file", "[target postfix]\nchain_file = tls/%n.pem\n",
 	  MC_ERR_CONFIG, "@:2: chain_file: \"tls/%n.pem\" is not an absolute path" },
 	{ "bad percent", "[target postfix]\nchain_file = /etc/%x.pem\n", MC_ERR_CONFIG,
-	  "@:2: chain_file: \"/etc/%x.pem\": only %n (the cert name) and %% may follow '%'" },
+	  "@:2: chain_file: \"/etc/%x.pem\": only %n (the cert name), %k (the key algorithm: ecdsa or rsa) and %% may follow '%'" },
 	{ "trailing percent", "[target postfix]\nchain_file = /etc/x%\n", MC_ERR_CONFIG,
 	  "@:2: chain_file: \"/etc/x%\": only %n" },
 	{ "bad owner", "[target postfix]\nowner = root:root\n", MC_ERR_CONFIG,
@@ -1092,6 +1136,68 @@ test_secret_not_echoed(void **state)
 		assert_int_equal(err.cat, MC_ERR_CONFIG);
 		if (strstr(err.msg, "SeCrEt") != NULL)
 			fail_msg("case %zu echoes the secret: %s", i, err.msg);
+	}
+}
+
+/* ---- files of 0 to 3 bytes (a BOM check once read past a 1-byte file) -- */
+
+struct tiny_case {
+	const char *label;
+	const char *bytes;
+	size_t len;
+	const char *frag; /* NULL: loads; else the error must contain it */
+};
+
+static const struct tiny_case tiny_cases[] = {
+	{ "empty file", "", 0, NULL },
+	{ "one newline", "\n", 1, NULL },
+	{ "one letter", "x", 1, "@:1: not a section, a comment or KEY = VALUE" },
+	{ "first BOM byte", "\xEF", 1, "@:1: not a section" },
+	{ "two BOM bytes", "\xEF\xBB", 2, "@:1: not a section" },
+	{ "whole BOM", "\xEF\xBB\xBF", 3, NULL },
+	{ "BOM and a section", "\xEF\xBB\xBF[global]\n", 12, NULL },
+	{ "one bracket", "[", 1, "@:1: section: header without ']'" },
+	{ "one semicolon", ";", 1, NULL },
+};
+
+/* write_bytes - write exactly len bytes to conf_path. */
+static void
+write_bytes(const char *bytes, size_t len)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(bytes, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* test_tiny_files - files shorter than a BOM load or fail cleanly. */
+static void
+test_tiny_files(void **state)
+{
+	struct mc_config *cfg;
+	struct mc_err err;
+	char want[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(tiny_cases) / sizeof(tiny_cases[0]); i++) {
+		const struct tiny_case *c = &tiny_cases[i];
+
+		write_bytes(c->bytes, c->len);
+		cfg = NULL;
+		mc_err_clear(&err);
+		if (c->frag == NULL) {
+			if (mc_config_load(conf_path, &cfg, &err) == -1)
+				fail_msg("%s: %s", c->label, err.msg);
+			mc_config_free(cfg);
+			continue;
+		}
+		assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+		expand_at(c->frag, want, sizeof(want));
+		if (err.cat != MC_ERR_CONFIG || strstr(err.msg, want) == NULL)
+			fail_msg("%s: got [%s] %s, want %s", c->label,
+			    mc_err_cat_name(err.cat), err.msg, want);
 	}
 }
 
@@ -1669,6 +1775,71 @@ test_dry_run_keys(void **state)
 	mc_config_free(cfg);
 }
 
+/* test_layouts - key_type with two types, %k paths (the built-in targets'
+ * defaults get ".%k" for a dual cert, single certs keep theirs), and
+ * verify_without_sni globally and per cert. */
+static void
+test_layouts(void **state)
+{
+	static const struct {
+		const char *target, *cert, *want;
+	} paths[] = {
+		{ "postfix", "dual", "/etc/postfix/tls/dual.rsa.pem" },
+		{ "dovecot", "dual", "/etc/dovecot/tls/dual.ecdsa.crt" },
+		{ "exim", "dual", "/etc/exim4/tls/dual.rsa.key" },
+		{ "postfix", "single", "/etc/postfix/tls/single.pem" },
+		{ "own", "dual", "/srv/tls/dual-rsa.pem" },
+	};
+	struct mc_config *cfg;
+	const struct mc_cert_conf *dual, *single;
+	const struct mc_target *t;
+	struct mc_err err;
+	char *p;
+	size_t i;
+
+	(void)state;
+	cfg = load_text("[global]\nverify_without_sni = no\n\n"
+	    "[target own]\ntype = files\ncombined_file = /srv/tls/%n-%k.pem\n\n"
+	    "[cert dual]\nnames = a.example.com\nkey_type = ecdsa-p256, rsa-2048\n"
+	    "targets = postfix dovecot exim own\nverify_without_sni = yes\n\n"
+	    "[cert single]\nnames = b.example.com\nkey_type = rsa-3072\n"
+	    "targets = postfix\n", &err);
+	if (cfg == NULL)
+		fail_msg("%s", err.msg);
+	dual = cert_of(cfg, "dual");
+	single = cert_of(cfg, "single");
+	assert_int_equal(dual->n_key_types, 2);
+	assert_true(mc_cert_dual(dual));
+	assert_int_equal(dual->key_type, MC_KEY_EC_P256);
+	assert_int_equal(dual->key_types[1], MC_KEY_RSA2048);
+	assert_int_equal(single->n_key_types, 1);
+	assert_int_equal(single->key_type, MC_KEY_RSA3072);
+	assert_false(cfg->timing.verify_without_sni);
+	assert_true(dual->timing.verify_without_sni);
+	assert_false(single->timing.verify_without_sni);
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		const struct mc_cert_conf *cc = cert_of(cfg, paths[i].cert);
+		const char *tmpl;
+		enum mc_key_type kt = strstr(paths[i].want, "ecdsa")
+		    ? MC_KEY_EC_P256 : cc->key_types[mc_cert_dual(cc) ? 1 : 0];
+
+		t = mc_config_target(cfg, paths[i].target);
+		tmpl = t->chain_file ? t->chain_file : t->combined_file
+		    ? t->combined_file : strstr(paths[i].want, ".crt")
+		    ? t->cert_file : t->key_file;
+		p = mc_target_expand(t, tmpl, cc->name, kt, mc_cert_dual(cc), &err);
+		assert_non_null(p);
+		assert_string_equal(p, paths[i].want);
+		free(p);
+	}
+	mc_config_free(cfg);
+	p = mc_config_expand_key("/x/%n.%k/%%k.pem", "m", "rsa", &err);
+	assert_string_equal(p, "/x/m.rsa/%k.pem");
+	free(p);
+	assert_null(mc_config_expand("/x/%n.%k.pem", "m", &err));
+	assert_non_null(strstr(err.msg, "%k (the key algorithm) has no value"));
+}
+
 /* setup - a private temporary directory and the generated configs. */
 static int
 setup(void **state)
@@ -1710,12 +1881,14 @@ main(void)
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_include_cap),
 		cmocka_unit_test(test_secret_not_echoed),
+		cmocka_unit_test(test_tiny_files),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_duration),
 		cmocka_unit_test(test_name_idn),
 		cmocka_unit_test(test_name_normalize),
 		cmocka_unit_test(test_cert_name_valid),
 		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_layouts),
 		cmocka_unit_test(test_words),
 		cmocka_unit_test(test_dry_run_keys),
 	};

@@ -174,6 +174,20 @@ static const struct parse_case {
 	 "/etc/exim4/tls/rsa.crt", "/etc/exim4/tls/rsa.key", false, NULL, false},
 };
 
+/* The certs judged: "mail" with one key type, or dual. */
+static struct mc_cert_conf mail_cc = {
+	.name = (char *)"mail",
+	.key_type = MC_KEY_EC_P256,
+	.key_types = {MC_KEY_EC_P256},
+	.n_key_types = 1,
+};
+static struct mc_cert_conf dual_cc = {
+	.name = (char *)"mail",
+	.key_type = MC_KEY_EC_P256,
+	.key_types = {MC_KEY_EC_P256, MC_KEY_RSA2048},
+	.n_key_types = 2,
+};
+
 /* opt_str - assert a possibly-NULL string. */
 static void
 opt_str(const char *got, const char *want)
@@ -298,7 +312,7 @@ test_judge(void **state)
 		t.cert_file = (char *)jc->cert_file;
 		t.key_file = (char *)jc->key_file;
 		assert_int_equal(mc_daemon_parse(jc->type, jc->text, "/x", &c, &err), 0);
-		assert_int_equal(mc_daemon_judge(&t, "mail", &c, &v, &err), 0);
+		assert_int_equal(mc_daemon_judge(&t, &mail_cc, &c, &v, &err), 0);
 		assert_int_equal(v.state, jc->state);
 		want[0] = jc->line0;
 		want[1] = jc->line1;
@@ -309,6 +323,103 @@ test_judge(void **state)
 		for (j = 0; j < n; j++)
 			assert_string_equal(v.lines[j], want[j]);
 		assert_true(v.reads[0] != '\0');
+		mc_daemon_conf_clear(&c);
+	}
+}
+
+static const char pf_dual[] =
+	"smtpd_tls_chain_files = /etc/postfix/tls/mail.ecdsa.pem, "
+	"/etc/postfix/tls/mail.rsa.pem\n"
+	"smtpd_tls_security_level = may\n";
+
+static const char pf_dual_half[] =
+	"smtpd_tls_chain_files = /etc/postfix/tls/mail.ecdsa.pem\n"
+	"smtpd_tls_security_level = may\n";
+
+static const char dc23_dual[] =
+	"ssl = yes\n"
+	"ssl_cert = </etc/dovecot/tls/mail.ecdsa.crt\n"
+	"ssl_key = </etc/dovecot/tls/mail.ecdsa.key\n"
+	"ssl_alt_cert = </etc/dovecot/tls/mail.rsa.crt\n"
+	"ssl_alt_key = </etc/dovecot/tls/mail.rsa.key\n";
+
+static const char ex_dual[] =
+	"tls_certificate = /etc/exim4/tls/mail.ecdsa.crt : /etc/exim4/tls/mail.rsa.crt\n"
+	"tls_privatekey = /etc/exim4/tls/mail.ecdsa.key : /etc/exim4/tls/mail.rsa.key\n"
+	"tls_advertise_hosts = *\n";
+
+/* Dual certificates on the built-in targets' default paths: the daemon
+ * must read both pairs; the lines give both. */
+static const struct {
+	const char *label;
+	enum mc_target_type type;
+	const char *text;
+	enum mc_daemon_state state;
+	const char *lines[4];
+} dual_cases[] = {
+	{"postfix reads both chain files", MC_TARGET_POSTFIX, pf_dual,
+	 MC_DAEMON_READS, {NULL}},
+	{"postfix reads the ECDSA one only", MC_TARGET_POSTFIX, pf_dual_half,
+	 MC_DAEMON_READS_OTHER,
+	 {"smtpd_tls_chain_files = /etc/postfix/tls/mail.ecdsa.pem, "
+	  "/etc/postfix/tls/mail.rsa.pem", NULL}},
+	{"dovecot 2.3 reads ssl_cert and ssl_alt_cert", MC_TARGET_DOVECOT,
+	 dc23_dual, MC_DAEMON_READS, {NULL}},
+	{"dovecot 2.3 single -> main and alt lines", MC_TARGET_DOVECOT, dc23,
+	 MC_DAEMON_READS_OTHER,
+	 {"ssl_cert = </etc/dovecot/tls/mail.ecdsa.crt",
+	  "ssl_key = </etc/dovecot/tls/mail.ecdsa.key",
+	  "ssl_alt_cert = </etc/dovecot/tls/mail.rsa.crt",
+	  "ssl_alt_key = </etc/dovecot/tls/mail.rsa.key"}},
+	{"dovecot 2.4 -> 2.4 main and alt lines", MC_TARGET_DOVECOT, dc24_default,
+	 MC_DAEMON_READS_OTHER,
+	 {"ssl_server_cert_file = /etc/dovecot/tls/mail.ecdsa.crt",
+	  "ssl_server_key_file = /etc/dovecot/tls/mail.ecdsa.key",
+	  "ssl_server_alt_cert_file = /etc/dovecot/tls/mail.rsa.crt",
+	  "ssl_server_alt_key_file = /etc/dovecot/tls/mail.rsa.key"}},
+	{"exim reads both of its lists", MC_TARGET_EXIM, ex_dual, MC_DAEMON_READS,
+	 {NULL}},
+	{"exim other files -> lists", MC_TARGET_EXIM, ex_list,
+	 MC_DAEMON_READS_OTHER,
+	 {"tls_certificate = /etc/exim4/tls/mail.ecdsa.crt : "
+	  "/etc/exim4/tls/mail.rsa.crt",
+	  "tls_privatekey = /etc/exim4/tls/mail.ecdsa.key : "
+	  "/etc/exim4/tls/mail.rsa.key", NULL}},
+};
+
+/* test_judge_dual - every dual case, built-in targets with defaults. */
+static void
+test_judge_dual(void **state)
+{
+	static char pf[] = "/etc/postfix/tls/%n.pem", dcc[] = "/etc/dovecot/tls/%n.crt",
+		    dck[] = "/etc/dovecot/tls/%n.key", exc[] = "/etc/exim4/tls/%n.crt",
+		    exk[] = "/etc/exim4/tls/%n.key";
+	struct mc_daemon_verdict v;
+	struct mc_daemon_conf c;
+	struct mc_target t;
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(dual_cases) / sizeof(dual_cases[0]); i++) {
+		print_message("judge dual: %s\n", dual_cases[i].label);
+		memset(&t, 0, sizeof(t));
+		t.name = (char *)"t";
+		t.type = dual_cases[i].type;
+		t.default_files = true;
+		t.chain_file = t.type == MC_TARGET_POSTFIX ? pf : NULL;
+		t.cert_file = t.type == MC_TARGET_DOVECOT ? dcc
+			      : t.type == MC_TARGET_EXIM  ? exc : NULL;
+		t.key_file = t.type == MC_TARGET_DOVECOT ? dck
+			     : t.type == MC_TARGET_EXIM  ? exk : NULL;
+		assert_int_equal(mc_daemon_parse(t.type, dual_cases[i].text, "/x",
+						 &c, NULL), 0);
+		assert_int_equal(mc_daemon_judge(&t, &dual_cc, &c, &v, NULL), 0);
+		assert_int_equal(v.state, dual_cases[i].state);
+		for (n = 0; n < 4 && dual_cases[i].lines[n] != NULL; n++)
+			;
+		assert_int_equal(v.n_lines, n);
+		for (j = 0; j < n; j++)
+			assert_string_equal(v.lines[j], dual_cases[i].lines[j]);
 		mc_daemon_conf_clear(&c);
 	}
 }
@@ -347,7 +458,7 @@ test_describe(void **state)
 		t.cert_file = (char *)"/a.crt";
 		t.key_file = (char *)"/a.key";
 		assert_int_equal(mc_daemon_parse(rows[i].type, rows[i].text, "/x", &c, NULL), 0);
-		assert_int_equal(mc_daemon_judge(&t, "mail", &c, &v, NULL), 0);
+		assert_int_equal(mc_daemon_judge(&t, &mail_cc, &c, &v, NULL), 0);
 		assert_string_equal(v.reads, rows[i].reads);
 		mc_daemon_conf_clear(&c);
 	}
@@ -371,6 +482,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_judge),
+		cmocka_unit_test(test_judge_dual),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_files_type),
 	};

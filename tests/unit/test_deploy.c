@@ -28,6 +28,28 @@ struct fx {
 	STACK_OF(X509) *chain;
 };
 
+/* The cert the targets are for: "mail", one ECDSA key. */
+static struct mc_cert_conf mail_cc = {
+	.name = (char *)"mail",
+	.key_type = MC_KEY_EC_P256,
+	.key_types = {MC_KEY_EC_P256},
+	.n_key_types = 1,
+};
+
+/* fx_pairs - f's key and chain as the one pair of a version (borrowed). */
+static struct mc_pairs
+fx_pairs(const struct fx *f)
+{
+	struct mc_pairs p;
+
+	memset(&p, 0, sizeof(p));
+	p.p[0].type = MC_KEY_EC_P256;
+	p.p[0].key = f->key;
+	p.p[0].chain = f->chain;
+	p.n = 1;
+	return p;
+}
+
 /* fx_setup - a temp dir, a key and a two-certificate chain. */
 static int
 fx_setup(void **state)
@@ -142,9 +164,10 @@ test_write_table(void **state)
 		t.group = (char *)write_cases[i].group;
 		snprintf(tmpl, sizeof(tmpl), "%s/%s", f->dir, write_cases[i].file);
 		set_file(&t, write_cases[i].which, tmpl);
-		assert_int_equal(mc_deploy_check(&t, "mail", NULL), 0);
-		assert_int_equal(mc_deploy_write(&t, "mail", f->key, f->chain,
-						 NULL), 0);
+		struct mc_pairs pairs = fx_pairs(f);
+
+		assert_int_equal(mc_deploy_check(&t, &mail_cc, NULL), 0);
+		assert_int_equal(mc_deploy_write(&t, &mail_cc, &pairs, NULL), 0);
 		expand_into(tmpl, path, sizeof(path));
 		assert_int_equal(stat(path, &st), 0);
 		assert_int_equal(st.st_mode & 07777, write_cases[i].want_mode);
@@ -214,7 +237,7 @@ test_check_table(void **state)
 		t.owner = (char *)check_cases[i].owner;
 		t.group = (char *)check_cases[i].group;
 		mc_err_clear(&err);
-		assert_int_equal(mc_deploy_check(&t, "mail", &err),
+		assert_int_equal(mc_deploy_check(&t, &mail_cc, &err),
 				 check_cases[i].rc);
 		if (check_cases[i].fragment != NULL) {
 			assert_int_equal(err.cat, MC_ERR_DEPLOY);

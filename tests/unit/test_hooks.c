@@ -67,8 +67,10 @@ slurp(const char *dir, const char *name)
 }
 
 static const struct mc_hook_env deploy_env = {
-	"deploy", "mail", "a.example.test b.example.test",
-	"/var/lib/mailcert/certs/mail/current", NULL,
+	.event = "deploy",
+	.cert_name = "mail",
+	.names = "a.example.test b.example.test",
+	.lineage = "/var/lib/mailcert/certs/mail/current",
 };
 
 /* test_order_and_selection - lexical order; non-executables and backups skipped. */
@@ -133,6 +135,72 @@ test_environment(void **state)
 	free(env);
 }
 
+#define L "/var/lib/mailcert/certs/mail/current/"
+
+/* The per-key-type variables: the first key type's files are the plain
+ * ones (as MAILCERT_CERT_FILE), the second's carry -ALG. */
+static const struct {
+	const char *label;
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
+	size_t n;
+	const char *want[9];  /* must be there */
+	const char *unwanted; /* must not */
+} key_cases[] = {
+	{"single ECDSA", {MC_KEY_EC_P256}, 1,
+	 {"MAILCERT_ECDSA_CERT_FILE=" L "cert.pem",
+	  "MAILCERT_ECDSA_KEY_FILE=" L "privkey.pem",
+	  "MAILCERT_ECDSA_CHAIN_FILE=" L "chain.pem",
+	  "MAILCERT_ECDSA_FULLCHAIN_FILE=" L "fullchain.pem",
+	  "MAILCERT_CERT_FILE=" L "cert.pem", NULL},
+	 "MAILCERT_RSA_"},
+	{"single RSA", {MC_KEY_RSA3072}, 1,
+	 {"MAILCERT_RSA_CERT_FILE=" L "cert.pem",
+	  "MAILCERT_RSA_KEY_FILE=" L "privkey.pem", NULL},
+	 "MAILCERT_ECDSA_"},
+	{"dual, ECDSA first", {MC_KEY_EC_P256, MC_KEY_RSA2048}, 2,
+	 {"MAILCERT_ECDSA_CERT_FILE=" L "cert.pem",
+	  "MAILCERT_ECDSA_KEY_FILE=" L "privkey.pem",
+	  "MAILCERT_RSA_CERT_FILE=" L "cert-rsa.pem",
+	  "MAILCERT_RSA_KEY_FILE=" L "privkey-rsa.pem",
+	  "MAILCERT_RSA_CHAIN_FILE=" L "chain-rsa.pem",
+	  "MAILCERT_RSA_FULLCHAIN_FILE=" L "fullchain-rsa.pem",
+	  "MAILCERT_KEY_FILE=" L "privkey.pem",
+	  "RENEWED_LINEAGE=/var/lib/mailcert/certs/mail/current\n", NULL},
+	 "-ecdsa.pem"},
+	{"dual, RSA first", {MC_KEY_RSA4096, MC_KEY_EC_P384}, 2,
+	 {"MAILCERT_RSA_CERT_FILE=" L "cert.pem",
+	  "MAILCERT_ECDSA_CERT_FILE=" L "cert-ecdsa.pem",
+	  "MAILCERT_ECDSA_KEY_FILE=" L "privkey-ecdsa.pem",
+	  "MAILCERT_CERT_FILE=" L "cert.pem", NULL},
+	 "-rsa.pem"},
+};
+
+/* test_environment_keys - MAILCERT_ECDSA_* / MAILCERT_RSA_* per key type. */
+static void
+test_environment_keys(void **state)
+{
+	const char *dir = *state;
+	struct mc_hook_env env;
+	char body[512], *text;
+	size_t i, j;
+
+	snprintf(body, sizeof(body), "#!/bin/sh\n/usr/bin/env > %s/env\n", dir);
+	put_hook(dir, "10-env", body, 0755);
+	for (i = 0; i < sizeof(key_cases) / sizeof(key_cases[0]); i++) {
+		print_message("case: %s\n", key_cases[i].label);
+		env = deploy_env;
+		memcpy(env.key_types, key_cases[i].types, sizeof(env.key_types));
+		env.n_key_types = key_cases[i].n;
+		assert_int_equal(mc_hooks_run_event(dir, &env, 10, NULL), 0);
+		text = slurp(dir, "env");
+		assert_non_null(text);
+		for (j = 0; key_cases[i].want[j] != NULL; j++)
+			assert_non_null(strstr(text, key_cases[i].want[j]));
+		assert_null(strstr(text, key_cases[i].unwanted));
+		free(text);
+	}
+}
+
 /* test_failures - failing, crashing and hanging hooks; the rest still run. */
 static void
 test_failures(void **state)
@@ -177,6 +245,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_order_and_selection,
 						dir_setup, dir_teardown),
 		cmocka_unit_test_setup_teardown(test_environment, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_environment_keys, dir_setup,
 						dir_teardown),
 		cmocka_unit_test_setup_teardown(test_failures, dir_setup,
 						dir_teardown),

@@ -236,40 +236,82 @@ test_sigdefault(void **state)
 	mc_proc_result_clear(&res);
 }
 
+#define LONG_OUT                                                               \
+	"line 1: starting the hook\n"                                         \
+	"................................................................"     \
+	"................................................................"     \
+	"................................................................"     \
+	"................................................................"     \
+	"................................................................\n"   \
+	"error: the real reason is on the last line\n"
+
 static const struct {
 	const char *label;
 	struct mc_proc_result res;
 	long timeout;
 	size_t size;
+	bool failed;
 	const char *want;
-} describe_cases[] = {
-	{"exit 0", {0, 0, false, false, NULL, NULL}, 5, 64, "exited with status 0"},
-	{"exit 3", {3, 0, false, false, NULL, NULL}, 5, 64, "exited with status 3"},
-	{"signal 9", {0, 9, true, false, NULL, NULL}, 5, 64, "killed by signal 9"},
-	{"timeout wins", {0, 15, true, true, NULL, NULL}, 5, 64,
+} summary_cases[] = {
+	{"exit 0", {0, 0, false, false, NULL, NULL}, 5, 64, false,
+	 "exited with status 0"},
+	{"exit 3", {3, 0, false, false, NULL, NULL}, 5, 64, true,
+	 "exited with status 3"},
+	{"exit 3, empty output", {3, 0, false, false, "", " \n"}, 5, 64, true,
+	 "exited with status 3"},
+	{"signal 9", {0, 9, true, false, NULL, NULL}, 5, 64, true,
+	 "killed by signal 9 (SIGKILL)"},
+	{"signal 6", {0, 6, true, false, NULL, NULL}, 5, 64, true,
+	 "killed by signal 6 (SIGABRT)"},
+	{"timeout wins", {0, 15, true, true, NULL, NULL}, 5, 64, true,
 	 "timed out after 5s"},
-	{"timeout 300", {0, 9, true, true, NULL, NULL}, 300, 64,
-	 "timed out after 300s"},
-	{"truncated", {0, 9, true, false, NULL, NULL}, 5, 7, "killed"},
+	{"timeout 300 with output", {0, 9, true, true, NULL, "waiting...\n"},
+	 300, 64, true, "timed out after 300s: waiting..."},
+	{"stderr first", {1, 0, false, false, "on stdout", "on stderr\n"}, 5,
+	 64, true, "exited with status 1: on stderr"},
+	{"stdout when stderr is empty", {2, 0, false, false, "fatal: no\n", ""},
+	 5, 64, true, "exited with status 2: fatal: no"},
+	{"lines joined", {1, 0, false, false, NULL, "one\ntwo\r\nthree\n"},
+	 5, 64, true, "exited with status 1: one | two | three"},
+	{"escapes and controls", {1, 0, false, false, NULL,
+	 "\x1b[31mERROR\x1b[0m\a\n\x1b]0;title\x07"}, 5, 64, true,
+	 "exited with status 1: ?[31mERROR?[0m? | ?]0;title?"},
+	{"invalid UTF-8", {1, 0, false, false, NULL, "caf\xe9 \xc3\xa9"}, 5,
+	 64, true, "exited with status 1: caf? \xc3\xa9"},
+	{"head and tail of long output", {1, 0, false, false, NULL, LONG_OUT},
+	 5, 512, true, NULL},
+	{"truncated", {0, 9, true, false, NULL, NULL}, 5, 7, true, "killed"},
+	{"no room for output", {4, 0, false, false, NULL, "text"}, 5, 21, true,
+	 "exited with status 4"},
 };
 
-/* test_describe - every row of describe_cases. */
+/* test_summary - every row of summary_cases. */
 static void
-test_describe(void **state)
+test_summary(void **state)
 {
-	char buf[64];
+	char buf[512];
 	size_t i;
 
 	(void)state;
-	for (i = 0; i < N_OF(describe_cases); i++) {
-		print_message("describe: %s\n", describe_cases[i].label);
+	for (i = 0; i < N_OF(summary_cases); i++) {
+		print_message("summary: %s\n", summary_cases[i].label);
 		memset(buf, 'x', sizeof(buf));
-		mc_proc_describe(&describe_cases[i].res, describe_cases[i].timeout,
-				 buf, describe_cases[i].size);
-		assert_string_equal(buf, describe_cases[i].want);
+		assert_int_equal(mc_proc_failed(&summary_cases[i].res),
+				 summary_cases[i].failed);
+		mc_proc_summary(&summary_cases[i].res, summary_cases[i].timeout,
+				buf, summary_cases[i].size);
+		if (summary_cases[i].want != NULL) {
+			assert_string_equal(buf, summary_cases[i].want);
+			continue;
+		}
+		/* long output: bounded, first and last line kept */
+		assert_true(strlen(buf) <= 40 + MC_PROC_EXCERPT_MAX);
+		assert_non_null(strstr(buf, "exited with status 1: line 1: "));
+		assert_non_null(strstr(buf, " ... "));
+		assert_non_null(strstr(buf, "the real reason is on the last line"));
 	}
 	buf[0] = 'x';
-	mc_proc_describe(&describe_cases[0].res, 5, buf, 0);
+	mc_proc_summary(&summary_cases[0].res, 5, buf, 0);
 	assert_int_equal(buf[0], 'x');
 }
 
@@ -327,7 +369,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run),      cmocka_unit_test(test_eintr),
-		cmocka_unit_test(test_sigdefault), cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_sigdefault), cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_split),
 	};
 

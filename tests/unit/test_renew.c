@@ -97,6 +97,8 @@ test_due_table(void **state)
 		cc.names = conf_names;
 		cc.n_names = 2;
 		cc.key_type = MC_KEY_EC_P256;
+		cc.key_types[0] = MC_KEY_EC_P256;
+		cc.n_key_types = 1;
 		cc.timing.renew_before = cases[i].renew_before;
 		meta.names = cases[i].names_differ ? other_names : conf_names;
 		meta.n_names = 2;
@@ -113,6 +115,84 @@ test_due_table(void **state)
 			     &due);
 		assert_int_equal(due.due, cases[i].due);
 		assert_string_equal(due.reason, cases[i].reason);
+	}
+}
+
+/* Dual certificates: the unit is due when either certificate is; its key
+ * types are compared in order. */
+static const struct {
+	const char *label;
+	size_t conf_types;        /* 1: ecdsa-p256, 2: + rsa-2048 */
+	int meta_second;          /* 0 none, 1 rsa-2048, 2 rsa-4096, 3 the
+				     types swapped (rsa-2048 first) */
+	long left, second_left;   /* not_after - now of each leaf */
+	long second_ari;          /* ARI moment of the second, relative */
+	long renew_before;
+	int due;
+	const char *reason;
+} dual_cases[] = {
+	{"both fresh", 2, 1, 80 * DAY, 80 * DAY, 0, -1, 0, "1/3 of lifetime left"},
+	{"the RSA one is due", 2, 1, 80 * DAY, 20 * DAY, 0, -1, 1,
+	 "1/3 of lifetime left (rsa-2048)"},
+	{"the ECDSA one is due", 2, 1, 20 * DAY, 80 * DAY, 0, -1, 1,
+	 "1/3 of lifetime left"},
+	{"the RSA one's ARI window", 2, 1, 80 * DAY, 80 * DAY, -5, -1, 1,
+	 "ARI window (rsa-2048)"},
+	{"the RSA one's ARI window ahead", 2, 1, 80 * DAY, 80 * DAY, 5 * DAY, -1,
+	 0, "ARI window (rsa-2048)"},
+	{"renew_before on the RSA one", 2, 1, 80 * DAY, 10 * DAY, 0, 30 * DAY, 1,
+	 "renew_before (rsa-2048)"},
+	{"single version, dual configured", 2, 0, 80 * DAY, 0, 0, -1, 1,
+	 "key type changed"},
+	{"dual version, single configured", 1, 1, 80 * DAY, 80 * DAY, 0, -1, 1,
+	 "key type changed"},
+	{"the RSA size changed", 2, 2, 80 * DAY, 80 * DAY, 0, -1, 1,
+	 "key type changed"},
+	{"the order changed", 2, 3, 80 * DAY, 80 * DAY, 0, -1, 1,
+	 "key type changed"},
+};
+
+/* test_due_dual - every row of the dual table. */
+static void
+test_due_dual(void **state)
+{
+	static char *names[] = {"a.example.test"};
+	struct mc_cert_conf cc;
+	struct mc_cert_meta meta, second;
+	struct mc_due due;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(dual_cases) / sizeof(dual_cases[0]); i++) {
+		print_message("case: %s\n", dual_cases[i].label);
+		memset(&cc, 0, sizeof(cc));
+		memset(&meta, 0, sizeof(meta));
+		memset(&second, 0, sizeof(second));
+		cc.names = meta.names = names;
+		cc.n_names = meta.n_names = 1;
+		cc.key_type = cc.key_types[0] = MC_KEY_EC_P256;
+		cc.key_types[1] = MC_KEY_RSA2048;
+		cc.n_key_types = dual_cases[i].conf_types;
+		cc.timing.renew_before = dual_cases[i].renew_before;
+		meta.key_type = MC_KEY_EC_P256;
+		meta.not_after = NOW + dual_cases[i].left;
+		meta.not_before = meta.not_after - 90 * DAY;
+		second.key_type = dual_cases[i].meta_second == 2 ? MC_KEY_RSA4096
+								 : MC_KEY_RSA2048;
+		second.not_after = NOW + dual_cases[i].second_left;
+		second.not_before = second.not_after - 90 * DAY;
+		second.ari_renew_at = dual_cases[i].second_ari
+					      ? NOW + dual_cases[i].second_ari
+					      : 0;
+		if (dual_cases[i].meta_second == 3) {
+			meta.key_type = MC_KEY_RSA2048;
+			second.key_type = MC_KEY_EC_P256;
+		}
+		snprintf(meta.status, sizeof(meta.status), "deployed");
+		meta.second = dual_cases[i].meta_second ? &second : NULL;
+		mc_renew_due(&cc, &meta, NULL, NOW, &due);
+		assert_string_equal(due.reason, dual_cases[i].reason);
+		assert_int_equal(due.due, dual_cases[i].due);
 	}
 }
 
@@ -148,6 +228,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_due_table),
+		cmocka_unit_test(test_due_dual),
 		cmocka_unit_test(test_key_compromised),
 	};
 

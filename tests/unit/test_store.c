@@ -180,8 +180,10 @@ store_version(const char *dir, EVP_PKEY *key, long serial, const char *status,
 	meta.key_type = MC_KEY_EC_P256;
 	snprintf(meta.status, sizeof(meta.status), "%s", status);
 	assert_int_equal(mc_store_meta_fill(&meta, chain, NULL), 0);
-	assert_int_equal(mc_store_add_version(dir, "mail", key, chain, &meta,
-					      &n, NULL), 0);
+	struct mc_pairs pairs = {{{MC_KEY_EC_P256, key, chain}}, 1};
+
+	assert_int_equal(mc_store_add_version(dir, "mail", &pairs, &meta, &n,
+					      NULL), 0);
 	if (make_current)
 		assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
 	free(meta.ari_cert_id);
@@ -573,6 +575,94 @@ test_index_cycle(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* test_store_dual - a dual version: the first key type's files as a
+ * single version has them, the second's with -ALG; meta.json records
+ * both; pairs load back in order; the earlier expiry counts. A second
+ * pair of the same algorithm is refused on read. */
+static void
+test_store_dual(void **state)
+{
+	static const char *const files[][2] = {
+		{"privkey.pem", "600"}, {"cert.pem", "644"}, {"chain.pem", "644"},
+		{"fullchain.pem", "644"}, {"privkey-rsa.pem", "600"},
+		{"cert-rsa.pem", "644"}, {"chain-rsa.pem", "644"},
+		{"fullchain-rsa.pem", "644"}, {"meta.json", "644"},
+	};
+	static char *names[] = {"a.example.test"};
+	const char *dir = *state;
+	struct mc_cert_meta meta, second, back;
+	struct mc_pairs pairs, got;
+	enum mc_key_type types[MC_KEY_TYPES_MAX];
+	struct mc_err err;
+	char path[600], mode[8], *text = NULL, *bad;
+	struct stat st;
+	unsigned n = 0;
+	size_t i, nt = 0, len = 0;
+
+	memset(&pairs, 0, sizeof(pairs));
+	pairs.n = 2;
+	pairs.p[0].type = MC_KEY_EC_P256;
+	pairs.p[0].key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	pairs.p[0].chain = make_chain(pairs.p[0].key, 30);
+	pairs.p[1].type = MC_KEY_RSA2048;
+	pairs.p[1].key = mc_key_generate(MC_KEY_RSA2048, NULL);
+	pairs.p[1].chain = make_chain(pairs.p[1].key, 31);
+	memset(&meta, 0, sizeof(meta));
+	memset(&second, 0, sizeof(second));
+	meta.names = names;
+	meta.n_names = 1;
+	meta.key_type = MC_KEY_EC_P256;
+	second.key_type = MC_KEY_RSA2048;
+	meta.second = &second;
+	snprintf(meta.status, sizeof(meta.status), "issued");
+	assert_int_equal(mc_store_meta_fill(&meta, pairs.p[0].chain, NULL), 0);
+	assert_int_equal(mc_store_meta_fill(&second, pairs.p[1].chain, NULL), 0);
+	second.not_after -= 3600; /* the RSA one expires first */
+	assert_int_equal(mc_store_add_version(dir, "mail", &pairs, &meta, &n,
+					      NULL), 0);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		print_message("file: %s\n", files[i][0]);
+		mc_store_path(dir, "mail", n, files[i][0], path, sizeof(path), NULL);
+		assert_int_equal(stat(path, &st), 0);
+		snprintf(mode, sizeof(mode), "%o", st.st_mode & 0777);
+		assert_string_equal(mode, files[i][1]);
+	}
+	assert_int_equal(mc_store_load_meta(dir, "mail", n, &back, NULL), 0);
+	assert_non_null(back.second);
+	assert_int_equal(mc_store_meta_pairs(&back), 2);
+	assert_int_equal(back.second->key_type, MC_KEY_RSA2048);
+	assert_string_equal(back.second->serial, "1f");
+	assert_string_equal(back.serial, "1e");
+	assert_string_equal(mc_store_meta_earliest(&back)->serial, "1f");
+	mc_store_meta_clear(&back);
+	assert_int_equal(mc_store_key_types(dir, "mail", n, types, &nt, NULL), 0);
+	assert_int_equal(nt, 2);
+	assert_int_equal(types[1], MC_KEY_RSA2048);
+	assert_int_equal(mc_store_load_pairs(dir, "mail", n, &got, NULL), 0);
+	assert_int_equal(got.n, 2);
+	assert_int_equal(EVP_PKEY_eq(got.p[1].key, pairs.p[1].key), 1);
+	assert_int_equal(X509_cmp(sk_X509_value(got.p[1].chain, 0),
+				  sk_X509_value(pairs.p[1].chain, 0)), 0);
+	mc_pairs_clear(&got);
+	/* a "second" of the first one's algorithm: damaged */
+	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
+	assert_int_equal(mc_fsio_read(path, 1 << 16, &text, &len, NULL), 0);
+	bad = strstr(text, "\"rsa-2048\"");
+	assert_non_null(bad);
+	*bad = '\0';
+	len = strlen(text) + strlen(bad + 10) + 16;
+	bad = malloc(len);
+	snprintf(bad, len, "%s\"ecdsa-p384\"%s", text, text + strlen(text) + 10);
+	assert_int_equal(mc_store_meta_parse(bad, strlen(bad), "x", &back, &err),
+			 -1);
+	assert_int_equal(err.cat, MC_ERR_INPUT);
+	free(bad);
+	free(text);
+	free(meta.ari_cert_id);
+	free(second.ari_cert_id);
+	mc_pairs_clear(&pairs);
+}
+
 /* test_account_store - key, URL and status round trip. */
 static void
 test_account_store(void **state)
@@ -755,6 +845,8 @@ main(void)
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_current_copied,
 						tmpdir_setup, tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_dual, tmpdir_setup,
+						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_damaged_meta,
 						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_index_read, tmpdir_setup,

@@ -231,7 +231,7 @@ probe_url(const char *scheme, unsigned short port,
 	char url[64];
 
 	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme, port);
-	assert_int_equal(mc_verify_url_parse(url, &ep, err), 0);
+	assert_int_equal(mc_addr_endpoint_parse(url, &ep, err), 0);
 	return mc_verify_probe(&ep, opts, res, err);
 }
 
@@ -904,6 +904,22 @@ test_leaf_helpers(void **state)
 	assert_non_null(strstr(err.msg, "does not fit"));
 }
 
+/* test_outcome_names - stable names of the outcomes. */
+static void
+test_outcome_names(void **state)
+{
+	(void)state;
+	assert_string_equal(mc_verify_outcome_name(MC_PROBE_OK), "ok");
+	assert_string_equal(mc_verify_outcome_name(MC_PROBE_STARTTLS_MISSING),
+	                    "starttls-missing");
+	assert_string_equal(mc_verify_outcome_name(MC_PROBE_PROTOCOL_ERROR),
+	                    "protocol-error");
+	assert_string_equal(mc_verify_outcome_name((enum mc_probe_outcome)42),
+	                    "unknown");
+	assert_true(mc_verify_outcome_transient(MC_PROBE_UNREACHABLE));
+	assert_false(mc_verify_outcome_transient(MC_PROBE_STARTTLS_MISSING));
+}
+
 /* test_implicit_hint - imap:// pointed at a port that speaks TLS at once:
  * no greeting, then the hint names the implicit-TLS URL. */
 static void
@@ -1068,6 +1084,7 @@ main(void)
 	    cmocka_unit_test(test_timeouts),
 	    cmocka_unit_test(test_bad_opts),
 	    cmocka_unit_test(test_leaf_helpers),
+	    cmocka_unit_test(test_outcome_names),
 	    cmocka_unit_test(test_implicit_hint),
 	    cmocka_unit_test(test_server_kind),
 	    cmocka_unit_test(test_key_alg),

@@ -1,6 +1,9 @@
 /*
- * test_verify_url.c - endpoint URL parsing: every scheme, default ports,
- * IP literals, and the ways a URL can be wrong.
+ * test_addr.c - the one parser of each address syntax (core/addr.c):
+ * endpoint URLs (every scheme, default ports, IP literals, the ways a URL
+ * can be wrong) and listen addresses (IPv4, [IPv6], localhost; no names).
+ * The config loader and the runtime both call these functions; the config
+ * side is covered by test_config and t_config_errors.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,9 +11,14 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <cmocka.h>
 
-#include "mailcert/verify.h"
+#include "mailcert/addr.h"
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct {
 	const char *label;
@@ -55,6 +63,14 @@ static const struct {
      "mail.example.com", 465, false, "smtps://mail.example.com:465"},
     {"single label host", "sieve://mailhost:2000", MC_SCHEME_SIEVE, "mailhost",
      2000, false, "sieve://mailhost:2000"},
+    {"trailing dot", "smtp://mx.example.com.:25", MC_SCHEME_SMTP,
+     "mx.example.com.", 25, false, "smtp://mx.example.com.:25"},
+    {"underscore label", "imaps://mail_1.example.com", MC_SCHEME_IMAPS,
+     "mail_1.example.com", 993, false, "imaps://mail_1.example.com:993"},
+    {"hyphen inside", "pop3s://mail-1.example.com", MC_SCHEME_POP3S,
+     "mail-1.example.com", 995, false, "pop3s://mail-1.example.com:995"},
+    {"IDN host as A-labels", "smtp://b\xc3\xbc" "cher.example", MC_SCHEME_SMTP,
+     "xn--bcher-kva.example", 25, false, "smtp://xn--bcher-kva.example:25"},
 };
 
 static const struct {
@@ -88,6 +104,20 @@ static const struct {
     {"userinfo", "smtp://user@mail.example.com", "not a DNS name"},
     {"space in host", "smtp://mail example.com", "not a DNS name"},
     {"empty label", "smtp://mail..example.com", "not a DNS name"},
+    {"empty label, short", "smtp://a..b:25", "not a DNS name"},
+    {"leading dot", "smtp://.example.com", "not a DNS name"},
+    {"two trailing dots", "smtp://example.com..", "not a DNS name"},
+    {"leading hyphen", "imaps://-mail.example.com", "not a DNS name"},
+    {"trailing hyphen", "imaps://mail-.example.com", "not a DNS name"},
+    {"64-char label",
+     "smtp://abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghij1234"
+     ".example",
+     "not a DNS name"},
+    {"control byte", "smtp://mail\x7f.example.com", "not a DNS name"},
+    {"percent", "smtp://mail%2eexample.com", "not a DNS name"},
+    {"bad UTF-8 host", "smtp://b\xfc" "cher.example", "international domain"},
+    {"IDN wildcard", "smtp://*.b\xc3\xbc" "cher.example", "international domain"},
+    {"NULL", NULL, "empty"},
 };
 
 /* test_url_good - every good URL parses to scheme, host, port, canonical. */
@@ -102,7 +132,7 @@ test_url_good(void **state)
 	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		mc_err_clear(&err);
 		memset(&ep, 0xa5, sizeof(ep));
-		if (mc_verify_url_parse(good[i].url, &ep, &err) != 0)
+		if (mc_addr_endpoint_parse(good[i].url, &ep, &err) != 0)
 			fail_msg("%s: %s", good[i].label, err.msg);
 		assert_int_equal(ep.scheme, good[i].scheme);
 		assert_string_equal(ep.host, good[i].host);
@@ -125,12 +155,14 @@ test_url_bad(void **state)
 		mc_err_clear(&err);
 		memset(&ep, 0x5a, sizeof(ep));
 		before = ep;
-		if (mc_verify_url_parse(bad[i].url, &ep, &err) != -1)
+		if (mc_addr_endpoint_parse(bad[i].url, &ep, &err) != -1)
 			fail_msg("%s: \"%s\" was accepted", bad[i].label,
 			         bad[i].url);
 		assert_int_equal(err.cat, MC_ERR_USAGE);
 		if (strstr(err.msg, bad[i].fragment) == NULL ||
-		    strstr(err.msg, bad[i].url) == NULL)
+		    (bad[i].url != NULL && strchr(bad[i].url, 0x7f) == NULL &&
+		     strchr(bad[i].url, '\xfc') == NULL && /* shown as '?' */
+		     strstr(err.msg, bad[i].url) == NULL))
 			fail_msg("%s: message \"%s\" lacks \"%s\" or the URL",
 			         bad[i].label, err.msg, bad[i].fragment);
 		assert_memory_equal(&ep, &before, sizeof(ep)); /* untouched */
@@ -162,30 +194,91 @@ test_scheme_table(void **state)
 	(void)state;
 	for (i = 0; i < sizeof(scheme_rows) / sizeof(scheme_rows[0]); i++) {
 		assert_string_equal(
-		    mc_verify_scheme_name(scheme_rows[i].scheme),
+		    mc_addr_scheme_name(scheme_rows[i].scheme),
 		    scheme_rows[i].name);
 		assert_int_equal(
-		    mc_verify_scheme_starttls(scheme_rows[i].scheme),
+		    mc_addr_scheme_starttls(scheme_rows[i].scheme),
 		    scheme_rows[i].starttls);
 	}
-	assert_string_equal(mc_verify_scheme_name((enum mc_scheme)99),
+	assert_string_equal(mc_addr_scheme_name((enum mc_scheme)99),
 	                    "unknown");
 }
 
-/* test_outcome_names - stable names of the outcomes. */
+/* ---- listen addresses ---- */
+
+static const struct {
+	const char *label;
+	const char *spec;
+	int family; /* 0: error */
+	int port;
+	const char *frag;
+} listen_cases[] = {
+	{"IPv4", "127.0.0.1:8080", AF_INET, 8080, NULL},
+	{"any IPv4", "0.0.0.0:80", AF_INET, 80, NULL},
+	{"localhost", "localhost:443", AF_INET, 443, NULL},
+	{"IPv6 loopback", "[::1]:443", AF_INET6, 443, NULL},
+	{"any IPv6", "[::]:80", AF_INET6, 80, NULL},
+	{"highest port", "127.0.0.1:65535", AF_INET, 65535, NULL},
+	{"empty", "", 0, 0, "no listen address"},
+	{"NULL", NULL, 0, 0, "no listen address"},
+	{"no port", "127.0.0.1", 0, 0, "\"127.0.0.1\": no :PORT"},
+	{"empty port", "127.0.0.1:", 0, 0, "port must be 1 to 65535"},
+	{"port 0", "127.0.0.1:0", 0, 0, "port must be 1 to 65535"},
+	{"port too big", "127.0.0.1:65536", 0, 0, "port must be 1 to 65535"},
+	{"port with junk", "127.0.0.1:80x", 0, 0, "port must be 1 to 65535"},
+	{"negative port", "127.0.0.1:-1", 0, 0, "port must be 1 to 65535"},
+	{"host name", "mail.example.com:80", 0, 0,
+	 "\"mail.example.com:80\": the host is not an IPv4 address or localhost"},
+	{"host name, short", "host.name:80", 0, 0, "host names are not resolved"},
+	{"bad IPv4", "256.1.1.1:80", 0, 0, "not an IPv4 address"},
+	{"IPv6 without brackets", "::1:80", 0, 0, "an IPv6 address needs brackets"},
+	{"bracket without colon", "[::1]80", 0, 0, "no :PORT after ']'"},
+	{"unclosed bracket", "[::1:80", 0, 0, "no ']'"},
+	{"IPv4 in brackets", "[127.0.0.1]:80", 0, 0, "not an IPv6 address"},
+	{"localhost in brackets", "[localhost]:80", 0, 0, "not an IPv6 address"},
+	{"no host", ":80", 0, 0, "no host before the port"},
+	{"empty brackets", "[]:80", 0, 0, "no host before the port"},
+	{"long host", "1234567890123456789012345678901234567890123456789:80", 0, 0,
+	 "host too long"},
+};
+
+/* test_listen_parse - every row of listen_cases. */
 static void
-test_outcome_names(void **state)
+test_listen_parse(void **state)
 {
+	struct mc_listen_addr la, before;
+	struct mc_err err;
+	size_t i;
+	int rc;
+
 	(void)state;
-	assert_string_equal(mc_verify_outcome_name(MC_PROBE_OK), "ok");
-	assert_string_equal(mc_verify_outcome_name(MC_PROBE_STARTTLS_MISSING),
-	                    "starttls-missing");
-	assert_string_equal(mc_verify_outcome_name(MC_PROBE_PROTOCOL_ERROR),
-	                    "protocol-error");
-	assert_string_equal(mc_verify_outcome_name((enum mc_probe_outcome)42),
-	                    "unknown");
-	assert_true(mc_verify_outcome_transient(MC_PROBE_UNREACHABLE));
-	assert_false(mc_verify_outcome_transient(MC_PROBE_STARTTLS_MISSING));
+	for (i = 0; i < N_OF(listen_cases); i++) {
+		mc_err_clear(&err);
+		memset(&la, 0x5a, sizeof(la));
+		before = la;
+		rc = mc_addr_listen_parse(listen_cases[i].spec, &la, &err);
+		if (listen_cases[i].family == 0) {
+			if (rc != -1)
+				fail_msg("%s: accepted", listen_cases[i].label);
+			if (err.cat != MC_ERR_CONFIG ||
+			    strstr(err.msg, listen_cases[i].frag) == NULL ||
+			    strstr(err.msg, "write HOST:PORT") == NULL)
+				fail_msg("%s: [%s] %s lacks \"%s\"",
+				         listen_cases[i].label,
+				         mc_err_cat_name(err.cat), err.msg,
+				         listen_cases[i].frag);
+			assert_memory_equal(&la, &before, sizeof(la));
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("%s: %s", listen_cases[i].label, err.msg);
+		assert_int_equal(la.ss.ss_family, listen_cases[i].family);
+		assert_int_equal(ntohs(((struct sockaddr_in *)&la.ss)->sin_port),
+		                 listen_cases[i].port);
+		assert_int_equal(la.len, listen_cases[i].family == AF_INET
+		                             ? sizeof(struct sockaddr_in)
+		                             : sizeof(struct sockaddr_in6));
+	}
 }
 
 int
@@ -195,7 +288,7 @@ main(void)
 	    cmocka_unit_test(test_url_good),
 	    cmocka_unit_test(test_url_bad),
 	    cmocka_unit_test(test_scheme_table),
-	    cmocka_unit_test(test_outcome_names),
+	    cmocka_unit_test(test_listen_parse),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
