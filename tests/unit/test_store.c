@@ -594,7 +594,8 @@ test_store_dual(void **state)
 	struct mc_pairs pairs, got;
 	enum mc_key_type types[MC_KEY_TYPES_MAX];
 	struct mc_err err;
-	char path[600], mode[8], *text = NULL, *bad;
+	char path[600], mode[8], stamp[128], *text = NULL, *bad;
+	struct mc_store_index *ix;
 	struct stat st;
 	unsigned n = 0;
 	size_t i, nt = 0, len = 0;
@@ -658,6 +659,20 @@ test_store_dual(void **state)
 	assert_int_equal(err.cat, MC_ERR_INPUT);
 	free(bad);
 	free(text);
+	/* no renew index entry for a dual version: renew reads meta.json,
+	 * which holds both certificates */
+	assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
+	age_meta(dir, n, stamp, sizeof(stamp));
+	ix = mc_store_index_open(dir, NULL);
+	assert_non_null(ix);
+	assert_int_equal(mc_store_index_current(ix, "mail", &back, NULL), 1);
+	assert_non_null(back.second);
+	assert_int_equal(back.second->key_type, MC_KEY_RSA2048);
+	mc_store_meta_clear(&back);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	index_path(dir, path, sizeof(path));
+	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
 	free(meta.ari_cert_id);
 	free(second.ari_cert_id);
 	mc_pairs_clear(&pairs);
