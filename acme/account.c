@@ -148,7 +148,7 @@ int
 mc_acme_account_new(struct mc_acme *acme, const struct mc_acme_new_account *req,
                     struct mc_acme_account *out, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	const char *url = acme->dir.new_account;
 	json_t *payload = NULL, *obj = NULL;
 	int ret = -1;
@@ -177,7 +177,7 @@ out:
 		                                             : "newAccount");
 	json_decref(payload);
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -186,7 +186,7 @@ int
 mc_acme_account_get(struct mc_acme *acme, struct mc_acme_account *out,
                     struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *obj = NULL;
 	int ret = -1;
 
@@ -201,7 +201,7 @@ mc_acme_account_get(struct mc_acme *acme, struct mc_acme_account *out,
 	ret = 0;
 out:
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -299,7 +299,7 @@ out:
 /* acme_account_answer - an error answer into err, or a re-registration. */
 int
 acme_account_answer(struct mc_acme *acme, const char *url, bool use_jwk,
-                    const struct acme_http_resp *r, struct mc_err *err)
+                    const struct mc_http_resp *r, struct mc_err *err)
 {
 	char *type = acme_problem_type(r->content_type, r->body, r->body_len);
 

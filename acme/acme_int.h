@@ -17,13 +17,12 @@
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
 
-#include "acme/http.h"
+#include "mailcert/http.h"
 #include "mailcert/acme.h"
 #include "mailcert/buf.h"
 #include "mailcert/err.h"
 
 #define ACME_PROBLEM "urn:ietf:params:acme:error:"
-#define ACME_BADNONCE_RETRIES 5
 
 struct acme_dir {
 	char *new_nonce;
@@ -40,13 +39,16 @@ struct acme_dir {
 
 struct mc_acme {
 	char *directory;
-	char *ca_bundle;
-	struct acme_http_opts http;
+	struct mc_http *http; /* one transport: kept-alive connection to the CA */
+	long connect_ms;
+	long request_ms;
+	size_t max_response;
 	struct acme_dir dir;
 	char *nonce;
 	EVP_PKEY *key; /* borrowed */
 	char *kid;
-	double deadline; /* monotonic seconds for retries; 0: per call */
+	long long deadline; /* mc_now_ms() until which retries and polls may
+	                       go on (the order's); 0: per call */
 	struct mc_acme_recovery recovery; /* .registered NULL: none */
 	bool recovered;                   /* the one re-registration is spent */
 	char last_problem[64]; /* type of the last error answer, no prefix */
@@ -55,26 +57,26 @@ struct mc_acme {
 
 /* --- client.c --- */
 
-/* acme_now - monotonic seconds. */
-double acme_now(void);
-
-/* acme_sleep - sleep for seconds (fractions allowed); ends early on
- * SIGTERM/SIGINT (mailcert/interrupt.h). */
-void acme_sleep(double seconds);
+/* acme_http - one request to the CA (https only, no redirects, the
+ * client's timeouts and size cap); accept NULL: application/json. */
+int acme_http(struct mc_acme *acme, const char *method, const char *url,
+              const char *jws, const char *accept, struct mc_http_resp *out,
+              struct mc_err *err);
 
 /* acme_post - signed POST of payload (NULL: POST-as-GET) to url with the
- * kid (or the jwk when use_jwk); retries badNonce and 429/503 with
- * Retry-After; a non-2xx answer becomes the problem error; a pending
- * SIGTERM/SIGINT is MC_ERR_INTERRUPTED before anything is sent. out must be
- * zeroed; the caller clears it. */
+ * kid (or the jwk when use_jwk); retries badNonce (with the nonce of the
+ * error answer) and 429/503 with Retry-After while the deadline allows; a
+ * non-2xx answer becomes the problem error; a pending SIGTERM/SIGINT is
+ * MC_ERR_INTERRUPTED before anything is sent (mailcert/interrupt.h). out
+ * must be zeroed; the caller clears it. */
 int acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
-              bool use_jwk, const char *accept, struct acme_http_resp *out,
+              bool use_jwk, const char *accept, struct mc_http_resp *out,
               struct mc_err *err);
 
 /* acme_post_json - acme_post, then parse the body as a JSON object (*json new).
  */
 int acme_post_json(struct mc_acme *acme, const char *url, const json_t *payload,
-                   struct acme_http_resp *resp, json_t **json,
+                   struct mc_http_resp *resp, json_t **json,
                    struct mc_err *err);
 
 /* acme_parse_object - parse body from url as a JSON object (new) or
@@ -101,7 +103,7 @@ int acme_strdup_opt(const char *s, char **out, struct mc_err *err);
  * when r is accountDoesNotExist for a kid-signed request and recovery is
  * set, register the account key again and return 1 (send it again). */
 int acme_account_answer(struct mc_acme *acme, const char *url, bool use_jwk,
-                        const struct acme_http_resp *r, struct mc_err *err);
+                        const struct mc_http_resp *r, struct mc_err *err);
 
 /* --- meta.c --- */
 
@@ -152,8 +154,12 @@ char *acme_csr_b64url(EVP_PKEY *key, const char *const *names, size_t n_names,
 int acme_authorize(struct mc_acme *acme, const struct mc_acme_order_req *req,
                    char *const *authz_urls, size_t n_authz, struct mc_err *err);
 
-/* acme_poll_wait - sleep before the next poll: Retry-After (if >= 0) or
- * the backoff *step (grown), bounded by the deadline; -1 when past it. */
-int acme_poll_wait(struct mc_acme *acme, long retry_after, double *step);
+/* acme_poll_wait - sleep before the next poll: exactly Retry-After (if
+ * > 0), else the backoff *step_ms (then doubled, up to a cap), cut short
+ * at the deadline; -1 when the deadline has passed. */
+int acme_poll_wait(struct mc_acme *acme, long retry_after, long *step_ms);
+
+/* The first backoff step of a poll loop: the CA is asked again soon. */
+#define ACME_POLL_FIRST_MS 10L
 
 #endif

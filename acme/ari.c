@@ -242,7 +242,7 @@ int
 mc_acme_renewal_info(struct mc_acme *acme, const char *cert_id,
 		     struct mc_acme_ari *out, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	struct mc_acme_ari a = {0};
 	json_t *obj = NULL;
 	char *url;
@@ -252,8 +252,7 @@ mc_acme_renewal_info(struct mc_acme *acme, const char *cert_id,
 	url = ari_url(acme, cert_id, err);
 	if (url == NULL)
 		goto out;
-	if (acme_http_request(&acme->http, "GET", url, NULL, NULL, &r, err) ==
-	    -1)
+	if (acme_http(acme, "GET", url, NULL, NULL, &r, err) == -1)
 		goto out;
 	if (r.status != 200) {
 		acme_problem_error(url, r.status, r.content_type, r.body,
@@ -272,7 +271,7 @@ out:
 		mc_err_prefix(err, "renewalInfo");
 	mc_acme_ari_clear(&a);
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	free(url);
 	return ret;
 }

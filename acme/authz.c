@@ -17,11 +17,12 @@
 #include "acme/jws.h"
 #include "mailcert/config.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
 #define TOKEN_MAX 256
-#define POLL_STEP_FIRST 0.5
-#define POLL_STEP_MAX 5.0
-#define RETRY_AFTER_MAX 60.0
+#define POLL_STEP_MAX_MS 500L /* backoff cap: a finished validation is seen
+                                 at most this late */
+#define RETRY_AFTER_MAX 60L   /* seconds: a longer Retry-After is cut */
 
 struct authz_pending {
 	char *authz_url;
@@ -55,21 +56,23 @@ struct authz_info {
 
 /* acme_poll_wait - sleep before the next poll, within the deadline. */
 int
-acme_poll_wait(struct mc_acme *acme, long retry_after, double *step)
+acme_poll_wait(struct mc_acme *acme, long retry_after, long *step_ms)
 {
-	double now = acme_now(), wait;
+	long long now = mc_now_ms(), wait;
 
-	if (retry_after >= 0) {
-		wait = retry_after < 1 ? 1.0 : (double)retry_after;
-		if (wait > RETRY_AFTER_MAX)
-			wait = RETRY_AFTER_MAX;
-	} else {
-		wait = *step;
-		*step = *step * 2 > POLL_STEP_MAX ? POLL_STEP_MAX : *step * 2;
+	if (acme->deadline > 0 && now >= acme->deadline)
+		return -1;
+	if (retry_after > 0) {
+		wait = 1000LL * (retry_after > RETRY_AFTER_MAX ? RETRY_AFTER_MAX
+		                                               : retry_after);
+	} else { /* none, or "0": our own backoff */
+		wait = *step_ms;
+		*step_ms = *step_ms * 2 > POLL_STEP_MAX_MS ? POLL_STEP_MAX_MS
+		                                           : *step_ms * 2;
 	}
 	if (acme->deadline > 0 && now + wait > acme->deadline)
-		return -1;
-	acme_sleep(wait);
+		wait = acme->deadline - now; /* one last look at the deadline */
+	mc_sleep_ms(wait);
 	return 0;
 }
 
@@ -385,7 +388,7 @@ authz_remember(struct authz_ctx *ctx, const char *url,
 static int
 authz_prepare(struct authz_ctx *ctx, const char *url, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	struct authz_info info;
 	json_t *obj = NULL;
 	int ret = -1;
@@ -426,7 +429,7 @@ authz_prepare(struct authz_ctx *ctx, const char *url, struct mc_err *err)
 	ret = 0;
 out:
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -435,7 +438,7 @@ static int
 authz_respond(struct authz_ctx *ctx, const struct authz_pending *p,
               struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *empty = json_object();
 	int rc;
 
@@ -445,7 +448,7 @@ authz_respond(struct authz_ctx *ctx, const struct authz_pending *p,
 	if (rc == -1)
 		mc_err_prefix(err, "%s challenge for %s", ctx->type, p->ident);
 	json_decref(empty);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return rc;
 }
 
@@ -455,7 +458,7 @@ static int
 authz_poll_once(struct authz_ctx *ctx, const struct authz_pending *p,
                 long *retry_after, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	struct authz_info info;
 	json_t *obj = NULL;
 	int ret = -1;
@@ -477,7 +480,7 @@ authz_poll_once(struct authz_ctx *ctx, const struct authz_pending *p,
 		              info.status, err);
 out:
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -486,7 +489,7 @@ static int
 authz_poll(struct authz_ctx *ctx, const struct authz_pending *p,
            struct mc_err *err)
 {
-	double step = POLL_STEP_FIRST;
+	long step = ACME_POLL_FIRST_MS;
 	long retry_after = -1;
 	int rc;
 
@@ -537,6 +540,22 @@ authz_cleanup(struct authz_ctx *ctx)
 	free(ctx->pend);
 }
 
+/* authz_dns_wait - wait for DNS propagation; the time is not the order's:
+ * its deadline moves by as much (dns_wait may be longer than the order
+ * itself is allowed to take). */
+static void
+authz_dns_wait(struct mc_acme *acme, long seconds)
+{
+	long long start = mc_now_ms();
+
+	mc_log_info("dns-01: waiting %ld s for the TXT records to propagate "
+	            "(dns_wait)",
+	            seconds);
+	mc_sleep_ms(seconds * 1000LL);
+	if (acme->deadline > 0)
+		acme->deadline += mc_now_ms() - start;
+}
+
 /* acme_authorize - satisfy every authorization (see acme_int.h). */
 int
 acme_authorize(struct mc_acme *acme, const struct mc_acme_order_req *req,
@@ -557,7 +576,7 @@ acme_authorize(struct mc_acme *acme, const struct mc_acme_order_req *req,
 		if (authz_prepare(&ctx, authz_urls[i], err) == -1)
 			goto out;
 	if (ctx.n_dns > 0 && ctx.conf->dns_propagation_wait > 0)
-		acme_sleep((double)ctx.conf->dns_propagation_wait);
+		authz_dns_wait(acme, ctx.conf->dns_propagation_wait);
 	for (i = 0; i < ctx.n_pend; i++)
 		if (authz_respond(&ctx, &ctx.pend[i], err) == -1)
 			goto out;

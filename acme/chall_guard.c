@@ -20,19 +20,8 @@
  */
 #include <netinet/in.h>
 #include <string.h>
-#include <time.h>
 
 #include "acme/chall_int.h"
-
-/* acme_guard_now_ms - the responders' clock: monotonic milliseconds. */
-long long
-acme_guard_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* acme_guard_key - the admission key of a peer: IPv4 (also v4-mapped)
  * as ::ffff:a.b.c.d, IPv6 cut to its /64. */

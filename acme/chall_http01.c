@@ -34,7 +34,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h> /* clock_gettime for the watchdog */
+#include <time.h> /* CLOCK_REALTIME for the watchdog's timed wait */
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -45,6 +45,7 @@
 #include "mailcert/acme.h"
 #include "mailcert/fsio.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
 #define HTTP01_PREFIX "/.well-known/acme-challenge/"
 #define HTTP01_WHAT "http-01 responder"
@@ -107,7 +108,7 @@ http01_admit(struct acme_http01 *h, struct MHD_Connection *conn, int fd)
 	                   : sizeof(struct sockaddr_in),
 	               key);
 	pthread_mutex_lock(&h->glock);
-	nv = acme_guard_admit(&h->guard, fd, key, acme_guard_now_ms(), victims);
+	nv = acme_guard_admit(&h->guard, fd, key, mc_now_ms(), victims);
 	if (nv == -1)
 		shutdown(fd, SHUT_RDWR);
 	for (i = 0; i < nv; i++)
@@ -150,7 +151,7 @@ http01_watchdog(void *arg)
 
 	pthread_mutex_lock(&h->glock);
 	while (!h->stopping) {
-		n = acme_guard_expired(&h->guard, acme_guard_now_ms(), fds,
+		n = acme_guard_expired(&h->guard, mc_now_ms(), fds,
 		                       ACME_GUARD_MAX);
 		for (i = 0; i < n; i++)
 			shutdown(fds[i], SHUT_RDWR);

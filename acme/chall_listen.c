@@ -14,7 +14,7 @@
 #include "acme/chall_int.h"
 #include "mailcert/addr.h"
 
-#define LISTEN_BACKLOG 64
+#define LISTEN_BACKLOG 512 /* a CA validates all names of an order at once */
 #define TOKEN_MAX 256
 
 /* listen_bind - bind fd to ss and listen. */

@@ -48,6 +48,7 @@
 #include "acme/challenge.h"
 #include "mailcert/config.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
 #define ALPN_WHAT "tls-alpn-01 responder"
 #define ALPN_PROTO "acme-tls/1"
@@ -240,7 +241,7 @@ alpn_step(struct alpn_conn *c)
 {
 	int r, e;
 
-	if (acme_guard_now_ms() >= c->deadline) {
+	if (mc_now_ms() >= c->deadline) {
 		mc_log_debug("%s: handshake timed out", ALPN_WHAT);
 		return true;
 	}
@@ -273,7 +274,7 @@ alpn_admit(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n, int fd,
 	int victims[2], nv, i;
 
 	acme_guard_key((const struct sockaddr *)ss, len, key);
-	nv = acme_guard_admit(&t->guard, fd, key, acme_guard_now_ms(), victims);
+	nv = acme_guard_admit(&t->guard, fd, key, mc_now_ms(), victims);
 	if (nv == -1) {
 		close(fd);
 		return false;
@@ -305,7 +306,7 @@ alpn_accept(struct acme_tlsalpn01 *t, struct alpn_conn *c, size_t *n)
 		return;
 	}
 	SSL_set_accept_state(nc->ssl);
-	nc->deadline = acme_guard_now_ms() + ACME_GUARD_DEADLINE_MS;
+	nc->deadline = mc_now_ms() + ACME_GUARD_DEADLINE_MS;
 	if (alpn_step(nc))
 		alpn_conn_close(t, nc);
 	else
@@ -318,7 +319,7 @@ static int
 alpn_poll_set(struct acme_tlsalpn01 *t, const struct alpn_conn *c, size_t n,
               struct pollfd *pfd)
 {
-	long long next = -1, now = acme_guard_now_ms();
+	long long next = -1, now = mc_now_ms();
 	size_t i;
 
 	pfd[0] = (struct pollfd){.fd = t->wake[0], .events = POLLIN};
@@ -356,7 +357,7 @@ alpn_thread(void *arg)
 			break;
 		for (i = 0, kept = 0; i < n; i++) {
 			if ((pfd[i + 2].revents == 0 &&
-			     acme_guard_now_ms() < c[i].deadline) ||
+			     mc_now_ms() < c[i].deadline) ||
 			    !alpn_step(&c[i]))
 				c[kept++] = c[i];
 			else

@@ -2,40 +2,54 @@
  * client.c - the ACME client object: directory, nonces, signed POSTs with
  * badNonce and Retry-After retries (RFC 8555 sections 6.5, 6.6, 7.1.1).
  */
-#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "acme/acme_int.h"
 #include "acme/jws.h"
-#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
 #define DEFAULT_CONNECT_TIMEOUT 10
 #define DEFAULT_REQUEST_TIMEOUT 30
 #define DEFAULT_MAX_RESPONSE (1024L * 1024L)
-#define DEFAULT_RETRY_WINDOW 60.0
+#define DEFAULT_RETRY_WINDOW_MS 60000LL
 #define NONCE_MAX 512
+/* badNonce: retried at once while the deadline allows; after this many in
+ * a row, with a growing pause (a CA that rejects every nonce is not
+ * hammered), from BADNONCE_PAUSE_MS up to BADNONCE_PAUSE_MAX_MS */
+#define BADNONCE_QUICK 8
+#define BADNONCE_PAUSE_MS 50LL
+#define BADNONCE_PAUSE_MAX_MS 2000LL
+#define RETRY_AFTER_ZERO_MS 50LL
 
-/* acme_now - monotonic seconds. */
-double
-acme_now(void)
+/* acme_http - one request to the CA (see acme_int.h). */
+int
+acme_http(struct mc_acme *acme, const char *method, const char *url,
+          const char *jws, const char *accept, struct mc_http_resp *out,
+          struct mc_err *err)
 {
-	struct timespec ts;
+	char accept_line[160];
+	const char *hdrs[3] = {accept_line, NULL, NULL};
+	struct mc_http_req req = {0};
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* acme_sleep - sleep for seconds; a SIGTERM/SIGINT ends it early (the
- * next acme_post then fails with MC_ERR_INTERRUPTED). */
-void
-acme_sleep(double seconds)
-{
-	if (seconds > 0)
-		(void)mc_interrupt_sleep_ms((long)(seconds * 1000.0));
+	snprintf(accept_line, sizeof(accept_line), "Accept: %s",
+	         accept != NULL ? accept : "application/json");
+	if (strcmp(method, "POST") == 0)
+		hdrs[1] = "Content-Type: application/jose+json";
+	req.method = method;
+	req.url = url;
+	req.body = jws;
+	req.body_len = jws != NULL ? strlen(jws) : 0;
+	req.headers = hdrs;
+	req.allow_http = false;
+	req.connect_timeout_ms = acme->connect_ms;
+	req.timeout_ms = acme->request_ms;
+	req.max_body = acme->max_response;
+	req.interruptible = true; /* SIGTERM: no new request to the CA */
+	return mc_http_request(acme->http, &req, out, err);
 }
 
 /* acme_strdup_opt - copy s (NULL stays NULL). */
@@ -125,7 +139,7 @@ acme_json_str(const json_t *obj, const char *name, const char *url,
 
 /* client_keep_nonce - remember the Replay-Nonce of resp if it looks sane. */
 static void
-client_keep_nonce(struct mc_acme *acme, struct acme_http_resp *resp)
+client_keep_nonce(struct mc_acme *acme, struct mc_http_resp *resp)
 {
 	const char *n = resp->nonce;
 	size_t len;
@@ -148,23 +162,23 @@ client_keep_nonce(struct mc_acme *acme, struct acme_http_resp *resp)
 static int
 client_fetch_nonce(struct mc_acme *acme, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	const char *method = "HEAD";
 	int i;
 
 	for (i = 0; i < 2 && acme->nonce == NULL; i++, method = "GET") {
-		if (acme_http_request(&acme->http, method, acme->dir.new_nonce,
-		                      NULL, NULL, &r, err) == -1)
+		if (acme_http(acme, method, acme->dir.new_nonce, NULL, NULL,
+		              &r, err) == -1)
 			return mc_err_prefix(err, "newNonce");
 		if (r.status >= 400) {
 			acme_problem_error(acme->dir.new_nonce, r.status,
 			                   r.content_type, r.body, r.body_len,
 			                   err);
-			acme_http_resp_clear(&r);
+			mc_http_resp_clear(&r);
 			return mc_err_prefix(err, "newNonce");
 		}
 		client_keep_nonce(acme, &r);
-		acme_http_resp_clear(&r);
+		mc_http_resp_clear(&r);
 	}
 	if (acme->nonce == NULL)
 		return mc_err_set(err, MC_ERR_INPUT,
@@ -176,7 +190,7 @@ client_fetch_nonce(struct mc_acme *acme, struct mc_err *err)
 /* client_send - sign payload with the current nonce and POST it once. */
 static int
 client_send(struct mc_acme *acme, const char *url, const char *payload,
-            bool use_jwk, const char *accept, struct acme_http_resp *out,
+            bool use_jwk, const char *accept, struct mc_http_resp *out,
             struct mc_err *err)
 {
 	char *jws;
@@ -190,55 +204,121 @@ client_send(struct mc_acme *acme, const char *url, const char *payload,
 	acme->nonce = NULL;
 	if (jws == NULL)
 		return -1;
-	rc = acme_http_request(&acme->http, "POST", url, jws, accept, out, err);
+	rc = acme_http(acme, "POST", url, jws, accept, out, err);
 	free(jws);
 	if (rc == 0)
 		client_keep_nonce(acme, out);
 	return rc;
 }
 
-/* client_should_retry - whether an error response is worth another try. */
+/* client_is_bad_nonce - whether an error answer is badNonce. */
 static bool
-client_should_retry(const char *url, const struct acme_http_resp *r,
-                    int *bad_nonces, double deadline)
+client_is_bad_nonce(const struct mc_http_resp *r)
 {
 	char *type = acme_problem_type(r->content_type, r->body, r->body_len);
 	bool bad = type != NULL && strcmp(type, ACME_PROBLEM "badNonce") == 0;
-	double wait;
 
 	free(type);
-	if (bad && *bad_nonces < ACME_BADNONCE_RETRIES) {
-		(*bad_nonces)++;
-		mc_log_debug("%s: badNonce, retrying (%d/%d)", url, *bad_nonces,
-		             ACME_BADNONCE_RETRIES);
-		return true;
+	return bad;
+}
+
+/* client_retry_bad_nonce - whether to send again after the bad_nonces-th
+ * badNonce in a row: while the deadline allows, pausing after
+ * BADNONCE_QUICK of them. The error answer's Replay-Nonce is already kept. */
+static bool
+client_retry_bad_nonce(const char *url, int bad_nonces, long long deadline)
+{
+	long long pause = 0;
+	int i;
+
+	if (bad_nonces > BADNONCE_QUICK) {
+		pause = BADNONCE_PAUSE_MS;
+		for (i = BADNONCE_QUICK + 1;
+		     i < bad_nonces && pause < BADNONCE_PAUSE_MAX_MS; i++)
+			pause *= 2;
+		if (pause > BADNONCE_PAUSE_MAX_MS)
+			pause = BADNONCE_PAUSE_MAX_MS;
 	}
+	if (mc_now_ms() + pause >= deadline)
+		return false;
+	mc_log_debug("%s: badNonce, sending again with a fresh nonce (%d)",
+	             url, bad_nonces);
+	mc_sleep_ms(pause);
+	return true;
+}
+
+/* client_retry_later - whether a 429/503 with Retry-After is retried:
+ * after exactly that many seconds, if that is before the deadline. */
+static bool
+client_retry_later(const char *url, const struct mc_http_resp *r,
+                   long long deadline)
+{
+	long long wait;
+
 	if ((r->status != 429 && r->status != 503) || r->retry_after < 0)
 		return false;
-	wait = r->retry_after < 1 ? 1.0 : (double)r->retry_after;
-	if (acme_now() + wait > deadline)
+	wait = r->retry_after > 0 ? r->retry_after * 1000LL
+	                          : RETRY_AFTER_ZERO_MS;
+	if (mc_now_ms() + wait > deadline)
 		return false;
-	mc_log_info("%s: HTTP %ld, retrying in %.0f s (Retry-After)", url,
-	            r->status, wait);
-	acme_sleep(wait);
+	mc_log_info("%s: HTTP %ld, retrying in %ld s (Retry-After)", url,
+	            r->status, r->retry_after);
+	mc_sleep_ms(wait);
 	return true;
 }
 
 /* client_deadline - the time until which retries are allowed. */
-static double
+static long long
 client_deadline(const struct mc_acme *acme)
 {
 	return acme->deadline > 0 ? acme->deadline
-	                          : acme_now() + DEFAULT_RETRY_WINDOW;
+	                          : mc_now_ms() + DEFAULT_RETRY_WINDOW_MS;
+}
+
+/* client_give_up - the error for an answer that is not retried (again). */
+static int
+client_give_up(const char *url, const struct mc_http_resp *r,
+               struct mc_err *err)
+{
+	return acme_problem_error(url, r->status, r->content_type, r->body,
+	                          r->body_len, err);
+}
+
+/* client_answer - after an error answer r to url: 1 to send again
+ * (badNonce while the deadline allows, 429/503 after Retry-After, or the
+ * account registered again after accountDoesNotExist), else -1 with err
+ * (the problem, the command that fixes an account problem, and how many
+ * badNonce answers came in a row). */
+static int
+client_answer(struct mc_acme *acme, const char *url, bool use_jwk,
+              const struct mc_http_resp *r, int *bad_nonces,
+              long long deadline, struct mc_err *err)
+{
+	if (client_is_bad_nonce(r)) {
+		if (client_retry_bad_nonce(url, ++*bad_nonces, deadline))
+			return 1;
+	} else {
+		*bad_nonces = 0;
+		if (client_retry_later(url, r, deadline))
+			return 1;
+	}
+	if (acme_account_answer(acme, url, use_jwk, r, err) == 1)
+		return 1;
+	if (*bad_nonces > 0)
+		mc_err_prefix(err,
+		              "gave up after %d badNonce answer(s) in a row "
+		              "(deadline reached)",
+		              *bad_nonces);
+	return -1;
 }
 
 /* acme_post - a signed POST with retries (see acme_int.h). */
 int
 acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
-          bool use_jwk, const char *accept, struct acme_http_resp *out,
+          bool use_jwk, const char *accept, struct mc_http_resp *out,
           struct mc_err *err)
 {
-	double deadline = client_deadline(acme);
+	long long deadline = client_deadline(acme);
 	char *text = NULL;
 	int bad_nonces = 0, ret = -1;
 
@@ -252,18 +332,18 @@ acme_post(struct mc_acme *acme, const char *url, const json_t *payload,
 		return mc_err_set(err, MC_ERR_SYS,
 		                  "cannot serialize the payload");
 	for (;;) {
-		if (mc_interrupt_check(err) == -1 ||
-		    client_send(acme, url, text, use_jwk, accept, out, err) == -1)
+		if (client_send(acme, url, text, use_jwk, accept, out, err) ==
+		    -1)
 			goto out;
 		if (out->status >= 200 && out->status < 300)
 			break;
-		if (!client_should_retry(url, out, &bad_nonces, deadline)) {
-			if (acme_account_answer(acme, url, use_jwk, out, err) ==
-			    1)
-				continue;
+		if (client_answer(acme, url, use_jwk, out, &bad_nonces,
+		                  deadline, err) == -1)
 			goto out;
-		}
 	}
+	if (bad_nonces > 0)
+		mc_log_debug("%s: accepted after %d badNonce answer(s)", url,
+		             bad_nonces);
 	ret = 0;
 out:
 	free(text);
@@ -273,7 +353,7 @@ out:
 /* acme_post_json - acme_post, then parse the body as a JSON object. */
 int
 acme_post_json(struct mc_acme *acme, const char *url, const json_t *payload,
-               struct acme_http_resp *resp, json_t **json, struct mc_err *err)
+               struct mc_http_resp *resp, json_t **json, struct mc_err *err)
 {
 	json_t *o;
 
@@ -288,23 +368,19 @@ acme_post_json(struct mc_acme *acme, const char *url, const json_t *payload,
 
 /* client_get - GET url (the directory) with 429/503 retries; 200 required. */
 static int
-client_get(struct mc_acme *acme, const char *url, struct acme_http_resp *out,
+client_get(struct mc_acme *acme, const char *url, struct mc_http_resp *out,
            struct mc_err *err)
 {
-	double deadline = client_deadline(acme);
-	int unused = ACME_BADNONCE_RETRIES;
+	long long deadline = client_deadline(acme);
 
 	for (;;) {
-		if (acme_http_request(&acme->http, "GET", url, NULL, NULL, out,
-		                      err) == -1)
+		if (acme_http(acme, "GET", url, NULL, NULL, out, err) == -1)
 			return -1;
 		client_keep_nonce(acme, out);
 		if (out->status == 200)
 			return 0;
-		if (!client_should_retry(url, out, &unused, deadline))
-			return acme_problem_error(url, out->status,
-			                          out->content_type, out->body,
-			                          out->body_len, err);
+		if (!client_retry_later(url, out, deadline))
+			return client_give_up(url, out, err);
 	}
 }
 
@@ -356,18 +432,18 @@ client_opts(struct mc_acme *acme, const struct mc_acme_opts *opts,
 		                                          : "");
 	if (acme_strdup_opt(opts->directory, &acme->directory, err) == -1)
 		return -1;
-	if (opts->ca_bundle != NULL && opts->ca_bundle[0] != '\0' &&
-	    acme_strdup_opt(opts->ca_bundle, &acme->ca_bundle, err) == -1)
+	acme->http = mc_http_new(opts->ca_bundle, err);
+	if (acme->http == NULL)
 		return -1;
-	acme->http.ca_bundle = acme->ca_bundle;
-	acme->http.connect_timeout = opts->connect_timeout > 0
-	                                 ? opts->connect_timeout
-	                                 : DEFAULT_CONNECT_TIMEOUT;
-	acme->http.request_timeout = opts->request_timeout > 0
-	                                 ? opts->request_timeout
-	                                 : DEFAULT_REQUEST_TIMEOUT;
-	acme->http.max_response =
-	    opts->max_response > 0 ? opts->max_response : DEFAULT_MAX_RESPONSE;
+	acme->connect_ms = 1000L * (opts->connect_timeout > 0
+	                                ? opts->connect_timeout
+	                                : DEFAULT_CONNECT_TIMEOUT);
+	acme->request_ms = 1000L * (opts->request_timeout > 0
+	                                ? opts->request_timeout
+	                                : DEFAULT_REQUEST_TIMEOUT);
+	acme->max_response = (size_t)(opts->max_response > 0
+	                                  ? opts->max_response
+	                                  : DEFAULT_MAX_RESPONSE);
 	return 0;
 }
 
@@ -376,7 +452,7 @@ struct mc_acme *
 mc_acme_new(const struct mc_acme_opts *opts, struct mc_err *err)
 {
 	struct mc_acme *acme = calloc(1, sizeof(*acme));
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *dir = NULL;
 	int ok = 0;
 
@@ -396,7 +472,7 @@ mc_acme_new(const struct mc_acme_opts *opts, struct mc_err *err)
 	ok = 1;
 out:
 	json_decref(dir);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	if (!ok) {
 		mc_acme_free(acme);
 		return NULL;
@@ -411,7 +487,7 @@ mc_acme_free(struct mc_acme *acme)
 	if (acme == NULL)
 		return;
 	free(acme->directory);
-	free(acme->ca_bundle);
+	mc_http_free(acme->http);
 	free(acme->dir.new_nonce);
 	free(acme->dir.new_account);
 	free(acme->dir.new_order);

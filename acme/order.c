@@ -10,6 +10,7 @@
 #include "acme/acme_int.h"
 #include "mailcert/crypto.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
 #define DEFAULT_ORDER_DEADLINE 300
 #define AUTHZ_MAX 100
@@ -146,7 +147,7 @@ fail:
 /* order_replaces_refused - whether an error answer to newOrder refuses the
  * "replaces" field: alreadyReplaced (RFC 9773), or malformed naming it. */
 static bool
-order_replaces_refused(const struct acme_http_resp *r)
+order_replaces_refused(const struct mc_http_resp *r)
 {
 	json_t *prob;
 	const char *type, *detail;
@@ -174,7 +175,7 @@ order_create(struct mc_acme *acme, const struct mc_acme_order_req *req,
              char **url, struct order_obj *o, bool *refused,
              struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *payload = order_payload(req, err), *obj = NULL;
 	const char *nurl = acme->dir.new_order;
 	int ret = -1;
@@ -203,7 +204,7 @@ out:
 		mc_err_prefix(err, "newOrder");
 	json_decref(payload);
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -213,7 +214,7 @@ static int
 order_fetch(struct mc_acme *acme, const char *url, const json_t *payload,
             struct order_obj *o, long *retry_after, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *obj = NULL;
 	int ret = -1;
 
@@ -223,7 +224,7 @@ order_fetch(struct mc_acme *acme, const char *url, const json_t *payload,
 		ret = 0;
 	}
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -232,7 +233,7 @@ static int
 order_wait(struct mc_acme *acme, const char *url, bool want_valid,
            struct order_obj *o, long retry_after, struct mc_err *err)
 {
-	double step = 0.5;
+	long step = ACME_POLL_FIRST_MS;
 
 	for (;;) {
 		if (strcmp(o->status, "valid") == 0 ||
@@ -307,7 +308,7 @@ order_top_issuer_is(const char *pem, size_t len, const char *cn)
 
 /* order_download - POST-as-GET a chain; checks it is PEM certificates. */
 static int
-order_download(struct mc_acme *acme, const char *url, struct acme_http_resp *r,
+order_download(struct mc_acme *acme, const char *url, struct mc_http_resp *r,
                struct mc_err *err)
 {
 	STACK_OF(X509) * chain;
@@ -328,8 +329,8 @@ order_pick_chain(struct mc_acme *acme, const char *cert_url,
                  const char *preferred, struct mc_acme_cert *out,
                  struct mc_err *err)
 {
-	struct acme_http_resp def = {0}, alt = {0};
-	struct acme_http_resp *chosen = &def;
+	struct mc_http_resp def = {0}, alt = {0};
+	struct mc_http_resp *chosen = &def;
 	const char *chosen_url = cert_url;
 	struct mc_err aerr;
 	size_t i;
@@ -367,8 +368,8 @@ order_pick_chain(struct mc_acme *acme, const char *cert_url,
 	chosen->body = NULL;
 	ret = 0;
 out:
-	acme_http_resp_clear(&def);
-	acme_http_resp_clear(&alt);
+	mc_http_resp_clear(&def);
+	mc_http_resp_clear(&alt);
 	return ret;
 }
 
@@ -460,7 +461,7 @@ mc_acme_order(struct mc_acme *acme, const struct mc_acme_order_req *req,
               struct mc_acme_cert *out, struct mc_err *err)
 {
 	struct mc_acme_cert res = {0};
-	double saved = acme->deadline;
+	long long saved = acme->deadline;
 	int rc;
 
 	if (order_check_req(req, err) == -1 ||
@@ -468,8 +469,8 @@ mc_acme_order(struct mc_acme *acme, const struct mc_acme_order_req *req,
 		return -1;
 	mc_err_clear(err);
 	acme->deadline =
-	    acme_now() + (double)(req->deadline > 0 ? req->deadline
-	                                            : DEFAULT_ORDER_DEADLINE);
+	    mc_now_ms() + 1000LL * (req->deadline > 0 ? req->deadline
+	                                              : DEFAULT_ORDER_DEADLINE);
 	rc = order_run(acme, req, &res, err);
 	acme->deadline = saved;
 	if (rc == -1) {

@@ -73,7 +73,7 @@ int
 mc_acme_revoke(struct mc_acme *acme, X509 *cert, EVP_PKEY *cert_key,
 	       int reason, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	EVP_PKEY *account_key = acme->key;
 	json_t *payload = NULL;
 	int ret = -1;
@@ -93,6 +93,6 @@ out:
 	if (ret == -1)
 		mc_err_prefix(err, "revokeCert");
 	json_decref(payload);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }

@@ -57,7 +57,7 @@ int
 mc_acme_key_change(struct mc_acme *acme, EVP_PKEY *new_key,
 		   struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *inner = NULL;
 	int ret = -1;
 
@@ -81,7 +81,7 @@ out:
 	if (ret == -1)
 		mc_err_prefix(err, "keyChange");
 	json_decref(inner);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }
 
@@ -89,7 +89,7 @@ out:
 int
 mc_acme_account_deactivate(struct mc_acme *acme, struct mc_err *err)
 {
-	struct acme_http_resp r = {0};
+	struct mc_http_resp r = {0};
 	json_t *payload = NULL, *obj = NULL;
 	const char *status;
 	int ret = -1;
@@ -120,6 +120,6 @@ out:
 		mc_err_prefix(err, "account deactivation");
 	json_decref(payload);
 	json_decref(obj);
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return ret;
 }

@@ -24,6 +24,7 @@
 #include "mailcert/log.h"
 #include "mailcert/renew.h"
 #include "mailcert/store.h"
+#include "mailcert/time.h"
 
 struct renew_args {
 	bool force;
@@ -73,7 +74,7 @@ renew_jitter(long seconds)
 	RAND_bytes((unsigned char *)&r, sizeof(r));
 	wait = (long)(r % (unsigned long)seconds);
 	mc_log_info("sleeping %lds (--jitter)", wait);
-	(void)mc_interrupt_sleep_ms(wait * 1000); /* a signal ends it */
+	mc_sleep_ms(wait * 1000LL); /* a SIGTERM/SIGINT ends it */
 }
 
 /* renew_selected - whether cc is among the names (all when none given). */
@@ -105,33 +106,33 @@ renew_check_names(const struct mc_config *cfg, const struct renew_args *a,
 
 /* renew_any_due - whether a selected cert is due now, from the state as
  * it is (no lock, no network; an ARI poll may find more later): --jitter
- * sleeps only then, before the lock is taken. */
+ * sleeps only then, before the lock is taken. Reads the renew index
+ * (never writes it: no lock is held). */
 static bool
 renew_any_due(const struct mc_config *cfg, const struct renew_args *a)
 {
+	struct mc_store_index *ix;
 	struct mc_cert_meta meta;
-	struct mc_due due;
-	unsigned cur = 0;
+	struct mc_due due = {0};
 	bool have;
 	size_t i;
 
 	if (a->force)
 		return true;
-	for (i = 0; i < cfg->n_certs; i++) {
+	ix = mc_store_index_open(cfg->state_dir, NULL);
+	if (ix == NULL)
+		return true; /* cannot tell: wait as asked */
+	for (i = 0; i < cfg->n_certs && !due.due; i++) {
 		if (!renew_selected(a, &cfg->certs[i]))
 			continue;
-		memset(&meta, 0, sizeof(meta));
-		have = mc_store_current(cfg->state_dir, cfg->certs[i].name, &cur,
-					NULL) == 1 &&
-		       mc_store_load_meta(cfg->state_dir, cfg->certs[i].name,
-					  cur, &meta, NULL) == 0;
+		have = mc_store_index_current(ix, cfg->certs[i].name, &meta,
+					      NULL) == 1;
 		mc_renew_due(&cfg->certs[i], have ? &meta : NULL,
 			     cfg->directory, time(NULL), &due);
 		mc_store_meta_clear(&meta);
-		if (due.due)
-			return true;
 	}
-	return false;
+	mc_store_index_close(ix);
+	return due.due;
 }
 
 /* renew_ari_window - apply a fresh ARI answer to a leaf's facts: keep the
@@ -153,6 +154,15 @@ renew_ari_window(const struct mc_cert_conf *cc, struct mc_cert_meta *leaf,
 	leaf->ari_next_poll = now + mc_acme_ari_retry_clamp(ari->retry_after);
 }
 
+/* renew_ari_leaf_wants - whether one leaf's renewalInfo is to be asked
+ * now: it has a certID and its last answer's Retry-After has passed. */
+static bool
+renew_ari_leaf_wants(const struct mc_cert_meta *leaf, time_t now)
+{
+	return leaf != NULL && leaf->ari_cert_id != NULL &&
+	       leaf->ari_next_poll != 0 && now >= leaf->ari_next_poll;
+}
+
 /* renew_ari_poll_leaf - ask renewalInfo for one leaf when its last
  * answer's Retry-After has passed; whether anything changed. A failure
  * only delays the next poll (the threshold still applies). */
@@ -164,8 +174,7 @@ renew_ari_poll_leaf(struct cli_run *run, const struct mc_cert_conf *cc,
 	struct mc_err err;
 	time_t now = time(NULL);
 
-	if (leaf->ari_cert_id == NULL || leaf->ari_next_poll == 0 ||
-	    now < leaf->ari_next_poll)
+	if (!renew_ari_leaf_wants(leaf, now))
 		return false;
 	memset(&ari, 0, sizeof(ari));
 	mc_err_clear(&err);
@@ -179,6 +188,18 @@ renew_ari_poll_leaf(struct cli_run *run, const struct mc_cert_conf *cc,
 	}
 	mc_acme_ari_clear(&ari);
 	return true;
+}
+
+/* renew_ari_wants - whether cc's renewalInfo is to be asked now: ARI in
+ * use (renew_before auto) and a leaf of the current version (both of a
+ * dual one) wants it. */
+static bool
+renew_ari_wants(const struct mc_cert_conf *cc, const struct mc_cert_meta *meta,
+		time_t now)
+{
+	return cc->timing.renew_before < 0 &&
+	       (renew_ari_leaf_wants(meta, now) ||
+		renew_ari_leaf_wants(meta->second, now));
 }
 
 /* renew_ari_poll - ARI for each certificate of cc's current version (both
@@ -221,31 +242,65 @@ renew_replaces(struct cli_run *run, const struct mc_cert_conf *cc,
 				run->replaces[k] = leaf->ari_cert_id;
 }
 
-/* renew_decide - whether cc is due now (or forced); fills due and, for an
- * ARI-capable order, the certIDs the new orders replace. */
+/* renew_meta_file - the whole meta.json of cc's current version (in fleet
+ * mode the fleet's current, not this host's). */
 static bool
-renew_decide(struct cli_run *run, const struct mc_cert_conf *cc, bool force,
-	     struct mc_cert_meta *meta, struct mc_due *due)
+renew_meta_file(struct cli_run *run, const struct mc_cert_conf *cc,
+		struct mc_cert_meta *meta)
 {
 	unsigned cur = 0;
-	bool have;
+	bool ok;
 
-	memset(meta, 0, sizeof(*meta));
+	mc_store_meta_clear(meta);
 	if (run->fleet != NULL) /* the fleet's current, not this host's */
-		cur = cli_fleet_shared(run, cc, &have);
-	have = (run->fleet != NULL ? cur != 0
-				   : mc_store_current(run->cfg->state_dir,
-						      cc->name, &cur, NULL) == 1) &&
+		cur = cli_fleet_shared(run, cc, &ok);
+	else if (mc_store_current(run->cfg->state_dir, cc->name, &cur,
+				  NULL) != 1)
+		cur = 0;
+	return cur != 0 &&
 	       mc_store_load_meta(run->cfg->state_dir, cc->name, cur, meta,
 				  NULL) == 0;
-	if (have && !force)
+}
+
+/* renew_meta - what the decision needs of cc's current version: its
+ * renew index entry, or with no index (fleet mode) the whole meta.json. */
+static bool
+renew_meta(struct cli_run *run, struct mc_store_index *ix,
+	   const struct mc_cert_conf *cc, struct mc_cert_meta *meta)
+{
+	if (ix == NULL)
+		return renew_meta_file(run, cc, meta);
+	mc_store_meta_clear(meta);
+	return mc_store_index_current(ix, cc->name, meta, NULL) == 1;
+}
+
+/* renew_decide - whether cc is due now (or forced); fills due and, for an
+ * ARI-capable order, the certIDs the new orders replace. The decision
+ * reads the renew index (store.h; ix NULL: none); an ARI poll and a due
+ * cert read the whole meta.json. */
+static bool
+renew_decide(struct cli_run *run, struct mc_store_index *ix,
+	     const struct mc_cert_conf *cc, bool force,
+	     struct mc_cert_meta *meta, struct mc_due *due)
+{
+	bool have = renew_meta(run, ix, cc, meta);
+
+	if (have && !force && renew_ari_wants(cc, meta, time(NULL)) &&
+	    (ix == NULL || renew_meta_file(run, cc, meta))) {
 		renew_ari_poll(run, cc, meta);
+		if (ix != NULL) { /* meta.json changed: its new entry */
+			mc_store_meta_clear(meta);
+			have = renew_meta(run, ix, cc, meta);
+		}
+	}
 	mc_renew_due(cc, have ? meta : NULL, run->cfg->directory, time(NULL),
 		     due);
 	if (force && !due->due) {
 		due->due = true;
 		snprintf(due->reason, sizeof(due->reason), "--force");
 	}
+	if (due->due && have && ix != NULL)
+		have = renew_meta_file(run, cc, meta);
 	if (have)
 		renew_replaces(run, cc, meta);
 	return due->due;
@@ -365,13 +420,24 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 	   const struct renew_args *a, size_t *checked)
 {
 	const struct mc_cert_conf *next = NULL;
+	struct mc_store_index *ix = NULL;
 	struct mc_cert_meta meta;
 	struct mc_due due;
+	struct mc_err err;
 	time_t next_at = 0;
 	char when[64];
 	bool stop;
 	size_t i;
 
+	mc_err_clear(&err);
+	/* the index caches this host's versions: not for a dry run's
+	 * throwaway state, nor in fleet mode (the fleet's current decides) */
+	if (run->dry == NULL && run->fleet == NULL &&
+	    (ix = mc_store_index_open(run->cfg->state_dir, &err)) == NULL) {
+		mc_log_error("renew: %s", err.msg);
+		run->failed++;
+		return;
+	}
 	for (i = 0; i < run->cfg->n_certs; i++) {
 		const struct mc_cert_conf *cc = &run->cfg->certs[i];
 
@@ -391,10 +457,15 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			(*checked)--; /* its sync failed: reported already */
 		else if (cli_run_unfinished(run, cc) == 1)
 			; /* a stored version, deployed instead of an order */
-		else if (renew_decide(run, cc, a->force, &meta, &due)) {
+		else if (renew_decide(run, ix, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);
 			if (renew_fleet_hold(run, cc) == 0)
 				cli_run_cert(run, cc);
+			if (ix != NULL) { /* its entry, from disk */
+				mc_store_meta_clear(&meta);
+				(void)mc_store_index_current(ix, cc->name,
+							     &meta, NULL);
+			}
 		} else {
 			renew_not_due(run, cc, &due, &next, &next_at);
 			renew_dane_tend(run, cc);
@@ -402,6 +473,10 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 		memset(run->replaces, 0, sizeof(run->replaces));
 		mc_store_meta_clear(&meta);
 	}
+	if (ix != NULL && mc_store_index_save(ix, a->n_names == 0, &err) == -1)
+		mc_log_warn("renew index: %s (meta.json is read instead)",
+			    err.msg);
+	mc_store_index_close(ix);
 	if (run->renewed + run->failed > 0 || run->results != NULL ||
 	    run->cli->verbosity < 0)
 		return;

@@ -119,7 +119,8 @@ issue_order(struct cli_run *run, const struct mc_cert_conf *cc, size_t slot,
 	};
 	struct mc_acme_order_req req = {
 		(const char *const *)cc->names, cc->n_names, key, &chall,
-		cc->preferred_chain, run->replaces[slot], 0, cc->profile,
+		cc->preferred_chain, run->replaces[slot], cc->order_timeout,
+		cc->profile,
 	};
 
 	if (mc_cert_dual(cc))

@@ -26,6 +26,10 @@
 #define DEFAULT_VERIFY_TIMEOUT 30
 #define DEFAULT_HTTP_LISTEN "0.0.0.0:80"
 #define DEFAULT_TLS_ALPN_LISTEN "0.0.0.0:443"
+#define DEFAULT_ORDER_TIMEOUT (5 * 60)
+#define ORDER_TIMEOUT_MIN 10L
+#define ORDER_TIMEOUT_MAX (24 * 3600L)
+#define DNS_WAIT_MAX 3600L
 #define DEFAULT_KEEP_VERSIONS 5
 #define LE_STAGING_DIRECTORY "https://acme-staging-v02.api.letsencrypt.org/directory"
 
@@ -59,8 +63,19 @@ config_fail_sec(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	return mc_err_set(ctx->err, MC_ERR_CONFIG, "%s:%d: [%s%s%s]: %s: %s",
-	    ctx->path, sec->line, config_kind_name(sec->kind),
+	    sec->file != NULL ? sec->file : ctx->path, sec->line,
+	    config_kind_name(sec->kind),
 	    sec->name != NULL ? " " : "", sec->name != NULL ? sec->name : "", key, msg);
+}
+
+/* config_sec_ctx - ctx for errors in sec: its own file. */
+struct cfg_ctx
+config_sec_ctx(const struct cfg_ctx *ctx, const struct cfg_section *sec)
+{
+	struct cfg_ctx c = { sec->file != NULL ? sec->file : ctx->path,
+		ctx->err };
+
+	return c;
 }
 
 /* config_entry_find - the entry for key in sec, or NULL. Borrowed. */
@@ -187,6 +202,17 @@ config_build_target(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	return config_target_finish(ctx, sec, t);
 }
 
+/* config_count - how many sections of kind raw has. */
+static size_t
+config_count(const struct cfg_raw *raw, enum cfg_kind kind)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < raw->n_secs; i++)
+		n += raw->secs[i].kind == kind;
+	return n;
+}
+
 /* config_build_targets - declared targets, then the built-ins without a section. */
 static int
 config_build_targets(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
@@ -194,19 +220,21 @@ config_build_targets(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 {
 	size_t i;
 
-	cfg->targets = calloc(raw->n_secs + N_BUILTIN, sizeof(*cfg->targets));
+	cfg->targets = calloc(config_count(raw, CFG_TARGET) + N_BUILTIN,
+	    sizeof(*cfg->targets));
 	if (cfg->targets == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
 	for (i = 0; i < raw->n_secs; i++) {
 		const struct cfg_section *sec = &raw->secs[i];
 		struct mc_target *t = &cfg->targets[cfg->n_targets];
+		struct cfg_ctx sctx = config_sec_ctx(ctx, sec);
 
 		if (sec->kind != CFG_TARGET)
 			continue;
 		if (config_target_init(t, sec->name, sec->line, ctx->err) == -1)
 			return -1;
 		cfg->n_targets++;
-		if (config_build_target(ctx, sec, t) == -1)
+		if (config_build_target(&sctx, sec, t) == -1)
 			return -1;
 	}
 	for (i = 0; i < N_BUILTIN; i++) {
@@ -238,35 +266,64 @@ config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
 	cc->n_key_types = 1;
 	cc->reuse_key = false;
 	cc->challenge = MC_CHALLENGE_HTTP01;
+	cc->order_timeout = DEFAULT_ORDER_TIMEOUT;
 	cc->timing = cfg->timing;
 	cc->line = sec->line;
 	return config_strdup_all(slots, values, 3, err);
 }
 
-/* config_build_certs - every [cert NAME] section, checked against the targets. */
+/* config_cert_bounds - dns_wait and order_timeout within their bounds. */
 static int
-config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
+config_cert_bounds(const struct cfg_ctx *ctx, const struct cfg_section *sec,
+    const struct mc_cert_conf *cc)
+{
+	const struct cfg_entry *e;
+
+	if (cc->dns_wait > DNS_WAIT_MAX) {
+		e = config_entry_find(sec, "dns_wait");
+		return config_fail(ctx, e->line, e->key,
+		    "longer than 1h; no DNS needs that long to propagate, check "
+		    "the dns_hook instead");
+	}
+	if (cc->order_timeout < ORDER_TIMEOUT_MIN ||
+	    cc->order_timeout > ORDER_TIMEOUT_MAX) {
+		e = config_entry_find(sec, "order_timeout");
+		return config_fail(ctx, e->line, e->key,
+		    "must be between 10s and 24h (default 5m); dns_wait is not "
+		    "counted in it");
+	}
+	return 0;
+}
+
+/* config_build_certs - every [cert NAME] section, checked against the
+ * targets; each raw section is released once built (10,000s of certs). */
+static int
+config_build_certs(const struct cfg_ctx *ctx, struct cfg_raw *raw,
     struct mc_config *cfg)
 {
 	size_t i;
 
-	cfg->certs = calloc(raw->n_secs + 1, sizeof(*cfg->certs));
+	cfg->certs = calloc(config_count(raw, CFG_CERT) + 1, sizeof(*cfg->certs));
 	if (cfg->certs == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
 	for (i = 0; i < raw->n_secs; i++) {
 		const struct cfg_section *sec = &raw->secs[i];
 		struct mc_cert_conf *cc = &cfg->certs[cfg->n_certs];
+		struct cfg_ctx sctx = config_sec_ctx(ctx, sec);
 
 		if (sec->kind != CFG_CERT)
 			continue;
 		cfg->n_certs++;
 		if (config_cert_init(cc, sec, cfg, ctx->err) == -1)
 			return -1;
-		if (config_apply(ctx, sec, cc) == -1)
+		if (config_apply(&sctx, sec, cc) == -1)
 			return -1;
 		cc->key_type = cc->key_types[0];
-		if (config_cert_check(ctx, sec, cfg, cc) == -1)
+		if (config_cert_bounds(&sctx, sec, cc) == -1)
 			return -1;
+		if (config_cert_check(&sctx, sec, cfg, cc) == -1)
+			return -1;
+		config_section_release(&raw->secs[i]);
 	}
 	return 0;
 }
@@ -275,11 +332,12 @@ config_build_certs(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 int
 mc_config_load(const char *path, struct mc_config **out, struct mc_err *err)
 {
-	struct cfg_raw raw = { NULL, 0 };
+	struct cfg_raw raw;
 	struct cfg_ctx ctx = { path, err };
 	struct mc_config *cfg = NULL;
 	int ret = -1;
 
+	memset(&raw, 0, sizeof(raw));
 	if (config_lex(path, &raw, err) == -1)
 		goto out;
 	cfg = config_new(path, err);
@@ -371,6 +429,7 @@ mc_config_free(struct mc_config *cfg)
 	free(cfg->trust_bundle);
 	free(cfg->eab_kid);
 	free(cfg->hooks_dir);
+	free(cfg->include);
 	free(cfg->store);
 	free(cfg->node);
 	free(cfg->store_key_file);

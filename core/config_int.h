@@ -3,8 +3,9 @@
  * (config.c, config_lex.c, config_keys.c, config_check.c, names.c).
  * Nothing outside core/config*.c and core/names.c includes this.
  *
- * Loading runs in two phases. config_lex.c turns the file into a list of
- * raw sections, each a list of (key, value, line) entries, rejecting
+ * Loading runs in two phases. config_lex.c turns the file, and the files
+ * its [global] include = GLOB names, into a list of raw sections, each a
+ * list of (key, value, line) entries and the file it came from, rejecting
  * syntax errors, unknown sections, unknown and duplicate keys. config.c
  * then builds struct mc_config from the raw sections: [global] first
  * (wherever it is in the file), then targets, then certs, so defaults
@@ -37,14 +38,27 @@ struct cfg_entry {
 struct cfg_section {
 	enum cfg_kind kind;
 	char *name; /* NULL for [global] */
+	const char *file; /* the file it is in (owned by struct cfg_raw) */
 	int line;
 	struct cfg_entry *entries;
 	size_t n_entries;
 };
 
+/* Section numbers (index + 1; 0 is empty) by kind and name: open
+ * addressing, a power-of-two capacity, grown at half full. */
+struct cfg_index {
+	size_t *slots;
+	size_t cap;
+	size_t used;
+};
+
 struct cfg_raw {
 	struct cfg_section *secs;
 	size_t n_secs;
+	size_t cap_secs;
+	char **files; /* the main file, then the included ones */
+	size_t n_files;
+	struct cfg_index idx; /* while lexing */
 };
 
 /* Where errors point: the file name and the error to fill. */
@@ -77,8 +91,21 @@ int config_fail_sec(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 /* config_kind_name - "global", "cert", "target". */
 const char *config_kind_name(enum cfg_kind kind);
 
-/* config_lex - read path into raw sections (*raw, free with config_raw_free). */
+/* config_sec_ctx - ctx for errors in sec: its own file. */
+struct cfg_ctx config_sec_ctx(const struct cfg_ctx *ctx,
+    const struct cfg_section *sec);
+
+/* config_lex_file - read one file, appending its sections to raw
+ * (config_lex.c). */
+int config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err);
+
+/* config_lex - read path and the files it includes into raw sections
+ * (*raw, free with config_raw_free; config_files.c). */
 int config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err);
+
+/* config_section_release - free the entries and name of one raw section
+ * (values cleansed) once it has been built; its kind, file and line stay. */
+void config_section_release(struct cfg_section *sec);
 
 /* config_raw_free - free raw sections (values are cleansed: they may hold secrets). */
 void config_raw_free(struct cfg_raw *raw);

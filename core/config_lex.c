@@ -33,10 +33,16 @@
  * The handler only records (key, value, line) after rejecting unknown and
  * duplicate keys; values are checked later by config.c. The first error
  * stops the reader (it returns NULL, i.e. end of file).
+ *
+ * config_lex_file() reads one file into the raw sections; config_files.c
+ * reads the main file and its includes. Section names are kept in a hash
+ * table (raw->idx), so finding a duplicate header costs the same for the
+ * 1st and the 50,000th section, whatever file each is in.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -67,6 +73,7 @@ struct lex {
 	bool have_key;   /* inih has a previous key in this section */
 	bool failed;
 	struct cfg_raw *raw;
+	size_t first_sec; /* sections before this file */
 };
 
 /* lex_fail - record the first error at the current line; returns NULL. */
@@ -282,20 +289,75 @@ lex_piece(struct lex *lx, char *str, int num, const char *prefix)
 	return lex_put(str, num, prefix, text, cut);
 }
 
+/* lex_hash - FNV-1a of kind and name. */
+static uint64_t
+lex_hash(enum cfg_kind kind, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
+
+	for (; name != NULL && *name != '\0'; name++) {
+		h ^= (unsigned char)*name;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* lex_same - whether section s is of kind and name. */
+static bool
+lex_same(const struct cfg_section *s, enum cfg_kind kind, const char *name)
+{
+	if (s->kind != kind)
+		return false;
+	return name == NULL ? s->name == NULL
+	                    : s->name != NULL && strcmp(s->name, name) == 0;
+}
+
 /* lex_section_find - index+1 of the section of kind and name, or 0. */
 static size_t
-lex_section_find(const struct cfg_raw *raw, enum cfg_kind kind, const char *name)
+lex_section_find(const struct lex *lx, enum cfg_kind kind, const char *name)
 {
+	const struct cfg_index *ix = &lx->raw->idx;
 	size_t i;
 
-	for (i = 0; i < raw->n_secs; i++) {
-		const struct cfg_section *s = &raw->secs[i];
+	if (ix->cap == 0)
+		return 0;
+	for (i = lex_hash(kind, name) & (ix->cap - 1); ix->slots[i] != 0;
+	     i = (i + 1) & (ix->cap - 1))
+		if (lex_same(&lx->raw->secs[ix->slots[i] - 1], kind, name))
+			return ix->slots[i];
+	return 0;
+}
 
-		if (s->kind != kind)
-			continue;
-		if (name == NULL || (s->name != NULL && strcmp(s->name, name) == 0))
-			return i + 1;
+/* lex_index_put - record section number n (index+1) in ix. */
+static void
+lex_index_put(struct cfg_index *ix, const struct cfg_section *s, size_t n)
+{
+	size_t i = lex_hash(s->kind, s->name) & (ix->cap - 1);
+
+	while (ix->slots[i] != 0)
+		i = (i + 1) & (ix->cap - 1);
+	ix->slots[i] = n;
+	ix->used++;
+}
+
+/* lex_index_add - index the last section of raw, growing at half full. */
+static int
+lex_index_add(struct lex *lx)
+{
+	struct cfg_index *ix = &lx->raw->idx, grown = { NULL, 0, 0 };
+	size_t i;
+
+	if ((ix->used + 1) * 2 > ix->cap) {
+		grown.cap = ix->cap ? ix->cap * 2 : 64;
+		grown.slots = calloc(grown.cap, sizeof(*grown.slots));
+		if (grown.slots == NULL)
+			return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+		for (i = 0; i + 1 < lx->raw->n_secs; i++)
+			lex_index_put(&grown, &lx->raw->secs[i], i + 1);
+		free(ix->slots);
+		*ix = grown;
 	}
+	lex_index_put(ix, &lx->raw->secs[lx->raw->n_secs - 1], lx->raw->n_secs);
 	return 0;
 }
 
@@ -306,13 +368,19 @@ lex_section_add(struct lex *lx, enum cfg_kind kind, const char *name)
 	struct cfg_raw *raw = lx->raw;
 	struct cfg_section *secs, *s;
 
-	secs = realloc(raw->secs, (raw->n_secs + 1) * sizeof(*secs));
-	if (secs == NULL)
-		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
-	raw->secs = secs;
+	if (raw->n_secs == raw->cap_secs) {
+		secs = realloc(raw->secs, (raw->cap_secs ? raw->cap_secs * 2 : 16) *
+		    sizeof(*secs));
+		if (secs == NULL)
+			return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+		raw->secs = secs;
+		raw->cap_secs = raw->cap_secs ? raw->cap_secs * 2 : 16;
+	}
+	secs = raw->secs;
 	s = &secs[raw->n_secs];
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
+	s->file = lx->ctx.path;
 	s->line = lx->lineno;
 	if (name != NULL) {
 		s->name = strdup(name);
@@ -320,7 +388,22 @@ lex_section_add(struct lex *lx, enum cfg_kind kind, const char *name)
 			return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
 	}
 	raw->n_secs++;
-	return 0;
+	return lex_index_add(lx);
+}
+
+/* lex_twice - the error for a section header seen before (at first). */
+static int
+lex_twice(struct lex *lx, const char *what, size_t first)
+{
+	const struct cfg_section *f = &lx->raw->secs[first - 1];
+
+	if (strcmp(f->file, lx->ctx.path) == 0)
+		return config_fail(&lx->ctx, lx->lineno, what,
+		    "appears twice (first at line %d); merge the two sections",
+		    f->line);
+	return config_fail(&lx->ctx, lx->lineno, what,
+	    "appears twice (first at %s:%d); merge the two sections", f->file,
+	    f->line);
 }
 
 /* lex_section_named - check a [cert NAME] / [target NAME] header and add it. */
@@ -338,11 +421,9 @@ lex_section_named(struct lex *lx, enum cfg_kind kind, const char *name,
 		return config_fail(&lx->ctx, lx->lineno, what,
 		    "not a safe %s name; use 1 to 64 letters, digits, '.', '-' and "
 		    "'_', not starting with '.' or '-'", kname);
-	first = lex_section_find(lx->raw, kind, name);
+	first = lex_section_find(lx, kind, name);
 	if (first != 0)
-		return config_fail(&lx->ctx, lx->lineno, what,
-		    "appears twice (first at line %d); merge the two sections",
-		    lx->raw->secs[first - 1].line);
+		return lex_twice(lx, what, first);
 	return lex_section_add(lx, kind, name);
 }
 
@@ -357,11 +438,9 @@ lex_section_dispatch(struct lex *lx, char *inside, const char *what)
 		*name++ = '\0';
 	name = lex_lskip(name);
 	if (strcmp(inside, "global") == 0 && *name == '\0') {
-		first = lex_section_find(lx->raw, CFG_GLOBAL, NULL);
+		first = lex_section_find(lx, CFG_GLOBAL, NULL);
 		if (first != 0)
-			return config_fail(&lx->ctx, lx->lineno, what,
-			    "appears twice (first at line %d); merge the two sections",
-			    lx->raw->secs[first - 1].line);
+			return lex_twice(lx, what, first);
 		return lex_section_add(lx, CFG_GLOBAL, NULL);
 	}
 	if (strcmp(inside, "cert") == 0)
@@ -427,7 +506,7 @@ lex_key_line(struct lex *lx, char *s, char *str, int num)
 		return lex_fail(lx, NULL, "'=' without a key in front; write KEY = VALUE");
 	if (strlen(s) > LEX_MAX_KEY)
 		return lex_fail(lx, NULL, "unknown key (longer than 64 characters)");
-	if (lx->raw->n_secs == 0)
+	if (lx->raw->n_secs == lx->first_sec)
 		return lex_fail(lx, s,
 		    "outside any section; put it under [global], [cert NAME] or "
 		    "[target NAME]");
@@ -600,44 +679,73 @@ lex_handler(void *user, const char *section, const char *name, const char *value
 	return 1;
 }
 
+/* config_section_release - free a section's entries and name (cleansed). */
+void
+config_section_release(struct cfg_section *s)
+{
+	size_t j;
+
+	for (j = 0; j < s->n_entries; j++) {
+		free(s->entries[j].key);
+		OPENSSL_clear_free(s->entries[j].value, strlen(s->entries[j].value));
+	}
+	free(s->entries);
+	free(s->name);
+	s->entries = NULL;
+	s->n_entries = 0;
+	s->name = NULL;
+}
+
 /* config_raw_free - free raw sections, cleansing values (they may hold secrets). */
 void
 config_raw_free(struct cfg_raw *raw)
 {
-	size_t i, j;
+	size_t i;
 
 	if (raw == NULL)
 		return;
-	for (i = 0; i < raw->n_secs; i++) {
-		struct cfg_section *s = &raw->secs[i];
-
-		for (j = 0; j < s->n_entries; j++) {
-			free(s->entries[j].key);
-			OPENSSL_clear_free(s->entries[j].value,
-			    strlen(s->entries[j].value));
-		}
-		free(s->entries);
-		free(s->name);
-	}
+	for (i = 0; i < raw->n_secs; i++)
+		config_section_release(&raw->secs[i]);
 	free(raw->secs);
-	raw->secs = NULL;
-	raw->n_secs = 0;
+	for (i = 0; i < raw->n_files; i++)
+		free(raw->files[i]);
+	free(raw->files);
+	free(raw->idx.slots);
+	memset(raw, 0, sizeof(*raw));
 }
 
-/* config_lex - read path into raw sections (*raw, free with config_raw_free). */
+/* lex_add_file - keep a copy of path in raw; the copy, or NULL. */
+static const char *
+lex_add_file(struct cfg_raw *raw, const char *path, struct mc_err *err)
+{
+	char **files = realloc(raw->files, (raw->n_files + 1) * sizeof(*files));
+
+	if (files == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	raw->files = files;
+	files[raw->n_files] = strdup(path);
+	if (files[raw->n_files] == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	return files[raw->n_files++];
+}
+
+/* config_lex_file - read one file, appending its sections to raw. */
 int
-config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err)
+config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err)
 {
 	struct lex lx;
 	int rc, ret = -1;
 
 	memset(&lx, 0, sizeof(lx));
-	lx.ctx.path = path;
+	lx.ctx.path = lex_add_file(raw, path, err);
 	lx.ctx.err = err;
 	lx.raw = raw;
-	raw->secs = NULL;
-	raw->n_secs = 0;
-	if (lex_read_file(&lx) == -1)
+	lx.first_sec = raw->n_secs;
+	if (lx.ctx.path == NULL || lex_read_file(&lx) == -1)
 		goto out;
 	rc = ini_parse_stream(lex_reader, &lx, lex_handler, &lx);
 	if (lx.failed)
@@ -652,7 +760,6 @@ config_lex(const char *path, struct cfg_raw *raw, struct mc_err *err)
 out:
 	if (lx.data != NULL)
 		OPENSSL_clear_free(lx.data, lx.len + 1);
-	if (ret == -1)
-		config_raw_free(raw);
 	return ret;
 }
+

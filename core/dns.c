@@ -22,6 +22,7 @@
 #include "mailcert/config.h"
 #include "mailcert/dns.h"
 #include "mailcert/fsio.h"
+#include "mailcert/time.h"
 
 #define DNS_ANCHOR_MAX (1024 * 1024)
 #define DNS_TYPE_TLSA 52
@@ -38,16 +39,6 @@ struct dns_wait {
 	int status;
 	struct ub_result *res;
 };
-
-/* dns_now - monotonic seconds. */
-static double
-dns_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* dns_anchor_line - 0 for an empty or comment line, 1 for a DS or DNSKEY
  * record (its type is one of the words 2 to 5), -1 for anything else. */
@@ -215,7 +206,7 @@ dns_resolve(struct mc_dns *dns, const char *name, int type,
 	    struct ub_result **out, struct mc_err *err)
 {
 	struct dns_wait w = { false, 0, NULL };
-	double deadline = dns_now() + (double)dns->timeout, left;
+	long long deadline = mc_now_ms() + dns->timeout * 1000LL, left;
 	struct pollfd pfd;
 	int id = 0, rc;
 
@@ -223,7 +214,7 @@ dns_resolve(struct mc_dns *dns, const char *name, int type,
 	if (rc != 0)
 		return mc_err_set(err, MC_ERR_NET, "%s: %s", name, ub_strerror(rc));
 	while (!w.done) {
-		left = deadline - dns_now();
+		left = deadline - mc_now_ms();
 		if (left <= 0) {
 			ub_cancel(dns->ctx, id);
 			return mc_err_set(err, MC_ERR_NET,
@@ -232,7 +223,7 @@ dns_resolve(struct mc_dns *dns, const char *name, int type,
 		}
 		pfd.fd = ub_fd(dns->ctx);
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, (int)(left * 1000) + 1) > 0 &&
+		if (poll(&pfd, 1, (int)left + 1) > 0 &&
 		    ub_process(dns->ctx) != 0)
 			return mc_err_set(err, MC_ERR_NET, "%s: libunbound failed", name);
 	}

@@ -4,14 +4,10 @@
  */
 #define _GNU_SOURCE 1 /* sigabbrev_np */
 
-#include <errno.h>
 #include <signal.h>
 #include <string.h>
-#include <time.h>
 
 #include "mailcert/interrupt.h"
-
-#define SLEEP_SLICE_MS 200 /* a signal between two checks waits this long */
 
 static volatile sig_atomic_t interrupt_signal;
 static const int interrupt_signals[] = {SIGTERM, SIGINT, SIGHUP};
@@ -65,24 +61,4 @@ mc_interrupt_check(struct mc_err *err)
 	                  "interrupted by SIG%s; stopped before the next step "
 	                  "and cleaned up",
 	                  name != NULL ? name : "?");
-}
-
-/* mc_interrupt_sleep_ms - sleep in slices, ending early on a signal. */
-int
-mc_interrupt_sleep_ms(long ms)
-{
-	struct timespec ts;
-	long slice;
-
-	while (ms > 0) {
-		if (interrupt_signal != 0)
-			return -1;
-		slice = ms < SLEEP_SLICE_MS ? ms : SLEEP_SLICE_MS;
-		ts.tv_sec = slice / 1000;
-		ts.tv_nsec = (slice % 1000) * 1000000L;
-		if (nanosleep(&ts, NULL) == -1 && errno != EINTR)
-			break;
-		ms -= slice; /* an EINTR slice counts as slept: at most 200 ms */
-	}
-	return interrupt_signal != 0 ? -1 : 0;
 }

@@ -32,6 +32,7 @@
 
 #include "mailcert/buf.h"
 #include "mailcert/proc.h"
+#include "mailcert/time.h"
 #include "mailcert/text.h"
 
 #if defined(__GLIBC__) &&                                                      \
@@ -63,16 +64,6 @@ struct proc_child {
 	int status;
 	struct proc_stream s[2];
 };
-
-/* proc_now_ms - the monotonic clock in milliseconds. */
-static long long
-proc_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* proc_resolve - the path to exec for name: as given when it has a slash,
  * else the first executable regular file of that name on PROC_PATH. */
@@ -210,7 +201,7 @@ proc_reap(struct proc_child *c, bool wait)
 	while (r == -1 && errno == EINTR);
 	if (r == c->pid || (r == -1 && errno == ECHILD)) {
 		c->reaped = true;
-		c->drain_end = proc_now_ms() + PROC_DRAIN_MS;
+		c->drain_end = mc_now_ms() + PROC_DRAIN_MS;
 	}
 }
 
@@ -242,7 +233,7 @@ proc_read(struct proc_stream *s)
 static int
 proc_timers(struct proc_child *c)
 {
-	long long now = proc_now_ms(), next;
+	long long now = mc_now_ms(), next;
 
 	if (!c->reaped && !c->timed_out && now >= c->deadline) {
 		c->timed_out = true;
@@ -276,7 +267,7 @@ proc_loop(struct proc_child *c)
 	for (;;) {
 		proc_reap(c, false);
 		if (c->reaped && ((c->s[0].fd == -1 && c->s[1].fd == -1) ||
-		                  proc_now_ms() >= c->drain_end))
+		                  mc_now_ms() >= c->drain_end))
 			return;
 		ms = proc_timers(c);
 		for (n = 0, i = 0; i < 2; i++) {
@@ -356,7 +347,7 @@ mc_proc_run(const char *const *argv, const char *const *envp, long timeout,
 	c.s[0].fd = out_p[0];
 	c.s[1].fd = err_p[0];
 	out_p[0] = err_p[0] = -1;
-	c.deadline = proc_now_ms() + timeout * 1000LL;
+	c.deadline = mc_now_ms() + timeout * 1000LL;
 	proc_loop(&c);
 	proc_reap(&c, true);
 	rc = proc_result(&c, res, err);

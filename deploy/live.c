@@ -17,29 +17,10 @@
 #include "mailcert/log.h"
 #include "mailcert/verify.h"
 #include "deploy/live_int.h"
+#include "mailcert/time.h"
 
 #define LIVE_BACKOFF_MIN_MS 200
 #define LIVE_BACKOFF_MAX_MS 2000
-
-/* live_now_ms - monotonic milliseconds. */
-static long long
-live_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* live_sleep_ms - sleep ms milliseconds. */
-static void
-live_sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* live_outcome - map a probe outcome to a live outcome. */
 static enum mc_live_outcome
@@ -199,7 +180,7 @@ live_round(const struct live_probe *prs, struct mc_live_report *live,
 		    live->rows[i].outcome == MC_LIVE_SKIPPED)
 			continue;
 		if (live_probe_row(&prs[i], &live->rows[i],
-				   (long)(deadline - live_now_ms()), err) == -1)
+				   (long)(deadline - mc_now_ms()), err) == -1)
 			return -1;
 		if (live->rows[i].outcome != MC_LIVE_MATCH)
 			(*bad)++;
@@ -242,7 +223,7 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 {
 	struct live_probe *prs = NULL;
 	struct mc_x509_info info;
-	long long deadline = live_now_ms() + cc->timing.verify_timeout * 1000;
+	long long deadline = mc_now_ms() + cc->timing.verify_timeout * 1000;
 	long backoff = LIVE_BACKOFF_MIN_MS;
 	size_t bad = 0;
 	int rc = -1;
@@ -259,12 +240,12 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	for (;;) {
 		if (live_round(prs, live, deadline, &bad, err) == -1)
 			goto out;
-		if (bad == 0 || live_now_ms() + backoff >= deadline)
+		if (bad == 0 || mc_now_ms() + backoff >= deadline)
 			break;
 		mc_log_debug("%s: %zu live check(s) not yet matching; retrying "
 			     "in %ld ms",
 			     cc->name, bad, backoff);
-		live_sleep_ms(backoff);
+		mc_sleep_ms_full(backoff); /* a deploy is checked to the end */
 		backoff = backoff * 2 > LIVE_BACKOFF_MAX_MS ? LIVE_BACKOFF_MAX_MS
 							    : backoff * 2;
 	}

@@ -257,14 +257,14 @@ store_link_version(const char *state_dir, const char *name, const char *which,
 	if (store_cert_dir(state_dir, name, which, link, sizeof(link), err) ==
 	    -1)
 		return -1;
-	if (lstat(link, &st) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", link);
-	}
-	if (!S_ISLNK(st.st_mode))
-		return store_not_a_link(state_dir, name, link, st.st_mode, err);
+	/* one readlink on the path every run takes (renew checks each
+	 * cert); lstat only to say what is there instead of a link */
 	n = readlink(link, target, sizeof(target) - 1);
+	if (n == -1 && errno == ENOENT)
+		return 0;
+	if (n == -1 && errno == EINVAL && lstat(link, &st) == 0 &&
+	    !S_ISLNK(st.st_mode))
+		return store_not_a_link(state_dir, name, link, st.st_mode, err);
 	if (n == -1)
 		return mc_err_errno(err, MC_ERR_SYS, "cannot read %s", link);
 	target[n] = '\0';

@@ -4,17 +4,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "fleet/fleet_int.h"
 #include "mailcert/crypto.h"
 #include "mailcert/log.h"
+#include "mailcert/text.h"
+#include "mailcert/time.h"
 
 #define ETCD_CODE_UNAVAILABLE 14
 #define ETCD_CODE_DEADLINE 4
-#define ETCD_RETRY_PAUSE_NS 200000000L
+#define ETCD_RETRY_PAUSE_MS 200
 
 /* etcd_init - the client for cfg's store URL (no request yet). */
 int
@@ -22,17 +23,81 @@ etcd_init(struct fleet_etcd *e, const struct mc_config *cfg,
           struct mc_err *err)
 {
 	memset(e, 0, sizeof(*e));
+	atomic_init(&e->cur, 0);
+	if (pthread_mutex_init(&e->mu, NULL) != 0)
+		return mc_err_set(err, MC_ERR_SYS, "pthread_mutex_init failed");
+	e->mu_ready = true;
 	if (mc_store_url_parse(cfg->store, &e->url, err) == -1)
 		return mc_err_prefix(err, "%s: store", cfg->path);
 	e->https = cfg->store_ca != NULL || cfg->store_cert != NULL;
-	e->peer.connect_timeout_ms = FLEET_CONNECT_MS;
-	e->peer.ca_file = cfg->store_ca;
-	e->peer.client_cert = cfg->store_cert;
-	e->peer.client_key = cfg->store_key;
-	e->peer.no_redirects = 1;
+	e->tls.ca_file = cfg->store_ca;
+	e->tls.client_cert = cfg->store_cert;
+	e->tls.client_key = cfg->store_key;
 	e->timeout_ms = FLEET_TIMEOUT_MS;
-	atomic_init(&e->cur, 0);
+	/* the first transport now: unusable key files are a config error */
+	e->http[0] = mc_http_new_tls(&e->tls, err);
+	if (e->http[0] == NULL)
+		return mc_err_prefix(err, "%s: store_cert/store_key/store_ca",
+		                     cfg->path);
 	return 0;
+}
+
+/* etcd_free - free the transports. */
+void
+etcd_free(struct fleet_etcd *e)
+{
+	size_t i;
+
+	for (i = 0; i < FLEET_HTTP_POOL; i++) {
+		mc_http_free(e->http[i]);
+		e->http[i] = NULL;
+	}
+	if (e->mu_ready)
+		pthread_mutex_destroy(&e->mu);
+	e->mu_ready = false;
+}
+
+/* etcd_http_take - a transport for this thread: a free one of the pool
+ * (*slot its index), else a new one outside it (*slot -1). */
+static struct mc_http *
+etcd_http_take(struct fleet_etcd *e, int *slot, struct mc_err *err)
+{
+	struct mc_http *h = NULL;
+	int i, empty = -1;
+
+	pthread_mutex_lock(&e->mu);
+	for (i = 0; i < FLEET_HTTP_POOL && h == NULL; i++) {
+		if (e->http[i] == NULL && !e->busy[i] && empty == -1)
+			empty = i;
+		else if (e->http[i] != NULL && !e->busy[i])
+			h = e->http[i];
+	}
+	*slot = h != NULL ? i - 1 : empty;
+	if (*slot != -1)
+		e->busy[*slot] = true;
+	pthread_mutex_unlock(&e->mu);
+	if (h == NULL)
+		h = mc_http_new_tls(&e->tls, err);
+	if (h == NULL && *slot != -1) {
+		pthread_mutex_lock(&e->mu);
+		e->busy[*slot] = false;
+		pthread_mutex_unlock(&e->mu);
+	}
+	return h;
+}
+
+/* etcd_http_give - hand back what etcd_http_take gave. */
+static void
+etcd_http_give(struct fleet_etcd *e, struct mc_http *h, int slot)
+{
+	if (slot == -1) {
+		mc_http_free(h);
+		return;
+	}
+	pthread_mutex_lock(&e->mu);
+	e->http[slot] = h;
+	e->busy[slot] = false;
+	pthread_mutex_unlock(&e->mu);
 }
 
 /* etcd_b64 - standard base64 of data as a new JSON string. */
@@ -74,33 +139,54 @@ etcd_numstr(long long v)
 }
 
 /* etcd_post - the one request function: POST body to url, the status and
- * the answer's text in *res. Switching the HTTP transport changes this
- * function only. */
+ * the answer's text in *res, through a kept-alive transport of the
+ * session. A redirect is an answer, never followed. */
 static int
-etcd_post(const struct fleet_etcd *e, const char *url, const char *body,
-          struct mc_fetch_result *res, struct mc_err *err)
+etcd_post(struct fleet_etcd *e, const char *url, const char *body,
+          struct mc_http_resp *res, struct mc_err *err)
 {
-	struct mc_fetch_opts opts = {e->timeout_ms, FLEET_MAX_RESPONSE,
-	                             "application/json", body, strlen(body)};
+	static const char *const hdrs[] = {"Content-Type: application/json",
+	                                   NULL};
+	struct mc_http_req req = {0};
+	struct mc_http *h;
+	int slot, rc;
 
-	return mc_fetch_peer(url, &opts, &e->peer, res, err);
+	req.method = "POST";
+	req.url = url;
+	req.body = body;
+	req.body_len = strlen(body);
+	req.headers = hdrs;
+	req.allow_http = !e->https; /* https: https only, no redirects */
+	req.no_redirects = true;
+	req.connect_timeout_ms = FLEET_CONNECT_MS;
+	req.timeout_ms = e->timeout_ms;
+	req.max_body = FLEET_MAX_RESPONSE;
+	h = etcd_http_take(e, &slot, err);
+	if (h == NULL)
+		return -1;
+	rc = mc_http_request(h, &req, res, err);
+	etcd_http_give(e, h, slot);
+	return rc;
 }
 
 /* etcd_error - the error of a non-200 answer; whether another member
  * might do better (unavailable: no leader, leader changed, timed out). */
 static bool
-etcd_error(const char *member, const struct mc_fetch_result *res,
+etcd_error(const char *member, const struct mc_http_resp *res,
            struct mc_err *err)
 {
-	json_t *o = json_loadb((const char *)res->body, res->len, 0, NULL);
+	json_t *o = json_loadb(res->body, res->body_len, 0, NULL);
 	const char *msg = json_string_value(json_object_get(o, "message"));
 	long long code = etcd_num(o, "code");
 	bool retry = res->status >= 500 || code == ETCD_CODE_UNAVAILABLE ||
 	             code == ETCD_CODE_DEADLINE;
+	char text[200];
 
+	if (msg == NULL)
+		msg = "(no message)";
+	mc_text_excerpt(msg, strlen(msg), text, sizeof(text), 0);
 	mc_err_set(err, retry ? MC_ERR_NET : MC_ERR_INPUT,
-	           "etcd member %s: HTTP %ld: %.200s", member, res->status,
-	           msg != NULL ? msg : "(no message)");
+	           "etcd member %s: HTTP %ld: %s", member, res->status, text);
 	json_decref(o);
 	return retry;
 }
@@ -112,7 +198,7 @@ etcd_try(struct fleet_etcd *e, size_t i, const char *path, const char *body,
          json_t **resp, struct mc_err *err)
 {
 	const char *member = e->url.endpoints[i];
-	struct mc_fetch_result res = {0};
+	struct mc_http_resp res = {0};
 	json_error_t jerr;
 	char url[MC_STORE_ENDPOINT_MAX + 64];
 	int rc = -1;
@@ -125,7 +211,7 @@ etcd_try(struct fleet_etcd *e, size_t i, const char *path, const char *body,
 		rc = etcd_error(member, &res, err) ? 1 : -1;
 		goto out;
 	}
-	*resp = json_loadb((const char *)res.body, res.len, 0, &jerr);
+	*resp = json_loadb(res.body, res.body_len, 0, &jerr);
 	if (*resp == NULL || !json_is_object(*resp)) {
 		json_decref(*resp);
 		*resp = NULL;
@@ -136,7 +222,7 @@ etcd_try(struct fleet_etcd *e, size_t i, const char *path, const char *body,
 	}
 	rc = 0;
 out:
-	mc_fetch_result_clear(&res);
+	mc_http_resp_clear(&res);
 	return rc;
 }
 
@@ -145,7 +231,6 @@ int
 etcd_call(struct fleet_etcd *e, const char *path, json_t *req, json_t **resp,
           struct mc_err *err)
 {
-	struct timespec pause = {0, ETCD_RETRY_PAUSE_NS};
 	size_t n = e->url.n_endpoints, start, k;
 	char *body = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	int rc = 1;
@@ -158,7 +243,7 @@ etcd_call(struct fleet_etcd *e, const char *path, json_t *req, json_t **resp,
 	 * leader is replaced within an election timeout */
 	for (k = 0; k <= n && rc == 1; k++) {
 		if (k == n)
-			nanosleep(&pause, NULL);
+			mc_sleep_ms_full(ETCD_RETRY_PAUSE_MS);
 		rc = etcd_try(e, (start + k) % n, path, body, resp, err);
 		if (rc == 0)
 			atomic_store(&e->cur, (int)((start + k) % n));

@@ -60,6 +60,7 @@ mc_fleet_close(struct mc_fleet *f)
 	if (f == NULL)
 		return;
 	mc_fleet_unlock(f);
+	etcd_free(&f->etcd);
 	pthread_mutex_destroy(&f->lock.mu);
 	pthread_cond_destroy(&f->lock.cv);
 	OPENSSL_cleanse(f->seal_key, sizeof(f->seal_key));

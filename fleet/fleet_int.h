@@ -5,7 +5,12 @@
  * /v3/kv/put, /v3/kv/txn, /v3/kv/deleterange, /v3/lease/grant,
  * /v3/lease/keepalive, /v3/lease/revoke). Keys and values travel base64
  * encoded; 64-bit numbers travel as JSON strings. Every request goes
- * through etcd_post(), the only function that touches the HTTP transport.
+ * through etcd_post(), the only function that touches the HTTP transport
+ * (core's, http.h): a fleet session keeps its transports (store_ca,
+ * store_cert and store_key, read once) and so its connections to the
+ * members alive for the whole run. A transport serves one thread at a
+ * time; the run's thread, the lease keep-alive thread and the http-01
+ * responder each take a free one from the session's small pool.
  * A request that cannot reach a member, or that a member answers with
  * "unavailable" (no leader, leader changed, timed out), moves on to the
  * next member of the endpoint list; the member that answered is tried
@@ -33,7 +38,7 @@
 
 #include "mailcert/config.h"
 #include "mailcert/err.h"
-#include "mailcert/fetch.h"
+#include "mailcert/http.h"
 #include "mailcert/fleet.h"
 #include "mailcert/storeurl.h"
 
@@ -41,11 +46,16 @@
 #define FLEET_TIMEOUT_MS 5000  /* one request */
 #define FLEET_CONNECT_MS 1500  /* one connect */
 #define FLEET_MAX_RESPONSE ((size_t)8 * 1024 * 1024)
+#define FLEET_HTTP_POOL 4 /* kept transports; more threads get a fresh one */
 
 struct fleet_etcd {
 	struct mc_store_url url;
 	bool https;
-	struct mc_fetch_peer peer;
+	struct mc_http_tls tls; /* file names borrowed from the config */
+	pthread_mutex_t mu;     /* guards http[] and busy[] */
+	bool mu_ready;
+	struct mc_http *http[FLEET_HTTP_POOL];
+	bool busy[FLEET_HTTP_POOL]; /* in use by a thread */
 	atomic_int cur;    /* the member tried first */
 	int timeout_ms;
 };
@@ -90,9 +100,15 @@ struct mc_fleet {
 
 /* --- etcd.c --- */
 
-/* etcd_init - the client for url (no request yet). */
+/* etcd_init - the client for cfg's store (no request yet; the client
+ * certificate and key are read now). Free with etcd_free, also after a
+ * failure. */
 int etcd_init(struct fleet_etcd *e, const struct mc_config *cfg,
               struct mc_err *err);
+
+/* etcd_free - close the connections and free the transports (no thread
+ * may use e any more). */
+void etcd_free(struct fleet_etcd *e);
 
 /* etcd_call - POST req (stolen) to path, *resp the answer (new). */
 int etcd_call(struct fleet_etcd *e, const char *path, json_t *req,

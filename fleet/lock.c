@@ -12,24 +12,16 @@
 #include <unistd.h>
 
 #include "fleet/fleet_int.h"
+#include "mailcert/interrupt.h"
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 
-#define LOCK_POLL_NS 250000000L /* while another host holds the lock */
+#define LOCK_POLL_MS 250 /* while another host holds the lock */
 #define LOCK_KEEPALIVE_MIN_MS 300
-
-/* lock_now - seconds on the monotonic clock. */
-static double
-lock_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* lock_keepalive_once - renew the lease; false when it is gone. */
 static bool
-lock_keepalive_once(struct mc_fleet *f, double *last_ok)
+lock_keepalive_once(struct mc_fleet *f, long long *last_ok)
 {
 	struct mc_err err;
 	long ttl = 0;
@@ -37,7 +29,7 @@ lock_keepalive_once(struct mc_fleet *f, double *last_ok)
 	mc_err_clear(&err);
 	if (etcd_lease_keepalive(&f->etcd, f->lock.lease, &ttl, &err) == 0) {
 		if (ttl > 0) {
-			*last_ok = lock_now();
+			*last_ok = mc_now_ms();
 			return true;
 		}
 		mc_log_warn("the fleet lock's lease has expired (this run was "
@@ -45,7 +37,7 @@ lock_keepalive_once(struct mc_fleet *f, double *last_ok)
 		            "nothing more is stored in the fleet by this run");
 		return false;
 	}
-	if (lock_now() - *last_ok > (double)f->lock.ttl) {
+	if (mc_now_ms() - *last_ok > f->lock.ttl * 1000LL) {
 		mc_log_warn("the fleet lock's lease could not be renewed for "
 		            "%lds (%s); it is taken as lost",
 		            f->lock.ttl, err.msg);
@@ -61,7 +53,7 @@ lock_thread(void *arg)
 {
 	struct mc_fleet *f = arg;
 	long ms = f->lock.ttl * 1000 / 3;
-	double last_ok = lock_now();
+	long long last_ok = mc_now_ms();
 	struct timespec until;
 	bool stop = false;
 
@@ -180,22 +172,21 @@ lock_start(struct mc_fleet *f, struct mc_err *err)
 /* lock_wait_step - one pause while another host holds the lock; -1 past
  * the deadline or when our own lease is gone. */
 static int
-lock_wait_step(struct mc_fleet *f, double deadline, const char *holder,
+lock_wait_step(struct mc_fleet *f, long long deadline, const char *holder,
                long wait, struct mc_err *err)
 {
-	struct timespec pause = {0, LOCK_POLL_NS};
-
 	if (atomic_load(&f->lock.lost))
 		return mc_err_set(err, MC_ERR_NET,
 		                  "the lease for the fleet lock was lost while "
 		                  "waiting for %s",
 		                  holder);
-	if (lock_now() >= deadline)
+	if (mc_now_ms() >= deadline)
 		return mc_err_set(err, MC_ERR_LOCKED,
 		                  "the fleet lock is held by %s; waited %lds "
 		                  "(store_wait) without getting it",
 		                  holder, wait);
-	nanosleep(&pause, NULL);
+	if (mc_sleep_ms(LOCK_POLL_MS) == -1) /* SIGTERM: stop waiting */
+		return mc_interrupt_check(err);
 	return 0;
 }
 
@@ -206,7 +197,7 @@ mc_fleet_lock(struct mc_fleet *f, long wait,
               void (*done)(void *arg), void *arg, struct mc_err *err)
 {
 	char key[FLEET_KEY_MAX + 1], holder[300] = "", *value = NULL;
-	double deadline = lock_now() + (double)wait;
+	long long deadline = mc_now_ms() + wait * 1000LL;
 	bool waited = false;
 	int rc;
 

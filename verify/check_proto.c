@@ -33,6 +33,7 @@
 #include "mailcert/check.h"
 #include "verify/check_int.h"
 #include "verify/hello.h"
+#include "mailcert/time.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
 #define RETRIES 2
@@ -169,16 +170,6 @@ proto_untested(struct run *r, int which, const char *item, const char *why)
 		snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
-/* proto_pause - sleep ms milliseconds (EINTR restarts). */
-static void
-proto_pause(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1)
-		;
-}
-
 /* proto_retry - whether to try a failed connection again (after a pause);
  * gives up on outcomes that waiting will not change. */
 static bool
@@ -191,7 +182,7 @@ proto_retry(struct run *r, const struct mc_probe_result *res, int attempt)
 		r->gave_up = true;
 		return false;
 	}
-	proto_pause(attempt == 0 ? BACKOFF_MS : 4L * BACKOFF_MS);
+	mc_sleep_ms(attempt == 0 ? BACKOFF_MS : 4L * BACKOFF_MS);
 	return true;
 }
 

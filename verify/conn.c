@@ -22,16 +22,7 @@
 
 #include "mailcert/text.h"
 #include "verify/verify_int.h"
-
-/* verify_now_ms - monotonic clock in milliseconds. */
-long
-verify_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#include "mailcert/time.h"
 
 /* verify_fail - set res outcome and reason; returns -1. */
 int
@@ -51,7 +42,7 @@ verify_fail(struct mc_probe_result *res, enum mc_probe_outcome outcome,
 static int
 conn_timeout(const struct verify_conn *c, int limit)
 {
-	long left = c->deadline - verify_now_ms();
+	long left = c->deadline - mc_now_ms();
 
 	if (left <= 0)
 		return 0;
@@ -63,11 +54,11 @@ int
 verify_conn_wait(struct verify_conn *c, short events)
 {
 	struct pollfd pfd = {.fd = c->fd, .events = events};
-	long until = verify_now_ms() + conn_timeout(c, c->io_timeout_ms);
+	long until = mc_now_ms() + conn_timeout(c, c->io_timeout_ms);
 	int rc;
 
 	for (;;) {
-		long left = until - verify_now_ms();
+		long left = until - mc_now_ms();
 
 		rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
 		if (rc >= 0 || errno != EINTR)
@@ -194,7 +185,7 @@ verify_silence(struct verify_conn *c, enum mc_probe_outcome outcome,
                int waited_ms)
 {
 	c->res->timed_out = true;
-	if (verify_now_ms() >= c->deadline)
+	if (mc_now_ms() >= c->deadline)
 		return verify_fail(c->res, outcome,
 		                   "%s: no answer before the probe's time "
 		                   "budget (%d ms in all) ran out",

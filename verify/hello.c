@@ -18,6 +18,7 @@
 #include <openssl/rand.h>
 
 #include "verify/hello.h"
+#include "mailcert/time.h"
 
 #define REC_HANDSHAKE 22
 #define REC_ALERT 21
@@ -299,16 +300,6 @@ verify_hello_parse(const unsigned char *buf, size_t len,
 	return VERIFY_REPLY_MORE;
 }
 
-/* hello_now_ms - monotonic milliseconds. */
-static long
-hello_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* hello_wait - poll fd until deadline; 1 ready, 0 timeout, -1 error. */
 static int
 hello_wait(int fd, short events, long deadline)
@@ -318,7 +309,7 @@ hello_wait(int fd, short events, long deadline)
 	int rc;
 
 	for (;;) {
-		left = deadline - hello_now_ms();
+		left = deadline - mc_now_ms();
 		rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
 		if (rc >= 0 || errno != EINTR)
 			return rc > 0 ? 1 : rc;
@@ -371,7 +362,7 @@ verify_hello_exchange(int fd, const unsigned char *msg, size_t len,
                       int timeout_ms, struct verify_hello_reply *out)
 {
 	unsigned char buf[VERIFY_HELLO_REPLY_MAX];
-	long deadline = hello_now_ms() + timeout_ms;
+	long deadline = mc_now_ms() + timeout_ms;
 	size_t got = 0;
 	ssize_t n;
 	int rc;

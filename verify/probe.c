@@ -17,6 +17,7 @@
 
 #include "mailcert/crypto.h"
 #include "verify/verify_int.h"
+#include "mailcert/time.h"
 
 #define DEFAULT_CONNECT_MS 5000
 #define DEFAULT_IO_MS 10000 /* > postscreen's 6 s greet wait */
@@ -90,21 +91,21 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
           const struct mc_probe_opts *opts, struct mc_err *err)
 {
 	struct mc_probe_result *res = c->res;
-	long t = verify_now_ms();
+	long t = mc_now_ms();
 
 	if (verify_conn_open(c, ep, opts, res) == -1)
 		return 0;
-	res->connect_ms = verify_now_ms() - t;
+	res->connect_ms = mc_now_ms() - t;
 	if (mc_addr_scheme_starttls(ep->scheme)) {
-		t = verify_now_ms();
+		t = mc_now_ms();
 		if (verify_starttls(c, ep, opts) == -1)
 			return 0;
-		res->starttls_ms = verify_now_ms() - t;
+		res->starttls_ms = mc_now_ms() - t;
 	}
-	t = verify_now_ms();
+	t = mc_now_ms();
 	if (verify_tls_handshake(c, ssl, ep) == -1)
 		return 0;
-	res->handshake_ms = verify_now_ms() - t;
+	res->handshake_ms = mc_now_ms() - t;
 	res->sni_sent =
 	    SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL;
 	if (verify_tls_capture(ssl, res, err) == -1)
@@ -130,7 +131,7 @@ probe_no_greeting(const struct verify_conn *c, const struct mc_endpoint *ep)
 static int
 probe_hint_limit(const struct verify_conn *c)
 {
-	long left = c->deadline - verify_now_ms();
+	long left = c->deadline - mc_now_ms();
 
 	if (left <= 0)
 		return 0;
@@ -147,7 +148,7 @@ mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
 	struct verify_conn *c = NULL;
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
-	long start = verify_now_ms();
+	long start = mc_now_ms();
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
@@ -177,7 +178,7 @@ mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
 	probe_sigpipe_restore(&sp);
 	if (rc == -1)
 		goto out;
-	res.total_ms = verify_now_ms() - start;
+	res.total_ms = mc_now_ms() - start;
 	*out = res;
 	memset(&res, 0, sizeof(res)); /* out owns chain and OCSP now */
 	rc = 0;

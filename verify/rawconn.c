@@ -19,6 +19,7 @@
 
 #include "verify/hello.h"
 #include "verify/verify_int.h"
+#include "mailcert/time.h"
 
 #define HINT_TIMEOUT_MS 2000 /* at most, and never past the probe's budget */
 #define HINT_MIN_MS 200
@@ -43,7 +44,7 @@ verify_rawconn_open(const struct mc_endpoint *ep,
 		return verify_fail(res, MC_PROBE_UNREACHABLE,
 		                   "connect: out of memory");
 	c->fd = -1;
-	c->deadline = verify_now_ms() + opts->total_timeout_ms;
+	c->deadline = mc_now_ms() + opts->total_timeout_ms;
 	c->budget_ms = opts->total_timeout_ms;
 	c->io_timeout_ms = opts->io_timeout_ms;
 	c->res = res;

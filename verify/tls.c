@@ -19,6 +19,7 @@
 
 #include "mailcert/text.h"
 #include "verify/verify_int.h"
+#include "mailcert/time.h"
 
 #define GOODBYE_MS 2000         /* wait for the reply to QUIT / LOGOUT */
 #define GOODBYE_MAX_BYTES 16384 /* and read at most this much */

@@ -15,10 +15,11 @@
 #include <openssl/ssl.h>
 
 #include "mailcert/verify.h"
+#include "mailcert/time.h"
 
 struct verify_conn {
 	int fd;        /* -1 when closed */
-	long deadline; /* verify_now_ms() value of the total deadline */
+	long deadline; /* mc_now_ms() value of the total deadline */
 	int budget_ms; /* the whole probe's time (for messages) */
 	int io_timeout_ms;
 	int greet_timeout_ms; /* > 0: the wait for the first byte */
@@ -29,8 +30,6 @@ struct verify_conn {
 	size_t len;
 };
 
-/* verify_now_ms - monotonic clock in milliseconds. */
-long verify_now_ms(void);
 
 /* verify_fail - set res outcome and reason (printf); returns -1. */
 int verify_fail(struct mc_probe_result *res, enum mc_probe_outcome outcome,

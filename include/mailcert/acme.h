@@ -83,7 +83,8 @@ struct mc_acme_order_req {
 	const struct mc_acme_challenge_conf *challenge;
 	const char *preferred_chain; /* issuer CN, or NULL */
 	const char *replaces;        /* ARI certID, or NULL */
-	long deadline;               /* seconds for the whole order; 0: 300 */
+	long deadline;               /* seconds the order may take, not counting
+	                                the dns-01 propagation wait; 0: 300 */
 	const char *profile;         /* ACME profile, or NULL: the CA's default */
 };
 

@@ -97,6 +97,7 @@ struct mc_cert_conf {
 	char *tls_alpn_listen; /* "HOST:PORT" */
 	char *dns_hook;
 	long dns_wait;         /* seconds to wait after the dns_hook adds; 0 none */
+	long order_timeout;    /* seconds one order may take, after any dns_wait */
 	char *preferred_chain;
 	char *profile;         /* ACME profile for newOrder; NULL: the CA's default */
 	char *deploy_hook;
@@ -123,6 +124,7 @@ struct mc_config {
 	char *eab_kid;
 	char *eab_hmac_key; /* secret: never logged */
 	char *hooks_dir;
+	char *include; /* glob of more config files, or NULL */
 	enum mc_log_dest log;
 	struct mc_timing timing;
 	/* fleet (issue 13): store NULL means local only */

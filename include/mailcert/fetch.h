@@ -1,12 +1,13 @@
 /*
- * fetch.h - small bounded HTTP client for certificate material.
+ * fetch.h - bounded HTTP fetches of certificate material (over http.h).
  *
  * Used by `check` to fetch what certificates point at: AIA caIssuers
  * certificates, CRLs (CRL Distribution Points) and OCSP answers (POST of
- * a DER request), and by fleet/ for etcd's JSON gateway (POST, own CA
- * file, client certificate, no redirects). http:// and https:// only, at most 3 redirects (within
+ * a DER request). http:// and https:// only, at most 3 redirects (within
  * those schemes), a connect and a total timeout, and a hard cap on the
- * body: a larger answer is an error, never a truncated body.
+ * body: a larger answer is an error, never a truncated body. (fleet/'s
+ * etcd client, with its own CA file and client certificate, uses a
+ * transport of its own: http.h.)
  *
  * Ownership: mc_fetch_result owns `body` (NUL-terminated, the NUL not
  * counted); release it with mc_fetch_result_clear(). Strings in
@@ -15,7 +16,8 @@
  * Errors: MC_ERR_USAGE for a URL of another scheme, MC_ERR_NET for
  * transport failures, timeouts and size-cap overruns (with the URL),
  * MC_ERR_SYS for local failures. Any HTTP status is a success: the caller
- * judges `status`. Thread-safe: libcurl is initialized once per process.
+ * judges `status`. Thread-safe: each thread fetches through its own
+ * transport (mc_http_thread), which keeps its connections open.
  */
 #ifndef MAILCERT_FETCH_H
 #define MAILCERT_FETCH_H
@@ -36,15 +38,6 @@ struct mc_fetch_opts {
 	size_t body_len;
 };
 
-/* What etcd's JSON gateway needs beyond mc_fetch_opts (fleet/). */
-struct mc_fetch_peer {
-	int connect_timeout_ms;  /* <= 0: the total timeout */
-	const char *ca_file;     /* https: trust this CA file only; NULL: system */
-	const char *client_cert; /* https: client certificate (PEM) ... */
-	const char *client_key;  /* ... and its key; NULL: none */
-	int no_redirects;        /* non-zero: a redirect is returned, not followed */
-};
-
 struct mc_fetch_result {
 	long status;         /* HTTP status of the final response */
 	unsigned char *body; /* owned, NUL-terminated */
@@ -55,11 +48,6 @@ struct mc_fetch_result {
 /* mc_fetch - GET (or POST opts->body) url into out. */
 int mc_fetch(const char *url, const struct mc_fetch_opts *opts,
              struct mc_fetch_result *out, struct mc_err *err);
-
-/* mc_fetch_peer - mc_fetch with the options of peer (NULL: as mc_fetch). */
-int mc_fetch_peer(const char *url, const struct mc_fetch_opts *opts,
-                  const struct mc_fetch_peer *peer,
-                  struct mc_fetch_result *out, struct mc_err *err);
 
 /* mc_fetch_result_clear - free the body and zero out (safe twice). */
 void mc_fetch_result_clear(struct mc_fetch_result *out);

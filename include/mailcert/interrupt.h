@@ -9,7 +9,7 @@
  * and it is installed without SA_RESTART, so a blocking sleep or poll
  * returns early. The engine looks at the flag at its next step: no new
  * ACME request is started (mc_interrupt_check gives MC_ERR_INTERRUPTED),
- * sleeps end (mc_interrupt_sleep_ms), further certs are skipped, and the
+ * sleeps end (mc_sleep_ms, mailcert/time.h), further certs are skipped, and the
  * cleanup that follows - dns hook `del`, webroot files, responders,
  * failure and post hooks - runs to the end; then the process exits 1.
  * A second signal restores the default action and re-raises it, so a
@@ -32,9 +32,5 @@ int mc_interrupt_pending(void);
 /* mc_interrupt_check - -1 with MC_ERR_INTERRUPTED ("interrupted by
  * SIGTERM") when a signal is pending, else 0. */
 int mc_interrupt_check(struct mc_err *err);
-
-/* mc_interrupt_sleep_ms - sleep ms milliseconds, or less when a signal
- * arrives; 0 after the full time, -1 when interrupted. */
-int mc_interrupt_sleep_ms(long ms);
 
 #endif

@@ -24,6 +24,10 @@
  * that names the path and the command that fixes it, so nothing is ordered
  * or deployed on top of it. Nothing here talks to the network.
  *
+ * state_dir/renew-index caches what `renew` needs of every current
+ * version (deploy/store_index.c); an entry is used only while the
+ * meta.json it was made from is unchanged (inode, size, mtime).
+ *
  * Errors: MC_ERR_SYS (paths with errno text), MC_ERR_INPUT (a damaged
  * meta.json or key file, naming the file).
  */
@@ -236,6 +240,38 @@ int mc_store_load_chains(const char *state_dir, const char *name,
 /* mc_store_path - "state_dir/certs/name/versions/NNNN[/file]" into buf. */
 int mc_store_path(const char *state_dir, const char *name, unsigned number,
 		  const char *file, char *buf, size_t size, struct mc_err *err);
+
+/* --- the renew index (a cache of meta.json, see above) --- */
+
+struct mc_store_index;
+
+/* mc_store_index_open - the renew index of state_dir (new, free with
+ * mc_store_index_close); a missing or unusable file is an empty index.
+ * NULL only when out of memory. */
+struct mc_store_index *mc_store_index_open(const char *state_dir,
+					   struct mc_err *err);
+
+/* mc_store_index_close - free an index; NULL is a no-op. */
+void mc_store_index_close(struct mc_store_index *ix);
+
+/* mc_store_index_current - name's current version for renew: from the
+ * index while its entry matches certs/NAME/current/meta.json (no read),
+ * else from meta.json. 1 and the fields renew reads in *meta (version,
+ * names, key_type, not_before, not_after, ari_cert_id, ari_renew_at,
+ * ari_next_poll, status, revocation_reason, directory; free with
+ * mc_store_meta_clear; load the whole meta.json before saving it), 0 no
+ * current version, -1 err. Also
+ * remembers the entry for the next index: after changing a cert, call
+ * it again for that cert. */
+int mc_store_index_current(struct mc_store_index *ix, const char *name,
+			   struct mc_cert_meta *meta, struct mc_err *err);
+
+/* mc_store_index_save - write the next index (atomically) when the one on
+ * disk is missing or out of date and complete says every configured cert
+ * was asked for (removing a temporary file a killed run left of it).
+ * Call under the state lock. */
+int mc_store_index_save(struct mc_store_index *ix, bool complete,
+			struct mc_err *err);
 
 /* mc_store_account_dir - "state_dir/accounts/<host>[_<port>]/<path>" of a
  * directory URL, each path segment file-safe (new string). */

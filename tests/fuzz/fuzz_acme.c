@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "acme/acme_int.h"
-#include "acme/http.h"
+#include "mailcert/http.h"
 #include "mailcert/log.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -45,13 +45,13 @@ fuzz_object(const char *body, size_t len)
 static void
 fuzz_link(const char *value)
 {
-	struct acme_http_resp r;
+	struct mc_http_resp r;
 	struct mc_err err;
 
 	memset(&r, 0, sizeof(r));
-	(void)acme_http_parse_link(&r, value, &err);
-	(void)acme_http_link(&r, "alternate");
-	acme_http_resp_clear(&r);
+	(void)mc_http_parse_link(&r, value, &err);
+	(void)mc_http_link(&r, "alternate");
+	mc_http_resp_clear(&r);
 }
 
 /* LLVMFuzzerTestOneInput - dispatch on the first byte. */
@@ -82,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_link(s);
 		break;
 	case 4:
-		(void)acme_http_parse_retry_after(s);
+		(void)mc_http_parse_retry_after(s);
 		break;
 	case 5:
 		(void)mc_acme_parse_time(s, &t);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "mailcert/log.h"
+#include "mailcert/time.h"
 #include "tests/fuzz/fuzz.h"
 #include "verify/verify_int.h"
 
@@ -64,7 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&res, 0, sizeof(res));
 	memset(&c, 0, sizeof(c));
 	c.fd = sv[0];
-	c.deadline = verify_now_ms() + 2000;
+	c.deadline = mc_now_ms() + 2000;
 	c.io_timeout_ms = 200;
 	c.stage = "fuzz";
 	c.res = &res;

@@ -18,6 +18,12 @@ requests to answer. --mode selects the misbehaviour:
   429       directory and newNonce ok; every POST answers 429 rateLimited
             with Retry-After: 1, forever (the client must give up at its
             deadline)
+  badnonce  directory and newNonce ok; every POST answers 400 badNonce
+            (with a fresh Replay-Nonce, as every answer), forever; a POST
+            whose nonce this server never issued or already saw answers
+            400 malformed "nonce reused" instead (the client must send each
+            retry with the nonce of the last answer, and give up at its
+            deadline)
   badjson   the directory is malformed JSON (200, application/json)
   html      the directory is an HTML error page (502, text/html)
   mismatch  a complete minimal ACME flow whose certificate is for ANOTHER
@@ -87,6 +93,7 @@ class State:
         self.args = args
         self.lock = threading.Lock()
         self.nonce = 0
+        self.used_nonces = set()
         self.identifiers = []
         self.order_status = "ready"
         self.chain_pem = b""
@@ -156,6 +163,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
         except (ValueError, AttributeError):
             return None
 
+    def nonce_fresh(self):
+        """nonce_fresh - whether the JWS carries a nonce issued here and
+        not seen before (it is then used up)."""
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(min(length, 1 << 20)) if length else b""
+        try:
+            prot = json.loads(b64url_decode(json.loads(raw).get("protected", "")))
+            nonce = prot.get("nonce", "")
+        except (ValueError, AttributeError):
+            return False
+        st = self.server.state
+        with st.lock:
+            issued = nonce.startswith("fakenonce") and \
+                nonce[9:].isdigit() and 0 < int(nonce[9:]) <= st.nonce
+            if not issued or nonce in st.used_nonces:
+                return False
+            st.used_nonces.add(nonce)
+        return True
+
     def directory(self):
         b = self.base()
         meta = {"termsOfService": b + "/tos"}
@@ -208,8 +234,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def misbehave_or(self, flow):
         mode = self.server.state.args.mode
-        if self.path == "/nonce" and mode in ("500", "429"):
+        if self.path == "/nonce" and mode in ("500", "429", "badnonce"):
             self.send(204 if self.command == "GET" else 200)
+        elif mode == "badnonce":
+            if self.nonce_fresh():
+                self.problem(400, "badNonce", "fakeca: JWS has an invalid anti-replay nonce")
+            else:
+                self.problem(400, "malformed", "fakeca: nonce reused or never issued")
         elif mode == "500":
             self.read_jws_payload()
             self.problem(500, "serverInternal", "fakeca: the database is on fire")
@@ -483,7 +514,7 @@ def main():
     """main - parse arguments and serve until killed."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--mode", required=True,
-                    choices=["500", "429", "badjson", "html", "mismatch", "ari",
+                    choices=["500", "429", "badnonce", "badjson", "html", "mismatch", "ari",
                              "replaces", "good", "profiles", "extra-authz", "future"])
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--cert", required=True)

@@ -220,8 +220,12 @@ challtestsrv_start() {
 #   --tls-port P     pebble's tlsPort (default: a free port)
 #   --validity SECS  certificateValidityPeriod
 #   --dns ADDR:PORT  the DNS server pebble's VA asks (default: challtestsrv)
+#   --nonce-reject PCT  PEBBLE_WFE_NONCEREJECT (Pebble's default: 5)
+#   --va-sleep       let Pebble's VA sleep before validating (its default;
+#                    the tests otherwise set PEBBLE_VA_NOSLEEP=1)
 pebble_start() {
 	local eab="" alt=0 validity=0 cfg mport macs dns=""
+	local nonce_reject="" nosleep=1
 	HTTP01_PORT="" TLSALPN01_PORT=""
 	while [ $# -gt 0 ]; do
 		case $1 in
@@ -231,6 +235,8 @@ pebble_start() {
 		--tls-port) TLSALPN01_PORT=$2 ;;
 		--validity) validity=$2 ;;
 		--dns) dns=$2 ;;
+		--nonce-reject) nonce_reject=$2 ;;
+		--va-sleep) nosleep=0 && shift && continue ;;
 		*) fail "pebble_start: unknown option $1" ;;
 		esac
 		shift 2
@@ -264,10 +270,11 @@ pebble_start() {
   }
 }
 EOF
-	local strict=(-strict)
+	local strict=(-strict) env=(env PEBBLE_AUTHZREUSE=0)
 	[ "${PEBBLE_STRICT:-1}" != 0 ] || strict=()
-	PEBBLE_CMD=(env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0
-		PEBBLE_ALTERNATE_ROOTS="$alt"
+	[ -z "$nonce_reject" ] || env+=(PEBBLE_WFE_NONCEREJECT="$nonce_reject")
+	[ "$nosleep" != 1 ] || env+=(PEBBLE_VA_NOSLEEP=1)
+	PEBBLE_CMD=("${env[@]}" PEBBLE_ALTERNATE_ROOTS="$alt"
 		pebble "${strict[@]}" -config "$cfg" -dnsserver "${dns:-127.0.0.1:$DNS_PORT}")
 	PEBBLE_DIR_URL=https://127.0.0.1:$PEBBLE_PORT/dir
 	PEBBLE_MGMT=https://127.0.0.1:$mport

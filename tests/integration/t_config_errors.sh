@@ -1,5 +1,6 @@
 #!/bin/bash
-# t_config_errors - broken configurations: exit 2 and a message with
+# t_config_errors - broken configurations (also in files named by include):
+# exit 2 and a message with
 # FILE:LINE and the key (or section; "-": only FILE:LINE). The line marked @@ is the one the
 # message must name. A valid control config must pass (exit 0).
 # shellcheck source=lib.sh
@@ -118,6 +119,45 @@ MC_CONF=$TEST_TMP/no-such-file.conf
 mc_run status
 assert_exit 2 "missing config file"
 assert_contains "$MC_ERR" "$MC_CONF" "the message names the missing file"
+
+# include = GLOB: a broken included file is named with its own line (exit
+# 2); the same certs split one per file load like one file.
+mkdir -p "$TEST_TMP/conf.d"
+MC_CONF=$TEST_TMP/main.conf
+printf '%s\n' "$G" "include = $TEST_TMP/conf.d/*.conf" >"$MC_CONF"
+printf '%s\n' '[cert a]' 'names = a.example.test' >"$TEST_TMP/conf.d/10-a.conf"
+printf '%s\n' '[cert b]' 'names = b.example.test' '' '[cert c]' \
+	'names = c..example.test' >"$TEST_TMP/conf.d/20-bc.conf"
+mc_run status
+assert_exit 2 "an error in an included file"
+assert_contains "$MC_ERR" "$TEST_TMP/conf.d/20-bc.conf:5" "the message names the included file and line"
+sed "s|$TEST_TMP/conf.d/20-bc.conf||g" "$MC_ERR" >"$MC_ERR.nofile"
+assert_contains "$MC_ERR.nofile" "names"
+printf '%s\n' '[cert b]' 'names = b.example.test' >"$TEST_TMP/conf.d/20-bc.conf"
+printf '%s\n' '[cert a]' 'names = a2.example.test' >"$TEST_TMP/conf.d/30-dup.conf"
+mc_run status
+assert_exit 2 "a cert in two included files"
+assert_contains "$MC_ERR" "$TEST_TMP/conf.d/30-dup.conf:1: [cert a]: appears twice (first at $TEST_TMP/conf.d/10-a.conf:1)"
+rm "$TEST_TMP/conf.d/30-dup.conf"
+# the endpoint and listen-address parser (core/addr.c) at load, in an
+# included file too: FILE:LINE of that file and the key
+printf '%s\n' '[cert d]' 'names = d.example.test' 'verify = smtp://a..b:25' \
+	>"$TEST_TMP/conf.d/40-url.conf"
+mc_run status
+assert_exit 2 "a bad verify URL in an included file"
+assert_contains "$MC_ERR" "$TEST_TMP/conf.d/40-url.conf:3" "the bad URL: included file and line"
+assert_contains "$MC_ERR" "verify" "the bad URL: the key"
+printf '%s\n' '[cert d]' 'names = d.example.test' 'challenge = http-01' \
+	'http_listen = host.name:80' >"$TEST_TMP/conf.d/40-url.conf"
+mc_run status
+assert_exit 2 "a listen address with a host name in an included file"
+assert_contains "$MC_ERR" "$TEST_TMP/conf.d/40-url.conf:4" "the bad listen address: included file and line"
+assert_contains "$MC_ERR" "http_listen" "the bad listen address: the key"
+rm "$TEST_TMP/conf.d/40-url.conf"
+mc_run status
+assert_exit 0 "certs from two included files"
+assert_contains "$MC_OUT" "a.example.test"
+assert_contains "$MC_OUT" "b.example.test"
 
 # Bad command-line durations: exit 2 and one clean message (the message was
 # once formatted into itself: "renew: --jitter: renew: --jitter: ration...").

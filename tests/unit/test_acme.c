@@ -1,12 +1,16 @@
 /*
  * test_acme.c - the offline parts of the ACME client: problem documents,
  * JWS (ES256/ES384/RS256, verified with OpenSSL), RFC 7638 thumbprints,
- * EAB, CSRs, Link and Retry-After headers, refused URLs.
+ * EAB, CSRs, Link and Retry-After headers, refused URLs, the transport's
+ * client certificate files.
  */
+#include "tmpdir.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,13 +20,15 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include "acme/acme_int.h"
-#include "acme/http.h"
+#include "mailcert/http.h"
 #include "acme/jws.h"
 #include "mailcert/crypto.h"
+#include "certgen.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 #define URL "https://ca.test/acme/x"
@@ -751,7 +757,7 @@ static const struct {
 static void
 test_link(void **state)
 {
-	struct acme_http_resp r;
+	struct mc_http_resp r;
 	struct mc_err err;
 	size_t i;
 
@@ -761,7 +767,7 @@ test_link(void **state)
 		mc_err_clear(&err);
 		print_message("link: %s\n", link_cases[i].label);
 		assert_int_equal(
-		    acme_http_parse_link(&r, link_cases[i].value, &err),
+		    mc_http_parse_link(&r, link_cases[i].value, &err),
 		    link_cases[i].rc);
 		assert_int_equal(r.n_links, link_cases[i].n);
 		if (link_cases[i].rc == -1)
@@ -770,14 +776,14 @@ test_link(void **state)
 			assert_string_equal(r.links[0].rel, link_cases[i].rel0);
 			assert_string_equal(r.links[0].url, link_cases[i].url0);
 			assert_string_equal(
-			    acme_http_link(&r, link_cases[i].rel0),
+			    mc_http_link(&r, link_cases[i].rel0),
 			    link_cases[i].url0);
 		}
 		if (link_cases[i].n > 1) {
 			assert_string_equal(r.links[1].rel, link_cases[i].rel1);
 			assert_string_equal(r.links[1].url, link_cases[i].url1);
 		}
-		acme_http_resp_clear(&r);
+		mc_http_resp_clear(&r);
 	}
 }
 
@@ -801,7 +807,7 @@ test_retry_after(void **state)
 	for (i = 0; i < N_OF(retry_cases); i++) {
 		print_message("retry-after: '%s'\n", retry_cases[i].value);
 		assert_int_equal(
-		    acme_http_parse_retry_after(retry_cases[i].value),
+		    mc_http_parse_retry_after(retry_cases[i].value),
 		    retry_cases[i].want);
 	}
 }
@@ -823,22 +829,126 @@ static const struct {
 static void
 test_http_refuse(void **state)
 {
-	struct acme_http_opts o = {NULL, 2, 5, 1024};
-	struct acme_http_resp r = {0};
+	struct mc_http_req req = {0};
+	struct mc_http_resp r = {0};
+	struct mc_http *http;
 	struct mc_err err;
 	size_t i;
 
 	(void)state;
+	mc_err_clear(&err);
+	http = mc_http_new(NULL, &err);
+	assert_non_null(http);
+	req.method = "GET";
+	req.connect_timeout_ms = 2000;
+	req.timeout_ms = 5000;
+	req.max_body = 1024;
 	for (i = 0; i < N_OF(url_cases); i++) {
 		mc_err_clear(&err);
-		assert_int_equal(acme_http_request(&o, "GET", url_cases[i].url,
-		                                   NULL, NULL, &r, &err),
-		                 -1);
+		req.url = url_cases[i].url;
+		assert_int_equal(mc_http_request(http, &req, &r, &err), -1);
 		assert_int_equal(err.cat, MC_ERR_NET);
 		assert_non_null(strstr(err.msg, url_cases[i].url));
 		assert_non_null(strstr(err.msg, url_cases[i].frag));
 		assert_null(r.body);
 	}
+	mc_http_free(http);
+}
+
+/* ---- the transport's client certificate (fleet/'s etcd client) ---- */
+
+static const struct {
+	const char *label;
+	const char *cert; /* in the temp dir; NULL: none */
+	const char *key;
+	const char *frag; /* NULL: the transport is made */
+} client_cases[] = {
+    {"no client certificate", NULL, NULL, NULL},
+    {"matching pair", "a.crt", "a.key", NULL},
+    {"leaf and issuer in one file", "chain.crt", "a.key", NULL},
+    {"certificate without its key", "a.crt", NULL, "needs its key"},
+    {"missing certificate file", "none.crt", "a.key", "none.crt"},
+    {"certificate file holding a key", "a.key", "a.key", "a.key"},
+    {"key file that is not PEM", "a.crt", "junk.key", "junk.key"},
+    {"key of another certificate", "a.crt", "b.key",
+     "not the key of the client certificate"},
+};
+
+/* client_write - write one PEM object into dir/name. */
+static void
+client_write(const char *dir, const char *name, X509 *cert, X509 *cert2,
+             EVP_PKEY *key, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	if (cert != NULL)
+		assert_int_equal(PEM_write_X509(f, cert), 1);
+	if (cert2 != NULL)
+		assert_int_equal(PEM_write_X509(f, cert2), 1);
+	if (key != NULL)
+		assert_int_equal(PEM_write_PrivateKey(f, key, NULL, NULL, 0,
+		                                      NULL, NULL),
+		                 1);
+	if (text != NULL)
+		fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* test_http_client_files - the client certificate and key are read when
+ * the transport is made; unusable files are MC_ERR_CONFIG naming them. */
+static void
+test_http_client_files(void **state)
+{
+	char dir[] = "/tmp/mc-acme-XXXXXX", cert[600], key[600];
+	EVP_PKEY *ka = mc_key_generate(MC_KEY_EC_P256, NULL);
+	EVP_PKEY *kb = mc_key_generate(MC_KEY_EC_P256, NULL);
+	X509 *ca = cg_make("client CA", kb, NULL, NULL, NULL, -60, 3600, 1);
+	X509 *a = cg_make("client", ka, ca, kb, "DNS:client.test", -60, 3600, 2);
+	struct mc_http_tls tls = {0};
+	struct mc_http *http;
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	client_write(dir, "a.crt", a, NULL, NULL, NULL);
+	client_write(dir, "chain.crt", a, ca, NULL, NULL);
+	client_write(dir, "a.key", NULL, NULL, ka, NULL);
+	client_write(dir, "b.key", NULL, NULL, kb, NULL);
+	client_write(dir, "junk.key", NULL, NULL, NULL, "not a key\n");
+	for (i = 0; i < N_OF(client_cases); i++) {
+		print_message("client files: %s\n", client_cases[i].label);
+		snprintf(cert, sizeof(cert), "%s/%s", dir,
+		         client_cases[i].cert ? client_cases[i].cert : "");
+		snprintf(key, sizeof(key), "%s/%s", dir,
+		         client_cases[i].key ? client_cases[i].key : "");
+		tls.client_cert = client_cases[i].cert ? cert : NULL;
+		tls.client_key = client_cases[i].key ? key : NULL;
+		mc_err_clear(&err);
+		http = mc_http_new_tls(&tls, &err);
+		if (client_cases[i].frag == NULL) {
+			if (http == NULL)
+				fail_msg("%s: %s", client_cases[i].label,
+				         err.msg);
+		} else {
+			assert_null(http);
+			assert_int_equal(err.cat, MC_ERR_CONFIG);
+			if (strstr(err.msg, client_cases[i].frag) == NULL)
+				fail_msg("%s: '%s' lacks '%s'",
+				         client_cases[i].label, err.msg,
+				         client_cases[i].frag);
+		}
+		mc_http_free(http);
+	}
+	X509_free(a);
+	X509_free(ca);
+	EVP_PKEY_free(ka);
+	EVP_PKEY_free(kb);
+	assert_int_equal(td_remove(dir), 0);
 }
 
 /* test_json_str - string members the CA sends: control characters,
@@ -912,6 +1022,7 @@ main(void)
 	    cmocka_unit_test(test_link),
 	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_http_refuse),
+	    cmocka_unit_test(test_http_client_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,10 @@
 /*
  * test_ari_fakeca.c - ARI (RFC 9773) over the wire against
  * tests/integration/fakeca.py (Pebble 2.4 has no renewalInfo): GET
- * renewalInfo/<certID> answers of every shape, and newOrder's retry
- * without "replaces" when the CA refuses it.
+ * renewalInfo/<certID> answers of every shape, newOrder's retry without
+ * "replaces" when the CA refuses it, and badNonce answers retried (each
+ * with the last answer's nonce) until the deadline, then an error that
+ * says how many were spent.
  *
  * fakeca.py runs as python3 on 127.0.0.1, on a port the kernel picks
  * (--port 0 --port-file), with a throw-away self-signed certificate made
@@ -28,9 +30,10 @@
 #include <openssl/pem.h>
 
 #include "acme/acme_int.h"
-#include "acme/http.h"
+#include "mailcert/http.h"
 #include "mailcert/acme.h"
 #include "mailcert/crypto.h"
+#include "mailcert/time.h"
 #include "tests/unit/certgen.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -402,20 +405,26 @@ static const struct {
 static char *
 order_log(const struct fake *f)
 {
-	struct acme_http_opts o = {f->cert, 5, 10, 65536};
-	struct acme_http_resp r = {0};
+	struct mc_http_req req = {0};
+	struct mc_http_resp r = {0};
+	struct mc_http *http;
 	struct mc_err err;
 	char url[80];
 	char *body;
 
 	snprintf(url, sizeof(url), "https://127.0.0.1:%d/order-log", f->port);
+	req.method = "GET";
+	req.url = url;
+	req.max_body = 65536;
 	mc_err_clear(&err);
-	if (acme_http_request(&o, "GET", url, NULL, NULL, &r, &err) == -1)
+	http = mc_http_new(f->cert, &err);
+	if (http == NULL || mc_http_request(http, &req, &r, &err) == -1)
 		fail_msg("GET %s: %s", url, err.msg);
+	mc_http_free(http);
 	assert_int_equal(r.status, 200);
 	body = r.body;
 	r.body = NULL;
-	acme_http_resp_clear(&r);
+	mc_http_resp_clear(&r);
 	return body;
 }
 
@@ -483,6 +492,40 @@ test_replaces_retry(void **state)
 	EVP_PKEY_free(cert_key);
 }
 
+/* test_bad_nonce_deadline - a CA that answers badNonce forever: sent again
+ * with each fresh nonce (fakeca answers "malformed" to a reused one) until
+ * the request's deadline, then MC_ERR_CA naming the count. */
+static void
+test_bad_nonce_deadline(void **state)
+{
+	struct fake *f = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	struct mc_acme_new_account req = {NULL, NULL, NULL, false};
+	struct mc_acme_account acct;
+	struct mc_acme *acme;
+	struct mc_err err;
+	const char *p;
+	long n;
+
+	fake_start(f, "badnonce");
+	acme = fake_client(f);
+	mc_acme_set_key(acme, key);
+	acme->deadline = mc_now_ms() + 1500;
+	memset(&acct, 0, sizeof(acct));
+	mc_err_clear(&err);
+	assert_int_equal(mc_acme_account_new(acme, &req, &acct, &err), -1);
+	print_message("badNonce: %s\n", err.msg);
+	assert_int_equal(err.cat, MC_ERR_CA);
+	assert_non_null(strstr(err.msg, "badNonce"));
+	assert_null(strstr(err.msg, "nonce reused"));
+	p = strstr(err.msg, "gave up after ");
+	assert_non_null(p);
+	n = strtol(p + strlen("gave up after "), NULL, 10);
+	assert_true(n > 8); /* more than the old fixed 5, and past the quick ones */
+	mc_acme_free(acme);
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
@@ -492,6 +535,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_no_renewal_info, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_replaces_retry, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_nonce_deadline, setup,
 					    teardown),
 	};
 

@@ -1,7 +1,8 @@
 /*
  * test_challenge.c - the challenge responders on 127.0.0.1: bad listen
  * addresses and busy ports at start (the address syntax: test_addr), the
- * http-01 responder (fetched with libcurl) and webroot files, the
+ * http-01 responder (fetched through core's
+ * transport) and webroot files, the
  * tls-alpn-01 responder (OpenSSL client: SAN, critical
  * acmeIdentifier, ALPN; refused hellos), the dns-01 value and hook.
  */
@@ -24,7 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -33,6 +33,7 @@
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
 #include "mailcert/config.h"
+#include "mailcert/http.h"
 #include "mailcert/proc.h"
 #include "tests/unit/testnet.h"
 
@@ -118,46 +119,44 @@ struct fetch {
 	char ctype[64];
 };
 
-/* fetch_write - libcurl write callback into struct fetch. */
-static size_t
-fetch_write(char *p, size_t size, size_t n, void *arg)
-{
-	struct fetch *f = arg;
-	size_t take = size * n;
-
-	if (take > sizeof(f->body) - 1 - f->len)
-		take = sizeof(f->body) - 1 - f->len;
-	memcpy(f->body + f->len, p, take);
-	f->len += take;
-	f->body[f->len] = '\0';
-	return size * n;
-}
-
-/* fetch - request path from the responder on port; curl's result code. */
-static CURLcode
+/* fetch - request path from the responder on port (through the one
+ * transport, plain http); 0, or -1 when the request failed. */
+static int
 fetch(int port, const char *method, const char *path, struct fetch *f)
 {
+	static const char *const form[] = {
+		"Content-Type: application/x-www-form-urlencoded", NULL};
+	struct mc_http_req req = {0};
+	struct mc_http_resp r = {0};
+	struct mc_http *http;
+	struct mc_err err;
 	char url[512];
-	char *ct = NULL;
-	CURL *c = curl_easy_init();
-	CURLcode rc;
+	int rc;
 
 	memset(f, 0, sizeof(*f));
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	if (strcmp(method, "HEAD") == 0)
-		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
-	else if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "x=1");
-	rc = curl_easy_perform(c);
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &f->status);
-	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct)
-		snprintf(f->ctype, sizeof(f->ctype), "%s", ct);
-	curl_easy_cleanup(c);
+	req.method = method;
+	req.url = url;
+	req.allow_http = true;
+	req.timeout_ms = 5000;
+	req.max_body = sizeof(f->body) - 1;
+	if (strcmp(method, "POST") == 0) {
+		req.body = "x=1";
+		req.body_len = 3;
+		req.headers = form;
+	}
+	http = mc_http_new(NULL, &err);
+	assert_non_null(http);
+	rc = mc_http_request(http, &req, &r, &err);
+	if (rc == 0) {
+		f->status = r.status;
+		f->len = r.body_len;
+		memcpy(f->body, r.body, r.body_len + 1);
+		snprintf(f->ctype, sizeof(f->ctype), "%s",
+			 r.content_type ? r.content_type : "");
+	}
+	mc_http_resp_clear(&r);
+	mc_http_free(http);
 	return rc;
 }
 
@@ -219,7 +218,7 @@ test_http01(void **state)
 	for (i = 0; i < N_OF(http_cases); i++) {
 		print_message("http-01: %s\n", http_cases[i].label);
 		assert_int_equal(fetch(port, http_cases[i].method,
-				       http_cases[i].path, &f), CURLE_OK);
+				       http_cases[i].path, &f), 0);
 		if (f.status != http_cases[i].status)
 			fail_msg("%s: HTTP %ld, want %ld", http_cases[i].label,
 				 f.status, http_cases[i].status);
@@ -236,8 +235,8 @@ test_http01(void **state)
 			  add_bad_cases[i].frag);
 	}
 	acme_http01_stop(h);
-	assert_int_not_equal(fetch(port, "GET", "/.well-known/acme-challenge/tokB",
-				   &f), CURLE_OK);
+	assert_int_equal(fetch(port, "GET", "/.well-known/acme-challenge/tokB",
+			       &f), -1);
 }
 
 /* ---- http-01 webroot ---- */
@@ -850,6 +849,5 @@ main(void)
 		cmocka_unit_test(test_dns01_hook_args),
 	};
 
-	curl_global_init(CURL_GLOBAL_DEFAULT);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

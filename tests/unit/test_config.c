@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -717,6 +718,22 @@ static const struct bad_case bad_cases[] = {
 	  "@:3: type: unknown key in [cert mail]; it belongs in a [target NAME] section" },
 	{ "global key in a cert", CERT "state_dir = /srv\n", MC_ERR_CONFIG,
 	  "@:3: state_dir: unknown key in [cert mail]; it belongs in a [global] section" },
+	{ "order_timeout too short", CERT "order_timeout = 9s\n", MC_ERR_CONFIG,
+	  "@:3: order_timeout: must be between 10s and 24h" },
+	{ "order_timeout too long", CERT "order_timeout = 25h\n", MC_ERR_CONFIG,
+	  "@:3: order_timeout: must be between 10s and 24h" },
+	{ "order_timeout not a duration", CERT "order_timeout = long\n", MC_ERR_CONFIG,
+	  "@:3: order_timeout: \"long\" is not a duration" },
+	{ "dns_wait over an hour", CERT "dns_wait = 61m\n", MC_ERR_CONFIG,
+	  "@:3: dns_wait: longer than 1h" },
+	{ "include relative", "[global]\ninclude = conf.d/*.conf\n", MC_ERR_CONFIG,
+	  "@:2: include: \"conf.d/*.conf\" is not an absolute path" },
+	{ "include in a cert", CERT "include = /etc/x/*.conf\n", MC_ERR_CONFIG,
+	  "@:3: include: unknown key in [cert mail]; it belongs in a [global] section" },
+	{ "include of a missing directory", "[global]\ninclude = /nonexistent-mc/*.conf\n",
+	  MC_ERR_CONFIG, "@:2: include: the directory /nonexistent-mc/ of" },
+	{ "include of a missing file", "[global]\ninclude = /nonexistent-mc.conf\n",
+	  MC_ERR_CONFIG, "@:2: include: /nonexistent-mc.conf does not exist" },
 	{ "duplicate key", CERT "key_type = rsa-2048\nkey_type = rsa-4096\n", MC_ERR_CONFIG,
 	  "@:4: key_type: set twice in this section (first at line 3); keep one" },
 	{ "duplicate empty key", "[global]\nca_bundle =\nca_bundle = /x\n", MC_ERR_CONFIG,
@@ -1107,7 +1124,7 @@ test_secret_not_echoed(void **state)
 		"[global]\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n",
 		"[global]\neab_kid = k\neab_hmac_key = SeCrEt\n",
 		("[global]\neab_kid = k\neab_hmac_key = SeCrEtSeCrEtSeCrEt\n"
-		 "eab_hmac_key = SeCrEtSeCrEtSeCrEt\n"),
+		 "eab_hmac_key = SeCrEtSeCrEtSeCrEt\n"), /* one text */
 		"[global]\neab_hmac_kee = SeCrEtSeCrEtSeCrEt\n",
 	};
 	struct mc_err err;
@@ -1511,6 +1528,210 @@ test_words(void **state)
 	assert_string_equal(mc_challenge_name(MC_CHALLENGE_DNS01), "dns-01");
 }
 
+/* ---- include = GLOB ---------------------------------------------------- */
+
+struct inc_file {
+	const char *name; /* in tmp_dir/conf.d */
+	const char *text;
+};
+
+struct include_case {
+	const char *label;
+	const char *main; /* "%s" = tmp_dir */
+	struct inc_file files[3];
+	const char *frag;  /* NULL: loads; "%s" = tmp_dir; a leading '@' = main */
+	const char *certs; /* when it loads: the cert names in order */
+};
+
+#define INC_GLOBAL "[global]\ninclude = %s/conf.d/*.conf\n"
+
+static const struct include_case include_cases[] = {
+	{ "lexical order, other names skipped", INC_GLOBAL "[cert m]\nnames = m.example.com\n",
+	  { { "b.conf", "[cert b]\nnames = b.example.com\n" },
+	    { "a.conf", "; a\n[cert a]\nnames = a.example.com\n[target t]\ntype = files\n"
+	                "cert_file = /srv/%n.crt\nkey_file = /srv/%n.key\n" },
+	    { "c.conf.orig", "[cert c]\nnames = c.example.com\n" } },
+	  NULL, "m a b" },
+	{ "empty directory", INC_GLOBAL, { { NULL, NULL } }, NULL, "" },
+	{ "syntax error names the included file",
+	  INC_GLOBAL, { { "a.conf", "[cert a]\nnames = a.example.com\nbroken line\n" } },
+	  "%s/conf.d/a.conf:3: not a section, a comment or KEY = VALUE", NULL },
+	{ "bad value names the included file and line",
+	  INC_GLOBAL, { { "a.conf", "\n[cert a]\nnames = a..example.com\n" } },
+	  "%s/conf.d/a.conf:3: names:", NULL },
+	{ "cross-check error names the included file",
+	  INC_GLOBAL, { { "a.conf", "[cert a]\nnames = a.example.com\nchallenge = dns-01\n" } },
+	  "%s/conf.d/a.conf:1: [cert a]: dns_hook:", NULL },
+	{ "key before any section of the included file",
+	  INC_GLOBAL "[cert m]\nnames = m.example.com\n",
+	  { { "a.conf", "names = x.example.com\n[cert a]\nnames = a.example.com\n" } },
+	  "%s/conf.d/a.conf:1: names: outside any section", NULL },
+	{ "duplicate cert across files", INC_GLOBAL "[cert a]\nnames = m.example.com\n",
+	  { { "a.conf", "\n[cert a]\nnames = a.example.com\n" } },
+	  "%s/conf.d/a.conf:2: [cert a]: appears twice (first at @:3)", NULL },
+	{ "duplicate cert in two included files", INC_GLOBAL,
+	  { { "a.conf", "[cert x]\nnames = a.example.com\n" },
+	    { "b.conf", "[cert x]\nnames = b.example.com\n" } },
+	  "%s/conf.d/b.conf:1: [cert x]: appears twice (first at %s/conf.d/a.conf:1)", NULL },
+	{ "[global] in an included file", INC_GLOBAL,
+	  { { "a.conf", "[global]\nstate_dir = /srv\n" } },
+	  "%s/conf.d/a.conf:1: [global]: appears twice (first at @:1)", NULL },
+};
+
+/* inc_fmt - fmt with every %s replaced by tmp_dir and a leading '@' by
+ * conf_path, into out. */
+static void
+inc_fmt(const char *fmt, char *out, size_t size)
+{
+	char tmp[1024];
+	size_t o = 0, i;
+
+	for (i = 0; fmt[i] != '\0' && o + 1 < sizeof(tmp); i++) {
+		if (fmt[i] == '%' && fmt[i + 1] == 's') {
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%s", tmp_dir);
+			i++;
+		} else if (fmt[i] == '@') {
+			o += (size_t)snprintf(tmp + o, sizeof(tmp) - o, "%s", conf_path);
+		} else {
+			tmp[o++] = fmt[i];
+		}
+	}
+	tmp[o] = '\0';
+	snprintf(out, size, "%s", tmp);
+}
+
+/* inc_write - the case's files under tmp_dir/conf.d (emptied first). */
+static void
+inc_write(const struct include_case *c)
+{
+	char path[256], text[1024];
+	size_t i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/conf.d", tmp_dir);
+	mkdir(path, 0700);
+	for (i = 0; i < 3 && c->files[i].name != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/conf.d/%s", tmp_dir, c->files[i].name);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(c->files[i].text, f);
+		assert_int_equal(fclose(f), 0);
+	}
+	inc_fmt(c->main, text, sizeof(text));
+	write_conf(text);
+}
+
+/* inc_clean - remove the case's files. */
+static void
+inc_clean(const struct include_case *c)
+{
+	char path[256];
+	size_t i;
+
+	for (i = 0; i < 3 && c->files[i].name != NULL; i++) {
+		snprintf(path, sizeof(path), "%s/conf.d/%s", tmp_dir, c->files[i].name);
+		unlink(path);
+	}
+}
+
+/* inc_certs - the cert names of cfg joined by spaces into out. */
+static void
+inc_certs(const struct mc_config *cfg, char *out, size_t size)
+{
+	size_t i, o = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < cfg->n_certs; i++)
+		o += (size_t)snprintf(out + o, size - o, "%s%s", i ? " " : "",
+		    cfg->certs[i].name);
+}
+
+/* test_include - include = GLOB: order, errors naming the included file. */
+static void
+test_include(void **state)
+{
+	struct mc_config *cfg;
+	struct mc_err err;
+	char want[1024], got[256];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(include_cases) / sizeof(include_cases[0]); i++) {
+		const struct include_case *c = &include_cases[i];
+
+		print_message("include: %s\n", c->label);
+		inc_write(c);
+		cfg = NULL;
+		mc_err_clear(&err);
+		if (c->frag == NULL) {
+			if (mc_config_load(conf_path, &cfg, &err) == -1)
+				fail_msg("%s: %s", c->label, err.msg);
+			inc_certs(cfg, got, sizeof(got));
+			assert_string_equal(got, c->certs);
+			mc_config_free(cfg);
+		} else {
+			assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+			assert_null(cfg);
+			inc_fmt(c->frag, want, sizeof(want));
+			if (err.cat != MC_ERR_CONFIG || strstr(err.msg, want) == NULL)
+				fail_msg("%s:\n  got  %s\n  want %s", c->label, err.msg, want);
+		}
+		inc_clean(c);
+	}
+}
+
+/* inc_big - write tmp_dir/conf.d/K.conf with [cert] sections up to kib KiB. */
+static void
+inc_big(int k, size_t kib)
+{
+	static char big[1200 * 1024];
+	char path[256];
+	size_t i, o;
+	FILE *f;
+
+	for (o = 0, i = 0; o < kib * 1024; i++)
+		o += (size_t)snprintf(big + o, sizeof(big) - o,
+		    "[cert f%d-%zu]\nnames = n%zu.f%d.example.com\n", k, i, i, k);
+	snprintf(path, sizeof(path), "%s/conf.d/%d.conf", tmp_dir, k);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(big, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* test_include_cap - the 1 MiB cap applies to each file, not the total:
+ * 3 included files of 600 KiB (~45,000 certs) load; 1.1 MiB is refused. */
+static void
+test_include_cap(void **state)
+{
+	struct mc_config *cfg = NULL;
+	struct mc_err err;
+	char path[256], text[256];
+	int k;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/conf.d", tmp_dir);
+	mkdir(path, 0700);
+	for (k = 0; k < 3; k++)
+		inc_big(k, 600);
+	snprintf(text, sizeof(text), "[global]\ninclude = %s/conf.d/*.conf\n", tmp_dir);
+	write_conf(text);
+	mc_err_clear(&err);
+	if (mc_config_load(conf_path, &cfg, &err) == -1)
+		fail_msg("3 files of 600 KiB: %s", err.msg);
+	assert_true(cfg->n_certs > 40000);
+	mc_config_free(cfg);
+	cfg = NULL;
+	inc_big(3, 1100);
+	assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+	assert_null(cfg);
+	assert_non_null(strstr(err.msg, "/conf.d/3.conf: not a regular file of at most"));
+	for (k = 0; k < 4; k++) {
+		snprintf(path, sizeof(path), "%s/conf.d/%d.conf", tmp_dir, k);
+		unlink(path);
+	}
+}
+
 /* test_dry_run_keys - keep_versions, metrics_file and the staging
  * directory a dry run uses. */
 static void
@@ -1640,8 +1861,12 @@ setup(void **state)
 static int
 teardown(void **state)
 {
+	char dir[256];
+
 	(void)state;
 	unlink(conf_path);
+	snprintf(dir, sizeof(dir), "%s/conf.d", tmp_dir);
+	rmdir(dir);
 	return rmdir(tmp_dir);
 }
 
@@ -1653,6 +1878,8 @@ main(void)
 		cmocka_unit_test(test_good),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_bad_names_file),
+		cmocka_unit_test(test_include),
+		cmocka_unit_test(test_include_cap),
 		cmocka_unit_test(test_secret_not_echoed),
 		cmocka_unit_test(test_tiny_files),
 		cmocka_unit_test(test_missing_file),

@@ -1,6 +1,7 @@
 /*
  * test_interrupt.c - SIGTERM/SIGINT/SIGHUP as a request to stop
- * (core/interrupt.c). Each case runs in a child process, since the flag
+ * (core/interrupt.c), the sleep it ends (core/time.c) and the requests
+ * it stops (core/http.c). Each case runs in a child process, since the flag
  * is per process and a second signal kills: the child reports by its
  * exit status (0 ok, 1+ the failed step) or by the signal that ended it.
  */
@@ -17,7 +18,9 @@
 #include <cmocka.h>
 
 #include "mailcert/err.h"
+#include "mailcert/http.h"
 #include "mailcert/interrupt.h"
+#include "mailcert/time.h"
 #include "tests/unit/testnet.h"
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -54,7 +57,7 @@ case_sleep_pending(int sig)
 	mc_interrupt_catch();
 	raise(sig);
 	t0 = tn_now_ms();
-	if (mc_interrupt_sleep_ms(5000) != -1)
+	if (mc_sleep_ms(5000) != -1)
 		return 1;
 	return tn_now_ms() - t0 < 100 ? 0 : 2;
 }
@@ -73,7 +76,7 @@ case_sleep_woken(int sig)
 		_exit(0);
 	}
 	t0 = tn_now_ms();
-	if (mc_interrupt_sleep_ms(10000) != -1)
+	if (mc_sleep_ms(10000) != -1)
 		return 1;
 	took = tn_now_ms() - t0;
 	wait(NULL);
@@ -89,9 +92,42 @@ case_sleep_full(int sig)
 	(void)sig;
 	mc_interrupt_catch();
 	t0 = tn_now_ms();
-	if (mc_interrupt_sleep_ms(450) != 0)
+	if (mc_sleep_ms(450) != 0)
 		return 1;
 	return tn_now_ms() - t0 >= 440 ? 0 : 2;
+}
+
+/* case_http - after the signal an interruptible request (the ACME
+ * client's) is MC_ERR_INTERRUPTED with nothing sent; another one (etcd,
+ * whose lock must still be released) is still made (here: refused by a
+ * closed port, MC_ERR_NET). */
+static int
+case_http(int sig)
+{
+	struct mc_http_req req = {0};
+	struct mc_http_resp resp = {0};
+	struct mc_http *http;
+	struct mc_err err;
+	int rc = 0;
+
+	mc_interrupt_catch();
+	raise(sig);
+	http = mc_http_new(NULL, &err);
+	if (http == NULL)
+		return 1;
+	req.method = "GET";
+	req.url = "https://127.0.0.1:1/dir";
+	req.interruptible = true;
+	if (mc_http_request(http, &req, &resp, &err) != -1 ||
+	    err.cat != MC_ERR_INTERRUPTED)
+		rc = 2;
+	req.interruptible = false;
+	if (rc == 0 && (mc_http_request(http, &req, &resp, &err) != -1 ||
+	                err.cat != MC_ERR_NET))
+		rc = 3;
+	mc_http_resp_clear(&resp);
+	mc_http_free(http);
+	return rc;
 }
 
 /* case_second_kills - the second signal ends the process by that signal. */
@@ -117,6 +153,7 @@ static const struct {
 	{"sleep after the signal", case_sleep_pending, SIGINT, 0, 0},
 	{"signal during a sleep", case_sleep_woken, SIGTERM, 0, 0},
 	{"sleep without a signal", case_sleep_full, 0, 0, 0},
+	{"no ACME request after the signal", case_http, SIGTERM, 0, 0},
 	{"second SIGTERM kills", case_second_kills, SIGTERM, -1, SIGTERM},
 	{"second SIGINT kills", case_second_kills, SIGINT, -1, SIGINT},
 };

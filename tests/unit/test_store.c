@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <fcntl.h>
 
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
@@ -328,6 +329,253 @@ test_store_damaged_meta(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* ---- the renew index -------------------------------------------------- */
+
+/* index_path - state_dir/renew-index into buf. */
+static void
+index_path(const char *dir, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/renew-index", dir);
+}
+
+/* age_meta - set the current meta.json of "mail" 10 s into the past (an
+ * index leaves out a meta.json changed in the last 2 s); its stamp. */
+static void
+age_meta(const char *dir, unsigned n, char *stamp, size_t size)
+{
+	struct timespec ts[2];
+	char path[600];
+	struct stat st;
+
+	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= 10;
+	ts[1] = ts[0];
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(stamp, size, "%llu %lld %lld", (unsigned long long)st.st_ino,
+		 (long long)st.st_size,
+		 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
+}
+
+#define IX_HEAD "mailcert-renew-index 2\n"
+/* "%S": the stamp of mail's meta.json; entries say not_after 12345 */
+#define IX_MAIL "mail %S 1 ecdsa-p256 100 12345 0 0 issued - - - a.example.test\n"
+#define IX_AAA "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - - - x.test\n"
+
+static const struct {
+	const char *label;
+	const char *text;
+	bool from_index;
+	const char *reason;    /* revocation_reason from the index */
+	const char *directory; /* NULL: none */
+} index_cases[] = {
+	{ "matching entry", IX_HEAD IX_AAA IX_MAIL, true, "", NULL },
+	{ "only entry", IX_HEAD IX_MAIL, true, "", NULL },
+	{ "revoked, with reason and directory",
+	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - keyCompromise "
+		  "https://ca.test/dir a.example.test\n",
+	  true, "keyCompromise", "https://ca.test/dir" },
+	{ "other inode", IX_HEAD "mail 1 %s 1 ecdsa-p256 100 12345 0 0 - - - - a.example.test\n",
+	  false, "", NULL },
+	{ "no entry", IX_HEAD IX_AAA, false, "", NULL },
+	{ "no names", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - -\n", false, "", NULL },
+	{ "bad key type", IX_HEAD "mail %S 1 dsa-1024 100 12345 0 0 - - - - a.test\n", false,
+	  "", NULL },
+	{ "version 0", IX_HEAD "mail %S 0 ecdsa-p256 100 12345 0 0 - - - - a.test\n", false,
+	  "", NULL },
+	{ "negative time", IX_HEAD "mail %S 1 ecdsa-p256 -1 12345 0 0 - - - - a.test\n", false,
+	  "", NULL },
+	{ "number with junk", IX_HEAD "mail %S 1 ecdsa-p256 1 12345x 0 0 - - - - a.test\n",
+	  false, "", NULL },
+	{ "reason too long",
+	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - "
+		  "aReasonNameLongerThanAnyThatRfc5280Has - a.test\n",
+	  false, "", NULL },
+	{ "a line of version 1 (no reason, no directory)",
+	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n", false, "",
+	  NULL },
+	{ "other header", "mailcert-renew-index 1\n" IX_MAIL, false, "", NULL },
+	{ "no header", IX_MAIL, false, "", NULL },
+	{ "unsorted", IX_HEAD IX_MAIL IX_AAA, false, "", NULL },
+	{ "twice", IX_HEAD IX_MAIL IX_MAIL, false, "", NULL },
+	{ "last line cut", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - - a.test", false,
+	  "", NULL },
+	{ "empty file", "", false, "", NULL },
+};
+
+/* index_fill - case text with %S replaced by stamp and %s by the stamp's
+ * size and mtime (an inode that is not meta.json's). */
+static void
+index_fill(const char *text, const char *stamp, char *out, size_t size)
+{
+	const char *rest = strchr(stamp, ' ') + 1;
+	size_t o = 0;
+
+	for (; *text != '\0' && o + 1 < size; text++) {
+		if (text[0] == '%' && (text[1] == 'S' || text[1] == 's')) {
+			o += (size_t)snprintf(out + o, size - o, "%s",
+					      text[1] == 'S' ? stamp : rest);
+			text++;
+		} else {
+			out[o++] = *text;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* test_index_read - entries are used only while they match meta.json;
+ * any refused file or entry means reading meta.json. */
+static void
+test_index_read(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	unsigned n = add_version(dir, key, 9, "issued");
+	char stamp[128], text[1024], path[600];
+	struct mc_store_index *ix;
+	struct mc_cert_meta m;
+	size_t i;
+
+	age_meta(dir, n, stamp, sizeof(stamp));
+	index_path(dir, path, sizeof(path));
+	for (i = 0; i < sizeof(index_cases) / sizeof(index_cases[0]); i++) {
+		print_message("index: %s\n", index_cases[i].label);
+		index_fill(index_cases[i].text, stamp, text, sizeof(text));
+		assert_int_equal(mc_fsio_write(path, text, strlen(text), 0600,
+					       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+		ix = mc_store_index_open(dir, NULL);
+		assert_non_null(ix);
+		assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+		assert_int_equal(m.not_after == 12345, index_cases[i].from_index);
+		assert_int_equal(m.version, n);
+		assert_string_equal(m.names[0], "a.example.test");
+		if (index_cases[i].from_index) {
+			assert_string_equal(m.revocation_reason,
+					    index_cases[i].reason);
+			if (index_cases[i].directory == NULL)
+				assert_null(m.directory);
+			else
+				assert_string_equal(m.directory,
+						    index_cases[i].directory);
+		}
+		mc_store_meta_clear(&m);
+		assert_int_equal(mc_store_index_current(ix, "none", &m, NULL), 0);
+		mc_store_index_close(ix);
+	}
+	EVP_PKEY_free(key);
+}
+
+/* file_text - the whole of path (static buffer; "" if missing). */
+static const char *
+file_text(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t n = 0;
+
+	if (f != NULL) {
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* test_index_cycle - built from meta.json, used while it matches, not
+ * written when nothing changed or not every cert was asked for; a
+ * rewritten meta.json is read again. */
+static void
+test_index_cycle(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	unsigned n = add_version(dir, key, 7, "issued");
+	struct mc_store_index *ix;
+	struct mc_cert_meta m;
+	char stamp[128], path[600], tmp[600], before[4096];
+
+	index_path(dir, path, sizeof(path));
+	/* a meta.json of this very second is not indexed yet */
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	/* an older one is; a partial run writes nothing */
+	age_meta(dir, n, stamp, sizeof(stamp));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, false, NULL), 0);
+	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_non_null(strstr(file_text(path), stamp));
+	assert_non_null(strstr(file_text(path), " issued "));
+	assert_non_null(strstr(file_text(path), " a.example.test\n"));
+	/* nothing changed: used, not rewritten */
+	snprintf(before, sizeof(before), "%s", file_text(path));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.status, "issued");
+	mc_store_meta_clear(&m);
+	/* meta.json rewritten (as by `revoke`): read again */
+	assert_int_equal(mc_store_load_meta(dir, "mail", n, &m, NULL), 0);
+	snprintf(m.status, sizeof(m.status), "revoked");
+	snprintf(m.revocation_reason, sizeof(m.revocation_reason),
+		 "keyCompromise");
+	free(m.directory);
+	m.directory = strdup("https://ca.test/dir");
+	assert_int_equal(mc_store_save_meta(dir, "mail", &m, NULL), 0);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.status, "revoked");
+	assert_string_equal(m.revocation_reason, "keyCompromise");
+	mc_store_meta_clear(&m);
+	mc_store_index_close(ix);
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.status, "revoked");
+	mc_store_meta_clear(&m);
+	mc_store_index_close(ix);
+	/* indexed again once old enough: the reason and the directory too
+	 * (renew decides "revoked" and "directory changed" from them) */
+	age_meta(dir, n, stamp, sizeof(stamp));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_non_null(strstr(file_text(path), " revoked "));
+	assert_non_null(strstr(file_text(path),
+			       " keyCompromise https://ca.test/dir "
+			       "a.example.test\n"));
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_string_equal(m.revocation_reason, "keyCompromise");
+	assert_string_equal(m.directory, "https://ca.test/dir");
+	mc_store_meta_clear(&m);
+	mc_store_index_close(ix);
+	/* a new current version: its own entry; the temporary file of an
+	 * index write that was killed is removed by the next write */
+	n = add_version(dir, key, 8, "deployed");
+	snprintf(tmp, sizeof(tmp), "%s/.renew-index.0123456789ab", dir);
+	assert_int_equal(mc_fsio_write(tmp, "half", 4, 0600,
+				       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+	ix = mc_store_index_open(dir, NULL);
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	assert_int_equal(m.version, n);
+	assert_string_equal(m.status, "deployed");
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	assert_string_not_equal(file_text(path), before);
+	assert_int_equal(access(tmp, F_OK), -1);
+	EVP_PKEY_free(key);
+}
+
 /* test_store_dual - a dual version: the first key type's files as a
  * single version has them, the second's with -ALG; meta.json records
  * both; pairs load back in order; the earlier expiry counts. A second
@@ -347,7 +595,8 @@ test_store_dual(void **state)
 	struct mc_pairs pairs, got;
 	enum mc_key_type types[MC_KEY_TYPES_MAX];
 	struct mc_err err;
-	char path[600], mode[8], *text = NULL, *bad;
+	char path[600], mode[8], stamp[128], *text = NULL, *bad;
+	struct mc_store_index *ix;
 	struct stat st;
 	unsigned n = 0;
 	size_t i, nt = 0, len = 0;
@@ -411,6 +660,20 @@ test_store_dual(void **state)
 	assert_int_equal(err.cat, MC_ERR_INPUT);
 	free(bad);
 	free(text);
+	/* no renew index entry for a dual version: renew reads meta.json,
+	 * which holds both certificates */
+	assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
+	age_meta(dir, n, stamp, sizeof(stamp));
+	ix = mc_store_index_open(dir, NULL);
+	assert_non_null(ix);
+	assert_int_equal(mc_store_index_current(ix, "mail", &back, NULL), 1);
+	assert_non_null(back.second);
+	assert_int_equal(back.second->key_type, MC_KEY_RSA2048);
+	mc_store_meta_clear(&back);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	index_path(dir, path, sizeof(path));
+	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
 	free(meta.ari_cert_id);
 	free(second.ari_cert_id);
 	mc_pairs_clear(&pairs);
@@ -716,6 +979,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_store_pending, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_unfinished, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_index_read, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_index_cycle, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_account_store,
 						tmpdir_setup, tmpdir_teardown),

@@ -1,0 +1,494 @@
+/*
+ * store_index.c - the renew index: what `renew` needs of every cert's
+ * current version in one file (state_dir/renew-index), so a run with
+ * nothing due reads one file and stats each meta.json instead of reading
+ * and parsing every one of them.
+ *
+ * It is a cache derived from meta.json, never the truth. Each entry
+ * carries the identity of the meta.json it was made from (inode, size,
+ * mtime in ns, of certs/NAME/current/meta.json, following `current`); an
+ * entry is used only while that file is still the same, so any change -
+ * a new version made current, a rollback, a meta.json rewritten by any
+ * code or by hand - sends the reader back to meta.json for that cert. A
+ * meta.json changed less than INDEX_FRESH seconds before the index is
+ * written is left out (its mtime could still be shared by a second change
+ * within the same clock tick). A missing index, another header, or a
+ * line that does not parse: meta.json is read instead. A dual version
+ * (two certificates, meta->second) has no entry: renew reads its
+ * meta.json.
+ *
+ * Format (text, one parser: here): "mailcert-renew-index 2", then one line
+ * per cert, sorted by name:
+ *
+ *   NAME INODE SIZE MTIME_NS VERSION KEY_TYPE NOT_BEFORE NOT_AFTER
+ *       ARI_RENEW_AT ARI_NEXT_POLL STATUS ARI_CERT_ID REVOCATION_REASON
+ *       DIRECTORY NAME...
+ *
+ * ("-" for an empty STATUS, ARI_CERT_ID, REVOCATION_REASON or DIRECTORY;
+ * an index of another version is not read).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mailcert/buf.h"
+#include "mailcert/crypto.h"
+#include "mailcert/fsio.h"
+#include "mailcert/store.h"
+
+#define INDEX_FILE "renew-index"
+#define INDEX_HEADER "mailcert-renew-index 2"
+#define INDEX_MAX ((size_t)256 * 1024 * 1024)
+#define INDEX_FIELDS 14 /* before the names */
+#define INDEX_FRESH 2   /* seconds */
+
+struct index_stamp {
+	unsigned long long ino;
+	long long size;
+	long long mtime_ns;
+};
+
+struct index_next {
+	char *line;
+	bool owned; /* else borrowed from the old index's text */
+};
+
+struct mc_store_index {
+	char *state_dir;
+	int certs_fd; /* state_dir/certs, or -1 */
+	char *text;   /* the old index, lines cut in place */
+	char **lines; /* its entries, sorted by name */
+	size_t n;
+	struct index_next *next; /* entries of the next index */
+	size_t n_next, cap_next;
+	bool stale; /* the file on disk is missing, refused or out of date */
+};
+
+/* index_namecmp - compare the names that start lines a and b. */
+static int
+index_namecmp(const char *a, const char *b)
+{
+	size_t la = strcspn(a, " "), lb = strcspn(b, " ");
+	int c = memcmp(a, b, la < lb ? la : lb);
+
+	return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+/* index_qcmp - qsort/bsearch comparison of two line pointers. */
+static int
+index_qcmp(const void *a, const void *b)
+{
+	return index_namecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* index_split - cut the old index into sorted entries; 0 or -1. */
+static int
+index_split(struct mc_store_index *ix)
+{
+	char *p = ix->text, *nl, **l;
+	size_t n = 0, cap = 0;
+
+	nl = strchr(p, '\n');
+	if (nl == NULL || (size_t)(nl - p) != strlen(INDEX_HEADER) ||
+	    strncmp(p, INDEX_HEADER, strlen(INDEX_HEADER)) != 0)
+		return -1;
+	for (p = nl + 1; *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		if (nl == NULL)
+			return -1; /* cut short */
+		*nl = '\0';
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			l = realloc(ix->lines, cap * sizeof(*l));
+			if (l == NULL)
+				return -1;
+			ix->lines = l;
+		}
+		ix->lines[n++] = p;
+		if (n > 1 && index_namecmp(ix->lines[n - 2], p) >= 0)
+			return -1; /* not sorted, or twice: not ours */
+	}
+	ix->n = n;
+	return 0;
+}
+
+/* index_read - the old index of ix->state_dir into ix (stale if none). */
+static void
+index_read(struct mc_store_index *ix)
+{
+	char path[4200];
+	struct mc_err err;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/" INDEX_FILE, ix->state_dir);
+	if (mc_fsio_read(path, INDEX_MAX, &ix->text, &len, &err) == -1 ||
+	    index_split(ix) == -1) {
+		free(ix->lines);
+		ix->lines = NULL;
+		ix->n = 0;
+		ix->stale = true;
+	}
+}
+
+/* mc_store_index_open - the index of state_dir (see store.h). */
+struct mc_store_index *
+mc_store_index_open(const char *state_dir, struct mc_err *err)
+{
+	struct mc_store_index *ix = calloc(1, sizeof(*ix));
+	char path[4200];
+
+	if (ix == NULL || (ix->state_dir = strdup(state_dir)) == NULL) {
+		free(ix);
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	snprintf(path, sizeof(path), "%s/certs", state_dir);
+	ix->certs_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	index_read(ix);
+	return ix;
+}
+
+/* mc_store_index_close - free ix. */
+void
+mc_store_index_close(struct mc_store_index *ix)
+{
+	size_t i;
+
+	if (ix == NULL)
+		return;
+	for (i = 0; i < ix->n_next; i++)
+		if (ix->next[i].owned)
+			free(ix->next[i].line);
+	free(ix->next);
+	if (ix->certs_fd != -1)
+		close(ix->certs_fd);
+	free(ix->text);
+	free(ix->lines);
+	free(ix->state_dir);
+	free(ix);
+}
+
+/* index_stamp - the identity of name's current meta.json; 0 or -1. */
+static int
+index_stamp(const struct mc_store_index *ix, const char *name,
+	    struct index_stamp *s)
+{
+	char rel[300];
+	struct stat st;
+
+	if (ix->certs_fd == -1)
+		return -1;
+	snprintf(rel, sizeof(rel), "%s/current/meta.json", name);
+	if (fstatat(ix->certs_fd, rel, &st, 0) == -1 || !S_ISREG(st.st_mode))
+		return -1;
+	s->ino = (unsigned long long)st.st_ino;
+	s->size = (long long)st.st_size;
+	s->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
+		      st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/* index_word - the next space-separated word of *p (cut in place). */
+static char *
+index_word(char **p)
+{
+	char *w = *p, *e;
+
+	if (w == NULL || *w == '\0')
+		return NULL;
+	e = strchr(w, ' ');
+	if (e != NULL)
+		*e++ = '\0';
+	*p = e;
+	return w;
+}
+
+/* index_num - a decimal number >= 0; 0 or -1. */
+static int
+index_num(const char *s, long long *out)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return errno == 0 && *end == '\0' ? 0 : -1;
+}
+
+/* index_names - the remaining words of p into m->names. */
+static int
+index_names(char *p, struct mc_cert_meta *m)
+{
+	size_t n = 1, i;
+	char *w;
+
+	for (i = 0; p != NULL && p[i] != '\0'; i++)
+		n += p[i] == ' ';
+	m->names = calloc(n, sizeof(char *));
+	if (m->names == NULL)
+		return -1;
+	while ((w = index_word(&p)) != NULL) {
+		m->names[m->n_names] = strdup(w);
+		if (m->names[m->n_names++] == NULL)
+			return -1;
+	}
+	return m->n_names > 0 ? 0 : -1;
+}
+
+/* index_parse - one entry (a copy in buf) into *s and *m; 0 or -1. */
+static int
+index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
+{
+	char *p = buf, *w[INDEX_FIELDS];
+	long long v[INDEX_FIELDS];
+	enum mc_key_type kt;
+	size_t i;
+
+	for (i = 0; i < INDEX_FIELDS; i++)
+		if ((w[i] = index_word(&p)) == NULL)
+			return -1;
+	for (i = 1; i < 10; i++)
+		if (i != 5 && index_num(w[i], &v[i]) == -1)
+			return -1;
+	if (v[4] <= 0 || v[4] > 9999 || mc_key_type_parse(w[5], &kt) == -1 ||
+	    strlen(w[10]) >= sizeof(m->status) ||
+	    strlen(w[12]) >= sizeof(m->revocation_reason))
+		return -1;
+	s->ino = (unsigned long long)v[1];
+	s->size = v[2];
+	s->mtime_ns = v[3];
+	m->version = (unsigned)v[4];
+	m->key_type = kt;
+	m->not_before = (time_t)v[6];
+	m->not_after = (time_t)v[7];
+	m->ari_renew_at = (time_t)v[8];
+	m->ari_next_poll = (time_t)v[9];
+	if (strcmp(w[10], "-") != 0)
+		snprintf(m->status, sizeof(m->status), "%s", w[10]);
+	if (strcmp(w[11], "-") != 0 && (m->ari_cert_id = strdup(w[11])) == NULL)
+		return -1;
+	if (strcmp(w[12], "-") != 0)
+		snprintf(m->revocation_reason, sizeof(m->revocation_reason),
+			 "%s", w[12]);
+	if (strcmp(w[13], "-") != 0 && (m->directory = strdup(w[13])) == NULL)
+		return -1;
+	return index_names(p, m);
+}
+
+/* index_keep - add an entry to the next index (owned: ours to free). */
+static void
+index_keep(struct mc_store_index *ix, char *line, bool owned)
+{
+	struct index_next *n;
+	size_t cap;
+
+	if (line == NULL) {
+		ix->stale = true; /* left out: read from meta.json next time */
+		return;
+	}
+	if (ix->n_next == ix->cap_next) {
+		cap = ix->cap_next ? ix->cap_next * 2 : 64;
+		n = realloc(ix->next, cap * sizeof(*n));
+		if (n == NULL) {
+			if (owned)
+				free(line);
+			ix->stale = true;
+			return;
+		}
+		ix->next = n;
+		ix->cap_next = cap;
+	}
+	ix->next[ix->n_next].line = line;
+	ix->next[ix->n_next++].owned = owned;
+}
+
+/* index_lookup - name's entry, when it still matches its meta.json: 1 and
+ * *m, else 0 (no entry, changed, malformed). */
+static int
+index_lookup(struct mc_store_index *ix, const char *name,
+	     struct mc_cert_meta *m)
+{
+	struct index_stamp want = {0}, have = {0};
+	char key[80], *kp = key, *copy;
+	char *const *hit;
+	int rc;
+
+	snprintf(key, sizeof(key), "%s", name);
+	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
+		    : NULL;
+	if (hit == NULL)
+		return 0;
+	copy = strdup(*hit);
+	if (copy == NULL)
+		return 0;
+	rc = index_parse(copy, &want, m);
+	free(copy);
+	if (rc == 0 && index_stamp(ix, name, &have) == 0 &&
+	    have.ino == want.ino && have.size == want.size &&
+	    have.mtime_ns == want.mtime_ns) {
+		index_keep(ix, *hit, false);
+		return 1;
+	}
+	mc_store_meta_clear(m);
+	return 0;
+}
+
+/* index_token_ok - a word the format can hold (no blank, not empty). */
+static bool
+index_token_ok(const char *s)
+{
+	return s != NULL && s[0] != '\0' && strpbrk(s, " \t\r\n") == NULL;
+}
+
+/* index_line - the entry for name (new), or NULL when it cannot be one. */
+static char *
+index_line(const char *name, const struct index_stamp *s,
+	   const struct mc_cert_meta *m)
+{
+	struct mc_buf b;
+	size_t i;
+	int bad;
+
+	if (!index_token_ok(name) || m->n_names == 0 ||
+	    m->second != NULL || /* dual: read from meta.json */
+	    (m->status[0] != '\0' && !index_token_ok(m->status)) ||
+	    (m->ari_cert_id != NULL && !index_token_ok(m->ari_cert_id)) ||
+	    (m->revocation_reason[0] != '\0' &&
+	     !index_token_ok(m->revocation_reason)) ||
+	    (m->directory != NULL && !index_token_ok(m->directory)))
+		return NULL;
+	mc_buf_init(&b, 0);
+	bad = mc_buf_appendf(&b, NULL,
+			     "%s %llu %lld %lld %u %s %lld %lld %lld %lld %s %s "
+			     "%s %s",
+			     name, s->ino, s->size, s->mtime_ns, m->version,
+			     mc_key_type_name(m->key_type),
+			     (long long)m->not_before, (long long)m->not_after,
+			     (long long)m->ari_renew_at,
+			     (long long)m->ari_next_poll,
+			     m->status[0] ? m->status : "-",
+			     m->ari_cert_id ? m->ari_cert_id : "-",
+			     m->revocation_reason[0] ? m->revocation_reason
+						     : "-",
+			     m->directory ? m->directory : "-");
+	for (i = 0; bad == 0 && i < m->n_names; i++)
+		bad = index_token_ok(m->names[i])
+			      ? mc_buf_appendf(&b, NULL, " %s", m->names[i])
+			      : -1;
+	if (bad != 0) {
+		mc_buf_free(&b);
+		return NULL;
+	}
+	return mc_buf_take(&b);
+}
+
+/* mc_store_index_current - name's current version (see store.h). */
+int
+mc_store_index_current(struct mc_store_index *ix, const char *name,
+		       struct mc_cert_meta *meta, struct mc_err *err)
+{
+	struct index_stamp s = {0};
+	unsigned cur = 0;
+	bool stamped;
+	int rc;
+
+	memset(meta, 0, sizeof(*meta));
+	if (index_lookup(ix, name, meta) == 1)
+		return 1;
+	/* the identity first: a change after it shows as a mismatch */
+	stamped = index_stamp(ix, name, &s) == 0;
+	rc = mc_store_current(ix->state_dir, name, &cur, err);
+	if (rc == 1 &&
+	    mc_store_load_meta(ix->state_dir, name, cur, meta, err) == -1)
+		rc = -1;
+	if (rc != 1)
+		return rc;
+	ix->stale = true; /* the old index lacked it or was out of date */
+	if (stamped &&
+	    s.mtime_ns / 1000000000LL < (long long)time(NULL) - INDEX_FRESH)
+		index_keep(ix, index_line(name, &s, meta), true);
+	return 1;
+}
+
+struct index_seq {
+	const char *line;
+	size_t seq; /* the order it was kept in */
+};
+
+/* index_seqcmp - by name, then by the order the entries were kept in. */
+static int
+index_seqcmp(const void *a, const void *b)
+{
+	const struct index_seq *x = a, *y = b;
+	int c = index_namecmp(x->line, y->line);
+
+	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* index_text - header and entries sorted by name; of two entries for one
+ * name, the later one (read again after a change) wins (new string). */
+static char *
+index_text(const struct mc_store_index *ix, size_t *len)
+{
+	struct index_seq *v = malloc((ix->n_next + 1) * sizeof(*v));
+	struct mc_buf b;
+	size_t i;
+	int bad;
+
+	if (v == NULL)
+		return NULL;
+	for (i = 0; i < ix->n_next; i++) {
+		v[i].line = ix->next[i].line;
+		v[i].seq = i;
+	}
+	qsort(v, ix->n_next, sizeof(*v), index_seqcmp);
+	mc_buf_init(&b, 0);
+	bad = mc_buf_appendf(&b, NULL, "%s\n", INDEX_HEADER);
+	for (i = 0; bad == 0 && i < ix->n_next; i++) {
+		if (i + 1 < ix->n_next &&
+		    index_namecmp(v[i].line, v[i + 1].line) == 0)
+			continue; /* a later entry of this name follows */
+		bad = mc_buf_append(&b, v[i].line, strlen(v[i].line), NULL) ||
+		      mc_buf_append(&b, "\n", 1, NULL);
+	}
+	free(v);
+	if (bad != 0) {
+		mc_buf_free(&b);
+		return NULL;
+	}
+	*len = b.len;
+	return mc_buf_take(&b);
+}
+
+/* mc_store_index_save - write the next index when needed (see store.h). */
+int
+mc_store_index_save(struct mc_store_index *ix, bool complete,
+		    struct mc_err *err)
+{
+	static const char *const base = INDEX_FILE;
+	char path[4200], *text;
+	size_t len = 0;
+	int rc;
+
+	if (!ix->stale || !complete)
+		return 0;
+	text = index_text(ix, &len);
+	if (text == NULL)
+		return mc_err_set(err, MC_ERR_SYS,
+				  "cannot build the renew index");
+	/* a run killed while writing it left a temporary file (we hold
+	 * the lock: none is being written now) */
+	(void)mc_fsio_remove_temps_at(AT_FDCWD, ix->state_dir, &base, 1, NULL,
+				      NULL);
+	snprintf(path, sizeof(path), "%s/" INDEX_FILE, ix->state_dir);
+	rc = mc_fsio_write(path, text, len, 0600, MC_FSIO_KEEP_OWNER, false,
+			   err);
+	free(text);
+	return rc;
+}
