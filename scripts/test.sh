@@ -23,6 +23,9 @@ FUZZ_BUILD_DIR=${FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 export BUILD_DIR ASAN_BUILD_DIR
 status=0
+# Two tests at a time: the integration tests mostly wait on daemons and the
+# CA, each on its own free loopback ports and temp dir (CTEST_JOBS=1: one).
+CTEST_JOBS=${CTEST_JOBS:-2}
 
 # step - print a banner.
 step() {
@@ -58,7 +61,7 @@ sys.exit(bad)
 run_ctest() {
 	local dir=$1 log=$2
 	shift 2
-	ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 | tee "$log"
+	ctest --test-dir "$dir" --output-on-failure -j "$CTEST_JOBS" "$@" 2>&1 | tee "$log"
 }
 
 cd "$ROOT" || exit 1
