@@ -338,13 +338,14 @@ index_path(const char *dir, char *buf, size_t size)
 	snprintf(buf, size, "%s/renew-index", dir);
 }
 
-/* age_meta - set the current meta.json of "mail" 10 s into the past (an
- * index leaves out a meta.json changed in the last 2 s); its stamp. */
+/* age_meta - set the current meta.json of "mail", certs/mail and its
+ * versions/ 10 s into the past (an index leaves out a cert changed in the
+ * last 2 s); the stamp of meta.json. */
 static void
 age_meta(const char *dir, unsigned n, char *stamp, size_t size)
 {
 	struct timespec ts[2];
-	char path[600];
+	char path[600], dirs[600];
 	struct stat st;
 
 	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
@@ -352,16 +353,20 @@ age_meta(const char *dir, unsigned n, char *stamp, size_t size)
 	ts[0].tv_sec -= 10;
 	ts[1] = ts[0];
 	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	snprintf(dirs, sizeof(dirs), "%s/certs/mail/versions", dir);
+	assert_int_equal(utimensat(AT_FDCWD, dirs, ts, 0), 0);
+	*strrchr(dirs, '/') = '\0';
+	assert_int_equal(utimensat(AT_FDCWD, dirs, ts, 0), 0);
 	assert_int_equal(stat(path, &st), 0);
 	snprintf(stamp, size, "%llu %lld %lld", (unsigned long long)st.st_ino,
 		 (long long)st.st_size,
 		 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
 }
 
-#define IX_HEAD "mailcert-renew-index 2\n"
+#define IX_HEAD "mailcert-renew-index 3\n"
 /* "%S": the stamp of mail's meta.json; entries say not_after 12345 */
-#define IX_MAIL "mail %S 1 ecdsa-p256 100 12345 0 0 issued - - - a.example.test\n"
-#define IX_AAA "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - - - x.test\n"
+#define IX_MAIL "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 issued - - - a.example.test\n"
+#define IX_AAA "aaa 1 2 3 0 0 0 1 rsa-2048 1 2 0 0 - - - - x.test\n"
 
 static const struct {
 	const char *label;
@@ -373,33 +378,33 @@ static const struct {
 	{ "matching entry", IX_HEAD IX_AAA IX_MAIL, true, "", NULL },
 	{ "only entry", IX_HEAD IX_MAIL, true, "", NULL },
 	{ "revoked, with reason and directory",
-	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - keyCompromise "
+	  IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 revoked - keyCompromise "
 		  "https://ca.test/dir a.example.test\n",
 	  true, "keyCompromise", "https://ca.test/dir" },
-	{ "other inode", IX_HEAD "mail 1 %s 1 ecdsa-p256 100 12345 0 0 - - - - a.example.test\n",
+	{ "other inode", IX_HEAD "mail 1 %s 0 0 0 1 ecdsa-p256 100 12345 0 0 - - - - a.example.test\n",
 	  false, "", NULL },
 	{ "no entry", IX_HEAD IX_AAA, false, "", NULL },
-	{ "no names", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - -\n", false, "", NULL },
-	{ "bad key type", IX_HEAD "mail %S 1 dsa-1024 100 12345 0 0 - - - - a.test\n", false,
+	{ "no names", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 - - - -\n", false, "", NULL },
+	{ "bad key type", IX_HEAD "mail %S 0 0 0 1 dsa-1024 100 12345 0 0 - - - - a.test\n", false,
 	  "", NULL },
-	{ "version 0", IX_HEAD "mail %S 0 ecdsa-p256 100 12345 0 0 - - - - a.test\n", false,
+	{ "version 0", IX_HEAD "mail %S 0 0 0 0 ecdsa-p256 100 12345 0 0 - - - - a.test\n", false,
 	  "", NULL },
-	{ "negative time", IX_HEAD "mail %S 1 ecdsa-p256 -1 12345 0 0 - - - - a.test\n", false,
+	{ "negative time", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 -1 12345 0 0 - - - - a.test\n", false,
 	  "", NULL },
-	{ "number with junk", IX_HEAD "mail %S 1 ecdsa-p256 1 12345x 0 0 - - - - a.test\n",
+	{ "number with junk", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 1 12345x 0 0 - - - - a.test\n",
 	  false, "", NULL },
 	{ "reason too long",
-	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - "
+	  IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 revoked - "
 		  "aReasonNameLongerThanAnyThatRfc5280Has - a.test\n",
 	  false, "", NULL },
 	{ "a line of version 1 (no reason, no directory)",
-	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n", false, "",
+	  IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n", false, "",
 	  NULL },
 	{ "other header", "mailcert-renew-index 1\n" IX_MAIL, false, "", NULL },
 	{ "no header", IX_MAIL, false, "", NULL },
 	{ "unsorted", IX_HEAD IX_MAIL IX_AAA, false, "", NULL },
 	{ "twice", IX_HEAD IX_MAIL IX_MAIL, false, "", NULL },
-	{ "last line cut", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - - a.test", false,
+	{ "last line cut", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 - - - - a.test", false,
 	  "", NULL },
 	{ "empty file", "", false, "", NULL },
 };
@@ -502,14 +507,14 @@ test_index_cycle(void **state)
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
-	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 3\n");
 	/* an older one is; a partial run writes nothing */
 	age_meta(dir, n, stamp, sizeof(stamp));
 	ix = mc_store_index_open(dir, NULL);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, false, NULL), 0);
-	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 3\n");
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	assert_non_null(strstr(file_text(path), stamp));
@@ -673,7 +678,7 @@ test_store_dual(void **state)
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	index_path(dir, path, sizeof(path));
-	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 3\n");
 	free(meta.ari_cert_id);
 	free(second.ari_cert_id);
 	mc_pairs_clear(&pairs);
