@@ -961,6 +961,69 @@ test_account_migrate(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* index_settle_run - open the index, ask whether "mail" is settled, then
+ * read it as renew does and save; the answer. */
+static bool
+index_settle_run(const char *dir)
+{
+	struct mc_store_index *ix = mc_store_index_open(dir, NULL);
+	struct mc_cert_meta m;
+	bool settled;
+
+	assert_non_null(ix);
+	settled = mc_store_index_settled(ix, "mail");
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	return settled;
+}
+
+/* test_index_settled - settled only while no journal and no version above
+ * current, and nothing changed since the entry: a journal or a stored
+ * version made since is never hidden; the entry is made again after. */
+static void
+test_index_settled(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	unsigned n = add_version(dir, key, 7, "deployed");
+	char stamp[128], path[600];
+
+	/* no index yet, then a cert changed < 2 s ago: not settled */
+	assert_false(index_settle_run(dir));
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir)); /* the entry is made now */
+	assert_true(index_settle_run(dir));
+	assert_true(index_settle_run(dir));
+	/* a journal appears: noticed at once */
+	snprintf(path, sizeof(path), "%s/certs/mail/journal.json", dir);
+	assert_int_equal(mc_fsio_write(path, "{}", 2, 0600, MC_FSIO_KEEP_OWNER,
+				       false, NULL), 0);
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir)); /* made again: journal there */
+	assert_false(index_settle_run(dir));
+	assert_int_equal(unlink(path), 0);
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir)); /* made again: settled */
+	assert_true(index_settle_run(dir));
+	/* a version stored above current (never made live): noticed */
+	assert_int_equal(store_version(dir, key, 8, "issued", false), n + 1);
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir));
+	assert_false(index_settle_run(dir));
+	/* current replaced: noticed */
+	n = add_version(dir, key, 9, "deployed");
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir));
+	assert_true(index_settle_run(dir));
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
@@ -986,6 +1049,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unfinished, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_index_read, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_index_settled, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_index_cycle, tmpdir_setup,
 						tmpdir_teardown),
