@@ -140,6 +140,9 @@ for i in range(1, n + 1):
                 '  "status": "deployed",\n  "version": 1\n}\n' % (url, nb, name, na, nb, serial))
     os.utime(v + "/meta.json", (day_ago, day_ago))
     os.symlink("versions/0001", "%s/state/certs/%s/current" % (d, name))
+    # settled a day ago too (the index trusts no directory changed < 2 s ago)
+    os.utime(os.path.dirname(v), (day_ago, day_ago))
+    os.utime("%s/state/certs/%s" % (d, name), (day_ago, day_ago))
 single.close()
 if os.path.getsize(d + "/single.conf") > 1024 * 1024:
     os.unlink(d + "/single.conf")

@@ -426,7 +426,7 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 	struct mc_err err;
 	time_t next_at = 0;
 	char when[64];
-	bool stop;
+	bool stop, settled;
 	size_t i;
 
 	mc_err_clear(&err);
@@ -447,7 +447,13 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			continue;
 		(*checked)++;
 		memset(&meta, 0, sizeof(meta));
-		if (run->dry == NULL &&
+		/* a cert without targets whose index entry shows no journal,
+		 * no version above current and nothing changed since: nothing
+		 * to converge, nothing unfinished (three stats) */
+		settled = ix != NULL && cc->n_targets == 0 &&
+			  !run->interrupted &&
+			  mc_store_index_settled(ix, cc->name);
+		if (run->dry == NULL && !settled &&
 		    cli_run_converge(run, cc, MC_CONVERGE_REPAIR, &stop) == -1 &&
 		    stop)
 			continue; /* nothing is ordered on a broken state */
@@ -455,7 +461,7 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 			renew_dry(run, real, cc);
 		else if (!renew_fleet_ok(run, cc))
 			(*checked)--; /* its sync failed: reported already */
-		else if (cli_run_unfinished(run, cc) == 1)
+		else if (!settled && cli_run_unfinished(run, cc) == 1)
 			; /* a stored version, deployed instead of an order */
 		else if (renew_decide(run, ix, cc, a->force, &meta, &due)) {
 			mc_log_info("%s: due (%s)", cc->name, due.reason);

@@ -13,6 +13,7 @@
  * a kept-alive connection is only ever reused under the trust it was
  * verified with and the identity it showed.
  */
+#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -53,6 +54,25 @@ struct http_ctx {
 
 static pthread_once_t http_once = PTHREAD_ONCE_INIT;
 static CURLcode http_init_rc = CURLE_FAILED_INIT;
+
+/* libcurl is loaded on first use (dlopen), not at start: a command that
+ * makes no request (a renew with nothing due, status) does not load it
+ * and the ~30 shared objects it pulls in. The package libcurl4 stays a
+ * dependency; its headers give the types. */
+#define HTTP_CURL_SONAME "libcurl.so.4"
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	CURLcode (*easy_perform)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} cf;
+static char http_load_err[300]; /* why libcurl could not be loaded */
 static pthread_key_t http_key;
 static int http_key_rc = -1;
 
@@ -63,12 +83,53 @@ http_thread_free(void *p)
 	mc_http_free(p);
 }
 
+/* http_load - dlopen libcurl and find its functions into cf; 0 or -1
+ * (why in http_load_err). */
+static int
+http_load(void)
+{
+	static const char *const names[] = {
+		"curl_global_init",   "curl_easy_init",	    "curl_easy_cleanup",
+		"curl_easy_reset",    "curl_easy_setopt",   "curl_easy_getinfo",
+		"curl_easy_perform",  "curl_easy_strerror", "curl_slist_append",
+		"curl_slist_free_all",
+	};
+	void *const slots[] = {
+		&cf.global_init,  &cf.easy_init,     &cf.easy_cleanup,
+		&cf.easy_reset,	  &cf.easy_setopt,   &cf.easy_getinfo,
+		&cf.easy_perform, &cf.easy_strerror, &cf.slist_append,
+		&cf.slist_free_all,
+	};
+	void *lib = dlopen(HTTP_CURL_SONAME, RTLD_NOW | RTLD_LOCAL), *f;
+	const char *why;
+	size_t i;
+
+	if (lib == NULL) {
+		why = dlerror();
+		snprintf(http_load_err, sizeof(http_load_err), "%s",
+			 why != NULL ? why : HTTP_CURL_SONAME);
+		return -1;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		f = dlsym(lib, names[i]);
+		if (f == NULL) {
+			snprintf(http_load_err, sizeof(http_load_err),
+				 "%s: no %s", HTTP_CURL_SONAME, names[i]);
+			return -1;
+		}
+		/* POSIX: a function's address as void * (dlsym) */
+		memcpy(slots[i], &f, sizeof(f));
+	}
+	return 0; /* kept loaded for the life of the process */
+}
+
 /* http_global_init - libcurl and the per-thread key, once per process. */
 static void
 http_global_init(void)
 {
-	http_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 	http_key_rc = pthread_key_create(&http_key, http_thread_free);
+	if (http_load() == 0)
+		http_init_rc = cf.global_init(CURL_GLOBAL_DEFAULT);
 }
 
 /* http_init - run http_global_init once; -1 with err if it failed. */
@@ -76,9 +137,14 @@ static int
 http_init(struct mc_err *err)
 {
 	pthread_once(&http_once, http_global_init);
+	if (http_load_err[0] != '\0')
+		return mc_err_set(err, MC_ERR_SYS,
+		                  "cannot load libcurl (%s); install the package "
+		                  "libcurl4",
+		                  http_load_err);
 	if (http_init_rc != CURLE_OK)
 		return mc_err_set(err, MC_ERR_NET, "curl_global_init: %s",
-		                  curl_easy_strerror(http_init_rc));
+		                  cf.easy_strerror(http_init_rc));
 	return 0;
 }
 
@@ -88,7 +154,7 @@ http_default_ca(CURL *curl)
 {
 	char *path = NULL;
 
-	if (curl_easy_getinfo(curl, CURLINFO_CAINFO, &path) != CURLE_OK ||
+	if (cf.easy_getinfo(curl, CURLINFO_CAINFO, &path) != CURLE_OK ||
 	    path == NULL || path[0] == '\0')
 		path = (char *)X509_get_default_cert_file();
 	return strdup(path);
@@ -132,7 +198,7 @@ mc_http_new_tls(const struct mc_http_tls *tls, struct mc_err *err)
 	if (http_init(err) == -1)
 		return NULL;
 	h = calloc(1, sizeof(*h));
-	if (h == NULL || (h->curl = curl_easy_init()) == NULL) {
+	if (h == NULL || (h->curl = cf.easy_init()) == NULL) {
 		free(h);
 		mc_err_set(err, MC_ERR_SYS, "cannot set up curl");
 		return NULL;
@@ -168,7 +234,7 @@ mc_http_free(struct mc_http *http)
 	if (http == NULL)
 		return;
 	if (http->curl != NULL)
-		curl_easy_cleanup(http->curl);
+		cf.easy_cleanup(http->curl);
 	X509_STORE_free(http->store);
 	sk_X509_pop_free(http->client_chain, X509_free);
 	EVP_PKEY_free(http->client_key);
@@ -324,24 +390,24 @@ http_setup_limits(CURL *c, const struct mc_http_req *req, size_t max_body)
 	const char *schemes = req->allow_http ? "http,https" : "https";
 	int rc = 0;
 
-	rc |= (int)curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, schemes);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, schemes);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION,
+	rc |= (int)cf.easy_setopt(c, CURLOPT_PROTOCOLS_STR, schemes);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, schemes);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_FOLLOWLOCATION,
 	                            req->allow_http && !req->no_redirects ? 1L
 	                                                                  : 0L);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_MAXREDIRS,
+	rc |= (int)cf.easy_setopt(c, CURLOPT_MAXREDIRS,
 	                            (long)MC_HTTP_MAX_REDIRS);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	rc |= (int)cf.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	                            req->connect_timeout_ms > 0
 	                                ? req->connect_timeout_ms
 	                                : DEFAULT_CONNECT_MS);
-	rc |= (int)curl_easy_setopt(
+	rc |= (int)cf.easy_setopt(
 	    c, CURLOPT_TIMEOUT_MS,
 	    req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+	rc |= (int)cf.easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 	                            (curl_off_t)max_body);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_HTTP_VERSION,
+	rc |= (int)cf.easy_setopt(c, CURLOPT_HTTP_VERSION,
 	                            (long)CURL_HTTP_VERSION_1_1);
 	return rc;
 }
@@ -352,12 +418,12 @@ http_setup_tls(CURL *c, struct mc_http *h)
 {
 	int rc = 0;
 
-	rc |= (int)curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_CAINFO, NULL);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_CAPATH, NULL);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, h);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_CAINFO, NULL);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_CAPATH, NULL);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_SSL_CTX_DATA, h);
 	return rc;
 }
 
@@ -369,24 +435,24 @@ http_setup(struct mc_http *h, const struct mc_http_req *req,
 	CURL *c = h->curl;
 	int rc = 0;
 
-	curl_easy_reset(c); /* keeps connections and TLS sessions */
-	rc |= (int)curl_easy_setopt(c, CURLOPT_URL, req->url);
+	cf.easy_reset(c); /* keeps connections and TLS sessions */
+	rc |= (int)cf.easy_setopt(c, CURLOPT_URL, req->url);
 	rc |= http_setup_limits(c, req, ctx->body.max);
 	rc |= http_setup_tls(c, h);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_USERAGENT,
+	rc |= (int)cf.easy_setopt(c, CURLOPT_USERAGENT,
 	                            "mailcert/" MAILCERT_VERSION);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header_cb);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_HEADERDATA, ctx);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write_cb);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_WRITEDATA, ctx);
-	rc |= (int)curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_HEADERFUNCTION, http_header_cb);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_HEADERDATA, ctx);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_WRITEFUNCTION, http_write_cb);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_WRITEDATA, ctx);
+	rc |= (int)cf.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
 	if (strcmp(req->method, "HEAD") == 0) {
-		rc |= (int)curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+		rc |= (int)cf.easy_setopt(c, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(req->method, "POST") == 0) {
-		rc |= (int)curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		rc |= (int)cf.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 		                            (curl_off_t)req->body_len);
-		rc |= (int)curl_easy_setopt(
+		rc |= (int)cf.easy_setopt(
 		    c, CURLOPT_POSTFIELDS, req->body != NULL ? req->body : "");
 	}
 	return rc == 0 ? 0 : -1;
@@ -401,16 +467,16 @@ http_headers(const struct mc_http_req *req)
 	size_t i;
 
 	for (i = 0; req->headers != NULL && req->headers[i] != NULL; i++) {
-		t = curl_slist_append(h, req->headers[i]);
+		t = cf.slist_append(h, req->headers[i]);
 		if (t == NULL) {
-			curl_slist_free_all(h);
+			cf.slist_free_all(h);
 			return NULL;
 		}
 		h = t;
 	}
-	t = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+	t = cf.slist_append(h, "Expect:"); /* no 100-continue round trip */
 	if (t == NULL)
-		curl_slist_free_all(h);
+		cf.slist_free_all(h);
 	return t;
 }
 
@@ -420,7 +486,7 @@ http_perform_error(const struct mc_http_req *req, CURLcode rc,
                    const struct http_ctx *ctx, const char *errbuf,
                    struct mc_err *err)
 {
-	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+	const char *why = errbuf[0] ? errbuf : cf.easy_strerror(rc);
 
 	if (ctx->oom)
 		return mc_err_set(err, MC_ERR_SYS, "%s %s: out of memory",
@@ -485,12 +551,12 @@ mc_http_request(struct mc_http *http, const struct mc_http_req *req,
 		           req->method, req->url);
 		goto out;
 	}
-	rc = curl_easy_perform(http->curl);
+	rc = cf.easy_perform(http->curl);
 	if (rc != CURLE_OK || ctx.oom || ctx.too_big) {
 		http_perform_error(req, rc, &ctx, errbuf, err);
 		goto out;
 	}
-	curl_easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &out->status);
+	cf.easy_getinfo(http->curl, CURLINFO_RESPONSE_CODE, &out->status);
 	if (mc_buf_append(&ctx.body, "", 0, err) == -1)
 		goto out;
 	out->body_len = ctx.body.len;
@@ -500,9 +566,9 @@ out:
 	if (ret == -1)
 		mc_http_resp_clear(out);
 	/* the handle must not keep pointers into this frame */
-	curl_easy_setopt(http->curl, CURLOPT_ERRORBUFFER, NULL);
-	curl_easy_setopt(http->curl, CURLOPT_HTTPHEADER, NULL);
+	cf.easy_setopt(http->curl, CURLOPT_ERRORBUFFER, NULL);
+	cf.easy_setopt(http->curl, CURLOPT_HTTPHEADER, NULL);
 	mc_buf_free(&ctx.body);
-	curl_slist_free_all(hdrs);
+	cf.slist_free_all(hdrs);
 	return ret;
 }

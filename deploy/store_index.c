@@ -17,10 +17,23 @@
  * (two certificates, meta->second) has no entry: renew reads its
  * meta.json.
  *
- * Format (text, one parser: here): "mailcert-renew-index 2", then one line
+ * An entry also records DIR_NS and VERSIONS_NS, the mtimes (ns) of
+ * certs/NAME and certs/NAME/versions, and SETTLED (1 or 0): whether, when
+ * they were taken, there was no journal.json (no interrupted deployment)
+ * and no version above current (nothing stored and never made live). Any
+ * journal, `current` or version made since changes one of these
+ * directories, so while both still match (and meta.json's identity), a
+ * cert without targets needs no convergence and no look for an unfinished
+ * version (mc_store_index_settled): three stats instead of reading
+ * `current`, the journal and versions/. When a directory changed, the
+ * entry is made again from meta.json (once); directories changed less
+ * than INDEX_FRESH seconds before are left out, as meta.json is.
+ *
+ * Format (text, one parser: here): "mailcert-renew-index 3", then one line
  * per cert, sorted by name:
  *
- *   NAME INODE SIZE MTIME_NS VERSION KEY_TYPE NOT_BEFORE NOT_AFTER
+ *   NAME INODE SIZE MTIME_NS DIR_NS VERSIONS_NS SETTLED VERSION KEY_TYPE
+ *       NOT_BEFORE NOT_AFTER
  *       ARI_RENEW_AT ARI_NEXT_POLL STATUS ARI_CERT_ID REVOCATION_REASON
  *       DIRECTORY NAME...
  *
@@ -42,15 +55,18 @@
 #include "mailcert/store.h"
 
 #define INDEX_FILE "renew-index"
-#define INDEX_HEADER "mailcert-renew-index 2"
+#define INDEX_HEADER "mailcert-renew-index 3"
 #define INDEX_MAX ((size_t)256 * 1024 * 1024)
-#define INDEX_FIELDS 14 /* before the names */
+#define INDEX_FIELDS 17 /* before the names */
 #define INDEX_FRESH 2   /* seconds */
 
 struct index_stamp {
 	unsigned long long ino;
 	long long size;
 	long long mtime_ns;
+	long long dir_ns;  /* certs/NAME */
+	long long vers_ns; /* certs/NAME/versions */
+	bool settled;	   /* no journal, no version above current */
 };
 
 struct index_next {
@@ -67,6 +83,8 @@ struct mc_store_index {
 	struct index_next *next; /* entries of the next index */
 	size_t n_next, cap_next;
 	bool stale; /* the file on disk is missing, refused or out of date */
+	const char *proved; /* the entry mc_store_index_settled just proved */
+	const char *redo;   /* an entry whose directories changed */
 };
 
 /* index_namecmp - compare the names that start lines a and b. */
@@ -193,6 +211,47 @@ index_stamp(const struct mc_store_index *ix, const char *name,
 	return 0;
 }
 
+/* index_dirs - the mtimes of certs/NAME and certs/NAME/versions into s;
+ * 0 or -1. */
+static int
+index_dirs(const struct mc_store_index *ix, const char *name,
+	   struct index_stamp *s)
+{
+	char rel[300];
+	struct stat st;
+
+	if (ix->certs_fd == -1 ||
+	    fstatat(ix->certs_fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISDIR(st.st_mode))
+		return -1;
+	s->dir_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
+		    st.st_mtim.tv_nsec;
+	snprintf(rel, sizeof(rel), "%s/versions", name);
+	if (fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISDIR(st.st_mode))
+		return -1;
+	s->vers_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
+		     st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/* index_settle - after index_dirs: whether name has no journal.json and
+ * no version above cur. */
+static bool
+index_settle(const struct mc_store_index *ix, const char *name, unsigned cur)
+{
+	char rel[300];
+	struct stat st;
+	unsigned max = 0;
+
+	snprintf(rel, sizeof(rel), "%s/journal.json", name);
+	if (fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT)
+		return false;
+	return mc_store_max_version(ix->state_dir, name, &max, NULL) == 0 &&
+	       max == cur;
+}
+
 /* index_word - the next space-separated word of *p (cut in place). */
 static char *
 index_word(char **p)
@@ -253,30 +312,34 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 	for (i = 0; i < INDEX_FIELDS; i++)
 		if ((w[i] = index_word(&p)) == NULL)
 			return -1;
-	for (i = 1; i < 10; i++)
-		if (i != 5 && index_num(w[i], &v[i]) == -1)
+	for (i = 1; i < 13; i++)
+		if (i != 8 && index_num(w[i], &v[i]) == -1)
 			return -1;
-	if (v[4] <= 0 || v[4] > 9999 || mc_key_type_parse(w[5], &kt) == -1 ||
-	    strlen(w[10]) >= sizeof(m->status) ||
-	    strlen(w[12]) >= sizeof(m->revocation_reason))
+	if (v[6] > 1 || v[7] <= 0 || v[7] > 9999 ||
+	    mc_key_type_parse(w[8], &kt) == -1 ||
+	    strlen(w[13]) >= sizeof(m->status) ||
+	    strlen(w[15]) >= sizeof(m->revocation_reason))
 		return -1;
 	s->ino = (unsigned long long)v[1];
 	s->size = v[2];
 	s->mtime_ns = v[3];
-	m->version = (unsigned)v[4];
+	s->dir_ns = v[4];
+	s->vers_ns = v[5];
+	s->settled = v[6] == 1;
+	m->version = (unsigned)v[7];
 	m->key_type = kt;
-	m->not_before = (time_t)v[6];
-	m->not_after = (time_t)v[7];
-	m->ari_renew_at = (time_t)v[8];
-	m->ari_next_poll = (time_t)v[9];
-	if (strcmp(w[10], "-") != 0)
-		snprintf(m->status, sizeof(m->status), "%s", w[10]);
-	if (strcmp(w[11], "-") != 0 && (m->ari_cert_id = strdup(w[11])) == NULL)
+	m->not_before = (time_t)v[9];
+	m->not_after = (time_t)v[10];
+	m->ari_renew_at = (time_t)v[11];
+	m->ari_next_poll = (time_t)v[12];
+	if (strcmp(w[13], "-") != 0)
+		snprintf(m->status, sizeof(m->status), "%s", w[13]);
+	if (strcmp(w[14], "-") != 0 && (m->ari_cert_id = strdup(w[14])) == NULL)
 		return -1;
-	if (strcmp(w[12], "-") != 0)
+	if (strcmp(w[15], "-") != 0)
 		snprintf(m->revocation_reason, sizeof(m->revocation_reason),
-			 "%s", w[12]);
-	if (strcmp(w[13], "-") != 0 && (m->directory = strdup(w[13])) == NULL)
+			 "%s", w[15]);
+	if (strcmp(w[16], "-") != 0 && (m->directory = strdup(w[16])) == NULL)
 		return -1;
 	return index_names(p, m);
 }
@@ -329,7 +392,12 @@ index_lookup(struct mc_store_index *ix, const char *name,
 		return 0;
 	rc = index_parse(copy, &want, m);
 	free(copy);
-	if (rc == 0 && index_stamp(ix, name, &have) == 0 &&
+	if (rc == 0 && *hit == ix->proved) { /* stamped just now */
+		ix->proved = NULL;
+		index_keep(ix, *hit, false);
+		return 1;
+	}
+	if (rc == 0 && *hit != ix->redo && index_stamp(ix, name, &have) == 0 &&
 	    have.ino == want.ino && have.size == want.size &&
 	    have.mtime_ns == want.mtime_ns) {
 		index_keep(ix, *hit, false);
@@ -365,9 +433,10 @@ index_line(const char *name, const struct index_stamp *s,
 		return NULL;
 	mc_buf_init(&b, 0);
 	bad = mc_buf_appendf(&b, NULL,
-			     "%s %llu %lld %lld %u %s %lld %lld %lld %lld %s %s "
-			     "%s %s",
-			     name, s->ino, s->size, s->mtime_ns, m->version,
+			     "%s %llu %lld %lld %lld %lld %d %u %s %lld %lld %lld "
+			     "%lld %s %s %s %s",
+			     name, s->ino, s->size, s->mtime_ns, s->dir_ns,
+			     s->vers_ns, s->settled ? 1 : 0, m->version,
 			     mc_key_type_name(m->key_type),
 			     (long long)m->not_before, (long long)m->not_after,
 			     (long long)m->ari_renew_at,
@@ -395,14 +464,16 @@ mc_store_index_current(struct mc_store_index *ix, const char *name,
 {
 	struct index_stamp s = {0};
 	unsigned cur = 0;
+	long long old;
 	bool stamped;
 	int rc;
 
 	memset(meta, 0, sizeof(*meta));
 	if (index_lookup(ix, name, meta) == 1)
 		return 1;
-	/* the identity first: a change after it shows as a mismatch */
-	stamped = index_stamp(ix, name, &s) == 0;
+	/* the identities first: a change after them shows as a mismatch */
+	stamped = index_dirs(ix, name, &s) == 0 &&
+		  index_stamp(ix, name, &s) == 0;
 	rc = mc_store_current(ix->state_dir, name, &cur, err);
 	if (rc == 1 &&
 	    mc_store_load_meta(ix->state_dir, name, cur, meta, err) == -1)
@@ -410,10 +481,47 @@ mc_store_index_current(struct mc_store_index *ix, const char *name,
 	if (rc != 1)
 		return rc;
 	ix->stale = true; /* the old index lacked it or was out of date */
-	if (stamped &&
-	    s.mtime_ns / 1000000000LL < (long long)time(NULL) - INDEX_FRESH)
+	old = (long long)time(NULL) - INDEX_FRESH;
+	if (stamped && s.mtime_ns / 1000000000LL < old &&
+	    s.dir_ns / 1000000000LL < old && s.vers_ns / 1000000000LL < old) {
+		s.settled = index_settle(ix, name, meta->version);
 		index_keep(ix, index_line(name, &s, meta), true);
+	}
 	return 1;
+}
+
+/* mc_store_index_settled - whether name is settled (see store.h). */
+bool
+mc_store_index_settled(struct mc_store_index *ix, const char *name)
+{
+	struct index_stamp want = {0}, have = {0};
+	struct mc_cert_meta m;
+	char key[80], *kp = key, *copy;
+	char *const *hit;
+	int rc;
+
+	ix->proved = NULL;
+	snprintf(key, sizeof(key), "%s", name);
+	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
+		    : NULL;
+	if (hit == NULL || (copy = strdup(*hit)) == NULL)
+		return false;
+	memset(&m, 0, sizeof(m));
+	rc = index_parse(copy, &want, &m);
+	free(copy);
+	mc_store_meta_clear(&m);
+	if (rc == -1 || index_dirs(ix, name, &have) == -1 ||
+	    index_stamp(ix, name, &have) == -1 || have.ino != want.ino ||
+	    have.size != want.size || have.mtime_ns != want.mtime_ns)
+		return false;
+	if (have.dir_ns != want.dir_ns || have.vers_ns != want.vers_ns) {
+		ix->redo = *hit; /* made again from meta.json this run */
+		return false;
+	}
+	if (!want.settled)
+		return false;
+	ix->proved = *hit;
+	return true;
 }
 
 struct index_seq {

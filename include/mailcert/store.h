@@ -266,6 +266,15 @@ void mc_store_index_close(struct mc_store_index *ix);
 int mc_store_index_current(struct mc_store_index *ix, const char *name,
 			   struct mc_cert_meta *meta, struct mc_err *err);
 
+/* mc_store_index_settled - whether name's entry shows it settled: its
+ * meta.json, certs/NAME and certs/NAME/versions unchanged since the entry
+ * was made with no journal.json and no version above current. Then a cert
+ * without targets needs no convergence and has no unfinished version; the
+ * next mc_store_index_current of name uses the entry without a stat.
+ * false: do both as usual (an entry whose directories changed is made
+ * again from meta.json by mc_store_index_current). */
+bool mc_store_index_settled(struct mc_store_index *ix, const char *name);
+
 /* mc_store_index_save - write the next index (atomically) when the one on
  * disk is missing or out of date and complete says every configured cert
  * was asked for (removing a temporary file a killed run left of it).

@@ -6,6 +6,11 @@
 # version, a rollback or a meta.json edited by hand is read again; a
 # missing, damaged or foreign index is never trusted. A meta.json changed
 # in the last 2 s is not indexed yet (same-tick edits), hence age_metas.
+# An entry also records the mtimes of certs/NAME and its versions/ and
+# whether there was no journal and no version above current: while all
+# match, renew skips convergence and the look for an unfinished version
+# of a cert without targets; a journal or a stored version made since is
+# still found (9).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -22,9 +27,10 @@ mc_run issue b
 assert_exit 0 "issue b"
 assert_no_path "$IX" "no index before any renew"
 
-# age_metas - every meta.json one minute older.
+# age_metas - every meta.json and directory of the certs one minute older.
 age_metas() {
-	find "$MC_STATE/certs" -name meta.json -exec touch -d '-1 min' {} +
+	find "$MC_STATE/certs" \( -name meta.json -o -type d \) \
+		-exec touch -d '-1 min' {} +
 }
 
 # conf_certs - the certs (b's names: $1, default both), the CA's directory
@@ -56,8 +62,8 @@ assert_exit 0 "renew, nothing due"
 assert_contains "$MC_OUT" "nothing due among 2 certificate"
 assert_file "$IX"
 assert_file_mode "$IX" 600
-[ "$(head -1 "$IX")" = "mailcert-renew-index 2" ] || fail "index header" "$IX"
-grep -q "^a [0-9]* [0-9]* [0-9]* 1 ecdsa-p256 .* - $PEBBLE_DIR_URL a\.example\.test\$" "$IX" ||
+[ "$(head -1 "$IX")" = "mailcert-renew-index 3" ] || fail "index header" "$IX"
+grep -q "^a [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* [01] 1 ecdsa-p256 .* - $PEBBLE_DIR_URL a\.example\.test\$" "$IX" ||
 	fail "index entry of a (with its directory)" "$IX"
 grep -q ' b\.example\.test b2\.example\.test$' "$IX" || fail "index entry of b" "$IX"
 cp "$IX" "$TEST_TMP/index.1"
@@ -76,7 +82,7 @@ age_metas
 ca_down
 mc_run renew
 assert_exit 0 "renew after issue"
-grep -q '^a [0-9]* [0-9]* [0-9]* 2 ' "$IX" || fail "the index has a's version 2" "$IX"
+grep -q '^a [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* [01] 2 ' "$IX" || fail "the index has a's version 2" "$IX"
 
 # 4. meta.json of b edited by hand to expire in a day: due at once.
 meta_b=$MC_STATE/certs/b/current/meta.json
@@ -101,13 +107,13 @@ json.dump(m, open(sys.argv[1], "w"), indent=2)
 PY
 age_metas
 for bad in 'garbage' 'mailcert-renew-index 9' \
-	"$(printf 'mailcert-renew-index 2\nb 1 2 3 1 ecdsa-p256 1 2 0 0 - - - - x\na 1 2 3 1 ecdsa-p256 1 2')" \
+	"$(printf 'mailcert-renew-index 3\nb 1 2 3 4 5 1 1 ecdsa-p256 1 2 0 0 - - - - x\na 1 2 3 4 5 1 1 ecdsa-p256 1 2')" \
 	"$(grep -v '^mailcert-renew-index' "$IX" | sed '1i mailcert-renew-index 1')"; do
 	printf '%s\n' "$bad" >"$IX"
 	mc_run renew
 	assert_exit 0 "renew with a bad index"
 	assert_contains "$MC_OUT" "nothing due among 2 certificate"
-	grep -q '^a [0-9]* [0-9]* [0-9]* 2 ' "$IX" || fail "renew did not rewrite a bad index" "$IX"
+	grep -q '^a [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* [01] 2 ' "$IX" || fail "renew did not rewrite a bad index" "$IX"
 done
 
 # 6. The index never hides a config change: b's names changed -> due.
@@ -151,12 +157,62 @@ assert_contains "$MC_ERR" "b: due (revoked (keyCompromise))"
 ! grep -q 'a: due' "$MC_ERR" || fail "a became due" "$MC_ERR"
 
 
-# 9. A rollback makes another version current: never the indexed one.
-grep -q '^a [0-9]* [0-9]* [0-9]* 2 ' "$IX" || fail "a's version 2 is indexed" "$IX"
+# 9. A settled cert (no targets, no journal, no version above current,
+# nothing changed since its entry) skips convergence and the look for an
+# unfinished version; what appears since is still found every run.
+conf_abc() {
+	{
+		conf_global "$PEBBLE_DIR_URL"
+		conf_cert a "a.example.test"
+		conf_cert b "b.example.test b2.example.test"
+		conf_cert c "c.example.test"
+	} >"$MC_CONF"
+}
+ca_up
+conf_abc
+mc_run issue c
+assert_exit 0 "issue c"
+age_metas
+ca_down
+mc_run renew
+assert_exit 1 "renew (b still due)"
+grep -q '^c [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* 1 1 ' "$IX" || fail "c's entry is not settled" "$IX"
+grep -q '^a [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* 1 2 ' "$IX" || fail "a's entry is not settled" "$IX"
+mc_run renew
+assert_exit 1 "renew from c's settled entry"
+! grep -q 'c: ' "$MC_ERR" "$MC_OUT" || fail "c did something" "$MC_OUT" "$MC_ERR"
+# 9a. a stored version made since (never live): deployed at once
+vc=$MC_STATE/certs/c/versions
+cp -a "$vc/0001" "$vc/0002"
+python3 - "$vc/0002/meta.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["version"] = 2
+m["status"] = "issued"
+json.dump(m, open(sys.argv[1], "w"), indent=2)
+PY
+touch -d '-1 min' "$vc/0002/meta.json"
+mc_run renew
+assert_contains "$MC_OUT" "c: deploying stored version 0002"
+[ "$(readlink "$MC_STATE/certs/c/current")" = versions/0002 ] || fail "c's stored version is not current"
+age_metas
+mc_run renew
+assert_exit 1 "renew (b still due)"
+grep -q '^c [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* 1 2 ' "$IX" || fail "c's version 2 is not settled" "$IX"
+# 9b. a journal made since (an interrupted deployment): finished at once
+printf '{"op": "deploy", "to": 2, "from": 1, "started": %s, "pid": 1}\n' \
+	"$(date +%s)" >"$MC_STATE/certs/c/journal.json"
+mc_run renew
+assert_contains "$MC_OUT" "c: an interrupted deploy of version 0002 was found"
+assert_no_path "$MC_STATE/certs/c/journal.json" "the journal is finished"
+
+# 10. A rollback makes another version current: never the indexed one.
+grep -q '^a [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* [01] 2 ' "$IX" || fail "a's version 2 is indexed" "$IX"
 mc_run rollback a
 assert_exit 0 "rollback a to version 1"
 age_metas
 mc_run renew
 assert_exit 1 "renew after the rollback (b still due)"
 ! grep -q 'a: due' "$MC_ERR" || fail "a became due after its rollback" "$MC_ERR"
-grep -q '^a [0-9]* [0-9]* [0-9]* 1 ' "$IX" || fail "the index has a's version 1 after the rollback" "$IX"
+grep -q '^a [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* [01] 1 ' "$IX" || fail "the index has a's version 1 after the rollback" "$IX"
+

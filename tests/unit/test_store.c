@@ -338,13 +338,14 @@ index_path(const char *dir, char *buf, size_t size)
 	snprintf(buf, size, "%s/renew-index", dir);
 }
 
-/* age_meta - set the current meta.json of "mail" 10 s into the past (an
- * index leaves out a meta.json changed in the last 2 s); its stamp. */
+/* age_meta - set the current meta.json of "mail", certs/mail and its
+ * versions/ 10 s into the past (an index leaves out a cert changed in the
+ * last 2 s); the stamp of meta.json. */
 static void
 age_meta(const char *dir, unsigned n, char *stamp, size_t size)
 {
 	struct timespec ts[2];
-	char path[600];
+	char path[600], dirs[600];
 	struct stat st;
 
 	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
@@ -352,16 +353,20 @@ age_meta(const char *dir, unsigned n, char *stamp, size_t size)
 	ts[0].tv_sec -= 10;
 	ts[1] = ts[0];
 	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	snprintf(dirs, sizeof(dirs), "%s/certs/mail/versions", dir);
+	assert_int_equal(utimensat(AT_FDCWD, dirs, ts, 0), 0);
+	*strrchr(dirs, '/') = '\0';
+	assert_int_equal(utimensat(AT_FDCWD, dirs, ts, 0), 0);
 	assert_int_equal(stat(path, &st), 0);
 	snprintf(stamp, size, "%llu %lld %lld", (unsigned long long)st.st_ino,
 		 (long long)st.st_size,
 		 (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec);
 }
 
-#define IX_HEAD "mailcert-renew-index 2\n"
+#define IX_HEAD "mailcert-renew-index 3\n"
 /* "%S": the stamp of mail's meta.json; entries say not_after 12345 */
-#define IX_MAIL "mail %S 1 ecdsa-p256 100 12345 0 0 issued - - - a.example.test\n"
-#define IX_AAA "aaa 1 2 3 1 rsa-2048 1 2 0 0 - - - - x.test\n"
+#define IX_MAIL "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 issued - - - a.example.test\n"
+#define IX_AAA "aaa 1 2 3 0 0 0 1 rsa-2048 1 2 0 0 - - - - x.test\n"
 
 static const struct {
 	const char *label;
@@ -373,33 +378,33 @@ static const struct {
 	{ "matching entry", IX_HEAD IX_AAA IX_MAIL, true, "", NULL },
 	{ "only entry", IX_HEAD IX_MAIL, true, "", NULL },
 	{ "revoked, with reason and directory",
-	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - keyCompromise "
+	  IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 revoked - keyCompromise "
 		  "https://ca.test/dir a.example.test\n",
 	  true, "keyCompromise", "https://ca.test/dir" },
-	{ "other inode", IX_HEAD "mail 1 %s 1 ecdsa-p256 100 12345 0 0 - - - - a.example.test\n",
+	{ "other inode", IX_HEAD "mail 1 %s 0 0 0 1 ecdsa-p256 100 12345 0 0 - - - - a.example.test\n",
 	  false, "", NULL },
 	{ "no entry", IX_HEAD IX_AAA, false, "", NULL },
-	{ "no names", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - -\n", false, "", NULL },
-	{ "bad key type", IX_HEAD "mail %S 1 dsa-1024 100 12345 0 0 - - - - a.test\n", false,
+	{ "no names", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 - - - -\n", false, "", NULL },
+	{ "bad key type", IX_HEAD "mail %S 0 0 0 1 dsa-1024 100 12345 0 0 - - - - a.test\n", false,
 	  "", NULL },
-	{ "version 0", IX_HEAD "mail %S 0 ecdsa-p256 100 12345 0 0 - - - - a.test\n", false,
+	{ "version 0", IX_HEAD "mail %S 0 0 0 0 ecdsa-p256 100 12345 0 0 - - - - a.test\n", false,
 	  "", NULL },
-	{ "negative time", IX_HEAD "mail %S 1 ecdsa-p256 -1 12345 0 0 - - - - a.test\n", false,
+	{ "negative time", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 -1 12345 0 0 - - - - a.test\n", false,
 	  "", NULL },
-	{ "number with junk", IX_HEAD "mail %S 1 ecdsa-p256 1 12345x 0 0 - - - - a.test\n",
+	{ "number with junk", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 1 12345x 0 0 - - - - a.test\n",
 	  false, "", NULL },
 	{ "reason too long",
-	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 revoked - "
+	  IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 revoked - "
 		  "aReasonNameLongerThanAnyThatRfc5280Has - a.test\n",
 	  false, "", NULL },
 	{ "a line of version 1 (no reason, no directory)",
-	  IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n", false, "",
+	  IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 issued - a.example.test\n", false, "",
 	  NULL },
 	{ "other header", "mailcert-renew-index 1\n" IX_MAIL, false, "", NULL },
 	{ "no header", IX_MAIL, false, "", NULL },
 	{ "unsorted", IX_HEAD IX_MAIL IX_AAA, false, "", NULL },
 	{ "twice", IX_HEAD IX_MAIL IX_MAIL, false, "", NULL },
-	{ "last line cut", IX_HEAD "mail %S 1 ecdsa-p256 100 12345 0 0 - - - - a.test", false,
+	{ "last line cut", IX_HEAD "mail %S 0 0 0 1 ecdsa-p256 100 12345 0 0 - - - - a.test", false,
 	  "", NULL },
 	{ "empty file", "", false, "", NULL },
 };
@@ -502,14 +507,14 @@ test_index_cycle(void **state)
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
-	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 3\n");
 	/* an older one is; a partial run writes nothing */
 	age_meta(dir, n, stamp, sizeof(stamp));
 	ix = mc_store_index_open(dir, NULL);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, false, NULL), 0);
-	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 3\n");
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	assert_non_null(strstr(file_text(path), stamp));
@@ -673,7 +678,7 @@ test_store_dual(void **state)
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	index_path(dir, path, sizeof(path));
-	assert_string_equal(file_text(path), "mailcert-renew-index 2\n");
+	assert_string_equal(file_text(path), "mailcert-renew-index 3\n");
 	free(meta.ari_cert_id);
 	free(second.ari_cert_id);
 	mc_pairs_clear(&pairs);
@@ -956,6 +961,69 @@ test_account_migrate(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* index_settle_run - open the index, ask whether "mail" is settled, then
+ * read it as renew does and save; the answer. */
+static bool
+index_settle_run(const char *dir)
+{
+	struct mc_store_index *ix = mc_store_index_open(dir, NULL);
+	struct mc_cert_meta m;
+	bool settled;
+
+	assert_non_null(ix);
+	settled = mc_store_index_settled(ix, "mail");
+	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
+	mc_store_meta_clear(&m);
+	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
+	mc_store_index_close(ix);
+	return settled;
+}
+
+/* test_index_settled - settled only while no journal and no version above
+ * current, and nothing changed since the entry: a journal or a stored
+ * version made since is never hidden; the entry is made again after. */
+static void
+test_index_settled(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	unsigned n = add_version(dir, key, 7, "deployed");
+	char stamp[128], path[600];
+
+	/* no index yet, then a cert changed < 2 s ago: not settled */
+	assert_false(index_settle_run(dir));
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir)); /* the entry is made now */
+	assert_true(index_settle_run(dir));
+	assert_true(index_settle_run(dir));
+	/* a journal appears: noticed at once */
+	snprintf(path, sizeof(path), "%s/certs/mail/journal.json", dir);
+	assert_int_equal(mc_fsio_write(path, "{}", 2, 0600, MC_FSIO_KEEP_OWNER,
+				       false, NULL), 0);
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir)); /* made again: journal there */
+	assert_false(index_settle_run(dir));
+	assert_int_equal(unlink(path), 0);
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir)); /* made again: settled */
+	assert_true(index_settle_run(dir));
+	/* a version stored above current (never made live): noticed */
+	assert_int_equal(store_version(dir, key, 8, "issued", false), n + 1);
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir));
+	assert_false(index_settle_run(dir));
+	/* current replaced: noticed */
+	n = add_version(dir, key, 9, "deployed");
+	assert_false(index_settle_run(dir));
+	age_meta(dir, n, stamp, sizeof(stamp));
+	assert_false(index_settle_run(dir));
+	assert_true(index_settle_run(dir));
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
@@ -981,6 +1049,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unfinished, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_index_read, tmpdir_setup,
+						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_index_settled, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_index_cycle, tmpdir_setup,
 						tmpdir_teardown),
