@@ -549,11 +549,6 @@ run_unfinished_pick(struct cli_run *run, const struct mc_cert_conf *cc)
 	struct mc_err err;
 
 	mc_err_clear(&err);
-	/* a cert with no targets and no endpoints is current as soon as it
-	 * is stored: none of its versions waits for a deployment (and one
-	 * an administrator rolled back from must stay behind) */
-	if (cc->n_targets == 0 && cc->n_verify == 0)
-		return 0;
 	if (run->fleet != NULL || run->dry != NULL || run->no_deploy ||
 	    mc_store_current(run->cfg->state_dir, cc->name, &cur, NULL) == -1 ||
 	    mc_deploy_unfinished(run->cfg, cc, cur, true, &v, NULL) != 1)

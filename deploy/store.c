@@ -15,6 +15,7 @@
 
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
+#include "mailcert/log.h"
 #include "mailcert/store.h"
 #include "deploy/store_int.h"
 
@@ -368,7 +369,29 @@ int
 mc_store_set_current_back(const char *state_dir, const char *name,
 			  unsigned number, struct mc_err *err)
 {
-	return store_switch(state_dir, name, number, false, err);
+	struct mc_cert_meta meta;
+	unsigned from = 0;
+
+	if (mc_store_current(state_dir, name, &from, NULL) == -1)
+		from = 0;
+	if (store_switch(state_dir, name, number, false, err) == -1)
+		return -1;
+	/* the version rolled back from was current, so it was not left
+	 * undone: mark it, or `renew` would deploy it again as a stored
+	 * version never verified live (a cert without targets or endpoints
+	 * keeps "issued") */
+	if (from == 0 || from == number ||
+	    mc_store_load_meta(state_dir, name, from, &meta, NULL) == -1)
+		return 0;
+	if (strcmp(meta.status, "issued") == 0 ||
+	    strcmp(meta.status, "imported") == 0) {
+		snprintf(meta.status, sizeof(meta.status), "rolled-back");
+		if (mc_store_save_meta(state_dir, name, &meta, NULL) == -1)
+			mc_log_warn("%s: cannot record version %04u as rolled "
+				    "back", name, from);
+	}
+	mc_store_meta_clear(&meta);
+	return 0;
 }
 
 /* mc_store_current - the version `current` points at. */
