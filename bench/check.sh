@@ -31,7 +31,8 @@
 #
 # Usage (root, for apt-get and the Postfix row):
 #   MAILCERT=/path/to/mailcert bench/check.sh
-# Missing peers are installed with apt-get. KEEP=1 keeps the temp dir with
+# Missing peers are installed with apt-get. SCALE_ONLY=1 runs only the
+# scale rows (no peers needed). KEEP=1 keeps the temp dir with
 # every tool's last output (TEST_TMP/out/). Every process started here is
 # stopped by PID (lib.sh's and mail.sh's exit traps).
 set -uo pipefail
@@ -407,13 +408,15 @@ Notes:
 main() {
 	local ep tool runs c hdr=""
 	local -a rows=()
-	install_peers
-	require_cmd testssl sslscan openssl python3 "$CSC"
+	[ "${SCALE_ONLY:-0}" = 1 ] || install_peers
+	[ "${SCALE_ONLY:-0}" = 1 ] || require_cmd testssl sslscan "$CSC"
+	require_cmd openssl python3
 	PKI=$TEST_TMP/pki
 	mkdir -p "$TEST_TMP/out"
 	pki_make
 	endpoints_start
 	for ep in "${EPS[@]}"; do
+		[ "${SCALE_ONLY:-0}" = 1 ] && break
 		rows+=("$(expect_row "$ep")")
 		for tool in mc testssl csc sslscan; do
 			runs=$RUNS
