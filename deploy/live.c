@@ -4,9 +4,12 @@
  * for each key type of the cert with a probe that offers only that key
  * type's signature algorithms (so the RSA certificate of a dual endpoint
  * is proven too, not only the ECDSA one a default ClientHello gets),
- * retrying until verify_timeout.
+ * retrying until verify_timeout. The rows of a round are probed
+ * LIVE_PARALLEL at a time.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,7 @@
 
 #define LIVE_BACKOFF_MIN_MS 200
 #define LIVE_BACKOFF_MAX_MS 2000
+#define LIVE_PARALLEL 8 /* rows probed at once */
 
 /* live_outcome - map a probe outcome to a live outcome. */
 static enum mc_live_outcome
@@ -167,24 +171,95 @@ live_skip(const struct live_probe *prs, struct mc_live_report *live,
 	}
 }
 
-/* live_round - probe every row that does not match yet; count mismatches. */
+/* The rows of one round: probed LIVE_PARALLEL at a time by a small pool
+ * of threads (each probe has its own SSL_CTX and socket); every row keeps
+ * its place in live->rows, so the report is in the same order as ever. */
+struct live_pool {
+	const struct live_probe *prs;
+	struct mc_live_report *live;
+	long long deadline;
+	pthread_mutex_t lock;
+	size_t next;
+	int failed;
+	struct mc_err err; /* the first failure of a worker */
+};
+
+/* live_todo - whether row i is still to be probed this round. */
+static bool
+live_todo(const struct mc_live_row *row)
+{
+	return row->outcome != MC_LIVE_MATCH && row->outcome != MC_LIVE_SKIPPED;
+}
+
+/* live_worker - take rows until none is left (or one failed). */
+static void *
+live_worker(void *arg)
+{
+	struct live_pool *pool = arg;
+	struct mc_err err;
+	size_t i;
+	int rc;
+
+	mc_err_clear(&err);
+	for (;;) {
+		pthread_mutex_lock(&pool->lock);
+		while (pool->next < pool->live->n_rows &&
+		       !live_todo(&pool->live->rows[pool->next]))
+			pool->next++;
+		i = pool->failed ? pool->live->n_rows : pool->next++;
+		pthread_mutex_unlock(&pool->lock);
+		if (i >= pool->live->n_rows)
+			return NULL;
+		rc = live_probe_row(&pool->prs[i], &pool->live->rows[i],
+				    (long)(pool->deadline - mc_now_ms()), &err);
+		if (rc == -1) {
+			pthread_mutex_lock(&pool->lock);
+			if (!pool->failed)
+				pool->err = err;
+			pool->failed = 1;
+			pthread_mutex_unlock(&pool->lock);
+			return NULL;
+		}
+	}
+}
+
+/* live_round - probe every row that does not match yet, LIVE_PARALLEL at
+ * a time; count mismatches. */
 static int
 live_round(const struct live_probe *prs, struct mc_live_report *live,
 	   long long deadline, size_t *bad, struct mc_err *err)
 {
-	size_t i;
+	struct live_pool pool;
+	pthread_t tids[LIVE_PARALLEL];
+	size_t i, todo = 0, n, started = 0;
 
-	*bad = 0;
-	for (i = 0; i < live->n_rows; i++) {
-		if (live->rows[i].outcome == MC_LIVE_MATCH ||
-		    live->rows[i].outcome == MC_LIVE_SKIPPED)
-			continue;
-		if (live_probe_row(&prs[i], &live->rows[i],
-				   (long)(deadline - mc_now_ms()), err) == -1)
-			return -1;
-		if (live->rows[i].outcome != MC_LIVE_MATCH)
-			(*bad)++;
+	memset(&pool, 0, sizeof(pool));
+	pool.prs = prs;
+	pool.live = live;
+	pool.deadline = deadline;
+	mc_err_clear(&pool.err);
+	if (pthread_mutex_init(&pool.lock, NULL) != 0)
+		return mc_err_set(err, MC_ERR_SYS, "live checks: mutex");
+	for (i = 0; i < live->n_rows; i++)
+		todo += live_todo(&live->rows[i]);
+	n = todo < LIVE_PARALLEL ? todo : LIVE_PARALLEL;
+	for (i = 0; n > 1 && i < n; i++) {
+		if (pthread_create(&tids[i], NULL, live_worker, &pool) != 0)
+			break; /* fewer threads, same rows */
+		started++;
 	}
+	if (started == 0)
+		live_worker(&pool);
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+	pthread_mutex_destroy(&pool.lock);
+	if (pool.failed) {
+		*err = pool.err;
+		return -1;
+	}
+	*bad = 0;
+	for (i = 0; i < live->n_rows; i++)
+		*bad += live_todo(&live->rows[i]);
 	return 0;
 }
 

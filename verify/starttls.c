@@ -20,7 +20,7 @@
 #include "verify/verify_int.h"
 
 #define EXCERPT_MAX 100
-#define GOODBYE_TIMEOUT_MS 2000
+#define GOODBYE_TIMEOUT_MS 100 /* best effort: do not wait long */
 #define IMPLICIT_PORT_GREET_MS 3000
 
 struct smtp_reply {

@@ -21,7 +21,10 @@
 #include "verify/verify_int.h"
 #include "mailcert/time.h"
 
-#define GOODBYE_MS 2000         /* wait for the reply to QUIT / LOGOUT */
+/* Wait at most this long, in all, for the reply to QUIT / LOGOUT and the
+ * server's close: the certificate is already read, and a server that
+ * never answers must not cost the probe seconds. */
+#define GOODBYE_MS 100
 #define GOODBYE_MAX_BYTES 16384 /* and read at most this much */
 #define PEEK_MAX 512            /* first bytes kept from the handshake */
 #define PEEK_WAIT_MS 500        /* for the rest of a plain-text line */
@@ -401,14 +404,17 @@ verify_tls_capture(SSL *ssl, struct mc_probe_result *res, struct mc_err *err)
 	return 0;
 }
 
-/* tls_drain - read and drop what the server sends until it closes; the
- * first line goes to first (size >= 2). */
+/* tls_drain - read and drop what the server sends until it closes or
+ * GOODBYE_MS have passed; the first line goes to first (size >= 2). */
 static void
 tls_drain(struct verify_conn *c, SSL *ssl, char *first, size_t size)
 {
 	char buf[1024];
 	size_t total = 0, keep;
 	int n, e;
+
+	long long until = mc_now_ms() + GOODBYE_MS;
+	long long left;
 
 	first[0] = '\0';
 	while (total < GOODBYE_MAX_BYTES) {
@@ -423,6 +429,11 @@ tls_drain(struct verify_conn *c, SSL *ssl, char *first, size_t size)
 			continue;
 		}
 		e = SSL_get_error(ssl, n);
+		left = until - mc_now_ms();
+		if (left <= 0)
+			return;
+		c->io_timeout_ms = left < c->io_timeout_ms ? (int)left
+							   : c->io_timeout_ms;
 		if (e == SSL_ERROR_WANT_READ &&
 		    verify_conn_wait(c, POLLIN) == 1)
 			continue;
