@@ -46,8 +46,9 @@
 #                               (STARTTLS) DOVECOT_PID DOVECOT_RELOAD
 #                               ("dovecot -c DIR/dovecot.conf reload")
 #                               DOVECOT_LOG.
-#   dovecot_stop [DIR]          TERM to the master pid (= doveadm stop, which
-#                               would block ~3 s), then KILL what is left.
+#   dovecot_stop [DIR]          TERM to the master pid this harness started
+#                               in DIR (never a pid it did not start), then
+#                               KILL what is left.
 #   exim_start DIR CERT KEY     the unpacked Exim with DIR/exim.conf (spool,
 #                               log, pid under DIR), STARTTLS and implicit
 #                               TLS ports, no relaying. Sets EXIM_DIR
@@ -355,6 +356,27 @@ mail_unregister() {
 	return 0
 }
 
+# mail_own_pid - the master pid of instance TYPE DIR read from PIDFILE,
+# only when this harness started that instance and that very process
+# (mail_register): a stale or foreign pid file - say one that now names
+# the host's own daemon - is never signalled. Prints nothing and returns 1
+# otherwise.
+mail_own_pid() {
+	local type=$1 d=$2 file=$3 pid i known=0
+	for i in "${MAIL_INSTANCES[@]}"; do
+		[ "$i" = "$type:$d" ] && known=1
+	done
+	pid=$({ tr -dc '0-9' <"$file"; } 2>/dev/null)
+	[ -n "$pid" ] || return 1
+	if [ "$known" = 1 ]; then
+		for i in "${MAIL_STARTED_PIDS[@]}"; do
+			[ "$i" = "$pid" ] && { echo "$pid"; return 0; }
+		done
+	fi
+	mail_log "not stopping pid $pid of $file: this harness did not start it"
+	return 1
+}
+
 # mail_stop_tree - record PID and its descendants for mail_stop_finish, then run CMD...
 mail_stop_tree() {
 	local pid=$1 tree=()
@@ -642,8 +664,8 @@ postfix_start_once() {
 # postfix_stop_begin - "postfix -c DIR/etc stop"; mail_stop_finish waits for the pids.
 postfix_stop_begin() {
 	local d=$1 pid
-	pid=$({ tr -dc '0-9' <"$d/queue/pid/master.pid"; } 2>/dev/null)
-	mail_stop_tree "$pid" postfix -c "$d/etc" stop
+	pid=$(mail_own_pid postfix "$d" "$d/queue/pid/master.pid") &&
+		mail_stop_tree "$pid" postfix -c "$d/etc" stop
 	mail_unregister postfix "$d"
 }
 
@@ -777,12 +799,12 @@ dovecot_start_once() {
 	mail_log "dovecot (pid $pid) imap $DOVECOT_PORT_IMAP, imaps $DOVECOT_PORT_IMAPS, pop3 $DOVECOT_PORT_POP3, pop3s $DOVECOT_PORT_POP3S, sieve $DOVECOT_PORT_SIEVE"
 }
 
-# dovecot_stop_begin - TERM to the master (what "doveadm stop" does, without
+# dovecot_stop_begin - TERM to the master we started (as "doveadm stop" would, without
 # its ~3 s wait); mail_stop_finish waits for the pids.
 dovecot_stop_begin() {
 	local d=$1 pid
-	pid=$({ tr -dc '0-9' <"$d/run/master.pid"; } 2>/dev/null)
-	[ -z "$pid" ] || mail_stop_tree "$pid" kill -TERM "$pid"
+	pid=$(mail_own_pid dovecot "$d" "$d/run/master.pid") &&
+		mail_stop_tree "$pid" kill -TERM "$pid"
 	mail_unregister dovecot "$d"
 }
 
@@ -880,8 +902,8 @@ exim_start_once() {
 # exim_stop_begin - TERM to the daemon; mail_stop_finish waits for the pids.
 exim_stop_begin() {
 	local d=$1 pid
-	pid=$({ tr -dc '0-9' <"$d/exim.pid"; } 2>/dev/null)
-	[ -z "$pid" ] || mail_stop_tree "$pid" kill -TERM "$pid"
+	pid=$(mail_own_pid exim "$d" "$d/exim.pid") &&
+		mail_stop_tree "$pid" kill -TERM "$pid"
 	mail_unregister exim "$d"
 }
 

@@ -146,7 +146,29 @@ mail_log "exim, no reload: serves the new cert after ${waited} s (file watch, pr
 got=$(mail_served_sha256 127.0.0.1 "$EXIM_PORT_SMTPS" smtps)
 [ "$got" = "$SHA1" ] || mail_fail "exim-smtps serves '${got:-nothing}' after the file watch reload"
 
-# 5. Stop everything; nothing the test started may remain.
+# 5. A pid file this harness did not write names a process it did not start
+#    (a stand-in for the host's own Dovecot, Postfix or Exim): the stop
+#    functions leave that process alone, registered directory or not.
+sleep 300 &
+FOREIGN=$!
+mkdir -p "$MAIL_TMP/foreign/run" "$MAIL_TMP/foreign/queue/pid"
+echo "$FOREIGN" >"$MAIL_TMP/foreign/run/master.pid"
+echo "$FOREIGN" >"$MAIL_TMP/foreign/exim.pid"
+echo "$FOREIGN" >"$MAIL_TMP/foreign/queue/pid/master.pid"
+dovecot_stop "$MAIL_TMP/foreign" 2>/dev/null
+exim_stop "$MAIL_TMP/foreign" 2>/dev/null
+postfix_stop "$MAIL_TMP/foreign" 2>/dev/null
+cp "$DOVECOT_DIR/run/master.pid" "$MAIL_TMP/dovecot-master.pid"
+echo "$FOREIGN" >"$DOVECOT_DIR/run/master.pid" # our instance, a foreign pid
+dovecot_stop_begin "$DOVECOT_DIR" 2>/dev/null
+MAIL_INSTANCES+=("dovecot:$DOVECOT_DIR")
+cp "$MAIL_TMP/dovecot-master.pid" "$DOVECOT_DIR/run/master.pid"
+kill -0 "$FOREIGN" 2>/dev/null || mail_fail "a stop function signalled pid $FOREIGN, which the harness did not start"
+kill "$FOREIGN" 2>/dev/null
+wait "$FOREIGN" 2>/dev/null
+mail_log "a pid the harness did not start is never signalled"
+
+# 6. Stop everything; nothing the test started may remain.
 t=$SECONDS
 mail_stop_all
 mail_log "all stopped in $((SECONDS - t)) s (${#MAIL_STARTED_PIDS[@]} pids seen)"
