@@ -3,8 +3,8 @@
  *
  * A command that makes no request, resolves nothing and answers no
  * challenge (status, a renew with nothing due) does not load libcurl,
- * libunbound, libldns or libmicrohttpd, nor the ~40 shared objects they
- * pull in. Each user keeps one table of function pointers built from an
+ * libunbound, libldns, libmicrohttpd or libidn2, nor the shared objects
+ * they pull in (~30 together). Each user keeps one table of function pointers built from an
  * X-macro list of the library's names:
  *
  *	#define FOO_FUNCS(X) X(foo_open) X(foo_close)
