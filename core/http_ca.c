@@ -134,20 +134,24 @@ ca_add(struct ca_file *f, const char *b, const char *e, bool aux)
 	return 0;
 }
 
-/* ca_index - index every CERTIFICATE / TRUSTED CERTIFICATE block of text. */
+/* ca_index - index every CERTIFICATE / TRUSTED CERTIFICATE block of text:
+ * one pass over it (each "-----BEGIN " looked at once). */
 static int
 ca_index(struct ca_file *f, const char *text, struct mc_err *err)
 {
-	const char *p = text, *c, *t, *e;
+	static const char begin[] = "-----BEGIN ";
+	const char *p = text, *e;
 	bool aux;
 
-	for (;;) {
-		c = strstr(p, PEM_CERT);
-		t = strstr(p, PEM_TRUSTED);
-		if (c == NULL && t == NULL)
-			break;
-		aux = c == NULL || (t != NULL && t < c);
-		p = aux ? t + strlen(PEM_TRUSTED) : c + strlen(PEM_CERT);
+	while ((p = strstr(p, begin)) != NULL) {
+		p += strlen(begin);
+		aux = strncmp(p, PEM_TRUSTED + strlen(begin),
+			      strlen(PEM_TRUSTED) - strlen(begin)) == 0;
+		if (!aux && strncmp(p, PEM_CERT + strlen(begin),
+				    strlen(PEM_CERT) - strlen(begin)) != 0)
+			continue; /* another kind of block: not a certificate */
+		p += aux ? strlen(PEM_TRUSTED) - strlen(begin)
+			 : strlen(PEM_CERT) - strlen(begin);
 		e = strstr(p, PEM_END);
 		if (e == NULL)
 			break;
