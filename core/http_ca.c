@@ -33,8 +33,9 @@
 #include "mailcert/fsio.h"
 
 #define CA_FILE_MAX ((size_t)64 * 1024 * 1024)
-#define PEM_CERT "-----BEGIN CERTIFICATE-----"
-#define PEM_TRUSTED "-----BEGIN TRUSTED CERTIFICATE-----"
+#define PEM_BEGIN "-----BEGIN "
+#define PEM_CERT "CERTIFICATE-----"             /* after PEM_BEGIN */
+#define PEM_TRUSTED "TRUSTED CERTIFICATE-----"  /* after PEM_BEGIN */
 #define PEM_END "-----END "
 
 struct ca_entry {
@@ -148,19 +149,15 @@ ca_add(struct ca_file *f, const char *b, const char *e, bool aux)
 static int
 ca_index(struct ca_file *f, const char *text, struct mc_err *err)
 {
-	static const char begin[] = "-----BEGIN ";
 	const char *p = text, *e;
 	bool aux;
 
-	while ((p = strstr(p, begin)) != NULL) {
-		p += strlen(begin);
-		aux = strncmp(p, PEM_TRUSTED + strlen(begin),
-			      strlen(PEM_TRUSTED) - strlen(begin)) == 0;
-		if (!aux && strncmp(p, PEM_CERT + strlen(begin),
-				    strlen(PEM_CERT) - strlen(begin)) != 0)
+	while ((p = strstr(p, PEM_BEGIN)) != NULL) {
+		p += strlen(PEM_BEGIN);
+		aux = strncmp(p, PEM_TRUSTED, strlen(PEM_TRUSTED)) == 0;
+		if (!aux && strncmp(p, PEM_CERT, strlen(PEM_CERT)) != 0)
 			continue; /* another kind of block: not a certificate */
-		p += aux ? strlen(PEM_TRUSTED) - strlen(begin)
-			 : strlen(PEM_CERT) - strlen(begin);
+		p += aux ? strlen(PEM_TRUSTED) : strlen(PEM_CERT);
 		e = strstr(p, PEM_END);
 		if (e == NULL)
 			break;
