@@ -42,6 +42,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,17 +268,37 @@ index_word(char **p)
 	return w;
 }
 
-/* index_num - a decimal number >= 0; 0 or -1. */
+/* index_digits - the decimal number >= 0 at s, up to the first byte
+ * that is not a digit (*end); 0, or -1 when none or it overflows. (Not
+ * strtoll: no sign, no blank, no locale - twelve numbers a cert.) */
+static int
+index_digits(const char *s, long long *out, const char **end)
+{
+	long long v = 0;
+	int d;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = *s - '0';
+		if (v > (LLONG_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+/* index_num - a word that is a decimal number >= 0; 0 or -1. */
 static int
 index_num(const char *s, long long *out)
 {
-	char *end;
+	const char *end;
 
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno == 0 && *end == '\0' ? 0 : -1;
+	return s != NULL && index_digits(s, out, &end) == 0 && *end == '\0'
+		       ? 0
+		       : -1;
 }
 
 /* index_names - the remaining words of p into m->names. */
@@ -378,8 +399,9 @@ index_lookup(struct mc_store_index *ix, const char *name,
 	     struct mc_cert_meta *m)
 {
 	struct index_stamp want = {0}, have = {0};
-	char key[80], *kp = key, *copy;
+	char key[80], *kp = key, *copy, local[512];
 	char *const *hit;
+	size_t len;
 	int rc;
 
 	snprintf(key, sizeof(key), "%s", name);
@@ -387,11 +409,13 @@ index_lookup(struct mc_store_index *ix, const char *name,
 		    : NULL;
 	if (hit == NULL)
 		return 0;
-	copy = strdup(*hit);
+	len = strlen(*hit); /* parsed from a copy: the line is kept as is */
+	copy = len < sizeof(local) ? memcpy(local, *hit, len + 1) : strdup(*hit);
 	if (copy == NULL)
 		return 0;
 	rc = index_parse(copy, &want, m);
-	free(copy);
+	if (copy != local)
+		free(copy);
 	if (rc == 0 && *hit == ix->proved) { /* stamped just now */
 		ix->proved = NULL;
 		index_keep(ix, *hit, false);
@@ -490,35 +514,83 @@ mc_store_index_current(struct mc_store_index *ix, const char *name,
 	return 1;
 }
 
-/* mc_store_index_settled - whether name is settled (see store.h). */
+/* index_head - the stamp and VERSION at the start of an entry (NAME and
+ * the first seven numbers), read without cutting or copying it; 0 or -1. */
+static int
+index_head(const char *line, struct index_stamp *s, unsigned *version)
+{
+	const char *p = strchr(line, ' ');
+	long long v[7];
+	size_t i;
+
+	for (i = 0; i < 7; i++)
+		if (p == NULL || index_digits(p + 1, &v[i], &p) == -1 ||
+		    *p != ' ')
+			return -1;
+	if (v[5] > 1 || v[6] <= 0 || v[6] > 9999)
+		return -1;
+	s->ino = (unsigned long long)v[0];
+	s->size = v[1];
+	s->mtime_ns = v[2];
+	s->dir_ns = v[3];
+	s->vers_ns = v[4];
+	s->settled = v[5] == 1;
+	*version = (unsigned)v[6];
+	return 0;
+}
+
+/* index_stamp_version - the identity of certs/NAME/versions/NNNN/meta.json
+ * (version's own path, not through `current`); 0 or -1. */
+static int
+index_stamp_version(const struct mc_store_index *ix, const char *name,
+		    unsigned version, struct index_stamp *s)
+{
+	char rel[300];
+	struct stat st;
+
+	snprintf(rel, sizeof(rel), "%s/versions/%04u/meta.json", name,
+		 version);
+	if (fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISREG(st.st_mode))
+		return -1;
+	s->ino = (unsigned long long)st.st_ino;
+	s->size = (long long)st.st_size;
+	s->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
+		      st.st_mtim.tv_nsec;
+	return 0;
+}
+
+/* mc_store_index_settled - whether name is settled (see store.h). Three
+ * stats: certs/NAME, its versions/ and the entry's version's meta.json by
+ * its own path. `current` is not followed: it can only change by a rename
+ * or unlink in certs/NAME, which changes that directory's mtime, so while
+ * DIR_NS matches, `current` names the version it named when the entry was
+ * made - whose meta.json the entry's identity is of (a `current` that
+ * named another file than versions/VERSION/meta.json then shows here as a
+ * mismatch: not settled, read the slow way). */
 bool
 mc_store_index_settled(struct mc_store_index *ix, const char *name)
 {
 	struct index_stamp want = {0}, have = {0};
-	struct mc_cert_meta m;
-	char key[80], *kp = key, *copy;
+	char key[80], *kp = key;
 	char *const *hit;
-	int rc;
+	unsigned version = 0;
 
 	ix->proved = NULL;
 	snprintf(key, sizeof(key), "%s", name);
 	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
 		    : NULL;
-	if (hit == NULL || (copy = strdup(*hit)) == NULL)
-		return false;
-	memset(&m, 0, sizeof(m));
-	rc = index_parse(copy, &want, &m);
-	free(copy);
-	mc_store_meta_clear(&m);
-	if (rc == -1 || index_dirs(ix, name, &have) == -1 ||
-	    index_stamp(ix, name, &have) == -1 || have.ino != want.ino ||
-	    have.size != want.size || have.mtime_ns != want.mtime_ns)
+	if (hit == NULL || index_head(*hit, &want, &version) == -1 ||
+	    index_dirs(ix, name, &have) == -1)
 		return false;
 	if (have.dir_ns != want.dir_ns || have.vers_ns != want.vers_ns) {
 		ix->redo = *hit; /* made again from meta.json this run */
 		return false;
 	}
-	if (!want.settled)
+	if (!want.settled ||
+	    index_stamp_version(ix, name, version, &have) == -1 ||
+	    have.ino != want.ino || have.size != want.size ||
+	    have.mtime_ns != want.mtime_ns)
 		return false;
 	ix->proved = *hit;
 	return true;
