@@ -88,14 +88,36 @@ struct mc_store_index {
 	const char *redo;   /* an entry whose directories changed */
 };
 
-/* index_namecmp - compare the names that start lines a and b. */
+/* index_namecmp - compare the names that start lines a and b (a name
+ * ends at a blank or at the end: the shorter of two sorts first). */
 static int
 index_namecmp(const char *a, const char *b)
 {
-	size_t la = strcspn(a, " "), lb = strcspn(b, " ");
-	int c = memcmp(a, b, la < lb ? la : lb);
+	unsigned ca, cb;
 
-	return c != 0 ? c : (la > lb) - (la < lb);
+	for (;; a++, b++) {
+		ca = *a == ' ' ? 0 : (unsigned char)*a;
+		cb = *b == ' ' ? 0 : (unsigned char)*b;
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		if (ca == 0)
+			return 0;
+	}
+}
+
+/* index_rel - "NAME/TAIL" into rel (size bytes), a path below certs/;
+ * 0, or -1 when it does not fit (then nothing is found). */
+static int
+index_rel(char *rel, size_t size, const char *name, const char *tail)
+{
+	size_t ln = strlen(name), lt = strlen(tail);
+
+	if (ln + 1 + lt >= size)
+		return -1;
+	memcpy(rel, name, ln);
+	rel[ln] = '/';
+	memcpy(rel + ln + 1, tail, lt + 1);
+	return 0;
 }
 
 /* index_qcmp - qsort/bsearch comparison of two line pointers. */
@@ -202,8 +224,8 @@ index_stamp(const struct mc_store_index *ix, const char *name,
 
 	if (ix->certs_fd == -1)
 		return -1;
-	snprintf(rel, sizeof(rel), "%s/current/meta.json", name);
-	if (fstatat(ix->certs_fd, rel, &st, 0) == -1 || !S_ISREG(st.st_mode))
+	if (index_rel(rel, sizeof(rel), name, "current/meta.json") == -1 ||
+	    fstatat(ix->certs_fd, rel, &st, 0) == -1 || !S_ISREG(st.st_mode))
 		return -1;
 	s->ino = (unsigned long long)st.st_ino;
 	s->size = (long long)st.st_size;
@@ -227,8 +249,8 @@ index_dirs(const struct mc_store_index *ix, const char *name,
 		return -1;
 	s->dir_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
 		    st.st_mtim.tv_nsec;
-	snprintf(rel, sizeof(rel), "%s/versions", name);
-	if (fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	if (index_rel(rel, sizeof(rel), name, "versions") == -1 ||
+	    fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISDIR(st.st_mode))
 		return -1;
 	s->vers_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
@@ -399,12 +421,12 @@ index_lookup(struct mc_store_index *ix, const char *name,
 	     struct mc_cert_meta *m)
 {
 	struct index_stamp want = {0}, have = {0};
-	char key[80], *kp = key, *copy, local[512];
+	const char *kp = name;
+	char *copy, local[512];
 	char *const *hit;
 	size_t len;
 	int rc;
 
-	snprintf(key, sizeof(key), "%s", name);
 	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
 		    : NULL;
 	if (hit == NULL)
@@ -545,12 +567,14 @@ static int
 index_stamp_version(const struct mc_store_index *ix, const char *name,
 		    unsigned version, struct index_stamp *s)
 {
-	char rel[300];
+	char rel[300], tail[] = "versions/NNNN/meta.json";
 	struct stat st;
+	unsigned v = version, i;
 
-	snprintf(rel, sizeof(rel), "%s/versions/%04u/meta.json", name,
-		 version);
-	if (fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	for (i = 12; i >= 9; i--, v /= 10) /* %04u; version <= 9999 */
+		tail[i] = (char)('0' + v % 10);
+	if (index_rel(rel, sizeof(rel), name, tail) == -1 ||
+	    fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISREG(st.st_mode))
 		return -1;
 	s->ino = (unsigned long long)st.st_ino;
@@ -572,12 +596,11 @@ bool
 mc_store_index_settled(struct mc_store_index *ix, const char *name)
 {
 	struct index_stamp want = {0}, have = {0};
-	char key[80], *kp = key;
+	const char *kp = name;
 	char *const *hit;
 	unsigned version = 0;
 
 	ix->proved = NULL;
-	snprintf(key, sizeof(key), "%s", name);
 	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
 		    : NULL;
 	if (hit == NULL || index_head(*hit, &want, &version) == -1 ||
