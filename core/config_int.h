@@ -58,6 +58,7 @@ struct cfg_raw {
 	size_t cap_secs;
 	char **files; /* the main file, then the included ones */
 	size_t n_files;
+	size_t cap_files;
 	struct cfg_index idx; /* while lexing */
 };
 
@@ -98,6 +99,11 @@ struct cfg_ctx config_sec_ctx(const struct cfg_ctx *ctx,
 /* config_lex_file - read one file, appending its sections to raw
  * (config_lex.c). */
 int config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err);
+
+/* config_lex_file_at - config_lex_file of the file rel below the open
+ * directory dirfd (AT_FDCWD: rel is a path); path names it in errors. */
+int config_lex_file_at(int dirfd, const char *rel, const char *path,
+    struct cfg_raw *raw, struct mc_err *err);
 
 /* config_lex - read path and the files it includes into raw sections
  * (*raw, free with config_raw_free; config_files.c). */

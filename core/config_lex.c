@@ -61,6 +61,8 @@
 
 struct lex {
 	struct cfg_ctx ctx;
+	int dirfd;       /* rel is opened below it (AT_FDCWD: rel is the path) */
+	const char *rel;
 	char *data; /* the whole file, NUL-terminated; lines are cut in place */
 	size_t len;
 	size_t pos;
@@ -148,7 +150,7 @@ lex_read_file(struct lex *lx)
 	int fd, ret = -1;
 
 	/* O_NONBLOCK: a FIFO must be refused below, not waited on */
-	fd = open(lx->ctx.path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = openat(lx->dirfd, lx->rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1)
 		return mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot open",
 		    lx->ctx.path);
@@ -718,13 +720,18 @@ config_raw_free(struct cfg_raw *raw)
 static const char *
 lex_add_file(struct cfg_raw *raw, const char *path, struct mc_err *err)
 {
-	char **files = realloc(raw->files, (raw->n_files + 1) * sizeof(*files));
+	size_t cap = raw->cap_files ? raw->cap_files * 2 : 8;
+	char **files = raw->files;
 
-	if (files == NULL) {
-		mc_err_set(err, MC_ERR_SYS, "out of memory");
-		return NULL;
+	if (raw->n_files == raw->cap_files) {
+		files = realloc(raw->files, cap * sizeof(*files));
+		if (files == NULL) {
+			mc_err_set(err, MC_ERR_SYS, "out of memory");
+			return NULL;
+		}
+		raw->files = files;
+		raw->cap_files = cap;
 	}
-	raw->files = files;
 	files[raw->n_files] = strdup(path);
 	if (files[raw->n_files] == NULL) {
 		mc_err_set(err, MC_ERR_SYS, "out of memory");
@@ -733,14 +740,17 @@ lex_add_file(struct cfg_raw *raw, const char *path, struct mc_err *err)
 	return files[raw->n_files++];
 }
 
-/* config_lex_file - read one file, appending its sections to raw. */
+/* config_lex_file_at - read one file, appending its sections to raw. */
 int
-config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err)
+config_lex_file_at(int dirfd, const char *rel, const char *path,
+    struct cfg_raw *raw, struct mc_err *err)
 {
 	struct lex lx;
 	int rc, ret = -1;
 
 	memset(&lx, 0, sizeof(lx));
+	lx.dirfd = dirfd;
+	lx.rel = rel;
 	lx.ctx.path = lex_add_file(raw, path, err);
 	lx.ctx.err = err;
 	lx.raw = raw;
@@ -763,3 +773,9 @@ out:
 	return ret;
 }
 
+/* config_lex_file - read one file, appending its sections to raw. */
+int
+config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err)
+{
+	return config_lex_file_at(AT_FDCWD, path, path, raw, err);
+}
