@@ -115,7 +115,7 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 	const struct cfg_entry *e;
 	struct cfg_ctx ctx = { raw->files[0], err };
 	const char *dir = NULL;
-	glob_t g;
+	glob_t *g = &raw->incl; /* its names are raw->files: freed with raw */
 	size_t i, dlen = 0, off;
 	int ret = 0, dfd = AT_FDCWD;
 
@@ -125,17 +125,15 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 	e = global != NULL ? config_entry_find(global, "include") : NULL;
 	if (e == NULL || e->value[0] == '\0')
 		return 0;
-	memset(&g, 0, sizeof(g));
-	if (files_glob(&ctx, e, &g) == -1)
+	if (files_glob(&ctx, e, g) == -1)
 		ret = -1;
-	for (i = 0; ret == 0 && i < g.gl_pathc; i++) {
-		off = files_dir(g.gl_pathv[i], &dfd, &dir, &dlen);
-		ret = config_lex_file_at(dfd, g.gl_pathv[i] + off, g.gl_pathv[i],
+	for (i = 0; ret == 0 && i < g->gl_pathc; i++) {
+		off = files_dir(g->gl_pathv[i], &dfd, &dir, &dlen);
+		ret = config_lex_file_at(dfd, g->gl_pathv[i] + off, g->gl_pathv[i],
 		    raw, err);
 	}
 	if (dfd != AT_FDCWD)
 		close(dfd);
-	globfree(&g);
 	return ret;
 }
 
