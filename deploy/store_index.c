@@ -70,19 +70,17 @@ struct index_stamp {
 	bool settled;	   /* no journal, no version above current */
 };
 
-struct index_next {
-	char *line;
-	bool owned; /* else borrowed from the old index's text */
-};
-
 struct mc_store_index {
 	char *state_dir;
 	int certs_fd; /* state_dir/certs, or -1 */
 	char *text;   /* the old index, lines cut in place */
 	char **lines; /* its entries, sorted by name */
 	size_t n;
-	struct index_next *next; /* entries of the next index */
-	size_t n_next, cap_next;
+	/* the next index: the old entries still true (kept[i] for lines[i],
+	 * one byte each) and entries made anew this run (fresh, ours) */
+	unsigned char *kept;
+	char **fresh;
+	size_t n_fresh, cap_fresh;
 	bool stale; /* the file on disk is missing, refused or out of date */
 	const char *proved; /* the entry mc_store_index_settled just proved */
 	const char *redo;   /* an entry whose directories changed */
@@ -168,7 +166,8 @@ index_read(struct mc_store_index *ix)
 
 	snprintf(path, sizeof(path), "%s/" INDEX_FILE, ix->state_dir);
 	if (mc_fsio_read(path, INDEX_MAX, &ix->text, &len, &err) == -1 ||
-	    index_split(ix) == -1) {
+	    index_split(ix) == -1 ||
+	    (ix->kept = calloc(ix->n + 1, 1)) == NULL) {
 		free(ix->lines);
 		ix->lines = NULL;
 		ix->n = 0;
@@ -202,10 +201,10 @@ mc_store_index_close(struct mc_store_index *ix)
 
 	if (ix == NULL)
 		return;
-	for (i = 0; i < ix->n_next; i++)
-		if (ix->next[i].owned)
-			free(ix->next[i].line);
-	free(ix->next);
+	for (i = 0; i < ix->n_fresh; i++)
+		free(ix->fresh[i]);
+	free(ix->fresh);
+	free(ix->kept);
 	if (ix->certs_fd != -1)
 		close(ix->certs_fd);
 	free(ix->text);
@@ -387,31 +386,35 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 	return index_names(p, m);
 }
 
-/* index_keep - add an entry to the next index (owned: ours to free). */
+/* index_keep - keep the old entry *hit (of ix->lines) in the next index. */
 static void
-index_keep(struct mc_store_index *ix, char *line, bool owned)
+index_keep(struct mc_store_index *ix, char *const *hit)
 {
-	struct index_next *n;
+	ix->kept[hit - ix->lines] = 1;
+}
+
+/* index_keep_new - add a new entry (taken) to the next index; NULL: the
+ * cert is left out (read from meta.json next time). */
+static void
+index_keep_new(struct mc_store_index *ix, char *line)
+{
+	char **f;
 	size_t cap;
 
-	if (line == NULL) {
-		ix->stale = true; /* left out: read from meta.json next time */
+	ix->stale = true;
+	if (line == NULL)
 		return;
-	}
-	if (ix->n_next == ix->cap_next) {
-		cap = ix->cap_next ? ix->cap_next * 2 : 64;
-		n = realloc(ix->next, cap * sizeof(*n));
-		if (n == NULL) {
-			if (owned)
-				free(line);
-			ix->stale = true;
+	if (ix->n_fresh == ix->cap_fresh) {
+		cap = ix->cap_fresh ? ix->cap_fresh * 2 : 16;
+		f = realloc(ix->fresh, cap * sizeof(*f));
+		if (f == NULL) {
+			free(line);
 			return;
 		}
-		ix->next = n;
-		ix->cap_next = cap;
+		ix->fresh = f;
+		ix->cap_fresh = cap;
 	}
-	ix->next[ix->n_next].line = line;
-	ix->next[ix->n_next++].owned = owned;
+	ix->fresh[ix->n_fresh++] = line;
 }
 
 /* index_lookup - name's entry, when it still matches its meta.json: 1 and
@@ -440,13 +443,13 @@ index_lookup(struct mc_store_index *ix, const char *name,
 		free(copy);
 	if (rc == 0 && *hit == ix->proved) { /* stamped just now */
 		ix->proved = NULL;
-		index_keep(ix, *hit, false);
+		index_keep(ix, hit);
 		return 1;
 	}
 	if (rc == 0 && *hit != ix->redo && index_stamp(ix, name, &have) == 0 &&
 	    have.ino == want.ino && have.size == want.size &&
 	    have.mtime_ns == want.mtime_ns) {
-		index_keep(ix, *hit, false);
+		index_keep(ix, hit);
 		return 1;
 	}
 	mc_store_meta_clear(m);
@@ -531,7 +534,7 @@ mc_store_index_current(struct mc_store_index *ix, const char *name,
 	if (stamped && s.mtime_ns / 1000000000LL < old &&
 	    s.dir_ns / 1000000000LL < old && s.vers_ns / 1000000000LL < old) {
 		s.settled = index_settle(ix, name, meta->version);
-		index_keep(ix, index_line(name, &s, meta), true);
+		index_keep_new(ix, index_line(name, &s, meta));
 	}
 	return 1;
 }
@@ -634,33 +637,75 @@ index_seqcmp(const void *a, const void *b)
 	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* index_text - header and entries sorted by name; of two entries for one
- * name, the later one (read again after a change) wins (new string). */
+/* index_fresh_sorted - the new entries sorted by name, only the last
+ * made of each name (read again after a change); new array of n. */
+static const char **
+index_fresh_sorted(const struct mc_store_index *ix, size_t *n)
+{
+	struct index_seq *v = malloc((ix->n_fresh + 1) * sizeof(*v));
+	const char **out = malloc((ix->n_fresh + 1) * sizeof(*out));
+	size_t i;
+
+	*n = 0;
+	if (v == NULL || out == NULL) {
+		free(v);
+		free(out);
+		return NULL;
+	}
+	for (i = 0; i < ix->n_fresh; i++) {
+		v[i].line = ix->fresh[i];
+		v[i].seq = i;
+	}
+	qsort(v, ix->n_fresh, sizeof(*v), index_seqcmp);
+	for (i = 0; i < ix->n_fresh; i++)
+		if (i + 1 == ix->n_fresh ||
+		    index_namecmp(v[i].line, v[i + 1].line) != 0)
+			out[(*n)++] = v[i].line;
+	free(v);
+	return out;
+}
+
+/* index_put - one entry and its newline into b; 0 or -1. */
+static int
+index_put(struct mc_buf *b, const char *line)
+{
+	return mc_buf_append(b, line, strlen(line), NULL) == 0 &&
+			       mc_buf_append(b, "\n", 1, NULL) == 0
+		       ? 0
+		       : -1;
+}
+
+/* index_text - header and entries sorted by name: the old entries kept
+ * merged with the new ones; a new entry of a name replaces the old one
+ * (it was read from meta.json after a change) (new string). */
 static char *
 index_text(const struct mc_store_index *ix, size_t *len)
 {
-	struct index_seq *v = malloc((ix->n_next + 1) * sizeof(*v));
+	const char **f;
 	struct mc_buf b;
-	size_t i;
-	int bad;
+	size_t nf, i = 0, k = 0;
+	int bad, c;
 
-	if (v == NULL)
+	f = index_fresh_sorted(ix, &nf);
+	if (f == NULL)
 		return NULL;
-	for (i = 0; i < ix->n_next; i++) {
-		v[i].line = ix->next[i].line;
-		v[i].seq = i;
-	}
-	qsort(v, ix->n_next, sizeof(*v), index_seqcmp);
 	mc_buf_init(&b, 0);
 	bad = mc_buf_appendf(&b, NULL, "%s\n", INDEX_HEADER);
-	for (i = 0; bad == 0 && i < ix->n_next; i++) {
-		if (i + 1 < ix->n_next &&
-		    index_namecmp(v[i].line, v[i + 1].line) == 0)
-			continue; /* a later entry of this name follows */
-		bad = mc_buf_append(&b, v[i].line, strlen(v[i].line), NULL) ||
-		      mc_buf_append(&b, "\n", 1, NULL);
+	while (bad == 0 && (i < ix->n || k < nf)) {
+		if (i < ix->n && !ix->kept[i]) {
+			i++;
+			continue;
+		}
+		c = i == ix->n ? 1 : k == nf ? -1
+					      : index_namecmp(ix->lines[i], f[k]);
+		if (c < 0)
+			bad = index_put(&b, ix->lines[i++]);
+		else {
+			i += c == 0; /* replaced by the new entry */
+			bad = index_put(&b, f[k++]);
+		}
 	}
-	free(v);
+	free(f);
 	if (bad != 0) {
 		mc_buf_free(&b);
 		return NULL;
