@@ -83,6 +83,7 @@ struct mc_store_index {
 	size_t n_fresh, cap_fresh;
 	bool stale; /* the file on disk is missing, refused or out of date */
 	const char *proved; /* the entry mc_store_index_settled just proved */
+	struct mc_cert_meta proved_meta; /* ... parsed, for the next lookup */
 	const char *redo;   /* an entry whose directories changed */
 };
 
@@ -205,6 +206,7 @@ mc_store_index_close(struct mc_store_index *ix)
 		free(ix->fresh[i]);
 	free(ix->fresh);
 	free(ix->kept);
+	mc_store_meta_clear(&ix->proved_meta);
 	if (ix->certs_fd != -1)
 		close(ix->certs_fd);
 	free(ix->text);
@@ -417,6 +419,26 @@ index_keep_new(struct mc_store_index *ix, char *line)
 	ix->fresh[ix->n_fresh++] = line;
 }
 
+/* index_entry - parse the entry *hit (from a copy: the line is kept as
+ * is) into *s and *m (cleared on failure); 0 or -1. */
+static int
+index_entry(char *const *hit, struct index_stamp *s, struct mc_cert_meta *m)
+{
+	char *copy, local[512];
+	size_t len = strlen(*hit);
+	int rc;
+
+	copy = len < sizeof(local) ? memcpy(local, *hit, len + 1) : strdup(*hit);
+	if (copy == NULL)
+		return -1;
+	rc = index_parse(copy, s, m);
+	if (copy != local)
+		free(copy);
+	if (rc == -1)
+		mc_store_meta_clear(m);
+	return rc;
+}
+
 /* index_lookup - name's entry, when it still matches its meta.json: 1 and
  * *m, else 0 (no entry, changed, malformed). */
 static int
@@ -425,30 +447,22 @@ index_lookup(struct mc_store_index *ix, const char *name,
 {
 	struct index_stamp want = {0}, have = {0};
 	const char *kp = name;
-	char *copy, local[512];
 	char *const *hit;
-	size_t len;
-	int rc;
 
 	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
 		    : NULL;
-	if (hit == NULL)
+	if (hit == NULL || *hit == ix->redo)
 		return 0;
-	len = strlen(*hit); /* parsed from a copy: the line is kept as is */
-	copy = len < sizeof(local) ? memcpy(local, *hit, len + 1) : strdup(*hit);
-	if (copy == NULL)
-		return 0;
-	rc = index_parse(copy, &want, m);
-	if (copy != local)
-		free(copy);
-	if (rc == 0 && *hit == ix->proved) { /* stamped just now */
+	if (*hit == ix->proved) { /* stamped and parsed just now */
+		*m = ix->proved_meta;
+		memset(&ix->proved_meta, 0, sizeof(ix->proved_meta));
 		ix->proved = NULL;
 		index_keep(ix, hit);
 		return 1;
 	}
-	if (rc == 0 && *hit != ix->redo && index_stamp(ix, name, &have) == 0 &&
-	    have.ino == want.ino && have.size == want.size &&
-	    have.mtime_ns == want.mtime_ns) {
+	if (index_entry(hit, &want, m) == 0 &&
+	    index_stamp(ix, name, &have) == 0 && have.ino == want.ino &&
+	    have.size == want.size && have.mtime_ns == want.mtime_ns) {
 		index_keep(ix, hit);
 		return 1;
 	}
@@ -539,31 +553,6 @@ mc_store_index_current(struct mc_store_index *ix, const char *name,
 	return 1;
 }
 
-/* index_head - the stamp and VERSION at the start of an entry (NAME and
- * the first seven numbers), read without cutting or copying it; 0 or -1. */
-static int
-index_head(const char *line, struct index_stamp *s, unsigned *version)
-{
-	const char *p = strchr(line, ' ');
-	long long v[7];
-	size_t i;
-
-	for (i = 0; i < 7; i++)
-		if (p == NULL || index_digits(p + 1, &v[i], &p) == -1 ||
-		    *p != ' ')
-			return -1;
-	if (v[5] > 1 || v[6] <= 0 || v[6] > 9999)
-		return -1;
-	s->ino = (unsigned long long)v[0];
-	s->size = v[1];
-	s->mtime_ns = v[2];
-	s->dir_ns = v[3];
-	s->vers_ns = v[4];
-	s->settled = v[5] == 1;
-	*version = (unsigned)v[6];
-	return 0;
-}
-
 /* index_stamp_version - the identity of certs/NAME/versions/NNNN/meta.json
  * (version's own path, not through `current`); 0 or -1. */
 static int
@@ -599,27 +588,31 @@ bool
 mc_store_index_settled(struct mc_store_index *ix, const char *name)
 {
 	struct index_stamp want = {0}, have = {0};
+	struct mc_cert_meta *m = &ix->proved_meta;
 	const char *kp = name;
 	char *const *hit;
-	unsigned version = 0;
 
 	ix->proved = NULL;
+	mc_store_meta_clear(m);
 	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
 		    : NULL;
-	if (hit == NULL || index_head(*hit, &want, &version) == -1 ||
+	if (hit == NULL || index_entry(hit, &want, m) == -1 ||
 	    index_dirs(ix, name, &have) == -1)
-		return false;
+		goto no;
 	if (have.dir_ns != want.dir_ns || have.vers_ns != want.vers_ns) {
 		ix->redo = *hit; /* made again from meta.json this run */
-		return false;
+		goto no;
 	}
 	if (!want.settled ||
-	    index_stamp_version(ix, name, version, &have) == -1 ||
+	    index_stamp_version(ix, name, m->version, &have) == -1 ||
 	    have.ino != want.ino || have.size != want.size ||
 	    have.mtime_ns != want.mtime_ns)
-		return false;
-	ix->proved = *hit;
+		goto no;
+	ix->proved = *hit; /* its facts (m) go to the next lookup of name */
 	return true;
+no:
+	mc_store_meta_clear(m);
+	return false;
 }
 
 struct index_seq {
