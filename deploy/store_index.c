@@ -215,24 +215,32 @@ mc_store_index_close(struct mc_store_index *ix)
 	free(ix);
 }
 
-/* index_stamp - the identity of name's current meta.json; 0 or -1. */
+/* index_file_stamp - the identity of the regular file certs/NAME/TAIL
+ * (flags: of fstatat); 0 or -1. */
 static int
-index_stamp(const struct mc_store_index *ix, const char *name,
-	    struct index_stamp *s)
+index_file_stamp(const struct mc_store_index *ix, const char *name,
+		 const char *tail, int flags, struct index_stamp *s)
 {
 	char rel[300];
 	struct stat st;
 
-	if (ix->certs_fd == -1)
-		return -1;
-	if (index_rel(rel, sizeof(rel), name, "current/meta.json") == -1 ||
-	    fstatat(ix->certs_fd, rel, &st, 0) == -1 || !S_ISREG(st.st_mode))
+	if (ix->certs_fd == -1 ||
+	    index_rel(rel, sizeof(rel), name, tail) == -1 ||
+	    fstatat(ix->certs_fd, rel, &st, flags) == -1 || !S_ISREG(st.st_mode))
 		return -1;
 	s->ino = (unsigned long long)st.st_ino;
 	s->size = (long long)st.st_size;
 	s->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
 		      st.st_mtim.tv_nsec;
 	return 0;
+}
+
+/* index_stamp - the identity of name's current meta.json; 0 or -1. */
+static int
+index_stamp(const struct mc_store_index *ix, const char *name,
+	    struct index_stamp *s)
+{
+	return index_file_stamp(ix, name, "current/meta.json", 0, s);
 }
 
 /* index_dirs - the mtimes of certs/NAME and certs/NAME/versions into s;
@@ -559,21 +567,12 @@ static int
 index_stamp_version(const struct mc_store_index *ix, const char *name,
 		    unsigned version, struct index_stamp *s)
 {
-	char rel[300], tail[] = "versions/NNNN/meta.json";
-	struct stat st;
+	char tail[] = "versions/NNNN/meta.json";
 	unsigned v = version, i;
 
 	for (i = 12; i >= 9; i--, v /= 10) /* %04u; version <= 9999 */
 		tail[i] = (char)('0' + v % 10);
-	if (index_rel(rel, sizeof(rel), name, tail) == -1 ||
-	    fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode))
-		return -1;
-	s->ino = (unsigned long long)st.st_ino;
-	s->size = (long long)st.st_size;
-	s->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
-		      st.st_mtim.tv_nsec;
-	return 0;
+	return index_file_stamp(ix, name, tail, AT_SYMLINK_NOFOLLOW, s);
 }
 
 /* mc_store_index_settled - whether name is settled (see store.h). Three
