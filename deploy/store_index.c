@@ -25,7 +25,9 @@
  * directories, so while both still match (and meta.json's identity), a
  * cert without targets needs no convergence and no look for an unfinished
  * version (mc_store_index_settled): three stats instead of reading
- * `current`, the journal and versions/. When a directory changed, the
+ * `current`, the journal and versions/ (the third is of
+ * versions/VERSION/meta.json by its own path: while certs/NAME is
+ * unchanged, so is `current`). When a directory changed, the
  * entry is made again from meta.json (once); directories changed less
  * than INDEX_FRESH seconds before are left out, as meta.json is.
  *
