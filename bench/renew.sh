@@ -10,8 +10,9 @@
 #
 # mailcert rows: "mailcert" is the steady state with one config file
 # holding every [cert] (up to 1 MiB: 10,000 certs fit; the renew index
-# written by the warm-up run is used: one file read, one stat per
-# meta.json); "mc-confd" the same with one config file per cert under
+# written by the warm-up run is used: one file read, then three stats per
+# cert - certs/NAME, its versions/ and its version's meta.json - for these
+# certs without targets); "mc-confd" the same with one config file per cert under
 # conf.d/ (include = .../conf.d/*.conf), as a 10k-50k setup may be; the
 # growth fit is of mc-confd, the one layout every count can have;
 # "mc-cold" removes state_dir/renew-index before each run (every meta.json

@@ -10,6 +10,7 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -355,6 +356,7 @@ mc_config_load(const char *path, struct mc_config **out, struct mc_err *err)
 out:
 	config_raw_free(&raw);
 	mc_config_free(cfg);
+	malloc_trim(0); /* the raw sections' pages: to the system, not kept in RSS */
 	return ret;
 }
 

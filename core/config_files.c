@@ -7,11 +7,13 @@
  * directory (an empty conf.d), an error when the directory is missing or
  * a plain file name does not exist (a typo would drop certs silently).
  */
+#include <fcntl.h>
 #include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mailcert/config.h"
 
@@ -77,6 +79,34 @@ files_glob(const struct cfg_ctx *ctx, const struct cfg_entry *e, glob_t *g)
 	return 0;
 }
 
+/* files_dir - the open directory of path (its part up to the last '/'),
+ * reusing *dfd when it is the directory of the previous file (*dir, *dlen):
+ * a conf.d of 50,000 files is then one directory walk, not one per file.
+ * Where it cannot be opened, AT_FDCWD (path is then opened whole, and that
+ * open reports the error). The offset of the file's name in path. */
+static size_t
+files_dir(const char *path, int *dfd, const char **dir, size_t *dlen)
+{
+	const char *slash = strrchr(path, '/');
+	size_t len = slash != NULL ? (size_t)(slash - path) : 0;
+	char d[4096];
+
+	if (slash == NULL || len >= sizeof(d))
+		return 0;
+	if (*dir != NULL && *dlen == len && memcmp(*dir, path, len) == 0)
+		return *dfd == AT_FDCWD ? 0 : len + 1;
+	if (*dfd != AT_FDCWD)
+		close(*dfd);
+	memcpy(d, path, len);
+	d[len] = '\0';
+	*dfd = open(len > 0 ? d : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dfd == -1)
+		*dfd = AT_FDCWD;
+	*dir = path;
+	*dlen = len;
+	return *dfd == AT_FDCWD ? 0 : len + 1;
+}
+
 /* files_includes - read the files of [global] include = GLOB, in order. */
 static int
 files_includes(struct cfg_raw *raw, struct mc_err *err)
@@ -84,9 +114,10 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 	const struct cfg_section *global = NULL;
 	const struct cfg_entry *e;
 	struct cfg_ctx ctx = { raw->files[0], err };
-	glob_t g;
-	size_t i;
-	int ret = 0;
+	const char *dir = NULL;
+	glob_t *g = &raw->incl; /* its names are raw->files: freed with raw */
+	size_t i, dlen = 0, off;
+	int ret = 0, dfd = AT_FDCWD;
 
 	for (i = 0; i < raw->n_secs && global == NULL; i++)
 		if (raw->secs[i].kind == CFG_GLOBAL)
@@ -94,12 +125,15 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 	e = global != NULL ? config_entry_find(global, "include") : NULL;
 	if (e == NULL || e->value[0] == '\0')
 		return 0;
-	memset(&g, 0, sizeof(g));
-	if (files_glob(&ctx, e, &g) == -1)
+	if (files_glob(&ctx, e, g) == -1)
 		ret = -1;
-	for (i = 0; ret == 0 && i < g.gl_pathc; i++)
-		ret = config_lex_file(g.gl_pathv[i], raw, err);
-	globfree(&g);
+	for (i = 0; ret == 0 && i < g->gl_pathc; i++) {
+		off = files_dir(g->gl_pathv[i], &dfd, &dir, &dlen);
+		ret = config_lex_file_at(dfd, g->gl_pathv[i] + off, g->gl_pathv[i],
+		    raw, err);
+	}
+	if (dfd != AT_FDCWD)
+		close(dfd);
 	return ret;
 }
 

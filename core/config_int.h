@@ -14,6 +14,7 @@
 #ifndef MAILCERT_CONFIG_INT_H
 #define MAILCERT_CONFIG_INT_H
 
+#include <glob.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -30,7 +31,7 @@ enum cfg_kind {
 
 /* One "key = value" of a section; continuation lines are already joined. */
 struct cfg_entry {
-	char *key;
+	const char *key; /* the key table's name (static) */
 	char *value;
 	int line;
 };
@@ -56,8 +57,11 @@ struct cfg_raw {
 	struct cfg_section *secs;
 	size_t n_secs;
 	size_t cap_secs;
-	char **files; /* the main file, then the included ones */
+	char **files; /* the main file (a copy), then the included ones (in incl) */
 	size_t n_files;
+	size_t cap_files;
+	size_t n_own_files; /* files[0..n_own_files) are copies */
+	glob_t incl;        /* the files [global] include names */
 	struct cfg_index idx; /* while lexing */
 };
 
@@ -98,6 +102,12 @@ struct cfg_ctx config_sec_ctx(const struct cfg_ctx *ctx,
 /* config_lex_file - read one file, appending its sections to raw
  * (config_lex.c). */
 int config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err);
+
+/* config_lex_file_at - config_lex_file of the file rel below the open
+ * directory dirfd (AT_FDCWD: rel is a path); path names it in errors and
+ * in raw->files, not copied: it must live as long as raw (raw->incl). */
+int config_lex_file_at(int dirfd, const char *rel, char *path,
+    struct cfg_raw *raw, struct mc_err *err);
 
 /* config_lex - read path and the files it includes into raw sections
  * (*raw, free with config_raw_free; config_files.c). */

@@ -61,6 +61,8 @@
 
 struct lex {
 	struct cfg_ctx ctx;
+	int dirfd;       /* rel is opened below it (AT_FDCWD: rel is the path) */
+	const char *rel;
 	char *data; /* the whole file, NUL-terminated; lines are cut in place */
 	size_t len;
 	size_t pos;
@@ -148,7 +150,7 @@ lex_read_file(struct lex *lx)
 	int fd, ret = -1;
 
 	/* O_NONBLOCK: a FIFO must be refused below, not waited on */
-	fd = open(lx->ctx.path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	fd = openat(lx->dirfd, lx->rel, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1)
 		return mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot open",
 		    lx->ctx.path);
@@ -610,14 +612,17 @@ lex_append(struct lex *lx, const char *value)
 	return 0;
 }
 
-/* lex_check_key - refuse a key unknown in sec's kind, or already set in sec. */
+/* lex_check_key - refuse a key unknown in sec's kind, or already set in
+ * sec; else the key's row of the key table into *row. */
 static int
-lex_check_key(struct lex *lx, const struct cfg_section *sec, const char *key)
+lex_check_key(struct lex *lx, const struct cfg_section *sec, const char *key,
+    const struct cfg_key **row)
 {
 	char hint[160];
 	const struct cfg_entry *first;
 
-	if (config_key_find(sec->kind, key) == NULL) {
+	*row = config_key_find(sec->kind, key);
+	if (*row == NULL) {
 		config_key_hint(sec->kind, key, hint, sizeof(hint));
 		return config_fail(&lx->ctx, lx->lineno, key,
 		    "unknown key in [%s%s%s]%s", config_kind_name(sec->kind),
@@ -638,22 +643,20 @@ lex_add(struct lex *lx, const char *key, const char *value)
 {
 	struct cfg_section *sec = &lx->raw->secs[lx->raw->n_secs - 1];
 	struct cfg_entry *entries, *e;
+	const struct cfg_key *row;
 
-	if (lex_check_key(lx, sec, key) == -1)
+	if (lex_check_key(lx, sec, key, &row) == -1)
 		return -1;
 	entries = realloc(sec->entries, (sec->n_entries + 1) * sizeof(*entries));
 	if (entries == NULL)
 		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
 	sec->entries = entries;
 	e = &entries[sec->n_entries];
-	e->key = strdup(key);
+	e->key = row->name; /* static: no copy per entry */
 	e->value = strdup(value);
 	e->line = lx->lineno;
-	if (e->key == NULL || e->value == NULL) {
-		free(e->key);
-		free(e->value);
+	if (e->value == NULL)
 		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
-	}
 	sec->n_entries++;
 	return 0;
 }
@@ -686,7 +689,6 @@ config_section_release(struct cfg_section *s)
 	size_t j;
 
 	for (j = 0; j < s->n_entries; j++) {
-		free(s->entries[j].key);
 		OPENSSL_clear_free(s->entries[j].value, strlen(s->entries[j].value));
 	}
 	free(s->entries);
@@ -707,41 +709,58 @@ config_raw_free(struct cfg_raw *raw)
 	for (i = 0; i < raw->n_secs; i++)
 		config_section_release(&raw->secs[i]);
 	free(raw->secs);
-	for (i = 0; i < raw->n_files; i++)
+	for (i = 0; i < raw->n_own_files; i++)
 		free(raw->files[i]);
 	free(raw->files);
+	if (raw->incl.gl_pathv != NULL)
+		globfree(&raw->incl);
 	free(raw->idx.slots);
 	memset(raw, 0, sizeof(*raw));
 }
 
-/* lex_add_file - keep a copy of path in raw; the copy, or NULL. */
+/* lex_add_file - keep path in raw: a copy (copy true: only before any
+ * borrowed one), or path itself, which must live as long as raw (an
+ * included file's name in raw->incl); the kept name, or NULL. */
 static const char *
-lex_add_file(struct cfg_raw *raw, const char *path, struct mc_err *err)
+lex_add_file(struct cfg_raw *raw, char *path, bool copy, struct mc_err *err)
 {
-	char **files = realloc(raw->files, (raw->n_files + 1) * sizeof(*files));
+	size_t cap = raw->cap_files ? raw->cap_files * 2 : 8;
+	char **files = raw->files;
 
-	if (files == NULL) {
-		mc_err_set(err, MC_ERR_SYS, "out of memory");
-		return NULL;
+	if (copy && raw->n_files != raw->n_own_files)
+		abort(); /* the copies come first: config_raw_free frees them */
+	if (raw->n_files == raw->cap_files) {
+		files = realloc(raw->files, cap * sizeof(*files));
+		if (files == NULL) {
+			mc_err_set(err, MC_ERR_SYS, "out of memory");
+			return NULL;
+		}
+		raw->files = files;
+		raw->cap_files = cap;
 	}
-	raw->files = files;
-	files[raw->n_files] = strdup(path);
+	files[raw->n_files] = copy ? strdup(path) : path;
 	if (files[raw->n_files] == NULL) {
 		mc_err_set(err, MC_ERR_SYS, "out of memory");
 		return NULL;
 	}
+	if (copy)
+		raw->n_own_files++;
 	return files[raw->n_files++];
 }
 
-/* config_lex_file - read one file, appending its sections to raw. */
-int
-config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err)
+/* lex_file - read one file, appending its sections to raw (see
+ * config_lex_file_at; copy: keep a copy of path, else path itself). */
+static int
+lex_file(int dirfd, const char *rel, char *path, bool copy,
+    struct cfg_raw *raw, struct mc_err *err)
 {
 	struct lex lx;
 	int rc, ret = -1;
 
 	memset(&lx, 0, sizeof(lx));
-	lx.ctx.path = lex_add_file(raw, path, err);
+	lx.dirfd = dirfd;
+	lx.rel = rel;
+	lx.ctx.path = lex_add_file(raw, path, copy, err);
 	lx.ctx.err = err;
 	lx.raw = raw;
 	lx.first_sec = raw->n_secs;
@@ -763,3 +782,17 @@ out:
 	return ret;
 }
 
+/* config_lex_file_at - read one included file, appending its sections. */
+int
+config_lex_file_at(int dirfd, const char *rel, char *path, struct cfg_raw *raw,
+    struct mc_err *err)
+{
+	return lex_file(dirfd, rel, path, false, raw, err);
+}
+
+/* config_lex_file - read one file, appending its sections to raw. */
+int
+config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err)
+{
+	return lex_file(AT_FDCWD, path, (char *)path, true, raw, err);
+}

@@ -25,7 +25,9 @@
  * directories, so while both still match (and meta.json's identity), a
  * cert without targets needs no convergence and no look for an unfinished
  * version (mc_store_index_settled): three stats instead of reading
- * `current`, the journal and versions/. When a directory changed, the
+ * `current`, the journal and versions/ (the third is of
+ * versions/VERSION/meta.json by its own path: while certs/NAME is
+ * unchanged, so is `current`). When a directory changed, the
  * entry is made again from meta.json (once); directories changed less
  * than INDEX_FRESH seconds before are left out, as meta.json is.
  *
@@ -42,6 +44,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,32 +72,53 @@ struct index_stamp {
 	bool settled;	   /* no journal, no version above current */
 };
 
-struct index_next {
-	char *line;
-	bool owned; /* else borrowed from the old index's text */
-};
-
 struct mc_store_index {
 	char *state_dir;
 	int certs_fd; /* state_dir/certs, or -1 */
 	char *text;   /* the old index, lines cut in place */
 	char **lines; /* its entries, sorted by name */
 	size_t n;
-	struct index_next *next; /* entries of the next index */
-	size_t n_next, cap_next;
+	/* the next index: the old entries still true (kept[i] for lines[i],
+	 * one byte each) and entries made anew this run (fresh, ours) */
+	unsigned char *kept;
+	char **fresh;
+	size_t n_fresh, cap_fresh;
 	bool stale; /* the file on disk is missing, refused or out of date */
 	const char *proved; /* the entry mc_store_index_settled just proved */
+	struct mc_cert_meta proved_meta; /* ... parsed, for the next lookup */
 	const char *redo;   /* an entry whose directories changed */
 };
 
-/* index_namecmp - compare the names that start lines a and b. */
+/* index_namecmp - compare the names that start lines a and b (a name
+ * ends at a blank or at the end: the shorter of two sorts first). */
 static int
 index_namecmp(const char *a, const char *b)
 {
-	size_t la = strcspn(a, " "), lb = strcspn(b, " ");
-	int c = memcmp(a, b, la < lb ? la : lb);
+	unsigned ca, cb;
 
-	return c != 0 ? c : (la > lb) - (la < lb);
+	for (;; a++, b++) {
+		ca = *a == ' ' ? 0 : (unsigned char)*a;
+		cb = *b == ' ' ? 0 : (unsigned char)*b;
+		if (ca != cb)
+			return ca < cb ? -1 : 1;
+		if (ca == 0)
+			return 0;
+	}
+}
+
+/* index_rel - "NAME/TAIL" into rel (size bytes), a path below certs/;
+ * 0, or -1 when it does not fit (then nothing is found). */
+static int
+index_rel(char *rel, size_t size, const char *name, const char *tail)
+{
+	size_t ln = strlen(name), lt = strlen(tail);
+
+	if (ln + 1 + lt >= size)
+		return -1;
+	memcpy(rel, name, ln);
+	rel[ln] = '/';
+	memcpy(rel + ln + 1, tail, lt + 1);
+	return 0;
 }
 
 /* index_qcmp - qsort/bsearch comparison of two line pointers. */
@@ -145,7 +169,8 @@ index_read(struct mc_store_index *ix)
 
 	snprintf(path, sizeof(path), "%s/" INDEX_FILE, ix->state_dir);
 	if (mc_fsio_read(path, INDEX_MAX, &ix->text, &len, &err) == -1 ||
-	    index_split(ix) == -1) {
+	    index_split(ix) == -1 ||
+	    (ix->kept = calloc(ix->n + 1, 1)) == NULL) {
 		free(ix->lines);
 		ix->lines = NULL;
 		ix->n = 0;
@@ -179,10 +204,11 @@ mc_store_index_close(struct mc_store_index *ix)
 
 	if (ix == NULL)
 		return;
-	for (i = 0; i < ix->n_next; i++)
-		if (ix->next[i].owned)
-			free(ix->next[i].line);
-	free(ix->next);
+	for (i = 0; i < ix->n_fresh; i++)
+		free(ix->fresh[i]);
+	free(ix->fresh);
+	free(ix->kept);
+	mc_store_meta_clear(&ix->proved_meta);
 	if (ix->certs_fd != -1)
 		close(ix->certs_fd);
 	free(ix->text);
@@ -191,24 +217,32 @@ mc_store_index_close(struct mc_store_index *ix)
 	free(ix);
 }
 
-/* index_stamp - the identity of name's current meta.json; 0 or -1. */
+/* index_file_stamp - the identity of the regular file certs/NAME/TAIL
+ * (flags: of fstatat); 0 or -1. */
 static int
-index_stamp(const struct mc_store_index *ix, const char *name,
-	    struct index_stamp *s)
+index_file_stamp(const struct mc_store_index *ix, const char *name,
+		 const char *tail, int flags, struct index_stamp *s)
 {
 	char rel[300];
 	struct stat st;
 
-	if (ix->certs_fd == -1)
-		return -1;
-	snprintf(rel, sizeof(rel), "%s/current/meta.json", name);
-	if (fstatat(ix->certs_fd, rel, &st, 0) == -1 || !S_ISREG(st.st_mode))
+	if (ix->certs_fd == -1 ||
+	    index_rel(rel, sizeof(rel), name, tail) == -1 ||
+	    fstatat(ix->certs_fd, rel, &st, flags) == -1 || !S_ISREG(st.st_mode))
 		return -1;
 	s->ino = (unsigned long long)st.st_ino;
 	s->size = (long long)st.st_size;
 	s->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
 		      st.st_mtim.tv_nsec;
 	return 0;
+}
+
+/* index_stamp - the identity of name's current meta.json; 0 or -1. */
+static int
+index_stamp(const struct mc_store_index *ix, const char *name,
+	    struct index_stamp *s)
+{
+	return index_file_stamp(ix, name, "current/meta.json", 0, s);
 }
 
 /* index_dirs - the mtimes of certs/NAME and certs/NAME/versions into s;
@@ -226,8 +260,8 @@ index_dirs(const struct mc_store_index *ix, const char *name,
 		return -1;
 	s->dir_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
 		    st.st_mtim.tv_nsec;
-	snprintf(rel, sizeof(rel), "%s/versions", name);
-	if (fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	if (index_rel(rel, sizeof(rel), name, "versions") == -1 ||
+	    fstatat(ix->certs_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 	    !S_ISDIR(st.st_mode))
 		return -1;
 	s->vers_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
@@ -267,17 +301,37 @@ index_word(char **p)
 	return w;
 }
 
-/* index_num - a decimal number >= 0; 0 or -1. */
+/* index_digits - the decimal number >= 0 at s, up to the first byte
+ * that is not a digit (*end); 0, or -1 when none or it overflows. (Not
+ * strtoll: no sign, no blank, no locale - twelve numbers a cert.) */
+static int
+index_digits(const char *s, long long *out, const char **end)
+{
+	long long v = 0;
+	int d;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = *s - '0';
+		if (v > (LLONG_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	*end = s;
+	return 0;
+}
+
+/* index_num - a word that is a decimal number >= 0; 0 or -1. */
 static int
 index_num(const char *s, long long *out)
 {
-	char *end;
+	const char *end;
 
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	*out = strtoll(s, &end, 10);
-	return errno == 0 && *end == '\0' ? 0 : -1;
+	return s != NULL && index_digits(s, out, &end) == 0 && *end == '\0'
+		       ? 0
+		       : -1;
 }
 
 /* index_names - the remaining words of p into m->names. */
@@ -344,31 +398,55 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 	return index_names(p, m);
 }
 
-/* index_keep - add an entry to the next index (owned: ours to free). */
+/* index_keep - keep the old entry *hit (of ix->lines) in the next index. */
 static void
-index_keep(struct mc_store_index *ix, char *line, bool owned)
+index_keep(struct mc_store_index *ix, char *const *hit)
 {
-	struct index_next *n;
+	ix->kept[hit - ix->lines] = 1;
+}
+
+/* index_keep_new - add a new entry (taken) to the next index; NULL: the
+ * cert is left out (read from meta.json next time). */
+static void
+index_keep_new(struct mc_store_index *ix, char *line)
+{
+	char **f;
 	size_t cap;
 
-	if (line == NULL) {
-		ix->stale = true; /* left out: read from meta.json next time */
+	ix->stale = true;
+	if (line == NULL)
 		return;
-	}
-	if (ix->n_next == ix->cap_next) {
-		cap = ix->cap_next ? ix->cap_next * 2 : 64;
-		n = realloc(ix->next, cap * sizeof(*n));
-		if (n == NULL) {
-			if (owned)
-				free(line);
-			ix->stale = true;
+	if (ix->n_fresh == ix->cap_fresh) {
+		cap = ix->cap_fresh ? ix->cap_fresh * 2 : 16;
+		f = realloc(ix->fresh, cap * sizeof(*f));
+		if (f == NULL) {
+			free(line);
 			return;
 		}
-		ix->next = n;
-		ix->cap_next = cap;
+		ix->fresh = f;
+		ix->cap_fresh = cap;
 	}
-	ix->next[ix->n_next].line = line;
-	ix->next[ix->n_next++].owned = owned;
+	ix->fresh[ix->n_fresh++] = line;
+}
+
+/* index_entry - parse the entry *hit (from a copy: the line is kept as
+ * is) into *s and *m (cleared on failure); 0 or -1. */
+static int
+index_entry(char *const *hit, struct index_stamp *s, struct mc_cert_meta *m)
+{
+	char *copy, local[512];
+	size_t len = strlen(*hit);
+	int rc;
+
+	copy = len < sizeof(local) ? memcpy(local, *hit, len + 1) : strdup(*hit);
+	if (copy == NULL)
+		return -1;
+	rc = index_parse(copy, s, m);
+	if (copy != local)
+		free(copy);
+	if (rc == -1)
+		mc_store_meta_clear(m);
+	return rc;
 }
 
 /* index_lookup - name's entry, when it still matches its meta.json: 1 and
@@ -378,29 +456,24 @@ index_lookup(struct mc_store_index *ix, const char *name,
 	     struct mc_cert_meta *m)
 {
 	struct index_stamp want = {0}, have = {0};
-	char key[80], *kp = key, *copy;
+	const char *kp = name;
 	char *const *hit;
-	int rc;
 
-	snprintf(key, sizeof(key), "%s", name);
 	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
 		    : NULL;
-	if (hit == NULL)
+	if (hit == NULL || *hit == ix->redo)
 		return 0;
-	copy = strdup(*hit);
-	if (copy == NULL)
-		return 0;
-	rc = index_parse(copy, &want, m);
-	free(copy);
-	if (rc == 0 && *hit == ix->proved) { /* stamped just now */
+	if (*hit == ix->proved) { /* stamped and parsed just now */
+		*m = ix->proved_meta;
+		memset(&ix->proved_meta, 0, sizeof(ix->proved_meta));
 		ix->proved = NULL;
-		index_keep(ix, *hit, false);
+		index_keep(ix, hit);
 		return 1;
 	}
-	if (rc == 0 && *hit != ix->redo && index_stamp(ix, name, &have) == 0 &&
-	    have.ino == want.ino && have.size == want.size &&
-	    have.mtime_ns == want.mtime_ns) {
-		index_keep(ix, *hit, false);
+	if (index_entry(hit, &want, m) == 0 &&
+	    index_stamp(ix, name, &have) == 0 && have.ino == want.ino &&
+	    have.size == want.size && have.mtime_ns == want.mtime_ns) {
+		index_keep(ix, hit);
 		return 1;
 	}
 	mc_store_meta_clear(m);
@@ -485,43 +558,62 @@ mc_store_index_current(struct mc_store_index *ix, const char *name,
 	if (stamped && s.mtime_ns / 1000000000LL < old &&
 	    s.dir_ns / 1000000000LL < old && s.vers_ns / 1000000000LL < old) {
 		s.settled = index_settle(ix, name, meta->version);
-		index_keep(ix, index_line(name, &s, meta), true);
+		index_keep_new(ix, index_line(name, &s, meta));
 	}
 	return 1;
 }
 
-/* mc_store_index_settled - whether name is settled (see store.h). */
+/* index_stamp_version - the identity of certs/NAME/versions/NNNN/meta.json
+ * (version's own path, not through `current`); 0 or -1. */
+static int
+index_stamp_version(const struct mc_store_index *ix, const char *name,
+		    unsigned version, struct index_stamp *s)
+{
+	char tail[] = "versions/NNNN/meta.json";
+	unsigned v = version, i;
+
+	for (i = 12; i >= 9; i--, v /= 10) /* %04u; version <= 9999 */
+		tail[i] = (char)('0' + v % 10);
+	return index_file_stamp(ix, name, tail, AT_SYMLINK_NOFOLLOW, s);
+}
+
+/* mc_store_index_settled - whether name is settled (see store.h). Three
+ * stats: certs/NAME, its versions/ and the entry's version's meta.json by
+ * its own path. `current` is not followed: it can only change by a rename
+ * or unlink in certs/NAME, which changes that directory's mtime, so while
+ * DIR_NS matches, `current` names the version it named when the entry was
+ * made - whose meta.json the entry's identity is of (a `current` that
+ * named another file than versions/VERSION/meta.json then shows here as a
+ * mismatch: not settled, read the slow way). */
 bool
 mc_store_index_settled(struct mc_store_index *ix, const char *name)
 {
 	struct index_stamp want = {0}, have = {0};
-	struct mc_cert_meta m;
-	char key[80], *kp = key, *copy;
+	struct mc_cert_meta *m = &ix->proved_meta;
+	const char *kp = name;
 	char *const *hit;
-	int rc;
 
 	ix->proved = NULL;
-	snprintf(key, sizeof(key), "%s", name);
+	mc_store_meta_clear(m);
 	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
 		    : NULL;
-	if (hit == NULL || (copy = strdup(*hit)) == NULL)
-		return false;
-	memset(&m, 0, sizeof(m));
-	rc = index_parse(copy, &want, &m);
-	free(copy);
-	mc_store_meta_clear(&m);
-	if (rc == -1 || index_dirs(ix, name, &have) == -1 ||
-	    index_stamp(ix, name, &have) == -1 || have.ino != want.ino ||
-	    have.size != want.size || have.mtime_ns != want.mtime_ns)
-		return false;
+	if (hit == NULL || index_entry(hit, &want, m) == -1 ||
+	    index_dirs(ix, name, &have) == -1)
+		goto no;
 	if (have.dir_ns != want.dir_ns || have.vers_ns != want.vers_ns) {
 		ix->redo = *hit; /* made again from meta.json this run */
-		return false;
+		goto no;
 	}
-	if (!want.settled)
-		return false;
-	ix->proved = *hit;
+	if (!want.settled ||
+	    index_stamp_version(ix, name, m->version, &have) == -1 ||
+	    have.ino != want.ino || have.size != want.size ||
+	    have.mtime_ns != want.mtime_ns)
+		goto no;
+	ix->proved = *hit; /* its facts (m) go to the next lookup of name */
 	return true;
+no:
+	mc_store_meta_clear(m);
+	return false;
 }
 
 struct index_seq {
@@ -539,33 +631,75 @@ index_seqcmp(const void *a, const void *b)
 	return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
-/* index_text - header and entries sorted by name; of two entries for one
- * name, the later one (read again after a change) wins (new string). */
+/* index_fresh_sorted - the new entries sorted by name, only the last
+ * made of each name (read again after a change); new array of n. */
+static const char **
+index_fresh_sorted(const struct mc_store_index *ix, size_t *n)
+{
+	struct index_seq *v = malloc((ix->n_fresh + 1) * sizeof(*v));
+	const char **out = malloc((ix->n_fresh + 1) * sizeof(*out));
+	size_t i;
+
+	*n = 0;
+	if (v == NULL || out == NULL) {
+		free(v);
+		free(out);
+		return NULL;
+	}
+	for (i = 0; i < ix->n_fresh; i++) {
+		v[i].line = ix->fresh[i];
+		v[i].seq = i;
+	}
+	qsort(v, ix->n_fresh, sizeof(*v), index_seqcmp);
+	for (i = 0; i < ix->n_fresh; i++)
+		if (i + 1 == ix->n_fresh ||
+		    index_namecmp(v[i].line, v[i + 1].line) != 0)
+			out[(*n)++] = v[i].line;
+	free(v);
+	return out;
+}
+
+/* index_put - one entry and its newline into b; 0 or -1. */
+static int
+index_put(struct mc_buf *b, const char *line)
+{
+	return mc_buf_append(b, line, strlen(line), NULL) == 0 &&
+			       mc_buf_append(b, "\n", 1, NULL) == 0
+		       ? 0
+		       : -1;
+}
+
+/* index_text - header and entries sorted by name: the old entries kept
+ * merged with the new ones; a new entry of a name replaces the old one
+ * (it was read from meta.json after a change) (new string). */
 static char *
 index_text(const struct mc_store_index *ix, size_t *len)
 {
-	struct index_seq *v = malloc((ix->n_next + 1) * sizeof(*v));
+	const char **f;
 	struct mc_buf b;
-	size_t i;
-	int bad;
+	size_t nf, i = 0, k = 0;
+	int bad, c;
 
-	if (v == NULL)
+	f = index_fresh_sorted(ix, &nf);
+	if (f == NULL)
 		return NULL;
-	for (i = 0; i < ix->n_next; i++) {
-		v[i].line = ix->next[i].line;
-		v[i].seq = i;
-	}
-	qsort(v, ix->n_next, sizeof(*v), index_seqcmp);
 	mc_buf_init(&b, 0);
 	bad = mc_buf_appendf(&b, NULL, "%s\n", INDEX_HEADER);
-	for (i = 0; bad == 0 && i < ix->n_next; i++) {
-		if (i + 1 < ix->n_next &&
-		    index_namecmp(v[i].line, v[i + 1].line) == 0)
-			continue; /* a later entry of this name follows */
-		bad = mc_buf_append(&b, v[i].line, strlen(v[i].line), NULL) ||
-		      mc_buf_append(&b, "\n", 1, NULL);
+	while (bad == 0 && (i < ix->n || k < nf)) {
+		if (i < ix->n && !ix->kept[i]) {
+			i++;
+			continue;
+		}
+		c = i == ix->n ? 1 : k == nf ? -1
+					      : index_namecmp(ix->lines[i], f[k]);
+		if (c < 0)
+			bad = index_put(&b, ix->lines[i++]);
+		else {
+			i += c == 0; /* replaced by the new entry */
+			bad = index_put(&b, f[k++]);
+		}
 	}
-	free(v);
+	free(f);
 	if (bad != 0) {
 		mc_buf_free(&b);
 		return NULL;

@@ -9,8 +9,8 @@
 # An entry also records the mtimes of certs/NAME and its versions/ and
 # whether there was no journal and no version above current: while all
 # match, renew skips convergence and the look for an unfinished version
-# of a cert without targets; a journal or a stored version made since is
-# still found (9).
+# of a cert without targets; a journal, a stored version or a `current`
+# switched by hand since is still found (9).
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -205,6 +205,29 @@ printf '{"op": "deploy", "to": 2, "from": 1, "started": %s, "pid": 1}\n' \
 mc_run renew
 assert_contains "$MC_OUT" "c: an interrupted deploy of version 0002 was found"
 assert_no_path "$MC_STATE/certs/c/journal.json" "the journal is finished"
+# 9c. `current` switched by hand: the settled check stats the entry's own
+# version (versions/NNNN/meta.json), not `current`; only certs/NAME's
+# mtime shows the switch. Version 1, which expires in a day, made current
+# by hand behind a settled entry of version 2: due at once.
+age_metas
+mc_run renew
+assert_exit 1 "renew (b still due)"
+grep -q '^c [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* 1 2 ' "$IX" || fail "c's version 2 is not settled" "$IX"
+python3 - "$vc/0001/meta.json" <<'PY'
+import json, os, sys, time
+st = os.stat(sys.argv[1])
+m = json.load(open(sys.argv[1]))
+m["not_before"] = int(time.time()) - 89 * 86400
+m["not_after"] = int(time.time()) + 86400
+with open(sys.argv[1], "r+") as f:  # in place: no directory changes
+    f.truncate(0)
+    json.dump(m, f, indent=2)
+os.utime(sys.argv[1], ns=(st.st_atime_ns, st.st_mtime_ns))
+PY
+ln -sfn versions/0001 "$MC_STATE/certs/c/current"
+mc_run renew
+assert_exit 1 "renew after current was switched by hand"
+assert_contains "$MC_ERR" "c: due (1/3 of lifetime left)"
 
 # 10. A rollback makes another version current: never the indexed one.
 grep -q '^a [0-9]* [0-9]* [0-9]* [0-9]* [0-9]* [01] 2 ' "$IX" || fail "a's version 2 is indexed" "$IX"

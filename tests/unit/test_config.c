@@ -1553,6 +1553,17 @@ static const struct include_case include_cases[] = {
 	    { "c.conf.orig", "[cert c]\nnames = c.example.com\n" } },
 	  NULL, "m a b" },
 	{ "empty directory", INC_GLOBAL, { { NULL, NULL } }, NULL, "" },
+	{ "files in several directories, in lexical order of the paths",
+	  "[global]\ninclude = %s/conf.d/*/*.conf\n",
+	  { { "b/0.conf", "[cert b0]\nnames = b0.example.com\n" },
+	    { "a/2.conf", "[cert a2]\nnames = a2.example.com\n" },
+	    { "a/1.conf", "[cert a1]\nnames = a1.example.com\n" } },
+	  NULL, "a1 a2 b0" },
+	{ "an error in the second directory names its file",
+	  "[global]\ninclude = %s/conf.d/*/*.conf\n",
+	  { { "a/1.conf", "[cert a1]\nnames = a1.example.com\n" },
+	    { "b/1.conf", "[cert b1]\nnames = b1..example.com\n" } },
+	  "%s/conf.d/b/1.conf:2: names:", NULL },
 	{ "syntax error names the included file",
 	  INC_GLOBAL, { { "a.conf", "[cert a]\nnames = a.example.com\nbroken line\n" } },
 	  "%s/conf.d/a.conf:3: not a section, a comment or KEY = VALUE", NULL },
@@ -1600,6 +1611,28 @@ inc_fmt(const char *fmt, char *out, size_t size)
 	snprintf(out, size, "%s", tmp);
 }
 
+/* inc_subdir - make (or remove, once empty) the directory of path when
+ * it is below tmp_dir/conf.d ("a/1.conf"). */
+static void
+inc_subdir(const char *path, bool make)
+{
+	char dir[256], top[256];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(top, sizeof(top), "%s/conf.d", tmp_dir);
+	slash = strrchr(dir, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	if (strcmp(dir, top) == 0)
+		return;
+	if (make)
+		mkdir(dir, 0700);
+	else
+		rmdir(dir);
+}
+
 /* inc_write - the case's files under tmp_dir/conf.d (emptied first). */
 static void
 inc_write(const struct include_case *c)
@@ -1612,6 +1645,7 @@ inc_write(const struct include_case *c)
 	mkdir(path, 0700);
 	for (i = 0; i < 3 && c->files[i].name != NULL; i++) {
 		snprintf(path, sizeof(path), "%s/conf.d/%s", tmp_dir, c->files[i].name);
+		inc_subdir(path, true);
 		f = fopen(path, "w");
 		assert_non_null(f);
 		fputs(c->files[i].text, f);
@@ -1631,6 +1665,7 @@ inc_clean(const struct include_case *c)
 	for (i = 0; i < 3 && c->files[i].name != NULL; i++) {
 		snprintf(path, sizeof(path), "%s/conf.d/%s", tmp_dir, c->files[i].name);
 		unlink(path);
+		inc_subdir(path, false);
 	}
 }
 
