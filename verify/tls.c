@@ -118,6 +118,9 @@ verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err)
 		return NULL;
 	}
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	/* never keep a session: a resumed one would not show the served
+	 * certificate (a client never resumes unless asked; say so) */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (opts->min_version != 0 &&
 	    !SSL_CTX_set_min_proto_version(ctx, opts->min_version))
 		return tls_bad_option(ctx, err, "bad minimum TLS version");
