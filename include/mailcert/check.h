@@ -89,6 +89,8 @@ struct mc_check_opts {
 	enum mc_check_profile profile;
 	enum mc_server_kind server; /* for advice; mc_check_endpoint sets it
 	                               from the greeting */
+	struct mc_probe_cache *cache; /* borrowed: TLS contexts shared by the
+	                                 probes (verify.h); NULL: per probe */
 };
 
 /* mc_findings_add - append a finding (text formatted; label = code, or
