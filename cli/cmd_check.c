@@ -14,7 +14,8 @@
  * trust_bundle; --trust-bundle wins), converts the names to A-labels,
  * runs the endpoints --parallel N at a time (default 16; each endpoint
  * with at most 4 connections at once, verify/check_int.h), with one set
- * of TLS contexts for all their probes, and picks the exit code; check_out.c prints. --servername NAME (default: the URL's
+ * of TLS contexts and one trust store for all of them, and picks the exit
+ * code; check_out.c prints. --servername NAME (default: the URL's
  * host; an IP host sends no SNI) is converted to its A-label form for SNI
  * and matching; an invalid name is a usage error. --profile overrides
  * the default (mx for smtp:// on port 25, else submission). --timeout S
@@ -393,7 +394,12 @@ check_run_all(struct check_run *run, struct mc_err *err)
 	run->copts.cache = mc_probe_cache_new(err);
 	if (run->copts.cache == NULL)
 		return -1;
+	/* a store that does not load is left to each chain check, which
+	 * reports it for its endpoint */
+	run->copts.store = mc_check_store_new(&run->copts, NULL);
 	rc = mc_pool_run(run->n, (size_t)run->parallel, check_item, &all, err);
+	X509_STORE_free(run->copts.store);
+	run->copts.store = NULL;
 	mc_probe_cache_free(run->copts.cache);
 	run->copts.cache = NULL;
 	if (run->progress)

@@ -76,6 +76,13 @@ chain_store_new(const struct mc_check_opts *opts, struct mc_err *err)
 	return st;
 }
 
+/* mc_check_store_new - the trust store of a run (see check.h). */
+X509_STORE *
+mc_check_store_new(const struct mc_check_opts *opts, struct mc_err *err)
+{
+	return chain_store_new(opts, err);
+}
+
 /* trust_try - one verification; 1 trusted (path in *path), 0 not (the last
  * certificate reached in *stuck, new reference; the error in *verr). */
 static int

@@ -448,7 +448,7 @@ test_chain_cases(void **state)
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   0,
 		                          1000,          false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		struct mc_err err;
@@ -515,7 +515,7 @@ test_texts(void **state)
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   time(NULL),
 		                          1000,          false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 
@@ -552,7 +552,7 @@ test_labels(void **state)
 		const struct chain_case *c = &cases[rows[i].row];
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          -1, -1, time(NULL), 1000, false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		bool seen = false;
@@ -589,7 +589,7 @@ test_bad_bundle(void **state)
 	                          1000,
 	                          false,
 	                          MC_PROFILE_SUBMISSION,
-	                          MC_SERVER_UNKNOWN, NULL};
+	                          MC_SERVER_UNKNOWN, NULL, NULL};
 	struct mc_findings f = {0};
 	struct mc_probe_result p;
 	struct mc_err err;
@@ -619,7 +619,7 @@ test_thresholds(void **state)
 	    {L_SOON_CRIT, 0, 0, 0, 0},
 	};
 	struct mc_check_opts o = {NULL, NULL, NULL, -1, -1, 0, 1000, false,
-	                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL};
+	                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 	long w, c;
 	size_t i;
 
