@@ -14,7 +14,8 @@
  *
  * Stores are cached by path for the life of the process and shared by all
  * threads: the index is read-only after it is built, X509_STORE locks
- * itself, and the cache list has a mutex.
+ * itself, and the cache list has a mutex. mc_http_ca_lookup gives another
+ * store (check's trust store) a lookup in the same index.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -26,6 +27,7 @@
 
 #include "core/http_int.h"
 #include "mailcert/fsio.h"
+#include "mailcert/http.h"
 
 #define CA_FILE_MAX ((size_t)64 * 1024 * 1024)
 #define PEM_CERT "-----BEGIN CERTIFICATE-----"
@@ -282,6 +284,24 @@ fail:
 	return NULL;
 }
 
+/* ca_get - the cached index of path, read now if it is not yet (with
+ * ca_lock held). */
+static struct ca_file *
+ca_get(const char *path, struct mc_err *err)
+{
+	struct ca_file *f;
+
+	for (f = ca_files; f != NULL; f = f->next)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	f = ca_load(path, err);
+	if (f != NULL) {
+		f->next = ca_files;
+		ca_files = f;
+	}
+	return f;
+}
+
 /* http_ca_store - the shared store of path (see http_int.h). */
 X509_STORE *
 http_ca_store(const char *path, struct mc_err *err)
@@ -290,17 +310,34 @@ http_ca_store(const char *path, struct mc_err *err)
 	X509_STORE *s = NULL;
 
 	pthread_mutex_lock(&ca_lock);
-	for (f = ca_files; f != NULL; f = f->next)
-		if (strcmp(f->path, path) == 0)
-			break;
-	if (f == NULL && (f = ca_load(path, err)) != NULL) {
-		f->next = ca_files;
-		ca_files = f;
-	}
+	f = ca_get(path, err);
 	if (f != NULL && X509_STORE_up_ref(f->store) == 1)
 		s = f->store;
 	else if (f != NULL)
 		mc_err_set(err, MC_ERR_SYS, "cannot share the trust store");
 	pthread_mutex_unlock(&ca_lock);
 	return s;
+}
+
+/* mc_http_ca_lookup - give st a lookup in the index of path (http.h). */
+int
+mc_http_ca_lookup(X509_STORE *st, const char *path, struct mc_err *err)
+{
+	struct ca_file *f;
+	X509_LOOKUP *lu;
+	int rc = -1;
+
+	pthread_once(&ca_meth_once, ca_meth_init);
+	pthread_mutex_lock(&ca_lock);
+	f = ca_get(path, err);
+	if (f != NULL && ca_meth != NULL) {
+		lu = X509_STORE_add_lookup(st, ca_meth);
+		if (lu != NULL && X509_LOOKUP_set_method_data(lu, f) == 1)
+			rc = 0;
+		else
+			mc_err_set(err, MC_ERR_SYS,
+			           "cannot set up a trust store");
+	}
+	pthread_mutex_unlock(&ca_lock);
+	return rc;
 }
