@@ -176,15 +176,39 @@ ca_parse(const struct ca_entry *e)
 	              : d2i_X509(NULL, &p, (long)e->len);
 }
 
+/* ca_borrow - point ret at the store's certificate with subject name,
+ * WITHOUT a reference of its own: the caller (OpenSSL 3's
+ * X509_STORE_CTX_get_by_subject) takes a reference from it and never
+ * frees ret, as for OpenSSL's own hashed-directory lookup; the store
+ * keeps the certificate alive. 1 found, 0 not. */
+static int
+ca_borrow(X509_STORE *store, const X509_NAME *name, X509_OBJECT *ret)
+{
+	X509_OBJECT *o;
+	X509 *x = NULL;
+
+	if (X509_STORE_lock(store) != 1)
+		return 0;
+	o = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store),
+	                                    X509_LU_X509, name);
+	if (o != NULL)
+		x = X509_OBJECT_get0_X509(o);
+	X509_STORE_unlock(store);
+	if (x == NULL || X509_OBJECT_set1_X509(ret, x) != 1)
+		return 0;
+	X509_free(x); /* the reference set1 took: ret borrows */
+	return 1;
+}
+
 /* ca_by_subject - the lookup: add every certificate with subject name to
- * the store, return the first in ret; 1 found, 0 not. */
+ * the store, return the first in ret (borrowed); 1 found, 0 not. */
 static int
 ca_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
               X509_OBJECT *ret)
 {
 	const struct ca_file *f = X509_LOOKUP_get_method_data(lu);
 	X509_STORE *store = X509_LOOKUP_get_store(lu);
-	bool found = false;
+	bool added = false;
 	X509 *x;
 	size_t i;
 
@@ -196,11 +220,10 @@ ca_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
 		x = ca_parse(&f->ents[i]);
 		if (x == NULL)
 			continue;
-		if (X509_STORE_add_cert(store, x) == 1 && !found)
-			found = X509_OBJECT_set1_X509(ret, x) == 1;
+		added |= X509_STORE_add_cert(store, x) == 1;
 		X509_free(x);
 	}
-	return found ? 1 : 0;
+	return added ? ca_borrow(store, name, ret) : 0;
 }
 
 /* ca_meth_init - the lookup method, made once. */

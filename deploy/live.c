@@ -5,7 +5,9 @@
  * type's signature algorithms (so the RSA certificate of a dual endpoint
  * is proven too, not only the ECDSA one a default ClientHello gets),
  * retrying until verify_timeout. The rows of a round are probed
- * LIVE_PARALLEL at a time.
+ * LIVE_PARALLEL at a time (core's pool), taking one row of each endpoint
+ * in turn, with one set of TLS contexts for the whole check (a full
+ * handshake every time: a session is never resumed).
  */
 #include <errno.h>
 #include <stdbool.h>
