@@ -43,6 +43,7 @@
 #include "acme/chall_int.h"
 #include "acme/challenge.h"
 #include "mailcert/acme.h"
+#include "mailcert/dl.h"
 #include "mailcert/fsio.h"
 #include "mailcert/log.h"
 #include "mailcert/time.h"
@@ -55,6 +56,27 @@
 	(32 * 1024) /* bytes of request buffer per connection                  \
 	             */
 #define HTTP01_KEYAUTH_MAX 1024
+
+/* libmicrohttpd is loaded when a built-in responder starts (mailcert/dl.h):
+ * the package libmicrohttpd12 stays a dependency, its header gives the
+ * types; a run without http-01 does not load it nor GnuTLS under it. */
+#define HTTP01_MHD_SONAME "libmicrohttpd.so.12"
+#define HTTP01_MHD_FUNCS(X)                                                    \
+	X(MHD_start_daemon)                                                    \
+	X(MHD_stop_daemon)                                                     \
+	X(MHD_get_connection_info)                                             \
+	X(MHD_create_response_from_buffer)                                     \
+	X(MHD_add_response_header)                                             \
+	X(MHD_queue_response)                                                  \
+	X(MHD_destroy_response)
+#define HTTP01_MHD_ADDR(f) &mhd.f,
+static struct {
+	HTTP01_MHD_FUNCS(MC_DL_FIELD)
+} mhd;
+static const char *const http01_mhd_names[] = {HTTP01_MHD_FUNCS(MC_DL_NAME)};
+static void *const http01_mhd_slots[] = {HTTP01_MHD_FUNCS(HTTP01_MHD_ADDR)};
+static struct mc_dl http01_mhd_dl = MC_DL_INIT(
+    HTTP01_MHD_SONAME, "libmicrohttpd12", http01_mhd_names, http01_mhd_slots);
 
 struct http01_token {
 	char *token;
@@ -85,8 +107,8 @@ struct acme_http01 {
 static int
 http01_conn_fd(struct MHD_Connection *conn)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	const union MHD_ConnectionInfo *ci = mhd.MHD_get_connection_info(
+	    conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 
 	return ci != NULL ? ci->connect_fd : -1;
 }
@@ -96,8 +118,8 @@ http01_conn_fd(struct MHD_Connection *conn)
 static void
 http01_admit(struct acme_http01 *h, struct MHD_Connection *conn, int fd)
 {
-	const union MHD_ConnectionInfo *ci =
-	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const union MHD_ConnectionInfo *ci = mhd.MHD_get_connection_info(
+	    conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
 	unsigned char key[ACME_GUARD_KEY];
 	int victims[2], nv, i;
@@ -222,21 +244,21 @@ http01_reply(struct MHD_Connection *conn, char *body)
 	enum MHD_Result ret;
 
 	if (body != NULL)
-		resp = MHD_create_response_from_buffer(strlen(body), body,
-		                                       MHD_RESPMEM_MUST_FREE);
+		resp = mhd.MHD_create_response_from_buffer(
+		    strlen(body), body, MHD_RESPMEM_MUST_FREE);
 	else
-		resp = MHD_create_response_from_buffer(
+		resp = mhd.MHD_create_response_from_buffer(
 		    sizeof(nf) - 1, (void *)nf, MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL) {
 		free(body);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-	                        "text/plain");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	ret = MHD_queue_response(conn, body ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND,
-	                         resp);
-	MHD_destroy_response(resp);
+	mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+	                            "text/plain");
+	mhd.MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = mhd.MHD_queue_response(
+	    conn, body ? MHD_HTTP_OK : MHD_HTTP_NOT_FOUND, resp);
+	mhd.MHD_destroy_response(resp);
 	return ret;
 }
 
@@ -274,16 +296,19 @@ static int
 http01_daemon_start(struct acme_http01 *h, const char *listen,
                     struct mc_err *err)
 {
-	int fd = acme_listen_open(listen, HTTP01_WHAT, err);
 	sigset_t all, old;
+	int fd;
 
+	if (mc_dl_load(&http01_mhd_dl, err) == -1)
+		return mc_err_prefix(err, "%s", HTTP01_WHAT);
+	fd = acme_listen_open(listen, HTTP01_WHAT, err);
 	if (fd == -1)
 		return -1;
 	/* From here libmicrohttpd owns fd: it closes it on failure and at
 	 * stop. Its thread starts with every signal blocked. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	h->daemon = MHD_start_daemon(
+	h->daemon = mhd.MHD_start_daemon(
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
 	    http01_answer, h, MHD_OPTION_LISTEN_SOCKET, fd,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)ACME_GUARD_MAX,
@@ -530,7 +555,7 @@ acme_http01_stop(struct acme_http01 *h)
 		pthread_join(h->watchdog, NULL);
 	}
 	if (h->daemon != NULL)
-		MHD_stop_daemon(
+		mhd.MHD_stop_daemon(
 		    h->daemon); /* joins its thread, closes the socket */
 	http01_remove_files(h);
 	for (i = 0; i < h->n_tok; i++) {

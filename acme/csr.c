@@ -87,6 +87,15 @@ csr_cn(const char *const *names, size_t n_names)
 	return NULL;
 }
 
+/* csr_pubkey - the request's public key: key. */
+static int
+csr_pubkey(X509_REQ *req, EVP_PKEY *key)
+{
+	int rc = mc_key_spki_ec(X509_REQ_get_X509_PUBKEY(req), key);
+
+	return rc == 0 ? X509_REQ_set_pubkey(req, key) : rc == 1;
+}
+
 /* csr_build - a signed X509_REQ for names (new, or NULL). */
 static X509_REQ *
 csr_build(EVP_PKEY *key, const char *const *names, size_t n_names,
@@ -100,7 +109,7 @@ csr_build(EVP_PKEY *key, const char *const *names, size_t n_names,
 	int ok = 0;
 
 	if (req == NULL || exts == NULL || !X509_REQ_set_version(req, 0) ||
-	    !X509_REQ_set_pubkey(req, key))
+	    !csr_pubkey(req, key))
 		goto out;
 	if (cn != NULL) {
 		subj = X509_NAME_new();

@@ -288,42 +288,34 @@ out:
 	return ret;
 }
 
-/* order_top_issuer_is - whether the issuer CN of the chain's last certificate
- * is cn. */
+/* order_top_issuer_is - whether the issuer CN of the chain's last
+ * certificate is cn. */
 static bool
-order_top_issuer_is(const char *pem, size_t len, const char *cn)
+order_top_issuer_is(STACK_OF(X509) *chain, const char *cn)
 {
-	STACK_OF(X509) *chain = mc_x509_chain_parse(pem, len, NULL);
 	struct mc_x509_info info;
-	bool match = false;
 
-	if (chain == NULL)
-		return false;
-	if (mc_x509_info(sk_X509_value(chain, sk_X509_num(chain) - 1), &info,
-	                 NULL) == 0)
-		match = strcmp(info.issuer_cn, cn) == 0;
-	sk_X509_pop_free(chain, X509_free);
-	return match;
+	return mc_x509_info(sk_X509_value(chain, sk_X509_num(chain) - 1),
+	                    &info, NULL) == 0 &&
+	       strcmp(info.issuer_cn, cn) == 0;
 }
 
-/* order_download - POST-as-GET a chain; checks it is PEM certificates. */
+/* order_download - POST-as-GET a chain; *chain is its certificates (new):
+ * it must be PEM certificates. */
 static int
 order_download(struct mc_acme *acme, const char *url, struct mc_http_resp *r,
-               struct mc_err *err)
+               STACK_OF(X509) **chain, struct mc_err *err)
 {
-	STACK_OF(X509) * chain;
-
 	if (acme_post(acme, url, NULL, false, PEM_CHAIN, r, err) == -1)
 		return mc_err_prefix(err, "certificate");
-	chain = mc_x509_chain_parse(r->body, r->body_len, err);
-	if (chain == NULL)
+	*chain = mc_x509_chain_parse(r->body, r->body_len, err);
+	if (*chain == NULL)
 		return mc_err_prefix(err, "certificate %s", url);
-	sk_X509_pop_free(chain, X509_free);
 	return 0;
 }
 
 /* order_pick_chain - the default chain, or the first alternate whose top
- * issuer CN is preferred; fills out->cert_url and out->chain_pem. */
+ * issuer CN is preferred; fills out->cert_url, chain_pem and chain. */
 static int
 order_pick_chain(struct mc_acme *acme, const char *cert_url,
                  const char *preferred, struct mc_acme_cert *out,
@@ -331,27 +323,31 @@ order_pick_chain(struct mc_acme *acme, const char *cert_url,
 {
 	struct mc_http_resp def = {0}, alt = {0};
 	struct mc_http_resp *chosen = &def;
+	STACK_OF(X509) *dchain = NULL, *achain = NULL, **cchain = &dchain;
 	const char *chosen_url = cert_url;
 	struct mc_err aerr;
 	size_t i;
 	int ret = -1;
 
-	if (order_download(acme, cert_url, &def, err) == -1)
+	if (order_download(acme, cert_url, &def, &dchain, err) == -1)
 		goto out;
 	if (preferred != NULL && preferred[0] != '\0' &&
-	    !order_top_issuer_is(def.body, def.body_len, preferred)) {
+	    !order_top_issuer_is(dchain, preferred)) {
 		for (i = 0; i < def.n_links; i++) {
 			if (strcmp(def.links[i].rel, "alternate") != 0)
 				continue;
 			mc_err_clear(&aerr);
+			mc_http_resp_clear(&alt);
+			sk_X509_pop_free(achain, X509_free);
+			achain = NULL;
 			if (order_download(acme, def.links[i].url, &alt,
-			                   &aerr) == -1) {
+			                   &achain, &aerr) == -1) {
 				mc_log_warn("alternate chain: %s", aerr.msg);
 				continue;
 			}
-			if (order_top_issuer_is(alt.body, alt.body_len,
-			                        preferred)) {
+			if (order_top_issuer_is(achain, preferred)) {
 				chosen = &alt;
+				cchain = &achain;
 				chosen_url = def.links[i].url;
 				break;
 			}
@@ -366,8 +362,12 @@ order_pick_chain(struct mc_acme *acme, const char *cert_url,
 	out->chain_len = chosen->body_len;
 	out->chain_pem = chosen->body;
 	chosen->body = NULL;
+	out->chain = *cchain;
+	*cchain = NULL;
 	ret = 0;
 out:
+	sk_X509_pop_free(dchain, X509_free);
+	sk_X509_pop_free(achain, X509_free);
 	mc_http_resp_clear(&def);
 	mc_http_resp_clear(&alt);
 	return ret;
@@ -490,5 +490,6 @@ mc_acme_cert_clear(struct mc_acme_cert *cert)
 	free(cert->order_url);
 	free(cert->cert_url);
 	free(cert->chain_pem);
+	sk_X509_pop_free(cert->chain, X509_free);
 	memset(cert, 0, sizeof(*cert));
 }

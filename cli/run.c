@@ -138,11 +138,10 @@ static STACK_OF(X509) *
 issue_chain(const struct mc_cert_conf *cc, EVP_PKEY *key,
 	    const struct mc_acme_cert *cert, struct mc_err *err)
 {
-	STACK_OF(X509) *chain;
+	STACK_OF(X509) *chain = X509_chain_up_ref(cert->chain);
 
-	chain = mc_x509_chain_parse(cert->chain_pem, cert->chain_len, err);
 	if (chain == NULL) {
-		mc_err_prefix(err, "certificate from %s", cert->cert_url);
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
 		return NULL;
 	}
 	if (mc_x509_check_issued(chain, key, (const char *const *)cc->names,

@@ -16,9 +16,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include <ldns/ldns.h>
-#include <unbound.h>
-
+#include "core/dns_int.h"
 #include "mailcert/config.h"
 #include "mailcert/dns.h"
 #include "mailcert/fsio.h"
@@ -116,10 +114,10 @@ dns_set_forwarder(struct ub_ctx *ctx, const char *resolver, struct mc_err *err)
 	if (mc_hostport_parse(resolver, host, sizeof(host), &port, err) == -1)
 		return mc_err_prefix(err, "resolver");
 	snprintf(spec, sizeof(spec), "%s@%d", host, port ? port : 53);
-	rc = ub_ctx_set_fwd(ctx, spec);
+	rc = dns_ub.ub_ctx_set_fwd(ctx, spec);
 	if (rc != 0)
-		return mc_err_set(err, MC_ERR_CONFIG, "resolver %s: %s", resolver,
-				  ub_strerror(rc));
+		return mc_err_set(err, MC_ERR_CONFIG, "resolver %s: %s",
+		                  resolver, dns_ub.ub_strerror(rc));
 	return 0;
 }
 
@@ -131,22 +129,24 @@ dns_configure(struct ub_ctx *ctx, const struct mc_dns_conf *conf,
 	int rc = 0;
 
 	if (conf->resolver == NULL || conf->resolver[0] == '\0')
-		rc = ub_ctx_resolvconf(ctx, NULL);
+		rc = dns_ub.ub_ctx_resolvconf(ctx, NULL);
 	else if (strcmp(conf->resolver, "recursive") != 0 &&
 		 dns_set_forwarder(ctx, conf->resolver, err) == -1)
 		return -1;
 	if (rc != 0)
-		return mc_err_set(err, MC_ERR_SYS, "resolver: /etc/resolv.conf: %s",
-				  ub_strerror(rc));
+		return mc_err_set(err, MC_ERR_SYS,
+		                  "resolver: /etc/resolv.conf: %s",
+		                  dns_ub.ub_strerror(rc));
 	/* A local validating resolver on 127.0.0.1 is the usual forwarder. */
-	if (ub_ctx_set_option(ctx, "do-not-query-localhost:", "no") != 0 ||
-	    ub_ctx_set_option(ctx, "val-log-level:", "2") != 0 ||
-	    ub_ctx_async(ctx, 1) != 0)
+	if (dns_ub.ub_ctx_set_option(ctx, "do-not-query-localhost:",
+	                             "no") != 0 ||
+	    dns_ub.ub_ctx_set_option(ctx, "val-log-level:", "2") != 0 ||
+	    dns_ub.ub_ctx_async(ctx, 1) != 0)
 		return mc_err_set(err, MC_ERR_SYS, "libunbound: cannot set options");
-	rc = ub_ctx_add_ta_file(ctx, anchor);
+	rc = dns_ub.ub_ctx_add_ta_file(ctx, anchor);
 	if (rc != 0)
-		return mc_err_set(err, MC_ERR_CONFIG, "dnssec_anchor %s: %s", anchor,
-				  ub_strerror(rc));
+		return mc_err_set(err, MC_ERR_CONFIG, "dnssec_anchor %s: %s",
+		                  anchor, dns_ub.ub_strerror(rc));
 	return 0;
 }
 
@@ -157,7 +157,8 @@ mc_dns_new(const struct mc_dns_conf *conf, struct mc_err *err)
 	const char *anchor = conf->anchor ? conf->anchor : MC_DNS_DEFAULT_ANCHOR;
 	struct mc_dns *dns;
 
-	if (dns_anchor_check(anchor, err) == -1)
+	if (dns_anchor_check(anchor, err) == -1 || dns_ub_load(err) == -1 ||
+	    dns_ld_load(err) == -1)
 		return NULL;
 	dns = calloc(1, sizeof(*dns));
 	if (dns == NULL) {
@@ -165,7 +166,7 @@ mc_dns_new(const struct mc_dns_conf *conf, struct mc_err *err)
 		return NULL;
 	}
 	dns->timeout = conf->timeout > 0 ? conf->timeout : MC_DNS_TIMEOUT;
-	dns->ctx = ub_ctx_create();
+	dns->ctx = dns_ub.ub_ctx_create();
 	if (dns->ctx == NULL) {
 		mc_err_set(err, MC_ERR_SYS, "libunbound: cannot create a context");
 		goto fail;
@@ -185,7 +186,7 @@ mc_dns_free(struct mc_dns *dns)
 	if (dns == NULL)
 		return;
 	if (dns->ctx != NULL)
-		ub_ctx_delete(dns->ctx);
+		dns_ub.ub_ctx_delete(dns->ctx);
 	free(dns);
 }
 
@@ -210,26 +211,29 @@ dns_resolve(struct mc_dns *dns, const char *name, int type,
 	struct pollfd pfd;
 	int id = 0, rc;
 
-	rc = ub_resolve_async(dns->ctx, name, type, DNS_CLASS_IN, &w, dns_done, &id);
+	rc = dns_ub.ub_resolve_async(dns->ctx, name, type, DNS_CLASS_IN, &w,
+	                             dns_done, &id);
 	if (rc != 0)
-		return mc_err_set(err, MC_ERR_NET, "%s: %s", name, ub_strerror(rc));
+		return mc_err_set(err, MC_ERR_NET, "%s: %s", name,
+		                  dns_ub.ub_strerror(rc));
 	while (!w.done) {
 		left = deadline - mc_now_ms();
 		if (left <= 0) {
-			ub_cancel(dns->ctx, id);
+			dns_ub.ub_cancel(dns->ctx, id);
 			return mc_err_set(err, MC_ERR_NET,
 					  "%s: no answer within %ld s from the "
 					  "resolver", name, dns->timeout);
 		}
-		pfd.fd = ub_fd(dns->ctx);
+		pfd.fd = dns_ub.ub_fd(dns->ctx);
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, (int)left + 1) > 0 &&
-		    ub_process(dns->ctx) != 0)
+		    dns_ub.ub_process(dns->ctx) != 0)
 			return mc_err_set(err, MC_ERR_NET, "%s: libunbound failed", name);
 	}
 	if (w.status != 0) {
-		ub_resolve_free(w.res);
-		return mc_err_set(err, MC_ERR_NET, "%s: %s", name, ub_strerror(w.status));
+		dns_ub.ub_resolve_free(w.res);
+		return mc_err_set(err, MC_ERR_NET, "%s: %s", name,
+		                  dns_ub.ub_strerror(w.status));
 	}
 	*out = w.res;
 	return 0;
@@ -266,22 +270,24 @@ dns_orig_ttl(const struct ub_result *res, int type, long fallback)
 	size_t i;
 
 	if (res->answer_packet == NULL ||
-	    ldns_wire2pkt(&pkt, res->answer_packet, (size_t)res->answer_len) !=
-		LDNS_STATUS_OK)
+	    dns_ld.ldns_wire2pkt(&pkt, res->answer_packet,
+	                         (size_t)res->answer_len) != LDNS_STATUS_OK)
 		return fallback;
-	an = ldns_pkt_answer(pkt);
-	for (i = 0; an != NULL && i < ldns_rr_list_rr_count(an); i++) {
-		rr = ldns_rr_list_rr(an, i);
-		if (ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG ||
-		    ldns_rr_rrsig_typecovered(rr) == NULL ||
-		    (int)ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) != type ||
-		    ldns_rr_rrsig_origttl(rr) == NULL)
+	an = dns_ld.ldns_pkt_answer(pkt);
+	for (i = 0; an != NULL && i < dns_ld.ldns_rr_list_rr_count(an); i++) {
+		rr = dns_ld.ldns_rr_list_rr(an, i);
+		if (dns_ld.ldns_rr_get_type(rr) != LDNS_RR_TYPE_RRSIG ||
+		    dns_ld.ldns_rr_rrsig_typecovered(rr) == NULL ||
+		    (int)dns_ld.ldns_rdf2rr_type(
+		        dns_ld.ldns_rr_rrsig_typecovered(rr)) != type ||
+		    dns_ld.ldns_rr_rrsig_origttl(rr) == NULL)
 			continue;
-		t = (long)ldns_rdf2native_int32(ldns_rr_rrsig_origttl(rr));
+		t = (long)dns_ld.ldns_rdf2native_int32(
+		    dns_ld.ldns_rr_rrsig_origttl(rr));
 		if (t > ttl)
 			ttl = t;
 	}
-	ldns_pkt_free(pkt);
+	dns_ld.ldns_pkt_free(pkt);
 	return ttl > DNS_TTL_MAX ? DNS_TTL_MAX : ttl;
 }
 
@@ -344,7 +350,7 @@ mc_dns_tlsa(struct mc_dns *dns, const char *name, struct mc_tlsa_rrset *out,
 	rc = 0;
 out:
 	mc_tlsa_rrset_clear(&set);
-	ub_resolve_free(res);
+	dns_ub.ub_resolve_free(res);
 	return rc;
 }
 

@@ -13,7 +13,6 @@
  * a kept-alive connection is only ever reused under the trust it was
  * verified with and the identity it showed.
  */
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,6 +26,7 @@
 #include "core/http_int.h"
 #include "mailcert/buf.h"
 #include "mailcert/crypto.h"
+#include "mailcert/dl.h"
 #include "mailcert/http.h"
 #include "mailcert/interrupt.h"
 
@@ -72,7 +72,6 @@ static struct {
 	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
 	void (*slist_free_all)(struct curl_slist *);
 } cf;
-static char http_load_err[300]; /* why libcurl could not be loaded */
 static pthread_key_t http_key;
 static int http_key_rc = -1;
 
@@ -83,52 +82,27 @@ http_thread_free(void *p)
 	mc_http_free(p);
 }
 
-/* http_load - dlopen libcurl and find its functions into cf; 0 or -1
- * (why in http_load_err). */
-static int
-http_load(void)
-{
-	static const char *const names[] = {
-		"curl_global_init",   "curl_easy_init",	    "curl_easy_cleanup",
-		"curl_easy_reset",    "curl_easy_setopt",   "curl_easy_getinfo",
-		"curl_easy_perform",  "curl_easy_strerror", "curl_slist_append",
-		"curl_slist_free_all",
-	};
-	void *const slots[] = {
-		&cf.global_init,  &cf.easy_init,     &cf.easy_cleanup,
-		&cf.easy_reset,	  &cf.easy_setopt,   &cf.easy_getinfo,
-		&cf.easy_perform, &cf.easy_strerror, &cf.slist_append,
-		&cf.slist_free_all,
-	};
-	void *lib = dlopen(HTTP_CURL_SONAME, RTLD_NOW | RTLD_LOCAL), *f;
-	const char *why;
-	size_t i;
-
-	if (lib == NULL) {
-		why = dlerror();
-		snprintf(http_load_err, sizeof(http_load_err), "%s",
-			 why != NULL ? why : HTTP_CURL_SONAME);
-		return -1;
-	}
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		f = dlsym(lib, names[i]);
-		if (f == NULL) {
-			snprintf(http_load_err, sizeof(http_load_err),
-				 "%s: no %s", HTTP_CURL_SONAME, names[i]);
-			return -1;
-		}
-		/* POSIX: a function's address as void * (dlsym) */
-		memcpy(slots[i], &f, sizeof(f));
-	}
-	return 0; /* kept loaded for the life of the process */
-}
+static const char *const http_curl_names[] = {
+	"curl_global_init",   "curl_easy_init",	    "curl_easy_cleanup",
+	"curl_easy_reset",    "curl_easy_setopt",   "curl_easy_getinfo",
+	"curl_easy_perform",  "curl_easy_strerror", "curl_slist_append",
+	"curl_slist_free_all",
+};
+static void *const http_curl_slots[] = {
+	&cf.global_init,  &cf.easy_init,     &cf.easy_cleanup,
+	&cf.easy_reset,	  &cf.easy_setopt,   &cf.easy_getinfo,
+	&cf.easy_perform, &cf.easy_strerror, &cf.slist_append,
+	&cf.slist_free_all,
+};
+static struct mc_dl http_curl_dl = MC_DL_INIT(
+    HTTP_CURL_SONAME, "libcurl4", http_curl_names, http_curl_slots);
 
 /* http_global_init - libcurl and the per-thread key, once per process. */
 static void
 http_global_init(void)
 {
 	http_key_rc = pthread_key_create(&http_key, http_thread_free);
-	if (http_load() == 0)
+	if (mc_dl_load(&http_curl_dl, NULL) == 0)
 		http_init_rc = cf.global_init(CURL_GLOBAL_DEFAULT);
 }
 
@@ -137,11 +111,8 @@ static int
 http_init(struct mc_err *err)
 {
 	pthread_once(&http_once, http_global_init);
-	if (http_load_err[0] != '\0')
-		return mc_err_set(err, MC_ERR_SYS,
-		                  "cannot load libcurl (%s); install the package "
-		                  "libcurl4",
-		                  http_load_err);
+	if (mc_dl_load(&http_curl_dl, err) == -1)
+		return -1;
 	if (http_init_rc != CURLE_OK)
 		return mc_err_set(err, MC_ERR_NET, "curl_global_init: %s",
 		                  cf.easy_strerror(http_init_rc));

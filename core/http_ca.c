@@ -4,13 +4,17 @@
  * Why not X509_STORE_load_file(): OpenSSL 3 decodes every certificate of
  * the file with its public key, about 0.15 ms each, so a system bundle
  * (~150 roots) costs 20-40 ms of CPU per load - more than a whole ACME
- * issuance on loopback. Here the file is read once, each PEM block is
- * base64-decoded and only its subject name is parsed (~10 us); the store
- * gets a lookup method that, when a verification asks for a subject,
- * parses the matching certificates and adds them to the store (as
- * OpenSSL's own hashed-directory lookup does). The result is the same
- * trust decision as loading the whole file, for the cost of the one or
- * two roots a handshake needs.
+ * issuance on loopback. Here the file is read once and each PEM block is
+ * base64-decoded; of its DER only the place of the subject Name is noted.
+ * The store gets a lookup method that, when a verification asks for a
+ * subject, parses the matching certificates and adds them to the store
+ * (as OpenSSL's own hashed-directory lookup does). A subject matches by
+ * its DER bytes first (the usual case: an issuer name is a copy of its
+ * issuer's subject); only when none does are the subjects parsed (once
+ * per file, ~10 us each) and compared as X509_NAME_cmp compares them
+ * (case and spaces folded). The result is the same trust decision as
+ * loading the whole file, for the cost of the one or two roots a
+ * handshake needs.
  *
  * Stores are cached by path for the life of the process and shared by all
  * threads: the index is read-only after it is built, X509_STORE locks
@@ -22,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -30,15 +35,17 @@
 #include "mailcert/http.h"
 
 #define CA_FILE_MAX ((size_t)64 * 1024 * 1024)
-#define PEM_CERT "-----BEGIN CERTIFICATE-----"
-#define PEM_TRUSTED "-----BEGIN TRUSTED CERTIFICATE-----"
+#define PEM_BEGIN "-----BEGIN "
+#define PEM_CERT "CERTIFICATE-----"             /* after PEM_BEGIN */
+#define PEM_TRUSTED "TRUSTED CERTIFICATE-----"  /* after PEM_BEGIN */
 #define PEM_END "-----END "
 
 struct ca_entry {
 	unsigned char *der;
 	size_t len;
 	bool aux;          /* TRUSTED CERTIFICATE: X509 + trust settings */
-	X509_NAME *subject;
+	size_t subj_off, subj_len; /* the subject Name's DER in der */
+	X509_NAME *subject; /* parsed by ca_names_parse, else NULL */
 };
 
 struct ca_file {
@@ -46,6 +53,8 @@ struct ca_file {
 	struct ca_entry *ents;
 	size_t n;
 	X509_STORE *store;
+	pthread_mutex_t names_lock; /* guards names_parsed */
+	bool names_parsed;
 	struct ca_file *next;
 };
 
@@ -54,11 +63,13 @@ static struct ca_file *ca_files;
 static pthread_once_t ca_meth_once = PTHREAD_ONCE_INIT;
 static X509_LOOKUP_METHOD *ca_meth;
 
-/* ca_subject - the subject Name of a DER certificate (new), or NULL. */
-static X509_NAME *
-ca_subject(const unsigned char *der, size_t len)
+/* ca_subject_span - where the subject Name (with its header) lies in a
+ * DER certificate: 0 with *off and *slen, or -1. */
+static int
+ca_subject_span(const unsigned char *der, size_t len, size_t *off,
+		size_t *slen)
 {
-	const unsigned char *p = der, *item;
+	const unsigned char *p = der, *item = der;
 	long l;
 	int tag, cls, i;
 
@@ -66,22 +77,22 @@ ca_subject(const unsigned char *der, size_t len)
 	 * OPTIONAL, serial, signature, issuer, validity, subject, ... } } */
 	if (ASN1_get_object(&p, &l, &tag, &cls, (long)len) & 0x80 ||
 	    ASN1_get_object(&p, &l, &tag, &cls, (long)(der + len - p)) & 0x80)
-		return NULL;
+		return -1;
 	for (i = 0; i < 5; i++) {
 		item = p;
 		if (ASN1_get_object(&p, &l, &tag, &cls,
 		                    (long)(der + len - p)) & 0x80)
-			return NULL;
+			return -1;
 		if (i == 0 && cls == V_ASN1_CONTEXT_SPECIFIC)
 			i--; /* the version: not counted */
 		p += l;
 	}
 	p = item;
 	if (ASN1_get_object(&p, &l, &tag, &cls, (long)(der + len - p)) & 0x80)
-		return NULL;
-	l += (long)(p - item); /* the whole Name with its header */
-	p = item;
-	return d2i_X509_NAME(NULL, &p, l);
+		return -1;
+	*off = (size_t)(item - der);
+	*slen = (size_t)l + (size_t)(p - item); /* the Name with its header */
+	return 0;
 }
 
 /* ca_decode - the DER of the base64 text [b, e) (new, *len), or NULL. */
@@ -115,20 +126,19 @@ ca_decode(const char *b, const char *e, size_t *len)
 static int
 ca_add(struct ca_file *f, const char *b, const char *e, bool aux)
 {
-	struct ca_entry *n, ent = {NULL, 0, aux, NULL};
+	struct ca_entry *n, ent = {NULL, 0, aux, 0, 0, NULL};
 
 	ent.der = ca_decode(b, e, &ent.len);
 	if (ent.der == NULL)
 		return 0;
-	ent.subject = ca_subject(ent.der, ent.len);
-	if (ent.subject == NULL) {
+	if (ca_subject_span(ent.der, ent.len, &ent.subj_off, &ent.subj_len) ==
+	    -1) {
 		free(ent.der);
 		return 0;
 	}
 	n = realloc(f->ents, (f->n + 1) * sizeof(*n));
 	if (n == NULL) {
 		free(ent.der);
-		X509_NAME_free(ent.subject);
 		return -1;
 	}
 	f->ents = n;
@@ -136,20 +146,20 @@ ca_add(struct ca_file *f, const char *b, const char *e, bool aux)
 	return 0;
 }
 
-/* ca_index - index every CERTIFICATE / TRUSTED CERTIFICATE block of text. */
+/* ca_index - index every CERTIFICATE / TRUSTED CERTIFICATE block of text:
+ * one pass over it (each "-----BEGIN " looked at once). */
 static int
 ca_index(struct ca_file *f, const char *text, struct mc_err *err)
 {
-	const char *p = text, *c, *t, *e;
+	const char *p = text, *e;
 	bool aux;
 
-	for (;;) {
-		c = strstr(p, PEM_CERT);
-		t = strstr(p, PEM_TRUSTED);
-		if (c == NULL && t == NULL)
-			break;
-		aux = c == NULL || (t != NULL && t < c);
-		p = aux ? t + strlen(PEM_TRUSTED) : c + strlen(PEM_CERT);
+	while ((p = strstr(p, PEM_BEGIN)) != NULL) {
+		p += strlen(PEM_BEGIN);
+		aux = strncmp(p, PEM_TRUSTED, strlen(PEM_TRUSTED)) == 0;
+		if (!aux && strncmp(p, PEM_CERT, strlen(PEM_CERT)) != 0)
+			continue; /* another kind of block: not a certificate */
+		p += aux ? strlen(PEM_TRUSTED) : strlen(PEM_CERT);
 		e = strstr(p, PEM_END);
 		if (e == NULL)
 			break;
@@ -174,6 +184,39 @@ ca_parse(const struct ca_entry *e)
 
 	return e->aux ? d2i_X509_AUX(NULL, &p, (long)e->len)
 	              : d2i_X509(NULL, &p, (long)e->len);
+}
+
+/* ca_names_parse - every subject Name of f parsed, once per file (an
+ * unreadable one stays NULL: it matches nothing). */
+static void
+ca_names_parse(struct ca_file *f)
+{
+	const unsigned char *p;
+	size_t i;
+
+	pthread_mutex_lock(&f->names_lock);
+	for (i = 0; !f->names_parsed && i < f->n; i++) {
+		p = f->ents[i].der + f->ents[i].subj_off;
+		f->ents[i].subject =
+		    d2i_X509_NAME(NULL, &p, (long)f->ents[i].subj_len);
+	}
+	f->names_parsed = true;
+	pthread_mutex_unlock(&f->names_lock);
+	ERR_clear_error();
+}
+
+/* ca_add_entry - parse entry e and add it to store; whether it is there. */
+static bool
+ca_add_entry(const struct ca_entry *e, X509_STORE *store)
+{
+	X509 *x = ca_parse(e);
+	bool added;
+
+	if (x == NULL)
+		return false;
+	added = X509_STORE_add_cert(store, x) == 1;
+	X509_free(x);
+	return added;
 }
 
 /* ca_borrow - point ret at the store's certificate with subject name,
@@ -201,27 +244,32 @@ ca_borrow(X509_STORE *store, const X509_NAME *name, X509_OBJECT *ret)
 }
 
 /* ca_by_subject - the lookup: add every certificate with subject name to
- * the store, return the first in ret (borrowed); 1 found, 0 not. */
+ * the store, return the first in ret (borrowed); 1 found, 0 not. Same
+ * DER first; else the parsed names compared as X509_NAME_cmp does. */
 static int
 ca_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
               X509_OBJECT *ret)
 {
-	const struct ca_file *f = X509_LOOKUP_get_method_data(lu);
+	struct ca_file *f = X509_LOOKUP_get_method_data(lu);
 	X509_STORE *store = X509_LOOKUP_get_store(lu);
+	const unsigned char *want;
+	size_t wlen, i;
 	bool added = false;
-	X509 *x;
-	size_t i;
 
-	if (type != X509_LU_X509 || f == NULL || name == NULL)
+	if (type != X509_LU_X509 || f == NULL || name == NULL ||
+	    X509_NAME_get0_der(name, &want, &wlen) != 1)
 		return 0;
-	for (i = 0; i < f->n; i++) {
-		if (X509_NAME_cmp(f->ents[i].subject, name) != 0)
-			continue;
-		x = ca_parse(&f->ents[i]);
-		if (x == NULL)
-			continue;
-		added |= X509_STORE_add_cert(store, x) == 1;
-		X509_free(x);
+	for (i = 0; i < f->n; i++)
+		if (f->ents[i].subj_len == wlen &&
+		    memcmp(f->ents[i].der + f->ents[i].subj_off, want, wlen) ==
+		        0)
+			added |= ca_add_entry(&f->ents[i], store);
+	if (!added) {
+		ca_names_parse(f);
+		for (i = 0; i < f->n; i++)
+			if (f->ents[i].subject != NULL &&
+			    X509_NAME_cmp(f->ents[i].subject, name) == 0)
+				added |= ca_add_entry(&f->ents[i], store);
 	}
 	return added ? ca_borrow(store, name, ret) : 0;
 }
@@ -253,6 +301,7 @@ ca_file_free(struct ca_file *f)
 		X509_NAME_free(f->ents[i].subject);
 	}
 	free(f->ents);
+	pthread_mutex_destroy(&f->names_lock);
 	X509_STORE_free(f->store);
 	free(f->path);
 	free(f);
@@ -286,7 +335,10 @@ ca_load(const char *path, struct mc_err *err)
 	char *text = NULL;
 	size_t len = 0;
 
-	if (f == NULL || (f->path = strdup(path)) == NULL) {
+	if (f == NULL || (f->path = strdup(path)) == NULL ||
+	    pthread_mutex_init(&f->names_lock, NULL) != 0) {
+		if (f != NULL)
+			free(f->path);
 		free(f);
 		mc_err_set(err, MC_ERR_SYS, "out of memory");
 		return NULL;

@@ -23,12 +23,29 @@
 #include <idn2.h>
 
 #include "mailcert/config.h"
+#include "mailcert/dl.h"
 
 #include "core/config_int.h"
 
 #define NAME_MAX_LEN 253
 #define LABEL_MAX_LEN 63
 #define CERT_NAME_MAX_LEN 64
+
+/* libidn2 (and libunistring under it) is loaded when a name first needs
+ * it - a U-label or an xn-- label (mailcert/dl.h) - not at every start. */
+#define NAME_IDN2_FUNCS(X)                                                     \
+	X(idn2_to_ascii_8z)                                                    \
+	X(idn2_to_unicode_8z8z)                                                \
+	X(idn2_strerror)                                                       \
+	X(idn2_free)
+#define NAME_IDN2_ADDR(f) &idn.f,
+static struct {
+	NAME_IDN2_FUNCS(MC_DL_FIELD)
+} idn;
+static const char *const name_idn2_names[] = {NAME_IDN2_FUNCS(MC_DL_NAME)};
+static void *const name_idn2_slots[] = {NAME_IDN2_FUNCS(NAME_IDN2_ADDR)};
+static struct mc_dl name_idn2_dl =
+    MC_DL_INIT("libidn2.so.0", "libidn2-0", name_idn2_names, name_idn2_slots);
 
 static const char *const key_type_names[] = {
 	[MC_KEY_RSA2048] = "rsa-2048",   [MC_KEY_RSA3072] = "rsa-3072",
@@ -321,12 +338,16 @@ name_idna(const char *name, int *rc, struct mc_err *err)
 	bool wild = strncmp(name, "*.", 2) == 0;
 	char *ascii = NULL, *out;
 
-	*rc = idn2_to_ascii_8z(wild ? name + 2 : name, &ascii,
+	if (mc_dl_load(&name_idn2_dl, err) == -1) {
+		*rc = IDN2_MALLOC; /* err is set */
+		return NULL;
+	}
+	*rc = idn.idn2_to_ascii_8z(wild ? name + 2 : name, &ascii,
 	    IDN2_NFC_INPUT | IDN2_NONTRANSITIONAL);
 	if (*rc != IDN2_OK)
 		return NULL;
 	out = name_lower_dup(wild ? "*." : "", ascii, strlen(ascii), err);
-	idn2_free(ascii);
+	idn.idn2_free(ascii);
 	if (out == NULL)
 		*rc = IDN2_MALLOC;
 	return out;
@@ -364,7 +385,7 @@ mc_name_to_alabel(const char *name, struct mc_err *err)
 	name_quote(name, rc != IDN2_ENCODING_ERROR, q, sizeof(q));
 	mc_err_set(err, MC_ERR_CONFIG,
 	    "\"%s\" is not a valid international name (%s); check the "
-	    "spelling or write its xn-- form", q, idn2_strerror(rc));
+	    "spelling or write its xn-- form", q, idn.idn2_strerror(rc));
 	return NULL;
 }
 
@@ -391,10 +412,15 @@ mc_name_check_host(const char *name, struct mc_err *err)
 			break;
 		start = i + 1;
 	}
-	if (why.cat == MC_ERR_NONE && strstr(name, "xn--") != NULL &&
-	    (rc = idn2_to_unicode_8z8z(name, &u, 0)) != IDN2_OK)
-		mc_err_set(&why, MC_ERR_CONFIG, "%s", idn2_strerror(rc));
-	idn2_free(u);
+	if (why.cat == MC_ERR_NONE && strstr(name, "xn--") != NULL) {
+		if (mc_dl_load(&name_idn2_dl, err) == -1)
+			return -1;
+		rc = idn.idn2_to_unicode_8z8z(name, &u, 0);
+		if (rc != IDN2_OK)
+			mc_err_set(&why, MC_ERR_CONFIG, "%s",
+			    idn.idn2_strerror(rc));
+		idn.idn2_free(u);
+	}
 	if (why.cat == MC_ERR_NONE)
 		return 0;
 	name_quote(name, false, q, sizeof(q));
@@ -416,10 +442,12 @@ mc_name_to_ulabel(const char *name, struct mc_err *err)
 			mc_err_set(err, MC_ERR_SYS, "out of memory");
 		return out;
 	}
-	rc = idn2_to_unicode_8z8z(wild ? name + 2 : name, &u, 0);
+	if (mc_dl_load(&name_idn2_dl, err) == -1)
+		return NULL;
+	rc = idn.idn2_to_unicode_8z8z(wild ? name + 2 : name, &u, 0);
 	if (rc != IDN2_OK) {
 		mc_err_set(err, MC_ERR_CONFIG, "\"%.253s\": %s", name,
-		    idn2_strerror(rc));
+		    idn.idn2_strerror(rc));
 		return NULL;
 	}
 	out = malloc(strlen(u) + 3);
@@ -427,7 +455,7 @@ mc_name_to_ulabel(const char *name, struct mc_err *err)
 		snprintf(out, strlen(u) + 3, "%s%s", wild ? "*." : "", u);
 	else
 		mc_err_set(err, MC_ERR_SYS, "out of memory");
-	idn2_free(u);
+	idn.idn2_free(u);
 	return out;
 }
 
@@ -445,7 +473,7 @@ name_to_ascii(const char *name, char **conv, struct mc_err *err)
 	if (*conv == NULL && rc != IDN2_MALLOC)
 		mc_err_set(err, MC_ERR_CONFIG,
 		    "not a valid international name (%s); check the spelling or "
-		    "write its xn-- form", idn2_strerror(rc));
+		    "write its xn-- form", idn.idn2_strerror(rc));
 	return *conv;
 }
 

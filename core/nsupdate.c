@@ -17,9 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include <ldns/ldns.h>
 #include <openssl/crypto.h>
 
+#include "core/dns_int.h"
 #include "mailcert/config.h"
 #include "mailcert/dns.h"
 #include "mailcert/fsio.h"
@@ -252,27 +252,27 @@ upd_resolver(const struct mc_dns_update_conf *conf, const struct tsig_key *key,
 		mc_err_prefix(err, "nsupdate_server");
 		return NULL;
 	}
-	addr = ldns_rdf_new_frm_str(strchr(host, ':') ? LDNS_RDF_TYPE_AAAA
-						       : LDNS_RDF_TYPE_A, host);
-	res = ldns_resolver_new();
+	addr = dns_ld.ldns_rdf_new_frm_str(
+	    strchr(host, ':') ? LDNS_RDF_TYPE_AAAA : LDNS_RDF_TYPE_A, host);
+	res = dns_ld.ldns_resolver_new();
 	if (addr == NULL || res == NULL ||
-	    ldns_resolver_push_nameserver(res, addr) != LDNS_STATUS_OK) {
+	    dns_ld.ldns_resolver_push_nameserver(res, addr) != LDNS_STATUS_OK) {
 		mc_err_set(err, MC_ERR_CONFIG, "nsupdate_server %s: not an IP address",
 			   conf->server);
-		ldns_rdf_deep_free(addr);
-		ldns_resolver_deep_free(res);
+		dns_ld.ldns_rdf_deep_free(addr);
+		dns_ld.ldns_resolver_deep_free(res);
 		return NULL;
 	}
-	ldns_rdf_deep_free(addr);
-	ldns_resolver_set_port(res, (uint16_t)(port ? port : 53));
-	ldns_resolver_set_usevc(res, true);
-	ldns_resolver_set_recursive(res, false);
-	ldns_resolver_set_timeout(res, tv);
-	ldns_resolver_set_retry(res, 1);
+	dns_ld.ldns_rdf_deep_free(addr);
+	dns_ld.ldns_resolver_set_port(res, (uint16_t)(port ? port : 53));
+	dns_ld.ldns_resolver_set_usevc(res, true);
+	dns_ld.ldns_resolver_set_recursive(res, false);
+	dns_ld.ldns_resolver_set_timeout(res, tv);
+	dns_ld.ldns_resolver_set_retry(res, 1);
 	if (key != NULL) {
-		ldns_resolver_set_tsig_keyname(res, key->name);
-		ldns_resolver_set_tsig_algorithm(res, key->alg);
-		ldns_resolver_set_tsig_keydata(res, key->secret);
+		dns_ld.ldns_resolver_set_tsig_keyname(res, key->name);
+		dns_ld.ldns_resolver_set_tsig_algorithm(res, key->alg);
+		dns_ld.ldns_resolver_set_tsig_keydata(res, key->secret);
 	}
 	return res;
 }
@@ -285,17 +285,18 @@ upd_resolver_free(ldns_resolver *res)
 
 	if (res == NULL)
 		return;
-	secret = (char *)(uintptr_t)ldns_resolver_tsig_keydata(res);
+	secret = (char *)(uintptr_t)dns_ld.ldns_resolver_tsig_keydata(res);
 	if (secret != NULL)
 		OPENSSL_cleanse(secret, strlen(secret));
-	ldns_resolver_deep_free(res);
+	dns_ld.ldns_resolver_deep_free(res);
 }
 
 /* upd_rcode - the name of an RCODE ("REFUSED"). */
 static const char *
 upd_rcode(ldns_pkt_rcode rcode)
 {
-	const ldns_lookup_table *t = ldns_lookup_by_id(ldns_rcodes, (int)rcode);
+	const ldns_lookup_table *t =
+	    dns_ld.ldns_lookup_by_id(*dns_ld.ldns_rcodes, (int)rcode);
 
 	return t != NULL ? t->name : "unknown RCODE";
 }
@@ -304,14 +305,19 @@ upd_rcode(ldns_pkt_rcode rcode)
 static const ldns_rr *
 upd_soa(const ldns_pkt *pkt)
 {
-	ldns_rr_list *lists[2] = { ldns_pkt_answer(pkt), ldns_pkt_authority(pkt) };
-	size_t i, j;
+	ldns_rr_list *lists[2] = {dns_ld.ldns_pkt_answer(pkt),
+	                          dns_ld.ldns_pkt_authority(pkt)};
+	ldns_rr *rr;
+	size_t i, j, n;
 
-	for (j = 0; j < 2; j++)
-		for (i = 0; lists[j] != NULL && i < ldns_rr_list_rr_count(lists[j]); i++)
-			if (ldns_rr_get_type(ldns_rr_list_rr(lists[j], i)) ==
-			    LDNS_RR_TYPE_SOA)
-				return ldns_rr_list_rr(lists[j], i);
+	for (j = 0; j < 2; j++) {
+		n = lists[j] != NULL ? dns_ld.ldns_rr_list_rr_count(lists[j]) : 0;
+		for (i = 0; i < n; i++) {
+			rr = dns_ld.ldns_rr_list_rr(lists[j], i);
+			if (dns_ld.ldns_rr_get_type(rr) == LDNS_RR_TYPE_SOA)
+				return rr;
+		}
+	}
 	return NULL;
 }
 
@@ -324,9 +330,10 @@ upd_reply_check(const ldns_pkt *reply, ldns_status st, const char *server,
 	ldns_pkt_rcode rc;
 
 	if (reply == NULL)
-		return mc_err_set(err, MC_ERR_NET, "nsupdate_server %s: %s: no reply: %s",
-				  server, what, ldns_get_errorstr_by_id(st));
-	rc = ldns_pkt_get_rcode(reply);
+		return mc_err_set(
+		    err, MC_ERR_NET, "nsupdate_server %s: %s: no reply: %s",
+		    server, what, dns_ld.ldns_get_errorstr_by_id(st));
+	rc = dns_ld.ldns_pkt_get_rcode(reply);
 	if (rc != LDNS_RCODE_NOERROR && !(nxdomain_ok && rc == LDNS_RCODE_NXDOMAIN))
 		return mc_err_set(err, MC_ERR_INPUT, "nsupdate_server %s refused the %s: "
 				  "%s%s", server, what, upd_rcode(rc),
@@ -335,9 +342,11 @@ upd_reply_check(const ldns_pkt *reply, ldns_status st, const char *server,
 					"policy for this name)"
 				      : "");
 	if (st != LDNS_STATUS_OK)
-		return mc_err_set(err, MC_ERR_INPUT, "nsupdate_server %s: %s: the reply "
-				  "does not verify: %s", server, what,
-				  ldns_get_errorstr_by_id(st));
+		return mc_err_set(err, MC_ERR_INPUT,
+		                  "nsupdate_server %s: %s: the reply "
+		                  "does not verify: %s",
+		                  server, what,
+		                  dns_ld.ldns_get_errorstr_by_id(st));
 	return 0;
 }
 
@@ -350,13 +359,13 @@ upd_exchange(ldns_resolver *res, ldns_pkt *pkt, bool signed_pkt, ldns_pkt **repl
 	ldns_status st;
 
 	*reply = NULL;
-	ldns_pkt_set_random_id(pkt);
+	dns_ld.ldns_pkt_set_random_id(pkt);
 	if (signed_pkt) {
-		st = ldns_update_pkt_tsig_add(pkt, res);
+		st = dns_ld.ldns_update_pkt_tsig_add(pkt, res);
 		if (st != LDNS_STATUS_OK)
 			return st;
 	}
-	return ldns_send(reply, res, pkt);
+	return dns_ld.ldns_send(reply, res, pkt);
 }
 
 /* upd_ask_soa - ask the server for the SOA of name; the reply in *out. */
@@ -364,19 +373,20 @@ static int
 upd_ask_soa(ldns_resolver *res, bool signed_pkt, const char *server,
 	    const char *name, ldns_pkt **out, struct mc_err *err)
 {
-	ldns_rdf *qname = ldns_dname_new_frm_str(name);
+	ldns_rdf *qname = dns_ld.ldns_dname_new_frm_str(name);
 	ldns_pkt *q;
 	ldns_status st;
 
 	if (qname == NULL)
 		return mc_err_set(err, MC_ERR_INPUT, "\"%.100s\" is not a DNS name", name);
-	q = ldns_pkt_query_new(qname, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN, 0);
+	q = dns_ld.ldns_pkt_query_new(qname, LDNS_RR_TYPE_SOA, LDNS_RR_CLASS_IN,
+	                              0);
 	if (q == NULL)
 		return mc_err_set(err, MC_ERR_SYS, "out of memory");
 	st = upd_exchange(res, q, signed_pkt, out);
-	ldns_pkt_free(q);
+	dns_ld.ldns_pkt_free(q);
 	if (upd_reply_check(*out, st, server, "SOA query", true, err) == -1) {
-		ldns_pkt_free(*out);
+		dns_ld.ldns_pkt_free(*out);
 		*out = NULL;
 		return -1;
 	}
@@ -396,27 +406,30 @@ upd_zone(ldns_resolver *res, bool signed_pkt, const char *server,
 	if (upd_ask_soa(res, signed_pkt, server, name, &pkt, err) == -1)
 		return -1;
 	soa = upd_soa(pkt);
-	if (soa == NULL || !ldns_pkt_aa(pkt)) {
-		mc_err_set(err, MC_ERR_INPUT, "nsupdate_server %s is not authoritative "
-			   "for %s (%s, no SOA); point nsupdate_server at the "
-			   "zone's primary", server, name, upd_rcode(ldns_pkt_get_rcode(pkt)));
+	if (soa == NULL || !dns_ld.ldns_pkt_aa(pkt)) {
+		mc_err_set(err, MC_ERR_INPUT,
+		           "nsupdate_server %s is not authoritative "
+		           "for %s (%s, no SOA); point nsupdate_server at the "
+		           "zone's primary",
+		           server, name,
+		           upd_rcode(dns_ld.ldns_pkt_get_rcode(pkt)));
 		goto out;
 	}
-	apex = ldns_rdf2str(ldns_rr_owner(soa));
-	ldns_pkt_free(pkt);
+	apex = dns_ld.ldns_rdf2str(dns_ld.ldns_rr_owner(soa));
+	dns_ld.ldns_pkt_free(pkt);
 	pkt = NULL;
 	if (apex == NULL ||
 	    upd_ask_soa(res, signed_pkt, server, apex, &pkt, err) == -1)
 		goto out;
 	soa = upd_soa(pkt);
-	*ttl = soa != NULL ? (long)ldns_rr_ttl(soa) : 300;
+	*ttl = soa != NULL ? (long)dns_ld.ldns_rr_ttl(soa) : 300;
 	if (*ttl > UPDATE_TTL_MAX)
 		*ttl = UPDATE_TTL_MAX;
-	*zone = ldns_dname_new_frm_str(apex);
+	*zone = dns_ld.ldns_dname_new_frm_str(apex);
 	rc = *zone != NULL ? 0 : mc_err_set(err, MC_ERR_SYS, "out of memory");
 out:
 	free(apex);
-	ldns_pkt_free(pkt);
+	dns_ld.ldns_pkt_free(pkt);
 	return rc;
 }
 
@@ -436,14 +449,15 @@ upd_rr(enum mc_dns_op op, const char *name, const char *type, const char *rdata,
 	}
 	snprintf(text, sizeof(text), "%s. %ld IN %s %s%s%s", name, ttl, type,
 		 txt ? "\"" : "", rdata, txt ? "\"" : "");
-	if (ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) != LDNS_STATUS_OK) {
+	if (dns_ld.ldns_rr_new_frm_str(&rr, text, 0, NULL, NULL) !=
+	    LDNS_STATUS_OK) {
 		mc_err_set(err, MC_ERR_INPUT, "%.100s %s %.100s: not a valid record",
 			   name, type, rdata);
 		return NULL;
 	}
 	if (op == MC_DNS_DEL) {
-		ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
-		ldns_rr_set_ttl(rr, 0);
+		dns_ld.ldns_rr_set_class(rr, LDNS_RR_CLASS_NONE);
+		dns_ld.ldns_rr_set_ttl(rr, 0);
 	}
 	return rr;
 }
@@ -453,18 +467,19 @@ static int
 upd_send(ldns_resolver *res, const char *server, ldns_rdf *zone, ldns_rr *rr,
 	 bool signed_update, struct mc_err *err)
 {
-	ldns_rr_list *list = ldns_rr_list_new();
+	ldns_rr_list *list = dns_ld.ldns_rr_list_new();
 	ldns_pkt *pkt = NULL, *reply = NULL;
 	ldns_status st;
 	int rc = -1;
 
-	if (list == NULL || !ldns_rr_list_push_rr(list, rr)) {
-		ldns_rr_free(rr);
-		ldns_rdf_deep_free(zone);
+	if (list == NULL || !dns_ld.ldns_rr_list_push_rr(list, rr)) {
+		dns_ld.ldns_rr_free(rr);
+		dns_ld.ldns_rdf_deep_free(zone);
 		mc_err_set(err, MC_ERR_SYS, "out of memory");
 		goto out;
 	}
-	pkt = ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, NULL, list, NULL);
+	pkt = dns_ld.ldns_update_pkt_new(zone, LDNS_RR_CLASS_IN, NULL, list,
+	                                 NULL);
 	if (pkt == NULL) {
 		mc_err_set(err, MC_ERR_SYS, "ldns: cannot build the update");
 		goto out;
@@ -472,9 +487,9 @@ upd_send(ldns_resolver *res, const char *server, ldns_rdf *zone, ldns_rr *rr,
 	st = upd_exchange(res, pkt, signed_update, &reply);
 	rc = upd_reply_check(reply, st, server, "update", false, err);
 out:
-	ldns_rr_list_deep_free(list);
-	ldns_pkt_free(pkt);
-	ldns_pkt_free(reply);
+	dns_ld.ldns_rr_list_deep_free(list);
+	dns_ld.ldns_pkt_free(pkt);
+	dns_ld.ldns_pkt_free(reply);
 	return rc;
 }
 
@@ -491,7 +506,8 @@ mc_dns_update(const struct mc_dns_update_conf *conf, enum mc_dns_op op,
 	long ttl = 0;
 	int rc = -1;
 
-	if (conf->keyfile != NULL && key_load(conf->keyfile, &key, err) == -1)
+	if (dns_ld_load(err) == -1 ||
+	    (conf->keyfile != NULL && key_load(conf->keyfile, &key, err) == -1))
 		goto out;
 	res = upd_resolver(conf, conf->keyfile ? &key : NULL, err);
 	if (res == NULL || upd_zone(res, conf->keyfile != NULL, conf->server, name,
@@ -499,7 +515,7 @@ mc_dns_update(const struct mc_dns_update_conf *conf, enum mc_dns_op op,
 		goto out;
 	rr = upd_rr(op, name, type, rdata, ttl, err);
 	if (rr == NULL) {
-		ldns_rdf_deep_free(zone);
+		dns_ld.ldns_rdf_deep_free(zone);
 		goto out;
 	}
 	mc_log_info("nsupdate %s: %s %s %s %s", conf->server,

@@ -105,10 +105,10 @@ static int store_not_a_link(const char *state_dir, const char *name,
 			    const char *link, mode_t mode, struct mc_err *err);
 
 /* store_write_pair - the files of pair slot (key, cert, chain,
- * fullchain; mc_pair_file names them) into dir. */
+ * fullchain; mc_pair_file names them) into the new directory dfd (dir). */
 static int
-store_write_pair(const char *dir, const struct mc_pair *pair, size_t slot,
-		 struct mc_err *err)
+store_write_pair(int dfd, const char *dir, const struct mc_pair *pair,
+		 size_t slot, struct mc_err *err)
 {
 	static const struct {
 		const char *file;
@@ -116,16 +116,15 @@ store_write_pair(const char *dir, const struct mc_pair *pair, size_t slot,
 	} parts[] = {{"cert.pem", 0, 1}, {"chain.pem", 1, -1},
 		     {"fullchain.pem", 0, -1}};
 	struct mc_buf pem;
-	char path[2 * STORE_PATH_MAX], file[64];
+	char file[64];
 	size_t i;
 	int rc = -1;
 
 	mc_buf_init(&pem, 0);
 	mc_pair_file("privkey.pem", slot, pair->type, file, sizeof(file));
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if (mc_key_to_pem(pair->key, &pem, err) == -1 ||
-	    mc_fsio_write(path, pem.data, pem.len, 0600, MC_FSIO_KEEP_OWNER,
-			  false, err) == -1)
+	    mc_fsio_create_at(dfd, dir, file, pem.data, pem.len, 0600,
+			      MC_FSIO_KEEP_OWNER, err) == -1)
 		goto out;
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		STACK_OF(X509) *slice = sk_X509_new_null();
@@ -138,10 +137,9 @@ store_write_pair(const char *dir, const struct mc_pair *pair, size_t slot,
 		rc = slice ? mc_x509_chain_pem(slice, 0, &pem, err) : -1;
 		sk_X509_free(slice);
 		mc_pair_file(parts[i].file, slot, pair->type, file, sizeof(file));
-		snprintf(path, sizeof(path), "%s/%s", dir, file);
 		if (rc == -1 ||
-		    mc_fsio_write(path, pem.data, pem.len, 0644,
-				  MC_FSIO_KEEP_OWNER, false, err) == -1) {
+		    mc_fsio_create_at(dfd, dir, file, pem.data, pem.len, 0644,
+				      MC_FSIO_KEEP_OWNER, err) == -1) {
 			rc = -1;
 			goto out;
 		}
@@ -152,21 +150,37 @@ out:
 	return rc;
 }
 
-/* store_write_files - every file of a version into dir. */
+/* store_write_files - every file of a version into the new directory
+ * dir: each file created there and synced, then the directory synced
+ * once (a temp file and a rename per file would add nothing: no reader
+ * knows dir before it is renamed into versions/). */
 static int
 store_write_files(const char *dir, const struct mc_pairs *pairs,
 		  const struct mc_cert_meta *meta, struct mc_err *err)
 {
 	size_t i;
+	int dfd, rc = -1;
 
 	if (pairs->n == 0 || pairs->n > MC_KEY_TYPES_MAX ||
 	    (pairs->n > 1) != (meta->second != NULL))
 		return mc_err_set(err, MC_ERR_INPUT, "a version holds one pair, "
 				  "or two with the second described");
+	dfd = mc_fsio_open_dir(dir, false, 0, MC_FSIO_KEEP_OWNER, err);
+	if (dfd == -1)
+		return -1;
 	for (i = 0; i < pairs->n; i++)
-		if (store_write_pair(dir, &pairs->p[i], i, err) == -1)
-			return -1;
-	return store_meta_write(dir, meta, err);
+		if (store_write_pair(dfd, dir, &pairs->p[i], i, err) == -1)
+			goto out;
+	if (store_meta_create_at(dfd, dir, meta, err) == -1)
+		goto out;
+	if (fsync(dfd) == -1) {
+		mc_err_errno(err, MC_ERR_SYS, "cannot sync directory %s", dir);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(dfd);
+	return rc;
 }
 
 /* mc_store_add_version - write a complete new version. */

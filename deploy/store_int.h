@@ -24,6 +24,11 @@ int store_state_remove(const char *state_dir, const char *name,
 int store_meta_write(const char *dir, const struct mc_cert_meta *meta,
 		     struct mc_err *err);
 
+/* store_meta_create_at - create meta.json in the new directory dfd (at
+ * path dir) that no reader knows yet; the caller fsyncs the directory. */
+int store_meta_create_at(int dfd, const char *dir,
+			 const struct mc_cert_meta *meta, struct mc_err *err);
+
 /* store_meta_read - parse dir/meta.json. */
 int store_meta_read(const char *dir, struct mc_cert_meta *meta,
 		    struct mc_err *err);

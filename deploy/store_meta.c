@@ -195,6 +195,25 @@ store_meta_write(const char *dir, const struct mc_cert_meta *meta,
 	return store_json_write(path, meta_to_json(meta), 0644, err);
 }
 
+/* store_meta_create_at - meta.json into a new directory (see store_int.h). */
+int
+store_meta_create_at(int dfd, const char *dir, const struct mc_cert_meta *meta,
+		     struct mc_err *err)
+{
+	json_t *o = meta_to_json(meta);
+	char *text = o ? json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	int rc;
+
+	json_decref(o);
+	if (text == NULL)
+		return mc_err_set(err, MC_ERR_SYS, "cannot encode %s/meta.json",
+				  dir);
+	rc = mc_fsio_create_at(dfd, dir, "meta.json", text, strlen(text), 0644,
+			       MC_FSIO_KEEP_OWNER, err);
+	free(text);
+	return rc;
+}
+
 /* meta_dup - a copy of a JSON string member, or NULL. */
 static char *
 meta_dup(json_t *o, const char *key)

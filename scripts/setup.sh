@@ -14,6 +14,13 @@ BUILD_PKGS=(cmake make pkg-config gcc libc6-dev libcurl4-openssl-dev libssl-dev
 	libjansson-dev uuid-dev libinih-dev libmicrohttpd-dev libcmocka-dev libidn2-dev
 	libunbound-dev libldns-dev dns-root-data)
 
+# Libraries mailcert loads on first use with dlopen (mailcert/dl.h): the
+# binary does not name them (no NEEDED entry), so the runtime packages are
+# listed here and not only reached through the -dev packages above. The
+# error when one is missing names the package (its soname is fixed in the
+# source: core/http.c, core/dns_lib.c, acme/chall_http01.c, core/names.c).
+RUN_PKGS=(libcurl4 libunbound8 libldns3 libmicrohttpd12 libidn2-0)
+
 # The clang build and the libFuzzer targets (tests/fuzz, bench/fuzz.sh):
 # libFuzzer and the sanitizer runtimes are in libclang-rt-14-dev, which
 # clang only recommends; llvm-14 has llvm-symbolizer for readable traces.
@@ -43,7 +50,7 @@ installed() {
 
 main() {
 	local missing=() p
-	for p in "${BUILD_PKGS[@]}" "${FUZZ_PKGS[@]}" "${TEST_PKGS[@]}" "${DNS_PKGS[@]}" "${MAIL_PKGS[@]}"; do
+	for p in "${BUILD_PKGS[@]}" "${RUN_PKGS[@]}" "${FUZZ_PKGS[@]}" "${TEST_PKGS[@]}" "${DNS_PKGS[@]}" "${MAIL_PKGS[@]}"; do
 		installed "$p" || missing+=("$p")
 	done
 	if [ ${#missing[@]} -eq 0 ]; then

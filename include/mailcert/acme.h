@@ -93,6 +93,8 @@ struct mc_acme_cert {
 	char *cert_url;   /* URL of the chain that was chosen */
 	char *chain_pem;  /* leaf, then intermediates */
 	size_t chain_len;
+	STACK_OF(X509) *chain; /* chain_pem parsed (parsed once: each X509
+	                          costs ~0.15 ms of OpenSSL 3.0 decoding) */
 };
 
 /* The automatic re-registration of mc_acme_set_recovery: when the CA

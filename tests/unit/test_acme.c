@@ -25,6 +25,7 @@
 #include <openssl/x509v3.h>
 
 #include "acme/acme_int.h"
+#include "core/http_int.h"
 #include "mailcert/http.h"
 #include "acme/jws.h"
 #include "mailcert/crypto.h"
@@ -951,6 +952,104 @@ test_http_client_files(void **state)
 	assert_int_equal(td_remove(dir), 0);
 }
 
+/* ca_verify - whether leaf verifies against the store of the CA file. */
+static int
+ca_verify(X509_STORE *store, X509 *leaf)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok;
+
+	assert_int_equal(X509_STORE_CTX_init(ctx, store, leaf, NULL), 1);
+	ok = X509_verify_cert(ctx);
+	X509_STORE_CTX_free(ctx);
+	return ok;
+}
+
+/* ca_reissuer - leaf re-signed by key under an issuer name of other
+ * bytes (a UTF8String, upper case) that X509_NAME_cmp finds equal to cn. */
+static void
+ca_reissuer(X509 *leaf, const char *cn_upper, EVP_PKEY *key)
+{
+	X509_NAME *n = X509_NAME_new();
+
+	assert_int_equal(X509_NAME_add_entry_by_txt(
+	                     n, "CN", MBSTRING_UTF8,
+	                     (const unsigned char *)cn_upper, -1, -1, 0),
+	                 1);
+	assert_int_equal(X509_set_issuer_name(leaf, n), 1);
+	X509_NAME_free(n);
+	assert_true(X509_sign(leaf, key, EVP_sha256()) > 0);
+}
+
+/* test_ca_index - a CA file is indexed in one pass: CERTIFICATE and
+ * TRUSTED CERTIFICATE blocks among other blocks and text; a leaf under an
+ * indexed root verifies (also when its issuer name differs from the
+ * root's subject in bytes but not for X509_NAME_cmp), one under a root
+ * not in the file does not; a file without certificates is MC_ERR_CONFIG
+ * naming it. */
+static void
+test_ca_index(void **state)
+{
+	char dir[] = "/tmp/mc-ca-XXXXXX", path[600];
+	EVP_PKEY *k[4];
+	X509 *root[3], *leaf[3], *folded;
+	X509_STORE *store;
+	struct mc_err err;
+	FILE *f;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (i = 0; i < 4; i++)
+		k[i] = mc_key_generate(MC_KEY_EC_P256, NULL);
+	for (i = 0; i < 3; i++) {
+		char cn[32];
+
+		snprintf(cn, sizeof(cn), "index root %d", i);
+		root[i] = cg_make(cn, k[i], NULL, NULL, NULL, -60, 3600, i + 1);
+		leaf[i] = cg_make("leaf", k[3], root[i], k[i], "DNS:a.test",
+		                  -60, 3600, i + 10);
+	}
+	folded = cg_make("leaf", k[3], root[1], k[1], "DNS:a.test", -60, 3600,
+	                 20);
+	ca_reissuer(folded, "INDEX  ROOT 1", k[1]);
+	snprintf(path, sizeof(path), "%s/bundle.pem", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("# a bundle\n", f);
+	assert_int_equal(PEM_write_PUBKEY(f, k[3]), 1);
+	assert_int_equal(PEM_write_X509(f, root[0]), 1);
+	fputs("text between blocks\n", f);
+	assert_int_equal(PEM_write_X509_AUX(f, root[1]), 1);
+	assert_int_equal(fclose(f), 0);
+	mc_err_clear(&err);
+	store = http_ca_store(path, &err);
+	if (store == NULL)
+		fail_msg("%s", err.msg);
+	assert_int_equal(ca_verify(store, leaf[0]), 1);
+	assert_int_equal(ca_verify(store, leaf[2]), 0);
+	assert_int_equal(ca_verify(store, folded), 1);
+	assert_int_equal(ca_verify(store, leaf[1]), 1);
+	X509_STORE_free(store);
+	X509_free(folded);
+	snprintf(path, sizeof(path), "%s/none.pem", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PUBKEY(f, k[3]), 1);
+	assert_int_equal(fclose(f), 0);
+	mc_err_clear(&err);
+	assert_null(http_ca_store(path, &err));
+	assert_int_equal(err.cat, MC_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "none.pem: no PEM certificate"));
+	for (i = 0; i < 3; i++) {
+		X509_free(root[i]);
+		X509_free(leaf[i]);
+	}
+	for (i = 0; i < 4; i++)
+		EVP_PKEY_free(k[i]);
+	assert_int_equal(td_remove(dir), 0);
+}
+
 /* test_json_str - string members the CA sends: control characters,
  * wrong types, long values and non-https URLs are refused by name. */
 static void
@@ -1023,6 +1122,7 @@ main(void)
 	    cmocka_unit_test(test_retry_after),
 	    cmocka_unit_test(test_http_refuse),
 	    cmocka_unit_test(test_http_client_files),
+	    cmocka_unit_test(test_ca_index),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

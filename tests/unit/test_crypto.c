@@ -11,6 +11,9 @@
 
 #include <cmocka.h>
 
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+
 #include "mailcert/crypto.h"
 #include "tests/unit/certgen.h"
 
@@ -104,6 +107,106 @@ test_key_types(void **state)
 		EVP_PKEY_free(back);
 		EVP_PKEY_free(key);
 	}
+}
+
+/* key_pem_traditional - key as SEC1 / PKCS#1 PEM (new string). */
+static char *
+key_pem_traditional(EVP_PKEY *key)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p, *out;
+	long n;
+
+	assert_int_equal(PEM_write_bio_PrivateKey_traditional(
+				 bio, key, NULL, NULL, 0, NULL, NULL),
+			 1);
+	n = BIO_get_mem_data(bio, &p);
+	out = strndup(p, (size_t)n);
+	BIO_free(bio);
+	return out;
+}
+
+/* spki_sha256_slow - the hex SHA-256 of i2d_PUBKEY (OpenSSL's own DER). */
+static void
+spki_sha256_slow(EVP_PKEY *key, char hex[65])
+{
+	unsigned char *der = NULL, md[32];
+	int len = i2d_PUBKEY(key, &der), i;
+
+	assert_true(len > 0);
+	SHA256(der, (size_t)len, md);
+	OPENSSL_free(der);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static const struct {
+	const char *label;
+	enum mc_key_type type;
+	const char *point_format; /* EC: set before hashing, or NULL */
+} spki_cases[] = {
+	{"RSA 2048 (OpenSSL's encoder)", MC_KEY_RSA2048, NULL},
+	{"P-256", MC_KEY_EC_P256, NULL},
+	{"P-384", MC_KEY_EC_P384, NULL},
+	{"P-256, compressed point", MC_KEY_EC_P256, "compressed"},
+};
+
+/* test_key_spki_and_forms - the SPKI hash is the SHA-256 of OpenSSL's
+ * DER (the EC shortcut included); PKCS#8 and the traditional SEC1 /
+ * PKCS#1 PEM forms read back as the same key. */
+static void
+test_key_spki_and_forms(void **state)
+{
+	char fast[65], slow[65], *trad;
+	struct mc_buf pem;
+	EVP_PKEY *key, *back;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(spki_cases) / sizeof(spki_cases[0]); i++) {
+		print_message("spki: %s\n", spki_cases[i].label);
+		key = mc_key_generate(spki_cases[i].type, NULL);
+		assert_non_null(key);
+		if (spki_cases[i].point_format != NULL)
+			assert_int_equal(EVP_PKEY_set_utf8_string_param(
+						 key, "point-format",
+						 spki_cases[i].point_format),
+					 1);
+		assert_int_equal(mc_key_spki_sha256(key, fast, NULL), 0);
+		spki_sha256_slow(key, slow);
+		assert_string_equal(fast, slow);
+		mc_buf_init(&pem, 0);
+		assert_int_equal(mc_key_to_pem(key, &pem, NULL), 0);
+		assert_non_null(strstr(pem.data, "BEGIN PRIVATE KEY"));
+		back = mc_key_from_pem(pem.data, pem.len, NULL);
+		assert_non_null(back);
+		assert_int_equal(EVP_PKEY_eq(key, back), 1);
+		EVP_PKEY_free(back);
+		trad = key_pem_traditional(key);
+		assert_null(strstr(trad, "BEGIN PRIVATE KEY"));
+		back = mc_key_from_pem(trad, strlen(trad), NULL);
+		assert_non_null(back);
+		assert_int_equal(EVP_PKEY_eq(key, back), 1);
+		EVP_PKEY_free(back);
+		free(trad);
+		mc_buf_clear_free(&pem);
+		EVP_PKEY_free(key);
+	}
+}
+
+/* test_key_pem_bad - a damaged PKCS#8 block is refused, not mistaken. */
+static void
+test_key_pem_bad(void **state)
+{
+	static const char bad[] = "-----BEGIN PRIVATE KEY-----\n"
+				  "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n"
+				  "-----END PRIVATE KEY-----\n";
+	struct mc_err err;
+
+	(void)state;
+	mc_err_clear(&err);
+	assert_null(mc_key_from_pem(bad, sizeof(bad) - 1, &err));
+	assert_non_null(strstr(err.msg, "cannot parse the private key"));
 }
 
 struct chain_fixture {
@@ -304,6 +407,8 @@ main(void)
 		cmocka_unit_test(test_b64url_roundtrip),
 		cmocka_unit_test(test_b64url_bad),
 		cmocka_unit_test(test_key_types),
+		cmocka_unit_test(test_key_spki_and_forms),
+		cmocka_unit_test(test_key_pem_bad),
 		cmocka_unit_test_setup_teardown(test_check_issued, chain_setup,
 						chain_teardown),
 		cmocka_unit_test_setup_teardown(test_check_issued_ip, chain_setup,
