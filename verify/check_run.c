@@ -215,13 +215,13 @@ struct run_rest {
 	const struct mc_check_opts *opts;
 	struct check_proto *proto;
 	struct mc_probe_result key[2]; /* ECDSA, RSA */
+	size_t first;                  /* pool item 0 is probe `first` */
 };
 
-/* run_item - probe i of the rest (pool item). */
+/* run_item - probe i of the rest. */
 static int
-run_item(void *arg, size_t i, struct mc_err *err)
+run_item(struct run_rest *rr, size_t i, struct mc_err *err)
 {
-	struct run_rest *rr = arg;
 	struct mc_probe_opts po;
 
 	if (i >= 2)
@@ -229,6 +229,15 @@ run_item(void *arg, size_t i, struct mc_err *err)
 	run_probe_opts(rr->opts, i == 0 ? MC_KEY_ALG_ECDSA : MC_KEY_ALG_RSA,
 	               &po);
 	return mc_verify_probe(rr->ep, &po, &rr->key[i], err);
+}
+
+/* run_pool_item - probe first + i of the rest (pool item). */
+static int
+run_pool_item(void *arg, size_t i, struct mc_err *err)
+{
+	struct run_rest *rr = arg;
+
+	return run_item(rr, rr->first + i, err);
 }
 
 /* run_rest - the rest of the probes in parallel, then their findings,
@@ -243,8 +252,18 @@ run_rest(struct mc_check_report *out, struct mc_check_opts *o,
 	rr.proto = check_proto_new(&out->ep, o, err);
 	if (rr.proto == NULL)
 		return -1;
-	if (mc_pool_run(2 + CHECK_PROTO_JOBS, CHECK_PER_SERVER, run_item, &rr,
-	                err) == -1) {
+	/* Implicit TLS reads the greeting that names the daemon at the
+	 * goodbye, within 100 ms: a server still starting up (Dovecot after
+	 * a reload waits for its auth process) may greet later. While it is
+	 * unknown, the key-type probes go one at a time, as they always did,
+	 * each a new chance to hear it; then the rest in parallel. */
+	for (; rr.first < 2 && out->server == MC_SERVER_UNKNOWN; rr.first++) {
+		if (run_item(&rr, rr.first, err) == -1)
+			goto out;
+		out->server = rr.key[rr.first].server;
+	}
+	if (mc_pool_run(2 + CHECK_PROTO_JOBS - rr.first, CHECK_PER_SERVER,
+	                run_pool_item, &rr, err) == -1) {
 		mc_err_prefix(err, "check %s", out->ep.url);
 		goto out;
 	}
