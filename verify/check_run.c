@@ -13,9 +13,10 @@
  * is judged by mc_check_chain(), then the protocol questions
  * (check_proto.c) probe the endpoint. After the default probe, the two
  * key-type probes and the protocol questions share one pool of
- * CHECK_PER_SERVER connections at once; their answers are kept and the
- * findings written in the order above, as if the probes ran one after
- * the other.
+ * CHECK_PER_SERVER connections at once (the key-type probes first one at
+ * a time while no greeting has named the daemon yet); their answers are
+ * kept and the findings written in the order above, as if the probes ran
+ * one after the other.
  */
 #include <stdio.h>
 #include <stdlib.h>
