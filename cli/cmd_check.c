@@ -12,8 +12,10 @@
  * this file parses the arguments, reads the configuration when one is
  * given (-c, MAILCERT_CONFIG) or present at the default path (it supplies
  * trust_bundle; --trust-bundle wins), converts the names to A-labels,
- * runs the endpoints --parallel N at a time (default 16) and picks the
- * exit code; check_out.c prints. --servername NAME (default: the URL's
+ * runs the endpoints --parallel N at a time (default 16; each endpoint
+ * with at most 4 connections at once, verify/check_int.h), with one set
+ * of TLS contexts and one trust store for all of them, and picks the exit
+ * code; check_out.c prints. --servername NAME (default: the URL's
  * host; an IP host sends no SNI) is converted to its A-label form for SNI
  * and matching; an invalid name is a usage error. --profile overrides
  * the default (mx for smtp:// on port 25, else submission). --timeout S
@@ -84,6 +86,7 @@
 #include "mailcert/config.h"
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
+#include "mailcert/pool.h"
 
 #define CHECK_MAX_URLS 100000
 #define CHECK_FROM_MAX ((size_t)16 * 1024 * 1024)
@@ -354,61 +357,54 @@ check_one(struct check_ep *e, const struct mc_check_opts *base)
 	e->failed = rc == -1;
 }
 
-struct check_pool {
+/* The endpoints of a run, run->parallel at a time (mailcert/pool.h);
+ * each worker writes only its own endpoint, and `lock` guards the
+ * progress count. */
+struct check_all {
 	struct check_run *run;
 	pthread_mutex_t lock;
-	size_t next, done;
+	size_t done;
 };
 
-/* check_worker - take endpoints until none is left. */
-static void *
-check_worker(void *arg)
+/* check_item - check endpoint i, then count it (pool item). */
+static int
+check_item(void *arg, size_t i, struct mc_err *err)
 {
-	struct check_pool *pool = arg;
-	size_t i;
+	struct check_all *all = arg;
 
-	for (;;) {
-		pthread_mutex_lock(&pool->lock);
-		i = pool->next++;
-		pthread_mutex_unlock(&pool->lock);
-		if (i >= pool->run->n)
-			return NULL;
-		check_one(&pool->run->eps[i], &pool->run->copts);
-		pthread_mutex_lock(&pool->lock);
-		pool->done++;
-		if (pool->run->progress)
-			fprintf(stderr, "\rmailcert check: %zu/%zu endpoints",
-			        pool->done, pool->run->n);
-		pthread_mutex_unlock(&pool->lock);
-	}
+	(void)err; /* a failure stays with its endpoint (e->err) */
+	check_one(&all->run->eps[i], &all->run->copts);
+	pthread_mutex_lock(&all->lock);
+	all->done++;
+	if (all->run->progress)
+		fprintf(stderr, "\rmailcert check: %zu/%zu endpoints",
+		        all->done, all->run->n);
+	pthread_mutex_unlock(&all->lock);
+	return 0;
 }
 
-/* check_run_all - check every endpoint, run->parallel at a time. */
+/* check_run_all - check every endpoint, run->parallel at a time, with
+ * the TLS contexts shared by all their probes. */
 static int
 check_run_all(struct check_run *run, struct mc_err *err)
 {
-	struct check_pool pool = {run, PTHREAD_MUTEX_INITIALIZER, 0, 0};
-	size_t n =
-	    run->n < (size_t)run->parallel ? run->n : (size_t)run->parallel;
-	pthread_t *tids;
-	size_t i, started = 0;
+	struct check_all all = {run, PTHREAD_MUTEX_INITIALIZER, 0};
+	int rc;
 
-	tids = n > 1 ? calloc(n, sizeof(*tids)) : NULL;
-	if (n > 1 && tids == NULL)
-		return mc_err_errno(err, MC_ERR_SYS, "check: threads");
-	for (i = 0; n > 1 && i < n; i++) {
-		if (pthread_create(&tids[i], NULL, check_worker, &pool) != 0)
-			break;
-		started++;
-	}
-	if (started == 0)
-		check_worker(&pool);
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	free(tids);
+	run->copts.cache = mc_probe_cache_new(err);
+	if (run->copts.cache == NULL)
+		return -1;
+	/* a store that does not load is left to each chain check, which
+	 * reports it for its endpoint */
+	run->copts.store = mc_check_store_new(&run->copts, NULL);
+	rc = mc_pool_run(run->n, (size_t)run->parallel, check_item, &all, err);
+	X509_STORE_free(run->copts.store);
+	run->copts.store = NULL;
+	mc_probe_cache_free(run->copts.cache);
+	run->copts.cache = NULL;
 	if (run->progress)
 		fprintf(stderr, "\r\033[K"); /* clear the progress line */
-	return 0;
+	return rc;
 }
 
 /* check_name - name as the A-label form checked and sent (an IP literal

@@ -18,7 +18,8 @@
  *
  * Stores are cached by path for the life of the process and shared by all
  * threads: the index is read-only after it is built, X509_STORE locks
- * itself, and the cache list has a mutex.
+ * itself, and the cache list has a mutex. mc_http_ca_lookup gives another
+ * store (check's trust store) a lookup in the same index.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -31,6 +32,7 @@
 
 #include "core/http_int.h"
 #include "mailcert/fsio.h"
+#include "mailcert/http.h"
 
 #define CA_FILE_MAX ((size_t)64 * 1024 * 1024)
 #define PEM_BEGIN "-----BEGIN "
@@ -203,23 +205,47 @@ ca_names_parse(struct ca_file *f)
 	ERR_clear_error();
 }
 
-/* ca_add_entry - parse entry e, add it to store; into ret when first. */
-static void
-ca_add_entry(const struct ca_entry *e, X509_STORE *store, X509_OBJECT *ret,
-	     bool *found)
+/* ca_add_entry - parse entry e and add it to store; whether it is there. */
+static bool
+ca_add_entry(const struct ca_entry *e, X509_STORE *store)
 {
 	X509 *x = ca_parse(e);
+	bool added;
 
 	if (x == NULL)
-		return;
-	if (X509_STORE_add_cert(store, x) == 1 && !*found)
-		*found = X509_OBJECT_set1_X509(ret, x) == 1;
+		return false;
+	added = X509_STORE_add_cert(store, x) == 1;
 	X509_free(x);
+	return added;
+}
+
+/* ca_borrow - point ret at the store's certificate with subject name,
+ * WITHOUT a reference of its own: the caller (OpenSSL 3's
+ * X509_STORE_CTX_get_by_subject) takes a reference from it and never
+ * frees ret, as for OpenSSL's own hashed-directory lookup; the store
+ * keeps the certificate alive. 1 found, 0 not. */
+static int
+ca_borrow(X509_STORE *store, const X509_NAME *name, X509_OBJECT *ret)
+{
+	X509_OBJECT *o;
+	X509 *x = NULL;
+
+	if (X509_STORE_lock(store) != 1)
+		return 0;
+	o = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store),
+	                                    X509_LU_X509, name);
+	if (o != NULL)
+		x = X509_OBJECT_get0_X509(o);
+	X509_STORE_unlock(store);
+	if (x == NULL || X509_OBJECT_set1_X509(ret, x) != 1)
+		return 0;
+	X509_free(x); /* the reference set1 took: ret borrows */
+	return 1;
 }
 
 /* ca_by_subject - the lookup: add every certificate with subject name to
- * the store, return the first in ret; 1 found, 0 not. Same DER first;
- * else the parsed names compared as X509_NAME_cmp does. */
+ * the store, return the first in ret (borrowed); 1 found, 0 not. Same
+ * DER first; else the parsed names compared as X509_NAME_cmp does. */
 static int
 ca_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
               X509_OBJECT *ret)
@@ -228,7 +254,7 @@ ca_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
 	X509_STORE *store = X509_LOOKUP_get_store(lu);
 	const unsigned char *want;
 	size_t wlen, i;
-	bool found = false;
+	bool added = false;
 
 	if (type != X509_LU_X509 || f == NULL || name == NULL ||
 	    X509_NAME_get0_der(name, &want, &wlen) != 1)
@@ -237,15 +263,15 @@ ca_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
 		if (f->ents[i].subj_len == wlen &&
 		    memcmp(f->ents[i].der + f->ents[i].subj_off, want, wlen) ==
 		        0)
-			ca_add_entry(&f->ents[i], store, ret, &found);
-	if (found)
-		return 1;
-	ca_names_parse(f);
-	for (i = 0; i < f->n; i++)
-		if (f->ents[i].subject != NULL &&
-		    X509_NAME_cmp(f->ents[i].subject, name) == 0)
-			ca_add_entry(&f->ents[i], store, ret, &found);
-	return found ? 1 : 0;
+			added |= ca_add_entry(&f->ents[i], store);
+	if (!added) {
+		ca_names_parse(f);
+		for (i = 0; i < f->n; i++)
+			if (f->ents[i].subject != NULL &&
+			    X509_NAME_cmp(f->ents[i].subject, name) == 0)
+				added |= ca_add_entry(&f->ents[i], store);
+	}
+	return added ? ca_borrow(store, name, ret) : 0;
 }
 
 /* ca_meth_init - the lookup method, made once. */
@@ -333,6 +359,24 @@ fail:
 	return NULL;
 }
 
+/* ca_get - the cached index of path, read now if it is not yet (with
+ * ca_lock held). */
+static struct ca_file *
+ca_get(const char *path, struct mc_err *err)
+{
+	struct ca_file *f;
+
+	for (f = ca_files; f != NULL; f = f->next)
+		if (strcmp(f->path, path) == 0)
+			return f;
+	f = ca_load(path, err);
+	if (f != NULL) {
+		f->next = ca_files;
+		ca_files = f;
+	}
+	return f;
+}
+
 /* http_ca_store - the shared store of path (see http_int.h). */
 X509_STORE *
 http_ca_store(const char *path, struct mc_err *err)
@@ -341,17 +385,34 @@ http_ca_store(const char *path, struct mc_err *err)
 	X509_STORE *s = NULL;
 
 	pthread_mutex_lock(&ca_lock);
-	for (f = ca_files; f != NULL; f = f->next)
-		if (strcmp(f->path, path) == 0)
-			break;
-	if (f == NULL && (f = ca_load(path, err)) != NULL) {
-		f->next = ca_files;
-		ca_files = f;
-	}
+	f = ca_get(path, err);
 	if (f != NULL && X509_STORE_up_ref(f->store) == 1)
 		s = f->store;
 	else if (f != NULL)
 		mc_err_set(err, MC_ERR_SYS, "cannot share the trust store");
 	pthread_mutex_unlock(&ca_lock);
 	return s;
+}
+
+/* mc_http_ca_lookup - give st a lookup in the index of path (http.h). */
+int
+mc_http_ca_lookup(X509_STORE *st, const char *path, struct mc_err *err)
+{
+	struct ca_file *f;
+	X509_LOOKUP *lu;
+	int rc = -1;
+
+	pthread_once(&ca_meth_once, ca_meth_init);
+	pthread_mutex_lock(&ca_lock);
+	f = ca_get(path, err);
+	if (f != NULL && ca_meth != NULL) {
+		lu = X509_STORE_add_lookup(st, ca_meth);
+		if (lu != NULL && X509_LOOKUP_set_method_data(lu, f) == 1)
+			rc = 0;
+		else
+			mc_err_set(err, MC_ERR_SYS,
+			           "cannot set up a trust store");
+	}
+	pthread_mutex_unlock(&ca_lock);
+	return rc;
 }

@@ -5,10 +5,11 @@
  * type's signature algorithms (so the RSA certificate of a dual endpoint
  * is proven too, not only the ECDSA one a default ClientHello gets),
  * retrying until verify_timeout. The rows of a round are probed
- * LIVE_PARALLEL at a time.
+ * LIVE_PARALLEL at a time (core's pool), taking one row of each endpoint
+ * in turn, with one set of TLS contexts for the whole check (a full
+ * handshake every time: a session is never resumed).
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "mailcert/crypto.h"
 #include "mailcert/deploy.h"
 #include "mailcert/log.h"
+#include "mailcert/pool.h"
 #include "mailcert/verify.h"
 #include "deploy/live_int.h"
 #include "mailcert/time.h"
@@ -115,7 +117,8 @@ live_rows(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 /* live_probe_row - probe one row once and record what was served. */
 static int
 live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
-	       long budget_ms, struct mc_err *err)
+	       struct mc_probe_cache *cache, long budget_ms,
+	       struct mc_err *err)
 {
 	struct mc_probe_opts opts;
 	struct mc_probe_result res;
@@ -125,6 +128,7 @@ live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
 	mc_probe_opts_init(&opts);
 	opts.servername = row->sni[0] ? row->sni : NULL;
 	opts.key_alg = pr->alg;
+	opts.cache = cache;
 	if (budget_ms < opts.total_timeout_ms)
 		opts.total_timeout_ms = budget_ms < 500 ? 500 : (int)budget_ms;
 	memset(&res, 0, sizeof(res));
@@ -171,17 +175,15 @@ live_skip(const struct live_probe *prs, struct mc_live_report *live,
 	}
 }
 
-/* The rows of one round: probed LIVE_PARALLEL at a time by a small pool
- * of threads (each probe has its own SSL_CTX and socket); every row keeps
- * its place in live->rows, so the report is in the same order as ever. */
-struct live_pool {
+/* The rows of one round, probed LIVE_PARALLEL at a time (mailcert/pool.h);
+ * every row keeps its place in live->rows, so the report is in the same
+ * order as ever. A worker writes only its own row. */
+struct live_round {
 	const struct live_probe *prs;
 	struct mc_live_report *live;
+	struct mc_probe_cache *cache; /* shared, thread-safe */
 	long long deadline;
-	pthread_mutex_t lock;
-	size_t next;
-	int failed;
-	struct mc_err err; /* the first failure of a worker */
+	size_t n_eps; /* endpoints: the rows of each are consecutive */
 };
 
 /* live_todo - whether row i is still to be probed this round. */
@@ -191,72 +193,36 @@ live_todo(const struct mc_live_row *row)
 	return row->outcome != MC_LIVE_MATCH && row->outcome != MC_LIVE_SKIPPED;
 }
 
-/* live_worker - take rows until none is left (or one failed). */
-static void *
-live_worker(void *arg)
+/* live_item - probe the i-th row taken, unless it already matches (pool
+ * item). Rows are taken one endpoint after the other (the first row of
+ * each endpoint, then the second of each...), so the rows under way at
+ * once are spread over the daemons rather than all queued at one. */
+static int
+live_item(void *arg, size_t taken, struct mc_err *err)
 {
-	struct live_pool *pool = arg;
-	struct mc_err err;
-	size_t i;
-	int rc;
+	struct live_round *rd = arg;
+	size_t per = rd->live->n_rows / rd->n_eps;
+	size_t i = (taken % rd->n_eps) * per + taken / rd->n_eps;
 
-	mc_err_clear(&err);
-	for (;;) {
-		pthread_mutex_lock(&pool->lock);
-		while (pool->next < pool->live->n_rows &&
-		       !live_todo(&pool->live->rows[pool->next]))
-			pool->next++;
-		i = pool->failed ? pool->live->n_rows : pool->next++;
-		pthread_mutex_unlock(&pool->lock);
-		if (i >= pool->live->n_rows)
-			return NULL;
-		rc = live_probe_row(&pool->prs[i], &pool->live->rows[i],
-				    (long)(pool->deadline - mc_now_ms()), &err);
-		if (rc == -1) {
-			pthread_mutex_lock(&pool->lock);
-			if (!pool->failed)
-				pool->err = err;
-			pool->failed = 1;
-			pthread_mutex_unlock(&pool->lock);
-			return NULL;
-		}
-	}
+	if (!live_todo(&rd->live->rows[i]))
+		return 0;
+	return live_probe_row(&rd->prs[i], &rd->live->rows[i], rd->cache,
+			      (long)(rd->deadline - mc_now_ms()), err);
 }
 
 /* live_round - probe every row that does not match yet, LIVE_PARALLEL at
  * a time; count mismatches. */
 static int
-live_round(const struct live_probe *prs, struct mc_live_report *live,
-	   long long deadline, size_t *bad, struct mc_err *err)
+live_round(struct live_round *rd, size_t *bad, struct mc_err *err)
 {
-	struct live_pool pool;
-	pthread_t tids[LIVE_PARALLEL];
-	size_t i, todo = 0, n, started = 0;
+	struct mc_live_report *live = rd->live;
+	size_t i, todo = 0;
 
-	memset(&pool, 0, sizeof(pool));
-	pool.prs = prs;
-	pool.live = live;
-	pool.deadline = deadline;
-	mc_err_clear(&pool.err);
-	if (pthread_mutex_init(&pool.lock, NULL) != 0)
-		return mc_err_set(err, MC_ERR_SYS, "live checks: mutex");
 	for (i = 0; i < live->n_rows; i++)
 		todo += live_todo(&live->rows[i]);
-	n = todo < LIVE_PARALLEL ? todo : LIVE_PARALLEL;
-	for (i = 0; n > 1 && i < n; i++) {
-		if (pthread_create(&tids[i], NULL, live_worker, &pool) != 0)
-			break; /* fewer threads, same rows */
-		started++;
-	}
-	if (started == 0)
-		live_worker(&pool);
-	for (i = 0; i < started; i++)
-		pthread_join(tids[i], NULL);
-	pthread_mutex_destroy(&pool.lock);
-	if (pool.failed) {
-		*err = pool.err;
+	if (mc_pool_run(live->n_rows, todo < LIVE_PARALLEL ? todo : LIVE_PARALLEL,
+			live_item, rd, err) == -1)
 		return -1;
-	}
 	*bad = 0;
 	for (i = 0; i < live->n_rows; i++)
 		*bad += live_todo(&live->rows[i]);
@@ -297,8 +263,11 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	    struct mc_live_report *live, struct mc_err *err)
 {
 	struct live_probe *prs = NULL;
+	struct live_round rd = {
+	    .live = live,
+	    .deadline = mc_now_ms() + cc->timing.verify_timeout * 1000,
+	};
 	struct mc_x509_info info;
-	long long deadline = mc_now_ms() + cc->timing.verify_timeout * 1000;
 	long backoff = LIVE_BACKOFF_MIN_MS;
 	size_t bad = 0;
 	int rc = -1;
@@ -312,10 +281,15 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	if (live_rows(cc, pairs, live, &prs, err) == -1)
 		goto out;
 	live_skip(prs, live, d, n);
+	rd.prs = prs;
+	rd.n_eps = cc->n_verify;
+	rd.cache = mc_probe_cache_new(err);
+	if (rd.cache == NULL)
+		goto out;
 	for (;;) {
-		if (live_round(prs, live, deadline, &bad, err) == -1)
+		if (live_round(&rd, &bad, err) == -1)
 			goto out;
-		if (bad == 0 || mc_now_ms() + backoff >= deadline)
+		if (bad == 0 || mc_now_ms() + backoff >= rd.deadline)
 			break;
 		mc_log_debug("%s: %zu live check(s) not yet matching; retrying "
 			     "in %ld ms",
@@ -326,6 +300,7 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	}
 	rc = bad == 0 ? 0 : live_fail(live, bad, err);
 out:
+	mc_probe_cache_free(rd.cache);
 	free(prs);
 	return rc;
 }

@@ -381,7 +381,10 @@ mc_check_chain(const struct mc_probe_result *probe,
 	                    "no client can verify it: install one "
 	                    "issued by a public CA.") == -1)
 		goto out;
-	st = chain_store_new(opts, err);
+	if (opts->store != NULL && X509_STORE_up_ref(opts->store) == 1)
+		st = opts->store; /* the run's, loaded once */
+	else
+		st = chain_store_new(opts, err);
 	if (st == NULL ||
 	    chain_trust(served, st, opts, self, &verified, out, err) == -1)
 		goto out;

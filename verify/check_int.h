@@ -11,6 +11,35 @@
 
 #include "mailcert/check.h"
 
+/* Connections to one endpoint at once during its check (its questions
+ * run in a pool of this many): a small server is not flooded. */
+#define CHECK_PER_SERVER 4
+
+/* The protocol questions of one endpoint (check_proto.c), for a pool:
+ * check_proto_new, then check_proto_job(r, i) for every i below
+ * CHECK_PROTO_JOBS (from any threads, each i once, in any order), then
+ * check_proto_report (findings in question order), check_proto_free. */
+#define CHECK_PROTO_JOBS 6
+struct check_proto;
+
+/* check_proto_new - the questions about ep (opts borrowed for the call:
+ * servername, timeout, cache); NULL with MC_ERR_SYS. */
+struct check_proto *check_proto_new(const struct mc_endpoint *ep,
+                                    const struct mc_check_opts *opts,
+                                    struct mc_err *err);
+
+/* check_proto_job - ask question i; -1 only for a local failure. */
+int check_proto_job(struct check_proto *r, size_t i, struct mc_err *err);
+
+/* check_proto_report - append the findings of the answers to out, as if
+ * the questions had been asked one after the other; opts gives profile
+ * and daemon for severity and advice. */
+int check_proto_report(struct check_proto *r, const struct mc_check_opts *opts,
+                       struct mc_findings *out, struct mc_err *err);
+
+/* check_proto_free - free r (NULL: no-op). */
+void check_proto_free(struct check_proto *r);
+
 /* Weak cipher classes, in the order check_proto.c probes them. */
 enum check_cipher_class {
 	CC_RC4 = 0,

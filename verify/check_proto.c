@@ -1,7 +1,7 @@
 /*
  * check_proto.c - probe an endpoint for old protocols and weak suites.
  *
- * One connection per question, strictly one after the other:
+ * One connection per question:
  *   TLS 1.3, TLS 1.2, TLS 1.1, TLS 1.0 - OpenSSL handshakes with
  *     min = max = version at security level 0 (Debian's OpenSSL offers
  *     1.0/1.1 only there); if OpenSSL cannot offer a version at all, a
@@ -12,18 +12,28 @@
  *     picking one names its class; that class is dropped and the rest
  *     offered again, until the server refuses. A TLS 1.0 ClientHello
  *     follows only when the server seems intolerant of the 1.2 one.
- * A clean server thus costs six connections.
+ * A clean server thus costs six connections. The questions are asked in
+ * parallel, at most CHECK_PER_SERVER connections at once (check_run.c
+ * adds its two key-type probes to the same pool); each keeps its answer,
+ * and the findings are then written in the order of the questions above,
+ * as if asked one after the other: the report does not depend on timing.
  *
- * Politeness: a refused STARTTLS (421, 454) or a failed connect after the
- * first success is retried twice with a growing pause; a missing
- * STARTTLS, a foreign protocol or a dead endpoint stops the probing. What
- * could not be probed ends in one not-tested warning per code, never in
- * silence. opts->timeout_ms (<= 0: 10 s) bounds each connection.
+ * Politeness: a refused STARTTLS (421, 454) or a failed connect is retried
+ * twice with a growing pause, except in the first question (the endpoint
+ * has not answered yet); a missing STARTTLS, a foreign protocol or a dead
+ * endpoint stops the probing: a question that gives up stops every later
+ * one (those under way end at their next connection or pause), and the
+ * later answers are reported as not tested, as they were when the
+ * questions ran one after the other. What could not be probed ends in one
+ * not-tested warning per code, never in silence. opts->timeout_ms (<= 0:
+ * 10 s) bounds each connection.
  *
  * Severity and advice come from check_advice.c: they depend on the
  * profile (mx, submission, strict) and on the daemon (opts->server).
  */
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,6 +41,7 @@
 #include <openssl/ssl.h>
 
 #include "mailcert/check.h"
+#include "mailcert/pool.h"
 #include "verify/check_int.h"
 #include "verify/hello.h"
 #include "mailcert/time.h"
@@ -45,14 +56,42 @@ enum verdict { V_ACCEPTED, V_REJECTED, V_UNTESTED, V_CANNOT_OFFER };
 
 enum { UT_PROTO = 0, UT_CIPHER = 1 };
 
-struct run {
-	const struct mc_endpoint *ep;
-	const struct mc_check_opts *opts;
+#define PAUSE_SLICE_MS 50 /* a retry pause looks this often for a give-up */
+
+#define N_VERSIONS 5
+#define JOB_CIPHERS N_VERSIONS /* the last question */
+#define N_JOBS CHECK_PROTO_JOBS
+_Static_assert(N_JOBS == N_VERSIONS + 1, "CHECK_PROTO_JOBS: versions + suites");
+
+/* One question (a protocol version, or the weak suites): asked by one
+ * pool worker, its answer read by check_proto_report afterwards. */
+struct job {
+	size_t index;   /* place in the order of the questions */
+	bool reached;   /* a connection got through (may retry) */
+	bool skipped;   /* not asked: an earlier question gave up */
+	bool gave_up;   /* further probes would fail the same way */
+	enum verdict v; /* a version's verdict */
+	char why[400];  /* why, for a version; why untested, for suites */
+	bool untested;  /* suites: could not be (fully) tested */
+	const struct suite *found[CC_COUNT]; /* suites: accepted, in order */
+	int found_class[CC_COUNT];
+	size_t n_found;
+};
+
+/* The protocol check of one endpoint: the questions (shared by the pool
+ * workers: read-only but for `lock`ed first_gave_up and each worker's own
+ * job), then the report state (single-threaded). */
+struct check_proto {
+	struct mc_endpoint ep;
 	struct mc_probe_opts popts; /* base options of every probe */
 	int timeout_ms;
-	int connected;       /* connections that got through */
-	bool gave_up;        /* further probes would fail the same way */
-	char why[400];       /* why the first untested probe failed */
+	pthread_mutex_t lock;
+	size_t first_gave_up; /* lowest index of a question that gave up */
+	struct job jobs[N_JOBS];
+	/* report */
+	const struct mc_check_opts *opts;
+	bool gave_up;
+	char why[400]; /* why the first untested probe failed */
 	char untested[2][160];
 };
 
@@ -158,7 +197,8 @@ static const struct suite_class classes[] = {
 
 /* proto_untested - note item as not tested (first reason kept). */
 static void
-proto_untested(struct run *r, int which, const char *item, const char *why)
+proto_untested(struct check_proto *r, int which, const char *item,
+               const char *why)
 {
 	char *list = r->untested[which];
 	size_t len = strlen(list);
@@ -170,20 +210,66 @@ proto_untested(struct run *r, int which, const char *item, const char *why)
 		snprintf(r->why, sizeof(r->why), "%s", why);
 }
 
-/* proto_retry - whether to try a failed connection again (after a pause);
- * gives up on outcomes that waiting will not change. */
+/* proto_superseded - whether an earlier question gave up (then j's answer
+ * will not be reported: stop asking). */
 static bool
-proto_retry(struct run *r, const struct mc_probe_result *res, int attempt)
+proto_superseded(struct check_proto *r, const struct job *j)
+{
+	bool yes;
+
+	pthread_mutex_lock(&r->lock);
+	yes = r->first_gave_up < j->index;
+	pthread_mutex_unlock(&r->lock);
+	return yes;
+}
+
+/* proto_give_up - j gives up: every later question stops. */
+static void
+proto_give_up(struct check_proto *r, struct job *j)
+{
+	j->gave_up = true;
+	pthread_mutex_lock(&r->lock);
+	if (j->index < r->first_gave_up)
+		r->first_gave_up = j->index;
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* proto_pause - sleep ms, in slices; false when j was superseded or a
+ * stop was requested meanwhile. */
+static bool
+proto_pause(struct check_proto *r, struct job *j, long ms)
+{
+	long slice;
+
+	for (; ms > 0; ms -= slice) {
+		slice = ms < PAUSE_SLICE_MS ? ms : PAUSE_SLICE_MS;
+		if (proto_superseded(r, j) || mc_sleep_ms(slice) == -1)
+			return false;
+	}
+	return !proto_superseded(r, j);
+}
+
+/* proto_retry - whether to try a failed connection again (after a pause);
+ * gives up on outcomes that waiting will not change. A question that was
+ * superseded meanwhile ends as skipped. */
+static bool
+proto_retry(struct check_proto *r, struct job *j,
+            const struct mc_probe_result *res, int attempt)
 {
 	bool transient = res->outcome == MC_PROBE_STARTTLS_REFUSED ||
 	                 res->outcome == MC_PROBE_UNREACHABLE;
 
-	if (!transient || r->connected == 0 || attempt >= RETRIES) {
-		r->gave_up = true;
+	if (!transient || !j->reached || attempt >= RETRIES) {
+		proto_give_up(r, j);
 		return false;
 	}
-	mc_sleep_ms(attempt == 0 ? BACKOFF_MS : 4L * BACKOFF_MS);
-	return true;
+	if (proto_pause(r, j, attempt == 0 ? BACKOFF_MS : 4L * BACKOFF_MS))
+		return true;
+	if (proto_superseded(r, j))
+		j->skipped = true;
+	else
+		proto_give_up(r, j); /* a stop was requested */
+	return false;
 }
 
 /* proto_local_refusal - whether a TLS failure happened before sending
@@ -212,8 +298,8 @@ proto_classify(const struct mc_probe_result *res)
 
 /* proto_openssl - one OpenSSL handshake limited to version; *why set. */
 static int
-proto_openssl(struct run *r, int version, enum verdict *v, char *why,
-              size_t size, struct mc_err *err)
+proto_openssl(struct check_proto *r, struct job *j, int version,
+              enum verdict *v, char *why, size_t size, struct mc_err *err)
 {
 	struct mc_probe_opts o = r->popts;
 	struct mc_probe_result res;
@@ -226,7 +312,7 @@ proto_openssl(struct run *r, int version, enum verdict *v, char *why,
 	o.security_level = 0;
 	for (attempt = 0;; attempt++) {
 		mc_err_clear(&perr);
-		if (mc_verify_probe(r->ep, &o, &res, &perr) == -1) {
+		if (mc_verify_probe(&r->ep, &o, &res, &perr) == -1) {
 			if (perr.cat != MC_ERR_USAGE) {
 				if (err != NULL)
 					*err = perr;
@@ -238,13 +324,13 @@ proto_openssl(struct run *r, int version, enum verdict *v, char *why,
 			return 0;
 		}
 		if (res.outcome == MC_PROBE_OK || res.outcome ==
-		    MC_PROBE_TLS_FAILED || !proto_retry(r, &res, attempt))
+		    MC_PROBE_TLS_FAILED || !proto_retry(r, j, &res, attempt))
 			break;
 		mc_probe_result_clear(&res);
 	}
 	*v = proto_classify(&res);
 	if (res.outcome == MC_PROBE_OK || res.outcome == MC_PROBE_TLS_FAILED)
-		r->connected++;
+		j->reached = true;
 	snprintf(why, size, "%.380s",
 	         res.outcome == MC_PROBE_OK ? res.protocol : res.reason);
 	mc_probe_result_clear(&res);
@@ -254,7 +340,7 @@ proto_openssl(struct run *r, int version, enum verdict *v, char *why,
 /* proto_raw - send one hand-built ClientHello; reply in *rep; verdict
  * V_ACCEPTED means "a ServerHello came", the caller judges it. */
 static enum verdict
-proto_raw(struct run *r, const struct verify_hello *h,
+proto_raw(struct check_proto *r, struct job *j, const struct verify_hello *h,
           struct verify_hello_reply *rep, char *why, size_t size)
 {
 	unsigned char msg[VERIFY_HELLO_MAX];
@@ -268,14 +354,14 @@ proto_raw(struct run *r, const struct verify_hello *h,
 	}
 	for (attempt = 0;; attempt++) {
 		memset(&res, 0, sizeof(res));
-		if (verify_rawconn_open(r->ep, &r->popts, &res, &fd) == 0)
+		if (verify_rawconn_open(&r->ep, &r->popts, &res, &fd) == 0)
 			break;
-		if (!proto_retry(r, &res, attempt)) {
+		if (!proto_retry(r, j, &res, attempt)) {
 			snprintf(why, size, "%.380s", res.reason);
 			return V_UNTESTED;
 		}
 	}
-	r->connected++;
+	j->reached = true;
 	verify_hello_exchange(fd, msg, len, r->timeout_ms, rep);
 	close(fd);
 	if (rep->kind == VERIFY_REPLY_SERVER_HELLO)
@@ -291,7 +377,8 @@ proto_raw(struct run *r, const struct verify_hello *h,
 
 /* proto_raw_version - whether a server accepts version (hand-built). */
 static enum verdict
-proto_raw_version(struct run *r, unsigned version, char *why, size_t size)
+proto_raw_version(struct check_proto *r, struct job *j, unsigned version,
+                  char *why, size_t size)
 {
 	uint16_t suites[N(old_suites) + 64];
 	struct verify_hello h = {.record_version = version,
@@ -310,7 +397,7 @@ proto_raw_version(struct run *r, unsigned version, char *why, size_t size)
 	for (i = 0; i < N(rc4_suites) && n < N(suites); i++)
 		suites[n++] = rc4_suites[i].id;
 	h.nsuites = n;
-	v = proto_raw(r, &h, &rep, why, size);
+	v = proto_raw(r, j, &h, &rep, why, size);
 	if (v != V_ACCEPTED)
 		return v;
 	snprintf(why, size, "ServerHello version 0x%04x", rep.version);
@@ -323,7 +410,7 @@ struct version_probe {
 	unsigned wire;
 };
 
-static const struct version_probe versions[] = {
+static const struct version_probe versions[N_VERSIONS] = {
     {"TLS 1.3", TLS1_3_VERSION, 0x0304},
     {"TLS 1.2", TLS1_2_VERSION, VERIFY_TLS12},
     {"TLS 1.1", TLS1_1_VERSION, VERIFY_TLS11},
@@ -331,59 +418,22 @@ static const struct version_probe versions[] = {
     {"SSLv3", 0, VERIFY_SSL3},
 };
 
-/* proto_version - verdict on one protocol version (one connection, two
- * when OpenSSL cannot offer an old version). */
+/* job_version - the verdict on one protocol version (one connection, two
+ * when OpenSSL cannot offer an old version) into j. */
 static int
-proto_version(struct run *r, const struct version_probe *p, enum verdict *v,
-              struct mc_err *err)
+job_version(struct check_proto *r, struct job *j, struct mc_err *err)
 {
-	char why[400];
+	const struct version_probe *p = &versions[j->index];
 
-	*v = V_CANNOT_OFFER;
-	if (r->gave_up) {
-		*v = V_UNTESTED;
-		proto_untested(r, UT_PROTO, p->name, r->why);
-		return 0;
-	}
-	if (p->openssl != 0 &&
-	    proto_openssl(r, p->openssl, v, why, sizeof(why), err) == -1)
+	j->v = V_CANNOT_OFFER;
+	if (p->openssl != 0 && proto_openssl(r, j, p->openssl, &j->v, j->why,
+	                                     sizeof(j->why), err) == -1)
 		return -1;
-	if (*v == V_CANNOT_OFFER && p->wire <= VERIFY_TLS11 && !r->gave_up)
-		*v = proto_raw_version(r, p->wire, why, sizeof(why));
-	if (*v == V_CANNOT_OFFER)
-		*v = V_UNTESTED;
-	if (*v == V_UNTESTED)
-		proto_untested(r, UT_PROTO, p->name, why);
-	return 0;
-}
-
-/* proto_versions - weak-protocol: old versions, and no TLS 1.2/1.3. */
-static int
-proto_versions(struct run *r, struct mc_findings *out, struct mc_err *err)
-{
-	enum verdict v[N(versions)];
-	size_t i;
-
-	char advice[600];
-
-	check_advice_protocol(r->opts, advice, sizeof(advice));
-	for (i = 0; i < N(versions); i++) {
-		if (proto_version(r, &versions[i], &v[i], err) == -1)
-			return -1;
-		if (i >= 2 && v[i] == V_ACCEPTED &&
-		    mc_findings_add(out, "weak-protocol",
-		                    check_sev_protocol(r->opts->profile,
-		                                       versions[i].openssl == 0),
-		                    false, err, "%s is accepted: %s.",
-		                    versions[i].name, advice) == -1)
-			return -1;
-	}
-	if (v[0] == V_REJECTED && v[1] == V_REJECTED &&
-	    mc_findings_add(out, "weak-protocol", MC_SEV_CRITICAL, false, err,
-	                    "Neither TLS 1.2 nor TLS 1.3 is supported: enable "
-	                    "both (upgrade the server's TLS library and check "
-	                    "its protocol settings).") == -1)
-		return -1;
+	if (j->v == V_CANNOT_OFFER && p->wire <= VERIFY_TLS11 &&
+	    !j->gave_up && !j->skipped)
+		j->v = proto_raw_version(r, j, p->wire, j->why, sizeof(j->why));
+	if (j->v == V_CANNOT_OFFER)
+		j->v = V_UNTESTED;
 	return 0;
 }
 
@@ -416,11 +466,11 @@ cipher_find(unsigned mask, unsigned id, const struct suite **s)
 }
 
 /* cipher_round - offer the weak classes in *mask at one version until
- * the server refuses; drops and reports each class it picks. Returns 1
+ * the server refuses; drops and notes each class it picks. Returns 1
  * when the server looked intolerant of this version (try an older). */
 static int
-cipher_round(struct run *r, unsigned version, unsigned *mask,
-             struct mc_findings *out, struct mc_err *err)
+cipher_round(struct check_proto *r, struct job *j, unsigned version,
+             unsigned *mask)
 {
 	uint16_t ids[VERIFY_HELLO_SUITES_MAX];
 	struct verify_hello h = {.record_version = version,
@@ -430,17 +480,19 @@ cipher_round(struct run *r, unsigned version, unsigned *mask,
 	                         .extensions = true};
 	struct verify_hello_reply rep;
 	const struct suite *s = NULL;
-	char why[400], advice[600];
 	enum verdict v = V_REJECTED;
 	int c, hellos = 0;
 
 	memset(&rep, 0, sizeof(rep));
-
-	while (*mask != 0 && !r->gave_up) {
+	while (*mask != 0 && !j->gave_up && !j->skipped) {
+		if (proto_superseded(r, j)) {
+			j->skipped = true;
+			return 0;
+		}
 		h.nsuites = cipher_offer(*mask, ids, N(ids));
-		v = proto_raw(r, &h, &rep, why, sizeof(why));
+		v = proto_raw(r, j, &h, &rep, j->why, sizeof(j->why));
 		if (v == V_UNTESTED) {
-			proto_untested(r, UT_CIPHER, "weak cipher suites", why);
+			j->untested = true;
 			return 0;
 		}
 		c = v == V_ACCEPTED ? cipher_find(*mask, rep.suite, &s) : -1;
@@ -448,14 +500,8 @@ cipher_round(struct run *r, unsigned version, unsigned *mask,
 			break;
 		hellos++;
 		*mask &= ~(1u << c);
-		check_advice_cipher(r->opts, (enum check_cipher_class)c, advice,
-		                    sizeof(advice));
-		if (mc_findings_add(out, "weak-cipher",
-		                    check_sev_cipher(r->opts->profile,
-		                                     (enum check_cipher_class)c),
-		                    false, err, "%s is accepted (%s): %s.",
-		                    s->name, classes[c].name, advice) == -1)
-			return -1;
+		j->found[j->n_found] = s;
+		j->found_class[j->n_found++] = c;
 	}
 	if (hellos > 0 || v == V_ACCEPTED)
 		return 0;
@@ -466,27 +512,116 @@ cipher_round(struct run *r, unsigned version, unsigned *mask,
 	           : 1;
 }
 
-/* proto_ciphers - weak-cipher: TLS 1.2 hellos, then TLS 1.0 if needed. */
-static int
-proto_ciphers(struct run *r, struct mc_findings *out, struct mc_err *err)
+/* job_ciphers - the weak suites: TLS 1.2 hellos, then TLS 1.0 if needed. */
+static void
+job_ciphers(struct check_proto *r, struct job *j)
 {
 	unsigned mask = ALL_CLASSES;
-	int rc;
+
+	if (cipher_round(r, j, VERIFY_TLS12, &mask) == 1 && !j->skipped)
+		(void)cipher_round(r, j, VERIFY_TLS10, &mask);
+}
+
+/* check_proto_job - ask question i (a pool item; see check_int.h). */
+int
+check_proto_job(struct check_proto *r, size_t i, struct mc_err *err)
+{
+	struct job *j = &r->jobs[i];
+
+	if (proto_superseded(r, j)) {
+		j->skipped = true;
+		return 0;
+	}
+	if (i == JOB_CIPHERS) {
+		job_ciphers(r, j);
+		return 0;
+	}
+	return job_version(r, j, err);
+}
+
+/* report_version - the verdict of version i, as asked in order: not
+ * tested after an earlier give-up. */
+static enum verdict
+report_version(struct check_proto *r, size_t i)
+{
+	const struct job *j = &r->jobs[i];
+
+	if (r->gave_up) {
+		proto_untested(r, UT_PROTO, versions[i].name, r->why);
+		return V_UNTESTED;
+	}
+	if (j->skipped) /* only ever after an earlier give-up */
+		abort();
+	if (j->v == V_UNTESTED)
+		proto_untested(r, UT_PROTO, versions[i].name, j->why);
+	r->gave_up = j->gave_up;
+	return j->v;
+}
+
+/* report_versions - weak-protocol: old versions, and no TLS 1.2/1.3. */
+static int
+report_versions(struct check_proto *r, struct mc_findings *out,
+                struct mc_err *err)
+{
+	enum verdict v[N_VERSIONS];
+	char advice[600];
+	size_t i;
+
+	check_advice_protocol(r->opts, advice, sizeof(advice));
+	for (i = 0; i < N_VERSIONS; i++) {
+		v[i] = report_version(r, i);
+		if (i >= 2 && v[i] == V_ACCEPTED &&
+		    mc_findings_add(out, "weak-protocol",
+		                    check_sev_protocol(r->opts->profile,
+		                                       versions[i].openssl == 0),
+		                    false, err, "%s is accepted: %s.",
+		                    versions[i].name, advice) == -1)
+			return -1;
+	}
+	if (v[0] == V_REJECTED && v[1] == V_REJECTED &&
+	    mc_findings_add(out, "weak-protocol", MC_SEV_CRITICAL, false, err,
+	                    "Neither TLS 1.2 nor TLS 1.3 is supported: enable "
+	                    "both (upgrade the server's TLS library and check "
+	                    "its protocol settings).") == -1)
+		return -1;
+	return 0;
+}
+
+/* report_ciphers - weak-cipher: each class accepted, in the order found. */
+static int
+report_ciphers(struct check_proto *r, struct mc_findings *out,
+               struct mc_err *err)
+{
+	const struct job *j = &r->jobs[JOB_CIPHERS];
+	char advice[600];
+	size_t i;
+	int c;
 
 	if (r->gave_up) {
 		proto_untested(r, UT_CIPHER, "weak cipher suites", r->why);
 		return 0;
 	}
-	rc = cipher_round(r, VERIFY_TLS12, &mask, out, err);
-	if (rc == 1)
-		rc = cipher_round(r, VERIFY_TLS10, &mask, out, err);
-	return rc == -1 ? -1 : 0;
+	for (i = 0; i < j->n_found; i++) {
+		c = j->found_class[i];
+		check_advice_cipher(r->opts, (enum check_cipher_class)c, advice,
+		                    sizeof(advice));
+		if (mc_findings_add(out, "weak-cipher",
+		                    check_sev_cipher(r->opts->profile,
+		                                     (enum check_cipher_class)c),
+		                    false, err, "%s is accepted (%s): %s.",
+		                    j->found[i]->name, classes[c].name,
+		                    advice) == -1)
+			return -1;
+	}
+	if (j->untested)
+		proto_untested(r, UT_CIPHER, "weak cipher suites", j->why);
+	return 0;
 }
 
-/* proto_report_untested - one not-tested warning per code. */
+/* report_untested - one not-tested warning per code. */
 static int
-proto_report_untested(const struct run *r, struct mc_findings *out,
-                      struct mc_err *err)
+report_untested(const struct check_proto *r, struct mc_findings *out,
+                struct mc_err *err)
 {
 	if (r->untested[UT_PROTO][0] != '\0' &&
 	    mc_findings_add(out, "weak-protocol", MC_SEV_WARNING, true, err,
@@ -505,29 +640,83 @@ proto_report_untested(const struct run *r, struct mc_findings *out,
 	return 0;
 }
 
+/* check_proto_new - the questions about ep (see check_int.h). */
+struct check_proto *
+check_proto_new(const struct mc_endpoint *ep, const struct mc_check_opts *opts,
+                struct mc_err *err)
+{
+	struct check_proto *r = calloc(1, sizeof(*r));
+	size_t i;
+
+	if (r == NULL || pthread_mutex_init(&r->lock, NULL) != 0) {
+		free(r);
+		mc_err_set(err, MC_ERR_SYS, "check %s: out of memory", ep->url);
+		return NULL;
+	}
+	r->ep = *ep;
+	r->first_gave_up = N_JOBS;
+	for (i = 0; i < N_JOBS; i++) {
+		r->jobs[i].index = i;
+		r->jobs[i].reached = i > 0; /* the first has nothing to go by */
+	}
+	r->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms
+	                                     : DEFAULT_TIMEOUT_MS;
+	mc_probe_opts_init(&r->popts);
+	r->popts.servername = opts->servername;
+	r->popts.cache = opts->cache;
+	r->popts.total_timeout_ms = r->timeout_ms;
+	if (r->popts.io_timeout_ms > r->timeout_ms)
+		r->popts.io_timeout_ms = r->timeout_ms;
+	if (r->popts.connect_timeout_ms > r->timeout_ms)
+		r->popts.connect_timeout_ms = r->timeout_ms;
+	return r;
+}
+
+/* check_proto_report - the findings of the answers, in question order. */
+int
+check_proto_report(struct check_proto *r, const struct mc_check_opts *opts,
+                   struct mc_findings *out, struct mc_err *err)
+{
+	r->opts = opts;
+	if (report_versions(r, out, err) == -1 ||
+	    report_ciphers(r, out, err) == -1 ||
+	    report_untested(r, out, err) == -1)
+		return mc_err_prefix(err, "check %s", r->ep.url);
+	return 0;
+}
+
+/* check_proto_free - free r (NULL: no-op). */
+void
+check_proto_free(struct check_proto *r)
+{
+	if (r == NULL)
+		return;
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+/* proto_item - question i (pool item). */
+static int
+proto_item(void *arg, size_t i, struct mc_err *err)
+{
+	return check_proto_job(arg, i, err);
+}
+
 /* mc_check_protocols - probe ep for old protocols and weak suites. */
 int
 mc_check_protocols(const struct mc_endpoint *ep,
                    const struct mc_check_opts *opts, struct mc_findings *out,
                    struct mc_err *err)
 {
-	struct run r;
+	struct check_proto *r = check_proto_new(ep, opts, err);
+	int rc = -1;
 
-	memset(&r, 0, sizeof(r));
-	r.ep = ep;
-	r.opts = opts;
-	r.timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms
-	                                    : DEFAULT_TIMEOUT_MS;
-	mc_probe_opts_init(&r.popts);
-	r.popts.servername = opts->servername;
-	r.popts.total_timeout_ms = r.timeout_ms;
-	if (r.popts.io_timeout_ms > r.timeout_ms)
-		r.popts.io_timeout_ms = r.timeout_ms;
-	if (r.popts.connect_timeout_ms > r.timeout_ms)
-		r.popts.connect_timeout_ms = r.timeout_ms;
-	if (proto_versions(&r, out, err) == -1 ||
-	    proto_ciphers(&r, out, err) == -1 ||
-	    proto_report_untested(&r, out, err) == -1)
-		return mc_err_prefix(err, "check %s", ep->url);
-	return 0;
+	if (r == NULL)
+		return -1;
+	if (mc_pool_run(N_JOBS, CHECK_PER_SERVER, proto_item, r, err) == -1)
+		mc_err_prefix(err, "check %s", ep->url);
+	else
+		rc = check_proto_report(r, opts, out, err);
+	check_proto_free(r);
+	return rc;
 }

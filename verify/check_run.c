@@ -10,8 +10,13 @@
  * its own chain; chains are deduplicated by the leaf's DER (its SHA-256).
  * A restricted probe whose handshake fails means "no such certificate";
  * one that cannot connect is a not-tested finding. Every distinct chain
- * is judged by mc_check_chain(), then mc_check_protocols() probes the
- * endpoint. Everything runs one probe after another.
+ * is judged by mc_check_chain(), then the protocol questions
+ * (check_proto.c) probe the endpoint. After the default probe, the two
+ * key-type probes and the protocol questions share one pool of
+ * CHECK_PER_SERVER connections at once (the key-type probes first one at
+ * a time while no greeting has named the daemon yet); their answers are
+ * kept and the findings written in the order above, as if the probes ran
+ * one after the other.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,7 @@
 #include <openssl/pem.h>
 
 #include "mailcert/check.h"
+#include "mailcert/pool.h"
 #include "verify/check_int.h"
 
 #define PEM_MAX_CHAIN 16
@@ -43,6 +49,7 @@ run_probe_opts(const struct mc_check_opts *opts, enum mc_key_alg alg,
 	po->security_level = 0;
 	po->want_ocsp = true;
 	po->key_alg = alg;
+	po->cache = opts->cache;
 }
 
 /* run_outcome_finding - unreachable / starttls-missing for a failed probe. */
@@ -126,43 +133,38 @@ run_keep(struct mc_check_report *r, struct mc_probe_result *res,
 	memset(res, 0, sizeof(*res));
 }
 
-/* run_key_probe - the probe restricted to alg; a not-tested finding when
- * it could not be made (a failed handshake: no such certificate). */
+/* run_key_result - take the probe restricted to alg (res, cleared); a
+ * not-tested finding when it could not be made (a failed handshake: no
+ * such certificate). */
 static int
-run_key_probe(struct mc_check_report *r, const struct mc_check_opts *opts,
-              enum mc_key_alg alg, struct mc_err *err)
+run_key_result(struct mc_check_report *r, struct mc_probe_result *res,
+               enum mc_key_alg alg, struct mc_err *err)
 {
 	const char *name = alg == MC_KEY_ALG_RSA ? "RSA" : "ECDSA";
-	struct mc_probe_result res;
-	struct mc_probe_opts po;
 	char label[48];
+	int rc;
 
-	run_probe_opts(opts, alg, &po);
-	if (mc_verify_probe(&r->ep, &po, &res, err) == -1)
-		return -1;
 	if (r->server == MC_SERVER_UNKNOWN)
-		r->server = res.server; /* implicit TLS: read at the goodbye */
-	if (res.outcome == MC_PROBE_OK) {
-		run_keep(r, &res, alg);
+		r->server = res->server; /* implicit TLS: read at the goodbye */
+	if (res->outcome == MC_PROBE_OK) {
+		run_keep(r, res, alg);
 		return 0;
 	}
-	if (res.outcome == MC_PROBE_TLS_FAILED && !res.timed_out) {
-		mc_probe_result_clear(&res);
+	if (res->outcome == MC_PROBE_TLS_FAILED && !res->timed_out) {
+		mc_probe_result_clear(res);
 		return 0;
 	}
 	snprintf(label, sizeof(label), "%s certificate not tested", name);
-	if (mc_findings_add(&r->findings, "unreachable", MC_SEV_WARNING, true,
-	                    err,
-	                    "%s: could not ask for an %s certificate (%s): "
-	                    "if the server has one, it was not checked; run "
-	                    "the check again.",
-	                    r->ep.url, name, res.reason) == -1) {
-		mc_probe_result_clear(&res);
-		return -1;
-	}
-	mc_findings_relabel(&r->findings, label);
-	mc_probe_result_clear(&res);
-	return 0;
+	rc = mc_findings_add(&r->findings, "unreachable", MC_SEV_WARNING, true,
+	                     err,
+	                     "%s: could not ask for an %s certificate (%s): "
+	                     "if the server has one, it was not checked; run "
+	                     "the check again.",
+	                     r->ep.url, name, res->reason);
+	if (rc == 0)
+		mc_findings_relabel(&r->findings, label);
+	mc_probe_result_clear(res);
+	return rc;
 }
 
 /* run_expected_for - the served chain --expect is compared with: the one
@@ -207,6 +209,80 @@ run_chains(struct mc_check_report *r, const struct mc_check_opts *opts,
 	return 0;
 }
 
+/* The probes after the default one: ECDSA-only, RSA-only, then the
+ * protocol questions; a pool item writes only its own answer. */
+struct run_rest {
+	const struct mc_endpoint *ep;
+	const struct mc_check_opts *opts;
+	struct check_proto *proto;
+	struct mc_probe_result key[2]; /* ECDSA, RSA */
+	size_t first;                  /* pool item 0 is probe `first` */
+};
+
+/* run_item - probe i of the rest. */
+static int
+run_item(struct run_rest *rr, size_t i, struct mc_err *err)
+{
+	struct mc_probe_opts po;
+
+	if (i >= 2)
+		return check_proto_job(rr->proto, i - 2, err);
+	run_probe_opts(rr->opts, i == 0 ? MC_KEY_ALG_ECDSA : MC_KEY_ALG_RSA,
+	               &po);
+	return mc_verify_probe(rr->ep, &po, &rr->key[i], err);
+}
+
+/* run_pool_item - probe first + i of the rest (pool item). */
+static int
+run_pool_item(void *arg, size_t i, struct mc_err *err)
+{
+	struct run_rest *rr = arg;
+
+	return run_item(rr, rr->first + i, err);
+}
+
+/* run_rest - the rest of the probes in parallel, then their findings,
+ * the chains' and the protocols', in order. */
+static int
+run_rest(struct mc_check_report *out, struct mc_check_opts *o,
+         struct mc_err *err)
+{
+	struct run_rest rr = {.ep = &out->ep, .opts = o};
+	int rc = -1;
+
+	rr.proto = check_proto_new(&out->ep, o, err);
+	if (rr.proto == NULL)
+		return -1;
+	/* Implicit TLS reads the greeting that names the daemon at the
+	 * goodbye, within 100 ms: a server still starting up (Dovecot after
+	 * a reload waits for its auth process) may greet later. While it is
+	 * unknown, the key-type probes go one at a time, as they always did,
+	 * each a new chance to hear it; then the rest in parallel. */
+	for (; rr.first < 2 && out->server == MC_SERVER_UNKNOWN; rr.first++) {
+		if (run_item(&rr, rr.first, err) == -1)
+			goto out;
+		out->server = rr.key[rr.first].server;
+	}
+	if (mc_pool_run(2 + CHECK_PROTO_JOBS - rr.first, CHECK_PER_SERVER,
+	                run_pool_item, &rr, err) == -1) {
+		mc_err_prefix(err, "check %s", out->ep.url);
+		goto out;
+	}
+	if (run_key_result(out, &rr.key[0], MC_KEY_ALG_ECDSA, err) == -1 ||
+	    run_key_result(out, &rr.key[1], MC_KEY_ALG_RSA, err) == -1)
+		goto out;
+	o->server = out->server;
+	if (run_chains(out, o, err) == -1 ||
+	    check_proto_report(rr.proto, o, &out->findings, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	mc_probe_result_clear(&rr.key[0]);
+	mc_probe_result_clear(&rr.key[1]);
+	check_proto_free(rr.proto);
+	return rc;
+}
+
 /* mc_check_endpoint - the whole check of ep under opts into out. */
 int
 mc_check_endpoint(const struct mc_endpoint *ep,
@@ -234,14 +310,7 @@ mc_check_endpoint(const struct mc_endpoint *ep,
 		return run_outcome_finding(out, err);
 	}
 	run_keep(out, &res, MC_KEY_ALG_ANY);
-	if (run_key_probe(out, &o, MC_KEY_ALG_ECDSA, err) == -1 ||
-	    run_key_probe(out, &o, MC_KEY_ALG_RSA, err) == -1)
-		return -1;
-	o.server = out->server;
-	if (run_chains(out, &o, err) == -1 ||
-	    mc_check_protocols(&e, &o, &out->findings, err) == -1)
-		return -1;
-	return 0;
+	return run_rest(out, &o, err);
 }
 
 /* pem_next_chain - room for one more chain in out (MC_ERR_INPUT if none). */

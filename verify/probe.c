@@ -154,7 +154,7 @@ mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
 	memset(&res, 0, sizeof(res));
 	if (probe_check_opts(opts, err) == -1)
 		goto out;
-	ctx = verify_tls_ctx(opts, err);
+	ctx = verify_tls_ctx_get(opts, err);
 	if (ctx == NULL)
 		goto out;
 	ssl = verify_tls_new(ctx, opts, err);

@@ -82,6 +82,11 @@ bool verify_plain_reply(const unsigned char *buf, size_t len);
 /* verify_tls_ctx - a client SSL_CTX for opts (MC_ERR_USAGE for bad options). */
 SSL_CTX *verify_tls_ctx(const struct mc_probe_opts *opts, struct mc_err *err);
 
+/* verify_tls_ctx_get - the SSL_CTX for opts: from opts->cache (shared)
+ * or a new one; a new reference either way (SSL_CTX_free it). */
+SSL_CTX *verify_tls_ctx_get(const struct mc_probe_opts *opts,
+                            struct mc_err *err);
+
 /* verify_tls_new - an SSL for one probe: SNI, OCSP request (MC_ERR_CRYPTO). */
 SSL *verify_tls_new(SSL_CTX *ctx, const struct mc_probe_opts *opts,
                     struct mc_err *err);

@@ -44,6 +44,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <openssl/x509.h>
+
 #include "mailcert/err.h"
 
 #define MC_HTTP_MAX_REDIRS 3
@@ -131,5 +133,13 @@ int mc_http_parse_link(struct mc_http_resp *resp, const char *value,
  * (delta-seconds or HTTP-date; a past date is 0), or -1 when malformed or
  * more than 7 days away. */
 long mc_http_parse_retry_after(const char *value);
+
+/* mc_http_ca_lookup - add to st a lookup in the CA file at path, read and
+ * indexed once per process like the transport's own (a certificate is
+ * parsed when a verification first asks for its subject, then kept in
+ * st): the trust of X509_STORE_load_file for the cost of the roots used.
+ * st keeps its own flags. MC_ERR_CONFIG when the file cannot be read or
+ * holds no certificate; MC_ERR_SYS. */
+int mc_http_ca_lookup(X509_STORE *st, const char *path, struct mc_err *err);
 
 #endif

@@ -62,6 +62,22 @@ enum mc_server_kind {
 	MC_SERVER_DOVECOT,
 };
 
+/* The client TLS contexts (SSL_CTX) of a run, one per distinct set of the
+ * options that shape it (versions, cipher lists, security level, ALPN, key
+ * restriction), shared by every probe that sets opts.cache, from any
+ * thread: building one costs as much CPU as the rest of a loopback probe.
+ * Per-probe settings (SNI, OCSP request) go on each probe's own SSL, and
+ * no session is ever kept or resumed: every probe makes a full handshake
+ * and sees the certificate served now. */
+struct mc_probe_cache;
+
+/* mc_probe_cache_new - an empty cache (NULL with MC_ERR_SYS). */
+struct mc_probe_cache *mc_probe_cache_new(struct mc_err *err);
+
+/* mc_probe_cache_free - free the cache and its contexts (NULL: no-op);
+ * after every probe that uses it has returned. */
+void mc_probe_cache_free(struct mc_probe_cache *cache);
+
 /* Start from mc_probe_opts_init(); `check` may then ask for e.g.
  * max_version = TLS1_VERSION, cipher_list = "ALL:@SECLEVEL=0". The
  * security level is applied after cipher_list, so it wins over any
@@ -83,6 +99,9 @@ struct mc_probe_opts {
 	bool want_ocsp;           /* ask for a stapled OCSP response */
 	const char *alpn;         /* "a,b" protocols to offer; NULL none */
 	enum mc_key_alg key_alg;  /* restrict the server key; see above */
+	struct mc_probe_cache *cache; /* borrowed: TLS contexts shared by the
+	                                 probes of a run; NULL: one of its
+	                                 own per probe */
 };
 
 enum mc_probe_outcome {

@@ -5,7 +5,9 @@
  * addresses, untrusted, revoked by a stapled OCSP answer, not-tested
  * revocation, weak-signature, weak-key, inactive) and clean chains that
  * yield no finding at all. The trust anchor is a bundle file written
- * here. incomplete-chain and the CRL/OCSP fetches need HTTP: they are in
+ * here; the system store (no bundle) is pointed at such a file or at a
+ * hashed directory with SSL_CERT_FILE / SSL_CERT_DIR, and a store loaded
+ * once (mc_check_store_new, shared through opts.store) must judge alike. incomplete-chain and the CRL/OCSP fetches need HTTP: they are in
  * tests/integration/t_check.sh. Also mc_findings_* and mc_severity_name.
  */
 #include <setjmp.h>
@@ -448,7 +450,7 @@ test_chain_cases(void **state)
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   0,
 		                          1000,          false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		struct mc_err err;
@@ -515,7 +517,7 @@ test_texts(void **state)
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   time(NULL),
 		                          1000,          false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 
@@ -552,7 +554,7 @@ test_labels(void **state)
 		const struct chain_case *c = &cases[rows[i].row];
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          -1, -1, time(NULL), 1000, false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		bool seen = false;
@@ -589,7 +591,7 @@ test_bad_bundle(void **state)
 	                          1000,
 	                          false,
 	                          MC_PROFILE_SUBMISSION,
-	                          MC_SERVER_UNKNOWN};
+	                          MC_SERVER_UNKNOWN, NULL, NULL};
 	struct mc_findings f = {0};
 	struct mc_probe_result p;
 	struct mc_err err;
@@ -602,6 +604,83 @@ test_bad_bundle(void **state)
 	assert_non_null(strstr(err.msg, "/nonexistent/ca.pem"));
 	mc_findings_clear(&f);
 	mc_probe_result_clear(&p);
+}
+
+/* The system store as OpenSSL finds it: SSL_CERT_FILE and SSL_CERT_DIR
+ * ("" = a path that does not exist; "B" = the bundle; "D" = a directory
+ * holding the root under its subject hash; "E" = an empty directory). */
+static const struct {
+	const char *label;
+	const char *file, *dir;
+	bool shared; /* through opts.store (mc_check_store_new) */
+	const char *want; /* finding codes of the clean chain */
+} system_cases[] = {
+    {"root in SSL_CERT_FILE (indexed)", "B", "E", false, ""},
+    {"root in SSL_CERT_FILE, shared store", "B", "E", true, ""},
+    {"root only in the hashed SSL_CERT_DIR", "", "D", false, ""},
+    {"root only in SSL_CERT_DIR, shared store", "", "D", true, ""},
+    {"root in neither", "", "E", false, "untrusted"},
+    {"root in neither, shared store", "", "E", true, "untrusted"},
+};
+
+/* system_path - the path a letter of system_cases stands for. */
+static const char *
+system_path(const char *code, const char *dir, const char *empty)
+{
+	if (code[0] == 'B')
+		return fx.bundle;
+	if (code[0] == 'D')
+		return dir;
+	if (code[0] == 'E')
+		return empty;
+	return "/nonexistent/mailcert-test";
+}
+
+/* test_system_store - the clean chain against each system store. */
+static void
+test_system_store(void **state)
+{
+	char dir[] = "/tmp/mc-test-dir.XXXXXX", empty[] = "/tmp/mc-test-e.XXXXXX";
+	char link[128], got[512];
+	size_t i;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(mkdtemp(empty));
+	snprintf(link, sizeof(link), "%s/%08lx.0", dir,
+	         X509_subject_name_hash(fx.root));
+	assert_int_equal(symlink(fx.bundle, link), 0);
+	for (i = 0; i < sizeof(system_cases) / sizeof(system_cases[0]); i++) {
+		struct mc_check_opts o = {"mail.example.com", NULL, NULL, -1, -1,
+		                          time(NULL), 1000, false,
+		                          MC_PROFILE_SUBMISSION,
+		                          MC_SERVER_UNKNOWN, NULL, NULL};
+		struct mc_findings f = {0};
+		struct mc_probe_result p;
+		struct mc_err err;
+
+		setenv("SSL_CERT_FILE",
+		       system_path(system_cases[i].file, dir, empty), 1);
+		setenv("SSL_CERT_DIR",
+		       system_path(system_cases[i].dir, dir, empty), 1);
+		if (system_cases[i].shared)
+			assert_non_null(o.store = mc_check_store_new(&o, &err));
+		build_probe(&cases[0], &p);
+		if (mc_check_chain(&p, &o, &f, &err) != 0)
+			fail_msg("%s: %s", system_cases[i].label, err.msg);
+		codes_of(&f, got, sizeof(got));
+		if (strcmp(got, system_cases[i].want) != 0)
+			fail_msg("%s: [%s], want [%s]", system_cases[i].label,
+			         got, system_cases[i].want);
+		X509_STORE_free(o.store);
+		mc_findings_clear(&f);
+		mc_probe_result_clear(&p);
+	}
+	unsetenv("SSL_CERT_FILE");
+	unsetenv("SSL_CERT_DIR");
+	unlink(link);
+	rmdir(dir);
+	rmdir(empty);
 }
 
 /* test_thresholds - relative and absolute expires-soon thresholds. */
@@ -619,7 +698,7 @@ test_thresholds(void **state)
 	    {L_SOON_CRIT, 0, 0, 0, 0},
 	};
 	struct mc_check_opts o = {NULL, NULL, NULL, -1, -1, 0, 1000, false,
-	                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN};
+	                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
 	long w, c;
 	size_t i;
 
@@ -691,6 +770,7 @@ main(void)
 	    cmocka_unit_test(test_texts),
 	    cmocka_unit_test(test_labels),
 	    cmocka_unit_test(test_bad_bundle),
+	    cmocka_unit_test(test_system_store),
 	    cmocka_unit_test(test_thresholds),
 	    cmocka_unit_test(test_findings),
 	};

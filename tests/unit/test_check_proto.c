@@ -14,6 +14,10 @@
  * test_hello.c on byte tables.
  * Failure rows: a closed port, a server that never answers, and an SMTP
  * stand-in that refuses STARTTLS with 454 (a small forked process).
+ * The questions run in parallel, at most CHECK_PER_SERVER connections at
+ * once: a stand-in listener that holds every connection a while counts
+ * how many it holds at once (no real server reports that); and every
+ * row's findings must come in the order of the questions.
  * Every process started is stopped by its PID.
  */
 #define _GNU_SOURCE /* unshare, CLONE_NEWNET */
@@ -23,11 +27,13 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -45,6 +51,7 @@
 
 #include "mailcert/check.h"
 #include "tests/unit/certgen.h"
+#include "verify/check_int.h"
 
 extern char **environ;
 
@@ -308,6 +315,38 @@ finding_matches(const struct mc_finding *f, const struct want *w)
 	       f->not_tested == w->not_tested && strstr(f->text, w->frag);
 }
 
+/* question_rank - where a finding comes in the order of the questions
+ * (TLS 1.1, 1.0, SSLv3, neither 1.2 nor 1.3, weak suites, then the
+ * not-tested notes): the report must follow it whatever the timing. */
+static int
+question_rank(const struct mc_finding *f)
+{
+	static const char *const proto[] = {"TLS 1.1 ", "TLS 1.0 ", "SSLv3 ",
+	                                    "Neither "};
+	size_t i;
+
+	if (f->not_tested)
+		return strcmp(f->code, "weak-protocol") == 0 ? 10 : 11;
+	if (strcmp(f->code, "weak-cipher") == 0)
+		return 5;
+	for (i = 0; i < sizeof(proto) / sizeof(proto[0]); i++)
+		if (strncmp(f->text, proto[i], strlen(proto[i])) == 0)
+			return (int)i + 1;
+	return 0;
+}
+
+/* check_order - the findings come in question order. */
+static void
+check_order(const struct server_case *tc, const struct mc_findings *f)
+{
+	size_t i;
+
+	for (i = 1; i < f->n; i++)
+		if (question_rank(&f->v[i]) < question_rank(&f->v[i - 1]))
+			fail_msg("%s: finding %zu (%s) out of question order",
+			         tc->label, i, f->v[i].text);
+}
+
 /* check_findings - compare the findings of tc with its expectations. */
 static void
 check_findings(const struct server_case *tc, const struct mc_findings *f)
@@ -335,6 +374,7 @@ check_findings(const struct server_case *tc, const struct mc_findings *f)
 		    strcmp(f->v[i].code, tc->forbid) == 0)
 			fail_msg("%s: unexpected finding: %s", tc->label,
 			         f->v[i].text);
+	check_order(tc, f);
 }
 
 /* run_case - start the server, check it, stop it (by pid). */
@@ -483,6 +523,101 @@ test_gnutls_servers(void **state)
 		run_case(&gnutls_cases[i]);
 }
 
+/* The counting stand-in: accepts, holds each connection HOLD_MS (no
+ * reply), closes it; counts the connections it holds at once. */
+#define HOLD_MS 200
+#define HOLD_MAX 64
+
+struct holder {
+	int lfd;
+	atomic_bool stop;
+	int peak, total; /* read after the join */
+};
+
+/* now_ms - CLOCK_MONOTONIC in ms. */
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* holder_main - the stand-in's loop (thread). */
+static void *
+holder_main(void *arg)
+{
+	struct holder *h = arg;
+	struct pollfd p = {.fd = h->lfd, .events = POLLIN};
+	long long at[HOLD_MAX];
+	int fds[HOLD_MAX], n = 0, i, fd;
+
+	while (!atomic_load(&h->stop) || n > 0) {
+		for (i = 0; i < n;)
+			if (now_ms() - at[i] >= HOLD_MS) {
+				close(fds[i]);
+				fds[i] = fds[--n];
+				at[i] = at[n];
+			} else
+				i++;
+		if (poll(&p, 1, 5) != 1)
+			continue;
+		fd = accept(h->lfd, NULL, NULL);
+		if (fd < 0 || n == HOLD_MAX) {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		fds[n] = fd;
+		at[n++] = now_ms();
+		h->total++;
+		h->peak = n > h->peak ? n : h->peak;
+	}
+	return NULL;
+}
+
+/* test_parallel_bounded - the questions overlap, never more than
+ * CHECK_PER_SERVER connections at once, and the answers (every server
+ * hangs up) are reported in order. */
+static void
+test_parallel_bounded(void **state)
+{
+	struct mc_check_opts opts = {.warn_days = -1, .crit_days = -1,
+	                             .timeout_ms = 3000};
+	struct server_case tc = {.label = "hang-up stand-in", .nfindings = -1};
+	struct mc_findings f = {0};
+	struct holder h = {.lfd = -1};
+	struct mc_endpoint ep;
+	struct mc_err err;
+	pthread_t th;
+	char url[64];
+	int rc;
+
+	(void)state;
+	snprintf(url, sizeof(url), "tls://127.0.0.1:%u", free_port(&h.lfd));
+	atomic_init(&h.stop, false);
+	assert_int_equal(mc_addr_endpoint_parse(url, &ep, &err), 0);
+	assert_int_equal(pthread_create(&th, NULL, holder_main, &h), 0);
+	opts.now = time(NULL);
+	rc = mc_check_protocols(&ep, &opts, &f, &err);
+	atomic_store(&h.stop, true);
+	pthread_join(th, NULL);
+	close(h.lfd);
+	print_message("%d connections, at most %d at once\n", h.total,
+	              h.peak);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	check_findings(&tc, &f);
+	mc_findings_clear(&f);
+	assert_true(h.total >= 6); /* every question was asked */
+	if (h.peak < 2)
+		fail_msg("the questions ran one after the other");
+	if (h.peak > CHECK_PER_SERVER)
+		fail_msg("%d connections at once, at most %d allowed", h.peak,
+		         CHECK_PER_SERVER);
+}
+
 /* lo_up - bring up lo in this (new) network namespace. */
 static int
 lo_up(void)
@@ -559,6 +694,7 @@ main(void)
 	    cmocka_unit_test(test_openssl_servers),
 	    cmocka_unit_test(test_profiles),
 	    cmocka_unit_test(test_gnutls_servers),
+	    cmocka_unit_test(test_parallel_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

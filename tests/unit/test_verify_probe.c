@@ -8,6 +8,11 @@
  * that plays a fixed script (send lines, pause, read lines, then a TLS
  * accept with OpenSSL). They check our side of each dialog; the dialogs
  * against real Postfix, Dovecot and Exim are the integration tests' job.
+ * Shared TLS contexts (struct mc_probe_cache): against an in-process
+ * OpenSSL server that keeps sessions and issues tickets (s_server cannot
+ * change its certificate between connections or say whether it resumed),
+ * every probe must make a full handshake and see the certificate served
+ * now; and from several threads at once against s_server.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +40,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "mailcert/pool.h"
 #include "mailcert/verify.h"
 #include "tests/unit/certgen.h"
 
@@ -1075,6 +1081,190 @@ test_key_alg(void **state)
 	EVP_PKEY_free(rsa);
 }
 
+/* The resuming server: one SSL_CTX (session cache and tickets on), the
+ * certificate of each connection chosen per SSL. */
+#define RS_CONNS 4
+struct resumer {
+	int listen_fd;
+	X509 *leaf[RS_CONNS];
+	EVP_PKEY *key[RS_CONNS];
+	int reused; /* connections the server resumed */
+	int done;   /* handshakes completed */
+};
+
+/* rs_main - serve RS_CONNS connections one after the other (thread). */
+static void *
+rs_main(void *arg)
+{
+	struct resumer *rs = arg;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	struct timeval tv = {.tv_sec = 5};
+	sigset_t pipe;
+	char buf[256];
+	SSL *ssl;
+	int i, fd;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+	SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"rs", 2);
+	for (i = 0; ctx != NULL && i < RS_CONNS; i++) {
+		fd = accept(rs->listen_fd, NULL, NULL);
+		if (fd == -1)
+			break;
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		ssl = SSL_new(ctx);
+		SSL_use_certificate(ssl, rs->leaf[i]);
+		SSL_use_PrivateKey(ssl, rs->key[i]);
+		SSL_set_fd(ssl, fd);
+		if (SSL_accept(ssl) == 1) {
+			rs->done++;
+			rs->reused += SSL_session_reused(ssl);
+			while (SSL_read(ssl, buf, sizeof(buf)) > 0)
+				;
+			SSL_shutdown(ssl);
+		}
+		SSL_free(ssl);
+		close(fd);
+	}
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* test_cache_never_resumes - probes sharing their TLS contexts (two with
+ * TLS 1.3, two with TLS 1.2; the server's certificate changes at each
+ * connection) each see the certificate served at that moment, and the
+ * server never resumes a session. */
+static void
+test_cache_never_resumes(void **state)
+{
+	struct resumer rs = {.listen_fd = -1};
+	struct mc_probe_cache *cache;
+	struct mc_probe_result res;
+	struct mc_probe_opts opts;
+	struct mc_err err;
+	EVP_PKEY *k2 = EVP_EC_gen("P-256");
+	X509 *leaf2 = cg_make("other.test", k2, NULL, NULL, "DNS:other.test",
+	                      -60, 86400, 3003);
+	unsigned short port;
+	pthread_t th;
+	int i;
+
+	(void)state;
+	cache = mc_probe_cache_new(&err);
+	assert_non_null(cache);
+	for (i = 0; i < RS_CONNS; i++) {
+		rs.leaf[i] = i % 2 ? leaf2 : fx.leaf1;
+		rs.key[i] = i % 2 ? k2 : fx.pkey1;
+	}
+	rs.listen_fd = loopback_listener(&port);
+	assert_int_equal(pthread_create(&th, NULL, rs_main, &rs), 0);
+	for (i = 0; i < RS_CONNS; i++) {
+		mc_probe_opts_init(&opts);
+		opts.cache = cache;
+		opts.max_version = i < RS_CONNS / 2 ? 0 : TLS1_2_VERSION;
+		assert_int_equal(probe_url("tls", port, &opts, &res, &err), 0);
+		if (res.outcome != MC_PROBE_OK)
+			fail_msg("probe %d: %s", i, res.reason);
+		assert_string_equal(res.protocol,
+		                    i < RS_CONNS / 2 ? "TLSv1.3" : "TLSv1.2");
+		if (res.chain == NULL ||
+		    !mc_verify_leaf_matches(sk_X509_value(res.chain, 0),
+		                            rs.leaf[i]))
+			fail_msg("probe %d: not the certificate served now", i);
+		mc_probe_result_clear(&res);
+	}
+	pthread_join(th, NULL);
+	close(rs.listen_fd);
+	mc_probe_cache_free(cache);
+	X509_free(leaf2);
+	EVP_PKEY_free(k2);
+	assert_int_equal(rs.done, RS_CONNS);
+	assert_int_equal(rs.reused, 0);
+}
+
+/* What the threads of test_cache_threads share. */
+struct cache_run {
+	struct mc_probe_cache *cache;
+	int ok[8];
+};
+
+/* cache_item - probe s_server with SNI "sni.test" (even items) or without
+ * (odd), TLS 1.2 or any version: four option sets (pool item). */
+static int
+cache_item(void *arg, size_t i, struct mc_err *err)
+{
+	struct cache_run *cr = arg;
+	struct mc_probe_result res;
+	struct mc_probe_opts opts;
+	X509 *want = i % 2 ? fx.leaf1 : fx.leaf2;
+
+	mc_probe_opts_init(&opts);
+	opts.cache = cr->cache;
+	opts.servername = i % 2 ? NULL : "sni.test";
+	opts.max_version = i % 4 < 2 ? TLS1_2_VERSION : 0;
+	opts.want_ocsp = i % 3 == 0;
+	if (probe_url("tls", fx.port, &opts, &res, err) == -1)
+		return -1;
+	cr->ok[i] = res.outcome == MC_PROBE_OK && res.chain != NULL &&
+	            mc_verify_leaf_matches(sk_X509_value(res.chain, 0), want);
+	mc_probe_result_clear(&res);
+	return 0;
+}
+
+/* test_cache_threads - one cache, four threads, per-probe SNI. */
+static void
+test_cache_threads(void **state)
+{
+	struct cache_run cr = {0};
+	struct mc_err err;
+	size_t i;
+
+	(void)state;
+	cr.cache = mc_probe_cache_new(&err);
+	assert_non_null(cr.cache);
+	if (mc_pool_run(8, 4, cache_item, &cr, &err) == -1)
+		fail_msg("%s", err.msg);
+	mc_probe_cache_free(cr.cache);
+	for (i = 0; i < 8; i++)
+		if (!cr.ok[i])
+			fail_msg("probe %zu: wrong or no certificate", i);
+}
+
+/* test_cache_bad_opts - a rejected option set is an error every time, and
+ * the cache still serves good ones after it. */
+static void
+test_cache_bad_opts(void **state)
+{
+	struct mc_probe_cache *cache = mc_probe_cache_new(NULL);
+	struct mc_probe_result res;
+	struct mc_probe_opts opts;
+	struct mc_err err;
+	int i;
+
+	(void)state;
+	assert_non_null(cache);
+	mc_probe_cache_free(NULL);
+	for (i = 0; i < 3; i++) {
+		mc_probe_opts_init(&opts);
+		opts.cache = cache;
+		opts.cipher_list = i < 2 ? "NO-SUCH-CIPHER" : NULL;
+		mc_err_clear(&err);
+		if (i < 2) {
+			assert_int_equal(probe_url("tls", fx.port, &opts, &res,
+			                           &err),
+			                 -1);
+			assert_int_equal(err.cat, MC_ERR_USAGE);
+			continue;
+		}
+		assert_int_equal(probe_url("tls", fx.port, &opts, &res, &err),
+		                 0);
+		assert_int_equal(res.outcome, MC_PROBE_OK);
+		mc_probe_result_clear(&res);
+	}
+	mc_probe_cache_free(cache);
+}
+
 int
 main(void)
 {
@@ -1088,6 +1278,9 @@ main(void)
 	    cmocka_unit_test(test_implicit_hint),
 	    cmocka_unit_test(test_server_kind),
 	    cmocka_unit_test(test_key_alg),
+	    cmocka_unit_test(test_cache_never_resumes),
+	    cmocka_unit_test(test_cache_threads),
+	    cmocka_unit_test(test_cache_bad_opts),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
