@@ -121,7 +121,11 @@ key_pem_traditional(EVP_PKEY *key)
 				 bio, key, NULL, NULL, 0, NULL, NULL),
 			 1);
 	n = BIO_get_mem_data(bio, &p);
-	out = strndup(p, (size_t)n);
+	/* not strndup: the BIO's data has no NUL after it to stop at */
+	out = malloc((size_t)n + 1);
+	assert_non_null(out);
+	memcpy(out, p, (size_t)n);
+	out[n] = '\0';
 	BIO_free(bio);
 	return out;
 }
