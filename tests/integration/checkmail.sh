@@ -18,8 +18,9 @@
 #                 PKI_HTTP; lib.sh's cleanup stops it.
 #   postfix_reconfigure SETTING   postconf -e, reload, let smtpd reread.
 #   exim_set SED                  edit Exim's config, SIGHUP, wait.
-#   dovecot_keys CERT KEY         switch ssl_cert/ssl_key, reload.
-#   dovecot_set                   reload Dovecot.
+#   dovecot_keys CERT KEY [nowait] switch ssl_cert/ssl_key, reload, wait
+#                                 until imaps greets with CERT.
+#   dovecot_set [CERT|nowait]     reload Dovecot, wait until imaps greets.
 #   check_summary FILE            of mailcert check --json output: the
 #                 daemon ("-" unknown), then "code@chainkey:severity ..."
 #                 (ok remarks left out; not-tested ones by their label;
@@ -185,17 +186,62 @@ exim_set() {
 	sleep 0.5
 }
 
-# dovecot_keys - CERT KEY: switch ssl_cert / ssl_key and reload.
+# dovecot_keys - CERT KEY [nowait]: switch ssl_cert / ssl_key and reload;
+# unless "nowait" (a key Dovecot cannot load), wait until imaps greets
+# with CERT's leaf.
 dovecot_keys() {
 	sed -i "s|^ssl_cert = .*|ssl_cert = <$1|; s|^ssl_key = .*|ssl_key = <$2|" \
 		"$DOVECOT_CONF" || fail "sed $DOVECOT_CONF"
-	dovecot_set
+	if [ "${3:-}" = nowait ]; then
+		dovecot_set nowait
+	else
+		dovecot_set "$1"
+	fi
 }
 
-# dovecot_set - reload Dovecot and give its login processes a moment.
+# dovecot_set - [CERT|nowait]: reload Dovecot and give its login processes
+# a moment; then (unless "nowait") wait until its imaps port greets ("* OK"
+# after the handshake, serving CERT's leaf when CERT is given). After a
+# reload Dovecot's new login processes greet only once they reach the new
+# auth process, which on a loaded machine (the ASan suite, two tests at a
+# time) took longer than the second slept here: check then heard no
+# greeting and could not name the daemon.
 dovecot_set() {
 	$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload" "$DOVECOT_LOG"
 	sleep 1
+	[ "${1:-}" = nowait ] && return 0
+	dovecot_greets "${1:-}" ||
+		fail "dovecot: imaps gives no greeting (with ${1:-its certificate}) 15 s after the reload" "$DOVECOT_LOG"
+}
+
+# dovecot_greets - [CERT]: within 15 s, an imaps connection that greets
+# "* OK" (serving CERT's first certificate when CERT is given).
+dovecot_greets() {
+	python3 - "$DOVECOT_PORT_IMAPS" "${1:-}" <<'EOF'
+import socket, ssl, sys, time
+port, cert = int(sys.argv[1]), sys.argv[2]
+want = None
+if cert:
+    pem = open(cert).read()
+    end = pem.index("-----END CERTIFICATE-----") + len("-----END CERTIFICATE-----")
+    want = ssl.PEM_cert_to_DER_cert(pem[pem.index("-----BEGIN CERTIFICATE-----"):end])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+deadline = time.time() + 15
+while time.time() < deadline:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            with ctx.wrap_socket(s, server_hostname="mail.test") as t:
+                t.settimeout(2)
+                served = t.getpeercert(binary_form=True)
+                if t.recv(256).startswith(b"* OK") and (want is None or served == want):
+                    sys.exit(0)
+    except (OSError, ValueError):
+        pass
+    time.sleep(0.1)
+sys.exit(1)
+EOF
 }
 
 

@@ -177,7 +177,7 @@ dovecot_cases() {
 	check_json "$imaps" --servername mail.test
 	expect "Dovecot, CN-only leaf" "dovecot name-mismatch:critical" 3 \
 		"has no subjectAltName, only the subject CN \"mail.test\""
-	dovecot_keys "$PKI/ec.full" "$PKI/broken.key"
+	dovecot_keys "$PKI/ec.full" "$PKI/broken.key" nowait
 	check_json "$imap" --servername mail.test
 	expect "Dovecot cannot load its key: IMAP" "dovecot unreachable:critical" 3 \
 		"\"* BYE [UNAVAILABLE] TLS initialization failed.\""
