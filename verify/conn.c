@@ -217,8 +217,7 @@ mc_verify_connect_ahead(const struct mc_endpoint *ep)
 /* verify_conn_adopt - wait for fd's connection (see verify_int.h). */
 int
 verify_conn_adopt(struct verify_conn *c, int fd,
-                  const struct mc_probe_opts *opts,
-                  struct mc_probe_result *res)
+                  const struct mc_probe_opts *opts, struct mc_probe_result *res)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
