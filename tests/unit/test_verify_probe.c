@@ -1308,8 +1308,8 @@ test_connect_ahead(void **state)
 	mc_err_clear(&err);
 	assert_int_equal(probe_ahead("tls", fx.port, &opts, &res, &err), 0);
 	assert_int_equal(res.outcome, MC_PROBE_OK);
-	assert_true(mc_verify_leaf_matches(sk_X509_value(res.chain, 0),
-	                                   fx.leaf1));
+	assert_true(
+	    mc_verify_leaf_matches(sk_X509_value(res.chain, 0), fx.leaf1));
 	assert_non_null(strstr(res.peer, "127.0.0.1:"));
 	mc_probe_result_clear(&res);
 
@@ -1322,8 +1322,8 @@ test_connect_ahead(void **state)
 	if (si.mismatch[0] != '\0')
 		fail_msg("stand-in: %s (reason: %s)", si.mismatch, res.reason);
 	assert_int_equal(res.outcome, MC_PROBE_OK);
-	assert_true(mc_verify_leaf_matches(sk_X509_value(res.chain, 0),
-	                                   fx.leaf1));
+	assert_true(
+	    mc_verify_leaf_matches(sk_X509_value(res.chain, 0), fx.leaf1));
 	mc_probe_result_clear(&res);
 
 	close(si.listen_fd); /* now nothing listens on port */
@@ -1332,9 +1332,8 @@ test_connect_ahead(void **state)
 	assert_non_null(strstr(res.reason, "Connection refused"));
 	mc_probe_result_clear(&res);
 
-	assert_int_equal(mc_addr_endpoint_parse("smtp://localhost:25", &ep,
-	                                        &err),
-	                 0);
+	assert_int_equal(
+	    mc_addr_endpoint_parse("smtp://localhost:25", &ep, &err), 0);
 	assert_int_equal(mc_verify_connect_ahead(&ep), -1);
 
 	/* a bad option ends the probe before the connection is used */
