@@ -14,7 +14,6 @@
 #ifndef MAILCERT_CONFIG_INT_H
 #define MAILCERT_CONFIG_INT_H
 
-#include <glob.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -53,6 +52,14 @@ struct cfg_index {
 	size_t used;
 };
 
+/* The files [global] include names, sorted (config_files.c). */
+struct cfg_incl {
+	char *text;           /* their paths, NUL-terminated, one after the other */
+	char **paths;         /* into text */
+	unsigned char *types; /* d_type of each (DT_UNKNOWN where not known) */
+	size_t n;
+};
+
 struct cfg_raw {
 	struct cfg_section *secs;
 	size_t n_secs;
@@ -61,8 +68,10 @@ struct cfg_raw {
 	size_t n_files;
 	size_t cap_files;
 	size_t n_own_files; /* files[0..n_own_files) are copies */
-	glob_t incl;        /* the files [global] include names */
+	struct cfg_incl incl; /* the files [global] include names */
 	struct cfg_index idx; /* while lexing */
+	char *buf;  /* while lexing: the file being read (one for all files, */
+	size_t cap; /* cleansed after each), its size in bytes */
 };
 
 /* Where errors point: the file name and the error to fill. */
@@ -105,9 +114,14 @@ int config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err);
 
 /* config_lex_file_at - config_lex_file of the file rel below the open
  * directory dirfd (AT_FDCWD: rel is a path); path names it in errors and
- * in raw->files, not copied: it must live as long as raw (raw->incl). */
-int config_lex_file_at(int dirfd, const char *rel, char *path,
+ * in raw->files, not copied: it must live as long as raw (raw->incl).
+ * regular: the directory said it is a regular file (d_type DT_REG), so
+ * it is read without an fstat; else fstat refuses what is not one. */
+int config_lex_file_at(int dirfd, const char *rel, char *path, bool regular,
     struct cfg_raw *raw, struct mc_err *err);
+
+/* config_lex_buf_free - free raw's read buffer (cleansed). */
+void config_lex_buf_free(struct cfg_raw *raw);
 
 /* config_lex - read path and the files it includes into raw sections
  * (*raw, free with config_raw_free; config_files.c). */

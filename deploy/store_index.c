@@ -386,13 +386,13 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 	m->not_after = (time_t)v[10];
 	m->ari_renew_at = (time_t)v[11];
 	m->ari_next_poll = (time_t)v[12];
+	/* lengths checked above: copies, not printf (one entry a cert) */
 	if (strcmp(w[13], "-") != 0)
-		snprintf(m->status, sizeof(m->status), "%s", w[13]);
+		memcpy(m->status, w[13], strlen(w[13]) + 1);
 	if (strcmp(w[14], "-") != 0 && (m->ari_cert_id = strdup(w[14])) == NULL)
 		return -1;
 	if (strcmp(w[15], "-") != 0)
-		snprintf(m->revocation_reason, sizeof(m->revocation_reason),
-			 "%s", w[15]);
+		memcpy(m->revocation_reason, w[15], strlen(w[15]) + 1);
 	if (strcmp(w[16], "-") != 0 && (m->directory = strdup(w[16])) == NULL)
 		return -1;
 	return index_names(p, m);
