@@ -252,16 +252,29 @@ config_build_targets(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	return 0;
 }
 
+/* The default listen addresses, shared by every cert that keeps them
+ * (not a copy each: 10,000s of certs), never freed (config_shared). */
+static char default_http_listen[] = DEFAULT_HTTP_LISTEN;
+static char default_tls_alpn_listen[] = DEFAULT_TLS_ALPN_LISTEN;
+
+/* config_shared - whether s is a shared default string (not to free). */
+bool
+config_shared(const char *s)
+{
+	return s == default_http_listen || s == default_tls_alpn_listen;
+}
+
 /* config_cert_init - start cert cc with the defaults and the global timing. */
 static int
 config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
     const struct mc_config *cfg, struct mc_err *err)
 {
-	char **const slots[] = { &cc->name, &cc->http_listen, &cc->tls_alpn_listen };
-	const char *const values[] = { sec->name, DEFAULT_HTTP_LISTEN,
-		DEFAULT_TLS_ALPN_LISTEN };
+	char **const slots[] = { &cc->name };
+	const char *const values[] = { sec->name };
 
 	memset(cc, 0, sizeof(*cc));
+	cc->http_listen = default_http_listen;
+	cc->tls_alpn_listen = default_tls_alpn_listen;
 	cc->key_type = MC_KEY_EC_P256;
 	cc->key_types[0] = MC_KEY_EC_P256;
 	cc->n_key_types = 1;
@@ -270,7 +283,7 @@ config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
 	cc->order_timeout = DEFAULT_ORDER_TIMEOUT;
 	cc->timing = cfg->timing;
 	cc->line = sec->line;
-	return config_strdup_all(slots, values, 3, err);
+	return config_strdup_all(slots, values, 1, err);
 }
 
 /* config_cert_bounds - dns_wait and order_timeout within their bounds. */
@@ -377,9 +390,11 @@ config_free_cert(struct mc_cert_conf *cc)
 {
 	free(cc->name);
 	config_free_list(cc->names, cc->n_names);
-	free(cc->http_listen);
+	if (!config_shared(cc->http_listen))
+		free(cc->http_listen);
 	free(cc->webroot);
-	free(cc->tls_alpn_listen);
+	if (!config_shared(cc->tls_alpn_listen))
+		free(cc->tls_alpn_listen);
 	free(cc->dns_hook);
 	free(cc->preferred_chain);
 	free(cc->profile);

@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <glob.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,24 +30,38 @@
 #include <unistd.h>
 
 #include "mailcert/config.h"
+#include "mailcert/pool.h"
 
 #include "core/config_int.h"
 
 #define FILES_MAX 100000 /* included files */
+#define FILES_PAR_MIN 512 /* included files: below, one thread reads them */
+#define FILES_PARTS 8     /* runs of files lexed apart, in order */
+#define FILES_THREADS 4   /* at most */
 
-/* A name found in the directory: its offset in the names buffer, d_type. */
-struct files_ent {
-	size_t off;
-	const char *name; /* set once the walk is done */
-	unsigned char type;
+/* The files of one run lexed apart (files_part_run). */
+struct files_part {
+	struct cfg_raw raw; /* their sections; file names borrowed */
+	size_t from, to;    /* indexes into the main raw's incl */
+	bool failed;
+	struct mc_err err;
 };
 
-/* The names of one directory walk, before they are sorted. */
-struct files_walk {
-	char *names; /* NUL-terminated, one after the other */
+struct files_job {
+	const struct cfg_raw *main;
+	struct files_part *parts;
+	int dfd;       /* the walked directory */
+	size_t walked; /* the length of its path */
+};
+
+/* The files found: each "TYPE PATH\0" (TYPE one byte, the d_type) one
+ * after the other in text; offs[i] the offset of the i-th PATH, turned
+ * into the sorted raw->incl.paths once all are found. */
+struct files_found {
+	char *text;
 	size_t len, cap;
-	struct files_ent *ents;
-	size_t n, cap_ents;
+	size_t *offs;
+	size_t n, cap_offs;
 };
 
 /* files_strcmp - qsort comparison of two paths, byte by byte. */
@@ -101,25 +116,63 @@ files_too_many(const struct cfg_ctx *ctx, const struct cfg_entry *e, size_t n)
 	    "than %d", e->value, n, FILES_MAX);
 }
 
-/* files_set - the n paths of text (NUL-separated, in order) as raw's
- * included files, types[i] the d_type of each (taken); 0 or -1. */
+/* files_add - append "TYPE dir/name" (dir dlen bytes, no '/' added
+ * after one; dlen 0: name is a whole path) to f; 0 or -1. */
 static int
-files_set(struct cfg_raw *raw, char *text, size_t n, unsigned char *types,
-    struct mc_err *err)
+files_add(struct files_found *f, const char *dir, size_t dlen,
+    const char *name, unsigned char type)
 {
-	char *p = text;
+	size_t sep = dlen > 0 && dir[dlen - 1] != '/'; /* "/" + name: none */
+	size_t len = strlen(name) + 1, need = 1 + dlen + sep + len, cap;
+	void *p;
+
+	if (f->len + need > f->cap) {
+		cap = f->cap ? f->cap * 2 : 16384;
+		while (cap < f->len + need)
+			cap *= 2;
+		if ((p = realloc(f->text, cap)) == NULL)
+			return -1;
+		f->text = p;
+		f->cap = cap;
+	}
+	if (f->n == f->cap_offs) {
+		cap = f->cap_offs ? f->cap_offs * 2 : 256;
+		if ((p = realloc(f->offs, cap * sizeof(*f->offs))) == NULL)
+			return -1;
+		f->offs = p;
+		f->cap_offs = cap;
+	}
+	p = f->text + f->len;
+	*(unsigned char *)p = type;
+	memcpy((char *)p + 1, dir, dlen);
+	if (sep)
+		((char *)p)[1 + dlen] = '/';
+	memcpy((char *)p + 1 + dlen + sep, name, len);
+	f->offs[f->n++] = f->len + 1;
+	f->len += need;
+	return 0;
+}
+
+/* files_set - f's paths, sorted byte by byte, as raw's included files
+ * (f is taken); 0 or -1 (out of memory). */
+static int
+files_set(struct cfg_raw *raw, struct files_found *f, struct mc_err *err)
+{
+	char **paths = (char **)f->offs; /* the same array, offsets to paths */
 	size_t i;
 
-	raw->incl.text = text;
-	raw->incl.types = types;
-	raw->incl.paths = malloc((n + 1) * sizeof(char *));
-	if (raw->incl.paths == NULL)
-		return mc_err_set(err, MC_ERR_SYS, "out of memory");
-	for (i = 0; i < n; i++) {
-		raw->incl.paths[i] = p;
-		p += strlen(p) + 1;
+	if (f->n == 0) {
+		free(f->text);
+		free(f->offs);
+		return 0;
 	}
-	raw->incl.n = n;
+	for (i = 0; i < f->n; i++)
+		paths[i] = f->text + f->offs[i];
+	qsort(paths, f->n, sizeof(char *), files_strcmp);
+	raw->incl.text = f->text;
+	raw->incl.paths = paths;
+	raw->incl.n = f->n;
+	(void)err;
 	return 0;
 }
 
@@ -129,10 +182,9 @@ static int
 files_glob(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     struct cfg_raw *raw)
 {
+	struct files_found f = { NULL, 0, 0, NULL, 0, 0 };
 	glob_t g;
-	size_t i, len = 0, o = 0;
-	char *text;
-	unsigned char *types;
+	size_t i, n;
 	int rc;
 
 	rc = glob(e->value, GLOB_ERR | GLOB_NOSORT, NULL, &g);
@@ -140,66 +192,26 @@ files_glob(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 		return files_glob_dir(ctx, e); /* an empty conf.d is fine */
 	if (rc != 0)
 		return files_unreadable(ctx, e, rc == GLOB_NOSPACE);
-	if (g.gl_pathc > FILES_MAX) {
-		len = g.gl_pathc;
-		globfree(&g);
-		return files_too_many(ctx, e, len);
-	}
-	qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), files_strcmp);
-	for (i = 0; i < g.gl_pathc; i++)
-		len += strlen(g.gl_pathv[i]) + 1;
-	text = malloc(len + 1);
-	types = calloc(g.gl_pathc + 1, 1); /* DT_UNKNOWN is 0 */
-	if (text == NULL || types == NULL) {
-		free(text);
-		free(types);
-		globfree(&g);
-		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
-	}
-	for (i = 0; i < g.gl_pathc; i++) {
-		len = strlen(g.gl_pathv[i]) + 1;
-		memcpy(text + o, g.gl_pathv[i], len);
-		o += len;
-	}
-	rc = files_set(raw, text, g.gl_pathc, types, ctx->err);
+	n = g.gl_pathc;
+	for (i = 0; i < n && n <= FILES_MAX; i++)
+		if (files_add(&f, "", 0, g.gl_pathv[i], DT_UNKNOWN) == -1)
+			break;
 	globfree(&g);
-	return rc;
+	if (n > FILES_MAX || i < n) {
+		free(f.text);
+		free(f.offs);
+		return n > FILES_MAX ? files_too_many(ctx, e, n)
+		                     : mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
+	}
+	return files_set(raw, &f, ctx->err);
 }
 
-/* files_add - append name (d_type type) to w; 0 or -1. */
+/* files_walk - the names in d matching base (fnmatch, glob's rules),
+ * each behind dir (dlen bytes), into f; 0, -1 (out of memory or a read
+ * error: errno), or -2 (too many). */
 static int
-files_add(struct files_walk *w, const char *name, unsigned char type)
-{
-	size_t len = strlen(name) + 1, cap;
-	void *p;
-
-	if (w->len + len > w->cap) {
-		cap = w->cap ? w->cap * 2 : 16384;
-		while (cap < w->len + len)
-			cap *= 2;
-		if ((p = realloc(w->names, cap)) == NULL)
-			return -1;
-		w->names = p;
-		w->cap = cap;
-	}
-	if (w->n == w->cap_ents) {
-		cap = w->cap_ents ? w->cap_ents * 2 : 256;
-		if ((p = realloc(w->ents, cap * sizeof(*w->ents))) == NULL)
-			return -1;
-		w->ents = p;
-		w->cap_ents = cap;
-	}
-	memcpy(w->names + w->len, name, len);
-	w->ents[w->n].off = w->len;
-	w->ents[w->n++].type = type;
-	w->len += len;
-	return 0;
-}
-
-/* files_walk - the names in d matching base (fnmatch, glob's rules) into
- * w; 0, -1 (out of memory or a read error: errno), or -2 (too many). */
-static int
-files_walk(DIR *d, const char *base, struct files_walk *w)
+files_walk(DIR *d, const char *dir, size_t dlen, const char *base,
+    struct files_found *f)
 {
 	struct dirent *de;
 
@@ -210,50 +222,12 @@ files_walk(DIR *d, const char *base, struct files_walk *w)
 			return errno == 0 ? 0 : -1;
 		if (fnmatch(base, de->d_name, FNM_PERIOD) != 0)
 			continue;
-		if (w->n == FILES_MAX)
+		if (f->n == FILES_MAX)
 			return -2;
-		if (files_add(w, de->d_name, de->d_type) == -1)
+		if (files_add(f, dlen > 0 ? dir : "/", dlen > 0 ? dlen : 1,
+		    de->d_name, de->d_type) == -1)
 			return -1;
 	}
-}
-
-/* files_entcmp - qsort comparison of two entries by name. */
-static int
-files_entcmp(const void *a, const void *b)
-{
-	return strcmp(((const struct files_ent *)a)->name,
-	    ((const struct files_ent *)b)->name);
-}
-
-/* files_sorted - w's names sorted, each behind dir (dlen bytes) and '/',
- * into raw->incl; 0 or -1. */
-static int
-files_sorted(struct files_walk *w, const char *dir, size_t dlen,
-    struct cfg_raw *raw, struct mc_err *err)
-{
-	unsigned char *types = malloc(w->n + 1);
-	char *text = malloc(w->len + w->n * (dlen + 1) + 1);
-	size_t i, o = 0, len;
-	const char *name;
-
-	if (types == NULL || text == NULL) {
-		free(types);
-		free(text);
-		return mc_err_set(err, MC_ERR_SYS, "out of memory");
-	}
-	for (i = 0; i < w->n; i++)
-		w->ents[i].name = w->names + w->ents[i].off;
-	qsort(w->ents, w->n, sizeof(*w->ents), files_entcmp);
-	for (i = 0; i < w->n; i++) {
-		name = w->ents[i].name;
-		len = strlen(name) + 1;
-		memcpy(text + o, dir, dlen);
-		text[o + dlen] = '/';
-		memcpy(text + o + dlen + 1, name, len);
-		o += dlen + 1 + len;
-		types[i] = w->ents[i].type;
-	}
-	return files_set(raw, text, w->n, types, err);
 }
 
 /* files_simple - whether e's pattern has wildcards in its last part only
@@ -277,7 +251,7 @@ static int
 files_list(const struct cfg_ctx *ctx, const struct cfg_entry *e,
     struct cfg_raw *raw, DIR **dp, size_t *dlen_out)
 {
-	struct files_walk w = { NULL, 0, 0, NULL, 0, 0 };
+	struct files_found f = { NULL, 0, 0, NULL, 0, 0 };
 	char dir[4096];
 	size_t dlen;
 	int rc;
@@ -296,16 +270,14 @@ files_list(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 		return errno == ENOMEM ? files_unreadable(ctx, e, true)
 		                       : files_unreadable(ctx, e, false);
 	*dlen_out = dlen;
-	rc = files_walk(*dp, e->value + dlen + 1, &w);
+	rc = files_walk(*dp, e->value, dlen, e->value + dlen + 1, &f);
+	if (rc == 0)
+		return files_set(raw, &f, ctx->err);
+	free(f.text);
+	free(f.offs);
 	if (rc == -2)
-		rc = files_too_many(ctx, e, (size_t)FILES_MAX + 1);
-	else if (rc == -1)
-		rc = files_unreadable(ctx, e, errno == ENOMEM);
-	else
-		rc = files_sorted(&w, e->value, dlen, raw, ctx->err);
-	free(w.names);
-	free(w.ents);
-	return rc;
+		return files_too_many(ctx, e, (size_t)FILES_MAX + 1);
+	return files_unreadable(ctx, e, errno == ENOMEM);
 }
 
 /* files_dir - the open directory of path (its part up to the last '/'),
@@ -336,6 +308,73 @@ files_dir(const char *path, int *dfd, const char **dir, size_t *dlen)
 	return *dfd == AT_FDCWD ? 0 : len + 1;
 }
 
+/* files_part_run - lex the files of part i (a pool item) into its raw. */
+static int
+files_part_run(void *arg, size_t i, struct mc_err *err)
+{
+	struct files_job *job = arg;
+	struct files_part *part = &job->parts[i];
+	char *path;
+	size_t k;
+
+	for (k = part->from; k < part->to && !part->failed; k++) {
+		path = job->main->incl.paths[k];
+		if (config_lex_file_at(job->dfd, path + job->walked + 1, path,
+		    (unsigned char)path[-1] == DT_REG, &part->raw,
+		    &part->err) == -1)
+			part->failed = true;
+	}
+	config_lex_buf_free(&part->raw);
+	free(part->raw.idx.slots);
+	memset(&part->raw.idx, 0, sizeof(part->raw.idx));
+	if (part->failed)
+		*err = part->err;
+	return part->failed ? -1 : 0;
+}
+
+/* files_parallel - lex the walked files in FILES_PARTS runs on up to one
+ * thread per CPU and append their sections to raw in file order: the
+ * result is what one thread reading them in order makes. 1 done, 0 when
+ * a run failed or repeated a section (raw is then as before: the caller
+ * reads the files one by one, which finds the first error in order and
+ * names it as always), -1 out of memory. */
+static int
+files_parallel(struct cfg_raw *raw, int dfd, size_t walked, struct mc_err *err)
+{
+	struct files_part parts[FILES_PARTS];
+	struct files_job job = { raw, parts, dfd, walked };
+	size_t i, n = raw->incl.n, n_secs = raw->n_secs, n_files = raw->n_files;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t k = cpus > 1 ? (size_t)cpus : 1;
+	int ret = 1;
+
+	memset(parts, 0, sizeof(parts));
+	for (i = 0; i < FILES_PARTS; i++) {
+		parts[i].from = n * i / FILES_PARTS;
+		parts[i].to = n * (i + 1) / FILES_PARTS;
+	}
+	/* the threads allocate from the main arena: what the sections hold
+	 * is freed as the certs are built and reused by them (an arena per
+	 * thread would keep it apart: +0.5 MB peak at 10,000 certs). glibc
+	 * fixes its arena limit when a thread first needs one, so threads
+	 * later in the run (live checks) share the main arena too; they
+	 * wait on the network, not on malloc. */
+	mallopt(M_ARENA_MAX, 1);
+	if (mc_pool_run(FILES_PARTS, k < FILES_THREADS ? k : FILES_THREADS,
+	    files_part_run, &job, NULL) == -1)
+		ret = 0;
+	mallopt(M_ARENA_MAX, 0);
+	for (i = 0; i < FILES_PARTS; i++) { /* each freed once taken */
+		if (ret == 1 && (parts[i].failed ||
+		    config_raw_adopt(raw, &parts[i].raw, err) == -1))
+			ret = err->cat == MC_ERR_SYS ? -1 : 0;
+		config_raw_free(&parts[i].raw);
+	}
+	if (ret == 0 && config_raw_truncate(raw, n_secs, n_files, err) == -1)
+		return -1; /* back to the main file's sections */
+	return ret;
+}
+
 /* files_includes - read the files of [global] include = GLOB, in order. */
 static int
 files_includes(struct cfg_raw *raw, struct mc_err *err)
@@ -357,11 +396,18 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 		return 0;
 	if (files_list(&ctx, e, raw, &d, &walked) == -1)
 		ret = -1;
-	for (i = 0; ret == 0 && i < raw->incl.n; i++) {
+	if (ret == 0 && d != NULL && raw->incl.n >= FILES_PAR_MIN) {
+		mc_err_clear(err);
+		ret = files_parallel(raw, dirfd(d), walked, err);
+		i = ret == 1 ? raw->incl.n : 0; /* 0: once more, one by one */
+		ret = ret == 1 ? 0 : ret;
+	} else
+		i = 0;
+	for (; ret == 0 && i < raw->incl.n; i++) {
 		path = raw->incl.paths[i];
 		if (d != NULL) /* all in the walked directory: its fd, the name */
 			ret = config_lex_file_at(dirfd(d), path + walked + 1, path,
-			    raw->incl.types[i] == DT_REG, raw, err);
+			    (unsigned char)path[-1] == DT_REG, raw, err);
 		else {
 			off = files_dir(path, &dfd, &dir, &dlen);
 			ret = config_lex_file_at(dfd, path + off, path, false, raw,

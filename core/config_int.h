@@ -54,9 +54,8 @@ struct cfg_index {
 
 /* The files [global] include names, sorted (config_files.c). */
 struct cfg_incl {
-	char *text;           /* their paths, NUL-terminated, one after the other */
-	char **paths;         /* into text */
-	unsigned char *types; /* d_type of each (DT_UNKNOWN where not known) */
+	char *text;   /* each path NUL-terminated, after a byte: its d_type */
+	char **paths; /* into text (paths[i][-1]: the d_type; DT_UNKNOWN 0) */
 	size_t n;
 };
 
@@ -101,6 +100,10 @@ int config_fail(const struct cfg_ctx *ctx, int line, const char *what,
 int config_fail_sec(const struct cfg_ctx *ctx, const struct cfg_section *sec,
     const char *key, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* config_shared - whether s is a default string every cert shares (the
+ * listen addresses): replaced, never freed (config.c). */
+bool config_shared(const char *s);
+
 /* config_kind_name - "global", "cert", "target". */
 const char *config_kind_name(enum cfg_kind kind);
 
@@ -119,6 +122,17 @@ int config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err);
  * it is read without an fstat; else fstat refuses what is not one. */
 int config_lex_file_at(int dirfd, const char *rel, char *path, bool regular,
     struct cfg_raw *raw, struct mc_err *err);
+
+/* config_raw_adopt - move the sections and files of part (lexed apart,
+ * e.g. on another thread) to the end of raw; 0, or -1 when part repeats
+ * a section of raw (then no message is set). */
+int config_raw_adopt(struct cfg_raw *raw, struct cfg_raw *part,
+    struct mc_err *err);
+
+/* config_raw_truncate - back to the first n_secs sections and n_files
+ * files of raw (those added later dropped), indexed again; 0 or -1. */
+int config_raw_truncate(struct cfg_raw *raw, size_t n_secs, size_t n_files,
+    struct mc_err *err);
 
 /* config_lex_buf_free - free raw's read buffer (cleansed). */
 void config_lex_buf_free(struct cfg_raw *raw);

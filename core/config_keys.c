@@ -42,7 +42,8 @@ keys_store(const struct cfg_ctx *ctx, char **slot, const char *value)
 
 	if (copy == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
-	free(*slot);
+	if (!config_shared(*slot))
+		free(*slot);
 	*slot = copy;
 	return 0;
 }

@@ -775,7 +775,6 @@ config_raw_free(struct cfg_raw *raw)
 	free(raw->files);
 	free(raw->incl.text);
 	free(raw->incl.paths);
-	free(raw->incl.types);
 	config_lex_buf_free(raw);
 	free(raw->idx.slots);
 	memset(raw, 0, sizeof(*raw));
@@ -809,6 +808,84 @@ lex_add_file(struct cfg_raw *raw, char *path, bool copy, struct mc_err *err)
 	if (copy)
 		raw->n_own_files++;
 	return files[raw->n_files++];
+}
+
+/* config_raw_adopt - append part's sections and files to raw, moving
+ * them (part is left empty, to be freed with config_raw_free); 0, or -1
+ * when a section of part is one raw already has (no message: the caller
+ * reads the files again one by one, which names both places). */
+int
+config_raw_adopt(struct cfg_raw *raw, struct cfg_raw *part,
+    struct mc_err *err)
+{
+	struct lex lx;
+	size_t i, need = raw->n_secs + part->n_secs;
+	struct cfg_section *secs;
+	char **files;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.raw = raw;
+	lx.ctx.err = err;
+	for (i = 0; i < part->n_secs; i++)
+		if (lex_section_find(&lx, part->secs[i].kind, part->secs[i].name) != 0)
+			return -1;
+	if (need > raw->cap_secs) {
+		secs = realloc(raw->secs, need * sizeof(*secs));
+		if (secs == NULL)
+			return mc_err_set(err, MC_ERR_SYS, "out of memory");
+		raw->secs = secs;
+		raw->cap_secs = need;
+	}
+	if (raw->n_files + part->n_files > raw->cap_files) {
+		files = realloc(raw->files, (raw->n_files + part->n_files) *
+		    sizeof(*files));
+		if (files == NULL)
+			return mc_err_set(err, MC_ERR_SYS, "out of memory");
+		raw->files = files;
+		raw->cap_files = raw->n_files + part->n_files;
+	}
+	memcpy(raw->files + raw->n_files, part->files,
+	    part->n_files * sizeof(*files));
+	raw->n_files += part->n_files;
+	part->n_files = 0;
+	for (i = 0; i < part->n_secs; i++) {
+		raw->secs[raw->n_secs++] = part->secs[i];
+		memset(&part->secs[i], 0, sizeof(part->secs[i])); /* raw's now */
+		if (lex_index_add(&lx) == -1)
+			return -1;
+	}
+	part->n_secs = 0;
+	return 0;
+}
+
+/* config_raw_truncate - drop the sections of raw after the first n_secs
+ * and its files after the first n_files (borrowed names), and index what
+ * is left; 0 or -1 (out of memory). */
+int
+config_raw_truncate(struct cfg_raw *raw, size_t n_secs, size_t n_files,
+    struct mc_err *err)
+{
+	struct lex lx;
+	size_t i, n = raw->n_secs;
+
+	if (n_files < raw->n_own_files || n_secs > n)
+		abort(); /* only what was added after them */
+	while (raw->n_secs > n_secs)
+		config_section_release(&raw->secs[--raw->n_secs]);
+	raw->n_files = n_files;
+	free(raw->idx.slots);
+	memset(&raw->idx, 0, sizeof(raw->idx));
+	memset(&lx, 0, sizeof(lx));
+	lx.raw = raw;
+	lx.ctx.err = err;
+	for (i = 0; i < n_secs; i++) {
+		raw->n_secs = i + 1;
+		if (lex_index_add(&lx) == -1) {
+			raw->n_secs = n_secs;
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* config_lex_buf_free - free raw's read buffer (cleansed). */
