@@ -213,6 +213,10 @@ static int
 files_walk(DIR *d, const char *dir, size_t dlen, const char *base,
     struct files_found *f)
 {
+	/* "*SUFFIX" (the usual *.conf) without fnmatch: what it matches */
+	const char *suffix = base[0] == '*' && base[1 + strcspn(base + 1,
+	    "*?[\\")] == '\0' ? base + 1 : NULL;
+	size_t slen = suffix != NULL ? strlen(suffix) : 0, len;
 	struct dirent *de;
 
 	for (;;) {
@@ -220,7 +224,12 @@ files_walk(DIR *d, const char *dir, size_t dlen, const char *base,
 		de = readdir(d);
 		if (de == NULL)
 			return errno == 0 ? 0 : -1;
-		if (fnmatch(base, de->d_name, FNM_PERIOD) != 0)
+		if (suffix != NULL) { /* '*' never matches a leading '.' */
+			len = strlen(de->d_name);
+			if (de->d_name[0] == '.' || len < slen ||
+			    memcmp(de->d_name + len - slen, suffix, slen) != 0)
+				continue;
+		} else if (fnmatch(base, de->d_name, FNM_PERIOD) != 0)
 			continue;
 		if (f->n == FILES_MAX)
 			return -2;
