@@ -1773,9 +1773,10 @@ test_include_cap(void **state)
 #define MANY 600 /* included files: enough to be lexed on several threads */
 
 /* many_write - tmp_dir/conf.d/NNNN.conf for NNNN < MANY, each [cert cNNNN]
- * on line 2 (a comment first), except file bad, which gets text. */
+ * on line 2 (a comment first), except file bad, which gets text, and
+ * file bad2 (when > 0), which gets a bad names value. */
 static void
-many_write(int bad, const char *text)
+many_write2(int bad, const char *text, int bad2)
 {
 	char path[256], body[128];
 	FILE *f;
@@ -1789,9 +1790,18 @@ many_write(int bad, const char *text)
 		    k, k, k);
 		f = fopen(path, "w");
 		assert_non_null(f);
+		if (k == bad2)
+			snprintf(body, sizeof(body), "[cert c%04d]\nnames = b..example.com\n", k);
 		fputs(k == bad ? text : body, f);
 		assert_int_equal(fclose(f), 0);
 	}
+}
+
+/* many_write - many_write2 with one bad file. */
+static void
+many_write(int bad, const char *text)
+{
+	many_write2(bad, text, -1);
 }
 
 /* many_clean - remove what many_write and the cases made. */
@@ -1815,21 +1825,28 @@ struct many_case {
 	int bad;          /* the file given text */
 	const char *text;
 	const char *frag; /* the error; "%s" = tmp_dir, a leading '@' = main */
+	int bad2;         /* a file with a bad value too, or 0 */
 };
 
 static const struct many_case many_cases[] = {
 	{ "a syntax error in a late file", 450, "[cert x]\nbroken\n",
-	  "%s/conf.d/0450.conf:2: not a section, a comment or KEY = VALUE" },
+	  "%s/conf.d/0450.conf:2: not a section, a comment or KEY = VALUE", 0 },
 	{ "a cert repeated from an early file, in another run of files", 590,
 	  "\n\n[cert c0010]\nnames = x.example.com\n",
 	  "%s/conf.d/0590.conf:3: [cert c0010]: appears twice (first at "
-	  "%s/conf.d/0010.conf:2)" },
+	  "%s/conf.d/0010.conf:2)", 0 },
 	{ "a cert of the main file repeated", 7, "[cert m]\nnames = x.example.com\n",
-	  "%s/conf.d/0007.conf:1: [cert m]: appears twice (first at @:3)" },
+	  "%s/conf.d/0007.conf:1: [cert m]: appears twice (first at @:3)", 0 },
 	{ "[global] in an included file", 599, "[global]\n",
-	  "%s/conf.d/0599.conf:1: [global]: appears twice (first at @:1)" },
+	  "%s/conf.d/0599.conf:1: [global]: appears twice (first at @:1)", 0 },
 	{ "a bad value: found after the files are read", 333,
-	  "[cert c0333]\nnames = a..example.com\n", "%s/conf.d/0333.conf:2: names:" },
+	  "[cert c0333]\nnames = a..example.com\n", "%s/conf.d/0333.conf:2: names:", 0 },
+	{ "two bad values, certs built on several threads: the first in order",
+	  90, "[cert c0090]\nnames = a..example.com\n", "%s/conf.d/0090.conf:2: names:",
+	  520 },
+	{ "the same, the two bad files written the other way round",
+	  520, "[cert c0520]\nnames = a..example.com\n", "%s/conf.d/0090.conf:2: names:",
+	  90 },
 };
 
 /* test_include_many - hundreds of included files (read on several
@@ -1862,7 +1879,7 @@ test_include_many(void **state)
 		const struct many_case *c = &many_cases[i];
 
 		print_message("many files: %s\n", c->label);
-		many_write(c->bad, c->text);
+		many_write2(c->bad, c->text, c->bad2 > 0 ? c->bad2 : -1);
 		cfg = NULL;
 		mc_err_clear(&err);
 		assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
