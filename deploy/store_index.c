@@ -366,6 +366,32 @@ index_names(char *p, struct mc_cert_meta *m)
 	return m->n_names > 0 ? 0 : -1;
 }
 
+/* index_stamps - the identity fields and version of entry line (the
+ * first 8 words; read in place, nothing allocated: probe threads share
+ * the lines); 0 or -1. */
+static int
+index_stamps(const char *line, struct index_stamp *s, unsigned *version)
+{
+	const char *p = strchr(line, ' ');
+	long long v[7];
+	size_t i;
+
+	for (i = 0; i < 7; i++) {
+		if (p == NULL || *p != ' ' || index_digits(p + 1, &v[i], &p) == -1)
+			return -1;
+	}
+	if (*p != ' ' || v[5] > 1 || v[6] <= 0 || v[6] > 9999)
+		return -1;
+	s->ino = (unsigned long long)v[0];
+	s->size = v[1];
+	s->mtime_ns = v[2];
+	s->dir_ns = v[3];
+	s->vers_ns = v[4];
+	s->settled = v[5] == 1;
+	*version = (unsigned)v[6];
+	return 0;
+}
+
 /* index_parse - one entry (a copy in buf) into *s and *m; 0 or -1. */
 static int
 index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
@@ -375,24 +401,18 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 	enum mc_key_type kt;
 	size_t i;
 
+	if (index_stamps(buf, s, &m->version) == -1) /* words 1-7 */
+		return -1;
 	for (i = 0; i < INDEX_FIELDS; i++)
 		if ((w[i] = index_word(&p)) == NULL)
 			return -1;
-	for (i = 1; i < 13; i++)
-		if (i != 8 && index_num(w[i], &v[i]) == -1)
+	for (i = 9; i < 13; i++)
+		if (index_num(w[i], &v[i]) == -1)
 			return -1;
-	if (v[6] > 1 || v[7] <= 0 || v[7] > 9999 ||
-	    mc_key_type_parse(w[8], &kt) == -1 ||
+	if (mc_key_type_parse(w[8], &kt) == -1 ||
 	    strlen(w[13]) >= sizeof(m->status) ||
 	    strlen(w[15]) >= sizeof(m->revocation_reason))
 		return -1;
-	s->ino = (unsigned long long)v[1];
-	s->size = v[2];
-	s->mtime_ns = v[3];
-	s->dir_ns = v[4];
-	s->vers_ns = v[5];
-	s->settled = v[6] == 1;
-	m->version = (unsigned)v[7];
 	m->key_type = kt;
 	m->not_before = (time_t)v[9];
 	m->not_after = (time_t)v[10];
@@ -591,32 +611,6 @@ index_stamp_version(const struct mc_store_index *ix, const char *name,
 	for (i = 12; i >= 9; i--, v /= 10) /* %04u; version <= 9999 */
 		tail[i] = (char)('0' + v % 10);
 	return index_file_stamp(ix, name, tail, AT_SYMLINK_NOFOLLOW, s);
-}
-
-/* index_stamps - the identity fields and version of entry line (the
- * first 8 words; read in place, nothing allocated: probe threads share
- * the lines); 0 or -1. */
-static int
-index_stamps(const char *line, struct index_stamp *s, unsigned *version)
-{
-	const char *p = strchr(line, ' ');
-	long long v[7];
-	size_t i;
-
-	for (i = 0; i < 7; i++) {
-		if (p == NULL || *p != ' ' || index_digits(p + 1, &v[i], &p) == -1)
-			return -1;
-	}
-	if (*p != ' ' || v[5] > 1 || v[6] <= 0 || v[6] > 9999)
-		return -1;
-	s->ino = (unsigned long long)v[0];
-	s->size = v[1];
-	s->mtime_ns = v[2];
-	s->dir_ns = v[3];
-	s->vers_ns = v[4];
-	s->settled = v[5] == 1;
-	*version = (unsigned)v[6];
-	return 0;
 }
 
 /* index_probe_one - the stats of the entry line of name: PROBE_SETTLED,

@@ -961,22 +961,47 @@ test_account_migrate(void **state)
 	EVP_PKEY_free(key);
 }
 
-/* index_settle_run - open the index, ask whether "mail" is settled, then
- * read it as renew does and save; the answer. */
+#define PROBE_NAMES 600 /* enough for mc_store_index_probe's threads */
+
+/* index_ask - open the index, ask whether "mail" is settled, then read it
+ * as renew does and save; the answer. probe: through
+ * mc_store_index_probe, "mail" the last of PROBE_NAMES names (the others
+ * not configured), so a probe thread stats it; the probe's answer is used
+ * once, then a second ask stats again and must agree. */
 static bool
-index_settle_run(const char *dir)
+index_ask(const char *dir, bool probe)
 {
+	static const char *names[PROBE_NAMES];
 	struct mc_store_index *ix = mc_store_index_open(dir, NULL);
 	struct mc_cert_meta m;
 	bool settled;
 
 	assert_non_null(ix);
+	names[PROBE_NAMES - 1] = "mail";
+	if (probe)
+		mc_store_index_probe(ix, names, PROBE_NAMES);
 	settled = mc_store_index_settled(ix, "mail");
+	if (probe)
+		assert_true(mc_store_index_settled(ix, "mail") == settled);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	return settled;
+}
+
+/* index_settle_run - index_ask, asked directly. */
+static bool
+index_settle_run(const char *dir)
+{
+	return index_ask(dir, false);
+}
+
+/* index_probe_run - index_ask through mc_store_index_probe. */
+static bool
+index_probe_run(const char *dir)
+{
+	return index_ask(dir, true);
 }
 
 /* test_index_settled - settled only while no journal and no version above
@@ -1022,32 +1047,6 @@ test_index_settled(void **state)
 	assert_false(index_settle_run(dir));
 	assert_true(index_settle_run(dir));
 	EVP_PKEY_free(key);
-}
-
-#define PROBE_NAMES 600 /* enough for mc_store_index_probe's threads */
-
-/* index_probe_run - index_settle_run through mc_store_index_probe: "mail"
- * is the last of PROBE_NAMES names (the others are not configured), so
- * its stats are taken by a probe thread; the probe's answer is used once,
- * then a second ask stats again and must agree. */
-static bool
-index_probe_run(const char *dir)
-{
-	static const char *names[PROBE_NAMES];
-	struct mc_store_index *ix = mc_store_index_open(dir, NULL);
-	struct mc_cert_meta m;
-	bool settled;
-
-	assert_non_null(ix);
-	names[PROBE_NAMES - 1] = "mail";
-	mc_store_index_probe(ix, names, PROBE_NAMES);
-	settled = mc_store_index_settled(ix, "mail");
-	assert_true(mc_store_index_settled(ix, "mail") == settled);
-	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
-	mc_store_meta_clear(&m);
-	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
-	mc_store_index_close(ix);
-	return settled;
 }
 
 /* settle - age mail's version n and run until its entry says settled. */
