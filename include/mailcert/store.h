@@ -280,7 +280,9 @@ bool mc_store_index_settled(struct mc_store_index *ix, const char *name);
  * below 512 names): each name's next mc_store_index_settled uses what its
  * probe found instead of stating again (once; later calls stat). Call
  * under the state lock, right before asking: a change the run itself
- * makes to a cert must come after that cert's mc_store_index_settled. */
+ * makes to a cert must come after that cert's mc_store_index_settled (no
+ * other mailcert changes the state meanwhile; a hand edit made while the
+ * run goes on is seen by the next run). */
 void mc_store_index_probe(struct mc_store_index *ix, const char *const *names,
 			  size_t n);
 
