@@ -12,9 +12,14 @@
 # holding every [cert] (up to 1 MiB: 10,000 certs fit; the renew index
 # written by the warm-up run is used: one file read, then three stats per
 # cert - certs/NAME, its versions/ and its version's meta.json - for these
-# certs without targets); "mc-confd" the same with one config file per cert under
-# conf.d/ (include = .../conf.d/*.conf), as a 10k-50k setup may be; the
-# growth fit is of mc-confd, the one layout every count can have;
+# certs without targets, taken before the loop on up to one thread per
+# CPU from 512 certs on); "mc-confd" the same with one config file per
+# cert under conf.d/ (include = .../conf.d/*.conf), as a 10k-50k setup
+# may be: one walk of conf.d, each file opened below it and read (no
+# stat), from 512 files on lexed in 8 runs on up to one thread per CPU;
+# the growth fit is of mc-confd, the one layout every count can have;
+# wall time is what the targets judge, CPU time (all threads) is printed
+# beside it;
 # "mc-cold" removes state_dir/renew-index before each run (every meta.json
 # is read, then the index is written: the first run after an upgrade or
 # after every cert changed).

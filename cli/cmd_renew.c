@@ -412,6 +412,29 @@ renew_dry(struct cli_run *run, const struct mc_config *real,
 	cli_run_cert(run, cc);
 }
 
+/* renew_probe - take the settled stats of every selected cert without
+ * targets at once (on several threads when there are many; see
+ * mc_store_index_probe): the loop then asks the index without a stat. */
+static void
+renew_probe(struct cli_run *run, struct mc_store_index *ix,
+	    const struct renew_args *a)
+{
+	const char **names;
+	size_t i;
+
+	if (ix == NULL || run->interrupted || run->cfg->n_certs == 0)
+		return;
+	names = calloc(run->cfg->n_certs, sizeof(*names));
+	if (names == NULL)
+		return; /* each cert is stated in the loop instead */
+	for (i = 0; i < run->cfg->n_certs; i++)
+		if (run->cfg->certs[i].n_targets == 0 &&
+		    renew_selected(a, &run->cfg->certs[i]))
+			names[i] = run->cfg->certs[i].name;
+	mc_store_index_probe(ix, names, run->cfg->n_certs);
+	free(names);
+}
+
 /* renew_loop - for every selected cert: converge (finish an interrupted
  * deployment, repair targets that differ from current), then renew it
  * when due. */
@@ -438,6 +461,7 @@ renew_loop(struct cli_run *run, const struct mc_config *real,
 		run->failed++;
 		return;
 	}
+	renew_probe(run, ix, a);
 	for (i = 0; i < run->cfg->n_certs; i++) {
 		const struct mc_cert_conf *cc = &run->cfg->certs[i];
 

@@ -9,14 +9,17 @@
  * checked at once. Every error is MC_ERR_CONFIG "FILE:LINE: KEY: ...".
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
 #include "mailcert/config.h"
+#include "mailcert/pool.h"
 
 #include "core/config_int.h"
 
@@ -252,16 +255,29 @@ config_build_targets(const struct cfg_ctx *ctx, const struct cfg_raw *raw,
 	return 0;
 }
 
+/* The default listen addresses, shared by every cert that keeps them
+ * (not a copy each: 10,000s of certs), never freed (config_shared). */
+static char default_http_listen[] = DEFAULT_HTTP_LISTEN;
+static char default_tls_alpn_listen[] = DEFAULT_TLS_ALPN_LISTEN;
+
+/* config_shared - whether s is a shared default string (not to free). */
+bool
+config_shared(const char *s)
+{
+	return s == default_http_listen || s == default_tls_alpn_listen;
+}
+
 /* config_cert_init - start cert cc with the defaults and the global timing. */
 static int
 config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
     const struct mc_config *cfg, struct mc_err *err)
 {
-	char **const slots[] = { &cc->name, &cc->http_listen, &cc->tls_alpn_listen };
-	const char *const values[] = { sec->name, DEFAULT_HTTP_LISTEN,
-		DEFAULT_TLS_ALPN_LISTEN };
+	char **const slots[] = { &cc->name };
+	const char *const values[] = { sec->name };
 
 	memset(cc, 0, sizeof(*cc));
+	cc->http_listen = default_http_listen;
+	cc->tls_alpn_listen = default_tls_alpn_listen;
 	cc->key_type = MC_KEY_EC_P256;
 	cc->key_types[0] = MC_KEY_EC_P256;
 	cc->n_key_types = 1;
@@ -270,7 +286,7 @@ config_cert_init(struct mc_cert_conf *cc, const struct cfg_section *sec,
 	cc->order_timeout = DEFAULT_ORDER_TIMEOUT;
 	cc->timing = cfg->timing;
 	cc->line = sec->line;
-	return config_strdup_all(slots, values, 3, err);
+	return config_strdup_all(slots, values, 1, err);
 }
 
 /* config_cert_bounds - dns_wait and order_timeout within their bounds. */
@@ -296,35 +312,127 @@ config_cert_bounds(const struct cfg_ctx *ctx, const struct cfg_section *sec,
 	return 0;
 }
 
+#define BUILD_PAR_MIN 512 /* certs: below, one thread builds them */
+#define BUILD_PARTS 8     /* runs of sections built apart */
+#define BUILD_THREADS 4   /* at most */
+
+/* config_build_cert - the [cert NAME] section sec into cc (zeroed), its
+ * errors into err; the section is released once built. */
+static int
+config_build_cert(const struct cfg_ctx *ctx, struct cfg_section *sec,
+    const struct mc_config *cfg, struct mc_cert_conf *cc, struct mc_err *err)
+{
+	struct cfg_ctx sctx = config_sec_ctx(ctx, sec);
+
+	sctx.err = err;
+	if (config_cert_init(cc, sec, cfg, err) == -1 ||
+	    config_apply(&sctx, sec, cc) == -1)
+		return -1;
+	cc->key_type = cc->key_types[0];
+	if (config_cert_bounds(&sctx, sec, cc) == -1 ||
+	    config_cert_check(&sctx, sec, cfg, cc) == -1)
+		return -1;
+	config_section_release(sec);
+	return 0;
+}
+
+/* A run of sections built on one thread. */
+struct build_part {
+	size_t from, to;   /* raw->secs */
+	size_t first;      /* the cfg->certs index of its first cert */
+	size_t failed;     /* the cfg->certs index of its failure, or SIZE_MAX */
+	struct mc_err err; /* ... its error */
+};
+
+struct build_job {
+	const struct cfg_ctx *ctx;
+	struct cfg_raw *raw;
+	struct mc_config *cfg;
+	struct build_part *parts;
+};
+
+/* build_part_run - build the certs of part i (a pool item); each writes
+ * only its own entries of cfg->certs and reads the rest of cfg. */
+static int
+build_part_run(void *arg, size_t i, struct mc_err *err)
+{
+	struct build_job *job = arg;
+	struct build_part *part = &job->parts[i];
+	size_t k, c = part->first;
+
+	(void)err;
+	for (k = part->from; k < part->to; k++) {
+		if (job->raw->secs[k].kind != CFG_CERT)
+			continue;
+		if (config_build_cert(job->ctx, &job->raw->secs[k], job->cfg,
+		    &job->cfg->certs[c], &part->err) == -1) {
+			part->failed = c;
+			return 0; /* the others go on: the first in order wins */
+		}
+		c++;
+	}
+	return 0;
+}
+
+/* config_build_parallel - build the n certs of raw in BUILD_PARTS runs on
+ * up to one thread per CPU (cfg->certs allocated, cfg->n_certs = n): the
+ * error, if any, is the one of the first failing cert in file order, as
+ * when they are built one by one. */
+static int
+config_build_parallel(const struct cfg_ctx *ctx, struct cfg_raw *raw,
+    struct mc_config *cfg, size_t n)
+{
+	struct build_part parts[BUILD_PARTS];
+	struct build_job job = { ctx, raw, cfg, parts };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t i, k, c = 0, best = SIZE_MAX, who = 0;
+	size_t threads = cpus > 1 ? (size_t)cpus : 1;
+
+	cfg->n_certs = n; /* every entry is zeroed, built or half built */
+	for (i = 0; i < BUILD_PARTS; i++) {
+		parts[i].from = raw->n_secs * i / BUILD_PARTS;
+		parts[i].to = raw->n_secs * (i + 1) / BUILD_PARTS;
+		parts[i].first = c;
+		parts[i].failed = SIZE_MAX;
+		mc_err_clear(&parts[i].err);
+		for (k = parts[i].from; k < parts[i].to; k++)
+			c += raw->secs[k].kind == CFG_CERT;
+	}
+	mallopt(M_ARENA_MAX, 1); /* see files_parallel (config_files.c) */
+	(void)mc_pool_run(BUILD_PARTS, threads < BUILD_THREADS ? threads
+	    : BUILD_THREADS, build_part_run, &job, NULL);
+	mallopt(M_ARENA_MAX, 0);
+	for (i = 0; i < BUILD_PARTS; i++)
+		if (parts[i].failed < best) {
+			best = parts[i].failed;
+			who = i;
+		}
+	if (best == SIZE_MAX)
+		return 0;
+	*ctx->err = parts[who].err;
+	return -1;
+}
+
 /* config_build_certs - every [cert NAME] section, checked against the
- * targets; each raw section is released once built (10,000s of certs). */
+ * targets; each raw section is released once built (10,000s of certs).
+ * From BUILD_PAR_MIN certs on, on several threads (config_build_parallel). */
 static int
 config_build_certs(const struct cfg_ctx *ctx, struct cfg_raw *raw,
     struct mc_config *cfg)
 {
-	size_t i;
+	size_t i, n = config_count(raw, CFG_CERT);
 
-	cfg->certs = calloc(config_count(raw, CFG_CERT) + 1, sizeof(*cfg->certs));
+	cfg->certs = calloc(n + 1, sizeof(*cfg->certs));
 	if (cfg->certs == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
+	if (n >= BUILD_PAR_MIN)
+		return config_build_parallel(ctx, raw, cfg, n);
 	for (i = 0; i < raw->n_secs; i++) {
-		const struct cfg_section *sec = &raw->secs[i];
-		struct mc_cert_conf *cc = &cfg->certs[cfg->n_certs];
-		struct cfg_ctx sctx = config_sec_ctx(ctx, sec);
-
-		if (sec->kind != CFG_CERT)
+		if (raw->secs[i].kind != CFG_CERT)
 			continue;
-		cfg->n_certs++;
-		if (config_cert_init(cc, sec, cfg, ctx->err) == -1)
+		if (config_build_cert(ctx, &raw->secs[i], cfg,
+		    &cfg->certs[cfg->n_certs++], ctx->err) == -1)
 			return -1;
-		if (config_apply(&sctx, sec, cc) == -1)
-			return -1;
-		cc->key_type = cc->key_types[0];
-		if (config_cert_bounds(&sctx, sec, cc) == -1)
-			return -1;
-		if (config_cert_check(&sctx, sec, cfg, cc) == -1)
-			return -1;
-		config_section_release(&raw->secs[i]);
 	}
 	return 0;
 }
@@ -377,9 +485,11 @@ config_free_cert(struct mc_cert_conf *cc)
 {
 	free(cc->name);
 	config_free_list(cc->names, cc->n_names);
-	free(cc->http_listen);
+	if (!config_shared(cc->http_listen))
+		free(cc->http_listen);
 	free(cc->webroot);
-	free(cc->tls_alpn_listen);
+	if (!config_shared(cc->tls_alpn_listen))
+		free(cc->tls_alpn_listen);
 	free(cc->dns_hook);
 	free(cc->preferred_chain);
 	free(cc->profile);

@@ -14,7 +14,6 @@
 #ifndef MAILCERT_CONFIG_INT_H
 #define MAILCERT_CONFIG_INT_H
 
-#include <glob.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -53,6 +52,13 @@ struct cfg_index {
 	size_t used;
 };
 
+/* The files [global] include names, sorted (config_files.c). */
+struct cfg_incl {
+	char *text;   /* each path NUL-terminated, after a byte: its d_type */
+	char **paths; /* into text (paths[i][-1]: the d_type; DT_UNKNOWN 0) */
+	size_t n;
+};
+
 struct cfg_raw {
 	struct cfg_section *secs;
 	size_t n_secs;
@@ -61,8 +67,10 @@ struct cfg_raw {
 	size_t n_files;
 	size_t cap_files;
 	size_t n_own_files; /* files[0..n_own_files) are copies */
-	glob_t incl;        /* the files [global] include names */
+	struct cfg_incl incl; /* the files [global] include names */
 	struct cfg_index idx; /* while lexing */
+	char *buf;  /* while lexing: the file being read (one for all files, */
+	size_t cap; /* cleansed after each), its size in bytes */
 };
 
 /* Where errors point: the file name and the error to fill. */
@@ -92,6 +100,10 @@ int config_fail(const struct cfg_ctx *ctx, int line, const char *what,
 int config_fail_sec(const struct cfg_ctx *ctx, const struct cfg_section *sec,
     const char *key, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* config_shared - whether s is a default string every cert shares (the
+ * listen addresses): replaced, never freed (config.c). */
+bool config_shared(const char *s);
+
 /* config_kind_name - "global", "cert", "target". */
 const char *config_kind_name(enum cfg_kind kind);
 
@@ -105,9 +117,25 @@ int config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err);
 
 /* config_lex_file_at - config_lex_file of the file rel below the open
  * directory dirfd (AT_FDCWD: rel is a path); path names it in errors and
- * in raw->files, not copied: it must live as long as raw (raw->incl). */
-int config_lex_file_at(int dirfd, const char *rel, char *path,
+ * in raw->files, not copied: it must live as long as raw (raw->incl).
+ * regular: the directory said it is a regular file (d_type DT_REG), so
+ * it is read without an fstat; else fstat refuses what is not one. */
+int config_lex_file_at(int dirfd, const char *rel, char *path, bool regular,
     struct cfg_raw *raw, struct mc_err *err);
+
+/* config_raw_adopt - move the sections and files of part (lexed apart,
+ * e.g. on another thread) to the end of raw; 0, or -1 when part repeats
+ * a section of raw (then no message is set). */
+int config_raw_adopt(struct cfg_raw *raw, struct cfg_raw *part,
+    struct mc_err *err);
+
+/* config_raw_truncate - back to the first n_secs sections and n_files
+ * files of raw (those added later dropped), indexed again; 0 or -1. */
+int config_raw_truncate(struct cfg_raw *raw, size_t n_secs, size_t n_files,
+    struct mc_err *err);
+
+/* config_lex_buf_free - free raw's read buffer (cleansed). */
+void config_lex_buf_free(struct cfg_raw *raw);
 
 /* config_lex - read path and the files it includes into raw sections
  * (*raw, free with config_raw_free; config_files.c). */

@@ -42,7 +42,8 @@ keys_store(const struct cfg_ctx *ctx, char **slot, const char *value)
 
 	if (copy == NULL)
 		return mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
-	free(*slot);
+	if (!config_shared(*slot))
+		free(*slot);
 	*slot = copy;
 	return 0;
 }
@@ -250,7 +251,8 @@ keys_key_types(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 
 	while (*(p += strspn(p, " \t,")) != '\0') {
 		len = strcspn(p, " \t,");
-		snprintf(word, sizeof(word), "%.*s", (int)len, p);
+		memcpy(word, p, len < sizeof(word) ? len : 0);
+		word[len < sizeof(word) ? len : 0] = '\0';
 		p += len;
 		if (n == MC_KEY_TYPES_MAX || len >= sizeof(word) ||
 		    mc_key_type_parse(word, &got[n]) == -1)

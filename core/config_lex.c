@@ -141,12 +141,83 @@ lex_check_nul(struct lex *lx)
 	    "%s:%d: NUL byte in the line; the file must be text", lx->ctx.path, line);
 }
 
-/* lex_read_file - read the whole file (regular, at most LEX_MAX_FILE bytes). */
+/* lex_buf - make room for at least want bytes in raw's read buffer
+ * (kept from file to file: tens of thousands of small included files
+ * then cost no allocation each); 0 or -1. */
 static int
-lex_read_file(struct lex *lx)
+lex_buf(struct lex *lx, size_t want)
+{
+	struct cfg_raw *raw = lx->raw;
+	size_t cap = raw->cap ? raw->cap : 16384;
+	char *p;
+
+	if (want <= raw->cap)
+		return 0;
+	while (cap < want)
+		cap *= 2;
+	p = malloc(cap);
+	if (p == NULL)
+		return mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
+	if (raw->buf != NULL) {
+		memcpy(p, raw->buf, lx->len);
+		OPENSSL_clear_free(raw->buf, raw->cap);
+	}
+	raw->buf = p;
+	raw->cap = cap;
+	lx->data = p;
+	return 0;
+}
+
+/* lex_too_big - the error for what is not a regular file of at most
+ * LEX_MAX_FILE bytes. */
+static int
+lex_too_big(struct lex *lx)
+{
+	return mc_err_set(lx->ctx.err, MC_ERR_CONFIG,
+	    "%s: not a regular file of at most %d bytes", lx->ctx.path,
+	    LEX_MAX_FILE);
+}
+
+/* lex_read_fd - read fd to its end into the buffer (at most LEX_MAX_FILE
+ * bytes, NUL-terminated): one read for a small file, and the read that
+ * returns 0. */
+static int
+lex_read_fd(struct lex *lx, int fd, size_t hint)
+{
+	ssize_t n;
+
+	if (lex_buf(lx, hint + 2) == -1)
+		return -1;
+	lx->data = lx->raw->buf;
+	for (;;) {
+		if (lx->len + 1 == lx->raw->cap &&
+		    lex_buf(lx, lx->raw->cap * 2) == -1)
+			return -1;
+		n = read(fd, lx->data + lx->len, lx->raw->cap - 1 - lx->len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return mc_err_errno(lx->ctx.err, MC_ERR_CONFIG,
+			    "%s: cannot read", lx->ctx.path);
+		if (n == 0)
+			break;
+		lx->len += (size_t)n;
+		if (lx->len > LEX_MAX_FILE)
+			return lex_too_big(lx);
+	}
+	lx->data[lx->len] = '\0';
+	return 0;
+}
+
+/* lex_read_file - read the whole file (regular, at most LEX_MAX_FILE
+ * bytes) into raw's buffer; without an fstat when regular says the
+ * directory gave its type (a file swapped for a FIFO meanwhile reads
+ * empty: O_NONBLOCK; a device is refused by the size cap). */
+static int
+lex_read_file(struct lex *lx, bool regular)
 {
 	struct stat st;
-	ssize_t n;
+	size_t hint = 0;
 	int fd, ret = -1;
 
 	/* O_NONBLOCK: a FIFO must be refused below, not waited on */
@@ -154,36 +225,20 @@ lex_read_file(struct lex *lx)
 	if (fd == -1)
 		return mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot open",
 		    lx->ctx.path);
-	if (fstat(fd, &st) == -1) {
-		mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot stat", lx->ctx.path);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || st.st_size > LEX_MAX_FILE) {
-		mc_err_set(lx->ctx.err, MC_ERR_CONFIG,
-		    "%s: not a regular file of at most %d bytes", lx->ctx.path,
-		    LEX_MAX_FILE);
-		goto out;
-	}
-	lx->data = malloc((size_t)st.st_size + 1);
-	if (lx->data == NULL) {
-		mc_err_set(lx->ctx.err, MC_ERR_SYS, "out of memory");
-		goto out;
-	}
-	while (lx->len < (size_t)st.st_size) {
-		n = read(fd, lx->data + lx->len, (size_t)st.st_size - lx->len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot read",
+	if (!regular) {
+		if (fstat(fd, &st) == -1) {
+			mc_err_errno(lx->ctx.err, MC_ERR_CONFIG, "%s: cannot stat",
 			    lx->ctx.path);
 			goto out;
 		}
-		if (n == 0)
-			break;
-		lx->len += (size_t)n;
+		if (!S_ISREG(st.st_mode) || st.st_size > LEX_MAX_FILE) {
+			lex_too_big(lx);
+			goto out;
+		}
+		hint = (size_t)st.st_size;
 	}
-	lx->data[lx->len] = '\0';
-	ret = lex_check_nul(lx);
+	if (lex_read_fd(lx, fd, hint) == 0)
+		ret = lex_check_nul(lx);
 out:
 	close(fd);
 	return ret;
@@ -460,6 +515,7 @@ lex_section(struct lex *lx, char *s)
 	char *close = strchr(s, ']');
 	char *after;
 	char what[LEX_SHOW + 8];
+	size_t len;
 
 	if (close == NULL)
 		return config_fail(&lx->ctx, lx->lineno, "section",
@@ -471,7 +527,10 @@ lex_section(struct lex *lx, char *s)
 		    "text after ']'; put comments after ';'");
 	s = lex_lskip(s + 1);
 	lex_rtrim(s);
-	snprintf(what, sizeof(what), "[%.*s]", LEX_SHOW, s);
+	len = strnlen(s, LEX_SHOW); /* "[%.80s]" without printf: every header */
+	what[0] = '[';
+	memcpy(what + 1, s, len);
+	memcpy(what + 1 + len, "]", 2);
 	return lex_section_dispatch(lx, s, what);
 }
 
@@ -520,7 +579,9 @@ lex_key_line(struct lex *lx, char *s, char *str, int num)
 	lx->cont = false;
 	lx->hard_cut = false;
 	lx->have_key = true;
-	snprintf(prefix, sizeof(prefix), "%s=", s);
+	klen = strlen(s); /* <= LEX_MAX_KEY: "%s=" without printf */
+	memcpy(prefix, s, klen);
+	memcpy(prefix + klen, "=", 2);
 	return lex_piece(lx, str, num, prefix);
 }
 
@@ -712,8 +773,9 @@ config_raw_free(struct cfg_raw *raw)
 	for (i = 0; i < raw->n_own_files; i++)
 		free(raw->files[i]);
 	free(raw->files);
-	if (raw->incl.gl_pathv != NULL)
-		globfree(&raw->incl);
+	free(raw->incl.text);
+	free(raw->incl.paths);
+	config_lex_buf_free(raw);
 	free(raw->idx.slots);
 	memset(raw, 0, sizeof(*raw));
 }
@@ -748,10 +810,98 @@ lex_add_file(struct cfg_raw *raw, char *path, bool copy, struct mc_err *err)
 	return files[raw->n_files++];
 }
 
+/* config_raw_adopt - append part's sections and files to raw, moving
+ * them (part is left empty, to be freed with config_raw_free); 0, or -1
+ * when a section of part is one raw already has (no message: the caller
+ * reads the files again one by one, which names both places). */
+int
+config_raw_adopt(struct cfg_raw *raw, struct cfg_raw *part,
+    struct mc_err *err)
+{
+	struct lex lx;
+	size_t i, need = raw->n_secs + part->n_secs;
+	struct cfg_section *secs;
+	char **files;
+
+	memset(&lx, 0, sizeof(lx));
+	lx.raw = raw;
+	lx.ctx.err = err;
+	for (i = 0; i < part->n_secs; i++)
+		if (lex_section_find(&lx, part->secs[i].kind, part->secs[i].name) != 0)
+			return -1;
+	if (need > raw->cap_secs) {
+		secs = realloc(raw->secs, need * sizeof(*secs));
+		if (secs == NULL)
+			return mc_err_set(err, MC_ERR_SYS, "out of memory");
+		raw->secs = secs;
+		raw->cap_secs = need;
+	}
+	if (raw->n_files + part->n_files > raw->cap_files) {
+		files = realloc(raw->files, (raw->n_files + part->n_files) *
+		    sizeof(*files));
+		if (files == NULL)
+			return mc_err_set(err, MC_ERR_SYS, "out of memory");
+		raw->files = files;
+		raw->cap_files = raw->n_files + part->n_files;
+	}
+	memcpy(raw->files + raw->n_files, part->files,
+	    part->n_files * sizeof(*files));
+	raw->n_files += part->n_files;
+	part->n_files = 0;
+	for (i = 0; i < part->n_secs; i++) {
+		raw->secs[raw->n_secs++] = part->secs[i];
+		memset(&part->secs[i], 0, sizeof(part->secs[i])); /* raw's now */
+		if (lex_index_add(&lx) == -1)
+			return -1;
+	}
+	part->n_secs = 0;
+	return 0;
+}
+
+/* config_raw_truncate - drop the sections of raw after the first n_secs
+ * and its files after the first n_files (borrowed names), and index what
+ * is left; 0 or -1 (out of memory). */
+int
+config_raw_truncate(struct cfg_raw *raw, size_t n_secs, size_t n_files,
+    struct mc_err *err)
+{
+	struct lex lx;
+	size_t i, n = raw->n_secs;
+
+	if (n_files < raw->n_own_files || n_secs > n)
+		abort(); /* only what was added after them */
+	while (raw->n_secs > n_secs)
+		config_section_release(&raw->secs[--raw->n_secs]);
+	raw->n_files = n_files;
+	free(raw->idx.slots);
+	memset(&raw->idx, 0, sizeof(raw->idx));
+	memset(&lx, 0, sizeof(lx));
+	lx.raw = raw;
+	lx.ctx.err = err;
+	for (i = 0; i < n_secs; i++) {
+		raw->n_secs = i + 1;
+		if (lex_index_add(&lx) == -1) {
+			raw->n_secs = n_secs;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* config_lex_buf_free - free raw's read buffer (cleansed). */
+void
+config_lex_buf_free(struct cfg_raw *raw)
+{
+	if (raw->buf != NULL)
+		OPENSSL_clear_free(raw->buf, raw->cap);
+	raw->buf = NULL;
+	raw->cap = 0;
+}
+
 /* lex_file - read one file, appending its sections to raw (see
  * config_lex_file_at; copy: keep a copy of path, else path itself). */
 static int
-lex_file(int dirfd, const char *rel, char *path, bool copy,
+lex_file(int dirfd, const char *rel, char *path, bool copy, bool regular,
     struct cfg_raw *raw, struct mc_err *err)
 {
 	struct lex lx;
@@ -764,7 +914,7 @@ lex_file(int dirfd, const char *rel, char *path, bool copy,
 	lx.ctx.err = err;
 	lx.raw = raw;
 	lx.first_sec = raw->n_secs;
-	if (lx.ctx.path == NULL || lex_read_file(&lx) == -1)
+	if (lx.ctx.path == NULL || lex_read_file(&lx, regular) == -1)
 		goto out;
 	rc = ini_parse_stream(lex_reader, &lx, lex_handler, &lx);
 	if (lx.failed)
@@ -777,22 +927,22 @@ lex_file(int dirfd, const char *rel, char *path, bool copy,
 	}
 	ret = 0;
 out:
-	if (lx.data != NULL)
-		OPENSSL_clear_free(lx.data, lx.len + 1);
+	if (lx.data != NULL) /* the buffer stays for the next file */
+		OPENSSL_cleanse(lx.data, lx.len + 1);
 	return ret;
 }
 
 /* config_lex_file_at - read one included file, appending its sections. */
 int
-config_lex_file_at(int dirfd, const char *rel, char *path, struct cfg_raw *raw,
-    struct mc_err *err)
+config_lex_file_at(int dirfd, const char *rel, char *path, bool regular,
+    struct cfg_raw *raw, struct mc_err *err)
 {
-	return lex_file(dirfd, rel, path, false, raw, err);
+	return lex_file(dirfd, rel, path, false, regular, raw, err);
 }
 
 /* config_lex_file - read one file, appending its sections to raw. */
 int
 config_lex_file(const char *path, struct cfg_raw *raw, struct mc_err *err)
 {
-	return lex_file(AT_FDCWD, path, (char *)path, true, raw, err);
+	return lex_file(AT_FDCWD, path, (char *)path, true, false, raw, err);
 }

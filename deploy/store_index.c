@@ -55,6 +55,7 @@
 #include "mailcert/buf.h"
 #include "mailcert/crypto.h"
 #include "mailcert/fsio.h"
+#include "mailcert/pool.h"
 #include "mailcert/store.h"
 
 #define INDEX_FILE "renew-index"
@@ -62,6 +63,16 @@
 #define INDEX_MAX ((size_t)256 * 1024 * 1024)
 #define INDEX_FIELDS 17 /* before the names */
 #define INDEX_FRESH 2   /* seconds */
+#define PROBE_CHUNK 256 /* certs a probe thread takes at a time */
+#define PROBE_THREADS 4 /* at most */
+
+/* What a probe found of an entry (ix->probe[i] for ix->lines[i]). */
+enum {
+	PROBE_NONE = 0, /* not probed: mc_store_index_settled stats */
+	PROBE_SETTLED,  /* stamps all match, the entry says settled */
+	PROBE_NOT,      /* not settled (or the entry is malformed) */
+	PROBE_REDO,     /* its directories changed: made again this run */
+};
 
 struct index_stamp {
 	unsigned long long ino;
@@ -85,8 +96,10 @@ struct mc_store_index {
 	size_t n_fresh, cap_fresh;
 	bool stale; /* the file on disk is missing, refused or out of date */
 	const char *proved; /* the entry mc_store_index_settled just proved */
+	char *const *proved_hit; /* ... where it is in lines */
 	struct mc_cert_meta proved_meta; /* ... parsed, for the next lookup */
 	const char *redo;   /* an entry whose directories changed */
+	unsigned char *probe; /* mc_store_index_probe's findings, or NULL */
 };
 
 /* index_namecmp - compare the names that start lines a and b (a name
@@ -208,6 +221,7 @@ mc_store_index_close(struct mc_store_index *ix)
 		free(ix->fresh[i]);
 	free(ix->fresh);
 	free(ix->kept);
+	free(ix->probe);
 	mc_store_meta_clear(&ix->proved_meta);
 	if (ix->certs_fd != -1)
 		close(ix->certs_fd);
@@ -302,24 +316,22 @@ index_word(char **p)
 }
 
 /* index_digits - the decimal number >= 0 at s, up to the first byte
- * that is not a digit (*end); 0, or -1 when none or it overflows. (Not
- * strtoll: no sign, no blank, no locale - twelve numbers a cert.) */
+ * that is not a digit (*end); 0, or -1 when none or above LLONG_MAX.
+ * (Not strtoll: no sign, no blank, no locale - twelve numbers a cert,
+ * tens of thousands of certs: no overflow test per digit either, 19
+ * digits fit in 64 bits unsigned.) */
 static int
 index_digits(const char *s, long long *out, const char **end)
 {
-	long long v = 0;
-	int d;
+	unsigned long long v = 0;
+	size_t n;
 
-	if (*s < '0' || *s > '9')
+	for (n = 0; s[n] >= '0' && s[n] <= '9'; n++)
+		v = v * 10 + (unsigned)(s[n] - '0');
+	if (n == 0 || n > 19 || v > (unsigned long long)LLONG_MAX)
 		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		d = *s - '0';
-		if (v > (LLONG_MAX - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	*end = s;
+	*out = (long long)v;
+	*end = s + n;
 	return 0;
 }
 
@@ -354,6 +366,32 @@ index_names(char *p, struct mc_cert_meta *m)
 	return m->n_names > 0 ? 0 : -1;
 }
 
+/* index_stamps - the identity fields and version of entry line (the
+ * first 8 words; read in place, nothing allocated: probe threads share
+ * the lines); 0 or -1. */
+static int
+index_stamps(const char *line, struct index_stamp *s, unsigned *version)
+{
+	const char *p = strchr(line, ' ');
+	long long v[7];
+	size_t i;
+
+	for (i = 0; i < 7; i++) {
+		if (p == NULL || *p != ' ' || index_digits(p + 1, &v[i], &p) == -1)
+			return -1;
+	}
+	if (*p != ' ' || v[5] > 1 || v[6] <= 0 || v[6] > 9999)
+		return -1;
+	s->ino = (unsigned long long)v[0];
+	s->size = v[1];
+	s->mtime_ns = v[2];
+	s->dir_ns = v[3];
+	s->vers_ns = v[4];
+	s->settled = v[5] == 1;
+	*version = (unsigned)v[6];
+	return 0;
+}
+
 /* index_parse - one entry (a copy in buf) into *s and *m; 0 or -1. */
 static int
 index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
@@ -363,36 +401,30 @@ index_parse(char *buf, struct index_stamp *s, struct mc_cert_meta *m)
 	enum mc_key_type kt;
 	size_t i;
 
+	if (index_stamps(buf, s, &m->version) == -1) /* words 1-7 */
+		return -1;
 	for (i = 0; i < INDEX_FIELDS; i++)
 		if ((w[i] = index_word(&p)) == NULL)
 			return -1;
-	for (i = 1; i < 13; i++)
-		if (i != 8 && index_num(w[i], &v[i]) == -1)
+	for (i = 9; i < 13; i++)
+		if (index_num(w[i], &v[i]) == -1)
 			return -1;
-	if (v[6] > 1 || v[7] <= 0 || v[7] > 9999 ||
-	    mc_key_type_parse(w[8], &kt) == -1 ||
+	if (mc_key_type_parse(w[8], &kt) == -1 ||
 	    strlen(w[13]) >= sizeof(m->status) ||
 	    strlen(w[15]) >= sizeof(m->revocation_reason))
 		return -1;
-	s->ino = (unsigned long long)v[1];
-	s->size = v[2];
-	s->mtime_ns = v[3];
-	s->dir_ns = v[4];
-	s->vers_ns = v[5];
-	s->settled = v[6] == 1;
-	m->version = (unsigned)v[7];
 	m->key_type = kt;
 	m->not_before = (time_t)v[9];
 	m->not_after = (time_t)v[10];
 	m->ari_renew_at = (time_t)v[11];
 	m->ari_next_poll = (time_t)v[12];
+	/* lengths checked above: copies, not printf (one entry a cert) */
 	if (strcmp(w[13], "-") != 0)
-		snprintf(m->status, sizeof(m->status), "%s", w[13]);
+		memcpy(m->status, w[13], strlen(w[13]) + 1);
 	if (strcmp(w[14], "-") != 0 && (m->ari_cert_id = strdup(w[14])) == NULL)
 		return -1;
 	if (strcmp(w[15], "-") != 0)
-		snprintf(m->revocation_reason, sizeof(m->revocation_reason),
-			 "%s", w[15]);
+		memcpy(m->revocation_reason, w[15], strlen(w[15]) + 1);
 	if (strcmp(w[16], "-") != 0 && (m->directory = strdup(w[16])) == NULL)
 		return -1;
 	return index_names(p, m);
@@ -459,8 +491,12 @@ index_lookup(struct mc_store_index *ix, const char *name,
 	const char *kp = name;
 	char *const *hit;
 
-	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
-		    : NULL;
+	if (ix->proved != NULL && index_namecmp(ix->proved, name) == 0)
+		hit = ix->proved_hit; /* just asked: no search */
+	else
+		hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *),
+				      index_qcmp)
+			    : NULL;
 	if (hit == NULL || *hit == ix->redo)
 		return 0;
 	if (*hit == ix->proved) { /* stamped and parsed just now */
@@ -577,43 +613,139 @@ index_stamp_version(const struct mc_store_index *ix, const char *name,
 	return index_file_stamp(ix, name, tail, AT_SYMLINK_NOFOLLOW, s);
 }
 
-/* mc_store_index_settled - whether name is settled (see store.h). Three
- * stats: certs/NAME, its versions/ and the entry's version's meta.json by
- * its own path. `current` is not followed: it can only change by a rename
- * or unlink in certs/NAME, which changes that directory's mtime, so while
- * DIR_NS matches, `current` names the version it named when the entry was
- * made - whose meta.json the entry's identity is of (a `current` that
- * named another file than versions/VERSION/meta.json then shows here as a
- * mismatch: not settled, read the slow way). */
+/* index_probe_one - the stats of the entry line of name: PROBE_SETTLED,
+ * PROBE_NOT or PROBE_REDO. Reads ix only (probe threads run it at once).
+ *
+ * Why three stats, and which change each one notices (a no-op renew must
+ * notice anything that would make it act, else it trusts the entry):
+ *  - certs/NAME (its mtime, DIR_NS): `current` swapped (by us: a rename;
+ *    by hand: ln -sfn, also a rename, or rm + ln), journal.json made or
+ *    removed (an interrupted deployment or rollback to finish: a journal
+ *    for a rollback or a repair changes nothing else), the cert's
+ *    directory replaced (another directory has another mtime, and its
+ *    versions/ too);
+ *  - certs/NAME/versions (VERSIONS_NS): a version stored above current
+ *    and never made live (a crash between the rename of .new-NNNN.PID and
+ *    the swap of `current`, an import, a hand copy) - made in versions/
+ *    only, so certs/NAME does not change; a staging directory left by a
+ *    crash; a version removed by hand (rm -r versions/NNNN);
+ *  - versions/VERSION/meta.json (inode, size, mtime in ns): the facts the
+ *    decision reads (not_after, the ARI window, status): rewritten by a
+ *    rename (another inode) or in place (another mtime), by us (an ARI
+ *    poll, a revocation) or by hand - neither changes a directory above
+ *    versions/VERSION.
+ * None of them can stand in for another, so fewer stats would miss one
+ * of these. `current` itself is not followed: while certs/NAME is
+ * unchanged it names the version it named when the entry was made.
+ * Directories changed less than INDEX_FRESH seconds before an entry was
+ * made are never recorded (their mtime could be shared by a second change
+ * in the same clock tick). */
+static unsigned char
+index_probe_one(const struct mc_store_index *ix, char *const *hit,
+		const char *name)
+{
+	struct index_stamp want = {0}, have = {0};
+	unsigned version = 0;
+
+	if (index_stamps(*hit, &want, &version) == -1 ||
+	    index_dirs(ix, name, &have) == -1)
+		return PROBE_NOT;
+	if (have.dir_ns != want.dir_ns || have.vers_ns != want.vers_ns)
+		return PROBE_REDO;
+	if (!want.settled ||
+	    index_stamp_version(ix, name, version, &have) == -1 ||
+	    have.ino != want.ino || have.size != want.size ||
+	    have.mtime_ns != want.mtime_ns)
+		return PROBE_NOT;
+	return PROBE_SETTLED;
+}
+
+/* index_hit - name's entry in ix->lines, or NULL. */
+static char *const *
+index_hit(const struct mc_store_index *ix, const char *name)
+{
+	const char *kp = name;
+
+	return ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
+		     : NULL;
+}
+
+/* mc_store_index_settled - whether name is settled (see store.h and
+ * index_probe_one): from a probe taken before, or three stats now. */
 bool
 mc_store_index_settled(struct mc_store_index *ix, const char *name)
 {
-	struct index_stamp want = {0}, have = {0};
+	struct index_stamp want = {0};
 	struct mc_cert_meta *m = &ix->proved_meta;
-	const char *kp = name;
 	char *const *hit;
+	unsigned char found;
 
 	ix->proved = NULL;
 	mc_store_meta_clear(m);
-	hit = ix->n ? bsearch(&kp, ix->lines, ix->n, sizeof(char *), index_qcmp)
-		    : NULL;
-	if (hit == NULL || index_entry(hit, &want, m) == -1 ||
-	    index_dirs(ix, name, &have) == -1)
-		goto no;
-	if (have.dir_ns != want.dir_ns || have.vers_ns != want.vers_ns) {
+	hit = index_hit(ix, name);
+	if (hit == NULL)
+		return false;
+	found = ix->probe != NULL ? ix->probe[hit - ix->lines] : PROBE_NONE;
+	if (found != PROBE_NONE)
+		ix->probe[hit - ix->lines] = PROBE_NONE; /* once: then stats */
+	else
+		found = index_probe_one(ix, hit, name);
+	if (found == PROBE_REDO)
 		ix->redo = *hit; /* made again from meta.json this run */
-		goto no;
+	if (found != PROBE_SETTLED || index_entry(hit, &want, m) == -1) {
+		mc_store_meta_clear(m);
+		return false;
 	}
-	if (!want.settled ||
-	    index_stamp_version(ix, name, m->version, &have) == -1 ||
-	    have.ino != want.ino || have.size != want.size ||
-	    have.mtime_ns != want.mtime_ns)
-		goto no;
 	ix->proved = *hit; /* its facts (m) go to the next lookup of name */
+	ix->proved_hit = hit;
 	return true;
-no:
-	mc_store_meta_clear(m);
-	return false;
+}
+
+struct probe_job {
+	struct mc_store_index *ix;
+	const char *const *names;
+	size_t n;
+};
+
+/* probe_chunk - probe the names of chunk i (a pool item). Each entry's
+ * byte is written by the one thread that found it (names are unique). */
+static int
+probe_chunk(void *arg, size_t i, struct mc_err *err)
+{
+	struct probe_job *job = arg;
+	char *const *hit;
+	size_t k, end = (i + 1) * PROBE_CHUNK;
+
+	(void)err;
+	for (k = i * PROBE_CHUNK; k < end && k < job->n; k++) {
+		if (job->names[k] == NULL ||
+		    (hit = index_hit(job->ix, job->names[k])) == NULL)
+			continue;
+		job->ix->probe[hit - job->ix->lines] =
+		    index_probe_one(job->ix, hit, job->names[k]);
+	}
+	return 0;
+}
+
+/* mc_store_index_probe - take the stats of mc_store_index_settled for
+ * many certs at once (see store.h). */
+void
+mc_store_index_probe(struct mc_store_index *ix, const char *const *names,
+		     size_t n)
+{
+	struct probe_job job = {ix, names, n};
+	size_t chunks = (n + PROBE_CHUNK - 1) / PROBE_CHUNK;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t k = cpus > 1 ? (size_t)cpus : 1;
+
+	if (ix->n == 0 || n < 2 * PROBE_CHUNK || ix->certs_fd == -1)
+		return; /* a few stats each: not worth a thread */
+	free(ix->probe);
+	ix->probe = calloc(ix->n, 1);
+	if (ix->probe == NULL)
+		return;
+	(void)mc_pool_run(chunks, k < PROBE_THREADS ? k : PROBE_THREADS,
+			  probe_chunk, &job, NULL);
 }
 
 struct index_seq {

@@ -92,7 +92,9 @@ struct mc_cert_conf {
 	size_t n_key_types;
 	bool reuse_key;
 	enum mc_challenge_type challenge;
-	char *http_listen;     /* "HOST:PORT" (checked by mc_addr_listen_parse) */
+	char *http_listen;     /* "HOST:PORT" (checked by mc_addr_listen_parse;
+	                        * the default is shared by every cert: never
+	                        * free or change it, nor tls_alpn_listen) */
 	char *webroot;         /* NULL: use the built-in responder */
 	char *tls_alpn_listen; /* "HOST:PORT" */
 	char *dns_hook;

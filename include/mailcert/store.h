@@ -275,6 +275,17 @@ int mc_store_index_current(struct mc_store_index *ix, const char *name,
  * again from meta.json by mc_store_index_current). */
 bool mc_store_index_settled(struct mc_store_index *ix, const char *name);
 
+/* mc_store_index_probe - the stats of mc_store_index_settled for names[0..n)
+ * (NULL: skipped) taken now, on up to one thread per CPU (at most 4; none
+ * below 512 names): each name's next mc_store_index_settled uses what its
+ * probe found instead of stating again (once; later calls stat). Call
+ * under the state lock, right before asking: a change the run itself
+ * makes to a cert must come after that cert's mc_store_index_settled (no
+ * other mailcert changes the state meanwhile; a hand edit made while the
+ * run goes on is seen by the next run). */
+void mc_store_index_probe(struct mc_store_index *ix, const char *const *names,
+			  size_t n);
+
 /* mc_store_index_save - write the next index (atomically) when the one on
  * disk is missing or out of date and complete says every configured cert
  * was asked for (removing a temporary file a killed run left of it).

@@ -7,6 +7,7 @@
  * Each config text is written to a fresh temporary file; "@" in an
  * expected message fragment stands for that file's path.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,8 @@
 #include <cmocka.h>
 
 #include "mailcert/config.h"
+
+#include "core/config_int.h"
 
 static char tmp_dir[64];
 static char conf_path[128];
@@ -1767,6 +1770,191 @@ test_include_cap(void **state)
 	}
 }
 
+#define MANY 600 /* included files: enough to be lexed on several threads */
+
+/* many_write - tmp_dir/conf.d/NNNN.conf for NNNN < MANY, each [cert cNNNN]
+ * on line 2 (a comment first), except file bad, which gets text, and
+ * file bad2 (when > 0), which gets a bad names value. */
+static void
+many_write2(int bad, const char *text, int bad2)
+{
+	char path[256], body[128];
+	FILE *f;
+	int k;
+
+	snprintf(path, sizeof(path), "%s/conf.d", tmp_dir);
+	mkdir(path, 0700);
+	for (k = 0; k < MANY; k++) {
+		snprintf(path, sizeof(path), "%s/conf.d/%04d.conf", tmp_dir, k);
+		snprintf(body, sizeof(body), "; %d\n[cert c%04d]\nnames = c%d.example.com\n",
+		    k, k, k);
+		f = fopen(path, "w");
+		assert_non_null(f);
+		if (k == bad2)
+			snprintf(body, sizeof(body), "[cert c%04d]\nnames = b..example.com\n", k);
+		fputs(k == bad ? text : body, f);
+		assert_int_equal(fclose(f), 0);
+	}
+}
+
+/* many_write - many_write2 with one bad file. */
+static void
+many_write(int bad, const char *text)
+{
+	many_write2(bad, text, -1);
+}
+
+/* many_clean - remove what many_write and the cases made. */
+static void
+many_clean(void)
+{
+	char path[256];
+	int k;
+
+	for (k = 0; k < MANY; k++) {
+		snprintf(path, sizeof(path), "%s/conf.d/%04d.conf", tmp_dir, k);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/conf.d/0300x.conf", tmp_dir);
+	unlink(path);
+	rmdir(path);
+}
+
+struct many_case {
+	const char *label;
+	int bad;          /* the file given text */
+	const char *text;
+	const char *frag; /* the error; "%s" = tmp_dir, a leading '@' = main */
+	int bad2;         /* a file with a bad value too, or 0 */
+};
+
+static const struct many_case many_cases[] = {
+	{ "a syntax error in a late file", 450, "[cert x]\nbroken\n",
+	  "%s/conf.d/0450.conf:2: not a section, a comment or KEY = VALUE", 0 },
+	{ "a cert repeated from an early file, in another run of files", 590,
+	  "\n\n[cert c0010]\nnames = x.example.com\n",
+	  "%s/conf.d/0590.conf:3: [cert c0010]: appears twice (first at "
+	  "%s/conf.d/0010.conf:2)", 0 },
+	{ "a cert of the main file repeated", 7, "[cert m]\nnames = x.example.com\n",
+	  "%s/conf.d/0007.conf:1: [cert m]: appears twice (first at @:3)", 0 },
+	{ "[global] in an included file", 599, "[global]\n",
+	  "%s/conf.d/0599.conf:1: [global]: appears twice (first at @:1)", 0 },
+	{ "a bad value: found after the files are read", 333,
+	  "[cert c0333]\nnames = a..example.com\n", "%s/conf.d/0333.conf:2: names:", 0 },
+	{ "two bad values, certs built on several threads: the first in order",
+	  90, "[cert c0090]\nnames = a..example.com\n", "%s/conf.d/0090.conf:2: names:",
+	  520 },
+	{ "the same, the two bad files written the other way round",
+	  520, "[cert c0520]\nnames = a..example.com\n", "%s/conf.d/0090.conf:2: names:",
+	  90 },
+};
+
+/* test_include_many - hundreds of included files (read on several
+ * threads) load in lexical order, and every error is the one, naming the
+ * same file and line, that reading them one by one finds first. */
+static void
+test_include_many(void **state)
+{
+	struct mc_config *cfg = NULL;
+	struct mc_err err;
+	char text[512], want[512], path[256];
+	size_t i;
+
+	(void)state;
+	snprintf(text, sizeof(text), "[global]\ninclude = %s/conf.d/*.conf\n"
+	    "[cert m]\nnames = m.example.com\n", tmp_dir);
+	write_conf(text);
+	many_write(-1, NULL);
+	mc_err_clear(&err);
+	if (mc_config_load(conf_path, &cfg, &err) == -1)
+		fail_msg("%d files: %s", MANY, err.msg);
+	assert_int_equal(cfg->n_certs, MANY + 1);
+	assert_string_equal(cfg->certs[0].name, "m");
+	for (i = 1; i <= MANY; i++) {
+		snprintf(want, sizeof(want), "c%04zu", i - 1);
+		assert_string_equal(cfg->certs[i].name, want);
+	}
+	mc_config_free(cfg);
+	for (i = 0; i < sizeof(many_cases) / sizeof(many_cases[0]); i++) {
+		const struct many_case *c = &many_cases[i];
+
+		print_message("many files: %s\n", c->label);
+		many_write2(c->bad, c->text, c->bad2 > 0 ? c->bad2 : -1);
+		cfg = NULL;
+		mc_err_clear(&err);
+		assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+		assert_null(cfg);
+		inc_fmt(c->frag, want, sizeof(want));
+		if (err.cat != MC_ERR_CONFIG || strstr(err.msg, want) == NULL)
+			fail_msg("%s:\n  got  %s\n  want %s", c->label, err.msg, want);
+	}
+	/* a directory named like a file: refused by name, as before */
+	many_write(-1, NULL);
+	snprintf(path, sizeof(path), "%s/conf.d/0300x.conf", tmp_dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	mc_err_clear(&err);
+	assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+	snprintf(want, sizeof(want), "%s: not a regular file", path);
+	if (strstr(err.msg, want) == NULL)
+		fail_msg("a directory *.conf:\n  got  %s\n  want %s", err.msg, want);
+	many_clean();
+}
+
+/* test_include_types - what the directory says of a file: a symlink to
+ * a file is read (fstat), a directory or a FIFO is refused by name
+ * (fstat: d_type was not DT_REG); told "regular" (d_type DT_REG), the
+ * file is read without an fstat, and a FIFO swapped in meanwhile reads
+ * as empty instead of blocking. */
+static void
+test_include_types(void **state)
+{
+	struct cfg_raw raw;
+	struct mc_config *cfg = NULL;
+	struct mc_err err;
+	char dir[256], path[256], text[384];
+	int dfd;
+
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s/conf.d", tmp_dir);
+	mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/real.txt", tmp_dir);
+	write_conf("[cert s]\nnames = s.example.com\n");
+	assert_int_equal(rename(conf_path, path), 0);
+	snprintf(text, sizeof(text), "%s/conf.d/s.conf", tmp_dir);
+	assert_int_equal(symlink(path, text), 0);
+	snprintf(text, sizeof(text), "[global]\ninclude = %s/conf.d/*.conf\n", tmp_dir);
+	write_conf(text);
+	mc_err_clear(&err);
+	if (mc_config_load(conf_path, &cfg, &err) == -1)
+		fail_msg("a symlinked file: %s", err.msg);
+	assert_int_equal(cfg->n_certs, 1);
+	assert_string_equal(cfg->certs[0].name, "s");
+	mc_config_free(cfg);
+	snprintf(path, sizeof(path), "%s/conf.d/f.conf", tmp_dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	cfg = NULL;
+	assert_int_equal(mc_config_load(conf_path, &cfg, &err), -1);
+	snprintf(text, sizeof(text), "%s: not a regular file", path);
+	assert_non_null(strstr(err.msg, text));
+	/* the reader itself, told the type */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	memset(&raw, 0, sizeof(raw));
+	assert_int_equal(config_lex_file_at(dfd, "f.conf", path, false, &raw, &err), -1);
+	assert_non_null(strstr(err.msg, text));
+	assert_int_equal(config_lex_file_at(dfd, "f.conf", path, true, &raw, &err), 0);
+	assert_int_equal(raw.n_secs, 0);
+	snprintf(text, sizeof(text), "%s/conf.d/s.conf", tmp_dir);
+	assert_int_equal(config_lex_file_at(dfd, "s.conf", text, true, &raw, &err), 0);
+	assert_int_equal(raw.n_secs, 1);
+	config_raw_free(&raw);
+	close(dfd);
+	unlink(path);
+	unlink(text);
+	snprintf(path, sizeof(path), "%s/real.txt", tmp_dir);
+	unlink(path);
+}
+
 /* test_dry_run_keys - keep_versions, metrics_file and the staging
  * directory a dry run uses. */
 static void
@@ -1915,6 +2103,8 @@ main(void)
 		cmocka_unit_test(test_bad_names_file),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_include_cap),
+		cmocka_unit_test(test_include_many),
+		cmocka_unit_test(test_include_types),
 		cmocka_unit_test(test_secret_not_echoed),
 		cmocka_unit_test(test_tiny_files),
 		cmocka_unit_test(test_missing_file),

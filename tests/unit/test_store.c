@@ -1036,22 +1036,47 @@ test_account_migrate(void **state)
 	EVP_PKEY_free(key);
 }
 
-/* index_settle_run - open the index, ask whether "mail" is settled, then
- * read it as renew does and save; the answer. */
+#define PROBE_NAMES 600 /* enough for mc_store_index_probe's threads */
+
+/* index_ask - open the index, ask whether "mail" is settled, then read it
+ * as renew does and save; the answer. probe: through
+ * mc_store_index_probe, "mail" the last of PROBE_NAMES names (the others
+ * not configured), so a probe thread stats it; the probe's answer is used
+ * once, then a second ask stats again and must agree. */
 static bool
-index_settle_run(const char *dir)
+index_ask(const char *dir, bool probe)
 {
+	static const char *names[PROBE_NAMES];
 	struct mc_store_index *ix = mc_store_index_open(dir, NULL);
 	struct mc_cert_meta m;
 	bool settled;
 
 	assert_non_null(ix);
+	names[PROBE_NAMES - 1] = "mail";
+	if (probe)
+		mc_store_index_probe(ix, names, PROBE_NAMES);
 	settled = mc_store_index_settled(ix, "mail");
+	if (probe)
+		assert_true(mc_store_index_settled(ix, "mail") == settled);
 	assert_int_equal(mc_store_index_current(ix, "mail", &m, NULL), 1);
 	mc_store_meta_clear(&m);
 	assert_int_equal(mc_store_index_save(ix, true, NULL), 0);
 	mc_store_index_close(ix);
 	return settled;
+}
+
+/* index_settle_run - index_ask, asked directly. */
+static bool
+index_settle_run(const char *dir)
+{
+	return index_ask(dir, false);
+}
+
+/* index_probe_run - index_ask through mc_store_index_probe. */
+static bool
+index_probe_run(const char *dir)
+{
+	return index_ask(dir, true);
 }
 
 /* test_index_settled - settled only while no journal and no version above
@@ -1099,6 +1124,100 @@ test_index_settled(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* settle - age mail's version n and run until its entry says settled. */
+static void
+settle(const char *dir, unsigned n, bool (*run)(const char *))
+{
+	char stamp[128];
+	int i;
+
+	age_meta(dir, n, stamp, sizeof(stamp));
+	for (i = 0; i < 2 && !run(dir); i++)
+		;
+	assert_true(run(dir));
+}
+
+/* meta_touch - rewrite version n's meta.json: in place (same inode and
+ * size, only its mtime changes) or by a rename (another inode). */
+static void
+meta_touch(const char *dir, unsigned n, bool in_place)
+{
+	char path[600], tmp[700], *text = NULL;
+	size_t len = 0;
+	int fd;
+
+	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
+	assert_int_equal(mc_fsio_read(path, 1 << 20, &text, &len, NULL), 0);
+	if (in_place) {
+		fd = open(path, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, text, 1, 0), 1);
+		assert_int_equal(close(fd), 0);
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, text, len), (ssize_t)len);
+		assert_int_equal(close(fd), 0);
+		assert_int_equal(rename(tmp, path), 0);
+	}
+	free(text);
+}
+
+/* test_index_settled_each - each change a no-op renew must act on is
+ * seen by exactly one of the three stats of mc_store_index_settled (the
+ * cert's directory, its versions/, the version's meta.json): with any of
+ * them left out, one row here would stay "settled". Each row runs asked
+ * directly and through the threads of mc_store_index_probe. */
+static void
+test_index_settled_each(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	bool (*runs[2])(const char *) = {index_settle_run, index_probe_run};
+	char path[600], vdir[600];
+	unsigned n, old;
+	int r;
+
+	old = add_version(dir, key, 20, "deployed");
+	n = add_version(dir, key, 21, "deployed");
+	for (r = 0; r < 2; r++) {
+		print_message("%s\n", r == 0 ? "asked one by one" : "probed");
+		settle(dir, n, runs[r]);
+		/* certs/NAME only: a journal (an interrupted deployment) */
+		snprintf(path, sizeof(path), "%s/certs/mail/journal.json", dir);
+		assert_int_equal(mc_fsio_write(path, "{}", 2, 0600,
+					       MC_FSIO_KEEP_OWNER, false, NULL), 0);
+		assert_false(runs[r](dir));
+		assert_int_equal(unlink(path), 0);
+		settle(dir, n, runs[r]);
+		/* certs/NAME only: `current` swapped back by hand */
+		assert_int_equal(mc_store_set_current_back(dir, "mail", old, NULL), 0);
+		assert_false(runs[r](dir));
+		assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
+		settle(dir, n, runs[r]);
+		/* versions/ only: a version stored above current, never live */
+		n = store_version(dir, key, 22 + r, "issued", false);
+		assert_false(runs[r](dir));
+		assert_int_equal(mc_store_set_current(dir, "mail", n, NULL), 0);
+		settle(dir, n, runs[r]);
+		/* versions/ only: an older version removed by hand */
+		mc_store_path(dir, "mail", old, NULL, vdir, sizeof(vdir), NULL);
+		snprintf(path, sizeof(path), "%s/gone", dir);
+		assert_int_equal(rename(vdir, path), 0);
+		assert_false(runs[r](dir));
+		assert_int_equal(rename(path, vdir), 0);
+		settle(dir, n, runs[r]);
+		/* meta.json only: rewritten in place, then by a rename */
+		meta_touch(dir, n, true);
+		assert_false(runs[r](dir));
+		settle(dir, n, runs[r]);
+		meta_touch(dir, n, false);
+		assert_false(runs[r](dir));
+	}
+	EVP_PKEY_free(key);
+}
+
 int
 main(void)
 {
@@ -1129,6 +1248,8 @@ main(void)
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_index_settled, tmpdir_setup,
 						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_index_settled_each,
+						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_index_cycle, tmpdir_setup,
 						tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_account_store,
