@@ -14,6 +14,7 @@ takes status "valid" only), whatever the percentage.
 Usage:
   acme_authz.py deactivate --cacert CA --directory URL [--pebble-log LOG]
                 ACCOUNT_DIR...
+  acme_authz.py register --cacert CA --directory URL KEY...
 
 Each ACCOUNT_DIR is a mailcert account folder (account.key, account.json
 with "url" and "directory"); folders of another directory are left alone,
@@ -24,6 +25,11 @@ failed): with --pebble-log, the authorizations Pebble's log says it set
 valid are looked at too (those of another account answer 403 and are
 skipped). Prints one line per account on stderr; exit 0, or 1 with the
 reason (a request the server refused, a file that cannot be read).
+
+"register" makes each private key KEY (PEM) an account of its own
+(newAccount, RFC 8555 section 7.3): a CA then refuses a CSR of that key
+("CSR contains a public key for a known account"), a way to make one order
+of a run fail at finalize whatever the CA decides about its authorizations.
 
 Only the standard library and python3-cryptography.
 """
@@ -127,8 +133,11 @@ class Client:
         for _ in range(NONCE_TRIES):
             if self.nonce is None:
                 self.request("HEAD", self.dir["newNonce"])
-            prot = {"alg": self.signer.alg, "kid": self.kid,
-                    "nonce": self.nonce, "url": url}
+            prot = {"alg": self.signer.alg, "nonce": self.nonce, "url": url}
+            if self.kid is None:
+                prot["jwk"] = self.signer.jwk
+            else:
+                prot["kid"] = self.kid
             self.nonce = None
             p64 = b64u(json.dumps(prot).encode())
             b64 = "" if payload is None else b64u(json.dumps(payload).encode())
@@ -219,6 +228,16 @@ def deactivate_account(acct_dir, args):
     return n
 
 
+def register(key, args):
+    """newAccount with KEY; the account URL."""
+    client = Client(args.directory, args.cacert, Signer(key), None)
+    status, headers, obj = client.post(client.dir["newAccount"],
+                                       {"termsOfServiceAgreed": True})
+    if status not in (200, 201) or not headers.get("Location"):
+        raise AcmeError(f"newAccount with {key}: HTTP {status}: {obj}")
+    return headers["Location"]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -227,8 +246,17 @@ def main():
     d.add_argument("--directory", required=True)
     d.add_argument("--pebble-log")
     d.add_argument("account_dirs", nargs="+")
+    r = sub.add_parser("register")
+    r.add_argument("--cacert", required=True)
+    r.add_argument("--directory", required=True)
+    r.add_argument("keys", nargs="+")
     args = ap.parse_args()
     try:
+        if args.cmd == "register":
+            for key in args.keys:
+                print(f"acme_authz: {key}: account {register(key, args)}",
+                      file=sys.stderr)
+            return 0
         for acct_dir in args.account_dirs:
             n = deactivate_account(acct_dir, args)
             if n is not None:

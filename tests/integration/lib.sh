@@ -357,6 +357,17 @@ authz_forget() {
 	[ "${VERBOSE:-0}" = 0 ] || cat "$TEST_TMP/authz_forget.log" >&2
 }
 
+# acme_register_key KEY... - make each private key (PEM) an ACME account of
+# its own at the running Pebble (acme_authz.py register): an order whose CSR
+# carries that key is then refused at finalize ("CSR contains a public key
+# for a known account"), a failure of one order of a run that does not
+# depend on whether Pebble asks it a challenge.
+acme_register_key() {
+	python3 "$MC_LIB_DIR/acme_authz.py" register --cacert "$PEBBLE_CA" \
+		--directory "$PEBBLE_DIR_URL" "$@" 2>"$TEST_TMP/acme_register.log" ||
+		fail "acme_register_key: cannot register $*" "$TEST_TMP/acme_register.log"
+}
+
 # pebble_fetch_roots - PEBBLE_ROOT (/roots/0) and PEBBLE_INTERMEDIATE (/intermediates/0).
 pebble_fetch_roots() {
 	PEBBLE_ROOT=$TEST_TMP/pebble-root0.pem
