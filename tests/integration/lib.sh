@@ -15,7 +15,10 @@
 #   - A missing peer (pebble, openssl, ...) skips the test (exit 77) unless
 #     CI is set, where it is a failure (exit 1).
 #   - Environment from ctest: MAILCERT (the binary), MC_TESTS_DIR (the
-#     tests/ folder), MC_BUILD_DIR (the build dir).
+#     tests/ folder), MC_BUILD_DIR (the build dir). PEBBLE_AUTHZREUSE
+#     (default 0) goes to Pebble: 100 (always reuse a valid authorization)
+#     finds every test that needs a challenge and lacks its authz_forget:
+#       PEBBLE_AUTHZREUSE=100 ctest --test-dir build -R integration/
 #
 # Variables set for tests: TEST_TMP, MC_STATE, MC_CONF, PEBBLE_DIR_URL,
 # PEBBLE_CA (CA file for ca_bundle), PEBBLE_PORT, PEBBLE_MGMT (https URL of
