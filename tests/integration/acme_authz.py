@@ -109,8 +109,11 @@ class Client:
         self.kid = kid
         self.nonce = None
         status, _, body = self.request("GET", directory)
-        self.dir = json.loads(body)
-        if status != 200 or "newNonce" not in self.dir:
+        try:
+            self.dir = json.loads(body) if status == 200 else {}
+        except ValueError:
+            self.dir = {}
+        if not isinstance(self.dir, dict) or "newNonce" not in self.dir:
             raise AcmeError(f"{directory}: not an ACME directory (HTTP {status})")
 
     def request(self, method, url, data=None):

@@ -344,11 +344,11 @@ HOOK
 # while a mailcert run of these accounts is under way. It cannot help
 # between two orders of one run (a dual unit's second key type).
 authz_forget() {
-	local dirs=() d
+	local dirs=() d f
 	for d in "${@:-$MC_STATE}"; do
 		[ -d "$d/accounts" ] || continue
-		while IFS= read -r d; do
-			dirs+=("${d%/account.json}")
+		while IFS= read -r f; do
+			dirs+=("${f%/account.json}")
 		done < <(find "$d/accounts" -name account.json)
 	done
 	[ ${#dirs[@]} -gt 0 ] || return 0
