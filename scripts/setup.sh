@@ -29,10 +29,11 @@ FUZZ_PKGS=(clang libclang-rt-14-dev llvm-14)
 # Test peers: Pebble (ships pebble-challtestsrv), tools the harness uses,
 # certbot (t_import_certbot makes real lineages with it), etcd (three
 # members for the fleet tests; etcdctl to inspect what they hold), strace
-# (the kill -9 sweeps and the symlink race: syscall injection).
+# (the kill -9 sweeps and the symlink race: syscall injection),
+# python3-cryptography (acme_authz.py signs its ACME requests with it).
 TEST_PKGS=(pebble openssl python3 valgrind curl ca-certificates util-linux coreutils
 	systemd man-db gnutls-bin certbot python3-prometheus-client
-	etcd-server etcd-client strace)
+	etcd-server etcd-client strace python3-cryptography)
 
 # The DNSSEC testbed of the DANE tests (tests/integration/dns.sh): Knot DNS
 # signs the test zone and takes RFC 2136 updates, unbound validates. The

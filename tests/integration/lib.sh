@@ -15,7 +15,10 @@
 #   - A missing peer (pebble, openssl, ...) skips the test (exit 77) unless
 #     CI is set, where it is a failure (exit 1).
 #   - Environment from ctest: MAILCERT (the binary), MC_TESTS_DIR (the
-#     tests/ folder), MC_BUILD_DIR (the build dir).
+#     tests/ folder), MC_BUILD_DIR (the build dir). PEBBLE_AUTHZREUSE
+#     (default 0) goes to Pebble: 100 (always reuse a valid authorization)
+#     finds every test that needs a challenge and lacks its authz_forget:
+#       PEBBLE_AUTHZREUSE=100 ctest --test-dir build -R integration/
 #
 # Variables set for tests: TEST_TMP, MC_STATE, MC_CONF, PEBBLE_DIR_URL,
 # PEBBLE_CA (CA file for ca_bundle), PEBBLE_PORT, PEBBLE_MGMT (https URL of
@@ -270,7 +273,7 @@ pebble_start() {
   }
 }
 EOF
-	local strict=(-strict) env=(env PEBBLE_AUTHZREUSE=0)
+	local strict=(-strict) env=(env PEBBLE_AUTHZREUSE="${PEBBLE_AUTHZREUSE:-0}")
 	[ "${PEBBLE_STRICT:-1}" != 0 ] || strict=()
 	[ -z "$nonce_reject" ] || env+=(PEBBLE_WFE_NONCEREJECT="$nonce_reject")
 	[ "$nosleep" != 1 ] || env+=(PEBBLE_VA_NOSLEEP=1)
@@ -328,6 +331,44 @@ dns_hook_script() {
 exec "$MC_TESTS_DIR/integration/hooks/challtestsrv-dns.sh" --mgmt "$CHALLTESTSRV_MGMT" --log "$2" "\$@"
 HOOK
 	chmod 755 "$1"
+}
+
+# authz_forget [STATE_DIR...] - deactivate (RFC 8555 7.5.2, through the
+# real ACME API: acme_authz.py) every valid authorization of every account
+# kept under STATE_DIR (default MC_STATE) at the running Pebble, so that the
+# next order of the same names asks a challenge again. Call it before any
+# run whose assertions need a challenge (a hook, a responder, a gate, a
+# challenge that fails) for a name an earlier run of the test validated:
+# Pebble reuses a valid authorization of the same account even with
+# PEBBLE_AUTHZREUSE=0 (rand.Intn(100) > 0 is false 1 time in 100). Not
+# while a mailcert run of these accounts is under way. It cannot help
+# between two orders of one run (a dual unit's second key type).
+authz_forget() {
+	local dirs=() d f
+	for d in "${@:-$MC_STATE}"; do
+		[ -d "$d/accounts" ] || continue
+		while IFS= read -r f; do
+			dirs+=("${f%/account.json}")
+		done < <(find "$d/accounts" -name account.json)
+	done
+	[ ${#dirs[@]} -gt 0 ] || return 0
+	python3 "$MC_LIB_DIR/acme_authz.py" deactivate --cacert "$PEBBLE_CA" \
+		--directory "$PEBBLE_DIR_URL" --pebble-log "$TEST_TMP/pebble.log" \
+		"${dirs[@]}" 2>"$TEST_TMP/authz_forget.log" ||
+		fail "authz_forget: cannot deactivate the valid authorizations" \
+			"$TEST_TMP/authz_forget.log"
+	[ "${VERBOSE:-0}" = 0 ] || cat "$TEST_TMP/authz_forget.log" >&2
+}
+
+# acme_register_key KEY... - make each private key (PEM) an ACME account of
+# its own at the running Pebble (acme_authz.py register): an order whose CSR
+# carries that key is then refused at finalize ("CSR contains a public key
+# for a known account"), a failure of one order of a run that does not
+# depend on whether Pebble asks it a challenge.
+acme_register_key() {
+	python3 "$MC_LIB_DIR/acme_authz.py" register --cacert "$PEBBLE_CA" \
+		--directory "$PEBBLE_DIR_URL" "$@" 2>"$TEST_TMP/acme_register.log" ||
+		fail "acme_register_key: cannot register $*" "$TEST_TMP/acme_register.log"
 }
 
 # pebble_fetch_roots - PEBBLE_ROOT (/roots/0) and PEBBLE_INTERMEDIATE (/intermediates/0).

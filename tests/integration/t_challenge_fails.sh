@@ -41,6 +41,7 @@ assert_exit 0 "issuance with the built-in responder"
 assert_issued mail mail.example.test imap.example.test
 before=$(pubkey_of_cert "$(cert_dir mail)/current/cert.pem")
 MC_CONF=$bad_conf
+authz_forget
 mc_run issue mail
 assert_exit 1 "re-issuance with a challenge nobody answers"
 assert_contains_i "$MC_ERR" "mail.example.test" "imap.example.test"

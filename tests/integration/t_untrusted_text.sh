@@ -69,6 +69,7 @@ assert_contains "$MC_ERR" "10-noisy exited with status 3: ?[2J?[31mERROR?[0m in 
 
 # 2. A failing dns hook: the run fails, --json stays valid, MAILCERT_ERROR is clean.
 rm -f "$TEST_TMP/failure.txt"
+authz_forget # "hooked" validated mail.example.test: else no dns hook may run
 mc_run --json issue dns
 assert_exit 1 "a failing dns hook"
 clean_check "$MC_OUT" "$MC_ERR" "$TEST_TMP/failure.txt"
