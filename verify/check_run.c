@@ -50,6 +50,7 @@ run_probe_opts(const struct mc_check_opts *opts, enum mc_key_alg alg,
 	po->want_ocsp = true;
 	po->key_alg = alg;
 	po->cache = opts->cache;
+	po->limit = opts->limit;
 }
 
 /* run_outcome_finding - unreachable / starttls-missing for a failed probe. */
