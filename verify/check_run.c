@@ -16,7 +16,9 @@
  * CHECK_PER_SERVER connections at once (the key-type probes first one at
  * a time while no greeting has named the daemon yet); their answers are
  * kept and the findings written in the order above, as if the probes ran
- * one after the other.
+ * one after the other. Every connection also takes a slot of its server
+ * address from opts->limit, the run's bound shared with the endpoints
+ * checked at the same time (verify_conn_open).
  */
 #include <stdio.h>
 #include <stdlib.h>
