@@ -9,6 +9,8 @@
  * waiters, each waiting on its own condition variable (on its stack). A
  * freed slot goes straight to the first waiter (the count stays), so one
  * give wakes exactly one thread and a newcomer never overtakes a waiter.
+ * Each thread counts the slots it holds: asking for a second one is the
+ * caller's bug that can deadlock, and aborts at once instead.
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -121,6 +123,9 @@ struct mc_limit_slot {
 	unsigned held;
 	struct limit_waiter *head, *tail; /* first come, first served */
 };
+
+/* Slots this thread holds (of any limit): 0 or 1. */
+static _Thread_local unsigned limit_held_here;
 
 struct mc_limit {
 	pthread_mutex_t lock;
@@ -238,6 +243,8 @@ mc_limit_take(struct mc_limit *l, const char *key, struct mc_err *err)
 	struct mc_limit_slot *e;
 	int rc = 0;
 
+	if (limit_held_here > 0)
+		abort(); /* waiting with a slot held can deadlock (pool.h) */
 	snprintf(k, sizeof(k), "%s", key);
 	pthread_mutex_lock(&l->lock);
 	e = limit_entry(l, k);
@@ -253,6 +260,7 @@ mc_limit_take(struct mc_limit *l, const char *key, struct mc_err *err)
 		                            "memory", k);
 		return NULL;
 	}
+	limit_held_here++;
 	return e;
 }
 
@@ -265,6 +273,7 @@ mc_limit_give(struct mc_limit_slot *e)
 
 	if (e == NULL)
 		return;
+	limit_held_here--;
 	l = e->l;
 	pthread_mutex_lock(&l->lock);
 	w = e->head;

@@ -40,7 +40,9 @@ int mc_pool_run(size_t n, size_t k, mc_pool_fn fn, void *arg,
  *
  * Deadlock: a thread must never wait for a slot while it holds one (of
  * any key): then every holder is doing work that ends and gives its slot
- * back. Errors: MC_ERR_SYS when memory runs out (nothing held then). */
+ * back. So a thread holds at most one slot, and gives it back itself:
+ * mc_limit_take aborts when the calling thread already holds one.
+ * Errors: MC_ERR_SYS when memory runs out (nothing held then). */
 struct mc_limit;
 struct mc_limit_slot;
 
@@ -58,8 +60,8 @@ unsigned mc_limit_max(const struct mc_limit *l);
 void mc_limit_free(struct mc_limit *l);
 
 /* mc_limit_take - wait for a slot of key (truncated to MC_LIMIT_KEY_MAX -
- * 1 bytes); the slot (give it back with mc_limit_give), or NULL with
- * MC_ERR_SYS. */
+ * 1 bytes); the slot (give it back with mc_limit_give, on this thread),
+ * or NULL with MC_ERR_SYS; aborts if this thread holds a slot already. */
 struct mc_limit_slot *mc_limit_take(struct mc_limit *l, const char *key,
                                     struct mc_err *err);
 

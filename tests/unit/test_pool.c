@@ -9,17 +9,21 @@
  * each other up; a taker blocks while the slots are held and gets one
  * when a slot is given back; the pattern of `check` (a pool of endpoints,
  * each taking a slot, giving it back, then running a pool of its own
- * probes on the same key) ends and keeps the bound.
+ * probes on the same key) ends and keeps the bound; a thread asking for
+ * a second slot aborts.
  */
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -331,8 +335,8 @@ limit_wait_got(struct limit_waiter_arg *w, long ms)
 	return got;
 }
 
-/* test_limit_blocks - with both slots of a key held, a third taker waits
- * until one is given back; another key is free meanwhile. */
+/* test_limit_blocks - with the slot of a key held, a second taker waits
+ * until it is given back; another key is free meanwhile. */
 static void
 test_limit_blocks(void **state)
 {
@@ -342,31 +346,57 @@ test_limit_blocks(void **state)
 	struct limit_waiter_arg other = {.key = "192.0.2.26",
 	                                 .lock = PTHREAD_MUTEX_INITIALIZER,
 	                                 .cond = PTHREAD_COND_INITIALIZER};
-	struct mc_limit_slot *a, *b;
+	struct mc_limit_slot *a;
 	pthread_t t, u;
 
 	(void)state;
-	w.l = other.l = mc_limit_new(2, NULL);
+	w.l = other.l = mc_limit_new(1, NULL);
 	assert_non_null(w.l);
 	a = mc_limit_take(w.l, w.key, NULL);
-	b = mc_limit_take(w.l, w.key, NULL);
 	assert_non_null(a);
-	assert_non_null(b);
 	assert_int_equal(pthread_create(&t, NULL, limit_waiter, &w), 0);
 	assert_int_equal(pthread_create(&u, NULL, limit_waiter, &other), 0);
 	if (!limit_wait_got(&other, 5000))
 		fail_msg("another key waited for the slots of %s", w.key);
 	if (limit_wait_got(&w, 100))
-		fail_msg("a third slot of %s was handed out", w.key);
+		fail_msg("a second slot of %s was handed out", w.key);
 	mc_limit_give(a);
 	if (!limit_wait_got(&w, 5000))
 		fail_msg("the slot given back never reached the waiter");
 	pthread_join(t, NULL);
 	pthread_join(u, NULL);
-	mc_limit_give(b);
 	mc_limit_give(NULL); /* no-op */
+	a = mc_limit_take(w.l, w.key, NULL); /* given back: free again */
+	assert_non_null(a);
+	mc_limit_give(a);
 	mc_limit_free(w.l);
 	mc_limit_free(NULL);
+}
+
+/* test_limit_second_slot - a thread that holds a slot and asks for
+ * another (of any key) could wait for itself: the process aborts at once
+ * (in a child). */
+static void
+test_limit_second_slot(void **state)
+{
+	int status = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct mc_limit *l = mc_limit_new(4, NULL);
+
+		signal(SIGABRT, SIG_DFL);
+		if (l != NULL && mc_limit_take(l, "192.0.2.25", NULL) != NULL)
+			(void)mc_limit_take(l, "192.0.2.26", NULL);
+		_exit(0); /* not reached when the guard holds */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGABRT)
+		fail_msg("a second slot on one thread did not abort (status "
+		         "0x%x)", status);
 }
 
 /* test_limit_bad - no slot per key is a local error, not a hang. */
@@ -388,6 +418,7 @@ main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_limit),
 	    cmocka_unit_test(test_limit_blocks),
+	    cmocka_unit_test(test_limit_second_slot),
 	    cmocka_unit_test(test_limit_bad),
 	};
 
