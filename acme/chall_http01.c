@@ -20,7 +20,8 @@
  *
  * Webroot mode: WEBROOT must exist; .well-known/ and acme-challenge/ are
  * created (0755) when missing; each token becomes a 0644 file written with
- * mc_fsio_write(). Stop removes exactly the files we wrote and the
+ * mc_fsio_write_transient() (atomic, not synced: nothing reads it after a
+ * crash). Stop removes exactly the files we wrote and the
  * directories we created (if they are empty by then).
  */
 #include <errno.h>
@@ -509,8 +510,10 @@ acme_http01_add(struct acme_http01 *h, const char *token, const char *keyauth,
 		path = http01_join(h->dir, token, err);
 		if (path == NULL)
 			return -1;
-		if (mc_fsio_write(path, keyauth, len, 0644, MC_FSIO_KEEP_OWNER,
-		                  false, err) == -1) {
+		/* atomic, not durable: the token matters only while this
+		 * run's order is pending (fsio.h) */
+		if (mc_fsio_write_transient(path, keyauth, len, 0644, err) ==
+		    -1) {
 			free(path);
 			return mc_err_prefix(err, "http-01 webroot");
 		}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "mailcert/crypto.h"
 #include "mailcert/log.h"
 
 static const struct cli_command commands[] = {
@@ -175,6 +176,7 @@ main(int argc, char **argv)
 	int first;
 
 	harden();
+	mc_crypto_init();
 	/* Whole lines reach stdout at once, so a log or error line on stderr
 	 * never lands inside a table row when both go to one pipe (cron). */
 	setvbuf(stdout, NULL, _IOLBF, 0);

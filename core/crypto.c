@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/decoder.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -103,6 +104,20 @@ mc_b64url_decode(const char *text, unsigned char **out, size_t *len,
 	*out = buf;
 	*len = o;
 	return 0;
+}
+
+/* mc_crypto_init - OpenSSL without its exit-time cleanup (see crypto.h).
+ * OPENSSL_cleanup() at exit frees every table OpenSSL 3 built (providers,
+ * method stores, names, the DRBGs): 1.5M of the 50M user-space
+ * instructions of an issuance (callgrind), all of it memory the exit
+ * hands back anyway. Nothing secret is left by skipping it: keys are
+ * freed (and cleansed) by mailcert as it goes, and the kernel never hands
+ * a dead process's pages to another unzeroed. The system openssl.cnf is
+ * still loaded, on first use, as before. */
+void
+mc_crypto_init(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 }
 
 /* key_params - algorithm name and parameter for a key type. */
@@ -244,6 +259,112 @@ mc_key_load(const char *path, struct mc_err *err)
 	return key;
 }
 
+/* key_ec_sec1 - the DER ECPrivateKey (RFC 5915) of an EC key as OpenSSL
+ * writes it inside PKCS#8: version 1, the private scalar padded to the
+ * order's length, no parameters (they are in the PKCS#8 algorithm), the
+ * public point in the key's own format. New secret buffer (*der, *len:
+ * OPENSSL_clear_free it), or -1. */
+static int
+key_ec_sec1(EVP_PKEY *key, unsigned char **der, int *len)
+{
+	unsigned char priv[66], point[133], *p;
+	size_t plen = 0;
+	int klen = (EVP_PKEY_get_bits(key) + 7) / 8, bits, inner, total;
+	BIGNUM *d = NULL;
+
+	*der = NULL;
+	if (klen <= 0 || klen > (int)sizeof(priv) ||
+	    !EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_PRIV_KEY, &d) ||
+	    BN_bn2binpad(d, priv, klen) != klen ||
+	    !EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY,
+					     point, sizeof(point), &plen) ||
+	    plen == 0) {
+		BN_clear_free(d);
+		OPENSSL_cleanse(priv, sizeof(priv));
+		return -1;
+	}
+	BN_clear_free(d);
+	bits = ASN1_object_size(0, (int)plen + 1, V_ASN1_BIT_STRING);
+	inner = 3 + ASN1_object_size(0, klen, V_ASN1_OCTET_STRING) +
+		ASN1_object_size(1, bits, 1);
+	total = ASN1_object_size(1, inner, V_ASN1_SEQUENCE);
+	if ((*der = OPENSSL_malloc((size_t)total)) != NULL) {
+		p = *der;
+		ASN1_put_object(&p, 1, inner, V_ASN1_SEQUENCE,
+				V_ASN1_UNIVERSAL);
+		*p++ = V_ASN1_INTEGER;
+		*p++ = 1;
+		*p++ = 1; /* ecPrivkeyVer1 */
+		ASN1_put_object(&p, 0, klen, V_ASN1_OCTET_STRING,
+				V_ASN1_UNIVERSAL);
+		memcpy(p, priv, (size_t)klen);
+		p += klen;
+		ASN1_put_object(&p, 1, bits, 1, V_ASN1_CONTEXT_SPECIFIC);
+		ASN1_put_object(&p, 0, (int)plen + 1, V_ASN1_BIT_STRING,
+				V_ASN1_UNIVERSAL);
+		*p++ = 0; /* no unused bits */
+		memcpy(p, point, plen);
+		*len = total;
+	}
+	OPENSSL_cleanse(priv, sizeof(priv));
+	return *der != NULL ? 0 : -1;
+}
+
+/* key_ec_pkcs8 - the PKCS#8 PrivateKeyInfo of an EC key on a named curve
+ * (new), put together from its parameters: 1 done (*out), 0 not such a
+ * key, -1 failed. The same DER as OpenSSL 3's encoder writes
+ * (test_key_pkcs8_ec compares them byte for byte), without building
+ * every encoder OpenSSL 3.0 has first: 3.5M of an issuance's ~48M
+ * user-space instructions went there (callgrind). */
+static int
+key_ec_pkcs8(EVP_PKEY *key, PKCS8_PRIV_KEY_INFO **out)
+{
+	char curve[64], form[32];
+	PKCS8_PRIV_KEY_INFO *p8;
+	unsigned char *der = NULL;
+	int nid, len = 0;
+
+	if (!EVP_PKEY_is_a(key, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
+					    form, sizeof(form), NULL) ||
+	    strcmp(form, OSSL_PKEY_EC_ENCODING_GROUP) != 0 ||
+	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
+					    curve, sizeof(curve), NULL) ||
+	    (nid = OBJ_txt2nid(curve)) == NID_undef) {
+		ERR_clear_error();
+		return 0; /* not such a key: OpenSSL's encoder */
+	}
+	if ((p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL ||
+	    key_ec_sec1(key, &der, &len) == -1 ||
+	    !PKCS8_pkey_set0(p8, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), 0,
+			     V_ASN1_OBJECT, OBJ_nid2obj(nid), der, len)) {
+		OPENSSL_clear_free(der, (size_t)len);
+		PKCS8_PRIV_KEY_INFO_free(p8);
+		return -1;
+	}
+	*out = p8; /* der is p8's now (cleansed when p8 is freed) */
+	return 1;
+}
+
+/* key_write_pem - the PKCS#8 PEM of key into bio: an EC key's put
+ * together directly, any other through OpenSSL's encoder. */
+static int
+key_write_pem(BIO *bio, EVP_PKEY *key)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = NULL;
+	int rc = key_ec_pkcs8(key, &p8);
+
+	if (rc == 1)
+		rc = PEM_write_bio_PKCS8_PRIV_KEY_INFO(bio, p8);
+	else if (rc == 0)
+		rc = PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL,
+					      NULL);
+	else
+		rc = 0;
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return rc;
+}
+
 /* mc_key_to_pem - append the PKCS#8 PEM of key to out. */
 int
 mc_key_to_pem(EVP_PKEY *key, struct mc_buf *out, struct mc_err *err)
@@ -253,8 +374,7 @@ mc_key_to_pem(EVP_PKEY *key, struct mc_buf *out, struct mc_err *err)
 	long n;
 	int rc = -1;
 
-	if (bio == NULL ||
-	    !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+	if (bio == NULL || !key_write_pem(bio, key)) {
 		mc_err_openssl(err, "cannot encode the private key");
 		goto out;
 	}

@@ -93,11 +93,11 @@ fsio_check_target(int dfd, const char *base, const char *path,
 	return 0;
 }
 
-/* fsio_write_temp - create, own, fill and fsync the temp file (unlinked
- * again on failure). */
+/* fsio_write_temp - create, own, fill and (sync) fsync the temp file
+ * (unlinked again on failure). */
 static int
 fsio_write_temp(int dfd, const char *tmp, const char *path, const void *data,
-		size_t len, mode_t mode, struct mc_fsio_owner owner,
+		size_t len, mode_t mode, struct mc_fsio_owner owner, bool sync,
 		struct mc_err *err)
 {
 	int fd, rc = -1;
@@ -119,7 +119,7 @@ fsio_write_temp(int dfd, const char *tmp, const char *path, const void *data,
 		mc_err_errno(err, MC_ERR_SYS, "cannot set the mode of %s", path);
 		goto out;
 	}
-	if (fsio_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	if (fsio_write_all(fd, data, len) == -1 || (sync && fsync(fd) == -1)) {
 		mc_err_errno(err, MC_ERR_SYS, "cannot write %s", path);
 		goto out;
 	}
@@ -168,6 +168,32 @@ fsio_pending_init(struct mc_fsio_pending *p, int dfd, const char *dirpath,
 	return -1;
 }
 
+/* fsio_stage_at - write data to a temp file beside base in dfd, synced
+ * unless transient (then commit does not sync the directory either). */
+static int
+fsio_stage_at(int dfd, const char *dirpath, const char *base,
+	      const void *data, size_t len, mode_t mode,
+	      struct mc_fsio_owner owner, bool allow_symlink, bool transient,
+	      struct mc_fsio_pending *p, struct mc_err *err)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/%s", dirpath, base);
+	if (fsio_pending_init(p, dfd, dirpath, base, err) == -1)
+		return -1;
+	p->transient = transient;
+	if (fsio_check_target(p->dfd, base, path, allow_symlink, err) == -1)
+		goto fail;
+	fsio_temp_name(base, p->tmp, sizeof(p->tmp));
+	if (fsio_write_temp(p->dfd, p->tmp, path, data, len, mode, owner,
+			    !transient, err) == 0)
+		return 0;
+	p->tmp[0] = '\0'; /* fsio_write_temp removed it */
+fail:
+	mc_fsio_abort(p);
+	return -1;
+}
+
 /* mc_fsio_stage_at - write data to a synced temp file beside base in dfd. */
 int
 mc_fsio_stage_at(int dfd, const char *dirpath, const char *base,
@@ -175,21 +201,8 @@ mc_fsio_stage_at(int dfd, const char *dirpath, const char *base,
 		 struct mc_fsio_owner owner, bool allow_symlink,
 		 struct mc_fsio_pending *p, struct mc_err *err)
 {
-	char path[4400];
-
-	snprintf(path, sizeof(path), "%s/%s", dirpath, base);
-	if (fsio_pending_init(p, dfd, dirpath, base, err) == -1)
-		return -1;
-	if (fsio_check_target(p->dfd, base, path, allow_symlink, err) == -1)
-		goto fail;
-	fsio_temp_name(base, p->tmp, sizeof(p->tmp));
-	if (fsio_write_temp(p->dfd, p->tmp, path, data, len, mode, owner,
-			    err) == 0)
-		return 0;
-	p->tmp[0] = '\0'; /* fsio_write_temp removed it */
-fail:
-	mc_fsio_abort(p);
-	return -1;
+	return fsio_stage_at(dfd, dirpath, base, data, len, mode, owner,
+			     allow_symlink, false, p, err);
 }
 
 /* mc_fsio_stage_symlink_at - make the temp link that commit renames over base. */
@@ -209,11 +222,11 @@ mc_fsio_stage_symlink_at(int dfd, const char *dirpath, const char *base,
 	return -1;
 }
 
-/* mc_fsio_stage - write data to a synced temp file beside path. */
-int
-mc_fsio_stage(const char *path, const void *data, size_t len, mode_t mode,
-	      struct mc_fsio_owner owner, bool allow_symlink,
-	      struct mc_fsio_pending *p, struct mc_err *err)
+/* fsio_stage - write data to a temp file beside path (see fsio_stage_at). */
+static int
+fsio_stage(const char *path, const void *data, size_t len, mode_t mode,
+	   struct mc_fsio_owner owner, bool allow_symlink, bool transient,
+	   struct mc_fsio_pending *p, struct mc_err *err)
 {
 	char *dir = NULL, *base = NULL;
 	int dfd = -1, rc = -1;
@@ -224,13 +237,23 @@ mc_fsio_stage(const char *path, const void *data, size_t len, mode_t mode,
 		return -1;
 	dfd = mc_fsio_open_dir(dir, false, 0, MC_FSIO_KEEP_OWNER, err);
 	if (dfd != -1)
-		rc = mc_fsio_stage_at(dfd, dir, base, data, len, mode, owner,
-				      allow_symlink, p, err);
+		rc = fsio_stage_at(dfd, dir, base, data, len, mode, owner,
+				   allow_symlink, transient, p, err);
 	if (dfd != -1)
 		close(dfd);
 	free(dir);
 	free(base);
 	return rc;
+}
+
+/* mc_fsio_stage - write data to a synced temp file beside path. */
+int
+mc_fsio_stage(const char *path, const void *data, size_t len, mode_t mode,
+	      struct mc_fsio_owner owner, bool allow_symlink,
+	      struct mc_fsio_pending *p, struct mc_err *err)
+{
+	return fsio_stage(path, data, len, mode, owner, allow_symlink, false,
+			  p, err);
 }
 
 /* mc_fsio_create_at - a new, complete, synced file name in dfd. */
@@ -242,7 +265,8 @@ mc_fsio_create_at(int dfd, const char *dirpath, const char *name,
 	char path[4400];
 
 	snprintf(path, sizeof(path), "%s/%s", dirpath, name);
-	return fsio_write_temp(dfd, name, path, data, len, mode, owner, err);
+	return fsio_write_temp(dfd, name, path, data, len, mode, owner, true,
+			       err);
 }
 
 /* mc_fsio_commit - rename the staged file over its final name, sync the
@@ -258,7 +282,7 @@ mc_fsio_commit(struct mc_fsio_pending *p, struct mc_err *err)
 		mc_fsio_abort(p);
 		return rc;
 	}
-	if (fsync(p->dfd) == -1)
+	if (!p->transient && fsync(p->dfd) == -1)
 		rc = mc_err_errno(err, MC_ERR_SYS, "cannot sync directory %s",
 				  p->dir);
 	p->tmp[0] = '\0';
@@ -280,6 +304,20 @@ mc_fsio_write(const char *path, const void *data, size_t len, mode_t mode,
 
 	if (mc_fsio_stage(path, data, len, mode, owner, allow_symlink, &p,
 			  err) == -1)
+		return -1;
+	return mc_fsio_commit(&p, err);
+}
+
+/* mc_fsio_write_transient - atomically replace path with data, not
+ * durably (see fsio.h). */
+int
+mc_fsio_write_transient(const char *path, const void *data, size_t len,
+			mode_t mode, struct mc_err *err)
+{
+	struct mc_fsio_pending p;
+
+	if (fsio_stage(path, data, len, mode, MC_FSIO_KEEP_OWNER, false, true,
+		       &p, err) == -1)
 		return -1;
 	return mc_fsio_commit(&p, err);
 }

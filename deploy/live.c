@@ -8,6 +8,15 @@
  * LIVE_PARALLEL at a time (core's pool), taking one row of each endpoint
  * in turn, with one set of TLS contexts for the whole check (a full
  * handshake every time: a session is never resumed).
+ *
+ * Before the workers start, the round opens the TCP connections of the
+ * first LIVE_PARALLEL rows to be taken at once (IP literals only: a name
+ * is resolved by its probe), and each worker takes its row's connection
+ * over: every server starts its first session at once rather than as the
+ * threads come up one by one (on a busy machine the last came 10-30 ms
+ * after the first), and the TLS context is built while the servers greet.
+ * A worker closes its connection before it takes the next row, so there
+ * are never more than LIVE_PARALLEL connections at once.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -15,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mailcert/crypto.h"
 #include "mailcert/deploy.h"
@@ -50,11 +60,12 @@ live_outcome(enum mc_probe_outcome o)
 }
 
 /* What one row probes: the endpoint, the key type allowed, the leaf
- * expected. */
+ * expected and its facts (read once per key type, not per row). */
 struct live_probe {
 	struct mc_endpoint ep;
 	enum mc_key_alg alg;
-	X509 *want; /* borrowed from the pairs */
+	X509 *want;                         /* borrowed from the pairs */
+	const struct mc_x509_info *want_info; /* borrowed from live_verify */
 };
 
 /* live_alg - the probe restriction of a key type. */
@@ -64,34 +75,54 @@ live_alg(enum mc_key_type type)
 	return mc_key_type_is_ec(type) ? MC_KEY_ALG_ECDSA : MC_KEY_ALG_RSA;
 }
 
-/* live_row_init - row r for endpoint ep, SNI sni ("": none), pair pair. */
-static int
+/* live_row_init - row r for endpoint ep, SNI sni ("": none), pair pair
+ * whose leaf's facts are info. */
+static void
 live_row_init(struct mc_live_row *row, struct live_probe *pr,
 	      const struct mc_endpoint *ep, const char *sni,
-	      const struct mc_pair *pair, struct mc_err *err)
+	      const struct mc_pair *pair, const struct mc_x509_info *info)
 {
-	struct mc_x509_info info;
-
 	pr->ep = *ep;
 	pr->alg = live_alg(pair->type);
 	pr->want = sk_X509_value(pair->chain, 0);
-	if (pr->want == NULL || mc_x509_info(pr->want, &info, err) == -1)
-		return mc_err_set(err, MC_ERR_INPUT, "no %s leaf to verify",
-				  mc_key_type_alg(pair->type));
+	pr->want_info = info;
 	snprintf(row->url, sizeof(row->url), "%s", ep->url);
 	snprintf(row->sni, sizeof(row->sni), "%s", sni);
 	snprintf(row->key, sizeof(row->key), "%s", mc_key_type_alg(pair->type));
-	memcpy(row->expected_serial, info.serial, sizeof(info.serial));
+	memcpy(row->expected_serial, info->serial, sizeof(info->serial));
 	row->outcome = MC_LIVE_UNREACHABLE;
-	return 0;
+}
+
+/* live_infos - the facts of each pair's leaf (new array). */
+static struct mc_x509_info *
+live_infos(const struct mc_pairs *pairs, struct mc_err *err)
+{
+	struct mc_x509_info *infos = calloc(pairs->n, sizeof(*infos));
+	size_t k;
+
+	if (infos == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		return NULL;
+	}
+	for (k = 0; k < pairs->n; k++) {
+		X509 *leaf = sk_X509_value(pairs->p[k].chain, 0);
+
+		if (leaf == NULL || mc_x509_info(leaf, &infos[k], err) == -1) {
+			free(infos);
+			mc_err_set(err, MC_ERR_INPUT, "no %s leaf to verify",
+				   mc_key_type_alg(pairs->p[k].type));
+			return NULL;
+		}
+	}
+	return infos;
 }
 
 /* live_rows - one row per endpoint, name (plus one without SNI unless
- * verify_without_sni = no) and key type. */
+ * verify_without_sni = no) and key type; infos: live_infos(pairs). */
 static int
 live_rows(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
-	  struct mc_live_report *live, struct live_probe **prs,
-	  struct mc_err *err)
+	  const struct mc_x509_info *infos, struct mc_live_report *live,
+	  struct live_probe **prs, struct mc_err *err)
 {
 	size_t per = cc->n_names + (cc->timing.verify_without_sni ? 1 : 0);
 	size_t total = cc->n_verify * per * pairs->n, i, j, k, r = 0;
@@ -100,30 +131,29 @@ live_rows(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	*prs = calloc(total + 1, sizeof(**prs));
 	if (live->rows == NULL || *prs == NULL)
 		return mc_err_errno(err, MC_ERR_SYS, "out of memory");
-	for (i = 0; i < cc->n_verify; i++) {
+	for (i = 0; i < cc->n_verify; i++)
 		for (j = 0; j < per; j++)
 			for (k = 0; k < pairs->n; k++, r++)
-				if (live_row_init(&live->rows[r], &(*prs)[r],
-						  &cc->endpoints[i], /* parsed at load */
-						  j < cc->n_names ? cc->names[j]
-								  : "",
-						  &pairs->p[k], err) == -1)
-					return -1;
-	}
+				live_row_init(&live->rows[r], &(*prs)[r],
+					      &cc->endpoints[i], /* parsed at load */
+					      j < cc->n_names ? cc->names[j] : "",
+					      &pairs->p[k], &infos[k]);
 	live->n_rows = r;
 	return 0;
 }
 
-/* live_probe_row - probe one row once and record what was served. */
+/* live_probe_row - probe one row once (over fd, a connection opened
+ * ahead, unless -1; the probe owns it) and record what was served. */
 static int
 live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
-	       struct mc_probe_cache *cache, long budget_ms,
+	       struct mc_probe_cache *cache, int fd, long budget_ms,
 	       struct mc_err *err)
 {
 	struct mc_probe_opts opts;
 	struct mc_probe_result res;
 	X509 *leaf;
 	struct mc_x509_info info;
+	bool same;
 
 	mc_probe_opts_init(&opts);
 	opts.servername = row->sni[0] ? row->sni : NULL;
@@ -132,19 +162,21 @@ live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
 	if (budget_ms < opts.total_timeout_ms)
 		opts.total_timeout_ms = budget_ms < 500 ? 500 : (int)budget_ms;
 	memset(&res, 0, sizeof(res));
-	if (mc_verify_probe(&pr->ep, &opts, &res, err) == -1)
+	if (mc_verify_probe_on(&pr->ep, &opts, fd, &res, err) == -1)
 		return -1;
 	row->outcome = live_outcome(res.outcome);
 	row->ms = res.total_ms;
 	snprintf(row->detail, sizeof(row->detail), "%.500s", res.reason);
 	leaf = res.chain ? sk_X509_value(res.chain, 0) : NULL;
+	same = leaf != NULL && mc_verify_leaf_matches(leaf, pr->want);
 	row->served_serial[0] = row->served_sha256[0] = '\0';
-	if (leaf != NULL && mc_x509_info(leaf, &info, NULL) == 0) {
+	if (same) /* the same DER: the same facts, already read */
+		info = *pr->want_info;
+	if (leaf != NULL && (same || mc_x509_info(leaf, &info, NULL) == 0)) {
 		memcpy(row->served_serial, info.serial, sizeof(info.serial));
 		memcpy(row->served_sha256, info.sha256, sizeof(info.sha256));
 	}
-	if (row->outcome == MC_LIVE_MATCH &&
-	    (leaf == NULL || !mc_verify_leaf_matches(leaf, pr->want))) {
+	if (row->outcome == MC_LIVE_MATCH && !same) {
 		row->outcome = MC_LIVE_INACTIVE;
 		snprintf(row->detail, sizeof(row->detail),
 			 "serves %s serial %s, not the deployed certificate",
@@ -182,9 +214,24 @@ struct live_round {
 	const struct live_probe *prs;
 	struct mc_live_report *live;
 	struct mc_probe_cache *cache; /* shared, thread-safe */
+	int *ahead;                   /* per row: a connection opened ahead,
+					 or -1; a worker takes its own */
 	long long deadline;
 	size_t n_eps; /* endpoints: the rows of each are consecutive */
 };
+
+/* live_row_of - the row taken in the t-th place: the rows of each endpoint
+ * are consecutive, and they are taken one endpoint after the other (the
+ * first row of each endpoint, then the second of each...), so the rows
+ * under way at once are spread over the daemons rather than all queued
+ * at one. */
+static size_t
+live_row_of(const struct live_round *rd, size_t t)
+{
+	size_t per = rd->live->n_rows / rd->n_eps;
+
+	return (t % rd->n_eps) * per + t / rd->n_eps;
+}
 
 /* live_todo - whether row i is still to be probed this round. */
 static bool
@@ -193,21 +240,37 @@ live_todo(const struct mc_live_row *row)
 	return row->outcome != MC_LIVE_MATCH && row->outcome != MC_LIVE_SKIPPED;
 }
 
-/* live_item - probe the i-th row taken, unless it already matches (pool
- * item). Rows are taken one endpoint after the other (the first row of
- * each endpoint, then the second of each...), so the rows under way at
- * once are spread over the daemons rather than all queued at one. */
+/* live_item - probe the row taken in place `taken` (live_row_of), unless it
+ * already matches (pool item). */
 static int
 live_item(void *arg, size_t taken, struct mc_err *err)
 {
 	struct live_round *rd = arg;
-	size_t per = rd->live->n_rows / rd->n_eps;
-	size_t i = (taken % rd->n_eps) * per + taken / rd->n_eps;
+	size_t i = live_row_of(rd, taken);
+	int fd = rd->ahead[i];
 
 	if (!live_todo(&rd->live->rows[i]))
 		return 0;
-	return live_probe_row(&rd->prs[i], &rd->live->rows[i], rd->cache,
+	rd->ahead[i] = -1; /* the probe's now */
+	return live_probe_row(&rd->prs[i], &rd->live->rows[i], rd->cache, fd,
 			      (long)(rd->deadline - mc_now_ms()), err);
+}
+
+/* live_ahead - open the connections of the first k rows to be probed
+ * (the first a worker of each of the k threads will take). */
+static void
+live_ahead(struct live_round *rd, size_t k)
+{
+	struct mc_live_report *live = rd->live;
+	size_t t, i, n = 0;
+
+	for (t = 0; t < live->n_rows && n < k; t++) {
+		i = live_row_of(rd, t);
+		if (!live_todo(&live->rows[i]))
+			continue; /* a worker skips it without a connection */
+		rd->ahead[i] = mc_verify_connect_ahead(&rd->prs[i].ep);
+		n++;
+	}
 }
 
 /* live_round - probe every row that does not match yet, LIVE_PARALLEL at
@@ -216,12 +279,20 @@ static int
 live_round(struct live_round *rd, size_t *bad, struct mc_err *err)
 {
 	struct mc_live_report *live = rd->live;
-	size_t i, todo = 0;
+	size_t i, todo = 0, k;
+	int rc;
 
 	for (i = 0; i < live->n_rows; i++)
 		todo += live_todo(&live->rows[i]);
-	if (mc_pool_run(live->n_rows, todo < LIVE_PARALLEL ? todo : LIVE_PARALLEL,
-			live_item, rd, err) == -1)
+	k = todo < LIVE_PARALLEL ? todo : LIVE_PARALLEL;
+	live_ahead(rd, k);
+	rc = mc_pool_run(live->n_rows, k, live_item, rd, err);
+	for (i = 0; i < live->n_rows; i++) { /* rows a failure left undone */
+		if (rd->ahead[i] != -1)
+			close(rd->ahead[i]);
+		rd->ahead[i] = -1;
+	}
+	if (rc == -1)
 		return -1;
 	*bad = 0;
 	for (i = 0; i < live->n_rows; i++)
@@ -267,22 +338,31 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	    .live = live,
 	    .deadline = mc_now_ms() + cc->timing.verify_timeout * 1000,
 	};
-	struct mc_x509_info info;
+	struct mc_x509_info *infos;
 	long backoff = LIVE_BACKOFF_MIN_MS;
-	size_t bad = 0;
+	size_t bad = 0, i;
 	int rc = -1;
 
-	if (pairs->n == 0 ||
-	    mc_x509_info(sk_X509_value(pairs->p[0].chain, 0), &info, err) == -1)
+	if (pairs->n == 0)
+		return mc_err_set(err, MC_ERR_INPUT, "no certificate to verify");
+	infos = live_infos(pairs, err);
+	if (infos == NULL)
 		return -1;
-	memcpy(live->expected_serial, info.serial, sizeof(info.serial));
-	memcpy(live->expected_sha256, info.sha256, sizeof(info.sha256));
+	memcpy(live->expected_serial, infos[0].serial, sizeof(infos[0].serial));
+	memcpy(live->expected_sha256, infos[0].sha256, sizeof(infos[0].sha256));
 	live->n_keys = pairs->n;
-	if (live_rows(cc, pairs, live, &prs, err) == -1)
+	if (live_rows(cc, pairs, infos, live, &prs, err) == -1)
 		goto out;
 	live_skip(prs, live, d, n);
 	rd.prs = prs;
 	rd.n_eps = cc->n_verify;
+	rd.ahead = calloc(live->n_rows + 1, sizeof(*rd.ahead));
+	if (rd.ahead == NULL) {
+		mc_err_errno(err, MC_ERR_SYS, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < live->n_rows; i++)
+		rd.ahead[i] = -1;
 	rd.cache = mc_probe_cache_new(err);
 	if (rd.cache == NULL)
 		goto out;
@@ -301,6 +381,8 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	rc = bad == 0 ? 0 : live_fail(live, bad, err);
 out:
 	mc_probe_cache_free(rd.cache);
+	free(rd.ahead);
 	free(prs);
+	free(infos);
 	return rc;
 }

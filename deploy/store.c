@@ -192,7 +192,7 @@ mc_store_add_version(const char *state_dir, const char *name,
 {
 	char vdir[STORE_PATH_MAX], tmp[STORE_PATH_MAX + 32], dst[STORE_PATH_MAX];
 	struct mc_cert_meta m = *meta;
-	unsigned max;
+	unsigned max, cur = 0;
 
 	if (store_cert_dir(state_dir, name, "versions", vdir, sizeof(vdir),
 			   err) == -1 ||
@@ -200,6 +200,14 @@ mc_store_add_version(const char *state_dir, const char *name,
 	    store_max_version(vdir, &max, err) == -1)
 		return -1;
 	m.version = meta->version ? meta->version : max + 1;
+	/* the version current now is recorded as prior at once: making this
+	 * one current (store_switch) then rewrites meta.json only if another
+	 * has become current meanwhile, so an issuance writes meta.json once
+	 * (the rewrite was a file, a rename and two fsyncs that published
+	 * nothing) */
+	if (m.prior == 0 && mc_store_current(state_dir, name, &cur, NULL) == 1 &&
+	    cur != m.version)
+		m.prior = cur;
 	mc_store_path(state_dir, name, m.version, NULL, dst, sizeof(dst), NULL);
 	if (mc_fsio_exists(dst))
 		return mc_err_set(err, MC_ERR_INPUT,
@@ -333,8 +341,12 @@ store_record_prior(const char *state_dir, const char *name, unsigned number,
 
 	if (mc_store_load_meta(state_dir, name, number, &meta, err) == -1)
 		return -1;
-	meta.prior = cur; /* written even when unchanged: one fixed sequence */
-	rc = mc_store_save_meta(state_dir, name, &meta, err);
+	/* mc_store_add_version recorded the version current then: most
+	 * often this one */
+	if (meta.prior != cur) {
+		meta.prior = cur;
+		rc = mc_store_save_meta(state_dir, name, &meta, err);
+	}
 	mc_store_meta_clear(&meta);
 	return rc;
 }

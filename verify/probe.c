@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 
@@ -85,15 +86,33 @@ probe_sigpipe_restore(const struct probe_sigpipe *sp)
 	pthread_sigmask(SIG_SETMASK, &sp->old, NULL);
 }
 
-/* probe_run - connect, STARTTLS, handshake, capture into res. */
+/* probe_ssl - the SSL of the handshake: made once the connection is
+ * open, so building it (and the context, the first time) overlaps the
+ * server's start of the session rather than delaying the connection. */
+static SSL *
+probe_ssl(const struct mc_probe_opts *opts, struct mc_err *err)
+{
+	SSL_CTX *ctx = verify_tls_ctx_get(opts, err);
+	SSL *ssl = ctx != NULL ? verify_tls_new(ctx, opts, err) : NULL;
+
+	SSL_CTX_free(ctx); /* the SSL holds its own reference */
+	return ssl;
+}
+
+/* probe_run - connect (over ahead, a connection already started, unless
+ * -1), STARTTLS, handshake, capture into res; *sslp: the SSL made for the
+ * handshake (the caller frees it). */
 static int
-probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
-          const struct mc_probe_opts *opts, struct mc_err *err)
+probe_run(struct verify_conn *c, int ahead, SSL **sslp,
+          const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
+          struct mc_err *err)
 {
 	struct mc_probe_result *res = c->res;
 	long t = mc_now_ms();
+	SSL *ssl;
 
-	if (verify_conn_open(c, ep, opts, res) == -1)
+	if ((ahead == -1 || verify_conn_adopt(c, ahead, opts, res) == -1) &&
+	    verify_conn_open(c, ep, opts, res) == -1)
 		return 0;
 	res->connect_ms = mc_now_ms() - t;
 	if (mc_addr_scheme_starttls(ep->scheme)) {
@@ -102,6 +121,9 @@ probe_run(struct verify_conn *c, SSL *ssl, const struct mc_endpoint *ep,
 			return 0;
 		res->starttls_ms = mc_now_ms() - t;
 	}
+	ssl = *sslp = probe_ssl(opts, err);
+	if (ssl == NULL)
+		return -1;
 	t = mc_now_ms();
 	if (verify_tls_handshake(c, ssl, ep) == -1)
 		return 0;
@@ -143,10 +165,18 @@ int
 mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
                 struct mc_probe_result *out, struct mc_err *err)
 {
+	return mc_verify_probe_on(ep, opts, -1, out, err);
+}
+
+/* mc_verify_probe_on - the same over a connection started ahead. */
+int
+mc_verify_probe_on(const struct mc_endpoint *ep,
+                   const struct mc_probe_opts *opts, int fd,
+                   struct mc_probe_result *out, struct mc_err *err)
+{
 	struct mc_probe_result res;
 	struct probe_sigpipe sp;
 	struct verify_conn *c = NULL;
-	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	long start = mc_now_ms();
 	int rc = -1;
@@ -154,14 +184,9 @@ mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
 	memset(&res, 0, sizeof(res));
 	if (probe_check_opts(opts, err) == -1)
 		goto out;
-	ctx = verify_tls_ctx_get(opts, err);
-	if (ctx == NULL)
-		goto out;
-	ssl = verify_tls_new(ctx, opts, err);
 	c = calloc(1, sizeof(*c));
-	if (ssl == NULL || c == NULL) {
-		if (c == NULL)
-			mc_err_set(err, MC_ERR_SYS, "out of memory");
+	if (c == NULL) {
+		mc_err_set(err, MC_ERR_SYS, "out of memory");
 		goto out;
 	}
 	c->fd = -1;
@@ -170,7 +195,8 @@ mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
 	c->io_timeout_ms = opts->io_timeout_ms;
 	c->res = &res;
 	probe_sigpipe_block(&sp);
-	rc = probe_run(c, ssl, ep, opts, err);
+	rc = probe_run(c, fd, &ssl, ep, opts, err);
+	fd = -1; /* c's now, closed with it */
 	if (rc == 0 && probe_no_greeting(c, ep)) {
 		verify_conn_close(c); /* a one-at-a-time server waits */
 		verify_implicit_hint(ep, opts, probe_hint_limit(c), &res);
@@ -185,10 +211,11 @@ mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
 out:
 	mc_probe_result_clear(&res);
 	SSL_free(ssl);
-	SSL_CTX_free(ctx);
 	if (c != NULL)
 		verify_conn_close(c);
 	free(c);
+	if (fd != -1) /* never reached probe_run */
+		close(fd);
 	return rc;
 }
 

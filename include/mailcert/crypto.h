@@ -21,6 +21,11 @@
 #include "mailcert/config.h"
 #include "mailcert/err.h"
 
+/* mc_crypto_init - set OpenSSL up for a process that ends when its work
+ * is done: no cleanup at exit (OPENSSL_INIT_NO_ATEXIT). Call it first in
+ * main, before any other OpenSSL call; later calls do nothing. */
+void mc_crypto_init(void);
+
 /* mc_key_generate - a new private key of type. */
 EVP_PKEY *mc_key_generate(enum mc_key_type type, struct mc_err *err);
 

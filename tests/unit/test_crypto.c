@@ -198,6 +198,74 @@ test_key_spki_and_forms(void **state)
 	}
 }
 
+static const struct {
+	const char *label;
+	enum mc_key_type type;
+	const char *point_format; /* set before writing, or NULL */
+} pkcs8_cases[] = {
+	{"P-256", MC_KEY_EC_P256, NULL},
+	{"P-384", MC_KEY_EC_P384, NULL},
+	{"P-256, compressed point", MC_KEY_EC_P256, "compressed"},
+	{"P-384, compressed point", MC_KEY_EC_P384, "compressed"},
+	{"RSA 2048 (OpenSSL's encoder)", MC_KEY_RSA2048, NULL},
+};
+
+/* key_pem_openssl - OpenSSL's own PKCS#8 PEM of key (new string). */
+static char *
+key_pem_openssl(EVP_PKEY *key)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p, *out;
+	long n;
+
+	assert_int_equal(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
+						  NULL, NULL),
+			 1);
+	n = BIO_get_mem_data(bio, &p);
+	out = malloc((size_t)n + 1);
+	assert_non_null(out);
+	memcpy(out, p, (size_t)n);
+	out[n] = '\0';
+	BIO_free(bio);
+	return out;
+}
+
+/* test_key_pkcs8_ec - mc_key_to_pem writes exactly OpenSSL's PKCS#8 PEM
+ * (an EC key's put together without the encoder: 16 keys of each case,
+ * so scalars with leading zero bytes are met too). */
+static void
+test_key_pkcs8_ec(void **state)
+{
+	struct mc_buf pem;
+	EVP_PKEY *key;
+	size_t i, k;
+	char *want;
+
+	(void)state;
+	for (i = 0; i < sizeof(pkcs8_cases) / sizeof(pkcs8_cases[0]); i++) {
+		print_message("pkcs8: %s\n", pkcs8_cases[i].label);
+		for (k = 0; k < (pkcs8_cases[i].type == MC_KEY_RSA2048 ? 1 : 16);
+		     k++) {
+			key = mc_key_generate(pkcs8_cases[i].type, NULL);
+			assert_non_null(key);
+			if (pkcs8_cases[i].point_format != NULL)
+				assert_int_equal(
+				    EVP_PKEY_set_utf8_string_param(
+					key, "point-format",
+					pkcs8_cases[i].point_format),
+				    1);
+			mc_buf_init(&pem, 0);
+			assert_int_equal(mc_key_to_pem(key, &pem, NULL), 0);
+			want = key_pem_openssl(key);
+			assert_int_equal(pem.len, strlen(want));
+			assert_memory_equal(pem.data, want, pem.len);
+			free(want);
+			mc_buf_clear_free(&pem);
+			EVP_PKEY_free(key);
+		}
+	}
+}
+
 /* test_key_pem_bad - a damaged PKCS#8 block is refused, not mistaken. */
 static void
 test_key_pem_bad(void **state)
@@ -412,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_b64url_bad),
 		cmocka_unit_test(test_key_types),
 		cmocka_unit_test(test_key_spki_and_forms),
+		cmocka_unit_test(test_key_pkcs8_ec),
 		cmocka_unit_test(test_key_pem_bad),
 		cmocka_unit_test_setup_teardown(test_check_issued, chain_setup,
 						chain_teardown),

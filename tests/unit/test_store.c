@@ -63,50 +63,83 @@ static const struct {
 	{"missing directory", "nodir/f.crt", 0644, 0, false, -1, "cannot open directory"},
 };
 
-/* test_fsio_write - modes, replacement, refusals; no temp file left. */
+/* fsio_write_case - write_cases[i] under prefix, through mc_fsio_write or
+ * (transient) mc_fsio_write_transient (owner kept, symlinks refused). */
+static void
+fsio_write_case(const char *dir, size_t i, bool transient)
+{
+	const char *pre = transient ? "t-" : "";
+	char path[512], other[512], *back;
+	struct mc_err err;
+	struct stat st;
+	size_t len;
+
+	print_message("case: %s%s\n", write_cases[i].label,
+		      transient ? " (transient)" : "");
+	snprintf(path, sizeof(path), "%s/%s%s", dir, pre, write_cases[i].name);
+	snprintf(other, sizeof(other), "%s/%starget-%zu", dir, pre, i);
+	if (write_cases[i].pre == 1)
+		assert_int_equal(mc_fsio_write(path, "old", 3, 0600,
+					       MC_FSIO_KEEP_OWNER, false, NULL),
+				 0);
+	if (write_cases[i].pre == 2) {
+		assert_int_equal(mc_fsio_write(other, "old", 3, 0600,
+					       MC_FSIO_KEEP_OWNER, false, NULL),
+				 0);
+		assert_int_equal(symlink(other, path), 0);
+	}
+	if (write_cases[i].pre == 3)
+		assert_int_equal(mkdir(path, 0700), 0);
+	mc_err_clear(&err);
+	assert_int_equal(
+	    transient ? mc_fsio_write_transient(path, "new\n", 4,
+						write_cases[i].mode, &err)
+		      : mc_fsio_write(path, "new\n", 4, write_cases[i].mode,
+				      MC_FSIO_KEEP_OWNER,
+				      write_cases[i].allow_symlink, &err),
+	    write_cases[i].rc);
+	if (write_cases[i].rc == -1) {
+		assert_non_null(strstr(err.msg, write_cases[i].fragment));
+		return;
+	}
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode)); /* a link is replaced */
+	assert_int_equal(st.st_mode & 07777, write_cases[i].mode);
+	assert_int_equal(mc_fsio_read(path, 100, &back, &len, NULL), 0);
+	assert_string_equal(back, "new\n");
+	free(back);
+}
+
+/* dir_has_temp - whether dir holds one of our temp files. */
+static bool
+dir_has_temp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		found |= mc_fsio_is_temp(e->d_name, NULL);
+	closedir(d);
+	return found;
+}
+
+/* test_fsio_write - modes, replacement, refusals; no temp file left; the
+ * transient writer (http-01 tokens) alike, except that it never replaces
+ * a symlink. */
 static void
 test_fsio_write(void **state)
 {
 	const char *dir = *state;
-	char path[512], other[512], *back;
-	struct mc_err err;
-	struct stat st;
-	size_t i, len;
+	size_t i;
 
 	for (i = 0; i < sizeof(write_cases) / sizeof(write_cases[0]); i++) {
-		print_message("case: %s\n", write_cases[i].label);
-		snprintf(path, sizeof(path), "%s/%s", dir, write_cases[i].name);
-		snprintf(other, sizeof(other), "%s/target-%zu", dir, i);
-		if (write_cases[i].pre == 1)
-			assert_int_equal(mc_fsio_write(path, "old", 3, 0600,
-						       MC_FSIO_KEEP_OWNER,
-						       false, NULL), 0);
-		if (write_cases[i].pre == 2) {
-			assert_int_equal(mc_fsio_write(other, "old", 3, 0600,
-						       MC_FSIO_KEEP_OWNER,
-						       false, NULL), 0);
-			assert_int_equal(symlink(other, path), 0);
-		}
-		if (write_cases[i].pre == 3)
-			assert_int_equal(mkdir(path, 0700), 0);
-		mc_err_clear(&err);
-		assert_int_equal(mc_fsio_write(path, "new\n", 4,
-					       write_cases[i].mode,
-					       MC_FSIO_KEEP_OWNER,
-					       write_cases[i].allow_symlink,
-					       &err),
-				 write_cases[i].rc);
-		if (write_cases[i].rc == -1) {
-			assert_non_null(strstr(err.msg, write_cases[i].fragment));
-			continue;
-		}
-		assert_int_equal(lstat(path, &st), 0);
-		assert_true(S_ISREG(st.st_mode)); /* a link is replaced */
-		assert_int_equal(st.st_mode & 07777, write_cases[i].mode);
-		assert_int_equal(mc_fsio_read(path, 100, &back, &len, NULL), 0);
-		assert_string_equal(back, "new\n");
-		free(back);
+		fsio_write_case(dir, i, false);
+		if (!write_cases[i].allow_symlink)
+			fsio_write_case(dir, i, true);
 	}
+	assert_false(dir_has_temp(dir));
 }
 
 /* test_fsio_read_limit - files over the cap are refused. */
@@ -273,6 +306,48 @@ test_store_prior(void **state)
 	mc_store_meta_clear(&meta);
 	assert_int_equal(mc_store_prior(dir, "mail", 4, &prev, NULL), 1);
 	assert_int_equal(prev, 3);
+	EVP_PKEY_free(key);
+}
+
+/* meta_ino - the inode of version n's meta.json (a rewrite renames a new
+ * file over it). */
+static ino_t
+meta_ino(const char *dir, unsigned n)
+{
+	char path[600];
+	struct stat st;
+
+	mc_store_path(dir, "mail", n, "meta.json", path, sizeof(path), NULL);
+	assert_int_equal(stat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* test_store_prior_once - a new version records the version current when
+ * it is made; making it current then leaves meta.json alone, unless
+ * another version has become current meanwhile. */
+static void
+test_store_prior_once(void **state)
+{
+	const char *dir = *state;
+	EVP_PKEY *key = mc_key_generate(MC_KEY_EC_P256, NULL);
+	unsigned prev = 0;
+	ino_t ino;
+
+	assert_int_equal(add_version(dir, key, 1, "deployed"), 1);
+	assert_int_equal(store_version(dir, key, 2, "issued", false), 2);
+	ino = meta_ino(dir, 2);
+	assert_int_equal(mc_store_set_current(dir, "mail", 2, NULL), 0);
+	assert_true(meta_ino(dir, 2) == ino); /* not written again */
+	assert_int_equal(mc_store_prior(dir, "mail", 2, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
+	/* 3 is made while 2 is current; 1 is current again when 3 goes live */
+	assert_int_equal(store_version(dir, key, 3, "issued", false), 3);
+	assert_int_equal(mc_store_set_current_back(dir, "mail", 1, NULL), 0);
+	ino = meta_ino(dir, 3);
+	assert_int_equal(mc_store_set_current(dir, "mail", 3, NULL), 0);
+	assert_true(meta_ino(dir, 3) != ino);
+	assert_int_equal(mc_store_prior(dir, "mail", 3, &prev, NULL), 1);
+	assert_int_equal(prev, 1);
 	EVP_PKEY_free(key);
 }
 
@@ -1038,6 +1113,8 @@ main(void)
 						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_prior, tmpdir_setup,
 						tmpdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_prior_once,
+						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_current_copied,
 						tmpdir_setup, tmpdir_teardown),
 		cmocka_unit_test_setup_teardown(test_store_dual, tmpdir_setup,

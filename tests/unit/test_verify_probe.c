@@ -230,18 +230,33 @@ teardown(void **state)
 	return 0;
 }
 
+/* probe_url_on - parse "scheme://127.0.0.1:port" and probe it; ahead:
+ * over a connection mc_verify_connect_ahead must have started. */
+static int
+probe_url_on(const char *scheme, unsigned short port, bool ahead,
+             const struct mc_probe_opts *opts, struct mc_probe_result *res,
+             struct mc_err *err)
+{
+	struct mc_endpoint ep;
+	char url[64];
+	int fd = -1;
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme, port);
+	assert_int_equal(mc_addr_endpoint_parse(url, &ep, err), 0);
+	if (!ahead)
+		return mc_verify_probe(&ep, opts, res, err);
+	fd = mc_verify_connect_ahead(&ep);
+	assert_true(fd >= 0);
+	return mc_verify_probe_on(&ep, opts, fd, res, err);
+}
+
 /* probe_url - parse "scheme://127.0.0.1:port" and probe it. */
 static int
 probe_url(const char *scheme, unsigned short port,
           const struct mc_probe_opts *opts, struct mc_probe_result *res,
           struct mc_err *err)
 {
-	struct mc_endpoint ep;
-	char url[64];
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme, port);
-	assert_int_equal(mc_addr_endpoint_parse(url, &ep, err), 0);
-	return mc_verify_probe(&ep, opts, res, err);
+	return probe_url_on(scheme, port, false, opts, res, err);
 }
 
 /* Cases against s_server. leaf: 1 or 2 = which leaf must be served. */
@@ -1349,6 +1364,71 @@ test_limit_wait(void **state)
 	mc_limit_free(limit);
 }
 
+/* test_connect_ahead - a probe over a connection opened ahead: the same
+ * results as connecting itself (a TLS server, a STARTTLS dialog, a closed
+ * port: connected anew, refused), no start for a name (its resolving is
+ * the probe's), and the socket closed by the probe whatever happens. */
+static void
+test_connect_ahead(void **state)
+{
+	static const char *const smtp[] = {
+	    "S220 mail.test ESMTP\r\n", "REHLO client.test",
+	    "S250-mail.test\r\n250 STARTTLS\r\n", "RSTARTTLS",
+	    "S220 go ahead\r\n", "T", NULL};
+	struct stand_in si = {.steps = smtp};
+	struct mc_probe_opts opts;
+	struct mc_probe_result res;
+	struct mc_endpoint ep;
+	struct mc_err err;
+	unsigned short port;
+	pthread_t th;
+	int fd;
+
+	(void)state;
+	mc_probe_opts_init(&opts);
+	mc_err_clear(&err);
+	assert_int_equal(probe_url_on("tls", fx.port, true, &opts, &res, &err), 0);
+	assert_int_equal(res.outcome, MC_PROBE_OK);
+	assert_true(
+	    mc_verify_leaf_matches(sk_X509_value(res.chain, 0), fx.leaf1));
+	assert_non_null(strstr(res.peer, "127.0.0.1:"));
+	mc_probe_result_clear(&res);
+
+	si.listen_fd = loopback_listener(&port);
+	assert_int_equal(pthread_create(&th, NULL, si_main, &si), 0);
+	opts.io_timeout_ms = 2000;
+	opts.ehlo_name = "client.test";
+	assert_int_equal(probe_url_on("smtp", port, true, &opts, &res, &err), 0);
+	pthread_join(th, NULL);
+	if (si.mismatch[0] != '\0')
+		fail_msg("stand-in: %s (reason: %s)", si.mismatch, res.reason);
+	assert_int_equal(res.outcome, MC_PROBE_OK);
+	assert_true(
+	    mc_verify_leaf_matches(sk_X509_value(res.chain, 0), fx.leaf1));
+	mc_probe_result_clear(&res);
+
+	close(si.listen_fd); /* now nothing listens on port */
+	assert_int_equal(probe_url_on("smtp", port, true, &opts, &res, &err), 0);
+	assert_int_equal(res.outcome, MC_PROBE_UNREACHABLE);
+	assert_non_null(strstr(res.reason, "Connection refused"));
+	mc_probe_result_clear(&res);
+
+	assert_int_equal(
+	    mc_addr_endpoint_parse("smtp://localhost:25", &ep, &err), 0);
+	assert_int_equal(mc_verify_connect_ahead(&ep), -1);
+
+	/* a bad option ends the probe before the connection is used */
+	assert_int_equal(mc_addr_endpoint_parse("tls://127.0.0.1:1", &ep, &err),
+	                 0);
+	ep.port = fx.port;
+	fd = mc_verify_connect_ahead(&ep);
+	assert_true(fd >= 0);
+	opts.io_timeout_ms = 0;
+	assert_int_equal(mc_verify_probe_on(&ep, &opts, fd, &res, &err), -1);
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+}
+
 int
 main(void)
 {
@@ -1365,6 +1445,7 @@ main(void)
 	    cmocka_unit_test(test_cache_never_resumes),
 	    cmocka_unit_test(test_cache_threads),
 	    cmocka_unit_test(test_cache_bad_opts),
+	    cmocka_unit_test(test_connect_ahead),
 	    cmocka_unit_test(test_limit_wait),
 	};
 
