@@ -107,7 +107,9 @@ struct mc_probe_opts {
 	                             address across the run (mailcert/pool.h),
 	                             a slot held from before connect() to
 	                             after close(); the wait for a slot does
-	                             not count against the timeouts. NULL: no
+	                             not count against the timeouts (a socket
+	                             started ahead is closed and the probe
+	                             connects anew under the bound). NULL: no
 	                             bound */
 };
 

@@ -1288,6 +1288,7 @@ struct limit_probe {
 	struct mc_probe_opts opts;
 	struct mc_probe_result res;
 	unsigned short port;
+	bool ahead; /* over a connection started ahead (and not waited for) */
 	int rc;
 	pthread_mutex_t lock;
 	bool done;
@@ -1298,7 +1299,16 @@ static void *
 limit_probe_main(void *arg)
 {
 	struct limit_probe *lp = arg;
-	int rc = probe_url("tls", lp->port, &lp->opts, &lp->res, NULL);
+	struct mc_endpoint ep;
+	char url[64];
+	int rc = -1;
+
+	snprintf(url, sizeof(url), "tls://127.0.0.1:%u", lp->port);
+	if (mc_addr_endpoint_parse(url, &ep, NULL) == 0)
+		rc = mc_verify_probe_on(&ep, &lp->opts,
+		                        lp->ahead ? mc_verify_connect_ahead(&ep)
+		                                  : -1,
+		                        &lp->res, NULL);
 
 	pthread_mutex_lock(&lp->lock);
 	lp->rc = rc;
@@ -1319,23 +1329,18 @@ limit_probe_done(struct limit_probe *lp)
 	return done;
 }
 
-/* test_limit_wait - with the one slot of 127.0.0.1 held for twice the
- * probe's whole budget, the probe waits, then succeeds (the wait is not
- * the peer's time); a probe of a closed port gives its slot back too
- * (mc_limit_free aborts on a slot never given back). */
+/* limit_wait_one - with the one slot of 127.0.0.1 held for twice the
+ * probe's whole budget, the probe waits (a connection started ahead
+ * too: it holds no slot), then succeeds (the wait is not the peer's
+ * time). */
 static void
-test_limit_wait(void **state)
+limit_wait_one(struct mc_limit *limit, bool ahead)
 {
 	const struct timespec pause = {0, 600 * 1000 * 1000};
 	struct limit_probe lp = {.lock = PTHREAD_MUTEX_INITIALIZER};
-	struct mc_limit *limit = mc_limit_new(1, NULL);
 	struct mc_limit_slot *held;
-	struct mc_probe_result res;
-	unsigned short closed;
 	pthread_t t;
 
-	(void)state;
-	assert_non_null(limit);
 	held = mc_limit_take(limit, "127.0.0.1", NULL);
 	assert_non_null(held);
 	mc_probe_opts_init(&lp.opts);
@@ -1343,11 +1348,12 @@ test_limit_wait(void **state)
 	lp.opts.connect_timeout_ms = lp.opts.io_timeout_ms = 300;
 	lp.opts.total_timeout_ms = 300;
 	lp.port = fx.port;
+	lp.ahead = ahead;
 	assert_int_equal(pthread_create(&t, NULL, limit_probe_main, &lp), 0);
 	nanosleep(&pause, NULL);
 	if (limit_probe_done(&lp))
-		fail_msg("the probe connected while the only slot was held "
-		         "(%s)", lp.res.reason);
+		fail_msg("%s: the probe connected while the only slot was "
+		         "held (%s)", ahead ? "ahead" : "plain", lp.res.reason);
 	mc_limit_give(held);
 	pthread_join(t, NULL);
 	assert_int_equal(lp.rc, 0);
@@ -1355,10 +1361,30 @@ test_limit_wait(void **state)
 		fail_msg("after the wait: %s \"%s\"",
 		         mc_verify_outcome_name(lp.res.outcome), lp.res.reason);
 	mc_probe_result_clear(&lp.res);
+}
+
+/* test_limit_wait - a probe under the run's limit waits for its slot
+ * (limit_wait_one, plain and started ahead); a probe of a closed port
+ * gives its slot back too (mc_limit_free aborts on a slot never given
+ * back). */
+static void
+test_limit_wait(void **state)
+{
+	struct mc_limit *limit = mc_limit_new(1, NULL);
+	struct mc_probe_result res;
+	struct mc_probe_opts opts;
+	unsigned short closed;
+
+	(void)state;
+	assert_non_null(limit);
+	limit_wait_one(limit, false);
+	limit_wait_one(limit, true);
+	mc_probe_opts_init(&opts);
+	opts.limit = limit;
 	close(loopback_listener(&closed)); /* a port nobody listens on */
-	assert_int_equal(probe_url("tls", closed, &lp.opts, &res, NULL), 0);
+	assert_int_equal(probe_url("tls", closed, &opts, &res, NULL), 0);
 	assert_int_equal(res.outcome, MC_PROBE_UNREACHABLE);
-	assert_int_equal(probe_url("tls", fx.port, &lp.opts, &res, NULL), 0);
+	assert_int_equal(probe_url("tls", fx.port, &opts, &res, NULL), 0);
 	assert_int_equal(res.outcome, MC_PROBE_OK);
 	mc_probe_result_clear(&res);
 	mc_limit_free(limit);
