@@ -27,7 +27,12 @@
 # (target < 10 s). The 200 URLs point round-robin at SCALE_SERVERS
 # (default 4) small threaded python3 TLS servers serving the clean leaf: a
 # STAND-IN for real mail servers, because s_server handles one connection
-# at a time.
+# at a time. They all listen on 127.0.0.1, one server address for check:
+# since its bound became per address across the run (at most 4
+# connections at once to one address, whatever --parallel says), the
+# 1,600 or so probe connections of the 200 URLs go 4 at a time; before,
+# each endpoint's own 4 at once, 32 endpoints together. The floor's
+# s_client processes have no such bound.
 #
 # Usage (root, for apt-get and the Postfix row):
 #   MAILCERT=/path/to/mailcert bench/check.sh

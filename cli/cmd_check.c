@@ -12,9 +12,10 @@
  * this file parses the arguments, reads the configuration when one is
  * given (-c, MAILCERT_CONFIG) or present at the default path (it supplies
  * trust_bundle; --trust-bundle wins), converts the names to A-labels,
- * runs the endpoints --parallel N at a time (default 16; each endpoint
- * with at most 4 connections at once, verify/check_int.h), with one set
- * of TLS contexts and one trust store for all of them, and picks the exit
+ * runs the endpoints --parallel N at a time (default 16), with at most
+ * MC_CHECK_PER_SERVER (4) probe connections at once to one server
+ * address across the whole run (mailcert/check.h), with one set of TLS
+ * contexts and one trust store for all of them, and picks the exit
  * code; check_out.c prints. --servername NAME (default: the URL's
  * host; an IP host sends no SNI) is converted to its A-label form for SNI
  * and matching; an invalid name is a usage error. --profile overrides
@@ -384,22 +385,29 @@ check_item(void *arg, size_t i, struct mc_err *err)
 }
 
 /* check_run_all - check every endpoint, run->parallel at a time, with
- * the TLS contexts shared by all their probes. */
+ * the TLS contexts shared by all their probes and at most
+ * MC_CHECK_PER_SERVER of their connections at once to one address. */
 static int
 check_run_all(struct check_run *run, struct mc_err *err)
 {
 	struct check_all all = {run, PTHREAD_MUTEX_INITIALIZER, 0};
-	int rc;
+	int rc = -1;
 
 	run->copts.cache = mc_probe_cache_new(err);
-	if (run->copts.cache == NULL)
-		return -1;
+	run->copts.limit = run->copts.cache != NULL
+	                       ? mc_limit_new(MC_CHECK_PER_SERVER, err)
+	                       : NULL;
+	if (run->copts.limit == NULL)
+		goto out;
 	/* a store that does not load is left to each chain check, which
 	 * reports it for its endpoint */
 	run->copts.store = mc_check_store_new(&run->copts, NULL);
 	rc = mc_pool_run(run->n, (size_t)run->parallel, check_item, &all, err);
+out:
 	X509_STORE_free(run->copts.store);
 	run->copts.store = NULL;
+	mc_limit_free(run->copts.limit);
+	run->copts.limit = NULL;
 	mc_probe_cache_free(run->copts.cache);
 	run->copts.cache = NULL;
 	if (run->progress)

@@ -12,8 +12,10 @@
 #include "mailcert/check.h"
 
 /* Connections to one endpoint at once during its check (its questions
- * run in a pool of this many): a small server is not flooded. */
-#define CHECK_PER_SERVER 4
+ * run in a pool of this many): a small server is not flooded. Across the
+ * endpoints of a run, opts->limit (MC_CHECK_PER_SERVER per address)
+ * bounds every probe connection. */
+#define CHECK_PER_SERVER MC_CHECK_PER_SERVER
 
 /* The protocol questions of one endpoint (check_proto.c), for a pool:
  * check_proto_new, then check_proto_job(r, i) for every i below

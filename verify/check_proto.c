@@ -44,6 +44,7 @@
 #include "mailcert/pool.h"
 #include "verify/check_int.h"
 #include "verify/hello.h"
+#include "verify/verify_int.h"
 #include "mailcert/time.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
@@ -345,8 +346,9 @@ proto_raw(struct check_proto *r, struct job *j, const struct verify_hello *h,
 {
 	unsigned char msg[VERIFY_HELLO_MAX];
 	struct mc_probe_result res;
+	struct verify_conn *c = NULL;
 	size_t len;
-	int fd = -1, attempt;
+	int attempt;
 
 	if (verify_hello_build(h, msg, sizeof(msg), &len) == -1) {
 		snprintf(why, size, "cannot build the ClientHello");
@@ -354,7 +356,7 @@ proto_raw(struct check_proto *r, struct job *j, const struct verify_hello *h,
 	}
 	for (attempt = 0;; attempt++) {
 		memset(&res, 0, sizeof(res));
-		if (verify_rawconn_open(&r->ep, &r->popts, &res, &fd) == 0)
+		if (verify_rawconn_open(&r->ep, &r->popts, &res, &c) == 0)
 			break;
 		if (!proto_retry(r, j, &res, attempt)) {
 			snprintf(why, size, "%.380s", res.reason);
@@ -362,8 +364,8 @@ proto_raw(struct check_proto *r, struct job *j, const struct verify_hello *h,
 		}
 	}
 	j->reached = true;
-	verify_hello_exchange(fd, msg, len, r->timeout_ms, rep);
-	close(fd);
+	verify_hello_exchange(c->fd, msg, len, r->timeout_ms, rep);
+	verify_rawconn_close(c);
 	if (rep->kind == VERIFY_REPLY_SERVER_HELLO)
 		return V_ACCEPTED;
 	if (rep->kind == VERIFY_REPLY_ALERT)
@@ -664,6 +666,7 @@ check_proto_new(const struct mc_endpoint *ep, const struct mc_check_opts *opts,
 	mc_probe_opts_init(&r->popts);
 	r->popts.servername = opts->servername;
 	r->popts.cache = opts->cache;
+	r->popts.limit = opts->limit;
 	r->popts.total_timeout_ms = r->timeout_ms;
 	if (r->popts.io_timeout_ms > r->timeout_ms)
 		r->popts.io_timeout_ms = r->timeout_ms;

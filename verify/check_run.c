@@ -16,7 +16,9 @@
  * CHECK_PER_SERVER connections at once (the key-type probes first one at
  * a time while no greeting has named the daemon yet); their answers are
  * kept and the findings written in the order above, as if the probes ran
- * one after the other.
+ * one after the other. Every connection also takes a slot of its server
+ * address from opts->limit, the run's bound shared with the endpoints
+ * checked at the same time (verify_conn_open).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,7 @@ run_probe_opts(const struct mc_check_opts *opts, enum mc_key_alg alg,
 	po->want_ocsp = true;
 	po->key_alg = alg;
 	po->cache = opts->cache;
+	po->limit = opts->limit;
 }
 
 /* run_outcome_finding - unreachable / starttls-missing for a failed probe. */

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mailcert/log.h"
+#include "mailcert/pool.h"
 #include "mailcert/text.h"
 #include "verify/verify_int.h"
 #include "mailcert/time.h"
@@ -148,7 +150,65 @@ conn_resolve(const struct mc_endpoint *ep, struct addrinfo **list,
 	return 0;
 }
 
-/* verify_conn_open - resolve and connect to ep within the timeouts. */
+/* conn_ip_text - the numeric address of sa (no port) into out. */
+static void
+conn_ip_text(const struct sockaddr *sa, char *out, size_t size)
+{
+	const void *a = sa->sa_family == AF_INET6
+	                    ? (const void *)&((const struct sockaddr_in6 *)
+	                                          (const void *)sa)->sin6_addr
+	                    : (const void *)&((const struct sockaddr_in *)
+	                                          (const void *)sa)->sin_addr;
+
+	if (inet_ntop(sa->sa_family, a, out, (socklen_t)size) == NULL)
+		snprintf(out, size, "?");
+}
+
+/* conn_take - before a connection to ai: the slot of its address under
+ * opts->limit (the wait moves the deadline: it is no time of the peer's),
+ * then the "opening" log line; -1 with res set (no memory). */
+static int
+conn_take(struct verify_conn *c, const struct addrinfo *ai,
+          const struct mc_probe_opts *opts, unsigned port)
+{
+	struct mc_err err;
+	long t;
+
+	c->addr[0] = '\0';
+	if (opts->limit == NULL && !mc_log_enabled(MC_LOG_DEBUG))
+		return 0;
+	conn_ip_text(ai->ai_addr, c->addr, sizeof(c->addr));
+	c->port = port;
+	if (opts->limit != NULL) {
+		t = mc_now_ms();
+		c->slot = mc_limit_take(opts->limit, c->addr, &err);
+		if (c->slot == NULL) {
+			c->addr[0] = '\0';
+			return verify_fail(c->res, MC_PROBE_UNREACHABLE,
+			                   "connect: %s", err.msg);
+		}
+		c->deadline += mc_now_ms() - t;
+	}
+	mc_log_debug("probe connection to %s port %u: opening", c->addr,
+	             port);
+	return 0;
+}
+
+/* conn_give - after the connection's socket is closed: the "closed" log
+ * line, then its slot back. */
+static void
+conn_give(struct verify_conn *c)
+{
+	if (c->addr[0] != '\0')
+		mc_log_debug("probe connection to %s port %u: closed",
+		             c->addr, c->port);
+	c->addr[0] = '\0';
+	mc_limit_give(c->slot);
+	c->slot = NULL;
+}
+
+/* verify_conn_open - resolve and connect to ep within the timeouts; one
+ * address after the other, each with its own slot (never two at once). */
 int
 verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
                  const struct mc_probe_opts *opts, struct mc_probe_result *res)
@@ -163,8 +223,13 @@ verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
 	if (conn_resolve(ep, &list, res) == -1)
 		return -1;
 	for (ai = list; ai != NULL && c->fd == -1; ai = ai->ai_next) {
+		if (conn_take(c, ai, opts, ep->port) == -1) {
+			freeaddrinfo(list);
+			return -1;
+		}
 		if (conn_timeout(c, opts->connect_timeout_ms) == 0) {
 			why = ETIMEDOUT;
+			conn_give(c);
 			break;
 		}
 		tried++;
@@ -173,6 +238,8 @@ verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
 		if (c->fd != -1)
 			conn_addr_text(ai->ai_addr, ai->ai_addrlen, res->peer,
 			               sizeof(res->peer));
+		else
+			conn_give(c); /* conn_try closed its socket */
 	}
 	freeaddrinfo(list);
 	if (c->fd == -1 && why == ETIMEDOUT)
@@ -352,11 +419,13 @@ verify_conn_writeline(struct verify_conn *c, const char *text)
 	return 0;
 }
 
-/* verify_conn_close - close the socket (no-op when closed). */
+/* verify_conn_close - close the socket (no-op when closed) and give its
+ * slot back. */
 void
 verify_conn_close(struct verify_conn *c)
 {
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;
+	conn_give(c);
 }

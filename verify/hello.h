@@ -74,11 +74,19 @@ enum verify_reply_kind verify_hello_parse(const unsigned char *buf,
 void verify_hello_exchange(int fd, const unsigned char *msg, size_t len,
                            int timeout_ms, struct verify_hello_reply *out);
 
+struct verify_conn;
+
 /* verify_rawconn_open - connect to ep and run its STARTTLS dialog up to
- * the go-ahead; *fd is then a plain socket, the caller's to close. -1
- * with res->outcome and res->reason set when the peer did not get there. */
+ * the go-ahead; *out is then the connection (its fd a plain socket), the
+ * caller's to end with verify_rawconn_close (which gives its connection
+ * slot back). -1 with res->outcome and res->reason set when the peer did
+ * not get there. */
 int verify_rawconn_open(const struct mc_endpoint *ep,
                         const struct mc_probe_opts *opts,
-                        struct mc_probe_result *res, int *fd);
+                        struct mc_probe_result *res, struct verify_conn **out);
+
+/* verify_rawconn_close - close and free a connection of
+ * verify_rawconn_open (NULL: no-op). */
+void verify_rawconn_close(struct verify_conn *c);
 
 #endif

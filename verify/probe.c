@@ -182,6 +182,10 @@ mc_verify_probe_on(const struct mc_endpoint *ep,
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
+	if (fd != -1 && opts->limit != NULL) {
+		close(fd); /* started ahead without a slot: anew, bounded */
+		fd = -1;
+	}
 	if (probe_check_opts(opts, err) == -1)
 		goto out;
 	c = calloc(1, sizeof(*c));

@@ -30,11 +30,12 @@ static const uint16_t hint_suites[] = {
     0x009c, 0xc009, 0xc013, 0xc00a, 0xc014, 0x002f, 0x0035,
 };
 
-/* verify_rawconn_open - connect, STARTTLS up to the go-ahead, give the fd. */
+/* verify_rawconn_open - connect, STARTTLS up to the go-ahead, give the
+ * connection. */
 int
 verify_rawconn_open(const struct mc_endpoint *ep,
                     const struct mc_probe_opts *opts,
-                    struct mc_probe_result *res, int *fd)
+                    struct mc_probe_result *res, struct verify_conn **out)
 {
 	struct verify_conn *c;
 	int rc = -1;
@@ -59,13 +60,22 @@ verify_rawconn_open(const struct mc_endpoint *ep,
 		            c->stage, c->len);
 		goto out;
 	}
-	*fd = c->fd;
-	c->fd = -1;
+	*out = c;
+	c = NULL;
 	rc = 0;
 out:
+	verify_rawconn_close(c);
+	return rc;
+}
+
+/* verify_rawconn_close - close and free c. */
+void
+verify_rawconn_close(struct verify_conn *c)
+{
+	if (c == NULL)
+		return;
 	verify_conn_close(c);
 	free(c);
-	return rc;
 }
 
 /* hint_implicit_scheme - the implicit-TLS scheme beside a STARTTLS one. */
@@ -103,8 +113,8 @@ verify_implicit_hint(const struct mc_endpoint *ep,
 	struct mc_probe_result scratch;
 	struct verify_hello_reply rep;
 	unsigned char msg[VERIFY_HELLO_MAX];
+	struct verify_conn *c = NULL;
 	size_t len = 0, rlen;
-	int fd = -1;
 
 	if (limit_ms > HINT_TIMEOUT_MS)
 		limit_ms = HINT_TIMEOUT_MS;
@@ -118,10 +128,10 @@ verify_implicit_hint(const struct mc_endpoint *ep,
 	memset(&scratch, 0, sizeof(scratch));
 	memset(&rep, 0, sizeof(rep));
 	if (verify_hello_build(&h, msg, sizeof(msg), &len) == -1 ||
-	    verify_rawconn_open(&plain, &o, &scratch, &fd) == -1)
+	    verify_rawconn_open(&plain, &o, &scratch, &c) == -1)
 		return;
-	verify_hello_exchange(fd, msg, len, limit_ms, &rep);
-	close(fd);
+	verify_hello_exchange(c->fd, msg, len, limit_ms, &rep);
+	verify_rawconn_close(c);
 	if (rep.kind != VERIFY_REPLY_SERVER_HELLO &&
 	    rep.kind != VERIFY_REPLY_ALERT)
 		return;

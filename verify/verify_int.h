@@ -17,6 +17,13 @@
 #include "mailcert/verify.h"
 #include "mailcert/time.h"
 
+struct mc_limit_slot;
+
+/* One probe connection. Its life, as the debug log tells it (one line
+ * each, so a test can count the connections open at once per address):
+ * "probe connection to ADDR port N: opening" after the slot of ADDR is
+ * taken and before socket(), "...: closed" after close() and before the
+ * slot is given back. */
 struct verify_conn {
 	int fd;        /* -1 when closed */
 	long deadline; /* mc_now_ms() value of the total deadline */
@@ -26,6 +33,9 @@ struct verify_conn {
 	bool got_data;        /* something was received */
 	const char *stage; /* "SMTP greeting": names the step in reasons */
 	struct mc_probe_result *res;
+	struct mc_limit_slot *slot; /* of opts->limit while fd is open */
+	char addr[48];              /* numeric address connected to, or "" */
+	unsigned port;
 	char buf[MC_VERIFY_LINE_MAX]; /* received, not yet consumed bytes */
 	size_t len;
 };
@@ -63,7 +73,8 @@ int verify_conn_readline(struct verify_conn *c, char *line, size_t size);
 /* verify_conn_writeline - send text followed by CR LF. */
 int verify_conn_writeline(struct verify_conn *c, const char *text);
 
-/* verify_conn_close - close the socket (no-op when closed). */
+/* verify_conn_close - close the socket (no-op when closed) and give its
+ * connection slot back. */
 void verify_conn_close(struct verify_conn *c);
 
 /* verify_greeting - remember the greeting line and the daemon it names. */

@@ -20,8 +20,11 @@
  * chain checks on a PEM file. Severities of weak protocols and suites
  * follow the profile (mx, submission, strict; see INTERFACE.md), and the
  * advice names the daemon the greeting revealed (Postfix, Exim, Dovecot).
- * Probes run one after another; nothing here is concurrent except that
- * independent reports may be made on several threads at once.
+ * The probes of one endpoint run in parallel, at most
+ * MC_CHECK_PER_SERVER connections at once, and opts->limit bounds the
+ * connections to one server address across all the endpoints a run
+ * checks at once; the findings do not depend on timing. Independent
+ * reports may be made on several threads at once.
  *
  * Ownership: struct mc_findings owns its array (mc_findings_clear());
  * struct mc_check_report owns its probes' chains and its findings
@@ -42,6 +45,8 @@
 
 #include "mailcert/err.h"
 #include "mailcert/verify.h"
+
+struct mc_limit;
 
 enum mc_severity {
 	MC_SEV_OK = 0,
@@ -94,7 +99,20 @@ struct mc_check_opts {
 	X509_STORE *store; /* borrowed: the trust store of trust_bundle (or
 	                      the system's), loaded once for a run by
 	                      mc_check_store_new; NULL: loaded per chain */
+	struct mc_limit *limit; /* borrowed: the run's bound on connections
+	                           at once per server address (mailcert/
+	                           pool.h; `check` makes it with
+	                           MC_CHECK_PER_SERVER), shared by every probe
+	                           of every endpoint; NULL: only the bound of
+	                           one endpoint's own probes */
 };
+
+/* Connections at once to one server during a `check` run, whatever the
+ * number of its endpoints checked at once: a small server is not
+ * flooded. A server is an IP address (after resolution): smtp://h:25,
+ * submission://h:587 and imaps://h:993 share the bound, and so do two
+ * names of one address. */
+#define MC_CHECK_PER_SERVER 4
 
 /* mc_check_store_new - the trust store opts->trust_bundle names, or the
  * system's (new reference: X509_STORE_free). Loading one costs ~0.15 ms

@@ -70,6 +70,7 @@ enum mc_server_kind {
  * no session is ever kept or resumed: every probe makes a full handshake
  * and sees the certificate served now. */
 struct mc_probe_cache;
+struct mc_limit;
 
 /* mc_probe_cache_new - an empty cache (NULL with MC_ERR_SYS). */
 struct mc_probe_cache *mc_probe_cache_new(struct mc_err *err);
@@ -102,6 +103,14 @@ struct mc_probe_opts {
 	struct mc_probe_cache *cache; /* borrowed: TLS contexts shared by the
 	                                 probes of a run; NULL: one of its
 	                                 own per probe */
+	struct mc_limit *limit;   /* borrowed: connections at once per server
+	                             address across the run (mailcert/pool.h),
+	                             a slot held from before connect() to
+	                             after close(); the wait for a slot does
+	                             not count against the timeouts (a socket
+	                             started ahead is closed and the probe
+	                             connects anew under the bound). NULL: no
+	                             bound */
 };
 
 enum mc_probe_outcome {

@@ -450,7 +450,7 @@ test_chain_cases(void **state)
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   0,
 		                          1000,          false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		struct mc_err err;
@@ -517,7 +517,7 @@ test_texts(void **state)
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          c->warn,       c->crit,   time(NULL),
 		                          1000,          false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 
@@ -554,7 +554,7 @@ test_labels(void **state)
 		const struct chain_case *c = &cases[rows[i].row];
 		struct mc_check_opts o = {c->servername, fx.bundle, NULL,
 		                          -1, -1, time(NULL), 1000, false,
-		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
+		                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		bool seen = false;
@@ -591,7 +591,7 @@ test_bad_bundle(void **state)
 	                          1000,
 	                          false,
 	                          MC_PROFILE_SUBMISSION,
-	                          MC_SERVER_UNKNOWN, NULL, NULL};
+	                          MC_SERVER_UNKNOWN, NULL, NULL, NULL};
 	struct mc_findings f = {0};
 	struct mc_probe_result p;
 	struct mc_err err;
@@ -654,7 +654,7 @@ test_system_store(void **state)
 		struct mc_check_opts o = {"mail.example.com", NULL, NULL, -1, -1,
 		                          time(NULL), 1000, false,
 		                          MC_PROFILE_SUBMISSION,
-		                          MC_SERVER_UNKNOWN, NULL, NULL};
+		                          MC_SERVER_UNKNOWN, NULL, NULL, NULL};
 		struct mc_findings f = {0};
 		struct mc_probe_result p;
 		struct mc_err err;
@@ -698,7 +698,7 @@ test_thresholds(void **state)
 	    {L_SOON_CRIT, 0, 0, 0, 0},
 	};
 	struct mc_check_opts o = {NULL, NULL, NULL, -1, -1, 0, 1000, false,
-	                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL};
+	                          MC_PROFILE_SUBMISSION, MC_SERVER_UNKNOWN, NULL, NULL, NULL};
 	long w, c;
 	size_t i;
 

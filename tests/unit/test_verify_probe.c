@@ -12,7 +12,10 @@
  * OpenSSL server that keeps sessions and issues tickets (s_server cannot
  * change its certificate between connections or say whether it resumed),
  * every probe must make a full handshake and see the certificate served
- * now; and from several threads at once against s_server.
+ * now; and from several threads at once against s_server. A run's bound
+ * on connections per address (opts.limit): a probe waits while the slot
+ * of 127.0.0.1 is held, that wait is not counted against its timeouts,
+ * and its slot comes back whether it connected or not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1280,6 +1283,113 @@ test_cache_bad_opts(void **state)
 	mc_probe_cache_free(cache);
 }
 
+/* A probe in its own thread (test_limit_wait). */
+struct limit_probe {
+	struct mc_probe_opts opts;
+	struct mc_probe_result res;
+	unsigned short port;
+	bool ahead; /* over a connection started ahead (and not waited for) */
+	int rc;
+	pthread_mutex_t lock;
+	bool done;
+};
+
+/* limit_probe_main - probe tls://127.0.0.1:port, then say so. */
+static void *
+limit_probe_main(void *arg)
+{
+	struct limit_probe *lp = arg;
+	struct mc_endpoint ep;
+	char url[64];
+	int rc = -1;
+
+	snprintf(url, sizeof(url), "tls://127.0.0.1:%u", lp->port);
+	if (mc_addr_endpoint_parse(url, &ep, NULL) == 0)
+		rc = mc_verify_probe_on(&ep, &lp->opts,
+		                        lp->ahead ? mc_verify_connect_ahead(&ep)
+		                                  : -1,
+		                        &lp->res, NULL);
+
+	pthread_mutex_lock(&lp->lock);
+	lp->rc = rc;
+	lp->done = true;
+	pthread_mutex_unlock(&lp->lock);
+	return NULL;
+}
+
+/* limit_probe_done - whether the probe thread has returned. */
+static bool
+limit_probe_done(struct limit_probe *lp)
+{
+	bool done;
+
+	pthread_mutex_lock(&lp->lock);
+	done = lp->done;
+	pthread_mutex_unlock(&lp->lock);
+	return done;
+}
+
+/* limit_wait_one - with the one slot of 127.0.0.1 held for twice the
+ * probe's whole budget, the probe waits (a connection started ahead
+ * too: it holds no slot), then succeeds (the wait is not the peer's
+ * time). */
+static void
+limit_wait_one(struct mc_limit *limit, bool ahead)
+{
+	const struct timespec pause = {0, 600 * 1000 * 1000};
+	struct limit_probe lp = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct mc_limit_slot *held;
+	pthread_t t;
+
+	held = mc_limit_take(limit, "127.0.0.1", NULL);
+	assert_non_null(held);
+	mc_probe_opts_init(&lp.opts);
+	lp.opts.limit = limit;
+	lp.opts.connect_timeout_ms = lp.opts.io_timeout_ms = 300;
+	lp.opts.total_timeout_ms = 300;
+	lp.port = fx.port;
+	lp.ahead = ahead;
+	assert_int_equal(pthread_create(&t, NULL, limit_probe_main, &lp), 0);
+	nanosleep(&pause, NULL);
+	if (limit_probe_done(&lp))
+		fail_msg("%s: the probe connected while the only slot was "
+		         "held (%s)", ahead ? "ahead" : "plain", lp.res.reason);
+	mc_limit_give(held);
+	pthread_join(t, NULL);
+	assert_int_equal(lp.rc, 0);
+	if (lp.res.outcome != MC_PROBE_OK)
+		fail_msg("after the wait: %s \"%s\"",
+		         mc_verify_outcome_name(lp.res.outcome), lp.res.reason);
+	mc_probe_result_clear(&lp.res);
+}
+
+/* test_limit_wait - a probe under the run's limit waits for its slot
+ * (limit_wait_one, plain and started ahead); a probe of a closed port
+ * gives its slot back too (mc_limit_free aborts on a slot never given
+ * back). */
+static void
+test_limit_wait(void **state)
+{
+	struct mc_limit *limit = mc_limit_new(1, NULL);
+	struct mc_probe_result res;
+	struct mc_probe_opts opts;
+	unsigned short closed;
+
+	(void)state;
+	assert_non_null(limit);
+	limit_wait_one(limit, false);
+	limit_wait_one(limit, true);
+	mc_probe_opts_init(&opts);
+	opts.limit = limit;
+	close(loopback_listener(&closed)); /* a port nobody listens on */
+	assert_int_equal(probe_url("tls", closed, &opts, &res, NULL), 0);
+	assert_int_equal(res.outcome, MC_PROBE_UNREACHABLE);
+	assert_int_equal(probe_url("tls", fx.port, &opts, &res, NULL), 0);
+	assert_int_equal(res.outcome, MC_PROBE_OK);
+	mc_probe_result_clear(&res);
+	mc_limit_free(limit);
+}
+
 /* test_connect_ahead - a probe over a connection opened ahead: the same
  * results as connecting itself (a TLS server, a STARTTLS dialog, a closed
  * port: connected anew, refused), no start for a name (its resolving is
@@ -1362,6 +1472,7 @@ main(void)
 	    cmocka_unit_test(test_cache_threads),
 	    cmocka_unit_test(test_cache_bad_opts),
 	    cmocka_unit_test(test_connect_ahead),
+	    cmocka_unit_test(test_limit_wait),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
