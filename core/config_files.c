@@ -50,8 +50,7 @@ struct files_part {
 struct files_job {
 	const struct cfg_raw *main;
 	struct files_part *parts;
-	int dfd;       /* the walked directory */
-	size_t walked; /* the length of its path */
+	int dfd; /* the walked directory */
 };
 
 /* The files found: each "TYPE PATH\0" (TYPE one byte, the d_type) one
@@ -254,11 +253,10 @@ files_simple(const char *pat, size_t *dlen)
 }
 
 /* files_list - the files of e's pattern into raw->incl, sorted; *dp the
- * open directory they are all in and *dlen the length of its path (the
- * walk), else NULL (glob). */
+ * open directory they are all in (the walk), else NULL (glob). */
 static int
 files_list(const struct cfg_ctx *ctx, const struct cfg_entry *e,
-    struct cfg_raw *raw, DIR **dp, size_t *dlen_out)
+    struct cfg_raw *raw, DIR **dp)
 {
 	struct files_found f = { NULL, 0, 0, NULL, 0, 0 };
 	char dir[4096];
@@ -278,7 +276,6 @@ files_list(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	if (*dp == NULL)
 		return errno == ENOMEM ? files_unreadable(ctx, e, true)
 		                       : files_unreadable(ctx, e, false);
-	*dlen_out = dlen;
 	rc = files_walk(*dp, e->value, dlen, e->value + dlen + 1, &f);
 	if (rc == 0)
 		return files_set(raw, &f, ctx->err);
@@ -317,6 +314,15 @@ files_dir(const char *path, int *dfd, const char **dir, size_t *dlen)
 	return *dfd == AT_FDCWD ? 0 : len + 1;
 }
 
+/* files_name - the name of a walked file in its directory: what follows
+ * the last '/' of its path (the directory part of the pattern may end in
+ * '/' itself: a doubled slash before the wildcard, as glob(3) reads it). */
+static const char *
+files_name(const char *path)
+{
+	return strrchr(path, '/') + 1;
+}
+
 /* files_part_run - lex the files of part i (a pool item) into its raw. */
 static int
 files_part_run(void *arg, size_t i, struct mc_err *err)
@@ -328,7 +334,7 @@ files_part_run(void *arg, size_t i, struct mc_err *err)
 
 	for (k = part->from; k < part->to && !part->failed; k++) {
 		path = job->main->incl.paths[k];
-		if (config_lex_file_at(job->dfd, path + job->walked + 1, path,
+		if (config_lex_file_at(job->dfd, files_name(path), path,
 		    (unsigned char)path[-1] == DT_REG, &part->raw,
 		    &part->err) == -1)
 			part->failed = true;
@@ -348,10 +354,10 @@ files_part_run(void *arg, size_t i, struct mc_err *err)
  * reads the files one by one, which finds the first error in order and
  * names it as always), -1 out of memory. */
 static int
-files_parallel(struct cfg_raw *raw, int dfd, size_t walked, struct mc_err *err)
+files_parallel(struct cfg_raw *raw, int dfd, struct mc_err *err)
 {
 	struct files_part parts[FILES_PARTS];
-	struct files_job job = { raw, parts, dfd, walked };
+	struct files_job job = { raw, parts, dfd };
 	size_t i, n = raw->incl.n, n_secs = raw->n_secs, n_files = raw->n_files;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t k = cpus > 1 ? (size_t)cpus : 1;
@@ -393,7 +399,7 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 	struct cfg_ctx ctx = { raw->files[0], err };
 	const char *dir = NULL;
 	char *path;
-	size_t i, dlen = 0, off, walked = 0;
+	size_t i, dlen = 0, off;
 	int ret = 0, dfd = AT_FDCWD;
 	DIR *d = NULL;
 
@@ -403,11 +409,11 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 	e = global != NULL ? config_entry_find(global, "include") : NULL;
 	if (e == NULL || e->value[0] == '\0')
 		return 0;
-	if (files_list(&ctx, e, raw, &d, &walked) == -1)
+	if (files_list(&ctx, e, raw, &d) == -1)
 		ret = -1;
 	if (ret == 0 && d != NULL && raw->incl.n >= FILES_PAR_MIN) {
 		mc_err_clear(err);
-		ret = files_parallel(raw, dirfd(d), walked, err);
+		ret = files_parallel(raw, dirfd(d), err);
 		i = ret == 1 ? raw->incl.n : 0; /* 0: once more, one by one */
 		ret = ret == 1 ? 0 : ret;
 	} else
@@ -415,7 +421,7 @@ files_includes(struct cfg_raw *raw, struct mc_err *err)
 	for (; ret == 0 && i < raw->incl.n; i++) {
 		path = raw->incl.paths[i];
 		if (d != NULL) /* all in the walked directory: its fd, the name */
-			ret = config_lex_file_at(dirfd(d), path + walked + 1, path,
+			ret = config_lex_file_at(dirfd(d), files_name(path), path,
 			    (unsigned char)path[-1] == DT_REG, raw, err);
 		else {
 			off = files_dir(path, &dfd, &dir, &dlen);

@@ -283,12 +283,12 @@ mc_verify_connect_ahead(const struct mc_endpoint *ep)
 
 /* verify_conn_adopt - wait for fd's connection (see verify_int.h). */
 int
-verify_conn_adopt(struct verify_conn *c, int fd,
+verify_conn_adopt(struct verify_conn *c, int fd, const struct mc_endpoint *ep,
                   const struct mc_probe_opts *opts, struct mc_probe_result *res)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	int io = c->io_timeout_ms, why = 0;
+	int io = c->io_timeout_ms, why = 0, ready;
 	socklen_t wlen = sizeof(why);
 
 	c->fd = fd;
@@ -296,12 +296,20 @@ verify_conn_adopt(struct verify_conn *c, int fd,
 	c->len = 0;
 	c->stage = "connect";
 	c->io_timeout_ms = opts->connect_timeout_ms;
-	if (verify_conn_wait(c, POLLOUT) != 1 ||
+	ready = verify_conn_wait(c, POLLOUT);
+	if (ready != 1 ||
 	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &why, &wlen) != 0 ||
 	    why != 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
 		c->io_timeout_ms = io;
 		verify_conn_close(c);
-		return -1;
+		if (ready != 0)
+			return -1;
+		/* its connect timeout is spent: no second one anew */
+		res->timed_out = true;
+		verify_fail(res, MC_PROBE_UNREACHABLE,
+		            "cannot connect to %s port %u (1 address tried): "
+		            "timed out", ep->host, (unsigned)ep->port);
+		return -2;
 	}
 	c->io_timeout_ms = io;
 	conn_addr_text((struct sockaddr *)&ss, len, res->peer,

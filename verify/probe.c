@@ -110,9 +110,11 @@ probe_run(struct verify_conn *c, int ahead, SSL **sslp,
 	struct mc_probe_result *res = c->res;
 	long t = mc_now_ms();
 	SSL *ssl;
+	int adopted;
 
-	if ((ahead == -1 || verify_conn_adopt(c, ahead, opts, res) == -1) &&
-	    verify_conn_open(c, ep, opts, res) == -1)
+	adopted = ahead == -1 ? -1 : verify_conn_adopt(c, ahead, ep, opts, res);
+	if (adopted == -2 ||
+	    (adopted == -1 && verify_conn_open(c, ep, opts, res) == -1))
 		return 0;
 	res->connect_ms = mc_now_ms() - t;
 	if (mc_addr_scheme_starttls(ep->scheme)) {

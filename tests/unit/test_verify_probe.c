@@ -1390,6 +1390,56 @@ test_limit_wait(void **state)
 	mc_limit_free(limit);
 }
 
+/* test_connect_ahead_timeout - a connection opened ahead that does not
+ * complete (the server's accept queue is full: the kernel drops the SYN)
+ * fails after one connect timeout, as a probe connecting itself does,
+ * not after a second one spent connecting anew to the same address. */
+static void
+test_connect_ahead_timeout(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct mc_probe_opts opts;
+	struct mc_probe_result res;
+	struct mc_err err;
+	socklen_t len = sizeof(sa);
+	int lfd, filler;
+	size_t ahead;
+
+	(void)state;
+	/* backlog 0: one connection fills the queue, the next SYN is dropped */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(lfd >= 0);
+	assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(lfd, 0), 0);
+	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sa, &len), 0);
+	filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(filler >= 0);
+	assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	for (ahead = 0; ahead < 2; ahead++) {
+		print_message("connect timeout, %s\n",
+		              ahead ? "over a connection opened ahead"
+		                    : "connecting itself");
+		mc_probe_opts_init(&opts);
+		opts.connect_timeout_ms = 300;
+		opts.total_timeout_ms = 5000;
+		mc_err_clear(&err);
+		assert_int_equal(probe_url_on("smtp", ntohs(sa.sin_port), ahead,
+		                              &opts, &res, &err),
+		                 0);
+		if (res.outcome != MC_PROBE_UNREACHABLE ||
+		    strstr(res.reason, "timed out") == NULL || !res.timed_out ||
+		    res.total_ms < 250 || res.total_ms > 500)
+			fail_msg("%s: %s \"%s\" after %ld ms",
+			         ahead ? "ahead" : "itself",
+			         mc_verify_outcome_name(res.outcome), res.reason,
+			         res.total_ms);
+		mc_probe_result_clear(&res);
+	}
+	close(filler);
+	close(lfd);
+}
+
 /* test_connect_ahead - a probe over a connection opened ahead: the same
  * results as connecting itself (a TLS server, a STARTTLS dialog, a closed
  * port: connected anew, refused), no start for a name (its resolving is
@@ -1472,6 +1522,7 @@ main(void)
 	    cmocka_unit_test(test_cache_threads),
 	    cmocka_unit_test(test_cache_bad_opts),
 	    cmocka_unit_test(test_connect_ahead),
+	    cmocka_unit_test(test_connect_ahead_timeout),
 	    cmocka_unit_test(test_limit_wait),
 	};
 
