@@ -401,7 +401,6 @@ config_build_parallel(const struct cfg_ctx *ctx, struct cfg_raw *raw,
 	mallopt(M_ARENA_MAX, 1); /* see files_parallel (config_files.c) */
 	(void)mc_pool_run(BUILD_PARTS, threads < BUILD_THREADS ? threads
 	    : BUILD_THREADS, build_part_run, &job, NULL);
-	mallopt(M_ARENA_MAX, 0);
 	for (i = 0; i < BUILD_PARTS; i++)
 		if (parts[i].failed < best) {
 			best = parts[i].failed;

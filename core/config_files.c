@@ -370,15 +370,15 @@ files_parallel(struct cfg_raw *raw, int dfd, struct mc_err *err)
 	}
 	/* the threads allocate from the main arena: what the sections hold
 	 * is freed as the certs are built and reused by them (an arena per
-	 * thread would keep it apart: +0.5 MB peak at 10,000 certs). glibc
-	 * fixes its arena limit when a thread first needs one, so threads
-	 * later in the run (live checks) share the main arena too; they
-	 * wait on the network, not on malloc. */
+	 * thread would keep it apart: +0.5 MB peak at 10,000 certs). The
+	 * limit holds for the rest of the run: glibc fixes its arena count
+	 * when a thread first needs one and never raises it (mallopt cannot
+	 * set it back), so threads later in the run (live checks) share the
+	 * main arena too; they wait on the network, not on malloc. */
 	mallopt(M_ARENA_MAX, 1);
 	if (mc_pool_run(FILES_PARTS, k < FILES_THREADS ? k : FILES_THREADS,
 	    files_part_run, &job, NULL) == -1)
 		ret = 0;
-	mallopt(M_ARENA_MAX, 0);
 	for (i = 0; i < FILES_PARTS; i++) { /* each freed once taken */
 		if (ret == 1 && (parts[i].failed ||
 		    config_raw_adopt(raw, &parts[i].raw, err) == -1))
