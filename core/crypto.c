@@ -259,6 +259,27 @@ mc_key_load(const char *path, struct mc_err *err)
 	return key;
 }
 
+/* key_ec_curve - the NID of the named curve of an EC key, or NID_undef
+ * for any other key (not EC, explicit parameters, an unknown curve). */
+static int
+key_ec_curve(EVP_PKEY *key)
+{
+	char curve[64], form[32];
+	int nid;
+
+	if (!EVP_PKEY_is_a(key, "EC") ||
+	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
+					    form, sizeof(form), NULL) ||
+	    strcmp(form, OSSL_PKEY_EC_ENCODING_GROUP) != 0 ||
+	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
+					    curve, sizeof(curve), NULL) ||
+	    (nid = OBJ_txt2nid(curve)) == NID_undef) {
+		ERR_clear_error();
+		return NID_undef;
+	}
+	return nid;
+}
+
 /* key_ec_sec1 - the DER ECPrivateKey (RFC 5915) of an EC key as OpenSSL
  * writes it inside PKCS#8: version 1, the private scalar padded to the
  * order's length, no parameters (they are in the PKCS#8 algorithm), the
@@ -319,21 +340,12 @@ key_ec_sec1(EVP_PKEY *key, unsigned char **der, int *len)
 static int
 key_ec_pkcs8(EVP_PKEY *key, PKCS8_PRIV_KEY_INFO **out)
 {
-	char curve[64], form[32];
 	PKCS8_PRIV_KEY_INFO *p8;
 	unsigned char *der = NULL;
 	int nid, len = 0;
 
-	if (!EVP_PKEY_is_a(key, "EC") ||
-	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
-					    form, sizeof(form), NULL) ||
-	    strcmp(form, OSSL_PKEY_EC_ENCODING_GROUP) != 0 ||
-	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
-					    curve, sizeof(curve), NULL) ||
-	    (nid = OBJ_txt2nid(curve)) == NID_undef) {
-		ERR_clear_error();
+	if ((nid = key_ec_curve(key)) == NID_undef)
 		return 0; /* not such a key: OpenSSL's encoder */
-	}
 	if ((p8 = PKCS8_PRIV_KEY_INFO_new()) == NULL ||
 	    key_ec_sec1(key, &der, &len) == -1 ||
 	    !PKCS8_pkey_set0(p8, OBJ_nid2obj(NID_X9_62_id_ecPublicKey), 0,
@@ -422,21 +434,12 @@ mc_key_type_of(EVP_PKEY *key)
 int
 mc_key_spki_ec(X509_PUBKEY *pk, EVP_PKEY *key)
 {
-	char curve[64], form[32];
 	unsigned char *point = NULL;
 	size_t len = 0;
 	int nid;
 
-	if (!EVP_PKEY_is_a(key, "EC") ||
-	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_EC_ENCODING,
-					    form, sizeof(form), NULL) ||
-	    strcmp(form, OSSL_PKEY_EC_ENCODING_GROUP) != 0 ||
-	    !EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME,
-					    curve, sizeof(curve), NULL) ||
-	    (nid = OBJ_txt2nid(curve)) == NID_undef) {
-		ERR_clear_error();
+	if ((nid = key_ec_curve(key)) == NID_undef)
 		return 0; /* not such a key: the caller's generic way */
-	}
 	if (!EVP_PKEY_get_octet_string_param(
 		key, OSSL_PKEY_PARAM_PUB_KEY, NULL, 0, &len) ||
 	    len == 0 || len > INT32_MAX ||

@@ -109,18 +109,13 @@ test_key_types(void **state)
 	}
 }
 
-/* key_pem_traditional - key as SEC1 / PKCS#1 PEM (new string). */
+/* bio_text - what memory BIO bio holds, as a new string; bio freed. */
 static char *
-key_pem_traditional(EVP_PKEY *key)
+bio_text(BIO *bio)
 {
-	BIO *bio = BIO_new(BIO_s_mem());
 	char *p, *out;
-	long n;
+	long n = BIO_get_mem_data(bio, &p);
 
-	assert_int_equal(PEM_write_bio_PrivateKey_traditional(
-				 bio, key, NULL, NULL, 0, NULL, NULL),
-			 1);
-	n = BIO_get_mem_data(bio, &p);
 	/* not strndup: the BIO's data has no NUL after it to stop at */
 	out = malloc((size_t)n + 1);
 	assert_non_null(out);
@@ -128,6 +123,18 @@ key_pem_traditional(EVP_PKEY *key)
 	out[n] = '\0';
 	BIO_free(bio);
 	return out;
+}
+
+/* key_pem_traditional - key as SEC1 / PKCS#1 PEM (new string). */
+static char *
+key_pem_traditional(EVP_PKEY *key)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+
+	assert_int_equal(PEM_write_bio_PrivateKey_traditional(
+				 bio, key, NULL, NULL, 0, NULL, NULL),
+			 1);
+	return bio_text(bio);
 }
 
 /* spki_sha256_slow - the hex SHA-256 of i2d_PUBKEY (OpenSSL's own DER). */
@@ -215,19 +222,11 @@ static char *
 key_pem_openssl(EVP_PKEY *key)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
-	char *p, *out;
-	long n;
 
 	assert_int_equal(PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
 						  NULL, NULL),
 			 1);
-	n = BIO_get_mem_data(bio, &p);
-	out = malloc((size_t)n + 1);
-	assert_non_null(out);
-	memcpy(out, p, (size_t)n);
-	out[n] = '\0';
-	BIO_free(bio);
-	return out;
+	return bio_text(bio);
 }
 
 /* test_key_pkcs8_ec - mc_key_to_pem writes exactly OpenSSL's PKCS#8 PEM
