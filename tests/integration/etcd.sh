@@ -159,10 +159,18 @@ for s in json.load(sys.stdin):
 	return 1
 }
 
-# etcd_wait_leader - wait until the running members agree on a leader.
+# etcd_wait_leader - wait until the running members agree on a leader:
+# SECS of wall time (one etcdctl call may take its 2 s dial timeout per
+# member), and at once a failure if a member started here has exited (say
+# its port was taken while it was down: "bind: address already in use").
 etcd_wait_leader() {
-	local secs=${1:-15} n l
-	for ((n = 0; n < secs * 10; n++)); do
+	local secs=${1:-15} end i l
+	end=$((SECONDS + secs))
+	while [ "$SECONDS" -lt "$end" ]; do
+		for i in 1 2 3; do
+			[ "${ETCD_PIDS[i]}" = 0 ] || kill -0 "${ETCD_PIDS[i]}" 2>/dev/null ||
+				fail "etcd: member m$i (pid ${ETCD_PIDS[i]}) exited" "$ETCD_DIR/m$i.log"
+		done
 		l=$(etcd_leader 2>/dev/null)
 		if [ -n "$l" ] && etcdctl_run put /mc-harness/probe ok >/dev/null 2>&1; then
 			return 0
