@@ -33,9 +33,10 @@ set -o pipefail
 MC_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 MC_TESTS_DIR=${MC_TESTS_DIR:-$(dirname "$MC_LIB_DIR")}
 MC_TEST_NAME=$(basename "${0%.sh}")
+# shellcheck source=tests/integration/ports.sh
+. "$MC_LIB_DIR/ports.sh"
 MC_PIDS=()
 MC_PID_NAMES=()
-MC_USED_PORTS=" "
 
 # log - a progress line on stderr, prefixed with the test's name.
 log() {
@@ -90,6 +91,7 @@ mc_cleanup() {
 		fi
 		wait "$pid" 2>/dev/null
 	done
+	port_release
 	if [ -n "${TEST_TMP:-}" ] && [ -d "$TEST_TMP" ]; then
 		if [ "${KEEP:-0}" = 1 ]; then
 			log "KEEP=1: left $TEST_TMP"
@@ -126,41 +128,17 @@ bg_stop() {
 	return 0
 }
 
-# port_is_free - whether 127.0.0.1:PORT can be bound for TCP and UDP.
-port_is_free() {
-	python3 - "$1" <<'EOF' 2>/dev/null
-import socket, sys
-port = int(sys.argv[1])
-for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-    s = socket.socket(socket.AF_INET, kind)
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        sys.exit(1)
-    finally:
-        s.close()
-EOF
-}
-
 # port_listening - whether something accepts TCP connections on 127.0.0.1:PORT.
 port_listening() {
 	# shellcheck disable=SC2016
 	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
-# free_port - set variable VAR to a random free high port on 127.0.0.1 not yet handed out.
+# free_port - set variable VAR to a free loopback port reserved for this
+# test until it exits (ports.sh: below the ephemeral range, held against
+# every other test on the host).
 free_port() {
-	local p n
-	for ((n = 0; n < 200; n++)); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		case $MC_USED_PORTS in *" $p "*) continue ;; esac
-		if port_is_free "$p"; then
-			MC_USED_PORTS="$MC_USED_PORTS$p "
-			printf -v "$1" '%s' "$p"
-			return 0
-		fi
-	done
-	fail "no free port found on 127.0.0.1"
+	port_take "$1" || fail "no free port on 127.0.0.1 for $1 (see the line above)"
 }
 
 # wait_http - wait until URL answers with any HTTP status (curl args may follow).

@@ -75,8 +75,8 @@
 #   mail_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 15 s).
 #   mail_port_listening PORT    whether anything LISTENs on PORT (/proc/net/tcp*).
 #   mail_pids_of PID            PID and all its descendants (from /proc).
-#   mail_free_port VAR          a free port in 20000-32767 (below the
-#                               ephemeral range); shares lib.sh's MC_USED_PORTS.
+#   mail_free_port VAR          a free loopback port, reserved against
+#                               other tests until exit (ports.sh).
 # A start whose port was taken meanwhile (bind: address in use) is retried
 # with new ports, up to 3 times.
 #
@@ -109,6 +109,8 @@
 set -u
 
 MAIL_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/integration/ports.sh
+. "$MAIL_LIB_DIR/ports.sh"
 MAIL_EXIM_ROOT=${MAILCERT_EXIM_ROOT:-/opt/mailcert-test/exim}
 MAIL_EXIM_BIN=$MAIL_EXIM_ROOT/usr/sbin/exim4
 MAIL_PROBE_TIMEOUT=${MAIL_PROBE_TIMEOUT:-5}
@@ -117,7 +119,6 @@ MAIL_OWN_TMP=0
 MAIL_INSTANCES=()
 MAIL_STARTED_PIDS=()
 MAIL_STOPPING=()
-MAIL_PORTS_USED=" "
 
 # mail_log - a progress line on stderr (lib.sh's log when present).
 mail_log() {
@@ -152,6 +153,7 @@ mail_exit_trap() {
 		(exit "$rc")
 		mc_cleanup
 	fi
+	port_release
 	if [ "$MAIL_OWN_TMP" = 1 ] && [ -d "$MAIL_TMP" ]; then
 		if [ "${KEEP:-0}" = 1 ]; then
 			mail_log "KEEP=1: left $MAIL_TMP"
@@ -198,35 +200,15 @@ mail_require() {
 	done
 }
 
-# mail_port_free - whether no TCP socket (any state, IPv4 or IPv6) uses local PORT.
-mail_port_free() {
-	! awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1 }
-		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
-
 # mail_port_listening - whether a TCP socket LISTENs on local PORT (IPv4 or IPv6).
 mail_port_listening() {
 	awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && $4 == "0A" &&
 		substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# mail_free_port - set VAR to a free port in 20000-32767: below the kernel's
-# ephemeral range (32768-60999), so our own probe connections cannot take it
-# between the choice and the daemon's bind. Ports lib.sh handed out
-# (MC_USED_PORTS) are avoided and ours are added to that list.
+# mail_free_port - set VAR to a free loopback port reserved until exit (ports.sh).
 mail_free_port() {
-	local p n
-	for ((n = 0; n < 500; n++)); do
-		p=$((20000 + RANDOM % 12768))
-		case "$MAIL_PORTS_USED ${MC_USED_PORTS:-}" in *" $p "*) continue ;; esac
-		if mail_port_free "$p"; then
-			MAIL_PORTS_USED="$MAIL_PORTS_USED$p "
-			[ -z "${MC_USED_PORTS+x}" ] || MC_USED_PORTS="$MC_USED_PORTS$p "
-			printf -v "$1" '%s' "$p"
-			return 0
-		fi
-	done
-	mail_fail "no free port found on 127.0.0.1"
+	port_take "$1" || mail_fail "no free port on 127.0.0.1 for $1 (see the line above)"
 }
 
 # mail_start_retry - run START_FN ARGS... up to 3 times while it reports a
