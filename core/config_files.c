@@ -107,12 +107,14 @@ files_unreadable(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	    nospace ? "out of memory" : "a directory is unreadable");
 }
 
-/* files_too_many - the error for more than FILES_MAX matches. */
+/* files_too_many - the error for more than FILES_MAX matches (the walk
+ * stops at the first one too many, so no count is given). */
 static int
-files_too_many(const struct cfg_ctx *ctx, const struct cfg_entry *e, size_t n)
+files_too_many(const struct cfg_ctx *ctx, const struct cfg_entry *e)
 {
-	return config_fail(ctx, e->line, e->key, "\"%.80s\" names %zu files, more "
-	    "than %d", e->value, n, FILES_MAX);
+	return config_fail(ctx, e->line, e->key, "\"%.80s\" names more than %d "
+	    "files, the most mailcert reads; put several [cert] sections in "
+	    "one file", e->value, FILES_MAX);
 }
 
 /* files_add - append "TYPE dir/name" (dir dlen bytes, no '/' added
@@ -199,7 +201,7 @@ files_glob(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	if (n > FILES_MAX || i < n) {
 		free(f.text);
 		free(f.offs);
-		return n > FILES_MAX ? files_too_many(ctx, e, n)
+		return n > FILES_MAX ? files_too_many(ctx, e)
 		                     : mc_err_set(ctx->err, MC_ERR_SYS, "out of memory");
 	}
 	return files_set(raw, &f, ctx->err);
@@ -282,7 +284,7 @@ files_list(const struct cfg_ctx *ctx, const struct cfg_entry *e,
 	free(f.text);
 	free(f.offs);
 	if (rc == -2)
-		return files_too_many(ctx, e, (size_t)FILES_MAX + 1);
+		return files_too_many(ctx, e);
 	return files_unreadable(ctx, e, errno == ENOMEM);
 }
 
