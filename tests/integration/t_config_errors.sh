@@ -159,6 +159,19 @@ assert_exit 0 "certs from two included files"
 assert_contains "$MC_OUT" "a.example.test"
 assert_contains "$MC_OUT" "b.example.test"
 
+# More than 100,000 included files (empty ones: only their number counts):
+# exit 2, the pattern named, and no made-up count (it once said "names
+# 100001 files" whatever the number).
+mkdir "$TEST_TMP/many.d"
+(cd "$TEST_TMP/many.d" && python3 -c 'import os
+for i in range(100002): os.close(os.open("c%06d.conf" % i, os.O_CREAT | os.O_WRONLY, 0o600))')
+printf '%s\n' "$G" "include = $TEST_TMP/many.d/*.conf" >"$TEST_TMP/many.conf"
+MC_CONF=$TEST_TMP/many.conf
+mc_run status
+assert_exit 2 "more than 100000 included files"
+assert_contains "$MC_ERR" "\"$TEST_TMP/many.d/*.conf\" names more than 100000 files" "the limit and the pattern"
+rm -rf "$TEST_TMP/many.d"
+
 # Bad command-line durations: exit 2 and one clean message (the message was
 # once formatted into itself: "renew: --jitter: renew: --jitter: ration...").
 printf '%s\n' "$G" >"$TEST_TMP/jitter.conf"
