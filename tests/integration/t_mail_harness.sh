@@ -92,10 +92,15 @@ if got=$(MAIL_PROBE_TIMEOUT=1 mail_served_sha256 127.0.0.1 "$DOVECOT_PORT_IMAPS"
 	mail_fail "an IMAP STARTTLS probe of the imaps port returned a certificate"
 fi
 
-# 2. Replace the files; record what is served before any reload.
+# 2. Replace the files; record what is served before any reload. Exim
+# first: its file watch switches to the new files by itself ~4-5 s after
+# the rename, and the ten probes took longer than that under CI's load
+# (Exim then served the new cert "before reload"). Past 3 s after the
+# rename, Exim serving the new cert is that watch, logged and let through.
 install_version "$T/c2"
+renamed=$EPOCHREALTIME
 sleep 0.2
-for row in "${ENDPOINTS[@]}"; do
+for row in "${ENDPOINTS[@]:8}" "${ENDPOINTS[@]:0:8}"; do
 	read -r label daemon _ <<<"$row"
 	got=$(served_on "$row")
 	case $got in
@@ -103,9 +108,14 @@ for row in "${ENDPOINTS[@]}"; do
 	"$SHA2") state=new ;;
 	*) state="other(${got:-nothing})" ;;
 	esac
-	mail_log "before reload: $label serves the $state cert"
+	since=$(awk -v a="$renamed" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	mail_log "before reload: $label serves the $state cert (${since} s after the rename)"
+	if [ "$daemon:$state" = exim:new ] && awk -v s="$since" 'BEGIN { exit !(s > 3) }'; then
+		mail_log "Exim's file watch took the new files by itself, ${since} s after the rename"
+		continue
+	fi
 	[ "$state" = "${EXPECT_BEFORE[$daemon]}" ] ||
-		mail_fail "before reload $label serves the $state cert, expected ${EXPECT_BEFORE[$daemon]}"
+		mail_fail "before reload $label serves the $state cert ${since} s after the rename, expected ${EXPECT_BEFORE[$daemon]}"
 done
 
 # 3. Reload each daemon with its reload command (argv, no shell, as mailcert runs it).
