@@ -122,8 +122,16 @@ int verify_tls_handshake(struct verify_conn *c, SSL *ssl,
 int verify_tls_capture(SSL *ssl, struct mc_probe_result *res,
                        struct mc_err *err);
 
+/* verify_tls_greeting - smtps, imaps, pop3s (no-op for other schemes):
+ * read the greeting after the handshake, every line of it, waiting at
+ * most limit_ms in all (never past c's deadline), before anything is
+ * sent; when none came, res->no_greeting says why. */
+void verify_tls_greeting(struct verify_conn *c, SSL *ssl,
+                         enum mc_scheme scheme, int limit_ms);
+
 /* verify_tls_goodbye - best effort: logout, drain to close, close_notify;
- * for implicit TLS the first line drained is the greeting. */
+ * for implicit TLS the first line drained is the greeting when
+ * verify_tls_greeting did not read one (and then clears no_greeting). */
 void verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme);
 
 #endif
