@@ -42,9 +42,10 @@ require_cmd python3
 mail_certs "$TEST_TMP/pki0" mail.test 127.0.0.1
 dovecot_start "$TEST_TMP/dovecot" "$MAIL_FULLCHAIN" "$MAIL_KEY"
 mkdir -p "$TEST_TMP/exim"
-cp "$MAIL_FULLCHAIN" "$TEST_TMP/exim/mail.crt" && cp "$MAIL_KEY" "$TEST_TMP/exim/mail.key" &&
-	chgrp Debian-exim "$TEST_TMP/exim/mail.key" && chmod 640 "$TEST_TMP/exim/mail.key" ||
+if ! cp "$MAIL_FULLCHAIN" "$TEST_TMP/exim/mail.crt" || ! cp "$MAIL_KEY" "$TEST_TMP/exim/mail.key" ||
+	! chgrp Debian-exim "$TEST_TMP/exim/mail.key" || ! chmod 640 "$TEST_TMP/exim/mail.key"; then
 	fail "cannot copy the key for Exim"
+fi
 exim_start "$TEST_TMP/exim" "$TEST_TMP/exim/mail.crt" "$TEST_TMP/exim/mail.key"
 DELAY=$TEST_TMP/exim/greet.delay
 echo 0s >"$DELAY" && chmod 644 "$DELAY"
