@@ -557,6 +557,7 @@ verify_tls_greeting(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme,
 			break; /* closed, or a TLS error */
 		left = until - mc_now_ms();
 		c->io_timeout_ms = left > 0 ? (int)left : 0;
+		verify_conn_quickack(c);
 		ready = left > 0 ? verify_conn_wait(
 		                       c, e == SSL_ERROR_WANT_READ ? POLLIN
 		                                                   : POLLOUT)

@@ -75,6 +75,13 @@ int verify_conn_readline(struct verify_conn *c, char *line, size_t size);
 /* verify_conn_writeline - send text followed by CR LF. */
 int verify_conn_writeline(struct verify_conn *c, const char *text);
 
+/* verify_conn_quickack - acknowledge at once what arrives next (and what
+ * arrived unacknowledged): a client that waits in silence for a greeting
+ * must not delay its ACK, or a server with Nagle on holds its small
+ * greeting behind its unacknowledged session tickets for the 40 ms of a
+ * delayed ACK (Postfix's smtps greeting did). Linux; elsewhere a no-op. */
+void verify_conn_quickack(struct verify_conn *c);
+
 /* verify_conn_close - close the socket (no-op when closed) and give its
  * connection slot back. */
 void verify_conn_close(struct verify_conn *c);
