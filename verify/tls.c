@@ -469,8 +469,9 @@ tls_greets(enum mc_scheme scheme)
 }
 
 /* tls_greeting_lines - hand the complete lines at the start of buf to
- * verify_greeting, drop them from buf; false once the greeting is whole
- * (an SMTP reply ends with the line whose code is not followed by '-'). */
+ * verify_greeting, drop them from buf, count them in *lines; false once
+ * the greeting is whole (an SMTP reply ends with the line whose code is
+ * not followed by '-'). */
 static bool
 tls_greeting_lines(struct mc_probe_result *res, enum mc_scheme scheme,
                    char *buf, size_t *len, size_t *lines)
@@ -488,7 +489,8 @@ tls_greeting_lines(struct mc_probe_result *res, enum mc_scheme scheme,
 		verify_greeting(res, buf);
 		memmove(buf, buf + used, *len - used);
 		*len -= used;
-		if (!more || ++*lines >= MC_VERIFY_LINES_MAX)
+		++*lines;
+		if (!more || *lines >= MC_VERIFY_LINES_MAX)
 			return false;
 	}
 	return true;
@@ -566,12 +568,12 @@ verify_tls_greeting(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme,
 		if (ready != 1)
 			break;
 	}
-	if (len > 0 && c->res->greeting[0] == '\0') {
+	if (lines == 0 && len > 0) {
 		buf[len] = '\0'; /* a greeting without its line end */
 		verify_greeting(c->res, buf);
-	}
-	if (c->res->greeting[0] == '\0')
+	} else if (lines == 0) {
 		tls_no_greeting(c, e, ready, limit_ms);
+	}
 	ERR_clear_error();
 }
 
