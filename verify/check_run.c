@@ -306,8 +306,8 @@ mc_check_endpoint(const struct mc_endpoint *ep,
 	if (res.no_greeting[0] != '\0' &&
 	    mc_findings_add(&out->findings, "unreachable", MC_SEV_CRITICAL,
 	                    false, err,
-	                    "%s: %s: a mail client waits for the greeting "
-	                    "and gives up; check the service behind TLS on "
+	                    "%s: %s: a mail client cannot go on without it "
+	                    "(it gives up); check the service behind TLS on "
 	                    "this port and its log (a TLS proxy whose "
 	                    "backend is down, a login process waiting for "
 	                    "its auth process). The certificate served was "
