@@ -11,12 +11,18 @@
  * A restricted probe whose handshake fails means "no such certificate";
  * one that cannot connect is a not-tested finding. Every distinct chain
  * is judged by mc_check_chain(), then the protocol questions
- * (check_proto.c) probe the endpoint. After the default probe, the two
- * key-type probes and the protocol questions share one pool of
- * CHECK_PER_SERVER connections at once (the key-type probes first one at
- * a time while no greeting has named the daemon yet); their answers are
- * kept and the findings written in the order above, as if the probes ran
- * one after the other. Every connection also takes a slot of its server
+ * (check_proto.c) probe the endpoint. The default probe names the daemon
+ * from the greeting: on implicit TLS (smtps, imaps, pop3s) it reads the
+ * greeting after the handshake as a client does, waiting as long as for
+ * a STARTTLS greeting (half the timeout), so that a late one (a Dovecot
+ * login process waiting for its auth process) still names it; a server
+ * that completes the handshake and never greets gets an unreachable
+ * finding (no client can use it), its chain is still checked. After the
+ * default probe, the two key-type probes and the protocol questions
+ * share one pool of CHECK_PER_SERVER connections at once, each hearing a
+ * greeting only within its goodbye's 100 ms; their answers are kept and
+ * the findings written in the order above, as if the probes ran one
+ * after the other. Every connection also takes a slot of its server
  * address from opts->limit, the run's bound shared with the endpoints
  * checked at the same time (verify_conn_open).
  */
@@ -48,6 +54,10 @@ run_probe_opts(const struct mc_check_opts *opts, enum mc_key_alg alg,
 	/* half the budget for a greeting: the rest tells a silent port
 	 * that speaks implicit TLS (verify_implicit_hint) */
 	po->greeting_timeout_ms = po->total_timeout_ms / 2;
+	/* the default probe reads an implicit-TLS greeting as a client
+	 * does, however late it comes within that: it names the daemon;
+	 * the others hear it only in their goodbye's 100 ms */
+	po->await_greeting = alg == MC_KEY_ALG_ANY;
 	po->security_level = 0;
 	po->want_ocsp = true;
 	po->key_alg = alg;
@@ -148,7 +158,7 @@ run_key_result(struct mc_check_report *r, struct mc_probe_result *res,
 	int rc;
 
 	if (r->server == MC_SERVER_UNKNOWN)
-		r->server = res->server; /* implicit TLS: read at the goodbye */
+		r->server = res->server; /* heard at this probe's goodbye */
 	if (res->outcome == MC_PROBE_OK) {
 		run_keep(r, res, alg);
 		return 0;
@@ -219,13 +229,13 @@ struct run_rest {
 	const struct mc_check_opts *opts;
 	struct check_proto *proto;
 	struct mc_probe_result key[2]; /* ECDSA, RSA */
-	size_t first;                  /* pool item 0 is probe `first` */
 };
 
-/* run_item - probe i of the rest. */
+/* run_item - probe i of the rest (pool item). */
 static int
-run_item(struct run_rest *rr, size_t i, struct mc_err *err)
+run_item(void *arg, size_t i, struct mc_err *err)
 {
+	struct run_rest *rr = arg;
 	struct mc_probe_opts po;
 
 	if (i >= 2)
@@ -233,15 +243,6 @@ run_item(struct run_rest *rr, size_t i, struct mc_err *err)
 	run_probe_opts(rr->opts, i == 0 ? MC_KEY_ALG_ECDSA : MC_KEY_ALG_RSA,
 	               &po);
 	return mc_verify_probe(rr->ep, &po, &rr->key[i], err);
-}
-
-/* run_pool_item - probe first + i of the rest (pool item). */
-static int
-run_pool_item(void *arg, size_t i, struct mc_err *err)
-{
-	struct run_rest *rr = arg;
-
-	return run_item(rr, rr->first + i, err);
 }
 
 /* run_rest - the rest of the probes in parallel, then their findings,
@@ -256,18 +257,8 @@ run_rest(struct mc_check_report *out, struct mc_check_opts *o,
 	rr.proto = check_proto_new(&out->ep, o, err);
 	if (rr.proto == NULL)
 		return -1;
-	/* Implicit TLS reads the greeting that names the daemon at the
-	 * goodbye, within 100 ms: a server still starting up (Dovecot after
-	 * a reload waits for its auth process) may greet later. While it is
-	 * unknown, the key-type probes go one at a time, as they always did,
-	 * each a new chance to hear it; then the rest in parallel. */
-	for (; rr.first < 2 && out->server == MC_SERVER_UNKNOWN; rr.first++) {
-		if (run_item(&rr, rr.first, err) == -1)
-			goto out;
-		out->server = rr.key[rr.first].server;
-	}
-	if (mc_pool_run(2 + CHECK_PROTO_JOBS - rr.first, CHECK_PER_SERVER,
-	                run_pool_item, &rr, err) == -1) {
+	if (mc_pool_run(2 + CHECK_PROTO_JOBS, CHECK_PER_SERVER, run_item, &rr,
+	                err) == -1) {
 		mc_err_prefix(err, "check %s", out->ep.url);
 		goto out;
 	}
@@ -311,6 +302,19 @@ mc_check_endpoint(const struct mc_endpoint *ep,
 	if (res.outcome != MC_PROBE_OK) {
 		mc_probe_result_clear(&res);
 		return run_outcome_finding(out, err);
+	}
+	if (res.no_greeting[0] != '\0' &&
+	    mc_findings_add(&out->findings, "unreachable", MC_SEV_CRITICAL,
+	                    false, err,
+	                    "%s: %s: a mail client cannot go on without it "
+	                    "(it gives up); check the service behind TLS on "
+	                    "this port and its log (a TLS proxy whose "
+	                    "backend is down, a login process waiting for "
+	                    "its auth process). The certificate served was "
+	                    "checked all the same.",
+	                    e.url, res.no_greeting) == -1) {
+		mc_probe_result_clear(&res);
+		return -1;
 	}
 	run_keep(out, &res, MC_KEY_ALG_ANY);
 	return run_rest(out, &o, err);

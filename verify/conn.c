@@ -58,6 +58,19 @@ conn_timeout(const struct verify_conn *c, int limit)
 	return left < limit ? (int)left : limit;
 }
 
+/* verify_conn_quickack - ACK at once (TCP_QUICKACK; the kernel leaves
+ * quick-ACK mode by itself, so it is set before each wait). */
+void
+verify_conn_quickack(struct verify_conn *c)
+{
+#ifdef TCP_QUICKACK
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &(int){1},
+	                 sizeof(int));
+#else
+	(void)c;
+#endif
+}
+
 /* verify_conn_wait - poll fd for events; 1 ready, 0 timed out, -1 error. */
 int
 verify_conn_wait(struct verify_conn *c, short events)

@@ -134,6 +134,11 @@ probe_run(struct verify_conn *c, int ahead, SSL **sslp,
 	    SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) != NULL;
 	if (verify_tls_capture(ssl, res, err) == -1)
 		return -1;
+	if (opts->await_greeting)
+		verify_tls_greeting(c, ssl, ep->scheme,
+		                    opts->greeting_timeout_ms > 0
+		                        ? opts->greeting_timeout_ms
+		                        : opts->io_timeout_ms);
 	verify_tls_goodbye(c, ssl, ep->scheme);
 	res->outcome = MC_PROBE_OK;
 	return 0;

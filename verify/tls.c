@@ -459,6 +459,124 @@ tls_drain(struct verify_conn *c, SSL *ssl, char *first, size_t size)
 	}
 }
 
+/* tls_greets - whether a server of scheme greets after the handshake:
+ * implicit TLS of a mail protocol (tls:// says nothing first). */
+static bool
+tls_greets(enum mc_scheme scheme)
+{
+	return scheme == MC_SCHEME_SMTPS || scheme == MC_SCHEME_IMAPS ||
+	       scheme == MC_SCHEME_POP3S;
+}
+
+/* tls_greeting_lines - hand the complete lines at the start of buf to
+ * verify_greeting, drop them from buf, count them in *lines; false once
+ * the greeting is whole (an SMTP reply ends with the line whose code is
+ * not followed by '-'). */
+static bool
+tls_greeting_lines(struct mc_probe_result *res, enum mc_scheme scheme,
+                   char *buf, size_t *len, size_t *lines)
+{
+	char *nl;
+
+	while ((nl = memchr(buf, '\n', *len)) != NULL) {
+		size_t used = (size_t)(nl - buf) + 1;
+		bool more;
+
+		*nl = '\0';
+		buf[strcspn(buf, "\r")] = '\0';
+		more = scheme == MC_SCHEME_SMTPS && strlen(buf) > 3 &&
+		       buf[3] == '-';
+		verify_greeting(res, buf);
+		memmove(buf, buf + used, *len - used);
+		*len -= used;
+		++*lines;
+		if (!more || *lines >= MC_VERIFY_LINES_MAX)
+			return false;
+	}
+	return true;
+}
+
+/* tls_no_greeting - why no greeting came, into res->no_greeting: ready 0
+ * (silence until limit_ms or the deadline), -1 (poll failed), else the
+ * SSL error e of the read that failed (the queue and errno still its). */
+static void
+tls_no_greeting(struct verify_conn *c, int e, int ready, int limit_ms)
+{
+	struct mc_probe_result *res = c->res;
+	unsigned long top = ERR_peek_error();
+	char why[200];
+
+	if (ready == 0 && mc_now_ms() >= c->deadline)
+		snprintf(res->no_greeting, sizeof(res->no_greeting),
+		         "no greeting after the TLS handshake before the "
+		         "probe's time budget (%d ms in all) ran out",
+		         c->budget_ms);
+	else if (ready == 0)
+		snprintf(res->no_greeting, sizeof(res->no_greeting),
+		         "no greeting within %d ms after the TLS handshake",
+		         limit_ms);
+	else if (ready == 1 &&
+	         (e == SSL_ERROR_ZERO_RETURN ||
+	          (e == SSL_ERROR_SYSCALL && top == 0 && errno == 0) ||
+	          (e == SSL_ERROR_SSL &&
+	           ERR_GET_REASON(top) == SSL_R_UNEXPECTED_EOF_WHILE_READING)))
+		snprintf(res->no_greeting, sizeof(res->no_greeting),
+		         "the server closed the connection after the TLS "
+		         "handshake without a greeting");
+	else {
+		tls_reasons(ready == -1 ? SSL_ERROR_SYSCALL : e, why,
+		            sizeof(why));
+		snprintf(res->no_greeting, sizeof(res->no_greeting),
+		         "no greeting after the TLS handshake: %s", why);
+	}
+}
+
+/* verify_tls_greeting - implicit TLS: read the greeting the server sends
+ * after the handshake before saying anything, as a client does: each
+ * line to verify_greeting, at most limit_ms in all (never past the
+ * deadline); when none came, why in res->no_greeting. */
+void
+verify_tls_greeting(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme,
+                    int limit_ms)
+{
+	char buf[MC_VERIFY_LINE_MAX];
+	size_t len = 0, lines = 0;
+	long long until = mc_now_ms() + limit_ms, left;
+	int io = c->io_timeout_ms, n, e = SSL_ERROR_NONE, ready = 1;
+
+	if (!tls_greets(scheme))
+		return;
+	while (tls_greeting_lines(c->res, scheme, buf, &len, &lines) &&
+	       len < sizeof(buf) - 1) {
+		errno = 0;
+		n = SSL_read(ssl, buf + len, (int)(sizeof(buf) - 1 - len));
+		if (n > 0) {
+			len += (size_t)n;
+			continue;
+		}
+		e = SSL_get_error(ssl, n);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			break; /* closed, or a TLS error */
+		left = until - mc_now_ms();
+		c->io_timeout_ms = left > 0 ? (int)left : 0;
+		verify_conn_quickack(c);
+		ready = left > 0 ? verify_conn_wait(
+		                       c, e == SSL_ERROR_WANT_READ ? POLLIN
+		                                                   : POLLOUT)
+		                 : 0;
+		c->io_timeout_ms = io;
+		if (ready != 1)
+			break;
+	}
+	if (lines == 0 && len > 0) {
+		buf[len] = '\0'; /* a greeting without its line end */
+		verify_greeting(c->res, buf);
+	} else if (lines == 0) {
+		tls_no_greeting(c, e, ready, limit_ms);
+	}
+	ERR_clear_error();
+}
+
 /* verify_tls_goodbye - best effort: logout, wait for the server to close
  * (so it does not log a lost connection), close_notify. */
 void
@@ -475,8 +593,13 @@ verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme)
 		if (SSL_write(ssl, line, n) == n) {
 			tls_drain(c, ssl, first, sizeof(first));
 			first[strcspn(first, "\r\n")] = '\0';
-			if (!mc_addr_scheme_starttls(scheme) && first[0])
+			/* implicit TLS: the first line is the greeting,
+			 * unless verify_tls_greeting read it already */
+			if (!mc_addr_scheme_starttls(scheme) && first[0] &&
+			    c->res->greeting[0] == '\0') {
 				verify_greeting(c->res, first);
+				c->res->no_greeting[0] = '\0';
+			}
 		}
 		c->io_timeout_ms = io;
 	}

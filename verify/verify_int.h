@@ -75,6 +75,13 @@ int verify_conn_readline(struct verify_conn *c, char *line, size_t size);
 /* verify_conn_writeline - send text followed by CR LF. */
 int verify_conn_writeline(struct verify_conn *c, const char *text);
 
+/* verify_conn_quickack - acknowledge at once what arrives next (and what
+ * arrived unacknowledged): a client that waits in silence for a greeting
+ * must not delay its ACK, or a server with Nagle on holds its small
+ * greeting behind its unacknowledged session tickets for the 40 ms of a
+ * delayed ACK (Postfix's smtps greeting did). Linux; elsewhere a no-op. */
+void verify_conn_quickack(struct verify_conn *c);
+
 /* verify_conn_close - close the socket (no-op when closed) and give its
  * connection slot back. */
 void verify_conn_close(struct verify_conn *c);
@@ -122,8 +129,16 @@ int verify_tls_handshake(struct verify_conn *c, SSL *ssl,
 int verify_tls_capture(SSL *ssl, struct mc_probe_result *res,
                        struct mc_err *err);
 
+/* verify_tls_greeting - smtps, imaps, pop3s (no-op for other schemes):
+ * read the greeting after the handshake, every line of it, waiting at
+ * most limit_ms in all (never past c's deadline), before anything is
+ * sent; when none came, res->no_greeting says why. */
+void verify_tls_greeting(struct verify_conn *c, SSL *ssl,
+                         enum mc_scheme scheme, int limit_ms);
+
 /* verify_tls_goodbye - best effort: logout, drain to close, close_notify;
- * for implicit TLS the first line drained is the greeting. */
+ * for implicit TLS the first line drained is the greeting when
+ * verify_tls_greeting did not read one (and then clears no_greeting). */
 void verify_tls_goodbye(struct verify_conn *c, SSL *ssl, enum mc_scheme scheme);
 
 #endif

@@ -91,7 +91,17 @@ struct mc_probe_opts {
 	int total_timeout_ms;     /* whole probe; caps the two above */
 	int greeting_timeout_ms;  /* first byte of a STARTTLS greeting; 0:
 	                             io_timeout_ms (at most 3 s on 465, 993
-	                             and 995, where implicit TLS waits) */
+	                             and 995, where implicit TLS waits); and
+	                             the wait of await_greeting */
+	bool await_greeting;      /* smtps, imaps, pop3s: after the handshake
+	                             read the greeting (every line of it)
+	                             before the goodbye, as a client does,
+	                             waiting up to greeting_timeout_ms (0:
+	                             io_timeout_ms); false: it is heard only
+	                             if it comes within the goodbye's 100 ms
+	                             (a login process started late, or one
+	                             waiting for its auth process, greets
+	                             later) */
 	int min_version;          /* TLS1_VERSION...; 0 = OpenSSL default */
 	int max_version;          /* 0 = OpenSSL default */
 	const char *cipher_list;  /* TLS <= 1.2 cipher list; NULL default */
@@ -134,6 +144,10 @@ struct mc_probe_result {
 	                            of TLS after its STARTTLS go-ahead */
 	char greeting[256];      /* sanitized first greeting line ("" if
 	                            none was read) */
+	char no_greeting[256];   /* await_greeting: why no greeting came
+	                            after the handshake ("no greeting within
+	                            5000 ms after the TLS handshake"); "" when
+	                            one came or none was awaited */
 	enum mc_server_kind server; /* from the greeting */
 	bool implicit_tls;       /* a STARTTLS URL got no greeting, and its
 	                            port answered TLS at once */

@@ -356,9 +356,12 @@ test_tls_s_server(void **state)
  * read a line that must start with prefix, "P<ms>" pause, "X<n>" send n
  * bytes without a newline, "L<n>" send n lines "220-x", "Q" fail if the
  * client has already sent something (postscreen's pregreet test), "T" TLS
- * accept (then read the goodbye line), "H" read whatever the client sends
- * next (its ClientHello) without answering it, "C" close at once. After the
- * last step it reads until the client closes (at most 5 s).
+ * accept (then read the goodbye line), "G<ms> <text>" TLS accept, pause,
+ * fail if the client has spoken, send text inside TLS (an implicit-TLS
+ * greeting), then read the goodbye line, "A" TLS accept and close at
+ * once, "H" read whatever the client sends next (its ClientHello)
+ * without answering it, "C" close at once. After the last step it reads
+ * until the client closes (at most 5 s).
  */
 struct stand_in {
 	int listen_fd;
@@ -387,9 +390,43 @@ si_readline(int fd, SSL *ssl, char *line, size_t size)
 	return 0;
 }
 
-/* si_tls - accept TLS on fd with the default leaf, read one line. */
+/* si_greet - "G<ms> <text>": after ms, the client must not have spoken
+ * yet; then text inside TLS, each '|' in it a pause of 200 ms after
+ * which the client must still be silent. 0, or -1 with si->mismatch. */
+static int
+si_greet(struct stand_in *si, int fd, SSL *ssl, const char *step)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	const char *text = strchr(step, ' ');
+	long pause = strtol(step + 1, NULL, 10);
+	size_t n;
+
+	text = text != NULL ? text + 1 : "";
+	for (;;) {
+		usleep((useconds_t)pause * 1000);
+		if (poll(&pfd, 1, 0) == 1) {
+			snprintf(si->mismatch, sizeof(si->mismatch),
+			         "the client spoke (or closed) before the "
+			         "greeting was whole");
+			return -1;
+		}
+		n = strcspn(text, "|");
+		if (SSL_write(ssl, text, (int)n) != (int)n) {
+			snprintf(si->mismatch, sizeof(si->mismatch),
+			         "cannot send the greeting");
+			return -1;
+		}
+		if (text[n] == '\0')
+			return 0;
+		text += n + 1;
+		pause = 200;
+	}
+}
+
+/* si_tls - accept TLS on fd with the default leaf; step "T": read one
+ * line, "G...": greet first (si_greet), "A": close at once. */
 static void
-si_tls(struct stand_in *si, int fd)
+si_tls(struct stand_in *si, int fd, const char *step)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 	SSL *ssl = NULL;
@@ -402,6 +439,9 @@ si_tls(struct stand_in *si, int fd)
 	if (SSL_accept(ssl) != 1)
 		snprintf(si->mismatch, sizeof(si->mismatch),
 		         "TLS accept failed");
+	else if (step[0] == 'A' ||
+	         (step[0] == 'G' && si_greet(si, fd, ssl, step) == -1))
+		; /* closed at once, or the greeting failed */
 	else if (si_readline(fd, ssl, line, sizeof(line)) == 0 &&
 	         strcmp(line, "QUIT") != 0 && strcmp(line, "z LOGOUT") != 0 &&
 	         strcmp(line, "LOGOUT") != 0)
@@ -434,7 +474,9 @@ si_step(struct stand_in *si, int fd, const char *step)
 				return 1;
 		return 0;
 	case 'T':
-		si_tls(si, fd);
+	case 'G':
+	case 'A':
+		si_tls(si, fd, step);
 		return 1;
 	case 'C':
 		return 1;
@@ -726,23 +768,20 @@ static const struct {
      NULL},
 };
 
-/* run_script - probe a stand-in playing steps; checks its script too. */
+/* run_script_opts - probe a stand-in playing steps with opts (a copy);
+ * checks its script too. */
 static void
-run_script(const char *label, const char *scheme, const char *const *steps,
-           struct mc_probe_result *res)
+run_script_opts(const char *label, const char *scheme,
+                const char *const *steps, struct mc_probe_opts opts,
+                struct mc_probe_result *res)
 {
 	struct stand_in si = {.steps = steps};
-	struct mc_probe_opts opts;
 	struct mc_err err;
 	unsigned short port;
 	pthread_t th;
 
 	si.listen_fd = loopback_listener(&port);
 	assert_int_equal(pthread_create(&th, NULL, si_main, &si), 0);
-	mc_probe_opts_init(&opts);
-	opts.io_timeout_ms = 2000;
-	opts.total_timeout_ms = 5000;
-	opts.ehlo_name = "client.test";
 	mc_err_clear(&err);
 	if (probe_url(scheme, port, &opts, res, &err) != 0)
 		fail_msg("%s: %s", label, err.msg);
@@ -751,6 +790,20 @@ run_script(const char *label, const char *scheme, const char *const *steps,
 	if (si.mismatch[0] != '\0')
 		fail_msg("%s: stand-in: %s (reason: %s)", label, si.mismatch,
 		         res->reason);
+}
+
+/* run_script - probe a stand-in playing steps; checks its script too. */
+static void
+run_script(const char *label, const char *scheme, const char *const *steps,
+           struct mc_probe_result *res)
+{
+	struct mc_probe_opts opts;
+
+	mc_probe_opts_init(&opts);
+	opts.io_timeout_ms = 2000;
+	opts.total_timeout_ms = 5000;
+	opts.ehlo_name = "client.test";
+	run_script_opts(label, scheme, steps, opts, res);
 }
 
 /* run_dialog - probe a stand-in playing dialog row i. */
@@ -785,6 +838,112 @@ test_dialogs(void **state)
 		    !mc_verify_leaf_matches(sk_X509_value(res.chain, 0),
 		                            fx.leaf1))
 			fail_msg("%s: wrong leaf", dialog_cases[i].label);
+		mc_probe_result_clear(&res);
+	}
+}
+
+/* Implicit-TLS greetings read with await_greeting (check's default
+ * probe), against stand-ins: a hand-written server is the only one that
+ * can greet after an exact pause, send a two-line banner slowly, or
+ * close right after its handshake (the real late Dovecot is
+ * tests/integration/t_check_greeting.sh). The stand-in fails the case
+ * when the client speaks before the greeting is whole. */
+static const struct {
+	const char *label;
+	const char *scheme;
+	const char *steps[4];
+	enum mc_server_kind server;
+	const char *greeting;    /* the greeting kept, or NULL: none */
+	const char *no_greeting; /* in no_greeting, or NULL: "" */
+} await_cases[] = {
+    {"smtps: a greeting 300 ms after the handshake",
+     "smtps",
+     {"G300 220 mail.test ESMTP Postfix (Debian/GNU)\r\n"},
+     MC_SERVER_POSTFIX,
+     "220 mail.test ESMTP Postfix (Debian/GNU)",
+     NULL},
+    {"smtps: a two-line banner, its last line 200 ms later",
+     "smtps",
+     {"G0 220-mail.test ESMTP\r\n|220 Exim 4.96 ready\r\n"},
+     MC_SERVER_EXIM,
+     "220-mail.test ESMTP",
+     NULL},
+    {"imaps: a Dovecot greeting 300 ms late",
+     "imaps",
+     {"G300 * OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Dovecot (Debian) "
+      "ready.\r\n"},
+     MC_SERVER_DOVECOT,
+     "* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] Dovecot (Debian) ready.",
+     NULL},
+    {"pop3s: a greeting that names no daemon",
+     "pop3s",
+     {"G0 +OK ready\r\n"},
+     MC_SERVER_UNKNOWN,
+     "+OK ready",
+     NULL},
+    {"imaps: a greeting without its line end, then silence",
+     "imaps",
+     {"G0 * OK Dovecot ready."},
+     MC_SERVER_DOVECOT,
+     "* OK Dovecot ready.",
+     NULL},
+    {"pop3s: an empty line is still the server speaking",
+     "pop3s",
+     {"G0 \r\n"},
+     MC_SERVER_UNKNOWN,
+     NULL,
+     NULL},
+    {"pop3s: never greets",
+     "pop3s",
+     {"T"},
+     MC_SERVER_UNKNOWN,
+     NULL,
+     "no greeting within 400 ms after the TLS handshake"},
+    {"imaps: closes right after the handshake",
+     "imaps",
+     {"A"},
+     MC_SERVER_UNKNOWN,
+     NULL,
+     "the server closed the connection after the TLS handshake without a "
+     "greeting"},
+};
+
+/* test_greetings - await_greeting reads the greeting before the goodbye. */
+static void
+test_greetings(void **state)
+{
+	struct mc_probe_result res;
+	struct mc_probe_opts opts;
+	const char *want;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(await_cases) / sizeof(await_cases[0]);
+	     i++) {
+		mc_probe_opts_init(&opts);
+		opts.io_timeout_ms = 2000;
+		opts.total_timeout_ms = 5000;
+		opts.greeting_timeout_ms = 400;
+		opts.await_greeting = true;
+		run_script_opts(await_cases[i].label,
+		                await_cases[i].scheme,
+		                await_cases[i].steps, opts, &res);
+		if (res.outcome != MC_PROBE_OK ||
+		    !mc_verify_leaf_matches(sk_X509_value(res.chain, 0),
+		                            fx.leaf1))
+			fail_msg("%s: %s \"%s\"", await_cases[i].label,
+			         mc_verify_outcome_name(res.outcome), res.reason);
+		want = await_cases[i].greeting;
+		if (res.server != await_cases[i].server ||
+		    strcmp(res.greeting, want != NULL ? want : "") != 0)
+			fail_msg("%s: server \"%s\", greeting \"%s\"",
+			         await_cases[i].label,
+			         mc_verify_server_name(res.server), res.greeting);
+		want = await_cases[i].no_greeting;
+		if (want != NULL ? strstr(res.no_greeting, want) == NULL
+		                 : res.no_greeting[0] != '\0')
+			fail_msg("%s: no_greeting \"%s\"",
+			         await_cases[i].label, res.no_greeting);
 		mc_probe_result_clear(&res);
 	}
 }
@@ -1511,6 +1670,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_tls_s_server),
 	    cmocka_unit_test(test_dialogs),
+	    cmocka_unit_test(test_greetings),
 	    cmocka_unit_test(test_timeouts),
 	    cmocka_unit_test(test_bad_opts),
 	    cmocka_unit_test(test_leaf_helpers),
