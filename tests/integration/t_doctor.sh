@@ -22,7 +22,7 @@ postfix_start "$TEST_TMP/postfix" "$MAIL_COMBINED"
 postconf -c "$POSTFIX_DIR/etc" -X smtpd_tls_chain_files
 postconf -c "$POSTFIX_DIR/etc" -e "smtpd_tls_cert_file = $SNAKE_CERT" \
 	"smtpd_tls_key_file = $SNAKE_KEY"
-$POSTFIX_RELOAD >/dev/null 2>&1 || fail "postfix reload"
+postfix_reload
 dovecot_start "$TEST_TMP/dovecot" "$SNAKE_CERT" "$SNAKE_KEY"
 exim_start "$TEST_TMP/exim" "$SNAKE_CERT" "$SNAKE_KEY"
 
@@ -143,9 +143,9 @@ postconf -c "$POSTFIX_DIR/etc" -e "$pf"
 printf '%s\n' "$dc1" "$dc2" >>"$DOVECOT_CONF"
 sed -i -e '/^tls_certificate =/d' -e '/^tls_privatekey =/d' "$EXIM_CONF"
 sed -i "/^tls_advertise_hosts/a $ex1\n$ex2" "$EXIM_CONF"
-$POSTFIX_RELOAD >/dev/null 2>&1 || fail "postfix reload"
-$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload"
-$EXIM_RELOAD >/dev/null 2>&1 || fail "exim reload"
+postfix_reload
+dovecot_reload
+exim_reload
 mc_run doctor
 assert_exit 0 "doctor after the lines were applied"
 assert_contains "$MC_OUT" "Postfix reads mailcert's files (smtpd_tls_chain_files = $TLS/postfix/mail.pem"
