@@ -109,7 +109,7 @@ free_port BUSY
 bg_start busy "$TEST_TMP/busy.log" python3 -c "import socket,time
 s=socket.socket(); s.bind(('127.0.0.1', $BUSY)); s.listen(1); time.sleep(120)"
 BUSY_PID=$BG_PID
-for _ in $(seq 50); do port_listening "$BUSY" && break; sleep 0.1; done
+wait_listening "$BUSY" "$BUSY_PID" "the port holder" "$TEST_TMP/busy.log"
 mkdir -p "$TEST_TMP/hooks/deploy.d"
 printf '#!/bin/sh\nexit 0\n' >"$TEST_TMP/hooks/deploy.d/10-notify"
 chmod 0644 "$TEST_TMP/hooks/deploy.d/10-notify"

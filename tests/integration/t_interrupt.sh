@@ -114,11 +114,7 @@ held = []
 while True:
     c, _ = s.accept(); held.append(c)
 ' "$HTTP01_PORT"
-for ((n = 0; n < 100; n++)); do
-	port_listening "$HTTP01_PORT" && break
-	sleep 0.1
-done
-port_listening "$HTTP01_PORT" || fail "the stalling web server does not listen" "$TEST_TMP/stall.log"
+wait_listening "$HTTP01_PORT" "$BG_PID" "the stalling web server" "$TEST_TMP/stall.log"
 rm -f "$TEST_TMP/events"
 tokens() { [ "$(find "$www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" -ge 1 ]; }
 start_run web
