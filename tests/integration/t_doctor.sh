@@ -36,7 +36,7 @@ config() {
 	{
 		conf_global
 		conf_cert mail "mail.example.test" "targets = postfix dovecot exim" \
-			"verify = $URLS" "verify_timeout = 5s" "$@"
+			"verify = $URLS" "verify_timeout = 30s" "$@"
 		printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" \
 			"chain_file = $TLS/postfix/%n.pem" "reload = $POSTFIX_RELOAD" ""
 		printf '%s\n' "[target dovecot]" "config = $DOVECOT_CONF" \

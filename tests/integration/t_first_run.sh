@@ -42,7 +42,7 @@ URLS="smtp://127.0.0.1:$POSTFIX_PORT_SMTP smtps://127.0.0.1:$POSTFIX_PORT_SMTPS 
 {
 	conf_global
 	conf_cert mail "mail.example.test" "targets = postfix dovecot" \
-		"verify = $URLS" "verify_timeout = 5s"
+		"verify = $URLS" "verify_timeout = 30s"
 	printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" \
 		"chain_file = $TLS/postfix/%n.pem" ""
 	printf '%s\n' "[target dovecot]" "config = $DOVECOT_CONF" \
