@@ -171,19 +171,21 @@ pki_make() {
 		>"$PKI/broken.key"
 }
 
-# postfix_reconfigure - postconf -e SETTING, reload, wait for the new chain.
+# postfix_reconfigure - postconf -e SETTING, reload, wait until the master
+# has reloaded and its old smtpd processes are gone (mail.sh: a 1 s sleep
+# here let a loaded machine's check meet an smtpd with the old chain).
 postfix_reconfigure() {
 	postconf -c "$POSTFIX_DIR/etc" -e "$1" || fail "postconf $1"
-	postfix -c "$POSTFIX_DIR/etc" reload >/dev/null 2>&1 || fail "postfix reload"
-	sleep 1 # the next smtpd reads the chain files
+	postfix_reload
 }
 
-# exim_set - SED: edit Exim's config, SIGHUP, wait until smtps answers.
+# exim_set - SED: edit Exim's config, SIGHUP, wait until the re-exec'd
+# daemon has read it and answers (mail.sh's exim_reload; a 0.5 s sleep
+# after the port answered - it answers throughout the re-exec - was all
+# there was).
 exim_set() {
 	sed -i "$1" "$EXIM_CONF" || fail "sed $EXIM_CONF"
-	$EXIM_RELOAD >/dev/null 2>&1 || fail "exim reload"
-	mail_wait_port "$EXIM_PORT_SMTPS" 10 || fail "exim does not answer after the reload"
-	sleep 0.5
+	exim_reload
 }
 
 # dovecot_keys - CERT KEY [nowait]: switch ssl_cert / ssl_key and reload;
@@ -199,16 +201,17 @@ dovecot_keys() {
 	fi
 }
 
-# dovecot_set - [CERT|nowait]: reload Dovecot and give its login processes
-# a moment; then (unless "nowait") wait until its imaps port greets ("* OK"
-# after the handshake, serving CERT's leaf when CERT is given). After a
-# reload Dovecot's new login processes greet only once they reach the new
-# auth process, which on a loaded machine (the ASan suite, two tests at a
-# time) took longer than the second slept here: check then heard no
-# greeting and could not name the daemon.
+# dovecot_set - [CERT|nowait]: reload Dovecot and wait until its master has
+# read the new config (mail.sh's dovecot_reload; "nowait" - a key it cannot
+# load - was a fixed 1 s sleep, after which a loaded machine could still
+# meet the old config); then (unless "nowait") wait until its imaps port
+# greets ("* OK" after the handshake, serving CERT's leaf when CERT is
+# given). After a reload Dovecot's new login processes greet only once
+# they reach the new auth process, which on a loaded machine (the ASan
+# suite, two tests at a time) took longer than a second: check then heard
+# no greeting and could not name the daemon.
 dovecot_set() {
-	$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload" "$DOVECOT_LOG"
-	sleep 1
+	dovecot_reload
 	[ "${1:-}" = nowait ] && return 0
 	dovecot_greets "${1:-}" ||
 		fail "dovecot: imaps gives no greeting (with ${1:-its certificate}) 15 s after the reload" "$DOVECOT_LOG"

@@ -45,8 +45,7 @@ layout_postfix() {
 	while IFS= read -r line; do
 		postconf -c "$POSTFIX_DIR/etc" -e "$line" || fail "postconf -e $line"
 	done < <(layout_block "$1")
-	postfix -c "$POSTFIX_DIR/etc" reload >/dev/null 2>&1 || fail "postfix reload" "$POSTFIX_LOG"
-	sleep 1 # the next smtpd reads the new settings
+	postfix_reload # (mail.sh) until no smtpd with the old settings is left
 }
 
 # layout_dovecot - NAME: the block instead of the TLS file settings it sets.
@@ -58,8 +57,7 @@ layout_dovecot() {
 			"$DOVECOT_CONF" || fail "sed $DOVECOT_CONF"
 	fi
 	printf '%s\n' "$block" >>"$DOVECOT_CONF"
-	$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload" "$DOVECOT_LOG"
-	sleep 1
+	dovecot_reload # (mail.sh) until its master has read the block
 }
 
 # layout_exim - NAME: the block's settings instead of Exim's TLS files
@@ -74,9 +72,7 @@ lines = [l for l in open(conf).read().splitlines()
 i = next(n for n, l in enumerate(lines) if l.startswith("begin "))
 open(conf, "w").write("\n".join(lines[:i] + block + [""] + lines[i:]) + "\n")
 EOF
-	$EXIM_RELOAD >/dev/null 2>&1 || fail "exim reload" "$EXIM_DIR/log/paniclog"
-	mail_wait_port "$EXIM_PORT_SMTPS" 10 || fail "exim does not answer after the reload"
-	sleep 0.5
+	exim_reload # (mail.sh) until the re-exec'd daemon has read the block
 }
 
 # layout_boot - ALG DEST...: a boot certificate of ALG at each DEST.

@@ -134,6 +134,23 @@ port_listening() {
 	timeout 2 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null
 }
 
+# wait_listening - PORT PID WHAT LOGFILE [SECS]: wait until something
+# accepts on 127.0.0.1:PORT; fail naming WHAT (with LOGFILE's tail) when
+# PID exits first or after SECS (default 30: a python3 or openssl start
+# under ctest -j2 on a loaded 2-core machine; the loops this replaces gave
+# 5 s and some then went on without a listener).
+wait_listening() {
+	local port=$1 pid=$2 what=$3 logfile=$4 secs=${5:-30} end
+	end=$((SECONDS + secs))
+	until port_listening "$port"; do
+		kill -0 "$pid" 2>/dev/null ||
+			fail "$what (pid $pid) exited before it listened on 127.0.0.1:$port" "$logfile"
+		[ "$SECONDS" -lt "$end" ] ||
+			fail "$what does not listen on 127.0.0.1:$port within $secs s" "$logfile"
+		sleep 0.1
+	done
+}
+
 # free_port - set variable VAR to a free loopback port reserved for this
 # test until it exits (ports.sh: below the ephemeral range, held against
 # every other test on the host).

@@ -77,6 +77,11 @@
 #   mail_pids_of PID            PID and all its descendants (from /proc).
 #   mail_free_port VAR          a free loopback port, reserved against
 #                               other tests until exit (ports.sh).
+#   postfix_reload, dovecot_reload, exim_reload
+#                               reload the instance (POSTFIX_DIR, DOVECOT_DIR,
+#                               EXIM_DIR) after its config was edited and
+#                               return once it has taken the new config
+#                               (see "Reloading" below), or fail within 30 s.
 # A start whose port was taken meanwhile (bind: address in use) is retried
 # with new ports, up to 3 times.
 #
@@ -105,6 +110,19 @@
 #   makes every TLS handshake fail. Ports must be > 1024 (they are).
 # Stopping: Postfix ~1.5 s, Dovecot ~2.7 s, Exim ~2 s after TERM; that is
 # why mail_stop_all signals all of them first and then waits.
+# Reloading: each reload command only sends a signal and returns; the
+# daemon acts on it when it is next scheduled, and until then (or until
+# its old workers are gone) a connection still gets the OLD configuration.
+# On an idle machine that is ~50 ms, so the tests slept 0.5-1 s after a
+# reload; with both cores busy (ctest -j2 beside another build) it is
+# longer. So the *_reload helpers wait for the daemon's own evidence:
+#   Postfix: master logs "reload -- version ..." and every process it had
+#            before the reload (idle smtpd, qmgr, ...) has exited;
+#   Dovecot: master logs "SIGHUP received - reloading configuration" (its
+#            old login processes stop listening at once; stock login
+#            processes serve one connection each);
+#   Exim:    the re-exec'd daemon logs "daemon started" again (it has
+#            read the new config) and its ports accept.
 
 set -u
 
@@ -303,6 +321,33 @@ mail_wait_gone() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# mail_log_count - FILE ERE: how many lines of FILE match ERE (0 without FILE).
+mail_log_count() {
+	local n
+	n=$(grep -cE -- "$2" "$1" 2>/dev/null) || n=0
+	echo "${n:-0}"
+}
+
+# mail_wait_log - FILE ERE COUNT SECS: wait until more than COUNT lines of
+# FILE match ERE; 1 after SECS.
+mail_wait_log() {
+	local end=$((SECONDS + $4))
+	while [ "$(mail_log_count "$1" "$2")" -le "$3" ]; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# mail_children - print the pids of PID's children, one per line.
+mail_children() {
+	local child
+	# shellcheck disable=SC2013 # the file holds space-separated pids
+	for child in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$child"
+	done
 }
 
 # mail_register - remember a started instance (TYPE DIR PID) for mail_stop_all.
@@ -643,6 +688,24 @@ postfix_start_once() {
 	mail_log "postfix (pid $pid) smtp $POSTFIX_PORT_SMTP, submission $POSTFIX_PORT_SUB, smtps $POSTFIX_PORT_SMTPS"
 }
 
+# postfix_reload - reload the Postfix in POSTFIX_DIR after its main.cf was
+# edited; return once its master has reloaded and every process it had
+# before (an idle smtpd keeps the old settings for max_idle) has exited.
+postfix_reload() {
+	local pid n old re
+	pid=$(mail_read_pid "$POSTFIX_DIR/queue/pid/master.pid") ||
+		mail_fail "postfix reload: no live master in $POSTFIX_DIR/queue/pid/master.pid"
+	re="postfix/master\[$pid\]: reload -- "
+	n=$(mail_log_count "$POSTFIX_LOG" "$re")
+	old=$(mail_children "$pid")
+	postfix -c "$POSTFIX_DIR/etc" reload >/dev/null 2>&1 || mail_fail "postfix reload" "$POSTFIX_LOG"
+	mail_wait_log "$POSTFIX_LOG" "$re" "$n" 30 ||
+		mail_fail "postfix master (pid $pid) did not log its reload within 30 s" "$POSTFIX_LOG"
+	# shellcheck disable=SC2086 # pids, one word each
+	mail_wait_gone 30 $old ||
+		mail_fail "postfix: processes from before the reload still run 30 s after it:$(printf ' %s' $old)" "$POSTFIX_LOG"
+}
+
 # postfix_stop_begin - "postfix -c DIR/etc stop"; mail_stop_finish waits for the pids.
 postfix_stop_begin() {
 	local d=$1 pid
@@ -781,6 +844,17 @@ dovecot_start_once() {
 	mail_log "dovecot (pid $pid) imap $DOVECOT_PORT_IMAP, imaps $DOVECOT_PORT_IMAPS, pop3 $DOVECOT_PORT_POP3, pop3s $DOVECOT_PORT_POP3S, sieve $DOVECOT_PORT_SIEVE"
 }
 
+# dovecot_reload - reload the Dovecot in DOVECOT_DIR after its config was
+# edited; return once its master has logged the reload (it has read the
+# new config; new login processes get it).
+dovecot_reload() {
+	local re='master: Warning: SIGHUP received - reloading configuration' n
+	n=$(mail_log_count "$DOVECOT_LOG" "$re")
+	dovecot -c "$DOVECOT_CONF" reload >/dev/null 2>&1 || mail_fail "dovecot reload" "$DOVECOT_LOG"
+	mail_wait_log "$DOVECOT_LOG" "$re" "$n" 30 ||
+		mail_fail "dovecot master did not log its reload within 30 s" "$DOVECOT_LOG"
+}
+
 # dovecot_stop_begin - TERM to the master we started (as "doveadm stop" would, without
 # its ~3 s wait); mail_stop_finish waits for the pids.
 dovecot_stop_begin() {
@@ -879,6 +953,21 @@ exim_start_once() {
 	mail_register exim "$d" "$pid"
 	mail_wait_ports exim "$pid" "$d/log/paniclog" "$EXIM_PORT_SMTP" "$EXIM_PORT_SMTPS"
 	mail_log "exim (pid $pid) smtp $EXIM_PORT_SMTP, smtps $EXIM_PORT_SMTPS"
+}
+
+# exim_reload - reload the Exim in EXIM_DIR (SIGHUP: it re-execs under the
+# same pid) after its config was edited; return once the new daemon has
+# logged its start (it has read the config) and both ports accept.
+exim_reload() {
+	local re=' daemon started: pid=' n
+	n=$(mail_log_count "$EXIM_LOG" "$re")
+	"$MAIL_LIB_DIR/hooks/exim-reload.sh" "$EXIM_PIDFILE" >/dev/null 2>&1 ||
+		mail_fail "exim reload" "$EXIM_DIR/log/paniclog"
+	mail_wait_log "$EXIM_LOG" "$re" "$n" 30 ||
+		mail_fail "exim (pid file $EXIM_PIDFILE) did not start again within 30 s of its SIGHUP" \
+			"$EXIM_DIR/log/paniclog" "$EXIM_LOG"
+	mail_wait_ports exim "$(cat "$EXIM_PIDFILE" 2>/dev/null)" "$EXIM_DIR/log/paniclog" \
+		"$EXIM_PORT_SMTP" "$EXIM_PORT_SMTPS"
 }
 
 # exim_stop_begin - TERM to the daemon; mail_stop_finish waits for the pids.

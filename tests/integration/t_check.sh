@@ -253,7 +253,7 @@ http_start() {
 # server_start - NAME [-nochain] [s_server args...]: s_server with NAME's
 # leaf and (unless -nochain, or there is none) its intermediate; sets PORT.
 server_start() {
-	local name=$1 n
+	local name=$1
 	local -a chain=()
 	shift
 	[ -f "$PKI/$name.chain" ] && chain=(-cert_chain "$PKI/$name.chain")
@@ -269,13 +269,7 @@ server_start() {
 		openssl s_server -accept "127.0.0.1:$PORT" -quiet -www \
 		-cert "$PKI/$name.pem" -key "$PKI/$name.key" "${chain[@]}" "$@"
 	SERVER_PID=$BG_PID
-	for ((n = 0; n < 50; n++)); do
-		port_listening "$PORT" && return 0
-		kill -0 "$SERVER_PID" 2>/dev/null ||
-			fail "s_server $name died" "$TEST_TMP/s_server.$name.log"
-		sleep 0.1
-	done
-	fail "s_server $name does not listen" "$TEST_TMP/s_server.$name.log"
+	wait_listening "$PORT" "$SERVER_PID" "s_server $name" "$TEST_TMP/s_server.$name.log"
 }
 
 # check_json - URL [args...]: run check --json; MC_RC, MC_OUT.
@@ -416,12 +410,7 @@ EOF2
 	free_port SMTP_PORT
 	bg_start nostarttls "$TEST_TMP/nostarttls.log" python3 \
 		"$TEST_TMP/nostarttls.py" "$SMTP_PORT"
-	local n
-	for ((n = 0; n < 50; n++)); do
-		port_listening "$SMTP_PORT" && return 0
-		sleep 0.1
-	done
-	fail "the plain SMTP server does not listen" "$TEST_TMP/nostarttls.log"
+	wait_listening "$SMTP_PORT" "$BG_PID" "the plain SMTP server" "$TEST_TMP/nostarttls.log"
 }
 
 # endpoint_rows - unreachable and starttls-missing from the probe outcome.

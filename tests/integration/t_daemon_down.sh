@@ -27,7 +27,7 @@ config() {
 	{
 		conf_global
 		conf_cert mail "mail.example.test" "targets = postfix dovecot exim" \
-			"verify = $MAILSTACK_URLS" "verify_timeout = 5s" "$@"
+			"verify = $MAILSTACK_URLS" "verify_timeout = 30s" "$@"
 		mailstack_targets
 	} >"$MC_CONF"
 }

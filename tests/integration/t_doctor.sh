@@ -22,7 +22,7 @@ postfix_start "$TEST_TMP/postfix" "$MAIL_COMBINED"
 postconf -c "$POSTFIX_DIR/etc" -X smtpd_tls_chain_files
 postconf -c "$POSTFIX_DIR/etc" -e "smtpd_tls_cert_file = $SNAKE_CERT" \
 	"smtpd_tls_key_file = $SNAKE_KEY"
-$POSTFIX_RELOAD >/dev/null 2>&1 || fail "postfix reload"
+postfix_reload
 dovecot_start "$TEST_TMP/dovecot" "$SNAKE_CERT" "$SNAKE_KEY"
 exim_start "$TEST_TMP/exim" "$SNAKE_CERT" "$SNAKE_KEY"
 
@@ -36,7 +36,7 @@ config() {
 	{
 		conf_global
 		conf_cert mail "mail.example.test" "targets = postfix dovecot exim" \
-			"verify = $URLS" "verify_timeout = 5s" "$@"
+			"verify = $URLS" "verify_timeout = 30s" "$@"
 		printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" \
 			"chain_file = $TLS/postfix/%n.pem" "reload = $POSTFIX_RELOAD" ""
 		printf '%s\n' "[target dovecot]" "config = $DOVECOT_CONF" \
@@ -109,7 +109,7 @@ free_port BUSY
 bg_start busy "$TEST_TMP/busy.log" python3 -c "import socket,time
 s=socket.socket(); s.bind(('127.0.0.1', $BUSY)); s.listen(1); time.sleep(120)"
 BUSY_PID=$BG_PID
-for _ in $(seq 50); do port_listening "$BUSY" && break; sleep 0.1; done
+wait_listening "$BUSY" "$BUSY_PID" "the port holder" "$TEST_TMP/busy.log"
 mkdir -p "$TEST_TMP/hooks/deploy.d"
 printf '#!/bin/sh\nexit 0\n' >"$TEST_TMP/hooks/deploy.d/10-notify"
 chmod 0644 "$TEST_TMP/hooks/deploy.d/10-notify"
@@ -143,9 +143,9 @@ postconf -c "$POSTFIX_DIR/etc" -e "$pf"
 printf '%s\n' "$dc1" "$dc2" >>"$DOVECOT_CONF"
 sed -i -e '/^tls_certificate =/d' -e '/^tls_privatekey =/d' "$EXIM_CONF"
 sed -i "/^tls_advertise_hosts/a $ex1\n$ex2" "$EXIM_CONF"
-$POSTFIX_RELOAD >/dev/null 2>&1 || fail "postfix reload"
-$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload"
-$EXIM_RELOAD >/dev/null 2>&1 || fail "exim reload"
+postfix_reload
+dovecot_reload
+exim_reload
 mc_run doctor
 assert_exit 0 "doctor after the lines were applied"
 assert_contains "$MC_OUT" "Postfix reads mailcert's files (smtpd_tls_chain_files = $TLS/postfix/mail.pem"

@@ -31,7 +31,7 @@ postfix_start "$TEST_TMP/postfix" "$MAIL_COMBINED"
 postconf -c "$POSTFIX_DIR/etc" -X smtpd_tls_chain_files
 postconf -c "$POSTFIX_DIR/etc" -e "smtpd_tls_cert_file = $SNAKE_CERT" \
 	"smtpd_tls_key_file = $SNAKE_KEY"
-$POSTFIX_RELOAD >/dev/null 2>&1 || fail "postfix reload"
+postfix_reload
 mail_certs "$TEST_TMP/dovecot-default" dovecot.example.test
 DC_SHA=$MAIL_CERT_SHA256
 dovecot_start "$TEST_TMP/dovecot" "$MAIL_CERT" "$MAIL_KEY"
@@ -42,7 +42,7 @@ URLS="smtp://127.0.0.1:$POSTFIX_PORT_SMTP smtps://127.0.0.1:$POSTFIX_PORT_SMTPS 
 {
 	conf_global
 	conf_cert mail "mail.example.test" "targets = postfix dovecot" \
-		"verify = $URLS" "verify_timeout = 5s"
+		"verify = $URLS" "verify_timeout = 30s"
 	printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" \
 		"chain_file = $TLS/postfix/%n.pem" ""
 	printf '%s\n' "[target dovecot]" "config = $DOVECOT_CONF" \
@@ -143,8 +143,8 @@ assert_eq "$(orders)" 1 "orders before the lines are applied"
 # 4. The admin applies the lines and reloads; deploy verifies 0001 live.
 postconf -c "$POSTFIX_DIR/etc" -e "$PF_LINE"
 printf '%s\n' "$DC_LINE1" "$DC_LINE2" >>"$DOVECOT_CONF"
-$POSTFIX_RELOAD >/dev/null 2>&1 || fail "postfix reload"
-$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload"
+postfix_reload
+dovecot_reload
 mc_run deploy mail
 assert_exit 0 "deploy once the lines are applied"
 assert_contains "$MC_OUT" "version 0001 deployed and verified live"

@@ -80,11 +80,7 @@ fleet_wait_file "$TEST_TMP/A.pre.in" 60 "$A_PID" "$TEST_TMP/A-issue.log"
 [ -n "$(fleet_lock_holder)" ] || fail "A runs its pre hook without holding the fleet lock"
 fleet_bg B "$TEST_TMP/B-renew.log" -v renew
 B_PID=$BG_PID
-for ((n = 0; n < 100; n++)); do
-	mail_port_listening "$HTTP01_PORT" && break
-	sleep 0.1
-done
-mail_port_listening "$HTTP01_PORT" || fail "B does not answer http-01 while waiting" "$TEST_TMP/B-renew.log"
+wait_listening "$HTTP01_PORT" "$B_PID" "B's http-01 responder (B waits for the fleet lock)" "$TEST_TMP/B-renew.log"
 port_listening "$A_HTTP" && fail "A's http_listen must be unreachable for this test"
 touch "$TEST_TMP/A.pre.go"
 wait "$A_PID" || fail "A's issue failed (exit $?)" "$TEST_TMP/A-issue.log" "$TEST_TMP/B-renew.log"

@@ -77,7 +77,7 @@ PF=$POSTFIX_DIR/etc
 printf 'sni.example.test %s\n' "$TLS/mail.pem" >"$PF/sni"
 postconf -c "$PF" -e "tls_server_sni_maps = hash:$PF/sni"
 postmap -c "$PF" -F "hash:$PF/sni" || fail "postmap -F failed"
-$POSTFIX_RELOAD >/dev/null 2>&1 || fail "postfix reload failed"
+postfix_reload
 mail_wait_served 127.0.0.1 "$POSTFIX_PORT_SMTP" smtp "$boot_sha" ||
 	fail "postfix does not serve the boot certificate"
 

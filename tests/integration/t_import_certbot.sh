@@ -48,7 +48,7 @@ certbot_run() {
 bg_start webroot "$TEST_TMP/webroot.log" python3 -m http.server --bind 127.0.0.1 \
 	--directory "$WEBROOT" "$HTTP01_PORT"
 WEB_PID=$BG_PID
-for _ in $(seq 50); do port_listening "$HTTP01_PORT" && break; sleep 0.1; done
+wait_listening "$HTTP01_PORT" "$WEB_PID" "the webroot's web server" "$TEST_TMP/webroot.log"
 
 printf '#!/bin/sh\necho deployed "$RENEWED_LINEAGE" >>%s\n' "$TEST_TMP/hook.log" \
 	>"$TEST_TMP/deploy-hook.sh"

@@ -105,7 +105,10 @@ assert_no_path "$(cert_dir dns)/current"
 
 # 2. SIGINT while Pebble is still validating a webroot token (a web server
 #    that accepts and never answers holds the validation): the token files
-#    are removed.
+#    are removed. The signal goes once Pebble's validation has connected
+#    (the stalling server notes each connection in stall.conns; a fixed
+#    1 s sleep after the token appeared could end, on a loaded machine,
+#    before mailcert had even told Pebble to validate).
 bg_start stalling-web "$TEST_TMP/stall.log" python3 -c '
 import socket, sys, time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -113,17 +116,22 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64)
 held = []
 while True:
     c, _ = s.accept(); held.append(c)
-' "$HTTP01_PORT"
-for ((n = 0; n < 100; n++)); do
-	port_listening "$HTTP01_PORT" && break
+    with open(sys.argv[2], "a") as f:
+        f.write("connection\n")
+' "$HTTP01_PORT" "$TEST_TMP/stall.conns"
+wait_listening "$HTTP01_PORT" "$BG_PID" "the stalling web server" "$TEST_TMP/stall.log"
+conns() { wc -l <"$TEST_TMP/stall.conns" 2>/dev/null || echo 0; }
+for ((n = 0; n < 300; n++)); do # wait_listening's own connection, noted
+	[ "$(conns)" -ge 1 ] && break
 	sleep 0.1
 done
-port_listening "$HTTP01_PORT" || fail "the stalling web server does not listen" "$TEST_TMP/stall.log"
+[ "$(conns)" = 1 ] || fail "the stalling web server did not note wait_listening's connection" "$TEST_TMP/stall.log"
 rm -f "$TEST_TMP/events"
 tokens() { [ "$(find "$www/.well-known/acme-challenge" -type f 2>/dev/null | wc -l)" -ge 1 ]; }
 start_run web
 wait_for "a token in the webroot" tokens
-sleep 1 # the challenge is answered and the poll is sleeping
+validating() { [ "$(conns)" -ge 2 ]; }
+wait_for "Pebble's validation to connect to the stalling web server" validating
 stop_run INT
 assert_eq "$RUN_RC" 1 "exit status after SIGINT"
 assert_contains "$RUN_ERR" "interrupted by SIGINT"

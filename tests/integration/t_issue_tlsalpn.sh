@@ -19,11 +19,7 @@ bg_start blocker "$TEST_TMP/blocker.log" python3 -c '
 import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(600)
 ' "$TLSALPN01_PORT"
-for ((i = 0; i < 100; i++)); do
-	port_listening "$TLSALPN01_PORT" && break
-	sleep 0.1
-done
-port_listening "$TLSALPN01_PORT" || fail "the blocker does not listen on $TLSALPN01_PORT" "$TEST_TMP/blocker.log"
+wait_listening "$TLSALPN01_PORT" "$BG_PID" "the blocker" "$TEST_TMP/blocker.log"
 authz_forget # else Pebble may reuse the valid authorizations: no responder needed
 mc_run issue alpn
 assert_exit 1 "tls-alpn-01 port already in use"

@@ -200,8 +200,7 @@ cp -p "$TLS/dovecot/mail.rsa.crt" "$TLS/dovecot/stale.rsa.crt"
 cp -p "$TLS/dovecot/mail.rsa.key" "$TLS/dovecot/stale.rsa.key"
 sed -i "s|^ssl_alt_cert = .*|ssl_alt_cert = <$TLS/dovecot/stale.rsa.crt|; s|^ssl_alt_key = .*|ssl_alt_key = <$TLS/dovecot/stale.rsa.key|" \
 	"$DOVECOT_CONF"
-$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload" "$DOVECOT_LOG"
-sleep 1
+dovecot_reload
 dual_config
 mc_run issue mail
 assert_exit 3 "a dual deployment with Dovecot's RSA files stale"
@@ -232,8 +231,7 @@ for f in "$TLS"/*/mail.*.pem "$TLS"/*/mail.*.crt; do
 done
 sed -i "s|^ssl_alt_cert = .*|ssl_alt_cert = <$TLS/dovecot/mail.rsa.crt|; s|^ssl_alt_key = .*|ssl_alt_key = <$TLS/dovecot/mail.rsa.key|" \
 	"$DOVECOT_CONF"
-$DOVECOT_RELOAD >/dev/null 2>&1 || fail "dovecot reload" "$DOVECOT_LOG"
-sleep 1
+dovecot_reload
 unset DOVECOT_JUDGED
 
 # 4. The RSA order fails after the ECDSA one was issued: exit 1, no

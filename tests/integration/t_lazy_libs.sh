@@ -115,10 +115,7 @@ log "ok: issue without libmicrohttpd / libcurl names the library and package"
 free_port TLS_PORT
 bg_start "s_server" "$TEST_TMP/s_server.log" openssl s_server \
 	-accept "127.0.0.1:$TLS_PORT" -quiet -www -cert "$MC_TLS_CERT" -key "$MC_TLS_KEY"
-for ((n = 0; n < 50; n++)); do
-	port_listening "$TLS_PORT" && break
-	sleep 0.1
-done
+wait_listening "$TLS_PORT" "$BG_PID" "s_server" "$TEST_TMP/s_server.log"
 {
 	conf_global "$PEBBLE_DIR_URL" "resolver = 127.0.0.1:$DNS_PORT"
 	conf_cert mail "mail.example.test" "challenge = http-01"

@@ -119,6 +119,10 @@ for row in "${ENDPOINTS[@]:8}" "${ENDPOINTS[@]:0:8}"; do
 done
 
 # 3. Reload each daemon with its reload command (argv, no shell, as mailcert runs it).
+# Exim serving the new cert afterwards proves nothing when its file watch
+# already took the files in step 2 (past 3 s, likely on a loaded machine):
+# its re-exec must show in its log ("daemon started" once more).
+EXIM_STARTS=$(mail_log_count "$EXIM_LOG" ' daemon started: pid=')
 for cmd in "$POSTFIX_RELOAD" "$DOVECOT_RELOAD" "$EXIM_RELOAD"; do
 	read -r -a argv <<<"$cmd"
 	"${argv[@]}" >"$T/reload.out" 2>&1 || mail_fail "reload '$cmd' failed" "$T/reload.out"
@@ -135,6 +139,9 @@ for row in "${ENDPOINTS[@]}"; do
 	got=$(served_on "$row" mail.example.test)
 	[ "$got" = "$SHA2" ] || mail_fail "$label (SNI) serves '${got:-nothing}' after the reload"
 done
+
+mail_wait_log "$EXIM_LOG" ' daemon started: pid=' "$EXIM_STARTS" 30 ||
+	mail_fail "'$EXIM_RELOAD' did not make Exim re-exec (no new 'daemon started' line)" "$EXIM_LOG"
 
 # The masters survived their reload (same pids).
 for pid in "${MASTERS[@]}"; do

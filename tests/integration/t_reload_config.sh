@@ -24,7 +24,7 @@ t=$MAILSTACK_TLS
 {
 	conf_global
 	conf_cert mail "mail.example.test" "targets = postfix dovecot exim" \
-		"verify = $MAILSTACK_URLS" "verify_timeout = 5s"
+		"verify = $MAILSTACK_URLS" "verify_timeout = 30s"
 	printf '%s\n' "[target postfix]" "config = $POSTFIX_DIR/etc" \
 		"chain_file = $t/postfix/%n.pem" ""
 	printf '%s\n' "[target dovecot]" "config = $DOVECOT_CONF" \

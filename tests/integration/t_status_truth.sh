@@ -24,7 +24,7 @@ mkdir -p "$TEST_TMP/metrics"
 free_port tls_port
 bg_start s_server "$TEST_TMP/s_server.log" openssl s_server -quiet -accept "127.0.0.1:$tls_port" \
 	-cert "$MC_TLS_CERT" -key "$MC_TLS_KEY" -naccept 100
-for ((i = 0; i < 50; i++)); do port_listening "$tls_port" && break; sleep 0.1; done
+wait_listening "$tls_port" "$BG_PID" "s_server" "$TEST_TMP/s_server.log"
 
 # conf - the config; "$@" are extra [global] lines.
 conf() {
