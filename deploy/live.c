@@ -8,15 +8,6 @@
  * LIVE_PARALLEL at a time (core's pool), taking one row of each endpoint
  * in turn, with one set of TLS contexts for the whole check (a full
  * handshake every time: a session is never resumed).
- *
- * Before the workers start, the round opens the TCP connections of the
- * first LIVE_PARALLEL rows to be taken at once (IP literals only: a name
- * is resolved by its probe), and each worker takes its row's connection
- * over: every server starts its first session at once rather than as the
- * threads come up one by one (on a busy machine the last came 10-30 ms
- * after the first), and the TLS context is built while the servers greet.
- * A worker closes its connection before it takes the next row, so there
- * are never more than LIVE_PARALLEL connections at once.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -24,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "mailcert/crypto.h"
 #include "mailcert/deploy.h"
@@ -142,11 +132,10 @@ live_rows(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	return 0;
 }
 
-/* live_probe_row - probe one row once (over fd, a connection opened
- * ahead, unless -1; the probe owns it) and record what was served. */
+/* live_probe_row - probe one row once and record what was served. */
 static int
 live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
-	       struct mc_probe_cache *cache, int fd, long budget_ms,
+	       struct mc_probe_cache *cache, long budget_ms,
 	       struct mc_err *err)
 {
 	struct mc_probe_opts opts;
@@ -162,7 +151,7 @@ live_probe_row(const struct live_probe *pr, struct mc_live_row *row,
 	if (budget_ms < opts.total_timeout_ms)
 		opts.total_timeout_ms = budget_ms < 500 ? 500 : (int)budget_ms;
 	memset(&res, 0, sizeof(res));
-	if (mc_verify_probe_on(&pr->ep, &opts, fd, &res, err) == -1)
+	if (mc_verify_probe(&pr->ep, &opts, &res, err) == -1)
 		return -1;
 	row->outcome = live_outcome(res.outcome);
 	row->ms = res.total_ms;
@@ -214,8 +203,6 @@ struct live_round {
 	const struct live_probe *prs;
 	struct mc_live_report *live;
 	struct mc_probe_cache *cache; /* shared, thread-safe */
-	int *ahead;                   /* per row: a connection opened ahead,
-					 or -1; a worker takes its own */
 	long long deadline;
 	size_t n_eps; /* endpoints: the rows of each are consecutive */
 };
@@ -247,30 +234,11 @@ live_item(void *arg, size_t taken, struct mc_err *err)
 {
 	struct live_round *rd = arg;
 	size_t i = live_row_of(rd, taken);
-	int fd = rd->ahead[i];
 
 	if (!live_todo(&rd->live->rows[i]))
 		return 0;
-	rd->ahead[i] = -1; /* the probe's now */
-	return live_probe_row(&rd->prs[i], &rd->live->rows[i], rd->cache, fd,
+	return live_probe_row(&rd->prs[i], &rd->live->rows[i], rd->cache,
 			      (long)(rd->deadline - mc_now_ms()), err);
-}
-
-/* live_ahead - open the connections of the first k rows to be probed
- * (the first a worker of each of the k threads will take). */
-static void
-live_ahead(struct live_round *rd, size_t k)
-{
-	struct mc_live_report *live = rd->live;
-	size_t t, i, n = 0;
-
-	for (t = 0; t < live->n_rows && n < k; t++) {
-		i = live_row_of(rd, t);
-		if (!live_todo(&live->rows[i]))
-			continue; /* a worker skips it without a connection */
-		rd->ahead[i] = mc_verify_connect_ahead(&rd->prs[i].ep);
-		n++;
-	}
 }
 
 /* live_round - probe every row that does not match yet, LIVE_PARALLEL at
@@ -280,19 +248,11 @@ live_round(struct live_round *rd, size_t *bad, struct mc_err *err)
 {
 	struct mc_live_report *live = rd->live;
 	size_t i, todo = 0, k;
-	int rc;
 
 	for (i = 0; i < live->n_rows; i++)
 		todo += live_todo(&live->rows[i]);
 	k = todo < LIVE_PARALLEL ? todo : LIVE_PARALLEL;
-	live_ahead(rd, k);
-	rc = mc_pool_run(live->n_rows, k, live_item, rd, err);
-	for (i = 0; i < live->n_rows; i++) { /* rows a failure left undone */
-		if (rd->ahead[i] != -1)
-			close(rd->ahead[i]);
-		rd->ahead[i] = -1;
-	}
-	if (rc == -1)
+	if (mc_pool_run(live->n_rows, k, live_item, rd, err) == -1)
 		return -1;
 	*bad = 0;
 	for (i = 0; i < live->n_rows; i++)
@@ -340,7 +300,7 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	};
 	struct mc_x509_info *infos;
 	long backoff = LIVE_BACKOFF_MIN_MS;
-	size_t bad = 0, i;
+	size_t bad = 0;
 	int rc = -1;
 
 	if (pairs->n == 0)
@@ -356,13 +316,6 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	live_skip(prs, live, d, n);
 	rd.prs = prs;
 	rd.n_eps = cc->n_verify;
-	rd.ahead = calloc(live->n_rows + 1, sizeof(*rd.ahead));
-	if (rd.ahead == NULL) {
-		mc_err_errno(err, MC_ERR_SYS, "out of memory");
-		goto out;
-	}
-	for (i = 0; i < live->n_rows; i++)
-		rd.ahead[i] = -1;
 	rd.cache = mc_probe_cache_new(err);
 	if (rd.cache == NULL)
 		goto out;
@@ -381,7 +334,6 @@ live_verify(const struct mc_cert_conf *cc, const struct mc_pairs *pairs,
 	rc = bad == 0 ? 0 : live_fail(live, bad, err);
 out:
 	mc_probe_cache_free(rd.cache);
-	free(rd.ahead);
 	free(prs);
 	free(infos);
 	return rc;

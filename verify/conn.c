@@ -267,69 +267,6 @@ verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
 	return 0;
 }
 
-/* mc_verify_connect_ahead - a non-blocking connect to ep's first address
- * (an IP literal: no resolver in the caller's path), not waited for. */
-int
-mc_verify_connect_ahead(const struct mc_endpoint *ep)
-{
-	struct mc_probe_result scratch;
-	struct addrinfo *list = NULL;
-	int fd;
-
-	if (!ep->host_is_ip || conn_resolve(ep, &list, &scratch) == -1)
-		return -1;
-	fd = socket(list->ai_family,
-	            list->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	            list->ai_protocol);
-	if (fd != -1) {
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1},
-		                 sizeof(int));
-		if (connect(fd, list->ai_addr, list->ai_addrlen) == -1 &&
-		    errno != EINPROGRESS) {
-			close(fd); /* the probe will say why, connecting anew */
-			fd = -1;
-		}
-	}
-	freeaddrinfo(list);
-	return fd;
-}
-
-/* verify_conn_adopt - wait for fd's connection (see verify_int.h). */
-int
-verify_conn_adopt(struct verify_conn *c, int fd, const struct mc_endpoint *ep,
-                  const struct mc_probe_opts *opts, struct mc_probe_result *res)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	int io = c->io_timeout_ms, why = 0, ready;
-	socklen_t wlen = sizeof(why);
-
-	c->fd = fd;
-	c->res = res;
-	c->len = 0;
-	c->stage = "connect";
-	c->io_timeout_ms = opts->connect_timeout_ms;
-	ready = verify_conn_wait(c, POLLOUT);
-	if (ready != 1 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &why, &wlen) != 0 ||
-	    why != 0 || getpeername(fd, (struct sockaddr *)&ss, &len) != 0) {
-		c->io_timeout_ms = io;
-		verify_conn_close(c);
-		if (ready != 0)
-			return -1;
-		/* its connect timeout is spent: no second one anew */
-		res->timed_out = true;
-		verify_fail(res, MC_PROBE_UNREACHABLE,
-		            "cannot connect to %s port %u (1 address tried): "
-		            "timed out", ep->host, (unsigned)ep->port);
-		return -2;
-	}
-	c->io_timeout_ms = io;
-	conn_addr_text((struct sockaddr *)&ss, len, res->peer,
-	               sizeof(res->peer));
-	return 0;
-}
-
 /* verify_silence - "no answer within N ms", or the budget that ran out. */
 int
 verify_silence(struct verify_conn *c, enum mc_probe_outcome outcome,

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/ssl.h>
 
@@ -99,22 +98,17 @@ probe_ssl(const struct mc_probe_opts *opts, struct mc_err *err)
 	return ssl;
 }
 
-/* probe_run - connect (over ahead, a connection already started, unless
- * -1), STARTTLS, handshake, capture into res; *sslp: the SSL made for the
- * handshake (the caller frees it). */
+/* probe_run - connect, STARTTLS, handshake, capture into res; *sslp:
+ * the SSL made for the handshake (the caller frees it). */
 static int
-probe_run(struct verify_conn *c, int ahead, SSL **sslp,
-          const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
-          struct mc_err *err)
+probe_run(struct verify_conn *c, SSL **sslp, const struct mc_endpoint *ep,
+          const struct mc_probe_opts *opts, struct mc_err *err)
 {
 	struct mc_probe_result *res = c->res;
 	long t = mc_now_ms();
 	SSL *ssl;
-	int adopted;
 
-	adopted = ahead == -1 ? -1 : verify_conn_adopt(c, ahead, ep, opts, res);
-	if (adopted == -2 ||
-	    (adopted == -1 && verify_conn_open(c, ep, opts, res) == -1))
+	if (verify_conn_open(c, ep, opts, res) == -1)
 		return 0;
 	res->connect_ms = mc_now_ms() - t;
 	if (mc_addr_scheme_starttls(ep->scheme)) {
@@ -172,15 +166,6 @@ int
 mc_verify_probe(const struct mc_endpoint *ep, const struct mc_probe_opts *opts,
                 struct mc_probe_result *out, struct mc_err *err)
 {
-	return mc_verify_probe_on(ep, opts, -1, out, err);
-}
-
-/* mc_verify_probe_on - the same over a connection started ahead. */
-int
-mc_verify_probe_on(const struct mc_endpoint *ep,
-                   const struct mc_probe_opts *opts, int fd,
-                   struct mc_probe_result *out, struct mc_err *err)
-{
 	struct mc_probe_result res;
 	struct probe_sigpipe sp;
 	struct verify_conn *c = NULL;
@@ -189,10 +174,6 @@ mc_verify_probe_on(const struct mc_endpoint *ep,
 	int rc = -1;
 
 	memset(&res, 0, sizeof(res));
-	if (fd != -1 && opts->limit != NULL) {
-		close(fd); /* started ahead without a slot: anew, bounded */
-		fd = -1;
-	}
 	if (probe_check_opts(opts, err) == -1)
 		goto out;
 	c = calloc(1, sizeof(*c));
@@ -206,8 +187,7 @@ mc_verify_probe_on(const struct mc_endpoint *ep,
 	c->io_timeout_ms = opts->io_timeout_ms;
 	c->res = &res;
 	probe_sigpipe_block(&sp);
-	rc = probe_run(c, fd, &ssl, ep, opts, err);
-	fd = -1; /* c's now, closed with it */
+	rc = probe_run(c, &ssl, ep, opts, err);
 	if (rc == 0 && probe_no_greeting(c, ep)) {
 		verify_conn_close(c); /* a one-at-a-time server waits */
 		verify_implicit_hint(ep, opts, probe_hint_limit(c), &res);
@@ -225,8 +205,6 @@ out:
 	if (c != NULL)
 		verify_conn_close(c);
 	free(c);
-	if (fd != -1) /* never reached probe_run */
-		close(fd);
 	return rc;
 }
 

@@ -55,16 +55,6 @@ int verify_conn_open(struct verify_conn *c, const struct mc_endpoint *ep,
                      const struct mc_probe_opts *opts,
                      struct mc_probe_result *res);
 
-/* verify_conn_adopt - take over fd, a connection mc_verify_connect_ahead
- * started to ep: 0 once it is established, -1 when it failed (fd closed,
- * res untouched: the caller connects anew with verify_conn_open), -2 when
- * it did not complete within the connect timeout (fd closed, res set as
- * verify_conn_open sets it: connecting anew would spend a second one). */
-int verify_conn_adopt(struct verify_conn *c, int fd,
-                      const struct mc_endpoint *ep,
-                      const struct mc_probe_opts *opts,
-                      struct mc_probe_result *res);
-
 /* verify_conn_wait - poll fd for events; 1 ready, 0 timed out, -1 error. */
 int verify_conn_wait(struct verify_conn *c, short events);
 

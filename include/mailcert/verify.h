@@ -117,9 +117,7 @@ struct mc_probe_opts {
 	                             address across the run (mailcert/pool.h),
 	                             a slot held from before connect() to
 	                             after close(); the wait for a slot does
-	                             not count against the timeouts (a socket
-	                             started ahead is closed and the probe
-	                             connects anew under the bound). NULL: no
+	                             not count against the timeouts. NULL: no
 	                             bound */
 };
 
@@ -183,22 +181,6 @@ void mc_probe_opts_init(struct mc_probe_opts *opts);
 int mc_verify_probe(const struct mc_endpoint *ep,
                     const struct mc_probe_opts *opts,
                     struct mc_probe_result *out, struct mc_err *err);
-
-/* mc_verify_connect_ahead - start a TCP connection to ep and return at
- * once, so that the server starts its session (a greeting, a process
- * forked for it) while the caller is busy elsewhere: a socket for
- * mc_verify_probe_on(), or -1 when ep names a host (resolving it is the
- * probe's, with its deadline) or no socket could be made. */
-int mc_verify_connect_ahead(const struct mc_endpoint *ep);
-
-/* mc_verify_probe_on - mc_verify_probe over fd, a socket that
- * mc_verify_connect_ahead() returned for the same ep (-1: none, the probe
- * connects itself). The probe owns fd from the call on, whatever it
- * returns; a connection that failed is tried anew as mc_verify_probe
- * would. */
-int mc_verify_probe_on(const struct mc_endpoint *ep,
-                       const struct mc_probe_opts *opts, int fd,
-                       struct mc_probe_result *out, struct mc_err *err);
 
 /* mc_probe_result_clear - free what out owns and zero it (safe twice). */
 void mc_probe_result_clear(struct mc_probe_result *out);

@@ -230,33 +230,18 @@ teardown(void **state)
 	return 0;
 }
 
-/* probe_url_on - parse "scheme://127.0.0.1:port" and probe it; ahead:
- * over a connection mc_verify_connect_ahead must have started. */
-static int
-probe_url_on(const char *scheme, unsigned short port, bool ahead,
-             const struct mc_probe_opts *opts, struct mc_probe_result *res,
-             struct mc_err *err)
-{
-	struct mc_endpoint ep;
-	char url[64];
-	int fd = -1;
-
-	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme, port);
-	assert_int_equal(mc_addr_endpoint_parse(url, &ep, err), 0);
-	if (!ahead)
-		return mc_verify_probe(&ep, opts, res, err);
-	fd = mc_verify_connect_ahead(&ep);
-	assert_true(fd >= 0);
-	return mc_verify_probe_on(&ep, opts, fd, res, err);
-}
-
 /* probe_url - parse "scheme://127.0.0.1:port" and probe it. */
 static int
 probe_url(const char *scheme, unsigned short port,
           const struct mc_probe_opts *opts, struct mc_probe_result *res,
           struct mc_err *err)
 {
-	return probe_url_on(scheme, port, false, opts, res, err);
+	struct mc_endpoint ep;
+	char url[64];
+
+	snprintf(url, sizeof(url), "%s://127.0.0.1:%u", scheme, port);
+	assert_int_equal(mc_addr_endpoint_parse(url, &ep, err), 0);
+	return mc_verify_probe(&ep, opts, res, err);
 }
 
 /* Cases against s_server. leaf: 1 or 2 = which leaf must be served. */
@@ -1447,7 +1432,6 @@ struct limit_probe {
 	struct mc_probe_opts opts;
 	struct mc_probe_result res;
 	unsigned short port;
-	bool ahead; /* over a connection started ahead (and not waited for) */
 	int rc;
 	pthread_mutex_t lock;
 	bool done;
@@ -1464,10 +1448,7 @@ limit_probe_main(void *arg)
 
 	snprintf(url, sizeof(url), "tls://127.0.0.1:%u", lp->port);
 	if (mc_addr_endpoint_parse(url, &ep, NULL) == 0)
-		rc = mc_verify_probe_on(&ep, &lp->opts,
-		                        lp->ahead ? mc_verify_connect_ahead(&ep)
-		                                  : -1,
-		                        &lp->res, NULL);
+		rc = mc_verify_probe(&ep, &lp->opts, &lp->res, NULL);
 
 	pthread_mutex_lock(&lp->lock);
 	lp->rc = rc;
@@ -1489,11 +1470,10 @@ limit_probe_done(struct limit_probe *lp)
 }
 
 /* limit_wait_one - with the one slot of 127.0.0.1 held for twice the
- * probe's whole budget, the probe waits (a connection started ahead
- * too: it holds no slot), then succeeds (the wait is not the peer's
- * time). */
+ * probe's whole budget, the probe waits, then succeeds (the wait is not
+ * the peer's time). */
 static void
-limit_wait_one(struct mc_limit *limit, bool ahead)
+limit_wait_one(struct mc_limit *limit)
 {
 	const struct timespec pause = {0, 600 * 1000 * 1000};
 	struct limit_probe lp = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -1507,12 +1487,11 @@ limit_wait_one(struct mc_limit *limit, bool ahead)
 	lp.opts.connect_timeout_ms = lp.opts.io_timeout_ms = 300;
 	lp.opts.total_timeout_ms = 300;
 	lp.port = fx.port;
-	lp.ahead = ahead;
 	assert_int_equal(pthread_create(&t, NULL, limit_probe_main, &lp), 0);
 	nanosleep(&pause, NULL);
 	if (limit_probe_done(&lp))
-		fail_msg("%s: the probe connected while the only slot was "
-		         "held (%s)", ahead ? "ahead" : "plain", lp.res.reason);
+		fail_msg("the probe connected while the only slot was held "
+		         "(%s)", lp.res.reason);
 	mc_limit_give(held);
 	pthread_join(t, NULL);
 	assert_int_equal(lp.rc, 0);
@@ -1523,7 +1502,7 @@ limit_wait_one(struct mc_limit *limit, bool ahead)
 }
 
 /* test_limit_wait - a probe under the run's limit waits for its slot
- * (limit_wait_one, plain and started ahead); a probe of a closed port
+ * (limit_wait_one); a probe of a closed port
  * gives its slot back too (mc_limit_free aborts on a slot never given
  * back). */
 static void
@@ -1536,8 +1515,7 @@ test_limit_wait(void **state)
 
 	(void)state;
 	assert_non_null(limit);
-	limit_wait_one(limit, false);
-	limit_wait_one(limit, true);
+	limit_wait_one(limit);
 	mc_probe_opts_init(&opts);
 	opts.limit = limit;
 	close(loopback_listener(&closed)); /* a port nobody listens on */
@@ -1549,12 +1527,11 @@ test_limit_wait(void **state)
 	mc_limit_free(limit);
 }
 
-/* test_connect_ahead_timeout - a connection opened ahead that does not
- * complete (the server's accept queue is full: the kernel drops the SYN)
- * fails after one connect timeout, as a probe connecting itself does,
- * not after a second one spent connecting anew to the same address. */
+/* test_connect_timeout - a connection that does not complete (the
+ * server's accept queue is full: the kernel drops the SYN) fails after
+ * the connect timeout, timed out. */
 static void
-test_connect_ahead_timeout(void **state)
+test_connect_timeout(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	struct mc_probe_opts opts;
@@ -1562,7 +1539,6 @@ test_connect_ahead_timeout(void **state)
 	struct mc_err err;
 	socklen_t len = sizeof(sa);
 	int lfd, filler;
-	size_t ahead;
 
 	(void)state;
 	/* backlog 0: one connection fills the queue, the next SYN is dropped */
@@ -1575,93 +1551,21 @@ test_connect_ahead_timeout(void **state)
 	filler = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	assert_true(filler >= 0);
 	assert_int_equal(connect(filler, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	for (ahead = 0; ahead < 2; ahead++) {
-		print_message("connect timeout, %s\n",
-		              ahead ? "over a connection opened ahead"
-		                    : "connecting itself");
-		mc_probe_opts_init(&opts);
-		opts.connect_timeout_ms = 300;
-		opts.total_timeout_ms = 5000;
-		mc_err_clear(&err);
-		assert_int_equal(probe_url_on("smtp", ntohs(sa.sin_port), ahead,
-		                              &opts, &res, &err),
-		                 0);
-		if (res.outcome != MC_PROBE_UNREACHABLE ||
-		    strstr(res.reason, "timed out") == NULL || !res.timed_out ||
-		    res.total_ms < 250 || res.total_ms > 500)
-			fail_msg("%s: %s \"%s\" after %ld ms",
-			         ahead ? "ahead" : "itself",
-			         mc_verify_outcome_name(res.outcome), res.reason,
-			         res.total_ms);
-		mc_probe_result_clear(&res);
-	}
+	mc_probe_opts_init(&opts);
+	opts.connect_timeout_ms = 300;
+	opts.total_timeout_ms = 5000;
+	mc_err_clear(&err);
+	assert_int_equal(
+	    probe_url("smtp", ntohs(sa.sin_port), &opts, &res, &err), 0);
+	if (res.outcome != MC_PROBE_UNREACHABLE ||
+	    strstr(res.reason, "timed out") == NULL || !res.timed_out ||
+	    res.total_ms < 250 || res.total_ms > 500)
+		fail_msg("%s \"%s\" after %ld ms",
+		         mc_verify_outcome_name(res.outcome), res.reason,
+		         res.total_ms);
+	mc_probe_result_clear(&res);
 	close(filler);
 	close(lfd);
-}
-
-/* test_connect_ahead - a probe over a connection opened ahead: the same
- * results as connecting itself (a TLS server, a STARTTLS dialog, a closed
- * port: connected anew, refused), no start for a name (its resolving is
- * the probe's), and the socket closed by the probe whatever happens. */
-static void
-test_connect_ahead(void **state)
-{
-	static const char *const smtp[] = {
-	    "S220 mail.test ESMTP\r\n", "REHLO client.test",
-	    "S250-mail.test\r\n250 STARTTLS\r\n", "RSTARTTLS",
-	    "S220 go ahead\r\n", "T", NULL};
-	struct stand_in si = {.steps = smtp};
-	struct mc_probe_opts opts;
-	struct mc_probe_result res;
-	struct mc_endpoint ep;
-	struct mc_err err;
-	unsigned short port;
-	pthread_t th;
-	int fd;
-
-	(void)state;
-	mc_probe_opts_init(&opts);
-	mc_err_clear(&err);
-	assert_int_equal(probe_url_on("tls", fx.port, true, &opts, &res, &err), 0);
-	assert_int_equal(res.outcome, MC_PROBE_OK);
-	assert_true(
-	    mc_verify_leaf_matches(sk_X509_value(res.chain, 0), fx.leaf1));
-	assert_non_null(strstr(res.peer, "127.0.0.1:"));
-	mc_probe_result_clear(&res);
-
-	si.listen_fd = loopback_listener(&port);
-	assert_int_equal(pthread_create(&th, NULL, si_main, &si), 0);
-	opts.io_timeout_ms = 2000;
-	opts.ehlo_name = "client.test";
-	assert_int_equal(probe_url_on("smtp", port, true, &opts, &res, &err), 0);
-	pthread_join(th, NULL);
-	if (si.mismatch[0] != '\0')
-		fail_msg("stand-in: %s (reason: %s)", si.mismatch, res.reason);
-	assert_int_equal(res.outcome, MC_PROBE_OK);
-	assert_true(
-	    mc_verify_leaf_matches(sk_X509_value(res.chain, 0), fx.leaf1));
-	mc_probe_result_clear(&res);
-
-	close(si.listen_fd); /* now nothing listens on port */
-	assert_int_equal(probe_url_on("smtp", port, true, &opts, &res, &err), 0);
-	assert_int_equal(res.outcome, MC_PROBE_UNREACHABLE);
-	assert_non_null(strstr(res.reason, "Connection refused"));
-	mc_probe_result_clear(&res);
-
-	assert_int_equal(
-	    mc_addr_endpoint_parse("smtp://localhost:25", &ep, &err), 0);
-	assert_int_equal(mc_verify_connect_ahead(&ep), -1);
-
-	/* a bad option ends the probe before the connection is used */
-	assert_int_equal(mc_addr_endpoint_parse("tls://127.0.0.1:1", &ep, &err),
-	                 0);
-	ep.port = fx.port;
-	fd = mc_verify_connect_ahead(&ep);
-	assert_true(fd >= 0);
-	opts.io_timeout_ms = 0;
-	assert_int_equal(mc_verify_probe_on(&ep, &opts, fd, &res, &err), -1);
-	assert_int_equal(fcntl(fd, F_GETFD), -1);
-	assert_int_equal(errno, EBADF);
 }
 
 int
@@ -1681,8 +1585,7 @@ main(void)
 	    cmocka_unit_test(test_cache_never_resumes),
 	    cmocka_unit_test(test_cache_threads),
 	    cmocka_unit_test(test_cache_bad_opts),
-	    cmocka_unit_test(test_connect_ahead),
-	    cmocka_unit_test(test_connect_ahead_timeout),
+	    cmocka_unit_test(test_connect_timeout),
 	    cmocka_unit_test(test_limit_wait),
 	};
 
