@@ -13,9 +13,11 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "deploy/owner_int.h"
+#include "mailcert/time.h"
 
 #define OWNER_INODES 16
 #define OWNER_ADDRS 8
@@ -49,6 +51,19 @@ owner_zero(const char *hex)
 	return hex[strspn(hex, "0")] == '\0';
 }
 
+/* owner_listen_line - one line of /proc/net/tcp{,6}: a LISTEN socket?
+ * Its local address (hex as printed), port and inode then. */
+static bool
+owner_listen_line(const char *line, char addr[40], unsigned *port,
+		  unsigned long *inode)
+{
+	unsigned st;
+
+	return sscanf(line, " %*s %39[0-9A-Fa-f]:%X %*s %X %*s %*s %*s %*s %*s %lu",
+		      addr, port, &st, inode) == 4 &&
+	       st == 0x0A && *inode != 0;
+}
+
 /* owner_parse_line - one line of /proc/net/tcp{,6}: a LISTEN socket on
  * port at want or the wildcard (*inode set)? */
 bool
@@ -56,13 +71,10 @@ owner_parse_line(const char *line, const char *want, unsigned port,
 		 unsigned long *inode)
 {
 	char addr[40];
-	unsigned p, st;
+	unsigned p;
 	unsigned long ino;
 
-	if (sscanf(line, " %*s %39[0-9A-Fa-f]:%X %*s %X %*s %*s %*s %*s %*s %lu",
-		   addr, &p, &st, &ino) != 4)
-		return false;
-	if (st != 0x0A || p != port || ino == 0 ||
+	if (!owner_listen_line(line, addr, &p, &ino) || p != port ||
 	    (strcasecmp(addr, want) != 0 && !owner_zero(addr)))
 		return false;
 	*inode = ino;
@@ -152,34 +164,49 @@ owner_listeners(const struct mc_endpoint *ep, struct listeners *l)
 	freeaddrinfo(res);
 }
 
-/* owner_holds - 1 when process pid holds one of l's sockets, 0 when not,
- * -1 when its descriptors cannot be read. */
+/* owner_pid_sockets - how many of pid's descriptors are sockets among
+ * the n inodes (counting stops at the first one when first_only); -1 when
+ * its descriptors cannot be read. */
 static int
-owner_holds(long pid, const struct listeners *l)
+owner_pid_sockets(long pid, const unsigned long *inodes, size_t n,
+		  bool first_only)
 {
 	char path[64], link[64];
 	struct dirent *e;
 	unsigned long inode;
 	DIR *d;
-	ssize_t n;
+	ssize_t len;
 	size_t i;
-	int found = 0;
+	int count = 0;
 
 	snprintf(path, sizeof(path), "/proc/%ld/fd", pid);
 	if ((d = opendir(path)) == NULL)
 		return -1;
-	while (found == 0 && (e = readdir(d)) != NULL) {
-		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
-		if (n <= 0)
+	while (!(first_only && count > 0) && (e = readdir(d)) != NULL) {
+		len = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		if (len <= 0)
 			continue;
-		link[n] = '\0';
+		link[len] = '\0';
 		if (sscanf(link, "socket:[%lu]", &inode) != 1)
 			continue;
-		for (i = 0; i < l->n; i++)
-			found |= l->inode[i] == inode;
+		for (i = 0; i < n; i++)
+			if (inodes[i] == inode) {
+				count++;
+				break;
+			}
 	}
 	closedir(d);
-	return found;
+	return count;
+}
+
+/* owner_holds - 1 when process pid holds one of l's sockets, 0 when not,
+ * -1 when its descriptors cannot be read. */
+static int
+owner_holds(long pid, const struct listeners *l)
+{
+	int r = owner_pid_sockets(pid, l->inode, l->n, true);
+
+	return r > 0 ? 1 : r;
 }
 
 /* owner_speaks - whether a daemon of type serves the scheme. */
@@ -248,4 +275,78 @@ owner_skip(const struct mc_endpoint *ep, const struct owner_daemon *d,
 	}
 	/* a process we know nothing of listens there: it must serve it */
 	return unknown ? owner_by_scheme(ep, d, n) : NULL;
+}
+
+/* owner_all_listeners - the inodes of every listening TCP socket of this
+ * host into *out (*n of them, malloc'd); -1 when /proc/net cannot be read
+ * or memory runs out. */
+static int
+owner_all_listeners(unsigned long **out, size_t *n)
+{
+	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
+	unsigned long *v = NULL, ino, *nv;
+	size_t cap = 0, k;
+	char *line = NULL, addr[40];
+	unsigned port;
+	int opened = 0;
+	FILE *f;
+
+	*n = 0;
+	for (k = 0; k < 2; k++) {
+		if ((f = fopen(files[k], "re")) == NULL)
+			continue; /* no IPv6 */
+		opened++;
+		while (getline(&line, &cap, f) != -1) {
+			if (!owner_listen_line(line, addr, &port, &ino))
+				continue;
+			if (*n % 64 == 0) {
+				nv = realloc(v, (*n + 64) * sizeof(*v));
+				if (nv == NULL) {
+					fclose(f);
+					free(line);
+					free(v);
+					return -1;
+				}
+				v = nv;
+			}
+			v[(*n)++] = ino;
+		}
+		fclose(f);
+	}
+	free(line);
+	*out = v;
+	return opened > 0 ? 0 : -1;
+}
+
+/* owner_listen_count - see owner_int.h. */
+int
+owner_listen_count(long pid)
+{
+	unsigned long *all = NULL;
+	size_t n;
+	int count;
+
+	if (owner_all_listeners(&all, &n) == -1)
+		return -1;
+	count = owner_pid_sockets(pid, all, n, false);
+	free(all);
+	return count;
+}
+
+/* owner_wait_listening - see owner_int.h. */
+bool
+owner_wait_listening(long pid, int before, long timeout_ms)
+{
+	long long until = mc_now_ms() + timeout_ms;
+	struct timespec step = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
+	int now;
+
+	for (;;) {
+		now = owner_listen_count(pid);
+		if (now == -1 || now >= before)
+			return true;
+		if (mc_now_ms() >= until)
+			return false;
+		nanosleep(&step, NULL);
+	}
 }

@@ -45,4 +45,19 @@ void owner_hex(const unsigned char *addr, size_t len, char *buf, size_t size);
 const struct owner_daemon *owner_skip(const struct mc_endpoint *ep,
 				      const struct owner_daemon *d, size_t n);
 
+/* owner_listen_count - how many listening TCP sockets process pid holds
+ * (-1: cannot be read: no access to its /proc entries, or it is gone). */
+int owner_listen_count(long pid);
+
+/* owner_wait_listening - after a reload of the daemon whose master is pid
+ * and that held `before` listening sockets just before it: wait until it
+ * holds as many again, it is gone, or timeout_ms have passed (false
+ * then). Exim re-execs itself on SIGHUP, closing its listeners and
+ * binding them anew (~30 ms idle, longer under load); until then its
+ * ports refuse connections, and an endpoint of it where nothing listens
+ * looked like the endpoint of a stopped daemon of the same protocol
+ * (owner_skip), its rows left out. Masters that keep their listeners
+ * (Postfix, Dovecot) return at once. */
+bool owner_wait_listening(long pid, int before, long timeout_ms);
+
 #endif

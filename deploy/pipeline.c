@@ -17,6 +17,7 @@
 #include "deploy/pipeline_int.h"
 
 #define RELOAD_TIMEOUT 60
+#define RELISTEN_MS 5000 /* a reloaded master back on its listeners */
 
 /* mc_live_outcome_name - the stable name of an outcome. */
 const char *
@@ -206,6 +207,25 @@ pipeline_reloads(const struct pipe *p, size_t i)
 	return false;
 }
 
+/* pipeline_reload - run t's reload; then, when its master (pid > 0) is
+ * known, wait until it listens on as many sockets as before (Exim
+ * re-execs and binds anew: owner_wait_listening) so the live check finds
+ * every endpoint's listener where it belongs. */
+static int
+pipeline_reload(const struct mc_target *t, long pid, struct mc_err *err)
+{
+	int before = pid > 0 ? owner_listen_count(pid) : -1;
+
+	if (mc_deploy_reload(t, RELOAD_TIMEOUT, err) == -1)
+		return -1;
+	if (before > 0 && !owner_wait_listening(pid, before, RELISTEN_MS))
+		mc_log_info("target %s: its daemon (pid %ld) listens on fewer "
+			    "sockets %d s after the reload than before (%d); "
+			    "checking its endpoints all the same",
+			    t->name, pid, RELISTEN_MS / 1000, before);
+	return 0;
+}
+
 /* pipeline_gates - judge every target's daemon (od: one entry per daemon
  * target, *n_od of them) and reload those that read the files and run. */
 static int
@@ -224,7 +244,8 @@ pipeline_gates(const struct pipe *p, struct owner_daemon *od, size_t *n_od,
 		if (!reload)
 			p->rep->n_pending++;
 		else if (pipeline_reloads(p, i) &&
-			 mc_deploy_reload(p->t[i], RELOAD_TIMEOUT, err) == -1) {
+			 pipeline_reload(p->t[i], has_od ? od[*n_od - 1].pid : -1,
+					 err) == -1) {
 			pipeline_note(row, MC_STEP_RELOAD, err);
 			return -1;
 		}

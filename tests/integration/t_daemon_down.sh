@@ -28,7 +28,7 @@ config() {
 		conf_global
 		conf_cert mail "mail.example.test" "targets = postfix dovecot exim" \
 			"verify = $MAILSTACK_URLS" "verify_timeout = 30s" "$@"
-		mailstack_targets
+		mailstack_targets "" "" "${EXIM_RELOAD_CMD:-}"
 	} >"$MC_CONF"
 }
 
@@ -52,10 +52,37 @@ mc_run issue mail
 assert_exit 0 "the first issue"
 V1=$(version_sha 1)
 
-# 1. Postfix is down when the cert is due.
+# 1. Postfix is down when the cert is due. Exim's reload here leaves its
+# ports without a listener for 1.5 s after the command returns: Exim
+# re-execs on SIGHUP and binds its ports anew (~30 ms idle; CI once probed
+# in that window under load and left Exim's rows out as the stopped
+# Postfix's, both speaking SMTP). The script waits until Exim's SMTP port
+# has closed, then holds the new Exim with SIGSTOP and lets it go 1.5 s
+# later: mailcert must wait for Exim's listeners, not guess an owner.
+cat >"$TEST_TMP/exim-reload-slow.sh" <<EOF
+#!/bin/bash
+pid=\$(tr -dc '0-9' <"$EXIM_PIDFILE")
+listening() {
+	awk -v p="\$(printf ':%04X' "$EXIM_PORT_SMTP")" 'NR > 1 && \$4 == "0A" &&
+		substr(\$2, length(\$2) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp
+}
+kill -HUP "\$pid" || exit 1
+for ((n = 0; n < 2000; n++)); do listening || break; sleep 0.001; done
+kill -STOP "\$pid"
+setsid bash -c 'sleep 1.5; kill -CONT "\$1"' _ "\$pid" </dev/null >/dev/null 2>&1 &
+echo "\$!" >"$TEST_TMP/exim-cont.pid"
+EOF
+chmod 755 "$TEST_TMP/exim-reload-slow.sh"
 postfix_stop
-config "renew_before = 3650d"
+EXIM_RELOAD_CMD=$TEST_TMP/exim-reload-slow.sh config "renew_before = 3650d"
 mc_run renew
+# the script's helper ends by itself 1.5 s after the reload; never leave
+# Exim stopped
+if [ -s "$TEST_TMP/exim-cont.pid" ]; then
+	kill "$(cat "$TEST_TMP/exim-cont.pid")" 2>/dev/null
+	kill -CONT "$EXIM_PID" 2>/dev/null
+fi
+mail_wait_port "$EXIM_PORT_SMTP" 15 || fail "Exim does not listen again after its reload"
 assert_exit 1 "renew with Postfix down"
 assert_not_contains "$MC_ERR" "ROLLBACK FAILED"
 assert_not_contains "$MC_OUT" "rolled back"
@@ -75,6 +102,7 @@ serves "$EXIM_PORT_SMTPS" smtps "$V2"
 [ "$(grep -c ' skipped ' "$MC_OUT")" = 6 ] ||
 	fail "Postfix's 3 endpoints must be left out, not failed" "$MC_OUT"
 assert_eq "$(orders)" 2 "orders after the renewal"
+config "renew_before = 3650d"
 mc_run status
 assert_contains "$MC_OUT" "target postfix      pending: Postfix is not running"
 mc_run status --nagios
