@@ -267,8 +267,7 @@ mail_pids_of() {
 	local pid=$1 child
 	[ -d "/proc/$pid" ] || return 0
 	echo "$pid"
-	# shellcheck disable=SC2013 # the file holds space-separated pids
-	for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+	for child in $(mail_children "$pid"); do
 		mail_pids_of "$child"
 	done
 }
