@@ -118,8 +118,9 @@
 # longer. So the *_reload helpers wait for the daemon's own evidence:
 #   Postfix: master logs "reload -- version ..." and every process it had
 #            before the reload (idle smtpd, qmgr, ...) has exited;
-#   Dovecot: master logs "SIGHUP received - reloading configuration" (its
-#            old login processes stop listening at once; stock login
+#   Dovecot: master logs "SIGHUP received - reloading configuration"
+#            (before it reads the config) and its old log process has
+#            exited (it has switched to the new services; stock login
 #            processes serve one connection each);
 #   Exim:    the re-exec'd daemon logs "daemon started" again (it has
 #            read the new config) and its ports accept.
@@ -267,8 +268,7 @@ mail_pids_of() {
 	local pid=$1 child
 	[ -d "/proc/$pid" ] || return 0
 	echo "$pid"
-	# shellcheck disable=SC2013 # the file holds space-separated pids
-	for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+	for child in $(mail_children "$pid"); do
 		mail_pids_of "$child"
 	done
 }
@@ -845,14 +845,26 @@ dovecot_start_once() {
 }
 
 # dovecot_reload - reload the Dovecot in DOVECOT_DIR after its config was
-# edited; return once its master has logged the reload (it has read the
-# new config; new login processes get it).
+# edited; return once its master has logged the reload and its old log
+# process has exited. The master logs "SIGHUP received" first and only
+# then reads the new config and replaces its services; the old ones (log,
+# config, auth, stats; not anvil) exit once it has switched, so the old
+# log process gone is the evidence (the log line alone is not; with it
+# the reload took ~0.15 s here instead of ~0.05 s). A new login process
+# gets the new config.
 dovecot_reload() {
-	local re='master: Warning: SIGHUP received - reloading configuration' n
+	local re='master: Warning: SIGHUP received - reloading configuration' n child arg0 logger=
 	n=$(mail_log_count "$DOVECOT_LOG" "$re")
+	for child in $(mail_children "$DOVECOT_PID"); do
+		arg0=
+		IFS= read -r -d '' arg0 <"/proc/$child/cmdline" 2>/dev/null
+		[[ $arg0 != */log ]] || logger=$child
+	done
 	dovecot -c "$DOVECOT_CONF" reload >/dev/null 2>&1 || mail_fail "dovecot reload" "$DOVECOT_LOG"
 	mail_wait_log "$DOVECOT_LOG" "$re" "$n" 30 ||
 		mail_fail "dovecot master did not log its reload within 30 s" "$DOVECOT_LOG"
+	[ -z "$logger" ] || mail_wait_gone 30 "$logger" ||
+		mail_fail "dovecot: its log process (pid $logger) from before the reload still runs 30 s after it" "$DOVECOT_LOG"
 }
 
 # dovecot_stop_begin - TERM to the master we started (as "doveadm stop" would, without

@@ -42,16 +42,26 @@ port_unused() {
 }
 
 # port_reserve - make PORT ours in MC_PORT_DIR; 1 when a live owner holds it.
+# A reservation whose owner has exited is taken over under a lock on the
+# directory (flock): two takers that both saw the owner gone used to remove
+# each other's new link in turn and both held the port (t_ports: 8 takers
+# at once, up to 4 owners). A plain ln -s needs no lock: it fails while any
+# link is there, so it never gets in between the takeover's rm and ln.
 port_reserve() {
 	local link=$MC_PORT_DIR/$1 owner
 	ln -s "$$" "$link" 2>/dev/null && return 0
-	owner=$(readlink "$link" 2>/dev/null) || return 1
-	[ "$owner" != "$$" ] || return 1
-	case $owner in '' | *[!0-9]*) return 1 ;; esac
-	kill -0 "$owner" 2>/dev/null && return 1
-	[ -d "/proc/$owner" ] && return 1
-	rm -f "$link" 2>/dev/null
-	ln -s "$$" "$link" 2>/dev/null
+	{
+		flock 9 || return 1
+		owner=$(readlink "$link" 2>/dev/null)
+		if [ -n "$owner" ]; then
+			[ "$owner" != "$$" ] || return 1
+			case $owner in *[!0-9]*) return 1 ;; esac
+			kill -0 "$owner" 2>/dev/null && return 1
+			[ -d "/proc/$owner" ] && return 1
+			rm -f "$link" 2>/dev/null
+		fi
+		ln -s "$$" "$link" 2>/dev/null
+	} 9<"$MC_PORT_DIR"
 }
 
 port_take() {

@@ -60,8 +60,7 @@ URLS=("imaps://127.0.0.1:$DOVECOT_PORT_IMAPS" "pop3s://127.0.0.1:$DOVECOT_PORT_P
 # this test started, argv "<instance>/auth").
 auth_pid() {
 	local child
-	# shellcheck disable=SC2013 # the file holds space-separated pids
-	for child in $(cat /proc/"$DOVECOT_PID"/task/*/children 2>/dev/null); do
+	for child in $(mail_children "$DOVECOT_PID"); do
 		if tr '\0' '\n' <"/proc/$child/cmdline" 2>/dev/null | head -n 1 | grep -q '/auth$'; then
 			echo "$child"
 			return 0

@@ -100,7 +100,10 @@ fi
 install_version "$T/c2"
 renamed=$EPOCHREALTIME
 sleep 0.2
-for row in "${ENDPOINTS[@]:8}" "${ENDPOINTS[@]:0:8}"; do
+EXIM_FIRST=()
+for row in "${ENDPOINTS[@]}"; do [[ $row == *" exim "* ]] && EXIM_FIRST+=("$row"); done
+for row in "${ENDPOINTS[@]}"; do [[ $row == *" exim "* ]] || EXIM_FIRST+=("$row"); done
+for row in "${EXIM_FIRST[@]}"; do
 	read -r label daemon _ <<<"$row"
 	got=$(served_on "$row")
 	case $got in
