@@ -99,8 +99,9 @@
 #   Dovecot: the OLD cert until `dovecot reload` (the config process read
 #            the files at start); right after the reload, the new one.
 #   Exim:    the daemon preloads the files, so the OLD cert at first; after
-#            SIGHUP (hooks/exim-reload.sh: re-exec, same pid, the ports keep
-#            accepting) the new one at once. WITHOUT a reload it switches by
+#            SIGHUP (hooks/exim-reload.sh: re-exec, same pid; the ports
+#            refuse for ~30 ms while the new daemon binds them anew) the
+#            new one at once. WITHOUT a reload it switches by
 #            itself ~4-5 s after the rename (it watches the files), so a
 #            test cannot keep Exim "inactive" for longer than that.
 #   Exim started with -C (a config not in TRUSTED_CONFIG_LIST) drops root

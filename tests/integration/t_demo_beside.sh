@@ -62,6 +62,11 @@ system_cleanup() {
 }
 trap system_cleanup EXIT
 
+# The system Postfix is one per host: two runs of this test at once (two
+# test suites on one machine) took it for the host's and stopped it under
+# each other ("after demo run 1 the system postfix is gone"). One at a time.
+exec {host_lock}>/tmp/mailcert-t_demo_beside.lock
+flock -w 900 "$host_lock" || fail "another t_demo_beside holds /tmp/mailcert-t_demo_beside.lock for 15 minutes"
 SYS_PID=$(sys_pid)
 if [ -z "$SYS_PID" ]; then
 	if [ ! -f /etc/postfix/main.cf ]; then

@@ -2,8 +2,9 @@
 # exim-reload.sh PIDFILE - reload an Exim daemon: SIGHUP to the pid in PIDFILE.
 # mailcert execs reload commands without a shell, so the test harness
 # (mail.sh) gives it this one. Exim re-execs itself on SIGHUP under the same
-# pid and reads the TLS files again; in our runs its listening ports kept
-# accepting connections throughout the re-exec.
+# pid and reads the TLS files again. It closes its listening sockets and
+# binds them anew, so its ports refuse connections for a moment (~30 ms
+# idle); mailcert waits for them after a reload (deploy/owner.c).
 set -eu
 if [ $# -ne 1 ]; then
 	echo "usage: $0 PIDFILE" >&2
