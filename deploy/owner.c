@@ -228,16 +228,18 @@ owner_speaks(enum mc_target_type type, enum mc_scheme scheme)
 /* owner_by_scheme - no process of a target is seen serving ep: a left-out
  * daemon of its protocol that is not known to run (nothing listens
  * because it is down), else one when every daemon of its protocol is left
- * out. */
+ * out. When something does listen there (listening), a daemon known not
+ * to run cannot be it and is no candidate. */
 static const struct owner_daemon *
 owner_by_scheme(const struct mc_endpoint *ep, const struct owner_daemon *d,
-		size_t n)
+		size_t n, bool listening)
 {
 	const struct owner_daemon *first = NULL;
 	size_t i, speak = 0, left = 0;
 
 	for (i = 0; i < n; i++) {
-		if (!owner_speaks(d[i].type, ep->scheme))
+		if (!owner_speaks(d[i].type, ep->scheme) ||
+		    (listening && d[i].pid == 0))
 			continue;
 		speak++;
 		if (!d[i].skip)
@@ -263,7 +265,7 @@ owner_skip(const struct mc_endpoint *ep, const struct owner_daemon *d,
 
 	owner_listeners(ep, &l);
 	if (l.n == 0)
-		return owner_by_scheme(ep, d, n);
+		return owner_by_scheme(ep, d, n, false);
 	for (i = 0; i < n; i++) {
 		unknown |= d[i].pid < 0;
 		if (d[i].pid <= 0)
@@ -274,7 +276,7 @@ owner_skip(const struct mc_endpoint *ep, const struct owner_daemon *d,
 		unknown |= r == -1;
 	}
 	/* a process we know nothing of listens there: it must serve it */
-	return unknown ? owner_by_scheme(ep, d, n) : NULL;
+	return unknown ? owner_by_scheme(ep, d, n, true) : NULL;
 }
 
 /* owner_all_listeners - the inodes of every listening TCP socket of this

@@ -7,7 +7,8 @@
  * listening socket of its address and port (/proc/net/tcp{,6} and
  * /proc/PID/fd; masters keep their listeners open). When nothing on this
  * host listens there, or the listener's process cannot be told (no
- * access to its /proc entries), the scheme names the candidates: SMTP,
+ * access to its /proc entries), the scheme names the candidates (for a
+ * port something listens on, never a daemon known not to run): SMTP,
  * submission and SMTPS belong to Postfix and Exim targets, IMAP, POP3 and
  * ManageSieve to Dovecot targets, tls:// to none. The pure parser is
  * exported for the unit tests. Nothing here allocates what it returns.

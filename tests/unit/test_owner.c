@@ -145,6 +145,16 @@ test_skip(void **state)
 	if (getppid() > 1)
 		d[0].pid = (long)getppid();
 	assert_null(owner_skip(&ep, d, 2));
+	print_message("case: a listener, postfix down, exim unknown: not "
+		      "postfix's\n");
+	d[0].pid = 0;
+	d[1].pid = -1;
+	assert_null(owner_skip(&ep, d, 2));
+	print_message("case: a listener, postfix unknown and left out: "
+		      "postfix's\n");
+	d[0].pid = -1;
+	d[1].pid = 1;
+	assert_ptr_equal(owner_skip(&ep, d, 2), &d[0]);
 	close(fd);
 	print_message("case: nothing listens, postfix down: postfix's\n");
 	d[0].pid = 0;
