@@ -13,7 +13,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "deploy/owner_int.h"
@@ -340,7 +339,6 @@ bool
 owner_wait_listening(long pid, int before, long timeout_ms)
 {
 	long long until = mc_now_ms() + timeout_ms;
-	struct timespec step = {.tv_sec = 0, .tv_nsec = 10 * 1000 * 1000};
 	int now;
 
 	for (;;) {
@@ -349,6 +347,7 @@ owner_wait_listening(long pid, int before, long timeout_ms)
 			return true;
 		if (mc_now_ms() >= until)
 			return false;
-		nanosleep(&step, NULL);
+		if (mc_sleep_ms(10) == -1)
+			return true; /* a stop signal: on to the live check */
 	}
 }

@@ -52,8 +52,8 @@ int owner_listen_count(long pid);
 
 /* owner_wait_listening - after a reload of the daemon whose master is pid
  * and that held `before` listening sockets just before it: wait until it
- * holds as many again, it is gone, or timeout_ms have passed (false
- * then). Exim re-execs itself on SIGHUP, closing its listeners and
+ * holds as many again, it is gone, a stop signal comes, or timeout_ms
+ * have passed (false then). Exim re-execs itself on SIGHUP, closing its listeners and
  * binding them anew (~30 ms idle, longer under load); until then its
  * ports refuse connections, and an endpoint of it where nothing listens
  * looked like the endpoint of a stopped daemon of the same protocol

@@ -127,7 +127,7 @@ pkihttp_start() {
 	bg_start pkihttp "$TEST_TMP/pkihttp.log" python3 \
 		"$MC_TESTS_DIR/integration/pkihttp.py" "$PKI" "$PKI_HTTP_PORT"
 	for ((n = 0; n < 100; n++)); do
-		mail_port_listening "$PKI_HTTP_PORT" && return 0
+		port_listens "$PKI_HTTP_PORT" && return 0
 		kill -0 "$BG_PID" 2>/dev/null || break
 		sleep 0.05
 	done

@@ -73,7 +73,7 @@
 #                               poll until the endpoint serves SHA (default
 #                               10 s); MAIL_WAIT_TRIES = probes it took.
 #   mail_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 15 s).
-#   mail_port_listening PORT    whether anything LISTENs on PORT (/proc/net/tcp*).
+#   port_listens PORT           whether anything LISTENs on PORT (ports.sh).
 #   mail_pids_of PID            PID and all its descendants (from /proc).
 #   mail_free_port VAR          a free loopback port, reserved against
 #                               other tests until exit (ports.sh).
@@ -220,11 +220,6 @@ mail_require() {
 	done
 }
 
-# mail_port_listening - whether a TCP socket LISTENs on local PORT (IPv4 or IPv6).
-mail_port_listening() {
-	awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && $4 == "0A" &&
-		substr($2, length($2) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
-}
 
 # mail_free_port - set VAR to a free loopback port reserved until exit (ports.sh).
 mail_free_port() {
@@ -694,8 +689,8 @@ postfix_start_once() {
 # before (an idle smtpd keeps the old settings for max_idle) has exited.
 postfix_reload() {
 	local pid n old re
-	pid=$(mail_read_pid "$POSTFIX_DIR/queue/pid/master.pid") ||
-		mail_fail "postfix reload: no live master in $POSTFIX_DIR/queue/pid/master.pid"
+	pid=$(mail_own_pid postfix "${POSTFIX_DIR:-}" "${POSTFIX_DIR:-}/queue/pid/master.pid") ||
+		mail_fail "postfix reload: no live master this harness started in ${POSTFIX_DIR:-(none)}"
 	re="postfix/master\[$pid\]: reload -- "
 	n=$(mail_log_count "$POSTFIX_LOG" "$re")
 	old=$(mail_children "$pid")
@@ -854,9 +849,11 @@ dovecot_start_once() {
 # the reload took ~0.15 s here instead of ~0.05 s). A new login process
 # gets the new config.
 dovecot_reload() {
-	local re='master: Warning: SIGHUP received - reloading configuration' n child arg0 logger=
+	local re='master: Warning: SIGHUP received - reloading configuration' n child arg0 pid logger=
+	pid=$(mail_own_pid dovecot "${DOVECOT_DIR:-}" "${DOVECOT_DIR:-}/run/master.pid") ||
+		mail_fail "dovecot reload: no live master this harness started in ${DOVECOT_DIR:-(none)}"
 	n=$(mail_log_count "$DOVECOT_LOG" "$re")
-	for child in $(mail_children "$DOVECOT_PID"); do
+	for child in $(mail_children "$pid"); do
 		arg0=
 		IFS= read -r -d '' arg0 <"/proc/$child/cmdline" 2>/dev/null
 		[[ $arg0 != */log ]] || logger=$child
@@ -868,8 +865,9 @@ dovecot_reload() {
 		mail_fail "dovecot: its log process (pid $logger) from before the reload still runs 30 s after it" "$DOVECOT_LOG"
 }
 
-# dovecot_stop_begin - TERM to the master we started (as "doveadm stop" would, without
-# its ~3 s wait); mail_stop_finish waits for the pids.
+# dovecot_stop_begin - TERM by pid to the master this harness started and
+# registered (mail_own_pid; never a Dovecot of the host); mail_stop_finish
+# waits for the pids.
 dovecot_stop_begin() {
 	local d=$1 pid
 	pid=$(mail_own_pid dovecot "$d" "$d/run/master.pid") &&
@@ -978,6 +976,8 @@ exim_start_once() {
 # logged its start (it has read the config) and both ports accept.
 exim_reload() {
 	local re=' daemon started: pid=' n
+	mail_own_pid exim "${EXIM_DIR:-}" "${EXIM_PIDFILE:-}" >/dev/null ||
+		mail_fail "exim reload: no live daemon this harness started in ${EXIM_DIR:-(none)}"
 	n=$(mail_log_count "$EXIM_LOG" "$re")
 	"$MAIL_LIB_DIR/hooks/exim-reload.sh" "$EXIM_PIDFILE" >/dev/null 2>&1 ||
 		mail_fail "exim reload" "$EXIM_DIR/log/paniclog"

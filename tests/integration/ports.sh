@@ -23,7 +23,6 @@
 [ -z "${MC_PORTS_SH:-}" ] || return 0
 MC_PORTS_SH=1
 MC_PORT_DIR=${MC_PORT_DIR:-/tmp/mailcert-test-ports}
-MC_PORTS_TAKEN=" "
 
 # port_dir_ok - create MC_PORT_DIR (sticky, world-writable like /tmp) and
 # check it is ours or root's, not something another user put there.
@@ -35,10 +34,25 @@ port_dir_ok() {
 	[ "$owner" = 0 ] || [ "$owner" = "$(id -u)" ]
 }
 
+# port_sockets - PORT STATE FILE...: whether a socket in the /proc/net
+# FILEs has local PORT (and, unless STATE is empty, that state as the
+# kernel prints it: 0A is LISTEN).
+port_sockets() {
+	local port=$1 state=$2
+	shift 2
+	awk -v p="$(printf ':%04X' "$port")" -v st="$state" 'NR > 1 &&
+		substr($2, length($2) - 4) == p && (st == "" || $4 == st) { f = 1; exit }
+		END { exit !f }' "$@" 2>/dev/null
+}
+
 # port_unused - whether no socket in /proc/net/{tcp,udp}{,6} has local PORT.
 port_unused() {
-	! awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && substr($2, length($2) - 4) == p { f = 1; exit }
-		END { exit !f }' /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6 2>/dev/null
+	! port_sockets "$1" "" /proc/net/tcp /proc/net/tcp6 /proc/net/udp /proc/net/udp6
+}
+
+# port_listens - whether a TCP socket LISTENs on local PORT (IPv4 or IPv6).
+port_listens() {
+	port_sockets "$1" 0A /proc/net/tcp /proc/net/tcp6
 }
 
 # port_reserve - make PORT ours in MC_PORT_DIR; 1 when a live owner holds it.
@@ -87,7 +101,6 @@ port_take() {
 	}
 	for ((n = 0; n < 500; n++)); do
 		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
-		case $MC_PORTS_TAKEN in *" $p "*) continue ;; esac
 		port_unused "$p" || continue
 		port_reserve "$p" || continue
 		# A socket may have appeared between the first look and the
@@ -96,7 +109,6 @@ port_take() {
 			rm -f "$MC_PORT_DIR/$p"
 			continue
 		fi
-		MC_PORTS_TAKEN="$MC_PORTS_TAKEN$p "
 		printf -v "$1" '%s' "$p"
 		return 0
 	done
@@ -111,6 +123,5 @@ port_release() {
 	for link in "$MC_PORT_DIR"/*; do
 		[ -L "$link" ] && [ "$(readlink "$link")" = "$$" ] && rm -f "$link"
 	done
-	MC_PORTS_TAKEN=" "
 	return 0
 }

@@ -61,13 +61,10 @@ V1=$(version_sha 1)
 # later: mailcert must wait for Exim's listeners, not guess an owner.
 cat >"$TEST_TMP/exim-reload-slow.sh" <<EOF
 #!/bin/bash
+. "$MC_LIB_DIR/ports.sh"
 pid=\$(tr -dc '0-9' <"$EXIM_PIDFILE")
-listening() {
-	awk -v p="\$(printf ':%04X' "$EXIM_PORT_SMTP")" 'NR > 1 && \$4 == "0A" &&
-		substr(\$2, length(\$2) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp
-}
 kill -HUP "\$pid" || exit 1
-for ((n = 0; n < 2000; n++)); do listening || break; sleep 0.001; done
+for ((n = 0; n < 2000; n++)); do port_listens "$EXIM_PORT_SMTP" || break; sleep 0.001; done
 kill -STOP "\$pid"
 setsid bash -c 'sleep 1.5; kill -CONT "\$1"' _ "\$pid" </dev/null >/dev/null 2>&1 &
 echo "\$!" >"$TEST_TMP/exim-cont.pid"

@@ -199,7 +199,7 @@ for pid in "${MASTERS[@]}" "${MAIL_STARTED_PIDS[@]}"; do
 done
 for row in "${ENDPOINTS[@]}"; do
 	read -r label _ var _ <<<"$row"
-	if mail_port_listening "${!var}"; then
+	if port_listens "${!var}"; then
 		mail_fail "$label port ${!var} still listens after the stop"
 	fi
 done
