@@ -267,15 +267,47 @@ floor_once() {
 	echo "$w $c $m"
 }
 
-# floor_cell K N - RUNS runs (RUNS100 for N >= 100) of floor_once K after
-# one untimed run; medians as cell prints them, or FAIL/absent.
+# sync_count TOOL N - the fsync and fdatasync calls of one issuance by the
+# mailcert TOOL (untimed, under strace), or nothing if it failed.
+sync_count() {
+	local f=$S/strace.$2
+	command -v strace >/dev/null || return 0
+	cmd_of "$1" "$2"
+	strace -f -qq -e trace=fsync,fdatasync -o "$f" -- "${CMD[@]}" \
+		>/dev/null 2>"$S/strace.err" || { log "$1 x$2 under strace failed"; return; }
+	grep -cE '(^|[[:space:]])(fsync|fdatasync)\(' "$f"
+}
+
+# sync_once F - one measured run of sync(1) on F files of 2 KiB just
+# written (untimed) in a new directory: "wall cpu rss" or FAIL.
+sync_once() {
+	local i dir=$S/durable r w c m e
+	local -a files=()
+	if ! { rm -rf "$dir" && mkdir "$dir"; }; then echo FAIL; return; fi
+	for ((i = 0; i < $1; i++)); do
+		head -c 2048 /dev/urandom >"$dir/f$i" && files+=("$dir/f$i")
+	done
+	r=$(python3 "$MEASURE" --err "$S/sync.err" --timeout "$TIMEOUT" -- sync -- "${files[@]}")
+	read -r w c m e <<<"$r"
+	if [ "$e" != 0 ] || [ ${#files[@]} != "$1" ]; then
+		log "sync of $1 files: run failed (exit $e); see $S/sync.err"
+		echo FAIL
+		return
+	fi
+	echo "$w $c $m"
+}
+
+# floor_cell N CMD ARG - RUNS runs (RUNS100 for N >= 100) of CMD ARG
+# (floor_once K or sync_once F) after one untimed run; medians as cell
+# prints them, or FAIL/absent.
 floor_cell() {
-	local k=$1 i runs=$RUNS r out=""
-	[ "$2" -lt 100 ] || runs=$RUNS100
-	command -v curl >/dev/null || { echo absent; return; }
-	case $(floor_once "$k") in FAIL) echo FAIL; return ;; esac
+	local i runs=$RUNS r out="" need=curl
+	[ "$1" -lt 100 ] || runs=$RUNS100
+	[ "$2" = floor_once ] || need=sync
+	command -v "$need" >/dev/null || { echo absent; return; }
+	case $("$2" "$3") in FAIL) echo FAIL; return ;; esac
 	for ((i = 0; i < runs; i++)); do
-		r=$(floor_once "$k")
+		r=$("$2" "$3")
 		case $r in FAIL) echo "$r"; return ;; esac
 		out+="$r"$'\n'
 	done
@@ -327,8 +359,8 @@ medians() {
 		"$(awk '{ print $1 / 1024 }' <<<"$(median_col 3 <<<"$out")")"
 }
 
-declare -A RES K
-FLOOR1="curl 1 req" FLOORK="curl K req"
+declare -A RES K F
+FLOOR1="curl 1 req" FLOORK="curl K req" FLOORF="sync F"
 PEBBLE_LOG=$TEST_TMP/pebble.log
 # 'true' alone: the cost of exec'ing a trivial program (no measuring in it)
 base=""
@@ -347,18 +379,30 @@ for sc in $SCENARIOS; do
 			RES[$sc,$t,$n]=$(cell "$t" "$n")
 			log "$sc $t x$n: ${RES[$sc,$t,$n]}"
 		done
+		# F: the durable writes of one issuance (after the timed runs)
+		case $sc,${RES[$sc,mailcert,$n]:-absent} in
+		nosleep,[0-9]* | sysca,[0-9]*) F[$sc,$n]=$(sync_count mailcert "$n") ;;
+		esac
 		webroot_stop
 		case " $TOOLS " in *" mailcert* "*)
 			RES[$sc,mailcert*,$n]=$(cell "mailcert*" "$n")
 			log "$sc mailcert* x$n: ${RES[$sc,mailcert*,$n]}" ;;
 		esac
 		case $sc in nosleep | sysca) ;; *) continue ;; esac
-		RES[$sc,$FLOOR1,$n]=$(floor_cell 1 "$n")
+		case ${F[$sc,$n]:-},${RES[$sc,mailcert*,$n]:-absent} in
+		,[0-9]*) F[$sc,$n]=$(sync_count "mailcert*" "$n") ;;
+		esac
+		RES[$sc,$FLOOR1,$n]=$(floor_cell "$n" floor_once 1)
 		log "$sc $FLOOR1 x$n: ${RES[$sc,$FLOOR1,$n]}"
 		K[$sc,$n]=$([ ! -s "$S/k.$n" ] || median_col 1 <"$S/k.$n")
-		[ -n "${K[$sc,$n]}" ] || continue
-		RES[$sc,$FLOORK,$n]=$(floor_cell "${K[$sc,$n]}" "$n")
-		log "$sc $FLOORK x$n (K = ${K[$sc,$n]}, counted: $(tr '\n' ' ' <"$S/k.$n")): ${RES[$sc,$FLOORK,$n]}"
+		if [ -n "${K[$sc,$n]}" ]; then
+			RES[$sc,$FLOORK,$n]=$(floor_cell "$n" floor_once "${K[$sc,$n]}")
+			log "$sc $FLOORK x$n (K = ${K[$sc,$n]}, counted: $(tr '\n' ' ' <"$S/k.$n")): ${RES[$sc,$FLOORK,$n]}"
+		fi
+		if [ -n "${F[$sc,$n]:-}" ] && [ "${F[$sc,$n]}" -gt 0 ]; then
+			RES[$sc,$FLOORF,$n]=$(floor_cell "$n" sync_once "${F[$sc,$n]}")
+			log "$sc $FLOORF x$n (F = ${F[$sc,$n]}): ${RES[$sc,$FLOORF,$n]}"
+		fi
 	done
 done
 
@@ -385,7 +429,7 @@ for n in $NAMES; do
 		for sc in $SCENARIOS; do printf ' | '; show "$sc" "$t" "$n"; done
 		echo
 	done
-	for t in "$FLOOR1" "$FLOORK"; do
+	for t in "$FLOOR1" "$FLOORK" "$FLOORF"; do
 		printf '%-11s %5s' "$t" "$n"
 		for sc in $SCENARIOS; do
 			printf ' | '
@@ -394,45 +438,50 @@ for n in $NAMES; do
 		echo
 	done
 done
-ks=""
+ks="" fs=""
 for n in $NAMES; do
 	for sc in $SCENARIOS; do
 		[ -z "${K[$sc,$n]:-}" ] || ks+="${K[$sc,$n]} ($sc, $n name(s)), "
+		[ -z "${F[$sc,$n]:-}" ] || fs+="${F[$sc,$n]} ($sc, $n name(s)), "
 	done
 done
-ks=${ks%, }
+ks=${ks%, } fs=${fs%, }
 echo "floors, no peers: Debian's curl (same libcurl.so.4 and OpenSSL 3) GETting the ACME"
 echo "directory over TLS (HTTP/1.1, --cacert the scenario's CA file) once, and K times on one"
 echo "kept-alive connection; K = the CA requests of one mailcert issuance, counted in Pebble's"
 echo "log over this run's mailcert runs (median): ${ks:-none counted (no mailcert run)}"
-echo "(curl parses the whole CA file; mailcert indexes it and parses only the roots it needs)"
+echo "(curl parses the whole CA file; mailcert indexes it and parses only the roots it needs);"
+echo "sync F: coreutils' sync fsyncing F files of 2 KiB just written (untimed) in a new"
+echo "directory (its start, as 'true', is in it); F = the fsync and fdatasync calls of one"
+echo "mailcert issuance, counted by strace on one extra untimed run: ${fs:-none (no mailcert run or no strace)}"
 
 # targets - the issue-14 targets on this run's figures.
 targets() {
 	python3 - "$@" <<'PY'
 import sys
-res, kreq = {}, {}
+res, count = {}, {}
 for a in sys.argv[1:]:
     k, v = a.split("=", 1)
     sc, t, n = k.split(",")
     f = v.split()
     res[(sc, t, n)] = tuple(float(x) for x in f) if len(f) == 3 else None
-    if t == "K":
-        kreq[(sc, n)] = v
-FLOORS = ("curl 1 req", "curl K req", "K")  # floors, never peers
+    if t in ("K", "F"):
+        count[(sc, t, n)] = v
+FLOORS = ("curl 1 req", "curl K req", "K", "sync F", "F")  # floors, never peers
 def peers(sc, n):
     return {t: v for (s, t, m), v in res.items()
             if s == sc and m == n and not t.startswith("mailcert")
             and t not in FLOORS and v}
 def floor(sc, n):
-    """' (curl alone: ...)' for a CPU line: the floors' CPU medians."""
+    """' (floors, CPU: ...)' for a CPU line: the floors' CPU medians."""
     parts = []
-    for t, what in (("curl 1 req", "1 request"),
-                    ("curl K req", "%s requests" % kreq.get((sc, n), "K"))):
+    for t, what in (("curl 1 req", "curl 1 request"),
+                    ("curl K req", "curl %s requests" % count.get((sc, "K", n), "K")),
+                    ("sync F", "%s fsyncs" % count.get((sc, "F", n), "F"))):
         if (sc, t, n) in res:
             v = res[(sc, t, n)]
             parts.append("%s %s" % (what, "%.1f ms" % v[1] if v else "FAIL"))
-    return " (curl alone, CPU: %s)" % ", ".join(parts) if parts else ""
+    return " (floors, CPU: %s)" % ", ".join(parts) if parts else ""
 def mc(sc, n):
     cands = [v for (s, t, m), v in res.items()
              if s == sc and m == n and t.startswith("mailcert") and v]
@@ -464,4 +513,5 @@ PY
 args=()
 for k in "${!RES[@]}"; do args+=("$k=${RES[$k]}"); done
 for k in "${!K[@]}"; do args+=("${k%,*},K,${k#*,}=${K[$k]}"); done
+for k in "${!F[@]}"; do [ -z "${F[$k]}" ] || args+=("${k%,*},F,${k#*,}=${F[$k]}"); done
 targets "${args[@]}"
