@@ -44,9 +44,16 @@
 # that scenario and number of names, the median of them (11 for 1 name at
 # 2026-11-30: GET dir, HEAD nonce, POST order, authz, challenge, authz
 # polled twice, order, finalize, order, certificate; the warm-up run, which
-# registers the account, is not counted). Floors are no peers: they enter
-# neither the table's comparisons nor PASS/FAIL; the CPU target lines name
-# them for context. Without a mailcert run there is no K, and no K row.
+# registers the account, is not counted). "sync F": coreutils' sync
+# fsyncing F files of 2 KiB just written (untimed) in a new directory, F
+# the fsync and fdatasync calls of one mailcert issuance, counted with
+# strace on one extra, untimed run after mailcert's timed ones (12 at
+# 2026-11-30: 5 files of the version, its directory, versions/ twice -
+# the new version, and the removal of the oldest once there are enough to
+# prune -, the cert's directory twice, last.json, the lock's fdatasync;
+# 11 before the first prune). Floors are no peers: they enter neither the table's
+# comparisons nor PASS/FAIL; the CPU target lines name them for context.
+# Without a mailcert run there is no K nor F, and no such row.
 #
 # Peers come from Debian (bench/setup.sh installs them: certbot lego uacme
 # dehydrated); acme.sh is not packaged: set ACMESH=/path/to/acme.sh (a copy
