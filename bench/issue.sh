@@ -31,6 +31,30 @@
 # in any real start). A failed run prints FAIL in its cell. The table
 # comes last, then the issue-14 targets with PASS/FAIL.
 #
+# Floors (nosleep and sysca only, the scenarios with a CPU target): what
+# the transport mailcert must use costs by itself, measured like the tools
+# and right after mailcert's cells of the same names. Debian's curl binary
+# (the libcurl.so.4 and OpenSSL 3 that mailcert dlopens; HTTP/1.1 as
+# mailcert speaks it; the scenario's CA file through --cacert, which curl
+# parses whole) GETs Pebble's directory to /dev/null: "curl 1 req" once
+# over TLS, "curl K req" K times over one kept-alive connection (one
+# invocation; the bench checks curl opened exactly one connection). K is
+# counted in this run: the requests Pebble logs ("<METHOD> <path> ->
+# calling handler()") during each measured mailcert and mailcert* run of
+# that scenario and number of names, the median of them (11 for 1 name at
+# 2026-11-30: GET dir, HEAD nonce, POST order, authz, challenge, authz
+# polled twice, order, finalize, order, certificate; the warm-up run, which
+# registers the account, is not counted). "sync F": coreutils' sync
+# fsyncing F files of 2 KiB just written (untimed) in a new directory, F
+# the fsync and fdatasync calls of one mailcert issuance, counted with
+# strace on one extra, untimed run after mailcert's timed ones (12 at
+# 2026-11-30: 5 files of the version, its directory, versions/ twice -
+# the new version, and the removal of the oldest once there are enough to
+# prune -, the cert's directory twice, last.json, the lock's fdatasync;
+# 11 before the first prune). Floors are no peers: they enter neither the table's
+# comparisons nor PASS/FAIL; the CPU target lines name them for context.
+# Without a mailcert run there is no K nor F, and no such row.
+#
 # Peers come from Debian (bench/setup.sh installs them: certbot lego uacme
 # dehydrated); acme.sh is not packaged: set ACMESH=/path/to/acme.sh (a copy
 # from its public repository) to include it, else its rows say "absent".
@@ -199,9 +223,10 @@ issued_ok() {
 		[ "$(find "$f" -newer "$d/.t0" | wc -l)" = 1 ]
 }
 
-# run_once TOOL N - one measured run: "wall cpu rss" or FAIL.
+# run_once TOOL N [warm] - one measured run: "wall cpu rss" or FAIL; a
+# mailcert run's CA requests are counted into $S/k.N unless warm.
 run_once() {
-	local t=$1 n=$2 d r
+	local t=$1 n=$2 warm=${3:-} d r l0
 	d=$(tool_dir "$t")
 	# uacme keeps the old cert.pem as cert-<notBefore>.pem, and fails when
 	# two runs in one second make the same name: start without (untimed)
@@ -209,6 +234,7 @@ run_once() {
 	touch "$d/.t0"
 	sleep 0.01 # a new mtime for issued_ok
 	cmd_of "$t" "$n"
+	l0=$(wc -l <"$PEBBLE_LOG")
 	r=$(python3 "$MEASURE" --out "$d/last.out" --err "$d/last.err" \
 		--timeout "$TIMEOUT" -- "${CMD[@]}")
 	read -r w c m e <<<"$r"
@@ -218,7 +244,81 @@ run_once() {
 		if [ "$e" = 124 ]; then echo ">${TIMEOUT}s"; else echo FAIL; fi
 		return
 	fi
+	case $warm$t in mailcert*) ca_requests "$l0" >>"$S/k.$n" ;; esac
 	echo "$w $c $m"
+}
+
+# ca_requests LINE - the HTTP requests Pebble logged after line LINE of its
+# log (its handler logs each before answering, so all of a reaped
+# client's are in).
+ca_requests() {
+	tail -n "+$(($1 + 1))" "$PEBBLE_LOG" |
+		grep -cE '^Pebble [0-9/]+ [0-9:]+ (GET|HEAD|POST) [^ ]+ -> calling handler\(\)$'
+}
+
+# floor_once K - one measured curl run of K requests: "wall cpu rss" or FAIL.
+floor_once() {
+	local k=$1 i f=$S/curl.out r w c m e
+	local -a cmd=(curl -q -sS --fail --http1.1 --proto "=https" --cacert "$CAFILE"
+		-w '%{num_connects}\n')
+	for ((i = 0; i < k; i++)); do cmd+=(-o /dev/null "$PEBBLE_DIR_URL"); done
+	r=$(python3 "$MEASURE" --out "$f" --err "$S/curl.err" \
+		--timeout "$TIMEOUT" -- "${cmd[@]}")
+	read -r w c m e <<<"$r"
+	# K answers over one connection: K lines of num_connects adding to 1
+	if [ "$e" != 0 ] || [ "$(awk 'NF { n++; s += $1 } END { print n + 0, s + 0 }' "$f")" != "$k 1" ]; then
+		log "curl x$k: run failed (exit $e, num_connects $(tr '\n' ' ' <"$f")); see $S/curl.err"
+		echo FAIL
+		return
+	fi
+	echo "$w $c $m"
+}
+
+# sync_count TOOL N - the fsync and fdatasync calls of one issuance by the
+# mailcert TOOL (untimed, under strace), or nothing if it failed.
+sync_count() {
+	local f=$S/strace.$2
+	command -v strace >/dev/null || return 0
+	cmd_of "$1" "$2"
+	strace -f -qq -e trace=fsync,fdatasync -o "$f" -- "${CMD[@]}" \
+		>/dev/null 2>"$S/strace.err" || { log "$1 x$2 under strace failed"; return; }
+	grep -cE '(^|[[:space:]])(fsync|fdatasync)\(' "$f"
+}
+
+# sync_once F - one measured run of sync(1) on F files of 2 KiB just
+# written (untimed) in a new directory: "wall cpu rss" or FAIL.
+sync_once() {
+	local i dir=$S/durable r w c m e
+	local -a files=()
+	if ! { rm -rf "$dir" && mkdir "$dir"; }; then echo FAIL; return; fi
+	for ((i = 0; i < $1; i++)); do
+		head -c 2048 /dev/urandom >"$dir/f$i" && files+=("$dir/f$i")
+	done
+	r=$(python3 "$MEASURE" --err "$S/sync.err" --timeout "$TIMEOUT" -- sync -- "${files[@]}")
+	read -r w c m e <<<"$r"
+	if [ "$e" != 0 ] || [ ${#files[@]} != "$1" ]; then
+		log "sync of $1 files: run failed (exit $e); see $S/sync.err"
+		echo FAIL
+		return
+	fi
+	echo "$w $c $m"
+}
+
+# floor_cell N CMD ARG - RUNS runs (RUNS100 for N >= 100) of CMD ARG
+# (floor_once K or sync_once F) after one untimed run; medians as cell
+# prints them, or FAIL/absent.
+floor_cell() {
+	local i runs=$RUNS r out="" need=curl
+	[ "$1" -lt 100 ] || runs=$RUNS100
+	[ "$2" = floor_once ] || need=sync
+	command -v "$need" >/dev/null || { echo absent; return; }
+	case $("$2" "$3") in FAIL) echo FAIL; return ;; esac
+	for ((i = 0; i < runs; i++)); do
+		r=$("$2" "$3")
+		case $r in FAIL) echo "$r"; return ;; esac
+		out+="$r"$'\n'
+	done
+	medians <<<"$out"
 }
 
 # warm_up TOOL N - account registration and one issuance, untimed, once per
@@ -231,7 +331,7 @@ warm_up() {
 	cmd_of "$t" "$n" reg
 	[ ${#CMD[@]} = 0 ] || python3 "$MEASURE" --out "$d/reg.out" \
 		--err "$d/reg.err" --timeout "$TIMEOUT" -- "${CMD[@]}" >/dev/null
-	case $(run_once "$t" "$n") in FAIL | \>*) return 1 ;; esac
+	case $(run_once "$t" "$n" warm) in FAIL | \>*) return 1 ;; esac
 }
 
 # median_col K - the median of column K of the lines on stdin.
@@ -254,12 +354,21 @@ cell() {
 		case $r in FAIL | \>*) echo "$r"; return ;; esac
 		out+="$r"$'\n'
 	done
+	medians <<<"$out"
+}
+
+# medians - "wall_ms cpu_ms rss_mb" medians of the "wall cpu rss_kb" lines on stdin.
+medians() {
+	local out
+	out=$(cat)
 	printf '%.0f %.1f %.1f\n' "$(median_col 1 <<<"$out")" \
 		"$(median_col 2 <<<"$out")" \
 		"$(awk '{ print $1 / 1024 }' <<<"$(median_col 3 <<<"$out")")"
 }
 
-declare -A RES
+declare -A RES K F
+FLOOR1="curl 1 req" FLOORK="curl K req" FLOORF="sync F"
+PEBBLE_LOG=$TEST_TMP/pebble.log
 # 'true' alone: the cost of exec'ing a trivial program (no measuring in it)
 base=""
 for ((i = 0; i < RUNS; i++)); do
@@ -277,11 +386,30 @@ for sc in $SCENARIOS; do
 			RES[$sc,$t,$n]=$(cell "$t" "$n")
 			log "$sc $t x$n: ${RES[$sc,$t,$n]}"
 		done
+		# F: the durable writes of one issuance (after the timed runs)
+		case $sc,${RES[$sc,mailcert,$n]:-absent} in
+		nosleep,[0-9]* | sysca,[0-9]*) F[$sc,$n]=$(sync_count mailcert "$n") ;;
+		esac
 		webroot_stop
 		case " $TOOLS " in *" mailcert* "*)
 			RES[$sc,mailcert*,$n]=$(cell "mailcert*" "$n")
 			log "$sc mailcert* x$n: ${RES[$sc,mailcert*,$n]}" ;;
 		esac
+		case $sc in nosleep | sysca) ;; *) continue ;; esac
+		case ${F[$sc,$n]:-},${RES[$sc,mailcert*,$n]:-absent} in
+		,[0-9]*) F[$sc,$n]=$(sync_count "mailcert*" "$n") ;;
+		esac
+		RES[$sc,$FLOOR1,$n]=$(floor_cell "$n" floor_once 1)
+		log "$sc $FLOOR1 x$n: ${RES[$sc,$FLOOR1,$n]}"
+		K[$sc,$n]=$([ ! -s "$S/k.$n" ] || median_col 1 <"$S/k.$n")
+		if [ -n "${K[$sc,$n]}" ]; then
+			RES[$sc,$FLOORK,$n]=$(floor_cell "$n" floor_once "${K[$sc,$n]}")
+			log "$sc $FLOORK x$n (K = ${K[$sc,$n]}, counted: $(tr '\n' ' ' <"$S/k.$n")): ${RES[$sc,$FLOORK,$n]}"
+		fi
+		if [ -n "${F[$sc,$n]:-}" ] && [ "${F[$sc,$n]}" -gt 0 ]; then
+			RES[$sc,$FLOORF,$n]=$(floor_cell "$n" sync_once "${F[$sc,$n]}")
+			log "$sc $FLOORF x$n (F = ${F[$sc,$n]}): ${RES[$sc,$FLOORF,$n]}"
+		fi
 	done
 done
 
@@ -308,21 +436,59 @@ for n in $NAMES; do
 		for sc in $SCENARIOS; do printf ' | '; show "$sc" "$t" "$n"; done
 		echo
 	done
+	for t in "$FLOOR1" "$FLOORK" "$FLOORF"; do
+		printf '%-11s %5s' "$t" "$n"
+		for sc in $SCENARIOS; do
+			printf ' | '
+			case $sc in nosleep | sysca) show "$sc" "$t" "$n" ;; *) printf '%22s' - ;; esac
+		done
+		echo
+	done
 done
+ks="" fs=""
+for n in $NAMES; do
+	for sc in $SCENARIOS; do
+		[ -z "${K[$sc,$n]:-}" ] || ks+="${K[$sc,$n]} ($sc, $n name(s)), "
+		[ -z "${F[$sc,$n]:-}" ] || fs+="${F[$sc,$n]} ($sc, $n name(s)), "
+	done
+done
+ks=${ks%, } fs=${fs%, }
+echo "floors, no peers: Debian's curl (same libcurl.so.4 and OpenSSL 3) GETting the ACME"
+echo "directory over TLS (HTTP/1.1, --cacert the scenario's CA file) once, and K times on one"
+echo "kept-alive connection; K = the CA requests of one mailcert issuance, counted in Pebble's"
+echo "log over this run's mailcert runs (median): ${ks:-none counted (no mailcert run)}"
+echo "(curl parses the whole CA file; mailcert indexes it and parses only the roots it needs);"
+echo "sync F: coreutils' sync fsyncing F files of 2 KiB just written (untimed) in a new"
+echo "directory (its start, as 'true', is in it); F = the fsync and fdatasync calls of one"
+echo "mailcert issuance, counted by strace on one extra untimed run: ${fs:-none (no mailcert run or no strace)}"
 
 # targets - the issue-14 targets on this run's figures.
 targets() {
 	python3 - "$@" <<'PY'
 import sys
-res = {}
+res, count = {}, {}
 for a in sys.argv[1:]:
     k, v = a.split("=", 1)
     sc, t, n = k.split(",")
     f = v.split()
     res[(sc, t, n)] = tuple(float(x) for x in f) if len(f) == 3 else None
+    if t in ("K", "F"):
+        count[(sc, t, n)] = v
+FLOORS = ("curl 1 req", "curl K req", "K", "sync F", "F")  # floors, never peers
 def peers(sc, n):
     return {t: v for (s, t, m), v in res.items()
-            if s == sc and m == n and not t.startswith("mailcert") and v}
+            if s == sc and m == n and not t.startswith("mailcert")
+            and t not in FLOORS and v}
+def floor(sc, n):
+    """' (floors, CPU: ...)' for a CPU line: the floors' CPU medians."""
+    parts = []
+    for t, what in (("curl 1 req", "curl 1 request"),
+                    ("curl K req", "curl %s requests" % count.get((sc, "K", n), "K")),
+                    ("sync F", "%s fsyncs" % count.get((sc, "F", n), "F"))):
+        if (sc, t, n) in res:
+            v = res[(sc, t, n)]
+            parts.append("%s %s" % (what, "%.1f ms" % v[1] if v else "FAIL"))
+    return " (floors, CPU: %s)" % ", ".join(parts) if parts else ""
 def mc(sc, n):
     cands = [v for (s, t, m), v in res.items()
              if s == sc and m == n and t.startswith("mailcert") and v]
@@ -336,7 +502,8 @@ for sc in ("nosleep", "sysca"):
         if m is None:
             continue
         say(m[0] <= 80, "%s, %s name(s): mailcert wall %.0f ms <= 80" % (sc, n, m[0]))
-        say(m[1] <= 15, "%s, %s name(s): mailcert CPU %.1f ms <= 15" % (sc, n, m[1]))
+        say(m[1] <= 15, "%s, %s name(s): mailcert CPU %.1f ms <= 15%s"
+            % (sc, n, m[1], floor(sc, n)))
         for t, v in sorted(peers(sc, n).items()):
             say(m[0] < v[0] and m[1] < v[1],
                 "%s, %s name(s): faster than %s (wall %.0f vs %.0f ms, CPU %.1f vs %.1f ms)"
@@ -352,4 +519,6 @@ PY
 }
 args=()
 for k in "${!RES[@]}"; do args+=("$k=${RES[$k]}"); done
+for k in "${!K[@]}"; do args+=("${k%,*},K,${k#*,}=${K[$k]}"); done
+for k in "${!F[@]}"; do [ -z "${F[$k]}" ] || args+=("${k%,*},F,${k#*,}=${F[$k]}"); done
 targets "${args[@]}"
