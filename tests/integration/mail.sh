@@ -354,10 +354,9 @@ mail_children() {
 mail_register() {
 	MAIL_INSTANCES+=("$1:$2")
 	MAIL_STARTED_PIDS+=("$3")
-	if declare -p MC_PIDS >/dev/null 2>&1; then
+	if declare -F mc_record >/dev/null; then
 		# lib.sh's cleanup TERMs these too, should our trap be replaced.
-		MC_PIDS+=("$3")
-		MC_PID_NAMES+=("$1 master")
+		mc_record "$1 master" "$3"
 	fi
 }
 
