@@ -96,6 +96,14 @@ mc_record() {
 	MC_PID_STARTS+=("$(mc_pid_start "$2")")
 }
 
+# mc_same - whether record I of MC_PIDS still names its process: the
+# pid's start time is the one recorded (never for a process gone before it
+# was recorded).
+mc_same() {
+	[ -n "${MC_PID_STARTS[$1]:-}" ] &&
+		[ "$(mc_pid_start "${MC_PIDS[$1]}")" = "${MC_PID_STARTS[$1]}" ]
+}
+
 # mc_cleanup - EXIT trap: stop every process we started that still runs
 # (the very process recorded: once it has ended - bg_stop, or by itself -
 # its pid may be another's), remove TEST_TMP. Only in the test's shell
@@ -109,9 +117,7 @@ mc_cleanup() {
 	trap - EXIT INT TERM
 	for ((i = ${#MC_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${MC_PIDS[i]}
-		# gone before it was recorded, or no longer that process
-		[ -n "${MC_PID_STARTS[i]:-}" ] &&
-			[ "$(mc_pid_start "$pid")" = "${MC_PID_STARTS[i]}" ] || continue
+		mc_same "$i" || continue
 		kill -TERM "$pid" 2>/dev/null || continue
 		for ((n = 0; n < 30; n++)); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -146,9 +152,14 @@ bg_start() {
 	mc_record "$name" "$BG_PID"
 }
 
-# bg_stop - stop one recorded process by pid (TERM, wait, KILL).
+# bg_stop - stop one recorded process by pid (TERM, wait, KILL); nothing
+# when it has ended (its pid may be another's now) or was never recorded.
 bg_stop() {
-	local pid=$1 n
+	local pid=$1 n i
+	for ((i = ${#MC_PIDS[@]} - 1; i >= 0; i--)); do
+		[ "${MC_PIDS[i]}" != "$pid" ] || break
+	done
+	[ "$i" -ge 0 ] && mc_same "$i" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for ((n = 0; n < 30; n++)); do
 		kill -0 "$pid" 2>/dev/null || break

@@ -16,6 +16,8 @@
 #        that this test started but did not record, whose pid is put in
 #        the record of the stopped process (its start time kept), as if
 #        the kernel had reused the pid.
+#    bg_stop likewise: neither the ended process nor the stand-in, nor a
+#    pid never recorded, is signalled.
 # 2. Not in a copy of the test's shell: a child that bg_start forked and
 #    bg_stop TERMed before it had reset its traps ran the test's EXIT trap
 #    - every recorded process TERMed, TEST_TMP removed - in 1 of 20 runs
@@ -43,6 +45,7 @@ bg_start "stopped" "$TEST_TMP/stopped.log" sleep 60
 STOPPED=$BG_PID
 STOPPED_START=${MC_PID_STARTS[-1]}
 bg_stop "$STOPPED"
+kill -0 "$STOPPED" 2>/dev/null && fail "bg_stop left recorded pid $STOPPED running"
 bg_start "ended" "$TEST_TMP/ended.log" true
 ENDED=$BG_PID
 wait "$ENDED"
@@ -55,6 +58,23 @@ MC_PID_NAMES+=("stopped, its pid reused")
 MC_PID_STARTS+=("$STOPPED_START")
 
 KILLS=$TEST_TMP/kills
+: >"$KILLS"
+kill() {
+	printf '%s\n' "$*" >>"$KILLS"
+	builtin kill "$@"
+}
+bg_stop "$ENDED"
+bg_stop "$FOREIGN"
+sleep 300 </dev/null >/dev/null 2>&1 &
+UNRECORDED=$!
+bg_stop "$UNRECORDED"
+unset -f kill
+log "kill calls of bg_stop: $(tr '\n' ';' <"$KILLS")"
+builtin kill "$UNRECORDED"
+wait "$UNRECORDED"
+for pid in "$ENDED" "$FOREIGN" "$UNRECORDED"; do
+	grep -qw -- "$pid" "$KILLS" && fail "bg_stop signalled pid $pid (ended, reused or never recorded)" "$KILLS"
+done
 : >"$KILLS"
 (
 	kill() {
