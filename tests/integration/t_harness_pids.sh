@@ -49,7 +49,7 @@ kill -0 "$STOPPED" 2>/dev/null && fail "bg_stop left recorded pid $STOPPED runni
 bg_start "ended" "$TEST_TMP/ended.log" true
 ENDED=$BG_PID
 wait "$ENDED"
-sleep 300 </dev/null >/dev/null 2>&1 &
+sleep 300 >/dev/null 2>&1 &
 FOREIGN=$!
 # the reuse stand-in: the stopped process's record, FOREIGN's pid
 [ -n "$STOPPED_START" ] || fail "no start time recorded for pid $STOPPED"
@@ -65,7 +65,7 @@ kill() {
 }
 bg_stop "$ENDED"
 bg_stop "$FOREIGN"
-sleep 300 </dev/null >/dev/null 2>&1 &
+sleep 300 >/dev/null 2>&1 &
 UNRECORDED=$!
 bg_stop "$UNRECORDED"
 unset -f kill
