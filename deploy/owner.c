@@ -18,12 +18,11 @@
 #include "deploy/owner_int.h"
 #include "mailcert/time.h"
 
-#define OWNER_INODES 16
 #define OWNER_ADDRS 8
 
-/* The listening sockets of one endpoint on this host. */
+/* Listening sockets: of one endpoint, or every one of this host. */
 struct listeners {
-	unsigned long inode[OWNER_INODES];
+	unsigned long *inode; /* malloc'd */
 	size_t n;
 };
 
@@ -63,6 +62,14 @@ owner_listen_line(const char *line, char addr[40], unsigned *port,
 	       st == 0x0A && *inode != 0;
 }
 
+/* owner_match - whether a listener at addr:p (hex as printed) serves the
+ * address want (hex as printed) on port: that address or the wildcard. */
+static bool
+owner_match(const char *addr, unsigned p, const char *want, unsigned port)
+{
+	return p == port && (strcasecmp(addr, want) == 0 || owner_zero(addr));
+}
+
 /* owner_parse_line - one line of /proc/net/tcp{,6}: a LISTEN socket on
  * port at want or the wildcard (*inode set)? */
 bool
@@ -73,11 +80,48 @@ owner_parse_line(const char *line, const char *want, unsigned port,
 	unsigned p;
 	unsigned long ino;
 
-	if (!owner_listen_line(line, addr, &p, &ino) || p != port ||
-	    (strcasecmp(addr, want) != 0 && !owner_zero(addr)))
+	if (!owner_listen_line(line, addr, &p, &ino) ||
+	    !owner_match(addr, p, want, port))
 		return false;
 	*inode = ino;
 	return true;
+}
+
+/* owner_read - the one reader of /proc/net/tcp{,6}: add to l the LISTEN
+ * sockets of file on port at the address hex (hex as printed) or the
+ * wildcard, or every one when hex is NULL; read line by line (its size is
+ * unknown). 0 when read, 1 when file cannot be opened (tcp6 without
+ * IPv6), -1 when memory runs out. */
+static int
+owner_read(const char *file, const char *hex, unsigned port,
+	   struct listeners *l)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL, addr[40];
+	unsigned long inode, *nv;
+	size_t cap = 0;
+	unsigned p;
+	int r = 0;
+
+	if (f == NULL)
+		return 1;
+	while (r == 0 && getline(&line, &cap, f) != -1) {
+		if (!owner_listen_line(line, addr, &p, &inode) ||
+		    (hex != NULL && !owner_match(addr, p, hex, port)))
+			continue;
+		if (l->n % 64 == 0) {
+			nv = realloc(l->inode, (l->n + 64) * sizeof(*nv));
+			if (nv == NULL) {
+				r = -1;
+				break;
+			}
+			l->inode = nv;
+		}
+		l->inode[l->n++] = inode;
+	}
+	free(line);
+	fclose(f);
+	return r;
 }
 
 /* owner_local - whether addr is an address of this host (binding to it
@@ -101,27 +145,9 @@ owner_local(const struct sockaddr *sa, socklen_t len)
 	return ok;
 }
 
-/* owner_scan - add the listeners of file (/proc/net/tcp or tcp6) on port
- * at the address hex to l; read line by line (its size is unknown). */
-static void
-owner_scan(const char *file, const char *hex, unsigned port,
-	   struct listeners *l)
-{
-	FILE *f = fopen(file, "re");
-	char *line = NULL;
-	size_t cap = 0;
-
-	if (f == NULL)
-		return;
-	while (l->n < OWNER_INODES && getline(&line, &cap, f) != -1)
-		if (owner_parse_line(line, hex, port, &l->inode[l->n]))
-			l->n++;
-	free(line);
-	fclose(f);
-}
-
-/* owner_addr - the listeners of one local address of the endpoint. */
-static void
+/* owner_addr - add the listeners of one local address of the endpoint to
+ * l; -1 when memory runs out. */
+static int
 owner_addr(const struct sockaddr *sa, unsigned port, struct listeners *l)
 {
 	unsigned char mapped[16] = {[10] = 0xff, [11] = 0xff};
@@ -130,37 +156,40 @@ owner_addr(const struct sockaddr *sa, unsigned port, struct listeners *l)
 	if (sa->sa_family == AF_INET6) {
 		owner_hex(((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr,
 			  16, hex, sizeof(hex));
-		owner_scan("/proc/net/tcp6", hex, port, l);
-		return;
+		return owner_read("/proc/net/tcp6", hex, port, l);
 	}
 	memcpy(mapped + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	owner_hex(mapped + 12, 4, hex, sizeof(hex));
-	owner_scan("/proc/net/tcp", hex, port, l);
+	if (owner_read("/proc/net/tcp", hex, port, l) == -1)
+		return -1;
 	owner_hex(mapped, 16, hex, sizeof(hex)); /* a dual-stack listener */
-	owner_scan("/proc/net/tcp6", hex, port, l);
+	return owner_read("/proc/net/tcp6", hex, port, l);
 }
 
-/* owner_listeners - the listening sockets on this host that serve ep. */
+/* owner_listeners - the listening sockets on this host that serve ep
+ * (none when memory runs out: as when /proc/net cannot be read). */
 static void
 owner_listeners(const struct mc_endpoint *ep, struct listeners *l)
 {
 	struct addrinfo hints, *res = NULL, *ai;
 	char port[8];
 	size_t k = 0;
+	int r = 0;
 
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
 	snprintf(port, sizeof(port), "%u", ep->port);
-	l->n = 0;
 	if (getaddrinfo(ep->host, port, &hints, &res) != 0)
 		return;
-	for (ai = res; ai != NULL && k < OWNER_ADDRS && l->n < OWNER_INODES;
+	for (ai = res; ai != NULL && k < OWNER_ADDRS && r != -1;
 	     ai = ai->ai_next, k++)
 		if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
 		    owner_local(ai->ai_addr, ai->ai_addrlen))
-			owner_addr(ai->ai_addr, ep->port, l);
+			r = owner_addr(ai->ai_addr, ep->port, l);
 	freeaddrinfo(res);
+	if (r == -1)
+		l->n = 0;
 }
 
 /* owner_pid_sockets - how many of pid's descriptors are sockets among
@@ -252,24 +281,21 @@ owner_by_scheme(const struct mc_endpoint *ep, const struct owner_daemon *d,
 	return speak > 0 && left == speak ? first : NULL;
 }
 
-/* owner_skip - the left-out daemon that owns ep, or NULL. */
-const struct owner_daemon *
-owner_skip(const struct mc_endpoint *ep, const struct owner_daemon *d,
-	   size_t n)
+/* owner_held - the left-out daemon that owns an endpoint something
+ * listens on (its listeners l), or NULL. */
+static const struct owner_daemon *
+owner_held(const struct mc_endpoint *ep, const struct owner_daemon *d,
+	   size_t n, const struct listeners *l)
 {
-	struct listeners l;
 	bool unknown = false;
 	size_t i;
 	int r;
 
-	owner_listeners(ep, &l);
-	if (l.n == 0)
-		return owner_by_scheme(ep, d, n, false);
 	for (i = 0; i < n; i++) {
 		unknown |= d[i].pid < 0;
 		if (d[i].pid <= 0)
 			continue;
-		r = owner_holds(d[i].pid, &l);
+		r = owner_holds(d[i].pid, l);
 		if (r == 1)
 			return d[i].skip ? &d[i] : NULL;
 		unknown |= r == -1;
@@ -278,59 +304,36 @@ owner_skip(const struct mc_endpoint *ep, const struct owner_daemon *d,
 	return unknown ? owner_by_scheme(ep, d, n, true) : NULL;
 }
 
-/* owner_all_listeners - the inodes of every listening TCP socket of this
- * host into *out (*n of them, malloc'd); -1 when /proc/net cannot be read
- * or memory runs out. */
-static int
-owner_all_listeners(unsigned long **out, size_t *n)
+/* owner_skip - the left-out daemon that owns ep, or NULL. */
+const struct owner_daemon *
+owner_skip(const struct mc_endpoint *ep, const struct owner_daemon *d,
+	   size_t n)
 {
-	static const char *const files[] = {"/proc/net/tcp", "/proc/net/tcp6"};
-	unsigned long *v = NULL, ino, *nv;
-	size_t cap = 0, k;
-	char *line = NULL, addr[40];
-	unsigned port;
-	int opened = 0;
-	FILE *f;
+	struct listeners l = {NULL, 0};
+	const struct owner_daemon *o;
 
-	*n = 0;
-	for (k = 0; k < 2; k++) {
-		if ((f = fopen(files[k], "re")) == NULL)
-			continue; /* no IPv6 */
-		opened++;
-		while (getline(&line, &cap, f) != -1) {
-			if (!owner_listen_line(line, addr, &port, &ino))
-				continue;
-			if (*n % 64 == 0) {
-				nv = realloc(v, (*n + 64) * sizeof(*v));
-				if (nv == NULL) {
-					fclose(f);
-					free(line);
-					free(v);
-					return -1;
-				}
-				v = nv;
-			}
-			v[(*n)++] = ino;
-		}
-		fclose(f);
-	}
-	free(line);
-	*out = v;
-	return opened > 0 ? 0 : -1;
+	owner_listeners(ep, &l);
+	if (l.n == 0)
+		o = owner_by_scheme(ep, d, n, false);
+	else
+		o = owner_held(ep, d, n, &l);
+	free(l.inode);
+	return o;
 }
 
 /* owner_listen_count - see owner_int.h. */
 int
 owner_listen_count(long pid)
 {
-	unsigned long *all = NULL;
-	size_t n;
-	int count;
+	struct listeners all = {NULL, 0};
+	int v4 = owner_read("/proc/net/tcp", NULL, 0, &all), v6 = -1;
+	int count = -1;
 
-	if (owner_all_listeners(&all, &n) == -1)
-		return -1;
-	count = owner_pid_sockets(pid, all, n, false);
-	free(all);
+	if (v4 != -1)
+		v6 = owner_read("/proc/net/tcp6", NULL, 0, &all);
+	if (v6 != -1 && (v4 == 0 || v6 == 0)) /* read, no IPv6 at most */
+		count = owner_pid_sockets(pid, all.inode, all.n, false);
+	free(all.inode);
 	return count;
 }
 

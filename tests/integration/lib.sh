@@ -10,8 +10,10 @@
 #
 # Contract:
 #   - Everything binds to 127.0.0.1 only.
-#   - Every process started here is recorded and stopped BY PID on exit
-#     (TERM, wait, then KILL); the temp dir is removed unless KEEP=1.
+#   - Every process started here is recorded (bg_start, mc_record: its pid
+#     and start time) and stopped BY PID on exit (TERM, wait, then KILL),
+#     unless it has ended meanwhile: then its pid may name another process
+#     and is left alone. The temp dir is removed unless KEEP=1.
 #   - A missing peer (pebble, openssl, ...) skips the test (exit 77) unless
 #     CI is set, where it is a failure (exit 1).
 #   - Environment from ctest: MAILCERT (the binary), MC_TESTS_DIR (the
@@ -37,6 +39,7 @@ MC_TEST_NAME=$(basename "${0%.sh}")
 . "$MC_LIB_DIR/ports.sh"
 MC_PIDS=()
 MC_PID_NAMES=()
+MC_PID_STARTS=() # mc_pid_start of each MC_PIDS when recorded
 
 # log - a progress line on stderr, prefixed with the test's name.
 log() {
@@ -74,12 +77,47 @@ require_cmd() {
 	done
 }
 
-# mc_cleanup - EXIT trap: stop every process we started, remove TEST_TMP.
+# mc_pid_start - the start time of process PID (clock ticks after boot,
+# field 22 of /proc/PID/stat): a pid is reused once its process is gone,
+# the pid and its start time name one process. Nothing and 1 when gone.
+mc_pid_start() {
+	local stat f
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	read -r -a f <<<"${stat##*) }" # after the command name, field 3 on
+	[ -n "${f[19]:-}" ] || return 1
+	echo "${f[19]}"
+}
+
+# mc_record - NAME PID: record the process PID (just started by this
+# shell) for mc_cleanup. Every recorded process goes through here.
+mc_record() {
+	MC_PIDS+=("$2")
+	MC_PID_NAMES+=("$1")
+	MC_PID_STARTS+=("$(mc_pid_start "$2")")
+}
+
+# mc_same - whether record I of MC_PIDS still names its process: the
+# pid's start time is the one recorded (never for a process gone before it
+# was recorded).
+mc_same() {
+	[ -n "${MC_PID_STARTS[$1]:-}" ] &&
+		[ "$(mc_pid_start "${MC_PIDS[$1]}")" = "${MC_PID_STARTS[$1]}" ]
+}
+
+# mc_cleanup - EXIT trap: stop every process we started that still runs
+# (the very process recorded: once it has ended - bg_stop, or by itself -
+# its pid may be another's), remove TEST_TMP. Only in the test's shell
+# (MC_SHELL): a child of it stopped by a signal just after its fork, before
+# it has reset its traps or exec'd its command, runs this trap too (seen:
+# bg_start then bg_stop at once TERMed every recorded process and removed
+# TEST_TMP in 1 of 20 runs of t_harness_pids).
 mc_cleanup() {
 	local rc=$? i pid n
+	[ "$BASHPID" = "$MC_SHELL" ] || exit "$rc"
 	trap - EXIT INT TERM
 	for ((i = ${#MC_PIDS[@]} - 1; i >= 0; i--)); do
 		pid=${MC_PIDS[i]}
+		mc_same "$i" || continue
 		kill -TERM "$pid" 2>/dev/null || continue
 		for ((n = 0; n < 30; n++)); do
 			kill -0 "$pid" 2>/dev/null || break
@@ -110,14 +148,18 @@ bg_start() {
 	local name=$1 logfile=$2
 	shift 2
 	"$@" >"$logfile" 2>&1 </dev/null &
-	MC_PIDS+=("$!")
-	MC_PID_NAMES+=("$name")
 	BG_PID=$!
+	mc_record "$name" "$BG_PID"
 }
 
-# bg_stop - stop one recorded process by pid (TERM, wait, KILL).
+# bg_stop - stop one recorded process by pid (TERM, wait, KILL); nothing
+# when it has ended (its pid may be another's now) or was never recorded.
 bg_stop() {
-	local pid=$1 n
+	local pid=$1 n i
+	for ((i = ${#MC_PIDS[@]} - 1; i >= 0; i--)); do
+		[ "${MC_PIDS[i]}" != "$pid" ] || break
+	done
+	[ "$i" -ge 0 ] && mc_same "$i" || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
 	for ((n = 0; n < 30; n++)); do
 		kill -0 "$pid" 2>/dev/null || break
@@ -626,6 +668,7 @@ assert_issued() {
 # mc_init - common start of every test: temp dir, trap, binary check.
 mc_init() {
 	TEST_TMP=$(mktemp -d "/tmp/mailcert-${MC_TEST_NAME}.XXXXXX") || fail "mktemp failed"
+	MC_SHELL=$BASHPID
 	trap mc_cleanup EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT

@@ -165,9 +165,12 @@ mail_fail() {
 	exit 1
 }
 
-# mail_exit_trap - EXIT trap: stop the daemons, then lib.sh's cleanup or ours.
+# mail_exit_trap - EXIT trap: stop the daemons, then lib.sh's cleanup or
+# ours; only in the test's shell (MAIL_SHELL), never in a child of it that a
+# signal stopped before it reset its traps (see lib.sh's mc_cleanup).
 mail_exit_trap() {
 	local rc=$?
+	[ "$BASHPID" = "$MAIL_SHELL" ] || exit "$rc"
 	mail_stop_all
 	if declare -F mc_cleanup >/dev/null; then
 		(exit "$rc")
@@ -197,6 +200,7 @@ mail_init() {
 	fi
 	# The daemons' unprivileged users must traverse (not list) the dir.
 	chmod 0711 "$MAIL_TMP"
+	MAIL_SHELL=$BASHPID
 	trap mail_exit_trap EXIT
 	trap 'exit 143' TERM
 	trap 'exit 130' INT
@@ -350,10 +354,9 @@ mail_children() {
 mail_register() {
 	MAIL_INSTANCES+=("$1:$2")
 	MAIL_STARTED_PIDS+=("$3")
-	if declare -p MC_PIDS >/dev/null 2>&1; then
+	if declare -F mc_record >/dev/null; then
 		# lib.sh's cleanup TERMs these too, should our trap be replaced.
-		MC_PIDS+=("$3")
-		MC_PID_NAMES+=("$1 master")
+		mc_record "$1 master" "$3"
 	fi
 }
 

@@ -15,7 +15,9 @@
 #     answered; the test holds the auth process of its own private
 #     Dovecot (SIGSTOP, then SIGCONT, by PID: a child of the master this
 #     test started, never another process): the TLS handshake completes at
-#     once, the greeting waits;
+#     once, the greeting waits. The SIGCONT comes from a recorded helper
+#     (bg_start); should the test end before it, the exit trap stops the
+#     helper and resumes the auth process before the daemons are stopped;
 #   - Exim: a connect ACL with `delay` (an admin's greet pause) runs after
 #     the TLS-on-connect handshake and before the banner; its length is
 #     read from a file, so no reload between the cases.
@@ -71,6 +73,27 @@ auth_pid() {
 AUTH=$(auth_pid) || fail "no auth process under Dovecot's master $DOVECOT_PID" "$DOVECOT_LOG"
 log "Dovecot's auth process: pid $AUTH"
 
+# auth_resume - stop the helper that would resume the auth process
+# (HOLD), then resume it ourselves: by PID, while it still is the auth
+# process of our Dovecot.
+auth_resume() {
+	[ -z "${HOLD:-}" ] || bg_stop "$HOLD"
+	HOLD=
+	[ "$(auth_pid)" != "$AUTH" ] || kill -CONT "$AUTH" 2>/dev/null
+	return 0
+}
+
+# greet_exit - EXIT trap: the auth process is never left stopped (the
+# test may end while it is held), then the mail harness's trap.
+greet_exit() {
+	local rc=$?
+	[ "$BASHPID" = "$MAIL_SHELL" ] || exit "$rc"
+	auth_resume
+	(exit "$rc")
+	mail_exit_trap
+}
+trap greet_exit EXIT
+
 # check_run - OUT TIMEOUT URL...: check the URLs (JSON); the exit code in
 # RC, the wall time in MS, a summary in OUT.sum.
 check_run() {
@@ -105,11 +128,13 @@ IDLE_RC=$RC
 # late: every greeting ~1 s after its handshake.
 echo 1s >"$DELAY"
 kill -STOP "$AUTH" || fail "cannot stop pid $AUTH"
-(sleep 1 && kill -CONT "$AUTH") &
-HOLD=$!
+bg_start "auth resumer" "$TEST_TMP/resume.log" python3 -c \
+	'import os, signal, sys, time; time.sleep(1); os.kill(int(sys.argv[1]), signal.SIGCONT)' "$AUTH"
+HOLD=$BG_PID
 check_run late 10 "${URLS[@]}"
-wait "$HOLD"
-kill -CONT "$AUTH" 2>/dev/null
+wait "$HOLD" || fail "the helper did not resume Dovecot's auth process (pid $AUTH)" "$TEST_TMP/resume.log"
+HOLD=
+auth_resume
 echo 0s >"$DELAY"
 diff "$TEST_TMP/idle.sum" "$TEST_TMP/late.sum" >"$TEST_TMP/late.diff" ||
 	fail "late greetings: the report differs from the idle one" "$TEST_TMP/late.diff"

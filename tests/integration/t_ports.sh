@@ -5,7 +5,6 @@
 # another test running beside it (ctest -j2): "cannot bind 127.0.0.1:N:
 # Address already in use".
 . "$(dirname "$0")/lib.sh"
-mc_init
 
 export MC_PORT_DIR=$TEST_TMP/ports
 mkdir -m 1777 "$MC_PORT_DIR"
@@ -36,8 +35,7 @@ for i in 1 2 3 4 5 6 7 8; do
 		for p in 24990 24991 24992; do port_reserve "$p" && echo "$p"; done
 		echo end; while [ ! -e "$2.done" ]; do sleep 0.05; done' \
 		_ "$ports" "$TEST_TMP/stale" >"$TEST_TMP/stale.$i" &
-	MC_PIDS+=("$!")
-	MC_PID_NAMES+=("stale taker $i")
+	mc_record "stale taker $i" "$!"
 	stale+=("$!")
 done
 touch "$TEST_TMP/stale.go"
@@ -65,8 +63,7 @@ for i in 1 2 3 4 5 6; do
 	bash -c '. "$1"; for n in $(seq 40); do port_take p || exit 1; echo "$p"; done
 		n=0; while [ ! -e "$2" ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done' \
 		_ "$ports" "$TEST_TMP/takers.done" >"$TEST_TMP/take.$i" &
-	MC_PIDS+=("$!")
-	MC_PID_NAMES+=("taker $i")
+	mc_record "taker $i" "$!"
 	takers+=("$!")
 done
 start=$SECONDS
@@ -92,8 +89,7 @@ touch "$TEST_TMP/takers.done"
 python3 -c 'import socket,time,sys
 s=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(); print(s.getsockname()[1]); sys.stdout.flush(); time.sleep(30)' \
 	>"$TEST_TMP/listen" &
-MC_PIDS+=("$!")
-MC_PID_NAMES+=("listener")
+mc_record "listener" "$!"
 for ((n = 0; n < 300; n++)); do
 	[ -s "$TEST_TMP/listen" ] && break
 	sleep 0.1

@@ -1,7 +1,8 @@
 /*
  * test_owner.c - which target's daemon serves a verify endpoint
  * (deploy/owner.c): the /proc/net/tcp line parser, and the whole lookup
- * against a real listening socket held by this process.
+ * against a real listening socket held by this process, and the count of
+ * a process's listening sockets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -170,6 +171,47 @@ test_skip(void **state)
 	assert_null(owner_skip(&ep, d, 2));
 }
 
+/* test_listen_count - the listening sockets this process holds: one
+ * more while a listener is open (IPv4 and IPv6 both read), none for a
+ * connected socket; -1 for a process that is gone. */
+static void
+test_listen_count(void **state)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	unsigned port;
+	int before, fd, fd6, cli;
+
+	(void)state;
+	before = owner_listen_count((long)getpid());
+	assert_true(before >= 0);
+	fd = listen_local(&port);
+	assert_int_equal(owner_listen_count((long)getpid()), before + 1);
+	print_message("case: a client socket is no listener\n");
+	cli = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((unsigned short)port);
+	assert_int_equal(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(owner_listen_count((long)getpid()), before + 1);
+	print_message("case: an IPv6 listener (/proc/net/tcp6)\n");
+	fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_true(fd6 >= 0);
+	if (bind(fd6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
+		assert_int_equal(listen(fd6, 1), 0);
+		assert_int_equal(owner_listen_count((long)getpid()),
+				 before + 2);
+	} else {
+		print_message("no IPv6 loopback here: IPv4 only\n");
+	}
+	close(fd6);
+	close(cli);
+	close(fd);
+	assert_int_equal(owner_listen_count((long)getpid()), before);
+	print_message("case: no such process\n");
+	assert_int_equal(owner_listen_count(0x7ffffffeL), -1);
+}
+
 int
 main(void)
 {
@@ -177,6 +219,7 @@ main(void)
 		cmocka_unit_test(test_parse_line),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_skip),
+		cmocka_unit_test(test_listen_count),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
