@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -212,6 +213,89 @@ test_listen_count(void **state)
 	assert_int_equal(owner_listen_count(0x7ffffffeL), -1);
 }
 
+/* copy_table - the socket table src (a /proc/net file; none: an empty
+ * file) into the new file dst, after the line prefix. */
+static void
+copy_table(const char *src, const char *dst, const char *prefix)
+{
+	FILE *in = fopen(src, "re"), *out = fopen(dst, "we");
+	char buf[4096];
+	size_t n;
+
+	assert_non_null(out);
+	assert_true(fputs(prefix, out) >= 0);
+	while (in != NULL && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	if (in != NULL)
+		fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* test_listen_files - the count from tables that exist or not: a host
+ * without IPv6 has no /proc/net/tcp6 (its listeners are all in tcp),
+ * only neither file is an error; a line that does not parse is passed
+ * over, the lines after it are read. Snapshots of this process's own
+ * tables while it holds one IPv4 (and one IPv6) listener; the sockets a
+ * table names count only while the process holds them. */
+static void
+test_listen_files(void **state)
+{
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	char dir[] = "/tmp/test_owner.XXXXXX", t4[64], t6[64], junk[64],
+	     empty[64], none[64];
+	long me = (long)getpid();
+	int before4, before6, fd, fd6, has6 = 0;
+	unsigned port;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(t4, sizeof(t4), "%s/tcp", dir);
+	snprintf(t6, sizeof(t6), "%s/tcp6", dir);
+	snprintf(junk, sizeof(junk), "%s/junk", dir);
+	snprintf(empty, sizeof(empty), "%s/empty", dir);
+	snprintf(none, sizeof(none), "%s/none", dir);
+	copy_table(none, empty, "");
+	before4 = owner_listen_count_in(me, "/proc/net/tcp", empty);
+	before6 = owner_listen_count_in(me, empty, "/proc/net/tcp6");
+	assert_true(before4 >= 0);
+	assert_true(before6 >= 0);
+	fd = listen_local(&port);
+	fd6 = socket(AF_INET6, SOCK_STREAM, 0);
+	assert_true(fd6 >= 0);
+	if (bind(fd6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
+		assert_int_equal(listen(fd6, 1), 0);
+		has6 = 1;
+	}
+	copy_table("/proc/net/tcp", t4, "");
+	copy_table("/proc/net/tcp6", t6, "");
+	copy_table("/proc/net/tcp", junk,
+		   "not a socket line\n   9: 0100007F:0019 00000000:0000 0A\n");
+	print_message("case: both tables\n");
+	assert_int_equal(owner_listen_count_in(me, t4, t6),
+			 before4 + before6 + 1 + has6);
+	print_message("case: no tcp6 (a host without IPv6)\n");
+	assert_int_equal(owner_listen_count_in(me, t4, none), before4 + 1);
+	print_message("case: no tcp, tcp6 read\n");
+	assert_int_equal(owner_listen_count_in(me, none, t6), before6 + has6);
+	print_message("case: neither table\n");
+	assert_int_equal(owner_listen_count_in(me, none, none), -1);
+	print_message("case: tables without a listener\n");
+	assert_int_equal(owner_listen_count_in(me, empty, empty), 0);
+	print_message("case: lines that do not parse, then the table\n");
+	assert_int_equal(owner_listen_count_in(me, junk, none), before4 + 1);
+	close(fd6);
+	close(fd);
+	print_message("case: the listeners closed: none of the tables\n");
+	assert_int_equal(owner_listen_count_in(me, t4, t6),
+			 before4 + before6);
+	assert_int_equal(unlink(t4), 0);
+	assert_int_equal(unlink(t6), 0);
+	assert_int_equal(unlink(junk), 0);
+	assert_int_equal(unlink(empty), 0);
+	assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -220,6 +304,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_listen_count),
+		cmocka_unit_test(test_listen_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
