@@ -118,6 +118,24 @@ listen_local(unsigned *port)
 	return fd;
 }
 
+/* listen_local6 - a TCP listener on [::1], or -1 on a host without an
+ * IPv6 loopback. */
+static int
+listen_local6(void)
+{
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
+		assert_int_equal(listen(fd, 1), 0);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /* test_skip - the process that holds the listener owns the endpoint; an
  * endpoint nothing listens on goes by its protocol. */
 static void
@@ -179,8 +197,6 @@ static void
 test_listen_count(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
-	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
-				   .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	unsigned port;
 	int before, fd, fd6, cli;
 
@@ -196,16 +212,14 @@ test_listen_count(void **state)
 	assert_int_equal(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(owner_listen_count((long)getpid()), before + 1);
 	print_message("case: an IPv6 listener (/proc/net/tcp6)\n");
-	fd6 = socket(AF_INET6, SOCK_STREAM, 0);
-	assert_true(fd6 >= 0);
-	if (bind(fd6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
-		assert_int_equal(listen(fd6, 1), 0);
+	fd6 = listen_local6();
+	if (fd6 >= 0) {
 		assert_int_equal(owner_listen_count((long)getpid()),
 				 before + 2);
+		close(fd6);
 	} else {
 		print_message("no IPv6 loopback here: IPv4 only\n");
 	}
-	close(fd6);
 	close(cli);
 	close(fd);
 	assert_int_equal(owner_listen_count((long)getpid()), before);
@@ -240,12 +254,10 @@ copy_table(const char *src, const char *dst, const char *prefix)
 static void
 test_listen_files(void **state)
 {
-	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
-				   .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	char dir[] = "/tmp/test_owner.XXXXXX", t4[64], t6[64], junk[64],
 	     empty[64], none[64];
 	long me = (long)getpid();
-	int before4, before6, fd, fd6, has6 = 0;
+	int before4, before6, fd, fd6, has6;
 	unsigned port;
 
 	(void)state;
@@ -261,12 +273,8 @@ test_listen_files(void **state)
 	assert_true(before4 >= 0);
 	assert_true(before6 >= 0);
 	fd = listen_local(&port);
-	fd6 = socket(AF_INET6, SOCK_STREAM, 0);
-	assert_true(fd6 >= 0);
-	if (bind(fd6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
-		assert_int_equal(listen(fd6, 1), 0);
-		has6 = 1;
-	}
+	fd6 = listen_local6();
+	has6 = fd6 >= 0;
 	copy_table("/proc/net/tcp", t4, "");
 	copy_table("/proc/net/tcp6", t6, "");
 	copy_table("/proc/net/tcp", junk,
@@ -284,7 +292,8 @@ test_listen_files(void **state)
 	assert_int_equal(owner_listen_count_in(me, empty, empty), 0);
 	print_message("case: lines that do not parse, then the table\n");
 	assert_int_equal(owner_listen_count_in(me, junk, none), before4 + 1);
-	close(fd6);
+	if (fd6 >= 0)
+		close(fd6);
 	close(fd);
 	print_message("case: the listeners closed: none of the tables\n");
 	assert_int_equal(owner_listen_count_in(me, t4, t6),
