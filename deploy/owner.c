@@ -105,9 +105,9 @@ owner_read(const char *file, const char *hex, unsigned port,
 
 	if (f == NULL)
 		return 1;
-	while (r == 0 && getline(&line, &cap, f) != -1) {
-		if (!owner_listen_line(line, addr, &p, &inode) ||
-		    (hex != NULL && !owner_match(addr, p, hex, port)))
+	while (getline(&line, &cap, f) != -1) {
+		if (hex != NULL ? !owner_parse_line(line, hex, port, &inode)
+				: !owner_listen_line(line, addr, &p, &inode))
 			continue;
 		if (l->n % 64 == 0) {
 			nv = realloc(l->inode, (l->n + 64) * sizeof(*nv));
@@ -321,20 +321,27 @@ owner_skip(const struct mc_endpoint *ep, const struct owner_daemon *d,
 	return o;
 }
 
-/* owner_listen_count - see owner_int.h. */
+/* owner_listen_count_in - see owner_int.h. */
 int
-owner_listen_count(long pid)
+owner_listen_count_in(long pid, const char *tcp, const char *tcp6)
 {
 	struct listeners all = {NULL, 0};
-	int v4 = owner_read("/proc/net/tcp", NULL, 0, &all), v6 = -1;
+	int v4 = owner_read(tcp, NULL, 0, &all), v6 = -1;
 	int count = -1;
 
 	if (v4 != -1)
-		v6 = owner_read("/proc/net/tcp6", NULL, 0, &all);
+		v6 = owner_read(tcp6, NULL, 0, &all);
 	if (v6 != -1 && (v4 == 0 || v6 == 0)) /* read, no IPv6 at most */
 		count = owner_pid_sockets(pid, all.inode, all.n, false);
 	free(all.inode);
 	return count;
+}
+
+/* owner_listen_count - see owner_int.h. */
+int
+owner_listen_count(long pid)
+{
+	return owner_listen_count_in(pid, "/proc/net/tcp", "/proc/net/tcp6");
 }
 
 /* owner_wait_listening - see owner_int.h. */

@@ -50,6 +50,12 @@ const struct owner_daemon *owner_skip(const struct mc_endpoint *ep,
  * (-1: cannot be read: no access to its /proc entries, or it is gone). */
 int owner_listen_count(long pid);
 
+/* owner_listen_count_in - owner_listen_count with the socket tables read
+ * from the files tcp and tcp6 (owner_listen_count: /proc/net/tcp and
+ * tcp6): a file that cannot be opened has no sockets (a host without
+ * IPv6 has no tcp6), -1 when neither can be. */
+int owner_listen_count_in(long pid, const char *tcp, const char *tcp6);
+
 /* owner_wait_listening - after a reload of the daemon whose master is pid
  * and that held `before` listening sockets just before it: wait until it
  * holds as many again, it is gone, a stop signal comes, or timeout_ms

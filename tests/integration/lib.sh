@@ -104,6 +104,26 @@ mc_same() {
 		[ "$(mc_pid_start "${MC_PIDS[$1]}")" = "${MC_PID_STARTS[$1]}" ]
 }
 
+# mc_stop I - stop the process of record I of MC_PIDS while it still is
+# that process (mc_same): TERM, up to 3 s for it to end, then KILL; the
+# one way bg_stop and mc_cleanup stop a process. Once it has ended, its
+# pid gets no further signal (the kernel may give it to another process).
+mc_stop() {
+	local pid=${MC_PIDS[$1]} n
+	mc_same "$1" || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for ((n = 0; n < 30; n++)); do
+		mc_same "$1" || break
+		sleep 0.1
+	done
+	if mc_same "$1"; then
+		log "${MC_PID_NAMES[$1]} (pid $pid) ignored TERM; sending KILL"
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+	return 0
+}
+
 # mc_cleanup - EXIT trap: stop every process we started that still runs
 # (the very process recorded: once it has ended - bg_stop, or by itself -
 # its pid may be another's), remove TEST_TMP. Only in the test's shell
@@ -112,22 +132,11 @@ mc_same() {
 # bg_start then bg_stop at once TERMed every recorded process and removed
 # TEST_TMP in 1 of 20 runs of t_harness_pids).
 mc_cleanup() {
-	local rc=$? i pid n
+	local rc=$? i
 	[ "$BASHPID" = "$MC_SHELL" ] || exit "$rc"
 	trap - EXIT INT TERM
 	for ((i = ${#MC_PIDS[@]} - 1; i >= 0; i--)); do
-		pid=${MC_PIDS[i]}
-		mc_same "$i" || continue
-		kill -TERM "$pid" 2>/dev/null || continue
-		for ((n = 0; n < 30; n++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		if kill -0 "$pid" 2>/dev/null; then
-			log "${MC_PID_NAMES[i]} (pid $pid) ignored TERM; sending KILL"
-			kill -KILL "$pid" 2>/dev/null
-		fi
-		wait "$pid" 2>/dev/null
+		mc_stop "$i"
 	done
 	port_release
 	if [ -n "${TEST_TMP:-}" ] && [ -d "$TEST_TMP" ]; then
@@ -155,18 +164,11 @@ bg_start() {
 # bg_stop - stop one recorded process by pid (TERM, wait, KILL); nothing
 # when it has ended (its pid may be another's now) or was never recorded.
 bg_stop() {
-	local pid=$1 n i
+	local i
 	for ((i = ${#MC_PIDS[@]} - 1; i >= 0; i--)); do
-		[ "${MC_PIDS[i]}" != "$pid" ] || break
+		[ "${MC_PIDS[i]}" != "$1" ] || break
 	done
-	[ "$i" -ge 0 ] && mc_same "$i" || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((n = 0; n < 30; n++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
+	[ "$i" -lt 0 ] || mc_stop "$i"
 	return 0
 }
 

@@ -17,7 +17,9 @@
 #        the record of the stopped process (its start time kept), as if
 #        the kernel had reused the pid.
 #    bg_stop likewise: neither the ended process nor the stand-in, nor a
-#    pid never recorded, is signalled.
+#    pid never recorded, is signalled; and a recorded process that ends on
+#    TERM gets no KILL after it (the review found bg_stop sending KILL to
+#    the pid once its process had ended and been reaped).
 # 2. Not in a copy of the test's shell: a child that bg_start forked and
 #    bg_stop TERMed before it had reset its traps ran the test's EXIT trap
 #    - every recorded process TERMed, TEST_TMP removed - in 1 of 20 runs
@@ -49,10 +51,16 @@ kill -0 "$STOPPED" 2>/dev/null && fail "bg_stop left recorded pid $STOPPED runni
 bg_start "ended" "$TEST_TMP/ended.log" true
 ENDED=$BG_PID
 wait "$ENDED"
+# a reused pid names a process started after ours ended: in a later clock
+# tick (the unit of the start time; bg_stop may return within the tick
+# the stopped process was started in)
+sleep 0.05
 sleep 300 >/dev/null 2>&1 &
 FOREIGN=$!
 # the reuse stand-in: the stopped process's record, FOREIGN's pid
 [ -n "$STOPPED_START" ] || fail "no start time recorded for pid $STOPPED"
+[ "$(mc_pid_start "$FOREIGN")" != "$STOPPED_START" ] ||
+	fail "the stand-in pid $FOREIGN started in the stopped process's clock tick: no reuse stand-in"
 MC_PIDS+=("$FOREIGN")
 MC_PID_NAMES+=("stopped, its pid reused")
 MC_PID_STARTS+=("$STOPPED_START")
@@ -68,6 +76,9 @@ bg_stop "$FOREIGN"
 sleep 300 >/dev/null 2>&1 &
 UNRECORDED=$!
 bg_stop "$UNRECORDED"
+bg_start "termed" "$TEST_TMP/termed.log" sleep 300
+TERMED=$BG_PID
+bg_stop "$TERMED"
 unset -f kill
 log "kill calls of bg_stop: $(tr '\n' ';' <"$KILLS")"
 builtin kill "$UNRECORDED"
@@ -75,6 +86,9 @@ wait "$UNRECORDED"
 for pid in "$ENDED" "$FOREIGN" "$UNRECORDED"; do
 	grep -qw -- "$pid" "$KILLS" && fail "bg_stop signalled pid $pid (ended, reused or never recorded)" "$KILLS"
 done
+grep -qx -- "-TERM $TERMED" "$KILLS" || fail "bg_stop did not TERM the live recorded pid $TERMED" "$KILLS"
+grep -qx -- "-KILL $TERMED" "$KILLS" &&
+	fail "bg_stop sent KILL to pid $TERMED after its process had ended on TERM (the pid may be another's by then)" "$KILLS"
 : >"$KILLS"
 (
 	kill() {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -117,6 +118,24 @@ listen_local(unsigned *port)
 	return fd;
 }
 
+/* listen_local6 - a TCP listener on [::1], or -1 on a host without an
+ * IPv6 loopback. */
+static int
+listen_local6(void)
+{
+	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
+				   .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+	int fd = socket(AF_INET6, SOCK_STREAM, 0);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
+		assert_int_equal(listen(fd, 1), 0);
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 /* test_skip - the process that holds the listener owns the endpoint; an
  * endpoint nothing listens on goes by its protocol. */
 static void
@@ -178,8 +197,6 @@ static void
 test_listen_count(void **state)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
-	struct sockaddr_in6 sa6 = {.sin6_family = AF_INET6,
-				   .sin6_addr = IN6ADDR_LOOPBACK_INIT};
 	unsigned port;
 	int before, fd, fd6, cli;
 
@@ -195,21 +212,97 @@ test_listen_count(void **state)
 	assert_int_equal(connect(cli, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	assert_int_equal(owner_listen_count((long)getpid()), before + 1);
 	print_message("case: an IPv6 listener (/proc/net/tcp6)\n");
-	fd6 = socket(AF_INET6, SOCK_STREAM, 0);
-	assert_true(fd6 >= 0);
-	if (bind(fd6, (struct sockaddr *)&sa6, sizeof(sa6)) == 0) {
-		assert_int_equal(listen(fd6, 1), 0);
+	fd6 = listen_local6();
+	if (fd6 >= 0) {
 		assert_int_equal(owner_listen_count((long)getpid()),
 				 before + 2);
+		close(fd6);
 	} else {
 		print_message("no IPv6 loopback here: IPv4 only\n");
 	}
-	close(fd6);
 	close(cli);
 	close(fd);
 	assert_int_equal(owner_listen_count((long)getpid()), before);
 	print_message("case: no such process\n");
 	assert_int_equal(owner_listen_count(0x7ffffffeL), -1);
+}
+
+/* copy_table - the socket table src (a /proc/net file; none: an empty
+ * file) into the new file dst, after the line prefix. */
+static void
+copy_table(const char *src, const char *dst, const char *prefix)
+{
+	FILE *in = fopen(src, "re"), *out = fopen(dst, "we");
+	char buf[4096];
+	size_t n;
+
+	assert_non_null(out);
+	assert_true(fputs(prefix, out) >= 0);
+	while (in != NULL && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	if (in != NULL)
+		fclose(in);
+	assert_int_equal(fclose(out), 0);
+}
+
+/* test_listen_files - the count from tables that exist or not: a host
+ * without IPv6 has no /proc/net/tcp6 (its listeners are all in tcp),
+ * only neither file is an error; a line that does not parse is passed
+ * over, the lines after it are read. Snapshots of this process's own
+ * tables while it holds one IPv4 (and one IPv6) listener; the sockets a
+ * table names count only while the process holds them. */
+static void
+test_listen_files(void **state)
+{
+	char dir[] = "/tmp/test_owner.XXXXXX", t4[64], t6[64], junk[64],
+	     empty[64], none[64];
+	long me = (long)getpid();
+	int before4, before6, fd, fd6, has6;
+	unsigned port;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(t4, sizeof(t4), "%s/tcp", dir);
+	snprintf(t6, sizeof(t6), "%s/tcp6", dir);
+	snprintf(junk, sizeof(junk), "%s/junk", dir);
+	snprintf(empty, sizeof(empty), "%s/empty", dir);
+	snprintf(none, sizeof(none), "%s/none", dir);
+	copy_table(none, empty, "");
+	before4 = owner_listen_count_in(me, "/proc/net/tcp", empty);
+	before6 = owner_listen_count_in(me, empty, "/proc/net/tcp6");
+	assert_true(before4 >= 0);
+	assert_true(before6 >= 0);
+	fd = listen_local(&port);
+	fd6 = listen_local6();
+	has6 = fd6 >= 0;
+	copy_table("/proc/net/tcp", t4, "");
+	copy_table("/proc/net/tcp6", t6, "");
+	copy_table("/proc/net/tcp", junk,
+		   "not a socket line\n   9: 0100007F:0019 00000000:0000 0A\n");
+	print_message("case: both tables\n");
+	assert_int_equal(owner_listen_count_in(me, t4, t6),
+			 before4 + before6 + 1 + has6);
+	print_message("case: no tcp6 (a host without IPv6)\n");
+	assert_int_equal(owner_listen_count_in(me, t4, none), before4 + 1);
+	print_message("case: no tcp, tcp6 read\n");
+	assert_int_equal(owner_listen_count_in(me, none, t6), before6 + has6);
+	print_message("case: neither table\n");
+	assert_int_equal(owner_listen_count_in(me, none, none), -1);
+	print_message("case: tables without a listener\n");
+	assert_int_equal(owner_listen_count_in(me, empty, empty), 0);
+	print_message("case: lines that do not parse, then the table\n");
+	assert_int_equal(owner_listen_count_in(me, junk, none), before4 + 1);
+	if (fd6 >= 0)
+		close(fd6);
+	close(fd);
+	print_message("case: the listeners closed: none of the tables\n");
+	assert_int_equal(owner_listen_count_in(me, t4, t6),
+			 before4 + before6);
+	assert_int_equal(unlink(t4), 0);
+	assert_int_equal(unlink(t6), 0);
+	assert_int_equal(unlink(junk), 0);
+	assert_int_equal(unlink(empty), 0);
+	assert_int_equal(rmdir(dir), 0);
 }
 
 int
@@ -220,6 +313,7 @@ main(void)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_skip),
 		cmocka_unit_test(test_listen_count),
+		cmocka_unit_test(test_listen_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
