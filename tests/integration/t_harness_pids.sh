@@ -219,11 +219,12 @@ child=$(mail_children "$master")
 [ -n "$child" ] || fail "the stand-in master $master started no child"
 echo "$master" >"$d/run/master.pid"
 mail_register dovecot "$d" "$master"
+want="$(mail_proc "$master") $(mail_proc "$child")"
 MAIL_STOPPING=()
 dovecot_stop_begin "$d" 2>>"$T/mail.err"
 grep -qx -- "-TERM $master" "$KILLS" || fail "dovecot_stop_begin did not TERM the live master $master" "$KILLS"
-[ ${#MAIL_STOPPING[@]} = 2 ] ||
-	fail "dovecot_stop_begin listed ${#MAIL_STOPPING[@]} processes to stop (${MAIL_STOPPING[*]}), not the master $master and its child $child"
+[ "${MAIL_STOPPING[*]}" = "$want" ] ||
+	fail "dovecot_stop_begin listed '${MAIL_STOPPING[*]}' to stop, not the master and its child with their start times ($want)"
 wait "$master" 2>/dev/null
 for ((n = 0; n < 100; n++)); do
 	[ -d "/proc/$child" ] || break
@@ -240,15 +241,25 @@ no_signal_to "$FOREIGN_MASTER" "mail_stop_finish (a master's pid reused)"
 no_signal_to "$FOREIGN_CHILD" "mail_stop_finish (a descendant's pid reused)"
 log "ok: mail_stop_finish sends nothing to the reused pids of a stopped master and its child"
 
-sleep 300 >/dev/null 2>&1 &
+# a process that ignores TERM (SIG_IGN survives the exec), so that
+# mail_kill_procs gets to its KILL (after 3 s)
+bash -c 'trap "" TERM; exec sleep 300' >/dev/null 2>&1 &
 live=$!
 mc_record "live for mail_kill_procs" "$live"
+for ((n = 0; n < 100; n++)); do
+	[ "$(cat "/proc/$live/comm" 2>/dev/null)" = sleep ] && break
+	sleep 0.02
+done
 live_proc=$(mail_proc "$live") || fail "mail_proc: no start time for live pid $live"
 : >"$KILLS"
-mail_kill_procs "$live_proc" "$FOREIGN_MASTER:${live_proc#*:}" 2>>"$T/mail.err"
-grep -qx -- "-TERM $live" "$KILLS" || fail "mail_kill_procs did not TERM the live process $live" "$KILLS"
-no_signal_to "$FOREIGN_MASTER" "mail_kill_procs"
+mail_kill_procs "$live_proc" "$FOREIGN_MASTER:${live_proc#*:}" "$FOREIGN_CHILD:${live_proc#*:}" \
+	2>>"$T/mail.err"
 unset -f kill
-log "kill calls of mail.sh: $(tr '\n' ';' <"$KILLS")"
-log "ok: mail_kill_procs TERMs the recorded process that runs, not a reused pid"
+log "kill calls of mail_kill_procs: $(tr '\n' ';' <"$KILLS")"
+grep -qx -- "-TERM $live" "$KILLS" || fail "mail_kill_procs did not TERM the live process $live" "$KILLS"
+grep -qx -- "-KILL $live" "$KILLS" ||
+	fail "mail_kill_procs did not KILL the live process $live that ignores TERM" "$KILLS"
+no_signal_to "$FOREIGN_MASTER" "mail_kill_procs"
+no_signal_to "$FOREIGN_CHILD" "mail_kill_procs"
+log "ok: mail_kill_procs TERMs and KILLs the recorded process that runs, not a reused pid"
 exit 0
