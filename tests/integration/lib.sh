@@ -37,6 +37,8 @@ MC_TESTS_DIR=${MC_TESTS_DIR:-$(dirname "$MC_LIB_DIR")}
 MC_TEST_NAME=$(basename "${0%.sh}")
 # shellcheck source=tests/integration/ports.sh
 . "$MC_LIB_DIR/ports.sh"
+# shellcheck source=tests/integration/pids.sh
+. "$MC_LIB_DIR/pids.sh" # mc_pid_start
 MC_PIDS=()
 MC_PID_NAMES=()
 MC_PID_STARTS=() # mc_pid_start of each MC_PIDS when recorded
@@ -75,17 +77,6 @@ require_cmd() {
 	for c in "$@"; do
 		command -v "$c" >/dev/null 2>&1 || skip_or_fail "$c is not installed"
 	done
-}
-
-# mc_pid_start - the start time of process PID (clock ticks after boot,
-# field 22 of /proc/PID/stat): a pid is reused once its process is gone,
-# the pid and its start time name one process. Nothing and 1 when gone.
-mc_pid_start() {
-	local stat f
-	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-	read -r -a f <<<"${stat##*) }" # after the command name, field 3 on
-	[ -n "${f[19]:-}" ] || return 1
-	echo "${f[19]}"
 }
 
 # mc_record - NAME PID: record the process PID (just started by this

@@ -75,6 +75,10 @@
 #   mail_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 15 s).
 #   port_listens PORT           whether anything LISTENs on PORT (ports.sh).
 #   mail_pids_of PID            PID and all its descendants (from /proc).
+#   mail_proc PID               PID:START, START its start time (pids.sh's
+#                               mc_pid_start): the pid and the start time
+#                               name one process, a pid alone does not.
+#   mail_proc_runs PROC         whether PROC (PID:START) still runs.
 #   mail_free_port VAR          a free loopback port, reserved against
 #                               other tests until exit (ports.sh).
 #   postfix_reload, dovecot_reload, exim_reload
@@ -87,7 +91,18 @@
 #
 # Other variables: MAIL_TMP (the temp dir: lib.sh's TEST_TMP, else its own),
 # MAIL_EXIM_BIN, MAIL_STARTED_PIDS (every master pid and every descendant
-# seen at stop time, for "nothing is left" checks).
+# seen at stop time, for "nothing is left" checks) and MAIL_STARTED_STARTS
+# (the start time of each, when recorded; "" for a process already gone).
+#
+# Pids: kernel.pid_max is 32768 on many hosts, and a pid is given to the
+# next process once its own has ended - the tests end daemons on purpose
+# (t_daemon_down). So a pid file or a record that names a pid names the
+# process we started only while that pid's start time is the recorded one
+# (mail_proc_runs): otherwise the process has ended and the pid may be
+# any other process of the host, its own mail daemon too. mail_own_pid
+# (before every reload and stop) and the stop path (mail_stop_finish,
+# mail_kill_procs, mail_wait_gone) never signal such a pid: it counts as
+# gone. No liveness check here sends signal 0 either; they read /proc.
 #
 # What each daemon serves after its files are replaced (temp + rename) -
 # observed with t_mail_harness.sh (Postfix 3.7.11, Dovecot 2.3.19.1,
@@ -131,6 +146,8 @@ set -u
 MAIL_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/integration/ports.sh
 . "$MAIL_LIB_DIR/ports.sh"
+# shellcheck source=tests/integration/pids.sh
+. "$MAIL_LIB_DIR/pids.sh" # mc_pid_start
 MAIL_EXIM_ROOT=${MAILCERT_EXIM_ROOT:-/opt/mailcert-test/exim}
 MAIL_EXIM_BIN=$MAIL_EXIM_ROOT/usr/sbin/exim4
 MAIL_PROBE_TIMEOUT=${MAIL_PROBE_TIMEOUT:-5}
@@ -138,7 +155,8 @@ MAIL_TMP=${MAIL_TMP:-}
 MAIL_OWN_TMP=0
 MAIL_INSTANCES=()
 MAIL_STARTED_PIDS=()
-MAIL_STOPPING=()
+MAIL_STARTED_STARTS=() # mc_pid_start of each MAIL_STARTED_PIDS when recorded
+MAIL_STOPPING=()       # PID:START of each process being stopped
 
 # mail_log - a progress line on stderr (lib.sh's log when present).
 mail_log() {
@@ -273,54 +291,86 @@ mail_pids_of() {
 	done
 }
 
-# mail_pids_using - print the pids whose argv contains the exact argument ARG
-# (a unique config path), to stop a daemon that never wrote its pid file.
-mail_pids_using() {
+# mail_procs_using - print PID:START of each process whose argv contains
+# the exact argument ARG (a unique config path), to stop a daemon that
+# never wrote its pid file.
+mail_procs_using() {
 	local f pid
 	for f in /proc/[0-9]*/cmdline; do
 		pid=${f#/proc/}
 		pid=${pid%/cmdline}
 		[ "$pid" != "$$" ] || continue
 		if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qxF -- "$1"; then
-			echo "$pid"
+			mail_proc "$pid"
 		fi
 	done
+	return 0
 }
 
-# mail_kill_pids - TERM the PIDs, wait up to 3 s, then KILL what is left.
-mail_kill_pids() {
-	local pid n alive
+# mail_proc - print PID:START for the process PID now (START: its start
+# time, pids.sh), or nothing and 1 when there is none.
+mail_proc() {
+	local start
+	start=$(mc_pid_start "$1") || return 1
+	echo "$1:$start"
+}
+
+# mail_proc_runs - whether PROC (PID:START from mail_proc) still runs: its
+# pid names the process that started at START. Once that process has
+# ended its pid may name any other process: then 1 (gone), never a signal.
+mail_proc_runs() {
+	local pid=${1%%:*} start=${1#*:}
+	if [ "$pid" = "$1" ] || [ -z "$start" ]; then
+		# a bare pid says nothing of which process it meant
+		[ "$pid" != "$1" ] || mail_log "mail_proc_runs: '$1' is not PID:START; taken as gone"
+		return 1
+	fi
+	[ "$(mc_pid_start "$pid")" = "$start" ]
+}
+
+# mail_kill_procs - PROC... (PID:START): TERM each that still runs, wait up
+# to 3 s, then KILL each that still runs; a process that has ended (its
+# pid may be another's by now) gets no signal.
+mail_kill_procs() {
+	local proc pid
 	[ $# -gt 0 ] || return 0
-	kill -TERM "$@" 2>/dev/null
-	for ((n = 0; n < 60; n++)); do
-		alive=0
-		for pid in "$@"; do
-			kill -0 "$pid" 2>/dev/null && alive=1
-		done
-		[ "$alive" = 1 ] || return 0
-		sleep 0.05
+	for proc in "$@"; do
+		mail_proc_runs "$proc" && kill -TERM "${proc%%:*}" 2>/dev/null
 	done
-	for pid in "$@"; do
-		if kill -0 "$pid" 2>/dev/null; then
+	mail_wait_gone 3 "$@" && return 0
+	for proc in "$@"; do
+		pid=${proc%%:*}
+		if mail_proc_runs "$proc"; then
 			mail_log "pid $pid ($(cat /proc/"$pid"/comm 2>/dev/null)) ignored TERM; sending KILL"
 			kill -KILL "$pid" 2>/dev/null
 		fi
 	done
+	return 0
 }
 
-# mail_wait_gone - wait up to SECS (default 5) until none of the PIDs exists.
+# mail_wait_gone - SECS PROC... (PID:START): wait up to SECS until none of
+# the PROCs runs (mail_proc_runs: a pid now naming another process is gone).
 mail_wait_gone() {
-	local secs=$1 pid n alive
+	local secs=$1 proc n alive
 	shift
 	for ((n = 0; n < secs * 20; n++)); do
 		alive=0
-		for pid in "$@"; do
-			kill -0 "$pid" 2>/dev/null && alive=1
+		for proc in "$@"; do
+			mail_proc_runs "$proc" && alive=1 && break
 		done
 		[ "$alive" = 1 ] || return 0
 		sleep 0.05
 	done
 	return 1
+}
+
+# mail_children_procs - print PID:START of each child of PID, one per line.
+mail_children_procs() {
+	local child
+	for child in $(mail_children "$1"); do
+		mail_proc "$child"
+	done
+	return 0
 }
 
 # mail_log_count - FILE ERE: how many lines of FILE match ERE (0 without FILE).
@@ -350,10 +400,29 @@ mail_children() {
 	done
 }
 
-# mail_register - remember a started instance (TYPE DIR PID) for mail_stop_all.
+# mail_record - PID START: record a process this harness started (or a
+# descendant of one) with its start time.
+mail_record() {
+	MAIL_STARTED_PIDS+=("$1")
+	MAIL_STARTED_STARTS+=("$2")
+}
+
+# mail_started - whether PROC (PID:START) is a process recorded here.
+mail_started() {
+	local i
+	for i in "${!MAIL_STARTED_PIDS[@]}"; do
+		[ -n "${MAIL_STARTED_STARTS[i]:-}" ] || continue
+		[ "${MAIL_STARTED_PIDS[i]}:${MAIL_STARTED_STARTS[i]}" != "$1" ] || return 0
+	done
+	return 1
+}
+
+# mail_register - remember a started instance (TYPE DIR PID) for
+# mail_stop_all, and its master with its start time (none when it is
+# already gone: then no pid file naming PID is ever taken as ours).
 mail_register() {
 	MAIL_INSTANCES+=("$1:$2")
-	MAIL_STARTED_PIDS+=("$3")
+	mail_record "$3" "$(mc_pid_start "$3")"
 	if declare -F mc_record >/dev/null; then
 		# lib.sh's cleanup TERMs these too, should our trap be replaced.
 		mc_record "$1 master" "$3"
@@ -384,42 +453,58 @@ mail_unregister() {
 
 # mail_own_pid - the master pid of instance TYPE DIR read from PIDFILE,
 # only when this harness started that instance and that very process
-# (mail_register): a stale or foreign pid file - say one that now names
-# the host's own daemon - is never signalled. Prints nothing and returns 1
-# otherwise.
+# (mail_register: the pid's start time is the recorded one): a stale or
+# foreign pid file - say one that names a pid reused since our daemon
+# ended, now the host's own daemon - is never signalled. Prints nothing
+# and returns 1 otherwise.
 mail_own_pid() {
-	local type=$1 d=$2 file=$3 pid i known=0
+	local type=$1 d=$2 file=$3 pid proc i known=0
 	for i in "${MAIL_INSTANCES[@]}"; do
 		[ "$i" = "$type:$d" ] && known=1
 	done
 	pid=$({ tr -dc '0-9' <"$file"; } 2>/dev/null)
 	[ -n "$pid" ] || return 1
-	if [ "$known" = 1 ]; then
-		for i in "${MAIL_STARTED_PIDS[@]}"; do
-			[ "$i" = "$pid" ] && { echo "$pid"; return 0; }
-		done
+	if [ "$known" = 1 ] && proc=$(mail_proc "$pid") && mail_started "$proc"; then
+		echo "$pid"
+		return 0
 	fi
-	mail_log "not stopping pid $pid of $file: this harness did not start it"
+	mail_log "not signalling pid $pid of $file: not a process this harness started (or it has ended and the pid is another's now)"
 	return 1
 }
 
-# mail_stop_tree - record PID and its descendants for mail_stop_finish, then run CMD...
+# mail_stop_tree - PID CMD...: record PID (a master mail_own_pid gave) and
+# its descendants with their start times for mail_stop_finish, then run
+# CMD. Nothing when PID is no longer the recorded process. (A descendant
+# that ends between the listing and the read of its start time is not
+# recorded; its pid given to another process within those microseconds
+# would need the whole pid range to wrap meanwhile.)
 mail_stop_tree() {
-	local pid=$1 tree=()
+	local pid=$1 p proc tree=()
 	shift
 	[ -n "$pid" ] || return 0
-	mapfile -t tree < <(mail_pids_of "$pid")
-	[ ${#tree[@]} -gt 0 ] || return 0
-	MAIL_STARTED_PIDS+=("${tree[@]}")
+	for p in $(mail_pids_of "$pid"); do
+		proc=$(mail_proc "$p") || continue
+		tree+=("$proc")
+	done
+	# the master read after its children: still the recorded one, so the
+	# children listed were its own
+	if [ ${#tree[@]} = 0 ] || [ "${tree[0]%%:*}" != "$pid" ] || ! mail_started "${tree[0]}"; then
+		return 0
+	fi
+	for proc in "${tree[@]:1}"; do
+		mail_record "${proc%%:*}" "${proc#*:}"
+	done
 	MAIL_STOPPING+=("${tree[@]}")
 	"$@" >/dev/null 2>&1
 	return 0
 }
 
-# mail_stop_finish - wait up to 10 s for every MAIL_STOPPING pid to exit, then KILL.
+# mail_stop_finish - wait up to 10 s for every MAIL_STOPPING process to
+# exit, then TERM and KILL those still running (mail_kill_procs); a pid
+# whose process has ended is never signalled.
 mail_stop_finish() {
 	[ ${#MAIL_STOPPING[@]} -gt 0 ] || return 0
-	mail_wait_gone 10 "${MAIL_STOPPING[@]}" || mail_kill_pids "${MAIL_STOPPING[@]}"
+	mail_wait_gone 10 "${MAIL_STOPPING[@]}" || mail_kill_procs "${MAIL_STOPPING[@]}"
 	MAIL_STOPPING=()
 }
 
@@ -556,7 +641,7 @@ mail_read_pid() {
 	local f=$1 n pid
 	for ((n = 0; n < 300; n++)); do
 		pid=$({ tr -dc '0-9' <"$f"; } 2>/dev/null)
-		if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		if [ -n "$pid" ] && mc_pid_start "$pid" >/dev/null; then
 			echo "$pid"
 			return 0
 		fi
@@ -691,18 +776,17 @@ postfix_start_once() {
 # edited; return once its master has reloaded and every process it had
 # before (an idle smtpd keeps the old settings for max_idle) has exited.
 postfix_reload() {
-	local pid n old re
+	local pid n old=() re
 	pid=$(mail_own_pid postfix "${POSTFIX_DIR:-}" "${POSTFIX_DIR:-}/queue/pid/master.pid") ||
 		mail_fail "postfix reload: no live master this harness started in ${POSTFIX_DIR:-(none)}"
 	re="postfix/master\[$pid\]: reload -- "
 	n=$(mail_log_count "$POSTFIX_LOG" "$re")
-	old=$(mail_children "$pid")
+	mapfile -t old < <(mail_children_procs "$pid")
 	postfix -c "$POSTFIX_DIR/etc" reload >/dev/null 2>&1 || mail_fail "postfix reload" "$POSTFIX_LOG"
 	mail_wait_log "$POSTFIX_LOG" "$re" "$n" 30 ||
 		mail_fail "postfix master (pid $pid) did not log its reload within 30 s" "$POSTFIX_LOG"
-	# shellcheck disable=SC2086 # pids, one word each
-	mail_wait_gone 30 $old ||
-		mail_fail "postfix: processes from before the reload still run 30 s after it:$(printf ' %s' $old)" "$POSTFIX_LOG"
+	mail_wait_gone 30 "${old[@]}" ||
+		mail_fail "postfix: processes from before the reload still run 30 s after it:$(printf ' %s' "${old[@]%%:*}")" "$POSTFIX_LOG"
 }
 
 # postfix_stop_begin - "postfix -c DIR/etc stop"; mail_stop_finish waits for the pids.
@@ -859,13 +943,13 @@ dovecot_reload() {
 	for child in $(mail_children "$pid"); do
 		arg0=
 		IFS= read -r -d '' arg0 <"/proc/$child/cmdline" 2>/dev/null
-		[[ $arg0 != */log ]] || logger=$child
+		[[ $arg0 != */log ]] || logger=$(mail_proc "$child")
 	done
 	dovecot -c "$DOVECOT_CONF" reload >/dev/null 2>&1 || mail_fail "dovecot reload" "$DOVECOT_LOG"
 	mail_wait_log "$DOVECOT_LOG" "$re" "$n" 30 ||
 		mail_fail "dovecot master did not log its reload within 30 s" "$DOVECOT_LOG"
 	[ -z "$logger" ] || mail_wait_gone 30 "$logger" ||
-		mail_fail "dovecot: its log process (pid $logger) from before the reload still runs 30 s after it" "$DOVECOT_LOG"
+		mail_fail "dovecot: its log process (pid ${logger%%:*}) from before the reload still runs 30 s after it" "$DOVECOT_LOG"
 }
 
 # dovecot_stop_begin - TERM by pid to the master this harness started and
@@ -963,8 +1047,8 @@ exim_start_once() {
 		mail_fail "exim -bd failed" "$d/log/start.log" "$d/log/paniclog" "$EXIM_LOG"
 	fi
 	if ! pid=$(mail_read_pid "$EXIM_PIDFILE"); then
-		# shellcheck disable=SC2046 # pids, one word each
-		mail_kill_pids $(mail_pids_using "$EXIM_CONF")
+		# shellcheck disable=SC2046 # PID:START words, one each
+		mail_kill_procs $(mail_procs_using "$EXIM_CONF")
 		mail_bind_conflict "$d/log/start.log" "$d/log/paniclog" && return 2
 		mail_fail "exim did not write $EXIM_PIDFILE" "$d/log/start.log" "$d/log/paniclog"
 	fi

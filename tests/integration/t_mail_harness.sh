@@ -192,8 +192,11 @@ mail_log "a pid the harness did not start is never signalled"
 t=$SECONDS
 mail_stop_all
 mail_log "all stopped in $((SECONDS - t)) s (${#MAIL_STARTED_PIDS[@]} pids seen)"
-for pid in "${MASTERS[@]}" "${MAIL_STARTED_PIDS[@]}"; do
-	if kill -0 "$pid" 2>/dev/null; then
+# (the masters are among them; a recorded pid now used by a process
+# started later is another's)
+for i in "${!MAIL_STARTED_PIDS[@]}"; do
+	pid=${MAIL_STARTED_PIDS[i]}
+	if mail_proc_runs "$pid:${MAIL_STARTED_STARTS[i]}"; then
 		mail_fail "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) is still running"
 	fi
 done
