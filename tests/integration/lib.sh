@@ -38,7 +38,7 @@ MC_TEST_NAME=$(basename "${0%.sh}")
 # shellcheck source=tests/integration/ports.sh
 . "$MC_LIB_DIR/ports.sh"
 # shellcheck source=tests/integration/pids.sh
-. "$MC_LIB_DIR/pids.sh" # mc_pid_start
+. "$MC_LIB_DIR/pids.sh" # mc_pid_start, mc_proc_runs, mc_procs_stop
 MC_PIDS=()
 MC_PID_NAMES=()
 MC_PID_STARTS=() # mc_pid_start of each MC_PIDS when recorded
@@ -87,30 +87,21 @@ mc_record() {
 	MC_PID_STARTS+=("$(mc_pid_start "$2")")
 }
 
-# mc_same - whether record I of MC_PIDS still names its process: the
-# pid's start time is the one recorded (never for a process gone before it
-# was recorded).
+# mc_same - whether record I of MC_PIDS still names its process
+# (pids.sh's mc_proc_runs; never for a process gone before it was
+# recorded).
 mc_same() {
-	[ -n "${MC_PID_STARTS[$1]:-}" ] &&
-		[ "$(mc_pid_start "${MC_PIDS[$1]}")" = "${MC_PID_STARTS[$1]}" ]
+	mc_proc_runs "${MC_PIDS[$1]}:${MC_PID_STARTS[$1]:-}"
 }
 
 # mc_stop I - stop the process of record I of MC_PIDS while it still is
-# that process (mc_same): TERM, up to 3 s for it to end, then KILL; the
-# one way bg_stop and mc_cleanup stop a process. Once it has ended, its
-# pid gets no further signal (the kernel may give it to another process).
+# that process, as pids.sh's mc_procs_stop does (TERM, up to 3 s, then
+# KILL; once it has ended its pid gets no further signal), and reap it;
+# the one way bg_stop and mc_cleanup stop a process.
 mc_stop() {
-	local pid=${MC_PIDS[$1]} n
+	local pid=${MC_PIDS[$1]}
 	mc_same "$1" || return 0
-	kill -TERM "$pid" 2>/dev/null || return 0
-	for ((n = 0; n < 30; n++)); do
-		mc_same "$1" || break
-		sleep 0.1
-	done
-	if mc_same "$1"; then
-		log "${MC_PID_NAMES[$1]} (pid $pid) ignored TERM; sending KILL"
-		kill -KILL "$pid" 2>/dev/null
-	fi
+	mc_procs_stop 3 "$pid:${MC_PID_STARTS[$1]}"
 	wait "$pid" 2>/dev/null
 	return 0
 }

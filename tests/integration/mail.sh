@@ -75,10 +75,11 @@
 #   mail_wait_port PORT [SECS]  wait until 127.0.0.1:PORT accepts (default 15 s).
 #   port_listens PORT           whether anything LISTENs on PORT (ports.sh).
 #   mail_pids_of PID            PID and all its descendants (from /proc).
-#   mail_proc PID               PID:START, START its start time (pids.sh's
-#                               mc_pid_start): the pid and the start time
-#                               name one process, a pid alone does not.
-#   mail_proc_runs PROC         whether PROC (PID:START) still runs.
+#   mc_proc PID, mc_proc_runs PROC, mc_procs_wait SECS PROC...,
+#   mc_procs_stop SECS PROC...  (pids.sh) a process as PID:START - the pid
+#                               and its start time name one process, a pid
+#                               alone does not; whether it still runs,
+#                               wait for, stop (TERM, wait, KILL).
 #   mail_free_port VAR          a free loopback port, reserved against
 #                               other tests until exit (ports.sh).
 #   postfix_reload, dovecot_reload, exim_reload
@@ -98,10 +99,10 @@
 # next process once its own has ended - the tests end daemons on purpose
 # (t_daemon_down). So a pid file or a record that names a pid names the
 # process we started only while that pid's start time is the recorded one
-# (mail_proc_runs): otherwise the process has ended and the pid may be
+# (mc_proc_runs): otherwise the process has ended and the pid may be
 # any other process of the host, its own mail daemon too. mail_own_pid
 # (before every reload and stop) and the stop path (mail_stop_finish,
-# mail_kill_procs, mail_wait_gone) never signal such a pid: it counts as
+# mc_procs_stop, mc_procs_wait) never signal such a pid: it counts as
 # gone. No liveness check here sends signal 0 either; they read /proc.
 #
 # What each daemon serves after its files are replaced (temp + rename) -
@@ -147,7 +148,7 @@ MAIL_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=tests/integration/ports.sh
 . "$MAIL_LIB_DIR/ports.sh"
 # shellcheck source=tests/integration/pids.sh
-. "$MAIL_LIB_DIR/pids.sh" # mc_pid_start
+. "$MAIL_LIB_DIR/pids.sh" # mc_proc, mc_proc_runs, mc_procs_wait, mc_procs_stop
 MAIL_EXIM_ROOT=${MAILCERT_EXIM_ROOT:-/opt/mailcert-test/exim}
 MAIL_EXIM_BIN=$MAIL_EXIM_ROOT/usr/sbin/exim4
 MAIL_PROBE_TIMEOUT=${MAIL_PROBE_TIMEOUT:-5}
@@ -301,74 +302,17 @@ mail_procs_using() {
 		pid=${pid%/cmdline}
 		[ "$pid" != "$$" ] || continue
 		if { tr '\0' '\n' <"$f"; } 2>/dev/null | grep -qxF -- "$1"; then
-			mail_proc "$pid"
+			mc_proc "$pid"
 		fi
 	done
 	return 0
-}
-
-# mail_proc - print PID:START for the process PID now (START: its start
-# time, pids.sh), or nothing and 1 when there is none.
-mail_proc() {
-	local start
-	start=$(mc_pid_start "$1") || return 1
-	echo "$1:$start"
-}
-
-# mail_proc_runs - whether PROC (PID:START from mail_proc) still runs: its
-# pid names the process that started at START. Once that process has
-# ended its pid may name any other process: then 1 (gone), never a signal.
-mail_proc_runs() {
-	local pid=${1%%:*} start=${1#*:}
-	if [ "$pid" = "$1" ] || [ -z "$start" ]; then
-		# a bare pid says nothing of which process it meant
-		[ "$pid" != "$1" ] || mail_log "mail_proc_runs: '$1' is not PID:START; taken as gone"
-		return 1
-	fi
-	[ "$(mc_pid_start "$pid")" = "$start" ]
-}
-
-# mail_kill_procs - PROC... (PID:START): TERM each that still runs, wait up
-# to 3 s, then KILL each that still runs; a process that has ended (its
-# pid may be another's by now) gets no signal.
-mail_kill_procs() {
-	local proc pid
-	[ $# -gt 0 ] || return 0
-	for proc in "$@"; do
-		mail_proc_runs "$proc" && kill -TERM "${proc%%:*}" 2>/dev/null
-	done
-	mail_wait_gone 3 "$@" && return 0
-	for proc in "$@"; do
-		pid=${proc%%:*}
-		if mail_proc_runs "$proc"; then
-			mail_log "pid $pid ($(cat /proc/"$pid"/comm 2>/dev/null)) ignored TERM; sending KILL"
-			kill -KILL "$pid" 2>/dev/null
-		fi
-	done
-	return 0
-}
-
-# mail_wait_gone - SECS PROC... (PID:START): wait up to SECS until none of
-# the PROCs runs (mail_proc_runs: a pid now naming another process is gone).
-mail_wait_gone() {
-	local secs=$1 proc n alive
-	shift
-	for ((n = 0; n < secs * 20; n++)); do
-		alive=0
-		for proc in "$@"; do
-			mail_proc_runs "$proc" && alive=1 && break
-		done
-		[ "$alive" = 1 ] || return 0
-		sleep 0.05
-	done
-	return 1
 }
 
 # mail_children_procs - print PID:START of each child of PID, one per line.
 mail_children_procs() {
 	local child
 	for child in $(mail_children "$1"); do
-		mail_proc "$child"
+		mc_proc "$child"
 	done
 	return 0
 }
@@ -464,7 +408,7 @@ mail_own_pid() {
 	done
 	pid=$({ tr -dc '0-9' <"$file"; } 2>/dev/null)
 	[ -n "$pid" ] || return 1
-	if [ "$known" = 1 ] && proc=$(mail_proc "$pid") && mail_started "$proc"; then
+	if [ "$known" = 1 ] && proc=$(mc_proc "$pid") && mail_started "$proc"; then
 		echo "$pid"
 		return 0
 	fi
@@ -483,7 +427,7 @@ mail_stop_tree() {
 	shift
 	[ -n "$pid" ] || return 0
 	for p in $(mail_pids_of "$pid"); do
-		proc=$(mail_proc "$p") || continue
+		proc=$(mc_proc "$p") || continue
 		tree+=("$proc")
 	done
 	# the master read after its children: still the recorded one, so the
@@ -500,11 +444,11 @@ mail_stop_tree() {
 }
 
 # mail_stop_finish - wait up to 10 s for every MAIL_STOPPING process to
-# exit, then TERM and KILL those still running (mail_kill_procs); a pid
+# exit, then TERM and KILL those still running (mc_procs_stop); a pid
 # whose process has ended is never signalled.
 mail_stop_finish() {
 	[ ${#MAIL_STOPPING[@]} -gt 0 ] || return 0
-	mail_wait_gone 10 "${MAIL_STOPPING[@]}" || mail_kill_procs "${MAIL_STOPPING[@]}"
+	mc_procs_wait 10 "${MAIL_STOPPING[@]}" || mc_procs_stop 3 "${MAIL_STOPPING[@]}"
 	MAIL_STOPPING=()
 }
 
@@ -785,7 +729,7 @@ postfix_reload() {
 	postfix -c "$POSTFIX_DIR/etc" reload >/dev/null 2>&1 || mail_fail "postfix reload" "$POSTFIX_LOG"
 	mail_wait_log "$POSTFIX_LOG" "$re" "$n" 30 ||
 		mail_fail "postfix master (pid $pid) did not log its reload within 30 s" "$POSTFIX_LOG"
-	mail_wait_gone 30 "${old[@]}" ||
+	mc_procs_wait 30 "${old[@]}" ||
 		mail_fail "postfix: processes from before the reload still run 30 s after it:$(printf ' %s' "${old[@]%%:*}")" "$POSTFIX_LOG"
 }
 
@@ -943,12 +887,12 @@ dovecot_reload() {
 	for child in $(mail_children "$pid"); do
 		arg0=
 		IFS= read -r -d '' arg0 <"/proc/$child/cmdline" 2>/dev/null
-		[[ $arg0 != */log ]] || logger=$(mail_proc "$child")
+		[[ $arg0 != */log ]] || logger=$(mc_proc "$child")
 	done
 	dovecot -c "$DOVECOT_CONF" reload >/dev/null 2>&1 || mail_fail "dovecot reload" "$DOVECOT_LOG"
 	mail_wait_log "$DOVECOT_LOG" "$re" "$n" 30 ||
 		mail_fail "dovecot master did not log its reload within 30 s" "$DOVECOT_LOG"
-	[ -z "$logger" ] || mail_wait_gone 30 "$logger" ||
+	[ -z "$logger" ] || mc_procs_wait 30 "$logger" ||
 		mail_fail "dovecot: its log process (pid ${logger%%:*}) from before the reload still runs 30 s after it" "$DOVECOT_LOG"
 }
 
@@ -1048,7 +992,7 @@ exim_start_once() {
 	fi
 	if ! pid=$(mail_read_pid "$EXIM_PIDFILE"); then
 		# shellcheck disable=SC2046 # PID:START words, one each
-		mail_kill_procs $(mail_procs_using "$EXIM_CONF")
+		mc_procs_stop 3 $(mail_procs_using "$EXIM_CONF")
 		mail_bind_conflict "$d/log/start.log" "$d/log/paniclog" && return 2
 		mail_fail "exim did not write $EXIM_PIDFILE" "$d/log/start.log" "$d/log/paniclog"
 	fi

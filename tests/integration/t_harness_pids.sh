@@ -40,7 +40,7 @@
 #        TERM; their pids in the stop list are replaced by live foreign
 #        pids before mail_stop_finish: it signals neither (on main's mail.sh
 #        it waited 10 s for them, then TERMed them);
-#      - mail_kill_procs TERMs a live recorded process, not a reused one.
+#      - mc_procs_stop TERMs a live recorded process, not a reused one.
 # Needs nothing but bash and /proc.
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=mail.sh
@@ -219,7 +219,7 @@ child=$(mail_children "$master")
 [ -n "$child" ] || fail "the stand-in master $master started no child"
 echo "$master" >"$d/run/master.pid"
 mail_register dovecot "$d" "$master"
-want="$(mail_proc "$master") $(mail_proc "$child")"
+want="$(mc_proc "$master") $(mc_proc "$child")"
 MAIL_STOPPING=()
 dovecot_stop_begin "$d" 2>>"$T/mail.err"
 grep -qx -- "-TERM $master" "$KILLS" || fail "dovecot_stop_begin did not TERM the live master $master" "$KILLS"
@@ -242,24 +242,24 @@ no_signal_to "$FOREIGN_CHILD" "mail_stop_finish (a descendant's pid reused)"
 log "ok: mail_stop_finish sends nothing to the reused pids of a stopped master and its child"
 
 # a process that ignores TERM (SIG_IGN survives the exec), so that
-# mail_kill_procs gets to its KILL (after 3 s)
+# mc_procs_stop gets to its KILL (after 3 s)
 bash -c 'trap "" TERM; exec sleep 300' >/dev/null 2>&1 &
 live=$!
-mc_record "live for mail_kill_procs" "$live"
+mc_record "live for mc_procs_stop" "$live"
 for ((n = 0; n < 100; n++)); do
 	[ "$(cat "/proc/$live/comm" 2>/dev/null)" = sleep ] && break
 	sleep 0.02
 done
-live_proc=$(mail_proc "$live") || fail "mail_proc: no start time for live pid $live"
+live_proc=$(mc_proc "$live") || fail "mc_proc: no start time for live pid $live"
 : >"$KILLS"
-mail_kill_procs "$live_proc" "$FOREIGN_MASTER:${live_proc#*:}" "$FOREIGN_CHILD:${live_proc#*:}" \
+mc_procs_stop 3 "$live_proc" "$FOREIGN_MASTER:${live_proc#*:}" "$FOREIGN_CHILD:${live_proc#*:}" \
 	2>>"$T/mail.err"
 unset -f kill
-log "kill calls of mail_kill_procs: $(tr '\n' ';' <"$KILLS")"
-grep -qx -- "-TERM $live" "$KILLS" || fail "mail_kill_procs did not TERM the live process $live" "$KILLS"
+log "kill calls of mc_procs_stop: $(tr '\n' ';' <"$KILLS")"
+grep -qx -- "-TERM $live" "$KILLS" || fail "mc_procs_stop did not TERM the live process $live" "$KILLS"
 grep -qx -- "-KILL $live" "$KILLS" ||
-	fail "mail_kill_procs did not KILL the live process $live that ignores TERM" "$KILLS"
-no_signal_to "$FOREIGN_MASTER" "mail_kill_procs"
-no_signal_to "$FOREIGN_CHILD" "mail_kill_procs"
-log "ok: mail_kill_procs TERMs and KILLs the recorded process that runs, not a reused pid"
+	fail "mc_procs_stop did not KILL the live process $live that ignores TERM" "$KILLS"
+no_signal_to "$FOREIGN_MASTER" "mc_procs_stop"
+no_signal_to "$FOREIGN_CHILD" "mc_procs_stop"
+log "ok: mc_procs_stop TERMs and KILLs the recorded process that runs, not a reused pid"
 exit 0

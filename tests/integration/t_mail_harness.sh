@@ -196,7 +196,7 @@ mail_log "all stopped in $((SECONDS - t)) s (${#MAIL_STARTED_PIDS[@]} pids seen)
 # started later is another's)
 for i in "${!MAIL_STARTED_PIDS[@]}"; do
 	pid=${MAIL_STARTED_PIDS[i]}
-	if mail_proc_runs "$pid:${MAIL_STARTED_STARTS[i]}"; then
+	if mc_proc_runs "$pid:${MAIL_STARTED_STARTS[i]}"; then
 		mail_fail "pid $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) is still running"
 	fi
 done
